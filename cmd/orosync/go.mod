@@ -1,0 +1,3 @@
+module github.com/orosync/orosync/cmd/orosync
+
+go 1.26

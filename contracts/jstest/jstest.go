@@ -1,0 +1,63 @@
+// Package jstest starts a real, in-process NATS server with JetStream for tests, with orosync's streams,
+// consumers and buckets created from the contracts.
+package jstest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orosync/orosync/contracts"
+)
+
+// Server is a running test server.
+type Server struct {
+	URL string
+	NC  *nats.Conn
+	JS  jetstream.JetStream
+	srv *server.Server
+}
+
+// Start runs a JetStream server storing under t.TempDir(), applies the contracts, and stops it on cleanup.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := StartBare(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := contracts.Ensure(ctx, s.JS, contracts.Options{}); err != nil {
+		t.Fatalf("applying contracts: %v", err)
+	}
+	return s
+}
+
+// StartBare runs a JetStream server without creating any stream.
+func StartBare(t testing.TB) *Server {
+	t.Helper()
+	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("nats server: %v", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatalf("nats connect: %v", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	t.Cleanup(func() {
+		nc.Close()
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	return &Server{URL: srv.ClientURL(), NC: nc, JS: js, srv: srv}
+}

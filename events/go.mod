@@ -1,0 +1,3 @@
+module github.com/orosync/orosync/events
+
+go 1.26

@@ -1,0 +1,220 @@
+package events
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// RecordRef names one Oro record of one tenant (an orosync connection).
+type RecordRef struct {
+	Tenant string `json:"tenant"`
+	Type   string `json:"type"`
+	ID     string `json:"id"`
+}
+
+func (r RecordRef) String() string { return r.Tenant + "/" + r.Type + "/" + r.ID }
+
+// RawRecord is one observed version of an Oro resource, exactly as Oro sent it, with the included resources it
+// references. ORO_RAW keeps every one of them: it is the audit trail a replay rebuilds Mercato from.
+type RawRecord struct {
+	RecordRef
+	// UpdatedAt is Oro's updatedAt attribute; absent for types that have none.
+	UpdatedAt   *time.Time        `json:"updatedAt,omitempty"`
+	PayloadHash string            `json:"payloadHash"`
+	ObservedAt  time.Time         `json:"observedAt"`
+	Via         string            `json:"via"` // poll, webhook
+	Resource    json.RawMessage   `json:"resource"`
+	Included    []json.RawMessage `json:"included,omitempty"`
+}
+
+// Tombstone says an Oro record no longer exists. It travels on the record's raw subject, so the record's history
+// ends with it, and a replay deletes what it deleted.
+type Tombstone struct {
+	RecordRef
+	DeletedAt time.Time `json:"deletedAt"`
+	Reason    string    `json:"reason"` // id-diff, audit, webhook
+	// LastSeen is the source version last applied for the record, when known.
+	LastSeen *SourceVersion `json:"lastSeen,omitempty"`
+}
+
+// SourceVersion orders versions of one record: Oro's updatedAt first, then the payload hash.
+type SourceVersion struct {
+	UpdatedAt   time.Time `json:"updatedAt"`
+	PayloadHash string    `json:"payloadHash"`
+}
+
+// Compare returns -1, 0 or +1. Ties on updatedAt (Oro keeps seconds) are broken by the hash so that every replica
+// of the writer converges on the same winner whatever the arrival order.
+func (v SourceVersion) Compare(o SourceVersion) int {
+	if c := v.UpdatedAt.Compare(o.UpdatedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(v.PayloadHash, o.PayloadHash)
+}
+
+// Change operations.
+const (
+	OpUpsert = "upsert"
+	OpDelete = "delete"
+)
+
+// Aggregates (Mercato resource kinds, as sync_external_id_mappings.internal_entity_type spells them).
+const (
+	AggregatePerson = "customers.person"
+)
+
+// AggregateToken is the short form used in change subjects (customers.person → person).
+func AggregateToken(aggregate string) string {
+	if i := strings.LastIndexByte(aggregate, '.'); i >= 0 {
+		return aggregate[i+1:]
+	}
+	return aggregate
+}
+
+// Change is a normalized upsert or delete of one Mercato aggregate, derived from one Oro record version by one
+// mapping version. Related records are referenced by Oro type and id; the writer resolves them.
+type Change struct {
+	Tenant         string        `json:"tenant"`
+	Op             string        `json:"op"`
+	Aggregate      string        `json:"aggregate"`
+	Source         RecordRef     `json:"source"`
+	SourceVersion  SourceVersion `json:"sourceVersion"`
+	MappingVersion string        `json:"mappingVersion"`
+	Person         *Person       `json:"person,omitempty"`
+}
+
+// Person is the customers.person aggregate: a customer_entities row of kind person and its customer_people row.
+type Person struct {
+	DisplayName  string  `json:"displayName"`
+	PrimaryEmail *string `json:"primaryEmail"`
+	PrimaryPhone *string `json:"primaryPhone"`
+	FirstName    *string `json:"firstName"`
+	LastName     *string `json:"lastName"`
+	JobTitle     *string `json:"jobTitle"`
+}
+
+// CustomerEvent is the payload of a Mercato customers event (customers.person.created, ...), shaped exactly like
+// the one Mercato's own commands emit, plus syncOrigin so subscribers can skip what the sync itself caused.
+type CustomerEvent struct {
+	ID             string `json:"id"`
+	EntityID       string `json:"entityId"`
+	OrganizationID string `json:"organizationId"`
+	TenantID       string `json:"tenantId"`
+	SyncOrigin     string `json:"syncOrigin"`
+}
+
+// SyncOrigin marks everything orosync writes into Mercato; it is also the integration_id of its external ids.
+const SyncOrigin = "sync_orocrm"
+
+// DeadLetter is one message a stage could not handle, with the reason, so an operator can fix and redrive it.
+type DeadLetter struct {
+	Stage    string            `json:"stage"`
+	Record   *RecordRef        `json:"record,omitempty"`
+	Field    string            `json:"field,omitempty"`
+	Rule     string            `json:"rule,omitempty"`
+	Reason   string            `json:"reason"`
+	Stream   string            `json:"stream,omitempty"`
+	Subject  string            `json:"subject,omitempty"`
+	Sequence uint64            `json:"sequence,omitempty"`
+	MsgID    string            `json:"msgId,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty"`
+	// Payload is the original body when it was JSON; PayloadText holds it otherwise.
+	Payload     json.RawMessage `json:"payload,omitempty"`
+	PayloadText string          `json:"payloadText,omitempty"`
+	FailedAt    time.Time       `json:"failedAt"`
+}
+
+// SetPayload stores the original body, as JSON when it is JSON.
+func (d *DeadLetter) SetPayload(b []byte) {
+	if json.Valid(b) {
+		d.Payload = append(json.RawMessage(nil), b...)
+		return
+	}
+	d.PayloadText = string(b)
+}
+
+// PayloadHash is the hex SHA-256 of the canonical form of a JSON value (object keys sorted, insignificant space
+// dropped), so the same content hashes the same whatever key order or spacing Oro used.
+func PayloadHash(raw []byte) (string, error) {
+	canon, err := Canonical(raw)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(canon)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// Canonical re-encodes JSON with sorted object keys and numbers kept verbatim.
+func Canonical(raw []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("canonical json: %w", err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("canonical json: %w", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// ID derives a deterministic message id from its parts: the same version of the same record always gets the same
+// Nats-Msg-Id, so publishing it twice is a no-op inside the stream's duplicate window.
+func ID(kind string, parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return kind + "-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// MsgID of a raw record version.
+func (r RawRecord) MsgID() string {
+	return ID("raw", r.Tenant, r.Type, r.ID, fmtTime(r.UpdatedAt), r.PayloadHash)
+}
+
+// Version is the record's source version (a zero updatedAt when the type has none).
+func (r RawRecord) Version() SourceVersion {
+	v := SourceVersion{PayloadHash: r.PayloadHash}
+	if r.UpdatedAt != nil {
+		v.UpdatedAt = r.UpdatedAt.UTC()
+	}
+	return v
+}
+
+// MsgID of a tombstone: one per deletion of the last seen version, however many passes notice it.
+func (t Tombstone) MsgID() string {
+	last := ""
+	if t.LastSeen != nil {
+		last = t.LastSeen.UpdatedAt.UTC().Format(time.RFC3339Nano) + "/" + t.LastSeen.PayloadHash
+	}
+	return ID("tomb", t.Tenant, t.Type, t.ID, last)
+}
+
+// MsgID of a change.
+func (c Change) MsgID() string {
+	return ID("chg", c.Tenant, c.Op, c.Aggregate, c.Source.Type, c.Source.ID,
+		c.SourceVersion.UpdatedAt.UTC().Format(time.RFC3339Nano), c.SourceVersion.PayloadHash, c.MappingVersion)
+}
+
+// Subject of a change.
+func (c Change) Subject() (string, error) {
+	return ChangeSubject(c.Tenant, AggregateToken(c.Aggregate), c.Source.Type, c.Source.ID)
+}

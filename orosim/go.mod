@@ -1,0 +1,3 @@
+module github.com/orosync/orosync/orosim
+
+go 1.26

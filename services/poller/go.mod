@@ -1,0 +1,3 @@
+module github.com/orosync/orosync/services/poller
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/orosync/orosync/services/transformer
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/orosync/orosync/services/writer
+
+go 1.26
