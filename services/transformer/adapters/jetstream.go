@@ -1,0 +1,106 @@
+// Package adapters connects the transformer to JetStream through watermill-nats.
+package adapters
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// SubjectKey is the metadata key that carries a message's NATS subject through Watermill, both ways.
+const SubjectKey = "_orosync_subject"
+
+// Logger maps Watermill's per-message info logs to debug so a busy pipeline does not flood the log.
+func Logger(l *slog.Logger) watermill.LoggerAdapter {
+	return watermill.NewSlogLoggerWithLevelMapping(l, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+}
+
+// NewSubscriber binds to an existing durable consumer (created from contracts/ at start-up); the Watermill topic
+// is the stream name.
+func NewSubscriber(url, consumer string, opts []nats.Option, logger watermill.LoggerAdapter) (*wmjs.Subscriber, error) {
+	// The subscriber drains its connection on Close, so it gets one of its own.
+	nc, err := nats.Connect(url, append(opts, nats.Name("orosync-"+consumer))...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting subscriber %s to %s: %w", consumer, url, err)
+	}
+	s, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
+		Conn:   nc,
+		Logger: logger,
+		ResourceInitializer: wmjs.ExistingConsumer(func(string, string) jetstream.ConsumerConfig {
+			return jetstream.ConsumerConfig{Name: consumer}
+		}, ""),
+		Unmarshaler: unmarshaler{},
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("subscriber %s: %w", consumer, err)
+	}
+	return s, nil
+}
+
+// unmarshaler is watermill-nats' default plus the subject; it never fails (watermill-nats would dereference the
+// nil message of a failed unmarshal), joining repeated headers instead.
+type unmarshaler struct{}
+
+func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
+	md := make(message.Metadata)
+	for k, v := range msg.Headers() {
+		switch k {
+		case wmnats.WatermillUUIDHdr, nats.MsgIdHdr:
+			continue
+		}
+		md.Set(k, strings.Join(v, ","))
+	}
+	md.Set(SubjectKey, msg.Subject())
+	id := msg.Headers().Get(wmnats.WatermillUUIDHdr)
+	if id == "" {
+		id = msg.Headers().Get(nats.MsgIdHdr)
+	}
+	wm := message.NewMessage(id, msg.Data())
+	wm.Metadata = md
+	return wm, nil
+}
+
+// SubjectPublisher publishes each message on the subject in its SubjectKey metadata, with Nats-Msg-Id set to the
+// message UUID (our deterministic ce-id), waiting for JetStream's acknowledgement.
+type SubjectPublisher struct{ inner *wmnats.Publisher }
+
+// NewPublisher publishes through watermill-nats' JetStream publisher on nc.
+func NewPublisher(nc *nats.Conn, logger watermill.LoggerAdapter) (*SubjectPublisher, error) {
+	p, err := wmnats.NewPublisherWithNatsConn(nc, wmnats.PublisherPublishConfig{
+		Marshaler:         &wmnats.NATSMarshaler{},
+		SubjectCalculator: wmnats.DefaultSubjectCalculator,
+		JetStream:         wmnats.JetStreamConfig{TrackMsgId: true},
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("publisher: %w", err)
+	}
+	return &SubjectPublisher{inner: p}, nil
+}
+
+// Publish ignores topic in favour of each message's subject.
+func (p *SubjectPublisher) Publish(_ string, msgs ...*message.Message) error {
+	for _, m := range msgs {
+		subject := m.Metadata.Get(SubjectKey)
+		if subject == "" {
+			return fmt.Errorf("message %s has no subject", m.UUID)
+		}
+		delete(m.Metadata, SubjectKey)
+		err := p.inner.Publish(subject, m)
+		m.Metadata.Set(SubjectKey, subject)
+		if err != nil {
+			return fmt.Errorf("publishing %s to %s: %w", m.UUID, subject, err)
+		}
+	}
+	return nil
+}
+
+// Close does not close the shared connection.
+func (p *SubjectPublisher) Close() error { return nil }

@@ -1,0 +1,132 @@
+// Package app holds the transformer's use case: one raw Oro message in, Mercato changes (or a dead letter) out.
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/transformer/domain"
+)
+
+// Incoming is one message from ORO_RAW.
+type Incoming struct {
+	Subject string
+	Header  func(string) string
+	Body    []byte
+}
+
+// Outgoing is one message to publish.
+type Outgoing struct {
+	Subject  string
+	Envelope events.Envelope
+	Body     []byte
+}
+
+// Transform maps raw Oro messages. Its result never blocks the stream: bad input becomes a dead letter.
+type Transform struct {
+	Now func() time.Time
+}
+
+// Handle maps one message. An error means "try again" (it is never bad input; that is dead-lettered).
+func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
+	ref, err := events.ParseRawSubject(in.Subject)
+	if err != nil {
+		return t.deadLetter(in, nil, "subject", "subject", err), nil
+	}
+	env, err := events.ReadEnvelope(in.Header)
+	if err != nil {
+		return t.deadLetter(in, &ref, "headers", "cloudevents", err), nil
+	}
+	var change events.Change
+	switch env.Type {
+	case events.TypeRawRecord:
+		var raw events.RawRecord
+		if err := json.Unmarshal(in.Body, &raw); err != nil {
+			return t.deadLetter(in, &ref, "body", "json", fmt.Errorf("%s: raw record body: %w", ref, err)), nil
+		}
+		if raw.RecordRef != ref {
+			return t.deadLetter(in, &ref, "body", "identity", fmt.Errorf("%s: body names %s", ref, raw.RecordRef)), nil
+		}
+		if raw.Type != "contacts" {
+			return nil, nil // no mapping for this type yet: acknowledged, still replayable from ORO_RAW
+		}
+		change, err = domain.MapContact(raw)
+		if err != nil {
+			var fe *domain.FieldError
+			if errors.As(err, &fe) {
+				return t.deadLetter(in, &ref, fe.Field, fe.Rule, err), nil
+			}
+			return nil, err
+		}
+	case events.TypeTombstone:
+		var tomb events.Tombstone
+		if err := json.Unmarshal(in.Body, &tomb); err != nil {
+			return t.deadLetter(in, &ref, "body", "json", fmt.Errorf("%s: tombstone body: %w", ref, err)), nil
+		}
+		if tomb.Type != "contacts" {
+			return nil, nil
+		}
+		change = domain.MapTombstone(tomb)
+	default:
+		return t.deadLetter(in, &ref, "headers.ce-type", "known-type", fmt.Errorf("%s: unknown ce-type %q", ref, env.Type)), nil
+	}
+	subject, err := change.Subject()
+	if err != nil {
+		return t.deadLetter(in, &ref, "id", "subject-token", err), nil
+	}
+	body, err := json.Marshal(change)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encoding change: %w", ref, err)
+	}
+	return []Outgoing{{
+		Subject: subject,
+		Envelope: events.Envelope{ID: change.MsgID(), Source: events.Source(ref.Tenant, "transformer"),
+			Type: events.TypeChange, Subject: ref.Type + "/" + ref.ID, Time: t.now()},
+		Body: body,
+	}}, nil
+}
+
+func (t Transform) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+func (t Transform) deadLetter(in Incoming, ref *events.RecordRef, field, rule string, cause error) []Outgoing {
+	return []Outgoing{DeadLetter("transformer", in, ref, field, rule, cause, t.now())}
+}
+
+// DeadLetter wraps a message a stage could not handle.
+func DeadLetter(stage string, in Incoming, ref *events.RecordRef, field, rule string, cause error, at time.Time) Outgoing {
+	dl := events.DeadLetter{Stage: stage, Record: ref, Field: field, Rule: rule, Reason: cause.Error(),
+		Stream: events.StreamOroRaw, Subject: in.Subject, FailedAt: at.UTC()}
+	if in.Header != nil {
+		dl.MsgID = in.Header(events.HeaderMsgID)
+		if dl.MsgID == "" {
+			dl.MsgID = in.Header(events.HeaderID)
+		}
+	}
+	dl.SetPayload(in.Body)
+	body, _ := json.Marshal(dl) // a DeadLetter always encodes
+	r := events.RecordRef{}
+	if ref != nil {
+		r = *ref
+	}
+	id := events.ID("dlq", stage, in.Subject, dl.MsgID, dl.Reason)
+	return Outgoing{
+		Subject:  events.DeadLetterSubject(stage, r),
+		Envelope: events.Envelope{ID: id, Source: events.Source(orInvalid(r.Tenant), stage), Type: events.TypeDeadLetter, Subject: in.Subject, Time: at},
+		Body:     body,
+	}
+}
+
+func orInvalid(s string) string {
+	if events.ValidToken(s) {
+		return s
+	}
+	return "_invalid"
+}

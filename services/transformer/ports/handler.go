@@ -1,0 +1,51 @@
+// Package ports drives the transformer from JetStream through Watermill.
+package ports
+
+import (
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/orosync/orosync/services/transformer/adapters"
+	"github.com/orosync/orosync/services/transformer/app"
+)
+
+// HandlerFunc adapts the Transform use case to a Watermill handler: one raw message in, the messages to publish out.
+func HandlerFunc(t app.Transform) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		outs, err := t.Handle(incoming(msg))
+		if err != nil {
+			return nil, err
+		}
+		return toMessages(outs), nil
+	}
+}
+
+// DeadLetterOnError is the last middleware: whatever still fails after retries is parked in the dead-letter stream
+// with the reason, and the stream moves on.
+func DeadLetterOnError(stage string, now func() time.Time) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			out, err := h(msg)
+			if err == nil {
+				return out, nil
+			}
+			return toMessages([]app.Outgoing{app.DeadLetter(stage, incoming(msg), nil, "", "handler", err, now())}), nil
+		}
+	}
+}
+
+func incoming(msg *message.Message) app.Incoming {
+	return app.Incoming{Subject: msg.Metadata.Get(adapters.SubjectKey), Header: msg.Metadata.Get, Body: msg.Payload}
+}
+
+func toMessages(outs []app.Outgoing) []*message.Message {
+	msgs := make([]*message.Message, 0, len(outs))
+	for _, o := range outs {
+		m := message.NewMessage(o.Envelope.ID, o.Body)
+		o.Envelope.Apply(m.Metadata)
+		m.Metadata.Set(adapters.SubjectKey, o.Subject)
+		msgs = append(msgs, m)
+	}
+	return msgs
+}

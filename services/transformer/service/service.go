@@ -1,0 +1,65 @@
+// Package service wires the transformer: JetStream in, Watermill router, JetStream out.
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/nats-io/nats.go"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/transformer/adapters"
+	"github.com/orosync/orosync/services/transformer/app"
+	"github.com/orosync/orosync/services/transformer/ports"
+)
+
+// Config of the transformer.
+type Config struct {
+	NatsURL     string
+	NatsOptions []nats.Option
+	Logger      *slog.Logger
+	// Consumer is the durable consumer on ORO_RAW (default "transformer", from contracts/).
+	Consumer string
+}
+
+// Run transforms until ctx is done.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Consumer == "" {
+		cfg.Consumer = "transformer"
+	}
+	wlog := adapters.Logger(cfg.Logger.With("service", "transformer"))
+	nc, err := nats.Connect(cfg.NatsURL, append(cfg.NatsOptions, nats.Name("orosync-transformer-publisher"))...)
+	if err != nil {
+		return fmt.Errorf("transformer: connecting to %s: %w", cfg.NatsURL, err)
+	}
+	defer nc.Close()
+	pub, err := adapters.NewPublisher(nc, wlog)
+	if err != nil {
+		return err
+	}
+	sub, err := adapters.NewSubscriber(cfg.NatsURL, cfg.Consumer, cfg.NatsOptions, wlog)
+	if err != nil {
+		return err
+	}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog)
+	if err != nil {
+		return fmt.Errorf("transformer: router: %w", err)
+	}
+	router.AddMiddleware(
+		ports.DeadLetterOnError("transformer", time.Now),
+		middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, Logger: wlog}.Middleware,
+		middleware.Recoverer,
+	)
+	router.AddHandler("transformer", events.StreamOroRaw, sub, "", pub, ports.HandlerFunc(app.Transform{Now: time.Now}))
+	if err := router.Run(ctx); err != nil {
+		return fmt.Errorf("transformer: %w", err)
+	}
+	return nil
+}
