@@ -218,3 +218,19 @@ func (c Change) MsgID() string {
 func (c Change) Subject() (string, error) {
 	return ChangeSubject(c.Tenant, AggregateToken(c.Aggregate), c.Source.Type, c.Source.ID)
 }
+
+// Message gives the subject, CloudEvents envelope and body a dead letter is published with.
+func (d DeadLetter) Message() (subject string, env Envelope, body []byte) {
+	ref := RecordRef{}
+	if d.Record != nil {
+		ref = *d.Record
+	}
+	tenant := ref.Tenant
+	if !ValidToken(tenant) {
+		tenant = "_invalid"
+	}
+	body, _ = json.Marshal(d) // a DeadLetter always encodes
+	env = Envelope{ID: ID("dlq", d.Stage, d.Subject, d.MsgID, d.Reason), Source: Source(tenant, d.Stage),
+		Type: TypeDeadLetter, Subject: d.Subject, Time: d.FailedAt}
+	return DeadLetterSubject(d.Stage, ref), env, body
+}

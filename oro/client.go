@@ -285,9 +285,10 @@ func (c *Client) listURL(ctx context.Context, what string, u *url.URL, totalCoun
 	return p, nil
 }
 
-// Get fetches one resource. Filters and paging in q are sent as given;
-// Fields and Include are the useful parts. A missing resource gives an
-// error for which IsNotFound is true.
+// Get fetches one resource; the returned document has exactly one element
+// in Data. Filters and paging in q are sent as given; Fields and Include
+// are the useful parts. A missing resource gives an error for which
+// IsNotFound is true.
 func (c *Client) Get(ctx context.Context, typ, id string, q Query) (*Document, error) {
 	what := fmt.Sprintf("oro: get %s %s", typ, id)
 	if err := checkSegment("type", typ); err != nil {
@@ -314,9 +315,9 @@ func (c *Client) Get(ctx context.Context, typ, id string, q Query) (*Document, e
 	if err != nil {
 		return nil, fmt.Errorf("%s: GET %s: decode response: %w", what, u.Redacted(), err)
 	}
-	if !doc.Single {
+	if !doc.Single || len(doc.Data) != 1 {
 		return nil, fmt.Errorf("%s: GET %s: decode response: %w", what, u.Redacted(),
-			parseErrf("data", "must be an object for a single resource"))
+			parseErrf("data", "must be a resource object for a single resource"))
 	}
 	return doc, nil
 }

@@ -402,8 +402,12 @@ func TestMalformedTotalCountIsAnError(t *testing.T) {
 func TestMalformedPageNamesTheBrokenField(t *testing.T) {
 	f := newFakeOro(t)
 	f.api = func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/contacts/1" {
+		switch r.URL.Path {
+		case "/api/contacts/1":
 			writeDoc(w, http.StatusOK, `{"data":[]}`)
+			return
+		case "/api/contacts/2":
+			writeDoc(w, http.StatusOK, `{"data":null}`)
 			return
 		}
 		writeDoc(w, http.StatusOK, `{"data":[{"type":"contacts","id":"1"},{"type":"contacts"}]}`)
@@ -416,6 +420,9 @@ func TestMalformedPageNamesTheBrokenField(t *testing.T) {
 	}
 	if _, err := c.Get(context.Background(), "contacts", "1", Query{}); err == nil {
 		t.Fatal("Get accepted a list document")
+	}
+	if _, err := c.Get(context.Background(), "contacts", "2", Query{}); err == nil {
+		t.Fatal("Get accepted null data")
 	}
 }
 

@@ -3,6 +3,6 @@ module github.com/orosync/orosync/oro
 go 1.26.0
 
 require (
-	golang.org/x/oauth2 v0.38.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
+	golang.org/x/oauth2 v0.38.0
+	gopkg.in/yaml.v3 v3.0.1
 )

@@ -105,28 +105,9 @@ func DeadLetter(stage string, in Incoming, ref *events.RecordRef, field, rule st
 	dl := events.DeadLetter{Stage: stage, Record: ref, Field: field, Rule: rule, Reason: cause.Error(),
 		Stream: events.StreamOroRaw, Subject: in.Subject, FailedAt: at.UTC()}
 	if in.Header != nil {
-		dl.MsgID = in.Header(events.HeaderMsgID)
-		if dl.MsgID == "" {
-			dl.MsgID = in.Header(events.HeaderID)
-		}
+		dl.MsgID = in.Header(events.HeaderID)
 	}
 	dl.SetPayload(in.Body)
-	body, _ := json.Marshal(dl) // a DeadLetter always encodes
-	r := events.RecordRef{}
-	if ref != nil {
-		r = *ref
-	}
-	id := events.ID("dlq", stage, in.Subject, dl.MsgID, dl.Reason)
-	return Outgoing{
-		Subject:  events.DeadLetterSubject(stage, r),
-		Envelope: events.Envelope{ID: id, Source: events.Source(orInvalid(r.Tenant), stage), Type: events.TypeDeadLetter, Subject: in.Subject, Time: at},
-		Body:     body,
-	}
-}
-
-func orInvalid(s string) string {
-	if events.ValidToken(s) {
-		return s
-	}
-	return "_invalid"
+	subject, env, body := dl.Message()
+	return Outgoing{Subject: subject, Envelope: env, Body: body}
 }

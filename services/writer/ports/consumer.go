@@ -1,0 +1,166 @@
+// Package ports drives the writer: a JetStream pull consumer feeding batches to the ApplyChanges use case.
+package ports
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/app"
+)
+
+// Consumer fetches batches from MERCATO_CHANGES, applies them in one transaction each, and acknowledges only
+// after commit. It is a pull loop on nats.go's jetstream API rather than a Watermill handler because the unit of
+// work is a batch, not a message.
+type Consumer struct {
+	JS          jetstream.JetStream
+	Consumer    jetstream.Consumer
+	Apply       app.ApplyChanges
+	KnownTenant func(string) bool
+	Committed   func(app.Result) // called after each commit (wakes the outbox relay, feeds metrics)
+	Log         *slog.Logger
+	BatchSize   int
+	// A change failing this many deliveries on its own is dead-lettered.
+	MaxFailures uint64
+	Now         func() time.Time
+}
+
+type pending struct {
+	msg    jetstream.Msg
+	change events.Change
+}
+
+// Run consumes until ctx is done.
+func (c *Consumer) Run(ctx context.Context) error {
+	if c.BatchSize == 0 {
+		c.BatchSize = 1000
+	}
+	if c.MaxFailures == 0 {
+		c.MaxFailures = 5
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	for ctx.Err() == nil {
+		batch, err := c.Consumer.Fetch(c.BatchSize, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			c.Log.Warn("writer fetch failed", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		var work []pending
+		for m := range batch.Messages() {
+			ch, err := c.parse(m)
+			if err != nil {
+				c.deadLetter(ctx, m, err)
+				continue
+			}
+			work = append(work, pending{m, ch})
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			c.Log.Debug("writer fetch ended early", "err", err)
+		}
+		if len(work) > 0 {
+			c.apply(ctx, work)
+		}
+	}
+	return nil
+}
+
+func (c *Consumer) apply(ctx context.Context, work []pending) {
+	changes := make([]events.Change, len(work))
+	for i, p := range work {
+		changes[i] = p.change
+	}
+	res, err := c.Apply.Handle(ctx, changes)
+	if err == nil {
+		for _, p := range work {
+			_ = p.msg.Ack()
+		}
+		if c.Committed != nil {
+			c.Committed(res)
+		}
+		return
+	}
+	if ctx.Err() != nil {
+		return // shutting down: unacknowledged messages are redelivered
+	}
+	if len(work) == 1 {
+		c.fail(ctx, work[0], err)
+		return
+	}
+	// One bad change must not hold back the batch: isolate it by applying the changes one by one.
+	c.Log.Warn("writer batch failed; applying its changes one by one", "changes", len(work), "err", err)
+	for _, p := range work {
+		c.apply(ctx, []pending{p})
+	}
+}
+
+func (c *Consumer) fail(ctx context.Context, p pending, err error) {
+	meta, merr := p.msg.Metadata()
+	if merr == nil && meta.NumDelivered >= c.MaxFailures {
+		c.deadLetter(ctx, p.msg, fmt.Errorf("failed %d times, last: %w", meta.NumDelivered, err))
+		return
+	}
+	c.Log.Warn("writer change failed; will retry", "record", p.change.Source.String(), "err", err)
+	_ = p.msg.NakWithDelay(time.Second)
+}
+
+func (c *Consumer) parse(m jetstream.Msg) (events.Change, error) {
+	var ch events.Change
+	if err := json.Unmarshal(m.Data(), &ch); err != nil {
+		return ch, fmt.Errorf("change body is not JSON of a Change: %w", err)
+	}
+	switch {
+	case !c.KnownTenant(ch.Tenant):
+		return ch, fmt.Errorf("%s: tenant %q has no Mercato tenant/organization configured", ch.Source, ch.Tenant)
+	case ch.Aggregate != events.AggregatePerson:
+		return ch, fmt.Errorf("%s: aggregate %q is not supported by this writer", ch.Source, ch.Aggregate)
+	case ch.Op == events.OpUpsert && (ch.Person == nil || ch.Person.DisplayName == ""):
+		return ch, fmt.Errorf("%s: upsert without person.displayName", ch.Source)
+	case ch.Op != events.OpUpsert && ch.Op != events.OpDelete:
+		return ch, fmt.Errorf("%s: op %q is neither upsert nor delete", ch.Source, ch.Op)
+	case ch.Source.ID == "" || ch.Source.Type == "":
+		return ch, fmt.Errorf("change without source type and id")
+	}
+	return ch, nil
+}
+
+func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, cause error) {
+	var ch events.Change
+	_ = json.Unmarshal(m.Data(), &ch)
+	dl := events.DeadLetter{Stage: "writer", Reason: cause.Error(), Stream: events.StreamMercatoChanges,
+		Subject: m.Subject(), MsgID: m.Headers().Get(events.HeaderID), FailedAt: c.Now().UTC()}
+	if ch.Source.ID != "" {
+		ref := ch.Source
+		dl.Record = &ref
+	}
+	if meta, err := m.Metadata(); err == nil {
+		dl.Sequence = meta.Sequence.Stream
+	}
+	dl.SetPayload(m.Data())
+	subject, env, body := dl.Message()
+	msg := nats.NewMsg(subject)
+	msg.Data = body
+	env.Apply(msg.Header)
+	if _, err := c.JS.PublishMsg(ctx, msg); err != nil {
+		c.Log.Error("writer could not dead-letter a change; leaving it for redelivery", "subject", m.Subject(), "err", err)
+		_ = m.NakWithDelay(5 * time.Second)
+		return
+	}
+	c.Log.Warn("change dead-lettered", "subject", m.Subject(), "reason", dl.Reason)
+	_ = m.Ack()
+}

@@ -1,0 +1,83 @@
+// Package service wires the writer: MERCATO_CHANGES → Mercato PostgreSQL → outbox → MERCATO_EVENTS.
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/adapters"
+	"github.com/orosync/orosync/services/writer/app"
+	"github.com/orosync/orosync/services/writer/ports"
+)
+
+// Scope re-exports the tenant scope for callers wiring the writer.
+type Scope = adapters.Scope
+
+// Config of the writer.
+type Config struct {
+	NatsURL     string
+	NatsOptions []nats.Option
+	DatabaseURL string
+	// Tenants maps each orosync connection to its Mercato tenant and organization.
+	Tenants   map[string]Scope
+	Logger    *slog.Logger
+	BatchSize int
+	// Committed, when set, is called after every committed batch (tests and progress reporting).
+	Committed func(app.Result)
+}
+
+// Run writes until ctx is done.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("service", "writer")
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("writer: database: %w", err)
+	}
+	defer pool.Close()
+	nc, err := nats.Connect(cfg.NatsURL, append(cfg.NatsOptions, nats.Name("orosync-writer"))...)
+	if err != nil {
+		return fmt.Errorf("writer: connecting to %s: %w", cfg.NatsURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("writer: jetstream: %w", err)
+	}
+	cons, err := js.Consumer(ctx, events.StreamMercatoChanges, "writer")
+	if err != nil {
+		return fmt.Errorf("writer: consumer MERCATO_CHANGES/writer (created from contracts/ at start-up): %w", err)
+	}
+	store, err := adapters.NewStore(pool, cfg.Tenants, time.Now)
+	if err != nil {
+		return err
+	}
+	fwd := adapters.NewForwarder(pool, js, log)
+	consumer := &ports.Consumer{
+		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store}, Log: log, BatchSize: cfg.BatchSize,
+		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok },
+		Committed: func(r app.Result) {
+			if r.Created+r.Updated+r.Deleted > 0 {
+				fwd.Wake()
+			}
+			if cfg.Committed != nil {
+				cfg.Committed(r)
+			}
+		},
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return consumer.Run(ctx) })
+	g.Go(func() error { return fwd.Run(ctx) })
+	return g.Wait()
+}
