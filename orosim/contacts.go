@@ -144,7 +144,9 @@ func seedContacts(n int, seed int64, now time.Time) []*record {
 	phoneFormats := []func(*rand.Rand) string{
 		func(r *rand.Rand) string { return fmt.Sprintf("+1 202-555-%04d", r.IntN(10000)) },
 		func(r *rand.Rand) string { return fmt.Sprintf("555666%04d", r.IntN(10000)) },
-		func(r *rand.Rand) string { return fmt.Sprintf("+48 22 %03d %02d %02d", r.IntN(1000), r.IntN(100), r.IntN(100)) },
+		func(r *rand.Rand) string {
+			return fmt.Sprintf("+48 22 %03d %02d %02d", r.IntN(1000), r.IntN(100), r.IntN(100))
+		},
 		func(r *rand.Rand) string { return fmt.Sprintf("(020) 7946 %04d", r.IntN(10000)) },
 	}
 	// A small pool of distinct seconds makes updatedAt collide often.

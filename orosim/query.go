@@ -48,12 +48,12 @@ var paramPattern = regexp.MustCompile(`(?s)^([A-Za-z0-9_.\-]+)((?:\[[A-Za-z0-9_.
 
 // queryParam is one parsed key/value pair of the query string.
 type queryParam struct {
-	Source   string   // the key as the client wrote it, used in error sources
-	Group    string   // "filter", "page", "sort", "fields", ...
-	Path     []string // the bracketed parts after the group, operator removed
-	Op       string   // Oro operator name: eq, neq, lt, lte, gt, gte, exists, ...
-	Value    string
-	RawOp    bool // the operator was written in the raw form (filter[x]>=v)
+	Source    string   // the key as the client wrote it, used in error sources
+	Group     string   // "filter", "page", "sort", "fields", ...
+	Path      []string // the bracketed parts after the group, operator removed
+	Op        string   // Oro operator name: eq, neq, lt, lte, gt, gte, exists, ...
+	Value     string
+	RawOp     bool // the operator was written in the raw form (filter[x]>=v)
 	Valueless bool
 }
 
@@ -200,13 +200,18 @@ func normalizeQuery(raw string) []normalizedPair {
 		}
 		out = append(out, normalizedPair{key: dk, text: text})
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].key != out[j].key {
-			return out[i].key < out[j].key
+	return sortPairs(out)
+}
+
+// sortPairs orders pairs like PHP's array_multisort($order, $parts).
+func sortPairs(pairs []normalizedPair) []normalizedPair {
+	sort.SliceStable(pairs, func(i, j int) bool {
+		if pairs[i].key != pairs[j].key {
+			return pairs[i].key < pairs[j].key
 		}
-		return out[i].text < out[j].text
+		return pairs[i].text < pairs[j].text
 	})
-	return out
+	return pairs
 }
 
 // joinPairs renders normalized pairs as a query string.

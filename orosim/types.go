@@ -82,6 +82,9 @@ type typeDef struct {
 	Rels    []relDef
 	Filters map[string]*filterDef
 	Sorters map[string]*sorterDef
+	// normalize runs after an admin write, with the names that were set; it
+	// fixes derived values and rejects records Oro would not accept.
+	normalize func(r *record, changed map[string]bool) error
 }
 
 func (d *typeDef) attr(name string) (attrDef, bool) {

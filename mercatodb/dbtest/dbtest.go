@@ -11,15 +11,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/orosync/orosync/mercatodb"
+	"github.com/orosync/orosync/mercatodb/internal/pgadmin"
 )
 
 // DefaultServerURL is used when DATABASE_URL is unset.
@@ -72,41 +69,24 @@ func NewEmptyDatabase(t testing.TB) (url string) {
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
-	url, err = WithDatabase(server, name)
+	url, err = pgadmin.WithDatabase(server, name)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	if err := mercatodb.EnsureDatabase(ctx, url); err != nil {
-		t.Fatalf("dbtest: create test database (server %s from $%s): %v", redact(server), EnvServerURL, err)
+		t.Fatalf("dbtest: create test database (server %s from $%s): %v", pgadmin.Redact(server), EnvServerURL, err)
 	}
 	t.Cleanup(func() {
 		// t.Context() is already cancelled when cleanups run.
 		ctx, cancel := context.WithTimeout(context.Background(), dropTimeout)
 		defer cancel()
-		if err := dropDatabase(ctx, server, name); err != nil {
+		if err := pgadmin.DropDatabase(ctx, server, name); err != nil {
 			t.Errorf("dbtest: %v", err)
 		}
 	})
 	return url
-}
-
-// WithDatabase returns serverURL with its database replaced by name. Both URL
-// (postgres://…) and keyword/value (host=… dbname=…) forms are supported.
-func WithDatabase(serverURL, name string) (string, error) {
-	if strings.HasPrefix(serverURL, "postgres://") || strings.HasPrefix(serverURL, "postgresql://") {
-		u, err := url.Parse(serverURL)
-		if err != nil {
-			return "", fmt.Errorf("parse server url: %w", err)
-		}
-		u.Path = "/" + name
-		u.RawPath = ""
-		return u.String(), nil
-	}
-	// Keyword/value DSN: a later keyword overrides an earlier one.
-	quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name)
-	return strings.TrimSpace(serverURL) + " dbname='" + quoted + "'", nil
 }
 
 func randomName() (string, error) {
@@ -115,27 +95,4 @@ func randomName() (string, error) {
 		return "", fmt.Errorf("random database name: %w", err)
 	}
 	return namePrefix + hex.EncodeToString(b[:]), nil
-}
-
-func dropDatabase(ctx context.Context, serverURL, name string) error {
-	conn, err := pgx.Connect(ctx, serverURL)
-	if err != nil {
-		return fmt.Errorf("drop test database %q: connect: %w", name, err)
-	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	// WITH (FORCE) (PostgreSQL 13+) terminates connections a test left open.
-	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
-		return fmt.Errorf("drop test database %q: %w", name, err)
-	}
-	return nil
-}
-
-// redact hides a password in the server address for error messages.
-func redact(serverURL string) string {
-	if strings.HasPrefix(serverURL, "postgres://") || strings.HasPrefix(serverURL, "postgresql://") {
-		if u, err := url.Parse(serverURL); err == nil {
-			return u.Redacted()
-		}
-	}
-	return "(keyword/value DSN)"
 }

@@ -13,8 +13,8 @@ func ptr(s string) *string { return &s }
 
 func upsert(id string, sec int, hash, name string) events.Change {
 	return events.Change{Tenant: "acme", Op: events.OpUpsert, Aggregate: events.AggregatePerson,
-		Source:        events.RecordRef{Tenant: "acme", Type: "contacts", ID: id},
-		SourceVersion: events.SourceVersion{UpdatedAt: time.Unix(int64(sec), 0).UTC(), PayloadHash: hash},
+		Source:         events.RecordRef{Tenant: "acme", Type: "contacts", ID: id},
+		SourceVersion:  events.SourceVersion{UpdatedAt: time.Unix(int64(sec), 0).UTC(), PayloadHash: hash},
 		MappingVersion: "v1", Person: &events.Person{DisplayName: name, FirstName: ptr(name)}}
 }
 

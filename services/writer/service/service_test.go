@@ -61,10 +61,10 @@ func ptr(s string) *string { return &s }
 
 func person(id string, sec int, first, last, email string) events.Change {
 	return events.Change{Tenant: "acme", Op: events.OpUpsert, Aggregate: events.AggregatePerson,
-		Source:        events.RecordRef{Tenant: "acme", Type: "contacts", ID: id},
-		SourceVersion: events.SourceVersion{UpdatedAt: time.Unix(int64(1_700_000_000+sec), 0).UTC(), PayloadHash: first + last + email},
+		Source:         events.RecordRef{Tenant: "acme", Type: "contacts", ID: id},
+		SourceVersion:  events.SourceVersion{UpdatedAt: time.Unix(int64(1_700_000_000+sec), 0).UTC(), PayloadHash: first + last + email},
 		MappingVersion: "contacts-v1",
-		Person: &events.Person{DisplayName: first + " " + last, FirstName: ptr(first), LastName: ptr(last), PrimaryEmail: ptr(email)}}
+		Person:         &events.Person{DisplayName: first + " " + last, FirstName: ptr(first), LastName: ptr(last), PrimaryEmail: ptr(email)}}
 }
 
 // publish sends changes; each publish gets a fresh Nats-Msg-Id so JetStream's de-duplication does not hide
