@@ -1,0 +1,60 @@
+// Package pgadmin holds the server-level helpers shared by dbtest and cmd/migrate-scratch:
+// pointing a server URL at another database and dropping a database.
+package pgadmin
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// WithDatabase returns serverURL with its database replaced by name. Both URL (postgres://…) and
+// keyword/value (host=… dbname=…) forms are supported.
+func WithDatabase(serverURL, name string) (string, error) {
+	if isURL(serverURL) {
+		u, err := url.Parse(serverURL)
+		if err != nil {
+			return "", fmt.Errorf("parse server url: %w", err)
+		}
+		u.Path = "/" + name
+		u.RawPath = ""
+		return u.String(), nil
+	}
+	// Keyword/value DSN: a later keyword overrides an earlier one.
+	quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name)
+	return strings.TrimSpace(serverURL) + " dbname='" + quoted + "'", nil
+}
+
+// DropDatabase drops database name, if it exists, through a connection to serverURL (which must
+// name a different database). WITH (FORCE) (PostgreSQL 13+) terminates connections left open.
+func DropDatabase(ctx context.Context, serverURL, name string) error {
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return fmt.Errorf("drop database %q: connect: %w", name, err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	if conn.Config().Database == name {
+		return fmt.Errorf("drop database %q: server url names that same database", name)
+	}
+	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
+		return fmt.Errorf("drop database %q: %w", name, err)
+	}
+	return nil
+}
+
+// Redact hides a password in a server address for messages.
+func Redact(serverURL string) string {
+	if isURL(serverURL) {
+		if u, err := url.Parse(serverURL); err == nil {
+			return u.Redacted()
+		}
+	}
+	return "(keyword/value DSN)"
+}
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}

@@ -1,0 +1,179 @@
+// Package app holds the poller's use case: read one Oro type forward from its cursor and publish every version.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/oro"
+	"github.com/orosync/orosync/services/poller/domain"
+)
+
+// Lister reads pages from Oro.
+type Lister interface {
+	List(ctx context.Context, typ string, q oro.Query) (*oro.Page, error)
+}
+
+// Publisher publishes a page of raw records (and dead letters) and returns only when JetStream acknowledged every
+// one of them.
+type Publisher interface {
+	PublishRaw(ctx context.Context, records []events.RawRecord, deadLetters []events.DeadLetter) error
+}
+
+// CursorStore keeps a cursor per tenant and type.
+type CursorStore interface {
+	Load(ctx context.Context, tenant, typ string) (domain.Cursor, error)
+	Save(ctx context.Context, tenant, typ string, c domain.Cursor) error
+}
+
+// Progress is reported after every page.
+type Progress struct {
+	Tenant, Type string
+	Cursor       domain.Cursor
+	Published    int   // records on this page
+	Total        int64 // Oro's total count at the start of the run, -1 if unknown
+	CaughtUp     bool
+}
+
+// PollType reads one type of one tenant until caught up.
+type PollType struct {
+	Oro       Lister
+	Publisher Publisher
+	Cursors   CursorStore
+	Tenant    string
+	Type      string
+	PageSize  int
+	// SafetyLag keeps the cursor this far behind Oro's clock, so a record whose transaction commits late is not
+	// skipped.
+	SafetyLag  time.Duration
+	Now        func() time.Time
+	OnProgress func(Progress)
+	Log        *slog.Logger
+}
+
+// Run pages until the type is caught up (a page came back empty) or ctx is done. The cursor is saved after
+// every page, and only after every publish of that page was acknowledged: a crash repeats at most one page, and
+// the repeats carry the same Nats-Msg-Id.
+func (p PollType) Run(ctx context.Context) error {
+	c, err := p.Cursors.Load(ctx, p.Tenant, p.Type)
+	if err != nil {
+		return err
+	}
+	c.Done = 0
+	phase := domain.Forward
+	if c.LastID > 0 {
+		phase = domain.Ties // resume: finish the second the cursor stopped in
+	}
+	total := int64(-1)
+	// The upper bound comes from Oro's clock (the Date header of the last response), so clock skew between us and
+	// Oro cannot make the cursor run ahead of records Oro has not finished writing.
+	serverNow := p.now()
+	for first := true; ; first = false {
+		plan := domain.Next(c, phase, p.PageSize, serverNow.Add(-p.SafetyLag))
+		plan.Query.TotalCount = first
+		page, err := p.Oro.List(ctx, p.Type, plan.Query)
+		if err != nil {
+			return fmt.Errorf("polling %s/%s after %s id %d: %w", p.Tenant, p.Type, c.UpdatedAt.Format(time.RFC3339), c.LastID, err)
+		}
+		if first {
+			total = int64(page.Total)
+		}
+		if !page.ServerTime.IsZero() {
+			serverNow = page.ServerTime
+		}
+		records, dead, rows := p.convert(page)
+		if err := p.Publisher.PublishRaw(ctx, records, dead); err != nil {
+			return fmt.Errorf("publishing %s/%s page: %w", p.Tenant, p.Type, err)
+		}
+		full := p.PageSize > 0 && len(page.Data) >= p.PageSize
+		next, nextPhase, caughtUp, err := domain.Advance(c, plan.Phase, rows, full)
+		if err != nil {
+			return fmt.Errorf("%s/%s: %w", p.Tenant, p.Type, err)
+		}
+		if next != c {
+			if err := p.Cursors.Save(ctx, p.Tenant, p.Type, next); err != nil {
+				return err
+			}
+		}
+		c, phase = next, nextPhase
+		if p.OnProgress != nil {
+			p.OnProgress(Progress{Tenant: p.Tenant, Type: p.Type, Cursor: c, Published: len(records), Total: total, CaughtUp: caughtUp})
+		}
+		if caughtUp {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+func (p PollType) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// convert turns a page into raw records; a resource that cannot be one (no usable id or updatedAt) becomes a
+// dead letter naming the field, and the rest of the page proceeds. Only records that are valid move the cursor.
+func (p PollType) convert(page *oro.Page) ([]events.RawRecord, []events.DeadLetter, []domain.Row) {
+	now := p.now().UTC()
+	included := make(map[oro.Identifier]json.RawMessage, len(page.Included))
+	for _, r := range page.Included {
+		included[r.Identifier()] = r.Raw
+	}
+	var (
+		records []events.RawRecord
+		dead    []events.DeadLetter
+		rows    []domain.Row
+	)
+	for _, r := range page.Data {
+		ref := events.RecordRef{Tenant: p.Tenant, Type: p.Type, ID: r.ID}
+		rec, row, field, err := p.record(r, ref, included, now)
+		if err != nil {
+			dl := events.DeadLetter{Stage: "poller", Record: &ref, Field: field, Rule: "required", Reason: err.Error(), FailedAt: now}
+			dl.SetPayload(r.Raw)
+			dead = append(dead, dl)
+			if row.ID > 0 && !row.UpdatedAt.IsZero() {
+				rows = append(rows, row)
+			}
+			continue
+		}
+		records = append(records, rec)
+		rows = append(rows, row)
+	}
+	return records, dead, rows
+}
+
+var errNoUpdatedAt = errors.New("no valid updatedAt")
+
+func (p PollType) record(r oro.Resource, ref events.RecordRef, included map[oro.Identifier]json.RawMessage, now time.Time) (events.RawRecord, domain.Row, string, error) {
+	id, err := domain.ParseID(r.ID)
+	if err != nil {
+		return events.RawRecord{}, domain.Row{}, "id", fmt.Errorf("%s %s: %w", p.Type, r.ID, err)
+	}
+	at, ok := r.UpdatedAt()
+	if !ok {
+		return events.RawRecord{}, domain.Row{}, "attributes.updatedAt", fmt.Errorf("%s %s: %w", p.Type, r.ID, errNoUpdatedAt)
+	}
+	row := domain.Row{ID: id, UpdatedAt: at.UTC()}
+	hash, err := events.PayloadHash(r.Raw)
+	if err != nil {
+		return events.RawRecord{}, row, "resource", fmt.Errorf("%s %s: %w", p.Type, r.ID, err)
+	}
+	var inc []json.RawMessage
+	for _, ref := range r.Refs() {
+		if raw, ok := included[ref]; ok {
+			inc = append(inc, raw)
+		}
+	}
+	utc := at.UTC()
+	return events.RawRecord{RecordRef: ref, UpdatedAt: &utc, PayloadHash: hash, ObservedAt: now, Via: "poll",
+		Resource: r.Raw, Included: inc}, row, "", nil
+}

@@ -1,0 +1,98 @@
+// Package domain holds the poller's paging rules: a keyset cursor on (updatedAt, id). Pure logic, no I/O.
+package domain
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/orosync/orosync/oro"
+)
+
+// Cursor marks how far a type has been read: every record with (updatedAt, id) <= (UpdatedAt, LastID) has been
+// published and acknowledged. Keyset, not offset: edits during paging move records to the end of the order, where
+// the cursor will still find them, instead of shifting a page boundary over them.
+type Cursor struct {
+	UpdatedAt time.Time `json:"updatedAt"`
+	LastID    int64     `json:"lastId"`
+	// Done counts records published so far in the current run (progress; not part of the position).
+	Done int64 `json:"done,omitempty"`
+}
+
+// Phase of the next request.
+type Phase int
+
+const (
+	// Ties drains records sharing the cursor's updatedAt whose id is above LastID (Oro cannot filter on the pair,
+	// so ties are read as updatedAt = T, id > LastID, sorted by id).
+	Ties Phase = iota
+	// Forward reads records updated after the cursor, sorted by (updatedAt, id).
+	Forward
+)
+
+// Plan is the next request.
+type Plan struct {
+	Phase Phase
+	Query oro.Query
+}
+
+// TimeFormat is how updatedAt values are sent: Oro keeps seconds, and a second-precision value filters the exact
+// second (partial precision would widen it).
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// Next plans the request after cursor c. upper caps updatedAt (Oro's server time minus a safety lag) so records
+// whose transactions are still committing are read on a later round rather than skipped.
+func Next(c Cursor, phase Phase, pageSize int, upper time.Time) Plan {
+	lte := oro.Filter{Field: "updatedAt", Op: "lte", Value: upper.UTC().Format(TimeFormat)}
+	if phase == Ties {
+		return Plan{Phase: Ties, Query: oro.Query{
+			Filters:  []oro.Filter{{Field: "updatedAt", Op: "eq", Value: c.UpdatedAt.UTC().Format(TimeFormat)}, {Field: "id", Op: "gt", Value: strconv.FormatInt(c.LastID, 10)}},
+			Sort:     []string{"id"},
+			PageSize: pageSize,
+		}}
+	}
+	q := oro.Query{Sort: []string{"updatedAt", "id"}, PageSize: pageSize, Filters: []oro.Filter{lte}}
+	if !c.UpdatedAt.IsZero() {
+		q.Filters = append(q.Filters, oro.Filter{Field: "updatedAt", Op: "gt", Value: c.UpdatedAt.UTC().Format(TimeFormat)})
+	}
+	return Plan{Phase: Forward, Query: q}
+}
+
+// Row is what the cursor needs of a record.
+type Row struct {
+	ID        int64
+	UpdatedAt time.Time
+}
+
+// Advance moves the cursor past a page of rows (in the order they were requested) and says which phase comes
+// next and whether the type is caught up. full says the page was as large as requested (more may follow).
+func Advance(c Cursor, phase Phase, rows []Row, full bool) (next Cursor, nextPhase Phase, caughtUp bool, err error) {
+	for i, r := range rows {
+		if r.UpdatedAt.Before(c.UpdatedAt) || (r.UpdatedAt.Equal(c.UpdatedAt) && r.ID <= c.LastID) {
+			return c, phase, false, fmt.Errorf("row %d (id %d, updatedAt %s) is not after the cursor (%s, %d): Oro did not honour the sort or filter",
+				i, r.ID, r.UpdatedAt.Format(time.RFC3339), c.UpdatedAt.Format(time.RFC3339), c.LastID)
+		}
+		c.UpdatedAt, c.LastID = r.UpdatedAt, r.ID
+		c.Done++
+	}
+	switch {
+	case phase == Ties && full:
+		return c, Ties, false, nil // more ties at the same second
+	case phase == Ties:
+		return c, Forward, false, nil
+	case len(rows) == 0:
+		return c, Forward, true, nil
+	default:
+		// Records sharing the last row's second may continue beyond this page: drain them by id first.
+		return c, Ties, false, nil
+	}
+}
+
+// ParseID reads an Oro id; the poller's types all have integer ids.
+func ParseID(id string) (int64, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("id %q is not a positive integer", id)
+	}
+	return n, nil
+}

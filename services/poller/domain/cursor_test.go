@@ -1,0 +1,48 @@
+package domain
+
+import (
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestForwardPageIsFollowedByDrainingTiesAtItsLastSecond(t *testing.T) {
+	c, phase, done, err := Advance(Cursor{}, Forward, []Row{{5, t0}, {2, t0.Add(time.Second)}, {3, t0.Add(time.Second)}}, true)
+	if err != nil || done || phase != Ties || c.LastID != 3 || !c.UpdatedAt.Equal(t0.Add(time.Second)) || c.Done != 3 {
+		t.Fatalf("%+v %v %v %v", c, phase, done, err)
+	}
+	p := Next(c, phase, 100, t0.Add(time.Hour))
+	if p.Query.Filters[0].Op != "eq" || p.Query.Filters[1].Field != "id" || p.Query.Filters[1].Value != "3" || p.Query.Sort[0] != "id" {
+		t.Errorf("ties plan %+v", p.Query)
+	}
+	// A short ties page ends the ties; the next plan reads strictly after the second.
+	c, phase, done, _ = Advance(c, Ties, []Row{{9, t0.Add(time.Second)}}, false)
+	if phase != Forward || done || c.LastID != 9 {
+		t.Fatalf("%+v %v %v", c, phase, done)
+	}
+	p = Next(c, phase, 100, t0.Add(time.Hour))
+	if len(p.Query.Filters) != 2 || p.Query.Filters[1].Op != "gt" || p.Query.Filters[1].Value != "2026-01-01T00:00:01Z" {
+		t.Errorf("forward plan %+v", p.Query)
+	}
+}
+
+func TestEmptyForwardPageMeansCaughtUp(t *testing.T) {
+	_, _, done, err := Advance(Cursor{UpdatedAt: t0, LastID: 4}, Forward, nil, false)
+	if err != nil || !done {
+		t.Fatal("empty forward page is not caught up")
+	}
+}
+
+func TestRowsBehindTheCursorAreRefused(t *testing.T) {
+	if _, _, _, err := Advance(Cursor{UpdatedAt: t0, LastID: 4}, Ties, []Row{{4, t0}}, false); err == nil {
+		t.Fatal("a row at the cursor was accepted: a misbehaving server would loop forever")
+	}
+}
+
+func TestFirstPlanHasOnlyTheUpperBound(t *testing.T) {
+	p := Next(Cursor{}, Forward, 1000, t0)
+	if len(p.Query.Filters) != 1 || p.Query.Filters[0].Op != "lte" || p.Query.PageSize != 1000 || p.Query.Sort[0] != "updatedAt" || p.Query.Sort[1] != "id" {
+		t.Fatalf("%+v", p.Query)
+	}
+}
