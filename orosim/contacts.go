@@ -106,11 +106,11 @@ func normalizeContact(r *record, changed map[string]bool) error {
 	return nil
 }
 
-// name pairs a display form with an ASCII form used in e-mail addresses.
-type name struct{ text, ascii string }
+// seedName pairs a display form with an ASCII form used in e-mail addresses.
+type seedName struct{ text, ascii string }
 
-func firstNames() []name {
-	return []name{
+func firstNames() []seedName {
+	return []seedName{
 		{"Zoë", "zoe"}, {"Łukasz", "lukasz"}, {"José", "jose"}, {"芳", "fang"}, {"Søren", "soren"},
 		{"Ñuño", "nuno"}, {"Ğül", "gul"}, {"Anna", "anna"}, {"Mark", "mark"}, {"Olivia", "olivia"},
 		{"Björn", "bjorn"}, {"Chloé", "chloe"}, {"Jürgen", "jurgen"}, {"Александр", "aleksandr"},
@@ -120,8 +120,8 @@ func firstNames() []name {
 	}
 }
 
-func lastNames() []name {
-	return []name{
+func lastNames() []seedName {
+	return []seedName{
 		{"Müller", "mueller"}, {"Kowalski", "kowalski"}, {"García", "garcia"}, {"王", "wang"},
 		{"Jensen", "jensen"}, {"Øvergaard", "overgaard"}, {"Núñez", "nunez"}, {"Yılmaz", "yilmaz"},
 		{"Smith", "smith"}, {"O'Brien", "obrien"}, {"Dubois", "dubois"}, {"Nakamura", "nakamura"},

@@ -63,18 +63,16 @@ func (p queryParam) key() string {
 	return p.Group + "[" + strings.Join(p.Path, "][") + "]" + p.Op
 }
 
-// parseQuery splits a raw query string into parameters. It never fails: a
-// segment that does not look like a parameter is returned with an empty Group
-// so the caller can reject it as an unsupported filter.
+// parseQuery splits a raw query string into parameters. Like Oro it reads the
+// normalized query string (sorted by key), so when a key and operator repeat,
+// the value that sorts last wins. It never fails: a segment that does not look
+// like a parameter comes back with an empty Group, to be rejected as an
+// unsupported filter.
 func parseQuery(raw string) []queryParam {
 	var out []queryParam
 	index := map[string]int{}
-	for _, seg := range strings.Split(raw, "&") {
-		if seg == "" || seg[0] == '=' {
-			continue // PHP ignores empty pairs and pairs with an empty key
-		}
-		dec := phpURLDecode(seg)
-		p, ok := parseSegment(dec)
+	for _, pair := range normalizeQuery(raw) {
+		p, ok := parseSegment(pair.decoded)
 		if !ok {
 			continue
 		}
@@ -179,8 +177,9 @@ func unhex(c byte) byte {
 
 // normalizedPair is one pair of a normalized query string.
 type normalizedPair struct {
-	key  string // decoded key, the sort key
-	text string // encoded "key=value" (or just "key")
+	key     string // decoded key, the sort key
+	text    string // encoded "key=value" (or just "key")
+	decoded string // decoded "key=value" (or just "key")
 }
 
 // normalizeQuery is Oro's RequestQueryStringNormalizer: pairs are decoded,
@@ -194,11 +193,13 @@ func normalizeQuery(raw string) []normalizedPair {
 		}
 		k, v, hasValue := strings.Cut(seg, "=")
 		dk := phpURLDecode(k)
-		text := phpRawURLEncode(dk)
+		p := normalizedPair{key: dk, text: phpRawURLEncode(dk), decoded: dk}
 		if hasValue {
-			text += "=" + phpRawURLEncode(phpURLDecode(v))
+			dv := phpURLDecode(v)
+			p.text += "=" + phpRawURLEncode(dv)
+			p.decoded += "=" + dv
 		}
-		out = append(out, normalizedPair{key: dk, text: text})
+		out = append(out, p)
 	}
 	return sortPairs(out)
 }

@@ -142,7 +142,7 @@ func (r *record) str(name string) (string, bool) {
 	return s, ok
 }
 
-func (r *record) time(name string) (time.Time, bool) {
+func (r *record) timeAttr(name string) (time.Time, bool) {
 	t, ok := r.Attrs[name].(time.Time)
 	return t, ok
 }
@@ -165,7 +165,7 @@ func dateTimeFilter(attr string) *filterDef {
 	return &filterDef{
 		Name: attr, DataType: "datetime", Ops: orderedOps(), AllowRange: true,
 		ints: func(r *record) []int64 {
-			if t, ok := r.time(attr); ok {
+			if t, ok := r.timeAttr(attr); ok {
 				return []int64{t.UnixMicro()}
 			}
 			return nil

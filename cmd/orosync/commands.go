@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/orosync/orosync/oro"
+	"github.com/orosync/orosync/orosim"
+	writer "github.com/orosync/orosync/services/writer/service"
+)
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("orosync "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	return nil
+}
+
+// env is what a long-running command sets up: NATS (embedded or remote), Oro (real or simulated).
+type runtime struct {
+	nats    *server.Server
+	natsURL string
+	sim     *orosim.Server
+	simURL  string
+	closers []func()
+	oro     oro.Config
+}
+
+func (r *runtime) Close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+}
+
+// setup starts what the flags ask for; simContacts > 0 seeds the bundled simulator when no Oro URL is given.
+func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*runtime, error) {
+	r := &runtime{natsURL: c.natsURL}
+	if r.natsURL == "" {
+		srv, url, err := embeddedNATS(c.dataDir, c.natsPort)
+		if err != nil {
+			return nil, err
+		}
+		r.nats, r.natsURL = srv, url
+		r.closers = append(r.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
+	}
+	r.oro = oro.Config{BaseURL: c.oroURL, ClientID: c.oroClientID, ClientSecret: c.oroSecret, UserAgent: "orosync"}
+	if c.oroURL == "" {
+		if r.oro.ClientSecret == "" {
+			r.oro.ClientSecret = randomSecret()
+		}
+		sim, url, stop, err := startSim(ctx, "127.0.0.1:0", orosim.Config{ClientID: r.oro.ClientID, ClientSecret: r.oro.ClientSecret,
+			Contacts: simContacts, Seed: 1, Logger: log.With("service", "orosim")})
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.sim, r.simURL = sim, url
+		r.oro.BaseURL = url + "/api"
+		r.closers = append(r.closers, stop)
+	}
+	return r, nil
+}
+
+func startSim(ctx context.Context, addr string, cfg orosim.Config) (*orosim.Server, string, func(), error) {
+	sim := orosim.New(cfg)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("simulator: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}
+	return sim, "http://" + ln.Addr().String(), stop, nil
+}
+
+func randomSecret() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
+	tid, oid, err := c.scope()
+	if err != nil {
+		return pipeline{}, err
+	}
+	return pipeline{NatsURL: r.natsURL, DatabaseURL: c.databaseURL, Tenant: c.tenant, Oro: r.oro, Types: c.typeList(),
+		Scope: writer.Scope{TenantID: tid, OrganizationID: oid}, Replicas: c.replicas, Log: log}, nil
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("run", stderr)
+	c.register(fs)
+	withMercato := fs.Bool("with-mercato-schema", false, "also create Open Mercato's tables (dev/test databases only)")
+	simContacts := fs.Int("sim-contacts", 5000, "contacts in the bundled simulator (when --oro-url is empty)")
+	pollEvery := fs.Duration("poll-interval", envDuration("OROSYNC_POLL_INTERVAL", 10*time.Second), "delay between polls once caught up (OROSYNC_POLL_INTERVAL)")
+	reconcileEvery := fs.Duration("reconcile-interval", envDuration("OROSYNC_RECONCILE_INTERVAL", 15*time.Minute), "delay between reconcile passes (OROSYNC_RECONCILE_INTERVAL)")
+	if err := parse(fs, args); err != nil || fs.Parsed() && fs.NArg() > 0 {
+		return errors.Join(err, extraArgs(fs))
+	}
+	log := c.logger(stderr)
+	r, err := setup(ctx, &c, *simContacts, log)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if r.sim != nil {
+		fmt.Fprintf(stdout, "Oro simulator at %s (client id %s)\n", r.simURL, r.oro.ClientID)
+	}
+	if r.nats != nil {
+		fmt.Fprintf(stdout, "Embedded NATS at %s, streams under %s\n", r.natsURL, r.nats.JetStreamConfig().StoreDir)
+	}
+	if err := prepare(ctx, r.natsURL, c.databaseURL, c.replicas, *withMercato); err != nil {
+		return err
+	}
+	p, err := c.pipeline(r, log)
+	if err != nil {
+		return err
+	}
+	p.PollInterval, p.ReconcileInterval = *pollEvery, *reconcileEvery
+	log.Info("orosync running", "tenant", c.tenant, "types", c.typeList(), "oro", r.oro)
+	return p.Run(ctx)
+}
+
+func extraArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	return nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", stderr)
+	dbURL := fs.String("database-url", env("DATABASE_URL", defaultDBURL), "Mercato's PostgreSQL (DATABASE_URL)")
+	withMercato := fs.Bool("with-mercato-schema", false, "also create Open Mercato's own tables, as its migrations define them: dev/test databases only")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := migrate(ctx, *dbURL, *withMercato); err != nil {
+		return err
+	}
+	if *withMercato {
+		fmt.Fprintln(stdout, "Open Mercato's tables and orosync's tables are up to date.")
+	} else {
+		fmt.Fprintln(stdout, "orosync's tables (orosync_*) are up to date; Mercato's tables were not touched.")
+	}
+	return nil
+}
+
+func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sim", stderr)
+	addr := fs.String("addr", env("OROSIM_ADDR", "127.0.0.1:8088"), "listen address (OROSIM_ADDR)")
+	contacts := fs.Int("contacts", 5000, "seeded contacts")
+	seed := fs.Int64("seed", 1, "seed of the deterministic data")
+	clientID := fs.String("client-id", "orosync", "OAuth2 client id accepted")
+	secret := fs.String("client-secret", env("OROSIM_CLIENT_SECRET", ""), "OAuth2 client secret accepted; random when empty (OROSIM_CLIENT_SECRET)")
+	maxEntities := fs.Int("max-entities", 0, "Oro's max_entities (0 = unlimited)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *secret == "" {
+		*secret = randomSecret()
+	}
+	_, url, stop, err := startSim(ctx, *addr, orosim.Config{ClientID: *clientID, ClientSecret: *secret, Contacts: *contacts,
+		Seed: *seed, MaxEntities: *maxEntities})
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Fprintf(stdout, "Oro simulator with %d contacts\n  base URL:      %s/api\n  token URL:     %s/oauth2-token\n  client id:     %s\n  client secret: %s\n  admin:         PATCH/DELETE %s/__admin/contacts/{id}\nCtrl-C to stop.\n",
+		*contacts, url, url, *clientID, *secret, url)
+	<-ctx.Done()
+	return nil
+}

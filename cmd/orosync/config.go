@@ -1,0 +1,99 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// env reads an environment variable with a default; flags show the variable in their usage.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// Demo defaults: a fixed Mercato tenant and organization so repeated demos write to the same scope.
+const (
+	defaultTenantID = "8f14e45f-ceea-467a-9a36-dedd4bea2543"
+	defaultOrgID    = "c9f0f895-fb98-4b91-99f2-3d7b5c2e3f10"
+	defaultDBURL    = "postgres://postgres@127.0.0.1:5432/orosync_demo?sslmode=disable"
+)
+
+// common holds the settings every long-running command shares.
+type common struct {
+	natsURL     string
+	dataDir     string
+	natsPort    int
+	databaseURL string
+	replicas    int
+	logLevel    string
+
+	tenant        string
+	oroURL        string
+	oroClientID   string
+	oroSecret     string
+	mercatoTenant string
+	mercatoOrg    string
+	types         string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.natsURL, "nats-url", env("OROSYNC_NATS_URL", ""), "NATS server with JetStream; empty runs an embedded server (OROSYNC_NATS_URL)")
+	fs.StringVar(&c.dataDir, "data-dir", env("OROSYNC_DATA_DIR", ".data"), "where the embedded JetStream server stores the streams (OROSYNC_DATA_DIR)")
+	fs.IntVar(&c.natsPort, "nats-port", 4333, "client port of the embedded NATS server, for the nats CLI")
+	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", defaultDBURL), "Mercato's PostgreSQL (DATABASE_URL)")
+	fs.IntVar(&c.replicas, "replicas", 0, "stream replicas on a cluster (0 keeps contracts/: 1)")
+	fs.StringVar(&c.logLevel, "log-level", env("OROSYNC_LOG_LEVEL", "info"), "debug, info, warn or error (OROSYNC_LOG_LEVEL)")
+	fs.StringVar(&c.tenant, "tenant", env("OROSYNC_TENANT", "demo"), "name of this Oro connection, used in subjects (OROSYNC_TENANT)")
+	fs.StringVar(&c.oroURL, "oro-url", env("OROSYNC_ORO_URL", ""), "Oro JSON:API base URL, e.g. https://crm.example.com/api; empty runs the bundled simulator (OROSYNC_ORO_URL)")
+	fs.StringVar(&c.oroClientID, "oro-client-id", env("OROSYNC_ORO_CLIENT_ID", "orosync"), "OAuth2 client id (OROSYNC_ORO_CLIENT_ID)")
+	fs.StringVar(&c.oroSecret, "oro-client-secret", env("OROSYNC_ORO_CLIENT_SECRET", ""), "OAuth2 client secret; prefer the variable (OROSYNC_ORO_CLIENT_SECRET)")
+	fs.StringVar(&c.mercatoTenant, "mercato-tenant-id", env("OROSYNC_MERCATO_TENANT_ID", defaultTenantID), "Mercato tenant_id written on every row (OROSYNC_MERCATO_TENANT_ID)")
+	fs.StringVar(&c.mercatoOrg, "mercato-organization-id", env("OROSYNC_MERCATO_ORGANIZATION_ID", defaultOrgID), "Mercato organization_id written on every row (OROSYNC_MERCATO_ORGANIZATION_ID)")
+	fs.StringVar(&c.types, "types", env("OROSYNC_TYPES", "contacts"), "comma-separated Oro types to sync (OROSYNC_TYPES)")
+}
+
+func (c *common) scope() (tenantID, orgID uuid.UUID, err error) {
+	if tenantID, err = uuid.Parse(c.mercatoTenant); err != nil {
+		return tenantID, orgID, fmt.Errorf("--mercato-tenant-id %q: %w", c.mercatoTenant, err)
+	}
+	if orgID, err = uuid.Parse(c.mercatoOrg); err != nil {
+		return tenantID, orgID, fmt.Errorf("--mercato-organization-id %q: %w", c.mercatoOrg, err)
+	}
+	return tenantID, orgID, nil
+}
+
+func (c *common) typeList() []string {
+	var out []string
+	for _, t := range strings.Split(c.types, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (c *common) logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
+}

@@ -1,0 +1,62 @@
+// Command orosync runs the OroCRM → Open Mercato sync: every service in one process (run), the bundled Oro
+// simulator (sim), migrations (migrate), a status report (status) and the first-run demo (demo).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `orosync keeps an OroCRM instance and Open Mercato in sync through NATS JetStream.
+
+Usage:
+  orosync run      [flags]   run poller, transformer, writer and reconciler in one process
+  orosync demo     [flags]   first run: simulator with realistic contacts → Mercato tables, then a summary
+  orosync sim      [flags]   run the Oro simulator alone (prints base URL and client credentials)
+  orosync migrate  [flags]   create/upgrade orosync's own tables (--with-mercato-schema for dev/test databases)
+  orosync status   [flags]   per tenant and type: records seen, applied, cursor, lag
+
+Run "orosync COMMAND -h" for the flags of a command; every flag also reads an environment variable (shown).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "orosync:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, args[1:], stdout, stderr)
+	case "sim":
+		return cmdSim(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}

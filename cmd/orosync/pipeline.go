@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orosync/orosync/contracts"
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/mercatodb"
+	"github.com/orosync/orosync/oro"
+	pollerapp "github.com/orosync/orosync/services/poller/app"
+	poller "github.com/orosync/orosync/services/poller/service"
+	reconciler "github.com/orosync/orosync/services/reconciler/service"
+	transformer "github.com/orosync/orosync/services/transformer/service"
+	writerapp "github.com/orosync/orosync/services/writer/app"
+	writer "github.com/orosync/orosync/services/writer/service"
+)
+
+// pipeline is one Oro connection wired through every service.
+type pipeline struct {
+	NatsURL     string
+	DatabaseURL string
+	Tenant      string
+	Oro         oro.Config
+	Scope       writer.Scope
+	Types       []string
+	PageSize    int
+	Replicas    int
+	Log         *slog.Logger
+	// Intervals of the long-running mode.
+	PollInterval      time.Duration
+	ReconcileInterval time.Duration
+	// OnPollProgress and OnWrite report progress (demo).
+	OnPollProgress func(pollerProgress)
+	OnWrite        func(writerapp.Result)
+	// Now is the poller's clock before Oro's Date header is known (tests share it with the simulator).
+	Now func() time.Time
+}
+
+type pollerProgress struct {
+	Type      string
+	Done      int64
+	Total     int64
+	CaughtUp  bool
+	Published int
+}
+
+// prepare applies the contracts (streams, consumers, buckets) and migrates orosync's tables.
+func prepare(ctx context.Context, natsURL, databaseURL string, replicas int, withMercato bool) error {
+	nc, err := nats.Connect(natsURL, nats.Name("orosync-setup"))
+	if err != nil {
+		return fmt.Errorf("connecting to NATS at %s: %w", natsURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	if err := contracts.Ensure(ctx, js, contracts.Options{Replicas: replicas}); err != nil {
+		return err
+	}
+	return migrate(ctx, databaseURL, withMercato)
+}
+
+func migrate(ctx context.Context, databaseURL string, withMercato bool) error {
+	if withMercato {
+		if err := mercatodb.EnsureDatabase(ctx, databaseURL); err != nil {
+			return err
+		}
+	}
+	db, err := mercatodb.OpenDB(databaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	if withMercato {
+		if err := mercatodb.MigrateMercato(ctx, db); err != nil {
+			return err
+		}
+	}
+	return mercatodb.MigrateOrosync(ctx, db)
+}
+
+func (p pipeline) pollerConfig(once bool) poller.Config {
+	return poller.Config{NatsURL: p.NatsURL, PageSize: p.PageSize, Interval: p.PollInterval, Logger: p.Log, Once: once, Now: p.Now,
+		Tenants: map[string]poller.Tenant{p.Tenant: {Oro: p.Oro, Types: p.Types}},
+		OnProgress: func(pr pollerapp.Progress) {
+			if p.OnPollProgress != nil {
+				p.OnPollProgress(pollerProgress{Type: pr.Type, Done: pr.Cursor.Done, Total: pr.Total, CaughtUp: pr.CaughtUp, Published: pr.Published})
+			}
+		}}
+}
+
+func (p pipeline) reconcilerConfig() reconciler.Config {
+	return reconciler.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval,
+		Tenants: map[string]reconciler.Tenant{p.Tenant: {Oro: p.Oro, Types: p.Types,
+			Scope: reconciler.Scope{TenantID: p.Scope.TenantID, OrganizationID: p.Scope.OrganizationID}}}}
+}
+
+func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
+	g.Go(func() error { return transformer.Run(ctx, transformer.Config{NatsURL: p.NatsURL, Logger: p.Log}) })
+	g.Go(func() error {
+		return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
+			Tenants: map[string]writer.Scope{p.Tenant: p.Scope}, Committed: p.OnWrite})
+	})
+}
+
+// Run runs every service until ctx is done.
+func (p pipeline) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	p.startConsumers(ctx, g)
+	g.Go(func() error { return poller.Run(ctx, p.pollerConfig(false)) })
+	g.Go(func() error { return reconciler.Run(ctx, p.reconcilerConfig()) })
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// SyncReport is what one catch-up did.
+type SyncReport struct {
+	Reconcile reconciler.Report
+}
+
+// SyncOnce polls every type until caught up, lets the transformer and writer drain, runs one reconcile pass and
+// drains again; then it stops the services.
+func (p pipeline) SyncOnce(ctx context.Context) (SyncReport, error) {
+	var rep SyncReport
+	svcCtx, stop := context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(svcCtx)
+	p.startConsumers(gctx, g)
+	err := func() error {
+		if err := poller.Run(gctx, p.pollerConfig(true)); err != nil {
+			return err
+		}
+		if err := p.drain(gctx); err != nil {
+			return err
+		}
+		r, err := reconciler.RunOnce(gctx, p.reconcilerConfig())
+		if err != nil {
+			return err
+		}
+		rep.Reconcile = r
+		return p.drain(gctx)
+	}()
+	stop()
+	if werr := g.Wait(); werr != nil && !errors.Is(werr, context.Canceled) && err == nil {
+		err = werr
+	}
+	return rep, err
+}
+
+// drain waits until the transformer and writer have nothing pending and the outbox is relayed. The state lives
+// on the NATS server and in PostgreSQL, so it is polled.
+func (p pipeline) drain(ctx context.Context) error {
+	nc, err := nats.Connect(p.NatsURL, nats.Name("orosync-drain"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	db, err := mercatodb.OpenDB(p.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		idle, err := idle(ctx, js, db)
+		if err != nil {
+			return err
+		}
+		if idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func idle(ctx context.Context, js jetstream.JetStream, db *sql.DB) (bool, error) {
+	for _, c := range [][2]string{{events.StreamOroRaw, "transformer"}, {events.StreamMercatoChanges, "writer"}} {
+		cons, err := js.Consumer(ctx, c[0], c[1])
+		if err != nil {
+			return false, fmt.Errorf("consumer %s/%s: %w", c[0], c[1], err)
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return false, err
+		}
+		if info.NumPending > 0 || info.NumAckPending > 0 {
+			return false, nil
+		}
+	}
+	var outbox int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM orosync_outbox`).Scan(&outbox); err != nil {
+		return false, fmt.Errorf("counting outbox: %w", err)
+	}
+	return outbox == 0, nil
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/mercatodb"
+)
+
+// typeStatus is one line of `orosync status`.
+type typeStatus struct {
+	Tenant, Type     string
+	Seen             int    // distinct records in ORO_RAW
+	Versions         uint64 // messages in ORO_RAW (versions and tombstones)
+	Applied, Deleted int    // live and soft-deleted records in Mercato
+	Cursor           string
+	Lag              uint64 // messages waiting in the transformer and writer
+	DeadLetters      uint64
+}
+
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c common
+	fs := newFlags("status", stderr)
+	c.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	natsURL := c.natsURL
+	if natsURL == "" {
+		// Read the embedded server's streams from its data directory (the demo's, by default).
+		srv, url, err := embeddedNATS(c.dataDir, -1)
+		if err != nil {
+			return err
+		}
+		defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+		natsURL = url
+	}
+	tid, oid, err := c.scope()
+	if err != nil {
+		return err
+	}
+	rows, err := status(ctx, natsURL, c.databaseURL, c.tenant, c.typeList(), tid, oid)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TENANT\tTYPE\tSEEN\tVERSIONS\tAPPLIED\tDELETED\tCURSOR\tLAG\tDEAD LETTERS")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\n", r.Tenant, r.Type, r.Seen, r.Versions, r.Applied, r.Deleted, r.Cursor, r.Lag, r.DeadLetters)
+	}
+	return tw.Flush()
+}
+
+func status(ctx context.Context, natsURL, databaseURL, tenant string, types []string, tid, oid uuid.UUID) ([]typeStatus, error) {
+	nc, err := nats.Connect(natsURL, nats.Name("orosync-status"))
+	if err != nil {
+		return nil, fmt.Errorf("connecting to NATS at %s: %w", natsURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	db, err := mercatodb.OpenDB(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = db.Close() }()
+	raw, err := js.Stream(ctx, events.StreamOroRaw)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", events.StreamOroRaw, err)
+	}
+	kv, err := js.KeyValue(ctx, "OROSYNC_CURSORS")
+	if err != nil {
+		return nil, err
+	}
+	var lag uint64
+	for _, c := range [][2]string{{events.StreamOroRaw, "transformer"}, {events.StreamMercatoChanges, "writer"}} {
+		if cons, err := js.Consumer(ctx, c[0], c[1]); err == nil {
+			if info, err := cons.Info(ctx); err == nil {
+				lag += info.NumPending + uint64(info.NumAckPending)
+			}
+		}
+	}
+	var out []typeStatus
+	for _, typ := range types {
+		s := typeStatus{Tenant: tenant, Type: typ, Lag: lag, Cursor: "-"}
+		info, err := raw.Info(ctx, jetstream.WithSubjectFilter(events.RawFilter(tenant, typ)))
+		if err != nil {
+			return nil, err
+		}
+		s.Seen = len(info.State.Subjects)
+		for _, n := range info.State.Subjects {
+			s.Versions += n
+		}
+		if e, err := kv.Get(ctx, tenant+"."+typ); err == nil {
+			var cur struct {
+				UpdatedAt string `json:"updatedAt"`
+				LastID    int64  `json:"lastId"`
+			}
+			if json.Unmarshal(e.Value(), &cur) == nil {
+				s.Cursor = fmt.Sprintf("%s #%d", cur.UpdatedAt, cur.LastID)
+			}
+		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, err
+		}
+		err = db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL)
+FROM orosync_records WHERE tenant_id = $1 AND organization_id = $2 AND source_type = $3`, tid, oid, typ).Scan(&s.Applied, &s.Deleted)
+		if err != nil && !strings.Contains(err.Error(), "does not exist") {
+			return nil, fmt.Errorf("counting applied %s: %w", typ, err)
+		}
+		if dlq, err := js.Stream(ctx, events.StreamDeadLetter); err == nil {
+			if di, err := dlq.Info(ctx, jetstream.WithSubjectFilter("orosync.dlq.*."+tenant+"."+typ+".*")); err == nil {
+				for _, n := range di.State.Subjects {
+					s.DeadLetters += n
+				}
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
