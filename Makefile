@@ -1,0 +1,56 @@
+# orosync — the front door. `make demo` runs the pipeline on realistic data; `make test` runs every test.
+# Both install and start what they need (PostgreSQL; the tests embed NATS).
+
+GO           ?= go
+MODULES      := events contracts oro orosim mercatodb services/poller services/transformer services/writer services/reconciler cmd/orosync
+PKGS         := $(addprefix ./,$(addsuffix /...,$(MODULES)))
+STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+NATSCLI      := github.com/nats-io/natscli/nats@v0.5.0
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orosync_demo?sslmode=disable
+
+.PHONY: demo test bench gen lint migrate services fuzz nats-cli build clean
+
+## demo: fresh database, simulator with 5,000 contacts, the whole pipeline until caught up, then a summary
+demo: services
+	$(GO) run ./cmd/orosync demo
+
+## test: every module's tests against a real PostgreSQL and real (embedded) NATS
+test: services
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+## bench: benchmarks of every module
+bench: services
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+
+## fuzz: a short run of every fuzz target (the corpus under testdata/fuzz is kept)
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseDocument -fuzztime 30s ./oro/
+	$(GO) test -run '^$$' -fuzz FuzzMapContact -fuzztime 30s ./services/transformer/domain/
+
+## gen: go-jet models from a scratch database migrated with both migration sets
+gen: services
+	cd mercatodb && ./gen.sh
+
+## migrate: orosync's own tables on DATABASE_URL (add ARGS=--with-mercato-schema for a dev/test database)
+migrate: services
+	$(GO) run ./cmd/orosync migrate $(ARGS)
+
+## lint: gofmt, go vet and staticcheck on every module
+lint:
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+## services: make sure PostgreSQL is installed and running (installs it with apt-get when missing)
+services:
+	@./scripts/ensure-services.sh
+
+## nats-cli: install the nats CLI used in the runbook
+nats-cli:
+	$(GO) install $(NATSCLI)
+
+build:
+	$(GO) build -o bin/orosync ./cmd/orosync
+
+clean:
+	rm -rf bin .data
