@@ -234,7 +234,7 @@ func (c *Client) List(ctx context.Context, typ string, q Query) (*Page, error) {
 	}
 	u := c.endpoint(typ)
 	u.RawQuery = v.Encode()
-	return c.listURL(ctx, what, u, q.TotalCount)
+	return c.listURL(ctx, what, u, q.includes())
 }
 
 // FollowNext fetches the page a Page.Next link points to. The link must
@@ -254,13 +254,13 @@ func (c *Client) FollowNext(ctx context.Context, next string, totalCount bool) (
 		return nil, fmt.Errorf("%s: %q does not lie under the base URL %q", what, u.Redacted(), c.base.Redacted())
 	}
 	u.Fragment = ""
-	return c.listURL(ctx, what, u, totalCount)
+	return c.listURL(ctx, what, u, Query{TotalCount: totalCount}.includes())
 }
 
-func (c *Client) listURL(ctx context.Context, what string, u *url.URL, totalCount bool) (*Page, error) {
+func (c *Client) listURL(ctx context.Context, what string, u *url.URL, include string) (*Page, error) {
 	hdr := http.Header{}
-	if totalCount {
-		hdr.Set("X-Include", "totalCount")
+	if include != "" {
+		hdr.Set("X-Include", include)
 	}
 	res, err := c.send(ctx, http.MethodGet, u, nil, hdr)
 	if err != nil {

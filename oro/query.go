@@ -34,6 +34,21 @@ type Query struct {
 	Include []string
 	// TotalCount asks for X-Include-Total-Count with "X-Include: totalCount".
 	TotalCount bool
+	// NoHateoas asks Oro to leave out every links member ("X-Include: noHateoas"): smaller pages, and no
+	// links.next (keyset paging does not need it).
+	NoHateoas bool
+}
+
+// includes is the X-Include header value of q.
+func (q Query) includes() string {
+	var v []string
+	if q.TotalCount {
+		v = append(v, "totalCount")
+	}
+	if q.NoHateoas {
+		v = append(v, "noHateoas")
+	}
+	return strings.Join(v, ";")
 }
 
 // Values encodes the query-string part of q (TotalCount is a header and is

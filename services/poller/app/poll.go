@@ -76,6 +76,7 @@ func (p PollType) Run(ctx context.Context) error {
 	for first := true; ; first = false {
 		plan := domain.Next(c, phase, p.PageSize, serverNow.Add(-p.SafetyLag))
 		plan.Query.TotalCount = first
+		plan.Query.NoHateoas = true
 		page, err := p.Oro.List(ctx, p.Type, plan.Query)
 		if err != nil {
 			return fmt.Errorf("polling %s/%s after %s id %d: %w", p.Tenant, p.Type, c.UpdatedAt.Format(time.RFC3339), c.LastID, err)

@@ -119,9 +119,13 @@ func TestSecondRoundPublishesOnlyWhatChanged(t *testing.T) {
 		t.Errorf("message %+v headers %v", r, m.Header)
 	}
 	var res struct {
-		Attributes map[string]any `json:"attributes"`
+		Attributes map[string]any  `json:"attributes"`
+		Links      json.RawMessage `json:"links"`
 	}
 	_ = json.Unmarshal(r.Resource, &res)
+	if res.Links != nil {
+		t.Errorf("resource kept HATEOAS links (the poller asks for noHateoas): %s", res.Links)
+	}
 	if res.Attributes["jobTitle"] != "Head of Ünïcode" {
 		t.Errorf("latest version of 150 has jobTitle %v", res.Attributes["jobTitle"])
 	}
