@@ -15,6 +15,8 @@ import (
 type Incoming struct {
 	Subject string
 	Header  func(string) string
+	// Headers are all headers, kept on a dead letter so a redrive can restore them.
+	Headers map[string]string
 	Body    []byte
 }
 
@@ -107,6 +109,7 @@ func DeadLetter(stage string, in Incoming, ref *events.RecordRef, field, rule st
 	if in.Header != nil {
 		dl.MsgID = in.Header(events.HeaderID)
 	}
+	dl.Headers = in.Headers
 	dl.SetPayload(in.Body)
 	subject, env, body := dl.Message()
 	return Outgoing{Subject: subject, Envelope: env, Body: body}

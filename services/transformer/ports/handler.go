@@ -36,7 +36,13 @@ func DeadLetterOnError(stage string, now func() time.Time) message.HandlerMiddle
 }
 
 func incoming(msg *message.Message) app.Incoming {
-	return app.Incoming{Subject: msg.Metadata.Get(adapters.SubjectKey), Header: msg.Metadata.Get, Body: msg.Payload}
+	headers := make(map[string]string, len(msg.Metadata))
+	for k, v := range msg.Metadata {
+		if k != adapters.SubjectKey {
+			headers[k] = v
+		}
+	}
+	return app.Incoming{Subject: msg.Metadata.Get(adapters.SubjectKey), Header: msg.Metadata.Get, Headers: headers, Body: msg.Payload}
 }
 
 func toMessages(outs []app.Outgoing) []*message.Message {

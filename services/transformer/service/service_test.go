@@ -82,7 +82,8 @@ func TestBadContactGoesToDeadLetterAndTheRestOfThePageProceeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.Subject() != "orosync.dlq.transformer.acme.contacts.2" || dl.Field != "attributes.primaryEmail" || dl.Rule != "email" ||
-		dl.Record == nil || dl.Record.ID != "2" || dl.Subject != "oro.raw.acme.contacts.2" || len(dl.Payload) == 0 {
+		dl.Record == nil || dl.Record.ID != "2" || dl.Subject != "oro.raw.acme.contacts.2" || len(dl.Payload) == 0 ||
+		dl.Headers[events.HeaderType] != events.TypeRawRecord {
 		t.Errorf("dead letter on %s: %+v", m.Subject(), dl)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -150,6 +151,10 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, cause error)
 	}
 	if meta, err := m.Metadata(); err == nil {
 		dl.Sequence = meta.Sequence.Stream
+	}
+	dl.Headers = map[string]string{}
+	for k, v := range m.Headers() {
+		dl.Headers[k] = strings.Join(v, ",")
 	}
 	dl.SetPayload(m.Data())
 	subject, env, body := dl.Message()
