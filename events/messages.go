@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -230,7 +231,9 @@ func (d DeadLetter) Message() (subject string, env Envelope, body []byte) {
 		tenant = "_invalid"
 	}
 	body, _ = json.Marshal(d) // a DeadLetter always encodes
-	env = Envelope{ID: ID("dlq", d.Stage, d.Subject, d.MsgID, d.Reason), Source: Source(tenant, d.Stage),
+	// Every failure is its own entry: a redriven message that fails again must not be de-duplicated away.
+	id := ID("dlq", d.Stage, d.Subject, d.MsgID, d.Reason, strconv.FormatUint(d.Sequence, 10), d.FailedAt.UTC().Format(time.RFC3339Nano))
+	env = Envelope{ID: id, Source: Source(tenant, d.Stage),
 		Type: TypeDeadLetter, Subject: d.Subject, Time: d.FailedAt}
 	return DeadLetterSubject(d.Stage, ref), env, body
 }

@@ -4,6 +4,7 @@ package adapters
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -14,8 +15,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// SubjectKey is the metadata key that carries a message's NATS subject through Watermill, both ways.
-const SubjectKey = "_orosync_subject"
+// SubjectKey is the metadata key that carries a message's NATS subject through Watermill, both ways;
+// SequenceKey carries the stream sequence of a consumed message.
+const (
+	SubjectKey  = "_orosync_subject"
+	SequenceKey = "_orosync_sequence"
+)
 
 // Logger maps Watermill's per-message info logs to debug so a busy pipeline does not flood the log.
 func Logger(l *slog.Logger) watermill.LoggerAdapter {
@@ -59,6 +64,9 @@ func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
 		md.Set(k, strings.Join(v, ","))
 	}
 	md.Set(SubjectKey, msg.Subject())
+	if meta, err := msg.Metadata(); err == nil {
+		md.Set(SequenceKey, strconv.FormatUint(meta.Sequence.Stream, 10))
+	}
 	id := msg.Headers().Get(wmnats.WatermillUUIDHdr)
 	if id == "" {
 		id = msg.Headers().Get(nats.MsgIdHdr)

@@ -17,7 +17,9 @@ type Incoming struct {
 	Header  func(string) string
 	// Headers are all headers, kept on a dead letter so a redrive can restore them.
 	Headers map[string]string
-	Body    []byte
+	// Sequence in ORO_RAW.
+	Sequence uint64
+	Body     []byte
 }
 
 // Outgoing is one message to publish.
@@ -110,6 +112,7 @@ func DeadLetter(stage string, in Incoming, ref *events.RecordRef, field, rule st
 		dl.MsgID = in.Header(events.HeaderID)
 	}
 	dl.Headers = in.Headers
+	dl.Sequence = in.Sequence
 	dl.SetPayload(in.Body)
 	subject, env, body := dl.Message()
 	return Outgoing{Subject: subject, Envelope: env, Body: body}

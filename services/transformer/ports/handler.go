@@ -2,6 +2,7 @@
 package ports
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -38,11 +39,13 @@ func DeadLetterOnError(stage string, now func() time.Time) message.HandlerMiddle
 func incoming(msg *message.Message) app.Incoming {
 	headers := make(map[string]string, len(msg.Metadata))
 	for k, v := range msg.Metadata {
-		if k != adapters.SubjectKey {
+		if k != adapters.SubjectKey && k != adapters.SequenceKey {
 			headers[k] = v
 		}
 	}
-	return app.Incoming{Subject: msg.Metadata.Get(adapters.SubjectKey), Header: msg.Metadata.Get, Headers: headers, Body: msg.Payload}
+	seq, _ := strconv.ParseUint(msg.Metadata.Get(adapters.SequenceKey), 10, 64)
+	return app.Incoming{Subject: msg.Metadata.Get(adapters.SubjectKey), Header: msg.Metadata.Get, Headers: headers,
+		Sequence: seq, Body: msg.Payload}
 }
 
 func toMessages(outs []app.Outgoing) []*message.Message {

@@ -83,7 +83,7 @@ func TestBadContactGoesToDeadLetterAndTheRestOfThePageProceeds(t *testing.T) {
 	}
 	if m.Subject() != "orosync.dlq.transformer.acme.contacts.2" || dl.Field != "attributes.primaryEmail" || dl.Rule != "email" ||
 		dl.Record == nil || dl.Record.ID != "2" || dl.Subject != "oro.raw.acme.contacts.2" || len(dl.Payload) == 0 ||
-		dl.Headers[events.HeaderType] != events.TypeRawRecord {
+		dl.Headers[events.HeaderType] != events.TypeRawRecord || dl.Sequence != 2 {
 		t.Errorf("dead letter on %s: %+v", m.Subject(), dl)
 	}
 
@@ -111,4 +111,39 @@ func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
 		case <-tick.C:
 		}
 	}
+}
+
+func TestRedrivenMessageThatFailsAgainIsDeadLetteredAgain(t *testing.T) {
+	s := jstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- service.Run(ctx, service.Config{NatsURL: s.URL}) }()
+	publishRaw(t, s.JS, "5", `{"firstName":"Bad","primaryEmail":"still bad"}`)
+	dlq, err := s.JS.OrderedConsumer(ctx, events.StreamDeadLetter, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := next(t, ctx, dlq)
+	var dl events.DeadLetter
+	if err := json.Unmarshal(first.Data(), &dl); err != nil {
+		t.Fatal(err)
+	}
+	// Redrive as scripts/dlq-redrive.sh does: original payload and headers, without Nats-Msg-Id.
+	msg := nats.NewMsg(dl.Subject)
+	msg.Data = dl.Payload
+	for k, v := range dl.Headers {
+		if k != events.HeaderMsgID {
+			msg.Header.Set(k, v)
+		}
+	}
+	if _, err := s.JS.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	second := next(t, ctx, dlq)
+	if second.Headers().Get(events.HeaderMsgID) == first.Headers().Get(events.HeaderMsgID) {
+		t.Error("the second failure reused the first one's message id and would be de-duplicated away")
+	}
+	cancel()
+	<-done
 }
