@@ -18,14 +18,18 @@ demo: services
 test: services
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
-## bench: benchmarks of every module
+## bench: benchmarks of every module, then the acceptance sizes of tests that default to smaller ones (-long:
+## the poller's kill -9 test on 100,000 contacts)
 bench: services
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
+	$(GO) test -count=1 -timeout 20m -run 'TestKilledPoller' ./services/poller/service/ -args -long
 
 ## fuzz: a short run of every fuzz target (the corpus under testdata/fuzz is kept)
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseDocument -fuzztime 30s ./oro/
-	$(GO) test -run '^$$' -fuzz FuzzMapContact -fuzztime 30s ./services/transformer/domain/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDocument$$' -fuzztime 30s ./oro/
+	$(GO) test -run '^$$' -fuzz '^FuzzMapContact$$' -fuzztime 30s ./services/transformer/domain/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentAndMap$$' -fuzztime 30s ./services/transformer/domain/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseFilters$$' -fuzztime 30s ./orosim/
 
 ## gen: go-jet models from a scratch database migrated with both migration sets
 gen: services

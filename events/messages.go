@@ -87,6 +87,12 @@ type Change struct {
 	SourceVersion  SourceVersion `json:"sourceVersion"`
 	MappingVersion string        `json:"mappingVersion"`
 	Person         *Person       `json:"person,omitempty"`
+	// Exactly one of the payloads below is set on an upsert, the one Aggregate names (see aggregates.go).
+	Company     *Company     `json:"company,omitempty"`
+	Deal        *Deal        `json:"deal,omitempty"`
+	Interaction *Interaction `json:"interaction,omitempty"`
+	Comment     *Comment     `json:"comment,omitempty"`
+	User        *User        `json:"user,omitempty"`
 }
 
 // Person is the customers.person aggregate: a customer_entities row of kind person and its customer_people row.
@@ -97,6 +103,18 @@ type Person struct {
 	FirstName    *string `json:"firstName"`
 	LastName     *string `json:"lastName"`
 	JobTitle     *string `json:"jobTitle"`
+	// Optional additions (mapping v2); a writer that ignores them still writes the person as before.
+	// LifecycleStage is customer_entities.lifecycle_stage ("lead" for Oro leads).
+	LifecycleStage *string `json:"lifecycleStage,omitempty"`
+	Description    *string `json:"description,omitempty"`
+	// Emails and Phones are every address and number, the primary first.
+	Emails []string `json:"emails,omitempty"`
+	Phones []string `json:"phones,omitempty"`
+	// Addresses become customer_addresses rows; CompanyLinks customer_person_company_links rows, one per Oro
+	// account, the primary one (Oro's defaultInAccounts) also customer_people.company_entity_id.
+	Addresses    []Address     `json:"addresses,omitempty"`
+	CompanyLinks []CompanyLink `json:"companyLinks,omitempty"`
+	Extras
 }
 
 // CustomerEvent is the payload of a Mercato customers event (customers.person.created, ...), shaped exactly like

@@ -34,6 +34,7 @@ TABLES=(
   sync_external_id_mappings
   orosync_records
   orosync_outbox
+  orosync_conflicts
 )
 
 tmp="$(mktemp -d)"

@@ -43,6 +43,7 @@ func TestGeneratedModelsMatchSchema(t *testing.T) {
 		"sync_external_id_mappings":     table.SyncExternalIDMappings.AllColumns,
 		"orosync_records":               table.OrosyncRecords.AllColumns,
 		"orosync_outbox":                table.OrosyncOutbox.AllColumns,
+		"orosync_conflicts":             table.OrosyncConflicts.AllColumns,
 	}
 	for _, tbl := range tables {
 		name := tbl.TableName()

@@ -2,10 +2,12 @@
 //
 // It authenticates with the OAuth2 client-credentials grant, reuses the
 // access token until shortly before it expires, and on a 401 from the API
-// fetches a new token and retries the request once. It does no other
-// retrying and no rate limiting: wrap HTTPClient.Transport (an
-// http.RoundTripper) to add a request budget or backoff in front of it; the
-// token requests go through the same transport.
+// fetches a new token and retries the request once. Every API request draws
+// from the connection's Budget (x/time/rate, shared by the poller and the
+// reconciler, delta polls first); a 429/503 pauses the whole connection for
+// its Retry-After, and 5xx answers, timeouts, broken connections and
+// truncated or malformed bodies are retried with exponential backoff and
+// jitter (Backoff), so a page is returned whole or not at all.
 //
 // Decoding keeps every resource's bytes exactly as Oro sent them
 // (Resource.Raw) next to the decoded identity, attributes and
@@ -64,6 +66,13 @@ type Config struct {
 	HTTPClient *http.Client
 	// UserAgent is sent on every request; empty gives "orosync-oro/1".
 	UserAgent string
+	// Budget is the connection's request budget, shared by every Client of the connection in the process (the
+	// poller's and the reconciler's); nil gives the client an unlimited budget of its own.
+	Budget *Budget
+	// Priority of this client's requests in the Budget (the poller's delta polls by default).
+	Priority Priority
+	// Backoff is the retry policy for transient failures; the zero value gives the defaults.
+	Backoff Backoff
 }
 
 // String renders the config with the client secret masked.
@@ -115,6 +124,9 @@ type Client struct {
 	hc        *http.Client
 	tokens    *tokenCache
 	secrets   *secrets
+	budget    *Budget
+	priority  Priority
+	backoff   Backoff
 }
 
 // New checks cfg and builds a Client. No request is made: the first API
@@ -158,6 +170,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	tokenHC := *hc
 	tokenHC.Transport = userAgentTransport{base: hc.Transport, ua: ua}
 
+	budget := cfg.Budget
+	if budget == nil {
+		budget = NewBudget("", 0, 1, nil)
+	}
 	sec := &secrets{}
 	sec.setSecret(cfg.ClientSecret)
 	cc := &clientcredentials.Config{
@@ -185,8 +201,21 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		hc:        hc,
 		tokens:    newTokenCache(fetch),
 		secrets:   sec,
+		budget:    budget,
+		priority:  cfg.Priority,
+		backoff:   cfg.Backoff.withDefaults(),
 	}, nil
 }
+
+// WithPriority returns a client sharing c's token, budget and settings whose requests have priority p.
+func (c *Client) WithPriority(p Priority) *Client {
+	c2 := *c
+	c2.priority = p
+	return &c2
+}
+
+// Budget is the request budget the client draws from.
+func (c *Client) Budget() *Budget { return c.budget }
 
 // String describes the client without credentials.
 func (c *Client) String() string {
@@ -262,13 +291,9 @@ func (c *Client) listURL(ctx context.Context, what string, u *url.URL, include s
 	if include != "" {
 		hdr.Set("X-Include", include)
 	}
-	res, err := c.send(ctx, http.MethodGet, u, nil, hdr)
+	res, doc, err := c.fetchDoc(ctx, u, hdr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: GET %s: %w", what, u.Redacted(), err)
-	}
-	doc, err := ParseDocument(res.body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: GET %s: decode response: %w", what, u.Redacted(), err)
 	}
 	if doc.Single {
 		return nil, fmt.Errorf("%s: GET %s: decode response: %w", what, u.Redacted(),
@@ -307,13 +332,9 @@ func (c *Client) Get(ctx context.Context, typ, id string, q Query) (*Document, e
 	if q.TotalCount {
 		hdr.Set("X-Include", "totalCount")
 	}
-	res, err := c.send(ctx, http.MethodGet, u, nil, hdr)
+	_, doc, err := c.fetchDoc(ctx, u, hdr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: GET %s: %w", what, u.Redacted(), err)
-	}
-	doc, err := ParseDocument(res.body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: GET %s: decode response: %w", what, u.Redacted(), err)
 	}
 	if !doc.Single || len(doc.Data) != 1 {
 		return nil, fmt.Errorf("%s: GET %s: decode response: %w", what, u.Redacted(),
@@ -375,9 +396,14 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		req.Header.Set("User-Agent", c.userAgent)
 		tok.SetAuthHeader(req)
 
-		resp, err := c.hc.Do(req)
+		release, err := c.budget.Wait(ctx, c.priority)
 		if err != nil {
-			return nil, c.secrets.scrubErr(err)
+			return nil, err
+		}
+		resp, err := c.hc.Do(req)
+		release()
+		if err != nil {
+			return nil, &transportError{c.secrets.scrubErr(err)}
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBodyBytes))
@@ -393,7 +419,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		resp.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("read response (status %d): %w", resp.StatusCode, c.secrets.scrubErr(err))
+			return nil, &transportError{fmt.Errorf("read response (status %d): %w", resp.StatusCode, c.secrets.scrubErr(err))}
 		}
 		if int64(len(b)) > limit {
 			if ok {

@@ -134,6 +134,8 @@ func (f *fakeOro) client(t *testing.T) *Client {
 		ClientSecret: testClientSecret,
 		HTTPClient:   f.srv.Client(),
 		UserAgent:    "orosync-test",
+		// One attempt: these tests look at how one answer is decoded; retrying has its own tests.
+		Backoff: Backoff{Attempts: 1},
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -14,10 +14,31 @@ import (
 //	POST   /__admin/{type}         create from a JSON object of attributes
 //	PATCH  /__admin/{type}/{id}    update from a JSON object of attributes
 //	DELETE /__admin/{type}/{id}    hard delete
+//	GET    /__admin/faults         the active Faults as JSON
+//	PUT    /__admin/faults         replace the active Faults
+//	GET    /__admin/requests       {"GET /api/contacts": N, ...}
+//	GET    /__admin/webhooks       the webhooks, secrets included
+//	POST   /__admin/webhooks       subscribe: {"notificationUrl","topic","secret","enabled"}
+//	DELETE /__admin/webhooks/{id}  unsubscribe
 //
 // Attribute objects may also hold relationships as JSON:API linkage.
 func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/__admin/"), "/")
+	switch parts[0] {
+	case "faults":
+		s.adminFaults(w, r, parts)
+		return
+	case "requests":
+		if len(parts) != 1 || r.Method != http.MethodGet {
+			adminError(w, http.StatusMethodNotAllowed, "use GET /__admin/requests")
+			return
+		}
+		writeJSON(w, http.StatusOK, "application/json", s.Requests())
+		return
+	case "webhooks":
+		s.adminWebhooks(w, r, parts)
+		return
+	}
 	if len(parts) == 1 && parts[0] == "stats" {
 		if r.Method != http.MethodGet {
 			adminError(w, http.StatusMethodNotAllowed, "use GET")
@@ -25,7 +46,9 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		stats := map[string]int{}
 		for name := range s.store.cols {
-			stats[name] = s.store.count(name)
+			if n := s.store.count(name); n > 0 || name == "contacts" {
+				stats[name] = n
+			}
 		}
 		writeJSON(w, http.StatusOK, "application/json", stats)
 		return
@@ -41,7 +64,7 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			return
 		}
-		rec, err := s.store.create(typ, attrs, s.clock())
+		rec, err := s.createRecord(typ, attrs, adminUser)
 		if err != nil {
 			adminFailure(w, err)
 			return
@@ -57,7 +80,7 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 			adminFailure(w, err)
 			return
 		}
-		rec, err := s.store.update(typ, id, attrs, s.clock())
+		rec, err := s.updateRecord(typ, id, attrs, adminUser)
 		if err != nil {
 			adminFailure(w, err)
 			return
@@ -66,7 +89,7 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 2 && r.Method == http.MethodDelete:
 		id, err := parseID(parts[1])
 		if err == nil {
-			err = s.store.remove(typ, id)
+			err = s.removeRecord(typ, id, adminUser)
 		}
 		if err != nil {
 			adminFailure(w, err)
@@ -106,4 +129,61 @@ func adminFailure(w http.ResponseWriter, err error) {
 
 func adminError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, "application/json", map[string]string{"error": msg})
+}
+
+func (s *Server) adminFaults(w http.ResponseWriter, r *http.Request, parts []string) {
+	if len(parts) != 1 {
+		adminError(w, http.StatusNotFound, "unknown admin route")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, http.StatusOK, "application/json", s.Faults())
+	case http.MethodPut:
+		var f Faults
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			adminError(w, http.StatusBadRequest, "body must be a Faults JSON object: "+err.Error())
+			return
+		}
+		s.SetFaults(f)
+		writeJSON(w, http.StatusOK, "application/json", f)
+	default:
+		adminError(w, http.StatusMethodNotAllowed, "use GET or PUT")
+	}
+}
+
+func (s *Server) adminWebhooks(w http.ResponseWriter, r *http.Request, parts []string) {
+	switch {
+	case len(parts) == 1 && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, "application/json", s.Webhooks())
+	case len(parts) == 1 && r.Method == http.MethodPost:
+		var in struct {
+			Webhook
+			Enabled   *bool `json:"enabled"`
+			VerifySSL *bool `json:"verifySsl"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil {
+			adminError(w, http.StatusBadRequest, "body must be a webhook JSON object: "+err.Error())
+			return
+		}
+		h := in.Webhook
+		h.Enabled = in.Enabled == nil || *in.Enabled
+		h.VerifySSL = in.VerifySSL == nil || *in.VerifySSL
+		h, err := s.AddWebhook(h)
+		if err != nil {
+			adminFailure(w, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, "application/json", h)
+	case len(parts) == 2 && r.Method == http.MethodDelete:
+		if err := s.RemoveWebhook(parts[1]); err != nil {
+			adminFailure(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		adminError(w, http.StatusMethodNotAllowed, "use GET or POST on /__admin/webhooks, DELETE on /__admin/webhooks/{id}")
+	}
 }

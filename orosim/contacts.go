@@ -289,7 +289,30 @@ func seedContacts(n int, seed int64, now time.Time) []*record {
 		}
 		out = append(out, r)
 	}
+	shareEmailsAndAccounts(out, seed, accounts)
 	return out
+}
+
+// shareEmailsAndAccounts gives some contacts an address another contact
+// has too (a shared inbox) and some a third account. It draws from its own
+// random source so that the values above stay what they were.
+func shareEmailsAndAccounts(recs []*record, seed int64, accounts int) {
+	rng := rand.New(rand.NewPCG(uint64(seed)^0x5ba7ed, uint64(seed)+0x3acc))
+	shared := []string{"info@example.com", "sales@example.org", "kontakt@example.net"}
+	for _, r := range recs {
+		if emails := r.list("emails"); len(emails) > 0 && len(emails) < 3 && rng.IntN(20) == 0 {
+			e := shared[rng.IntN(len(shared))]
+			if !slices.Contains(emails, e) {
+				r.Attrs["emails"] = append(slices.Clone(emails), e)
+			}
+		}
+		if accs := r.Rels["accounts"]; len(accs) == 2 && rng.IntN(3) == 0 {
+			a := ref{Type: "accounts", ID: strconv.Itoa(1 + rng.IntN(accounts))}
+			if !slices.Contains(accs, a) {
+				r.Rels["accounts"] = append(slices.Clone(accs), a)
+			}
+		}
+	}
 }
 
 func upperFirst(s string) string {

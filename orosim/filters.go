@@ -24,6 +24,29 @@ type listQuery struct {
 	offset     int
 	limit      int                        // rows to return; -1 = all
 	fields     map[string]map[string]bool // sparse fieldsets by type; nil = all fields
+	include    [][]string                 // include=a,b.c as paths of relationship names
+	metaTitle  bool                       // meta=title
+}
+
+// updatedAtCondition returns a condition on updatedAt, which the store can
+// evaluate on its updatedAt column.
+func (q *listQuery) updatedAtCondition() *condition {
+	for i := range q.conds {
+		if q.conds[i].f.Name == "updatedAt" && q.conds[i].f.int1 != nil {
+			return &q.conds[i]
+		}
+	}
+	return nil
+}
+
+// matchesExcept checks every condition but skip.
+func (q *listQuery) matchesExcept(r *record, skip *condition) bool {
+	for i := range q.conds {
+		if &q.conds[i] != skip && !q.conds[i].match(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (q *listQuery) matches(r *record) bool {
@@ -111,9 +134,32 @@ func parseRequest(def *typeDef, params []queryParam, opt parseOptions) (*listQue
 				}
 			}
 			q.fields[p.Path[0]] = set
-		case p.Group == "include" || p.Group == "meta":
-			// Valid in Oro, but the simulator has no related types yet.
-			errs = append(errs, filterError("The simulator does not support this parameter yet.", p.Source))
+		case p.Group == "include" && len(p.Path) == 0 && p.Op == "eq":
+			for _, inc := range strings.Split(p.Value, ",") {
+				if inc = strings.TrimSpace(inc); inc == "" {
+					continue
+				}
+				path := strings.Split(inc, ".")
+				if _, ok := def.rel(path[0]); !ok {
+					errs = append(errs, apiError{Status: "400", Title: "value constraint",
+						Detail: fmt.Sprintf("The relationship \"%s\" does not exist.", path[0]), Source: &errorSource{Parameter: "include"}})
+					continue
+				}
+				q.include = append(q.include, path)
+			}
+		case p.Group == "meta" && len(p.Path) == 0 && p.Op == "eq":
+			for _, m := range strings.Split(p.Value, ",") {
+				if m = strings.TrimSpace(m); m == "title" && !def.noTitle {
+					q.metaTitle = true
+				} else if m != "" {
+					known := "title"
+					if def.noTitle {
+						known = ""
+					}
+					errs = append(errs, apiError{Status: "400", Title: "value constraint",
+						Detail: fmt.Sprintf("The \"%s\" is not known meta property. Known properties: %s.", m, known), Source: &errorSource{Parameter: "meta"}})
+				}
+			}
 		default:
 			unsupported(p)
 		}
@@ -361,6 +407,14 @@ func parseDateTime(s string) (interval, bool) {
 }
 
 func (c *condition) match(r *record) bool {
+	if c.f.int1 != nil {
+		var buf [1]int64
+		vals := buf[:0]
+		if v, ok := c.f.int1(r); ok {
+			vals = append(vals, v)
+		}
+		return c.matchOrdered(vals)
+	}
 	if c.f.ints != nil {
 		return c.matchOrdered(c.f.ints(r))
 	}

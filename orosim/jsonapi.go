@@ -152,9 +152,10 @@ func appendString(b []byte, s string) []byte {
 
 // renderer turns records into JSON:API resource objects.
 type renderer struct {
-	base   string          // absolute URL of the API root, for links
-	links  bool            // HATEOAS links (off with X-Include: noHateoas)
-	fields map[string]bool // sparse fieldset of the primary type; nil = all
+	base   string                     // absolute URL of the API root, for links
+	links  bool                       // HATEOAS links (off with X-Include: noHateoas)
+	fields map[string]map[string]bool // sparse fieldsets by type; nil = all fields
+	title  bool                       // meta=title: add meta.title to each resource
 }
 
 func (rd renderer) resource(def *typeDef, r *record) object {
@@ -164,9 +165,10 @@ func (rd renderer) resource(def *typeDef, r *record) object {
 	if rd.links {
 		res = append(res, member{"links", object{{"self", self}}})
 	}
+	fields := rd.fields[def.Name]
 	var attrs object
 	for _, a := range def.Attrs {
-		if rd.fields != nil && !rd.fields[a.Name] {
+		if fields != nil && !fields[a.Name] {
 			continue
 		}
 		attrs = append(attrs, member{a.Name, attrValue(a, r.Attrs[a.Name])})
@@ -176,7 +178,7 @@ func (rd renderer) resource(def *typeDef, r *record) object {
 	}
 	var rels object
 	for _, rel := range def.Rels {
-		if rd.fields != nil && !rd.fields[rel.Name] {
+		if fields != nil && !fields[rel.Name] {
 			continue
 		}
 		refs := r.Rels[rel.Name]
@@ -202,6 +204,9 @@ func (rd renderer) resource(def *typeDef, r *record) object {
 	if len(rels) > 0 {
 		res = append(res, member{"relationships", rels})
 	}
+	if rd.title && !def.noTitle {
+		res = append(res, member{"meta", object{{"title", objectName(r)}}})
+	}
 	return res
 }
 
@@ -212,6 +217,10 @@ func attrValue(a attrDef, v any) any {
 			return t.UTC().Format(oroDateTime)
 		}
 		return nil
+	case kindMoney:
+		if v == nil {
+			return nil
+		}
 	case kindObjects:
 		l, _ := v.([]string)
 		items := make([]object, len(l))

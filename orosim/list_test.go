@@ -330,7 +330,7 @@ func TestGetContactNotFoundIs404OroError(t *testing.T) {
 
 func TestUnknownTypeIs404(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 1})
-	for _, path := range []string{"/api/nope", "/api/nope/1", "/api/", "/api/contacts/1/owner"} {
+	for _, path := range []string{"/api/nope", "/api/nope/1", "/api/", "/api/contacts/1/shoes", "/api/contacts/1/relationships/shoes", "/api/contacts/1/owner/extra/x"} {
 		d, _ := h.getDoc(path, http.StatusNotFound)
 		if e := firstError(t, d); e["status"] != "404" {
 			t.Errorf("%s: %v", path, e)
@@ -340,8 +340,10 @@ func TestUnknownTypeIs404(t *testing.T) {
 
 func TestWrongMethodIs405WithAllow(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 1})
-	for _, method := range []string{http.MethodPut, http.MethodPost, http.MethodDelete} {
-		resp, body := h.do(method, "/api/contacts/1", nil, "Authorization", "Bearer "+h.token)
+	for _, target := range []string{"PUT /api/contacts/1", "POST /api/contacts/1", "PUT /api/contacts",
+		"POST /api/contacts/1/relationships/accounts", "DELETE /api/contactsources/tv"} {
+		method, path, _ := strings.Cut(target, " ")
+		resp, body := h.do(method, path, nil, "Authorization", "Bearer "+h.token)
 		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") == "" {
 			t.Errorf("%s: status %d Allow %q body %s", method, resp.StatusCode, resp.Header.Get("Allow"), body)
 		}
@@ -389,6 +391,39 @@ func TestContactResourceShape(t *testing.T) {
 		}
 		if _, ok := rels["accounts"].(map[string]any)["data"].([]any); !ok {
 			t.Errorf("contact %d accounts.data is not an array", i)
+		}
+	}
+}
+
+func TestSmallPagesOfABigSortAgreeWithTheFullSort(t *testing.T) {
+	h := newHarness(t, Config{Contacts: 600})
+	for _, sort := range []string{"updatedAt", "-updatedAt", "updatedAt,-id", "lastName,-updatedAt", "-firstName", "emails", "-createdAt,lastName"} {
+		all := h.listIDs("/api/contacts?page[size]=-1&sort=" + sort)
+		for _, page := range []int{1, 2, 7, 13} {
+			got := h.listIDs(fmt.Sprintf("/api/contacts?page[size]=5&page[number]=%d&sort=%s", page, sort))
+			if want := all[(page-1)*5 : page*5]; !slices.Equal(got, want) {
+				t.Errorf("sort=%s page %d: %v, want %v", sort, page, got, want)
+			}
+		}
+	}
+}
+
+func TestSmallestMatchesSorting(t *testing.T) {
+	vals := []int{5, 3, 9, 3, 1, 8, 8, 0, 7, 3, 2, 6}
+	cmp := func(a, b int) int {
+		if vals[a] != vals[b] {
+			return vals[a] - vals[b]
+		}
+		return a - b
+	}
+	full := make([]int, len(vals))
+	for i := range full {
+		full[i] = i
+	}
+	slices.SortFunc(full, cmp)
+	for k := 0; k <= len(vals); k++ {
+		if got := smallest(len(vals), k, cmp); !slices.Equal(got, full[:k]) && !(k == 0 && len(got) == 0) {
+			t.Errorf("k=%d: %v, want %v", k, got, full[:k])
 		}
 	}
 }

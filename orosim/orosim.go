@@ -21,7 +21,13 @@ import (
 type Config struct {
 	ClientID, ClientSecret string // OAuth2 client credentials accepted
 	Contacts               int    // number of seeded contacts
-	Seed                   int64  // seed of the deterministic seed data
+	// Counts seeds the other types (JSON:API type → number of records), e.g.
+	// {"accounts": 200, "opportunities": 300, "tasks": 500}. With Counts set,
+	// users (5), organizations (1), businessunits (1), accounts (a fifth of
+	// the contacts) and the contacts' addresses are seeded unless given;
+	// "contacts" here overrides Contacts. Nil seeds contacts only.
+	Counts map[string]int
+	Seed   int64 // seed of the deterministic seed data
 	// MaxEntities mirrors oro_api.max_entities: 0 or -1 means unlimited (Oro's
 	// default); N > 0 rejects page[size] > N with a 400 and silently caps
 	// page[size]=-1 to N.
@@ -34,6 +40,18 @@ type Config struct {
 	// simulator fails loudly instead so a client cannot come to depend on it.
 	RejectRawOperators bool
 	Logger             *slog.Logger // default: discard
+	// Users are the back-office users for the password grant, username to
+	// password; user ids follow the sorted usernames from 1. Default:
+	// admin/admin.
+	Users map[string]string
+	// Sleep waits between webhook delivery attempts; default: a timer.
+	// Tests pass one that records the wait and returns at once.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// WebhookClient sends webhook deliveries; default: a client that does
+	// not follow redirects and honours each webhook's verifySsl.
+	WebhookClient *http.Client
+	// Faults are injected from the start; SetFaults changes them later.
+	Faults Faults
 }
 
 // Server is a simulated Oro instance; it implements http.Handler.
@@ -44,7 +62,16 @@ type Server struct {
 	log    *slog.Logger
 	store  *store
 	tokens *tokenStore
+
+	faults   *faultState
+	requests *requestCounter
+	audit    *auditStore
+	hooks    *webhookState
 }
+
+// adminUser is the id of the user behind writes made through the Go API and
+// the admin endpoints (Oro's first user, admin).
+const adminUser = 1
 
 // New creates a simulator seeded from cfg.
 func New(cfg Config) *Server {
@@ -57,6 +84,12 @@ func New(cfg Config) *Server {
 	if cfg.BasePath == "" {
 		cfg.BasePath = "/api"
 	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
+	}
+	if cfg.Users == nil {
+		cfg.Users = map[string]string{"admin": "admin"}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -66,9 +99,31 @@ func New(cfg Config) *Server {
 		now:    cfg.Now,
 		log:    cfg.Logger,
 		store:  newStore(builtinTypes()),
-		tokens: &tokenStore{expiry: map[string]time.Time{}},
+		tokens: newTokenStore(),
+
+		faults:   newFaultState(cfg.Faults, cfg.Seed),
+		requests: &requestCounter{n: map[string]int{}},
+		audit:    newAuditStore(),
 	}
-	s.store.load("contacts", seedContacts(cfg.Contacts, cfg.Seed, s.clock()))
+	s.hooks = newWebhookState(s)
+	if n, ok := cfg.Counts["contacts"]; ok {
+		s.cfg.Contacts = n
+	}
+	contacts := seedContacts(s.cfg.Contacts, cfg.Seed, s.clock())
+	if cfg.Counts != nil {
+		counts := map[string]int{"users": 5, "organizations": 1, "businessunits": 1,
+			"accounts": max(1, len(contacts)/5), "contactaddresses": 1}
+		for k, v := range cfg.Counts {
+			counts[k] = v
+		}
+		counts["contacts"] = len(contacts)
+		for typ, recs := range seedCRM(counts, cfg.Seed, s.clock(), contacts) {
+			if _, ok := s.store.cols[typ]; ok {
+				s.store.load(typ, recs)
+			}
+		}
+	}
+	s.store.load("contacts", contacts)
 	return s
 }
 
@@ -82,7 +137,7 @@ func (s *Server) UpdateContact(id string, attrs map[string]any) error {
 	if err != nil {
 		return fmt.Errorf("update contact %q: %w", id, err)
 	}
-	if _, err := s.store.update("contacts", n, attrs, s.clock()); err != nil {
+	if _, err := s.updateRecord("contacts", n, attrs, adminUser); err != nil {
 		return fmt.Errorf("update contact: %w", err)
 	}
 	return nil
@@ -90,7 +145,7 @@ func (s *Server) UpdateContact(id string, attrs map[string]any) error {
 
 // CreateContact adds a contact with the next id and returns that id.
 func (s *Server) CreateContact(attrs map[string]any) (string, error) {
-	r, err := s.store.create("contacts", attrs, s.clock())
+	r, err := s.createRecord("contacts", attrs, adminUser)
 	if err != nil {
 		return "", fmt.Errorf("create contact: %w", err)
 	}
@@ -103,7 +158,7 @@ func (s *Server) DeleteContact(id string) error {
 	if err != nil {
 		return fmt.Errorf("delete contact %q: %w", id, err)
 	}
-	if err := s.store.remove("contacts", n); err != nil {
+	if err := s.removeRecord("contacts", n, adminUser); err != nil {
 		return fmt.Errorf("delete contact: %w", err)
 	}
 	return nil
@@ -127,15 +182,22 @@ func parseID(id string) (int64, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The poller caps its cursor with the server's Date, so it must come from
 	// the simulated clock, not from net/http's wall clock.
-	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+	w.Header().Set("Date", s.now().Add(s.faults.current().ClockSkew).UTC().Format(http.TimeFormat))
 	s.log.Debug("request", "method", r.Method, "uri", r.RequestURI)
 	p := r.URL.Path
+	if p == "/__admin" || strings.HasPrefix(p, "/__admin/") {
+		s.handleAdmin(w, r)
+		return
+	}
+	s.requests.add(r.Method + " " + s.endpointPattern(p))
+	api := p == s.base || strings.HasPrefix(p, s.base+"/")
+	if s.proxyFaults(w, r, api) {
+		return
+	}
 	switch {
 	case p == "/oauth2-token":
 		s.handleToken(w, r)
-	case p == "/__admin" || strings.HasPrefix(p, "/__admin/"):
-		s.handleAdmin(w, r)
-	case p == s.base || strings.HasPrefix(p, s.base+"/"):
+	case api:
 		if !s.authorized(w, r) {
 			return
 		}
@@ -157,34 +219,113 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	})
 }
 
-// readMethods are what the simulator implements on every API route so far.
-const readMethods = "OPTIONS, GET, HEAD"
+// Methods Oro allows on a collection and on a single resource.
+const (
+	listMethods = "OPTIONS, GET, HEAD, POST, PATCH, DELETE"
+	itemMethods = "OPTIONS, GET, HEAD, PATCH, DELETE"
+)
 
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	parts := strings.Split(strings.TrimPrefix(rest, "/"), "/")
+	switch parts[0] {
+	case "rest":
+		s.handleLegacy(w, r, parts)
+		return
+	case "webhooks":
+		s.handleWebhooksAPI(w, r, parts)
+		return
+	case "userprofile":
+		if len(parts) == 1 {
+			s.handleUserProfile(w, r)
+			return
+		}
+	}
+	if _, ok := enumCatalog[parts[0]]; ok {
+		s.handleEnum(w, r, parts[0], parts)
+		return
+	}
 	def, ok := s.store.def(parts[0])
-	if !ok || parts[0] == "" {
+	if !ok || parts[0] == "" || len(parts) == 2 && parts[1] == "" {
 		notAccessible(w)
 		return
 	}
-	switch {
-	case len(parts) > 2 || len(parts) == 2 && parts[1] == "":
-		// Sub-resources and relationship endpoints are not simulated yet.
-		notAccessible(w)
+	if len(parts) > 2 {
+		s.handleRelated(w, r, def, parts)
 		return
-	case r.Method == http.MethodOptions:
-		w.Header().Set("Allow", readMethods)
+	}
+	allow := listMethods
+	if len(parts) == 2 {
+		allow = itemMethods
+	}
+	switch r.Method {
+	case http.MethodOptions:
+		w.Header().Set("Allow", allow)
 		w.WriteHeader(http.StatusOK)
-		return
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
-		methodNotAllowed(w, r, readMethods)
+	case http.MethodGet, http.MethodHead:
+		if len(parts) == 1 {
+			s.handleList(w, r, def)
+		} else {
+			s.handleGet(w, r, def, parts[1])
+		}
+	case http.MethodPost:
+		if len(parts) == 2 {
+			methodNotAllowed(w, r, allow)
+			return
+		}
+		s.handleCreate(w, r, def)
+	case http.MethodPatch:
+		if len(parts) == 1 {
+			s.handleBatch(w, r, def)
+			return
+		}
+		if id, ok := pathID(w, parts[1]); ok {
+			s.handleUpdate(w, r, def, id)
+		}
+	case http.MethodDelete:
+		if len(parts) == 1 {
+			s.handleDeleteList(w, r, def)
+			return
+		}
+		if id, ok := pathID(w, parts[1]); ok {
+			s.handleDelete(w, r, def, id)
+		}
+	default:
+		methodNotAllowed(w, r, allow)
+	}
+}
+
+// pathID parses the {id} of a route, answering 400 like Oro when it is not
+// an integer.
+func pathID(w http.ResponseWriter, raw string) (int64, bool) {
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, apiError{
+			Status: "400", Title: "entity identifier constraint",
+			Detail: fmt.Sprintf("Expected integer value. Given %q.", raw),
+		})
+		return 0, false
+	}
+	return id, true
+}
+
+// handleDeleteList is DELETE /api/{type}?filter[...]: deletes every match;
+// Oro refuses it without a filter.
+func (s *Server) handleDeleteList(w http.ResponseWriter, r *http.Request, def *typeDef) {
+	q, errs := parseRequest(def, parseQuery(r.URL.RawQuery), s.parseOptions(true))
+	if len(errs) > 0 {
+		writeErrors(w, http.StatusBadRequest, errs...)
 		return
 	}
-	if len(parts) == 1 {
-		s.handleList(w, r, def)
+	if len(q.conds) == 0 {
+		writeErrors(w, http.StatusBadRequest, apiError{Status: "400", Title: "filter constraint", Detail: "At least one filter must be provided."})
 		return
 	}
-	s.handleGet(w, r, def, parts[1])
+	q.limit, q.offset = -1, 0
+	user := s.requestUser(r)
+	for _, rec := range s.store.list(def.Name, q).records {
+		_ = s.removeRecord(def.Name, rec.ID, user)
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // xInclude parses the X-Include request header ("totalCount;noHateoas").
@@ -223,17 +364,55 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, def *typeDef
 	if inc["totalCount"] {
 		w.Header().Set("X-Include-Total-Count", strconv.Itoa(res.total))
 	}
-	rd := renderer{base: s.apiRoot(r), links: !inc["noHateoas"], fields: q.fields[def.Name]}
+	rd := renderer{base: s.apiRoot(r), links: !inc["noHateoas"], fields: q.fields, title: q.metaTitle}
 	data := make([]object, len(res.records))
 	for i, rec := range res.records {
 		data[i] = rd.resource(def, rec)
 	}
 	doc := object{{"data", data}}
+	if len(q.include) > 0 {
+		doc = append(doc, member{"included", s.included(rd, def, res.records, q.include)})
+	}
 	if rd.links {
 		doc = append(object{{"links", collectionLinks(rd.base+"/"+def.Name, r.URL.RawQuery, q.pageNumber, res.hasMore)}}, doc...)
 	}
-	writeJSON(w, http.StatusOK, mediaType, doc)
+	// Sized for a typical resource up front: growing a multi-megabyte
+	// buffer by doubling copies it over and over.
+	body, err := appendJSON(make([]byte, 0, 2048*(len(data)+1)), doc)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	s.writeList(w, mediaType, body)
+	s.drift(def)
 }
+
+// drift is the DriftEditsPerPage fault: after a page, other users edit
+// random records of the type.
+func (s *Server) drift(def *typeDef) {
+	n := s.faults.current().DriftEditsPerPage
+	if n <= 0 {
+		return
+	}
+	for range n {
+		ids := s.store.count(def.Name)
+		if ids == 0 {
+			return
+		}
+		rec, ok := s.store.at(def.Name, s.faults.intN(ids))
+		if !ok {
+			continue
+		}
+		attrs := map[string]any{}
+		if _, ok := def.attr("description"); ok {
+			attrs["description"] = "Edited while a client paged (" + s.clock().Format(oroDateTime) + ")"
+		}
+		_, _ = s.updateRecord(def.Name, rec.ID, attrs, driftUser)
+	}
+}
+
+// driftUser is the user behind drift edits: somebody else than the client.
+const driftUser = 2
 
 // collectionLinks builds Oro's top-level links: self, first and prev from
 // page 2 on, next only when more rows exist, never last. Page 1 links carry
@@ -288,8 +467,12 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, def *typeDef,
 		})
 		return
 	}
-	rd := renderer{base: s.apiRoot(r), links: !xInclude(r)["noHateoas"], fields: q.fields[def.Name]}
-	writeJSON(w, http.StatusOK, mediaType, object{{"data", rd.resource(def, rec)}})
+	rd := renderer{base: s.apiRoot(r), links: !xInclude(r)["noHateoas"], fields: q.fields, title: q.metaTitle}
+	doc := object{{"data", rd.resource(def, rec)}}
+	if len(q.include) > 0 {
+		doc = append(doc, member{"included", s.included(rd, def, []*record{rec}, q.include)})
+	}
+	writeJSON(w, http.StatusOK, mediaType, doc)
 }
 
 // Running is a simulator listening on a TCP address.

@@ -97,3 +97,62 @@ func TestSeededNamesIncludeHardUnicode(t *testing.T) {
 		}
 	}
 }
+
+func TestSeedHasSharedEmailsContactsInUpToThreeAccountsAndNoEmail(t *testing.T) {
+	recs := seedContacts(2000, 3, time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC))
+	owners := map[string]int{}
+	accounts := map[int]int{}
+	noEmail := 0
+	for _, r := range recs {
+		if len(r.list("emails")) == 0 {
+			noEmail++
+		}
+		for _, e := range r.list("emails") {
+			owners[e]++
+		}
+		accounts[len(r.Rels["accounts"])]++
+	}
+	shared := 0
+	for _, n := range owners {
+		if n > 1 {
+			shared++
+		}
+	}
+	if shared == 0 || noEmail == 0 {
+		t.Errorf("%d shared addresses, %d contacts without email", shared, noEmail)
+	}
+	for k := 0; k <= 3; k++ {
+		if accounts[k] == 0 {
+			t.Errorf("no contact in %d accounts: %v", k, accounts)
+		}
+	}
+	if len(accounts) != 4 {
+		t.Errorf("account counts %v, want 0..3", accounts)
+	}
+}
+
+func TestCRMSeedSharesUpdatedAtAcrossPages(t *testing.T) {
+	h := newHarness(t, Config{Contacts: 40, Counts: map[string]int{"leads": 200, "tasks": 200}})
+	for _, typ := range []string{"leads", "tasks"} {
+		d, _ := h.getDoc("/api/"+typ+"?sort=updatedAt&page[size]=-1&fields["+typ+"]=updatedAt", http.StatusOK)
+		seen := map[string]int{}
+		for _, r := range d["data"].([]any) {
+			seen[attrs(r)["updatedAt"].(string)]++
+		}
+		if len(seen) >= 200 {
+			t.Errorf("%s: every updatedAt distinct", typ)
+		}
+	}
+	a := New(Config{Contacts: 30, Counts: map[string]int{"opportunities": 20, "tasks": 20}, Seed: 9})
+	b := New(Config{Contacts: 30, Counts: map[string]int{"opportunities": 20, "tasks": 20}, Seed: 9})
+	for _, typ := range []string{"opportunities", "tasks", "accounts", "contacts"} {
+		for _, id := range a.store.ids(typ) {
+			n, _ := parseID(id)
+			x, _ := a.store.get(typ, n)
+			y, _ := b.store.get(typ, n)
+			if !reflect.DeepEqual(x.Attrs, y.Attrs) || !reflect.DeepEqual(x.Rels, y.Rels) {
+				t.Fatalf("%s %s differs between two seeds of the same value", typ, id)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -23,7 +24,20 @@ type collection struct {
 	def    *typeDef
 	byID   map[int64]*record
 	sorted []*record
-	nextID int64 // ids are never reused, like an auto-increment column
+	// updated is updatedAt (Unix microseconds, noUpdatedAt when null) of
+	// sorted[i], as a column: filtering a million records by updatedAt
+	// reads 8 MB sequentially instead of a million maps.
+	updated []int64
+	nextID  int64 // ids are never reused, like an auto-increment column
+}
+
+const noUpdatedAt = math.MinInt64
+
+func updatedKey(r *record) int64 {
+	if t, ok := r.timeAttr("updatedAt"); ok {
+		return t.UnixMicro()
+	}
+	return noUpdatedAt
 }
 
 // store is the simulator's database. One RWMutex guards all collections;
@@ -50,6 +64,10 @@ func (s *store) load(typ string, recs []*record) {
 	c.byID = make(map[int64]*record, len(recs))
 	c.sorted = slices.Clone(recs)
 	sort.Slice(c.sorted, func(i, j int) bool { return c.sorted[i].ID < c.sorted[j].ID })
+	c.updated = make([]int64, len(c.sorted))
+	for i, r := range c.sorted {
+		c.updated[i] = updatedKey(r)
+	}
 	c.nextID = 1
 	for _, r := range recs {
 		c.byID[r.ID] = r
@@ -74,6 +92,17 @@ func (s *store) get(typ string, id int64) (*record, bool) {
 	}
 	r, ok := c.byID[id]
 	return r, ok
+}
+
+// at returns the i-th record of a type in id order.
+func (s *store) at(typ string, i int) (*record, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.cols[typ]
+	if !ok || i < 0 || i >= len(c.sorted) {
+		return nil, false
+	}
+	return c.sorted[i], true
 }
 
 func (s *store) count(typ string) int {
@@ -106,67 +135,201 @@ type result struct {
 	hasMore bool // more rows after this page: Oro emits links.next only then
 }
 
-// list filters under the read lock, then sorts and pages its own copy.
+// list filters under the read lock, then sorts and pages its own copy. In
+// id order (the default) it keeps only the requested window, so a page of a
+// million-record type costs one pass and no big allocation.
 func (s *store) list(typ string, q *listQuery) result {
 	s.mu.RLock()
 	c := s.cols[typ]
-	matched := make([]*record, 0, len(c.sorted))
-	for _, r := range c.sorted {
-		if q.matches(r) {
-			matched = append(matched, r)
+	if len(q.sort) == 1 && q.sort[0].sorter.Name == "id" {
+		res := pageInIDOrder(c.sorted, q, q.sort[0].desc)
+		s.mu.RUnlock()
+		return res
+	}
+	size := min(len(c.sorted), 1024)
+	if len(q.conds) == 0 {
+		size = len(c.sorted) // every record matches
+	}
+	matched := make([]*record, 0, size)
+	upd := make([]int64, 0, size) // updatedAt of matched[i], from the column
+	if uc := q.updatedAtCondition(); uc != nil {
+		var buf [1]int64
+		for i, v := range c.updated {
+			vals := buf[:0]
+			if v != noUpdatedAt {
+				vals = append(vals, v)
+			}
+			if uc.matchOrdered(vals) && q.matchesExcept(c.sorted[i], uc) {
+				matched = append(matched, c.sorted[i])
+				upd = append(upd, v)
+			}
+		}
+	} else {
+		for i, r := range c.sorted {
+			if q.matches(r) {
+				matched = append(matched, r)
+				upd = append(upd, c.updated[i])
+			}
 		}
 	}
 	s.mu.RUnlock()
 
-	sortRecords(matched, q.sort)
 	res := result{total: len(matched)}
 	if q.limit < 0 {
-		res.records = matched
+		res.records = sortRecords(matched, upd, q.sort, -1)
 		return res
 	}
-	start := min(q.offset, len(matched))
-	end := min(start+q.limit, len(matched))
-	res.records = matched[start:end]
-	res.hasMore = end < len(matched)
+	// Only the rows up to the end of the page need to be in order.
+	head := sortRecords(matched, upd, q.sort, q.offset+q.limit)
+	start := min(q.offset, len(head))
+	end := min(start+q.limit, len(head))
+	res.records = head[start:end]
+	res.hasMore = q.offset+q.limit < len(matched)
 	return res
 }
 
-// sortRecords sorts records that are already in ascending id order. Rows that
-// tie on every requested field stay in id order (the input position breaks
-// ties), so keyset paging on (updatedAt, id) sees a total order.
-func sortRecords(recs []*record, specs []sortSpec) {
+// pageInIDOrder pages records already in ascending id order (walked
+// backwards for descending), counting every match for the total.
+func pageInIDOrder(sorted []*record, q *listQuery, desc bool) result {
+	n := len(sorted)
+	at := func(i int) *record {
+		if desc {
+			return sorted[n-1-i]
+		}
+		return sorted[i]
+	}
+	var res result
+	if len(q.conds) == 0 {
+		res.total = n
+		start, end := 0, n
+		if q.limit >= 0 {
+			start = min(q.offset, n)
+			end = min(start+q.limit, n)
+		}
+		res.records = make([]*record, end-start)
+		for i := range res.records {
+			res.records[i] = at(start + i)
+		}
+		res.hasMore = end < n
+		return res
+	}
+	for i := range n {
+		r := at(i)
+		if !q.matches(r) {
+			continue
+		}
+		if res.total >= q.offset && (q.limit < 0 || len(res.records) < q.limit) {
+			res.records = append(res.records, r)
+		}
+		res.total++
+	}
+	if q.limit < 0 {
+		return res
+	}
+	res.hasMore = res.total > q.offset+len(res.records)
+	return res
+}
+
+// sortRecords orders records that are already in ascending id order and
+// returns the first want of them (all when want < 0); it may reorder recs.
+// Rows that tie on every requested field stay in id order (the input
+// position breaks ties), so keyset paging on (updatedAt, id) sees a total
+// order. updated, when not nil, holds each record's updatedAt column value.
+func sortRecords(recs []*record, updated []int64, specs []sortSpec, want int) []*record {
+	if want < 0 || want > len(recs) {
+		want = len(recs)
+	}
 	if len(specs) == 0 || len(specs) == 1 && specs[0].sorter.Name == "id" && !specs[0].desc {
-		return
+		return recs[:want]
 	}
 	if len(specs) == 1 && specs[0].sorter.Name == "id" {
 		slices.Reverse(recs)
-		return
+		return recs[:want]
 	}
-	// Compute the keys once: 100k records sorted by updatedAt must stay cheap.
+	// Compute the keys once, without touching records where a column or
+	// the input position (= id order) has the value.
 	n := len(specs)
 	keys := make([]sortKey, len(recs)*n)
 	for i, r := range recs {
 		for j, sp := range specs {
-			keys[i*n+j] = sp.sorter.key(r)
+			switch {
+			case sp.sorter.Name == "updatedAt" && updated != nil:
+				keys[i*n+j] = sortKey{n: updated[i], null: updated[i] == noUpdatedAt}
+			case sp.sorter.Name == "id":
+				keys[i*n+j] = sortKey{n: int64(i)}
+			default:
+				keys[i*n+j] = sp.sorter.key(r)
+			}
 		}
 	}
-	idx := make([]int, len(recs))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int {
+	cmp := func(a, b int) int {
 		for j, sp := range specs {
 			if c := compareKeys(keys[a*n+j], keys[b*n+j], sp.desc); c != 0 {
 				return c
 			}
 		}
 		return a - b
-	})
-	sorted := make([]*record, len(recs))
-	for i, k := range idx {
-		sorted[i] = recs[k]
 	}
-	copy(recs, sorted)
+	var idx []int
+	if want < len(recs)/8 {
+		idx = smallest(len(recs), want, cmp)
+	} else {
+		idx = make([]int, len(recs))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, cmp)
+		idx = idx[:want]
+	}
+	out := make([]*record, len(idx))
+	for i, k := range idx {
+		out[i] = recs[k]
+	}
+	return out
+}
+
+// smallest returns, in order, the k smallest of the indexes 0..n-1 under
+// cmp, with a bounded max-heap: O(n log k) for a page deep in a big result.
+func smallest(n, k int, cmp func(a, b int) int) []int {
+	if k <= 0 {
+		return nil
+	}
+	h := make([]int, 0, k)
+	down := func(i int) {
+		for {
+			l, big := 2*i+1, i
+			if l < len(h) && cmp(h[l], h[big]) > 0 {
+				big = l
+			}
+			if r := l + 1; r < len(h) && cmp(h[r], h[big]) > 0 {
+				big = r
+			}
+			if big == i {
+				return
+			}
+			h[i], h[big] = h[big], h[i]
+			i = big
+		}
+	}
+	for i := range n {
+		switch {
+		case len(h) < k:
+			h = append(h, i)
+			for c := len(h) - 1; c > 0; {
+				p := (c - 1) / 2
+				if cmp(h[c], h[p]) <= 0 {
+					break
+				}
+				h[c], h[p] = h[p], h[c]
+				c = p
+			}
+		case cmp(i, h[0]) < 0:
+			h[0] = i
+			down(0)
+		}
+	}
+	slices.SortFunc(h, cmp)
+	return h
 }
 
 // compareKeys orders like PostgreSQL, Oro's database: NULLs sort last in
@@ -218,28 +381,27 @@ func cmpString(a, b string) int {
 
 // update applies admin attributes to a record; server-set attributes are
 // ignored and updatedAt becomes now.
-func (s *store) update(typ string, id int64, attrs map[string]any, now time.Time) (*record, error) {
+func (s *store) update(typ string, id int64, attrs map[string]any, now time.Time) (prev, next *record, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.cols[typ]
 	if !ok {
-		return nil, fmt.Errorf("type %q: %w", typ, ErrNotFound)
+		return nil, nil, fmt.Errorf("type %q: %w", typ, ErrNotFound)
 	}
 	old, ok := c.byID[id]
 	if !ok {
-		return nil, fmt.Errorf("%s %d: %w", typ, id, ErrNotFound)
+		return nil, nil, fmt.Errorf("%s %d: %w", typ, id, ErrNotFound)
 	}
 	r := old.clone()
 	if err := applyAttrs(c.def, r, attrs); err != nil {
-		return nil, fmt.Errorf("%s %d: %w", typ, id, err)
+		return nil, nil, fmt.Errorf("%s %d: %w", typ, id, err)
 	}
 	if _, ok := c.def.attr("updatedAt"); ok {
 		r.Attrs["updatedAt"] = now
 	}
-	c.byID[id] = r
-	i, _ := slices.BinarySearchFunc(c.sorted, id, func(x *record, id int64) int { return cmpID(x.ID, id) })
-	c.sorted[i] = r
-	return r, nil
+	c.replace(r)
+	s.linkActivity(typ, old, r)
+	return old, r, nil
 }
 
 // create stores a new record with the next id.
@@ -267,25 +429,89 @@ func (s *store) create(typ string, attrs map[string]any, now time.Time) (*record
 	c.nextID++
 	c.byID[r.ID] = r
 	c.sorted = append(c.sorted, r) // the new id is the largest
+	c.updated = append(c.updated, updatedKey(r))
+	s.linkActivity(typ, nil, r)
 	return r, nil
 }
 
 // remove hard-deletes a record, as Oro does.
-func (s *store) remove(typ string, id int64) error {
+func (s *store) remove(typ string, id int64) (*record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.cols[typ]
 	if !ok {
-		return fmt.Errorf("type %q: %w", typ, ErrNotFound)
+		return nil, fmt.Errorf("type %q: %w", typ, ErrNotFound)
 	}
-	if _, ok := c.byID[id]; !ok {
-		return fmt.Errorf("%s %d: %w", typ, id, ErrNotFound)
+	old, ok := c.byID[id]
+	if !ok {
+		return nil, fmt.Errorf("%s %d: %w", typ, id, ErrNotFound)
 	}
 	delete(c.byID, id)
 	i, _ := slices.BinarySearchFunc(c.sorted, id, func(x *record, id int64) int { return cmpID(x.ID, id) })
 	// A new slice, not an in-place delete: the old backing array stays valid.
 	c.sorted = slices.Concat(c.sorted[:i], c.sorted[i+1:])
-	return nil
+	c.updated = slices.Concat(c.updated[:i], c.updated[i+1:])
+	s.linkActivity(typ, old, nil)
+	return old, nil
+}
+
+// replace swaps in a new version of a stored record.
+func (c *collection) replace(r *record) {
+	c.byID[r.ID] = r
+	i, _ := slices.BinarySearchFunc(c.sorted, r.ID, func(x *record, id int64) int { return cmpID(x.ID, id) })
+	c.sorted[i] = r
+	c.updated[i] = updatedKey(r)
+}
+
+// linkActivity keeps the inverse activity relationships (activityTasks, ...)
+// of targets in step with an activity's activityTargets. Targets keep their
+// updatedAt. The caller holds the write lock.
+func (s *store) linkActivity(typ string, old, cur *record) {
+	inverse, ok := activityTypes[typ]
+	if !ok {
+		return
+	}
+	var before, after []ref
+	self := ref{Type: typ}
+	if old != nil {
+		before, self.ID = old.Rels["activityTargets"], old.idString()
+	}
+	if cur != nil {
+		after, self.ID = cur.Rels["activityTargets"], cur.idString()
+	}
+	edit := func(t ref, add bool) {
+		c, ok := s.cols[t.Type]
+		if !ok {
+			return
+		}
+		id, err := strconv.ParseInt(t.ID, 10, 64)
+		if err != nil {
+			return
+		}
+		rec, ok := c.byID[id]
+		if !ok {
+			return
+		}
+		has := slices.Contains(rec.Rels[inverse], self)
+		if has == add {
+			return
+		}
+		n := rec.clone()
+		if add {
+			n.Rels[inverse] = append(n.Rels[inverse], self)
+		} else {
+			n.Rels[inverse] = slices.DeleteFunc(n.Rels[inverse], func(x ref) bool { return x == self })
+		}
+		c.replace(n)
+	}
+	for _, t := range before {
+		if !slices.Contains(after, t) {
+			edit(t, false)
+		}
+	}
+	for _, t := range after {
+		edit(t, true)
+	}
 }
 
 func cmpID(a, b int64) int {
@@ -374,6 +600,30 @@ func setAttr(r *record, a attrDef, raw json.RawMessage) error {
 			return err
 		}
 		r.Attrs[a.Name] = s
+	case kindBool:
+		var v bool
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		r.Attrs[a.Name] = v
+	case kindFloat:
+		var v float64
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		r.Attrs[a.Name] = v
+	case kindMoney:
+		v, err := parseMoney(raw)
+		if err != nil {
+			return err
+		}
+		r.Attrs[a.Name] = v
+	case kindJSON:
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		r.Attrs[a.Name] = v
 	case kindObjects:
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
@@ -431,7 +681,7 @@ func setRel(r *record, rd relDef, raw json.RawMessage) error {
 		if err := json.Unmarshal(it, &x); err != nil {
 			return err
 		}
-		if x.Type != rd.Target {
+		if rd.Target != "" && x.Type != rd.Target {
 			return fmt.Errorf("type %q, want %q", x.Type, rd.Target)
 		}
 		id := string(x.ID)
@@ -445,4 +695,18 @@ func setRel(r *record, rd relDef, raw json.RawMessage) error {
 	}
 	r.Rels[rd.Name] = refs
 	return nil
+}
+
+// parseMoney accepts a JSON number or numeric string and renders it as Oro
+// does: a string with four decimals.
+func parseMoney(raw json.RawMessage) (string, error) {
+	text := string(raw)
+	if s, err := strconv.Unquote(text); err == nil {
+		text = s
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a number", text)
+	}
+	return strconv.FormatFloat(f, 'f', 4, 64), nil
 }

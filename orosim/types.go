@@ -15,6 +15,10 @@ const (
 	kindDateTime                 // "2006-01-02T15:04:05Z" (UTC, seconds) or null
 	kindDate                     // "2006-01-02" or null
 	kindObjects                  // [{"<ObjectKey>": "..."}], never null
+	kindBool                     // JSON true/false or null
+	kindMoney                    // decimal string with 4 decimals ("50.0000"), stored as a string
+	kindFloat                    // JSON number (probability as a fraction 0..1), stored as float64
+	kindJSON                     // any JSON value (email recipients, bodies), stored decoded
 )
 
 // attrDef describes one attribute of a resource type, in Oro's output order.
@@ -28,7 +32,7 @@ type attrDef struct {
 // relDef describes one relationship of a resource type.
 type relDef struct {
 	Name   string
-	Target string // JSON:API type of the related resources
+	Target string // JSON:API type of the related resources; "" = any (activityTargets)
 	ToMany bool
 }
 
@@ -50,6 +54,10 @@ type filterDef struct {
 	// Exactly one of ints/strs is set. Values of a record for this filter:
 	// none means NULL (or an empty to-many collection).
 	ints func(*record) []int64 // integers, or datetimes as Unix microseconds
+	// int1 is an allocation-free ints for single-valued fields (id,
+	// datetimes), used when set: filtering a million records must not
+	// allocate per record.
+	int1 func(*record) (int64, bool)
 	strs func(*record) []string
 }
 
@@ -85,6 +93,9 @@ type typeDef struct {
 	// normalize runs after an admin write, with the names that were set; it
 	// fixes derived values and rejects records Oro would not accept.
 	normalize func(r *record, changed map[string]bool) error
+	// validate runs on writes through /api and returns Oro's 400 errors.
+	validate func(r *record) []apiError
+	noTitle  bool // meta=title disabled (notes)
 }
 
 func (d *typeDef) attr(name string) (attrDef, bool) {
@@ -158,6 +169,7 @@ func idFilter() *filterDef {
 	return &filterDef{
 		Name: "id", DataType: "integer", Ops: orderedOps(), AllowArray: true, AllowRange: true,
 		ints: func(r *record) []int64 { return []int64{r.ID} },
+		int1: func(r *record) (int64, bool) { return r.ID, true },
 	}
 }
 
@@ -169,6 +181,12 @@ func dateTimeFilter(attr string) *filterDef {
 				return []int64{t.UnixMicro()}
 			}
 			return nil
+		},
+		int1: func(r *record) (int64, bool) {
+			if t, ok := r.timeAttr(attr); ok {
+				return t.UnixMicro(), true
+			}
+			return 0, false
 		},
 	}
 }
@@ -232,6 +250,8 @@ func attrSorter(a attrDef) *sorterDef {
 			return sortKey{n: v}
 		case time.Time:
 			return sortKey{n: v.UnixMicro()}
+		case float64:
+			return sortKey{n: int64(v * 1e6)}
 		case []string:
 			// Sorting by a to-many value (emails.email) joins the collection
 			// in SQL; the smallest value stands in for the record here.
@@ -275,6 +295,12 @@ func newTypeDef(name string, attrs []attrDef, rels []relDef, filters []*filterDe
 
 // builtinTypes returns a fresh registry of the simulated resource types.
 func builtinTypes() map[string]*typeDef {
-	c := contactsType()
-	return map[string]*typeDef{c.Name: c}
+	out := map[string]*typeDef{}
+	for _, d := range []*typeDef{
+		contactsType(), contactaddressesType(), accountsType(), b2bcustomersType(), opportunitiesType(), leadsType(),
+		tasksType(), callsType(), notesType(), emailsType(), casesType(), usersType(), businessunitsType(), organizationsType(),
+	} {
+		out[d.Name] = d
+	}
+	return out
 }

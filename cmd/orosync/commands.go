@@ -64,6 +64,12 @@ func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*
 		r.closers = append(r.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
 	}
 	r.oro = oro.Config{BaseURL: c.oroURL, ClientID: c.oroClientID, ClientSecret: c.oroSecret, UserAgent: "orosync"}
+	budget, err := newBudget(c.tenant) // one per connection: the poller's and the reconciler's clients share it
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.oro.Budget = budget
 	if c.oroURL == "" {
 		if r.oro.ClientSecret == "" {
 			r.oro.ClientSecret = randomSecret()

@@ -20,6 +20,9 @@ Usage:
   orosync sim      [flags]   run the Oro simulator alone (prints base URL and client credentials)
   orosync migrate  [flags]   create/upgrade orosync's own tables (--with-mercato-schema for dev/test databases)
   orosync status   [flags]   per tenant and type: records seen, applied, cursor, lag
+  orosync conflicts list|show|resolve   the writer's review queue of sync conflicts
+  orosync map      [flags]   preview a mapping: JSON:API document on stdin → changes as JSON lines (--report: fidelity)
+  orosync replay   [flags]   re-transform ORO_RAW with another mapping version on a new durable consumer
 
 Run "orosync COMMAND -h" for the flags of a command; every flag also reads an environment variable (shown).
 `
@@ -37,6 +40,9 @@ func main() {
 
 var errUsage = errors.New("usage")
 
+// stdinReader is what `orosync map` reads (tests replace it).
+var stdinReader io.Reader = os.Stdin
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -53,6 +59,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "status":
 		return cmdStatus(ctx, args[1:], stdout, stderr)
+	case "conflicts":
+		return cmdConflicts(ctx, args[1:], stdout, stderr)
+	case "map":
+		return cmdMap(args[1:], stdinReader, stdout, stderr)
+	case "replay":
+		return cmdReplay(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -119,6 +119,7 @@ func (p pipeline) Run(ctx context.Context) error {
 	p.startConsumers(ctx, g)
 	g.Go(func() error { return poller.Run(ctx, p.pollerConfig(false)) })
 	g.Go(func() error { return reconciler.Run(ctx, p.reconcilerConfig()) })
+	g.Go(func() error { return p.serveWebhooks(ctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil

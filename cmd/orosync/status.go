@@ -64,7 +64,10 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\n", r.Tenant, r.Type, r.Seen, r.Versions, r.Applied, r.Deleted, r.Cursor, r.Lag, r.DeadLetters)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printBudgetState(ctx, stdout, natsURL, c.tenant)
 }
 
 func status(ctx context.Context, natsURL, databaseURL, tenant string, types []string, tid, oid uuid.UUID) ([]typeStatus, error) {

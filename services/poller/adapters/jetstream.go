@@ -102,3 +102,21 @@ func (c Cursors) Save(ctx context.Context, tenant, typ string, cur domain.Cursor
 	}
 	return nil
 }
+
+// BudgetStateKey is where the poller keeps its connection's request budget state (for `orosync status`).
+func BudgetStateKey(tenant string) string { return tenant + "._budget" }
+
+// SaveBudgetState stores the connection's budget state (waiting, paused, why) under BudgetStateKey.
+func (c Cursors) SaveBudgetState(ctx context.Context, tenant string, st any) error {
+	b, err := json.Marshal(struct {
+		State   any       `json:"state"`
+		SavedAt time.Time `json:"savedAt"`
+	}{st, time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	if _, err := c.KV.Put(ctx, BudgetStateKey(tenant), b); err != nil {
+		return fmt.Errorf("saving budget state of %s: %w", tenant, err)
+	}
+	return nil
+}

@@ -65,10 +65,7 @@ func (p PollType) Run(ctx context.Context) error {
 		return err
 	}
 	c.Done = 0
-	phase := domain.Forward
-	if c.LastID > 0 {
-		phase = domain.Ties // resume: finish the second the cursor stopped in
-	}
+	phase := domain.Forward // also on resume: the inclusive bound re-reads the cursor's second
 	total := int64(-1)
 	// The upper bound comes from Oro's clock (the Date header of the last response), so clock skew between us and
 	// Oro cannot make the cursor run ahead of records Oro has not finished writing.
@@ -87,11 +84,14 @@ func (p PollType) Run(ctx context.Context) error {
 		if !page.ServerTime.IsZero() {
 			serverNow = page.ServerTime
 		}
+		full := p.PageSize > 0 && len(page.Data) >= p.PageSize
+		if plan.Phase != domain.Ties {
+			page.Data = fresh(c, page.Data)
+		}
 		records, dead, rows := p.convert(page)
 		if err := p.Publisher.PublishRaw(ctx, records, dead); err != nil {
 			return fmt.Errorf("publishing %s/%s page: %w", p.Tenant, p.Type, err)
 		}
-		full := p.PageSize > 0 && len(page.Data) >= p.PageSize
 		next, nextPhase, caughtUp, err := domain.Advance(c, plan.Phase, rows, full)
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", p.Tenant, p.Type, err)
@@ -112,6 +112,21 @@ func (p PollType) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// fresh drops the boundary rows an inclusive Forward page returns again (rows without a usable id or updatedAt
+// are kept: they go to the dead-letter stream).
+func fresh(c domain.Cursor, data []oro.Resource) []oro.Resource {
+	out := data[:0:0]
+	for _, r := range data {
+		id, err := domain.ParseID(r.ID)
+		at, ok := r.UpdatedAt()
+		if err == nil && ok && !domain.Fresh(c, domain.Row{ID: id, UpdatedAt: at.UTC()}) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func (p PollType) now() time.Time {

@@ -24,10 +24,16 @@ type Phase int
 
 const (
 	// Ties drains records sharing the cursor's updatedAt whose id is above LastID (Oro cannot filter on the pair,
-	// so ties are read as updatedAt = T, id > LastID, sorted by id).
+	// so ties are read as updatedAt = T, id > LastID, sorted by id). Needed only when a whole page shares one
+	// second; otherwise Forward's inclusive bound covers the ties.
 	Ties Phase = iota
-	// Forward reads records updated after the cursor, sorted by (updatedAt, id).
+	// Forward reads records with updatedAt >= the cursor's (inclusive, so records sharing the boundary second
+	// are never skipped), sorted by (updatedAt, id); the boundary rows already read (id <= LastID at that
+	// second) are dropped by Fresh. One request per page.
 	Forward
+	// Past reads like Forward but strictly after the cursor's second: after Ties drained a second, the rows of
+	// that second must not fill the next page again.
+	Past
 )
 
 // Plan is the next request.
@@ -53,9 +59,16 @@ func Next(c Cursor, phase Phase, pageSize int, upper time.Time) Plan {
 	}
 	q := oro.Query{Sort: []string{"updatedAt", "id"}, PageSize: pageSize, Filters: []oro.Filter{lte}}
 	if !c.UpdatedAt.IsZero() {
-		q.Filters = append(q.Filters, oro.Filter{Field: "updatedAt", Op: "gt", Value: c.UpdatedAt.UTC().Format(TimeFormat)})
+		op := "gte"
+		if phase == Past {
+			op = "gt"
+		}
+		q.Filters = append(q.Filters, oro.Filter{Field: "updatedAt", Op: op, Value: c.UpdatedAt.UTC().Format(TimeFormat)})
 	}
-	return Plan{Phase: Forward, Query: q}
+	if phase != Past {
+		phase = Forward
+	}
+	return Plan{Phase: phase, Query: q}
 }
 
 // Row is what the cursor needs of a record.
@@ -64,8 +77,15 @@ type Row struct {
 	UpdatedAt time.Time
 }
 
-// Advance moves the cursor past a page of rows (in the order they were requested) and says which phase comes
-// next and whether the type is caught up. full says the page was as large as requested (more may follow).
+// Fresh says whether a row of a Forward page is new: after the cursor, not one of the boundary rows the inclusive
+// lower bound returns again.
+func Fresh(c Cursor, r Row) bool {
+	return r.UpdatedAt.After(c.UpdatedAt) || (r.UpdatedAt.Equal(c.UpdatedAt) && r.ID > c.LastID)
+}
+
+// Advance moves the cursor past a page of fresh rows (in the order they were requested) and says which phase
+// comes next and whether the type is caught up. full says the page was as large as requested (more may follow),
+// counting the boundary rows dropped.
 func Advance(c Cursor, phase Phase, rows []Row, full bool) (next Cursor, nextPhase Phase, caughtUp bool, err error) {
 	for i, r := range rows {
 		if r.UpdatedAt.Before(c.UpdatedAt) || (r.UpdatedAt.Equal(c.UpdatedAt) && r.ID <= c.LastID) {
@@ -79,12 +99,14 @@ func Advance(c Cursor, phase Phase, rows []Row, full bool) (next Cursor, nextPha
 	case phase == Ties && full:
 		return c, Ties, false, nil // more ties at the same second
 	case phase == Ties:
-		return c, Forward, false, nil
+		return c, Past, false, nil
+	case len(rows) == 0 && full:
+		// A full page of boundary rows only: more records share the cursor's second than a page holds.
+		return c, Ties, false, nil
 	case len(rows) == 0:
 		return c, Forward, true, nil
 	default:
-		// Records sharing the last row's second may continue beyond this page: drain them by id first.
-		return c, Ties, false, nil
+		return c, Forward, false, nil
 	}
 }
 

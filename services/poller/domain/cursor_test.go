@@ -7,23 +7,38 @@ import (
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func TestForwardPageIsFollowedByDrainingTiesAtItsLastSecond(t *testing.T) {
+func TestForwardPagesReadFromTheBoundarySecondInclusivelyOneRequestEach(t *testing.T) {
 	c, phase, done, err := Advance(Cursor{}, Forward, []Row{{5, t0}, {2, t0.Add(time.Second)}, {3, t0.Add(time.Second)}}, true)
-	if err != nil || done || phase != Ties || c.LastID != 3 || !c.UpdatedAt.Equal(t0.Add(time.Second)) || c.Done != 3 {
+	if err != nil || done || phase != Forward || c.LastID != 3 || !c.UpdatedAt.Equal(t0.Add(time.Second)) || c.Done != 3 {
 		t.Fatalf("%+v %v %v %v", c, phase, done, err)
 	}
 	p := Next(c, phase, 100, t0.Add(time.Hour))
-	if p.Query.Filters[0].Op != "eq" || p.Query.Filters[1].Field != "id" || p.Query.Filters[1].Value != "3" || p.Query.Sort[0] != "id" {
+	if len(p.Query.Filters) != 2 || p.Query.Filters[1].Op != "gte" || p.Query.Filters[1].Value != "2026-01-01T00:00:01Z" {
+		t.Errorf("forward plan %+v", p.Query)
+	}
+	// The boundary rows come back and are not fresh; a tie with a higher id is.
+	if Fresh(c, Row{2, t0.Add(time.Second)}) || Fresh(c, Row{3, t0.Add(time.Second)}) || !Fresh(c, Row{9, t0.Add(time.Second)}) {
+		t.Error("boundary rows are not told apart from new ties")
+	}
+}
+
+func TestAFullPageOfBoundaryRowsDrainsTiesById(t *testing.T) {
+	c := Cursor{UpdatedAt: t0, LastID: 7}
+	_, phase, done, err := Advance(c, Forward, nil, true)
+	if err != nil || done || phase != Ties {
+		t.Fatalf("phase %v done %v err %v", phase, done, err)
+	}
+	p := Next(c, phase, 100, t0.Add(time.Hour))
+	if p.Query.Filters[0].Op != "eq" || p.Query.Filters[1].Field != "id" || p.Query.Filters[1].Value != "7" || p.Query.Sort[0] != "id" {
 		t.Errorf("ties plan %+v", p.Query)
 	}
-	// A short ties page ends the ties; the next plan reads strictly after the second.
-	c, phase, done, _ = Advance(c, Ties, []Row{{9, t0.Add(time.Second)}}, false)
-	if phase != Forward || done || c.LastID != 9 {
+	// A short ties page ends the ties; the next page starts strictly after the drained second.
+	c, phase, done, _ = Advance(c, Ties, []Row{{9, t0}}, false)
+	if phase != Past || done || c.LastID != 9 {
 		t.Fatalf("%+v %v %v", c, phase, done)
 	}
-	p = Next(c, phase, 100, t0.Add(time.Hour))
-	if len(p.Query.Filters) != 2 || p.Query.Filters[1].Op != "gt" || p.Query.Filters[1].Value != "2026-01-01T00:00:01Z" {
-		t.Errorf("forward plan %+v", p.Query)
+	if p := Next(c, phase, 100, t0.Add(time.Hour)); p.Query.Filters[1].Op != "gt" {
+		t.Errorf("plan after ties %+v", p.Query)
 	}
 }
 

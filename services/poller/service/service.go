@@ -33,7 +33,8 @@ type Config struct {
 	SafetyLag   time.Duration // default 2s
 	Logger      *slog.Logger
 	OnProgress  func(app.Progress)
-	// Once stops after every type caught up once (used by `orosync run --once` and tests).
+	// Once stops after every type caught up once (used by `orosync run --once` and tests); a failed round (after
+	// the client's retries) ends the run with its error.
 	Once bool
 	// Now is the clock used before Oro's Date header is known (default time.Now).
 	Now func() time.Time
@@ -74,6 +75,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("poller: tenant %s: %w", name, err)
 		}
+		g.Go(func() error { return reportBudget(ctx, adapters.Cursors{KV: kv}, name, client.Budget(), cfg.Once, log) })
 		for _, typ := range t.Types {
 			poll := app.PollType{Oro: client, Publisher: adapters.RawPublisher{JS: js}, Cursors: adapters.Cursors{KV: kv},
 				Tenant: name, Type: typ, PageSize: cfg.PageSize, SafetyLag: cfg.SafetyLag, OnProgress: cfg.OnProgress, Now: cfg.Now,
@@ -88,12 +90,34 @@ func Run(ctx context.Context, cfg Config) error {
 	return err
 }
 
+// reportBudget keeps the connection's budget state (waiting, backing off, why) in the cursor bucket every
+// second, for `orosync status`; with once it writes it once, at the start.
+func reportBudget(ctx context.Context, kv adapters.Cursors, tenant string, b *oro.Budget, once bool, log *slog.Logger) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if err := kv.SaveBudgetState(ctx, tenant, b.State()); err != nil && ctx.Err() == nil {
+			log.Warn("saving budget state", "tenant", tenant, "err", err)
+		}
+		if once {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
 func loop(ctx context.Context, poll app.PollType, cfg Config, log *slog.Logger) error {
 	for {
 		err := poll.Run(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
+		case err != nil && cfg.Once:
+			return err
 		case err != nil:
 			log.Warn("poll round failed; retrying after the interval", "err", err)
 		case cfg.Once:

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/orosim"
@@ -35,14 +35,18 @@ type fixture struct {
 	nat   string
 }
 
-func setup(t *testing.T, contacts int) fixture {
+func setup(t testing.TB, contacts int) fixture {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
 	sim := orosim.New(orosim.Config{ClientID: "id", ClientSecret: "secret", Contacts: contacts, Seed: 7, Now: clk.Now})
-	srv := httptest.NewServer(sim)
+	return fixtureFor(t, clk, sim)
+}
+
+func newHTTPServer(t testing.TB, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	s := jstest.Start(t)
-	return fixture{clock: clk, sim: sim, url: srv.URL, js: s.JS, nat: s.URL}
+	return srv.URL
 }
 
 func (f fixture) pollOnce(t *testing.T, pageSize int, progress func(app.Progress)) {
@@ -58,7 +62,7 @@ func (f fixture) pollOnce(t *testing.T, pageSize int, progress func(app.Progress
 	}
 }
 
-func (f fixture) stream(t *testing.T) *jetstream.StreamInfo {
+func (f fixture) stream(t testing.TB) *jetstream.StreamInfo {
 	t.Helper()
 	st, err := f.js.Stream(context.Background(), events.StreamOroRaw)
 	if err != nil {

@@ -145,6 +145,7 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 
 	clients := make(map[string]*oro.Client, len(cfg.Tenants))
 	for name, t := range cfg.Tenants {
+		t.Oro.Priority = oro.PriorityScan // the connection's budget serves delta polls first
 		c, err := oro.New(ctx, t.Oro)
 		if err != nil {
 			return nil, fmt.Errorf("reconciler: tenant %q: %w", name, err)

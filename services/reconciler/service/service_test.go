@@ -89,7 +89,8 @@ func start(t *testing.T, o options) *harness {
 	hs.cfg = service.Config{
 		NatsURL: js.URL, DatabaseURL: url, PageSize: 10,
 		Tenants: map[string]service.Tenant{tenant: {
-			Oro:   oro.Config{BaseURL: srv.URL + "/api", ClientID: clientID, ClientSecret: clientSecret},
+			Oro: oro.Config{BaseURL: srv.URL + "/api", ClientID: clientID, ClientSecret: clientSecret,
+				Backoff: oro.Backoff{Attempts: 3, Base: time.Millisecond, Max: 5 * time.Millisecond}},
 			Scope: scope, Types: []string{"contacts"},
 		}},
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -333,11 +334,13 @@ func TestReconcilerRefusesToDeleteMoreThanTheConfiguredShare(t *testing.T) {
 	}
 }
 
-// failSecondPage answers the second request of every listing with Oro's 500 error document, once.
-func failSecondPage(failed *atomic.Bool) func(*orosim.Server, http.Handler) http.Handler {
+// failSecondPage answers every request for a second page of a listing with Oro's 500 error document (the
+// client's retries do not get past it).
+func failSecondPage(failed, healed *atomic.Bool) func(*orosim.Server, http.Handler) http.Handler {
 	return func(_ *orosim.Server, next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/api/contacts" && r.URL.Query().Has("filter[id][gt]") && failed.CompareAndSwap(false, true) {
+			if r.URL.Path == "/api/contacts" && r.URL.Query().Has("filter[id][gt]") && !healed.Load() {
+				failed.Store(true)
 				w.Header().Set("Content-Type", "application/vnd.api+json")
 				w.WriteHeader(http.StatusInternalServerError)
 				_, _ = w.Write([]byte(`{"errors":[{"status":"500","title":"internal server error","detail":"Something went wrong."}]}`))
@@ -349,8 +352,8 @@ func failSecondPage(failed *atomic.Bool) func(*orosim.Server, http.Handler) http
 }
 
 func TestIncompleteListingPublishesNothing(t *testing.T) {
-	var failed atomic.Bool
-	h := start(t, options{contacts: 30, wrap: failSecondPage(&failed)})
+	var failed, healed atomic.Bool
+	h := start(t, options{contacts: 30, wrap: failSecondPage(&failed, &healed)})
 	h.deleteInOro("3", "25")
 	rep, err := h.runOnce()
 	if err == nil || !strings.Contains(err.Error(), "listing incomplete, nothing published") || !strings.Contains(err.Error(), "500") {
@@ -366,6 +369,7 @@ func TestIncompleteListingPublishesNothing(t *testing.T) {
 		t.Fatalf("an incomplete listing published %d tombstones", n)
 	}
 	// Oro answers again: the next pass does the work.
+	healed.Store(true)
 	if rep := h.mustRunOnce(); rep.Listed != 28 || rep.Published != 2 {
 		t.Errorf("recovered pass %+v", counts(rep))
 	}

@@ -42,6 +42,9 @@ func NewSubscriber(url, consumer string, opts []nats.Option, logger watermill.Lo
 			return jetstream.ConsumerConfig{Name: consumer}
 		}, ""),
 		Unmarshaler: unmarshaler{},
+		// Acknowledge without waiting for the server's confirmation: a lost ack redelivers, and a redelivered
+		// version maps to the same change (same Nats-Msg-Id), so at-least-once stays exact downstream.
+		AckAsync: true,
 	})
 	if err != nil {
 		nc.Close()

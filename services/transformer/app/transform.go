@@ -26,12 +26,23 @@ type Incoming struct {
 type Outgoing struct {
 	Subject  string
 	Envelope events.Envelope
-	Body     []byte
+	// Extensions are further CloudEvents extension headers (the mapping version of a change).
+	Extensions map[string]string
+	Body       []byte
 }
 
 // Transform maps raw Oro messages. Its result never blocks the stream: bad input becomes a dead letter.
 type Transform struct {
 	Now func() time.Time
+	// Mapping maps every Oro type; nil is the shipped default (domain.Default).
+	Mapping *domain.Mapping
+}
+
+func (t Transform) mapping() *domain.Mapping {
+	if t.Mapping != nil {
+		return t.Mapping
+	}
+	return domain.Default()
 }
 
 // Handle maps one message. An error means "try again" (it is never bad input; that is dead-lettered).
@@ -44,7 +55,7 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 	if err != nil {
 		return t.deadLetter(in, &ref, "headers", "cloudevents", err), nil
 	}
-	var change events.Change
+	var result domain.Result
 	switch env.Type {
 	case events.TypeRawRecord:
 		var raw events.RawRecord
@@ -54,32 +65,37 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 		if raw.RecordRef != ref {
 			return t.deadLetter(in, &ref, "body", "identity", fmt.Errorf("%s: body names %s", ref, raw.RecordRef)), nil
 		}
-		if raw.Type != "contacts" {
-			return nil, nil // no mapping for this type yet: acknowledged, still replayable from ORO_RAW
-		}
-		change, err = domain.MapContact(raw)
-		if err != nil {
-			var fe *domain.FieldError
-			if errors.As(err, &fe) {
-				return t.deadLetter(in, &ref, fe.Field, fe.Rule, err), nil
-			}
-			return nil, err
-		}
+		result, err = t.mapping().Map(raw)
 	case events.TypeTombstone:
 		var tomb events.Tombstone
 		if err := json.Unmarshal(in.Body, &tomb); err != nil {
 			return t.deadLetter(in, &ref, "body", "json", fmt.Errorf("%s: tombstone body: %w", ref, err)), nil
 		}
-		if tomb.Type != "contacts" {
-			return nil, nil
+		if tomb.RecordRef != ref {
+			return t.deadLetter(in, &ref, "body", "identity", fmt.Errorf("%s: body names %s", ref, tomb.RecordRef)), nil
 		}
-		change = domain.MapTombstone(tomb)
+		result, err = t.mapping().MapTombstone(tomb)
 	default:
 		return t.deadLetter(in, &ref, "headers.ce-type", "known-type", fmt.Errorf("%s: unknown ce-type %q", ref, env.Type)), nil
 	}
+	if err != nil {
+		var fe *domain.FieldError
+		if errors.As(err, &fe) {
+			return t.deadLetter(in, &ref, fe.Field, fe.Rule, err), nil
+		}
+		return nil, err
+	}
+	if result.Change == nil {
+		return nil, nil // ignored or embedded type: acknowledged, still replayable from ORO_RAW
+	}
+	return t.publish(ref, *result.Change)
+}
+
+// publish encodes one change as the message to publish.
+func (t Transform) publish(ref events.RecordRef, change events.Change) ([]Outgoing, error) {
 	subject, err := change.Subject()
 	if err != nil {
-		return t.deadLetter(in, &ref, "id", "subject-token", err), nil
+		return nil, fmt.Errorf("%s: %w", ref, err) // unreachable: the raw subject had the same tokens
 	}
 	body, err := json.Marshal(change)
 	if err != nil {
@@ -89,7 +105,8 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 		Subject: subject,
 		Envelope: events.Envelope{ID: change.MsgID(), Source: events.Source(ref.Tenant, "transformer"),
 			Type: events.TypeChange, Subject: ref.Type + "/" + ref.ID, Time: t.now()},
-		Body: body,
+		Extensions: map[string]string{events.HeaderMappingVersion: change.MappingVersion},
+		Body:       body,
 	}}, nil
 }
 

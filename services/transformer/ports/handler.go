@@ -53,6 +53,9 @@ func toMessages(outs []app.Outgoing) []*message.Message {
 	for _, o := range outs {
 		m := message.NewMessage(o.Envelope.ID, o.Body)
 		o.Envelope.Apply(m.Metadata)
+		for k, v := range o.Extensions {
+			m.Metadata.Set(k, v)
+		}
 		m.Metadata.Set(adapters.SubjectKey, o.Subject)
 		msgs = append(msgs, m)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -14,6 +15,7 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/transformer/adapters"
 	"github.com/orosync/orosync/services/transformer/app"
+	"github.com/orosync/orosync/services/transformer/domain"
 	"github.com/orosync/orosync/services/transformer/ports"
 )
 
@@ -24,6 +26,8 @@ type Config struct {
 	Logger      *slog.Logger
 	// Consumer is the durable consumer on ORO_RAW (default "transformer", from contracts/).
 	Consumer string
+	// Mapping is the mapping version to run; nil is the file OROSYNC_MAPPING names, or the shipped default.
+	Mapping *domain.Mapping
 }
 
 // Run transforms until ctx is done.
@@ -57,7 +61,15 @@ func Run(ctx context.Context, cfg Config) error {
 		middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, Logger: wlog}.Middleware,
 		middleware.Recoverer,
 	)
-	router.AddHandler("transformer", events.StreamOroRaw, sub, "", pub, ports.HandlerFunc(app.Transform{Now: time.Now}))
+	if cfg.Mapping == nil {
+		m, err := domain.LoadMapping(os.Getenv("OROSYNC_MAPPING"))
+		if err != nil {
+			return fmt.Errorf("transformer: mapping: %w", err)
+		}
+		cfg.Mapping = m
+	}
+	router.AddHandler(cfg.Consumer, events.StreamOroRaw, sub, "", pub, ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping}))
+	cfg.Logger.Debug("transformer running", "consumer", cfg.Consumer, "mapping", cfg.Mapping.Version)
 	if err := router.Run(ctx); err != nil {
 		return fmt.Errorf("transformer: %w", err)
 	}

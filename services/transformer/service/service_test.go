@@ -63,7 +63,8 @@ func TestBadContactGoesToDeadLetterAndTheRestOfThePageProceeds(t *testing.T) {
 		if err := json.Unmarshal(m.Data(), &c); err != nil {
 			t.Fatal(err)
 		}
-		if m.Headers().Get(events.HeaderType) != events.TypeChange || m.Headers().Get(events.HeaderMsgID) != c.MsgID() {
+		if m.Headers().Get(events.HeaderType) != events.TypeChange || m.Headers().Get(events.HeaderMsgID) != c.MsgID() ||
+			m.Headers().Get(events.HeaderMappingVersion) != c.MappingVersion {
 			t.Errorf("change headers %v", m.Headers())
 		}
 		got = append(got, c.Source.ID+":"+c.Person.DisplayName)

@@ -5,16 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
-	pg "github.com/go-jet/jet/v2/postgres"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
-	"github.com/orosync/orosync/mercatodb/gen/mercato/public/table"
+	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
 )
 
@@ -22,13 +23,31 @@ import (
 type Scope struct {
 	TenantID       uuid.UUID
 	OrganizationID uuid.UUID
+	// DEK, when set, is the tenant's data encryption key (base64 of 32 bytes, see DeriveTenantDEK): the columns
+	// Mercato encrypts are then written in its format (reference §1.8). Empty: plaintext.
+	DEK string
 }
 
 // Store applies batches to Mercato's tables in one transaction each.
 type Store struct {
-	pool   *pgxpool.Pool
-	scopes map[string]Scope
-	now    func() time.Time
+	pool    *pgxpool.Pool
+	scopes  map[string]Scope
+	ciphers map[string]*fieldCipher
+	now     func() time.Time
+	// MatchEmails links a contact new to orosync to an unlinked Mercato person with the same primary email
+	// (one candidate) or queues it for review (several). Not available on encrypted tenants (Mercato's
+	// ciphertext has a random IV, so emails cannot be compared in SQL).
+	MatchEmails bool
+	// natives caches, per tenant, the emails of Mercato people orosync did not create (Mercato has no index on
+	// primary_email, so a batch must not scan customer_entities): refreshed every nativesTTL.
+	nativesMu  sync.Mutex
+	natives    map[string]nativeEmails
+	nativesTTL time.Duration
+}
+
+type nativeEmails struct {
+	set      map[string]struct{}
+	loadedAt time.Time
 }
 
 // NewStore needs a pool and the scope of every tenant it may see.
@@ -39,7 +58,19 @@ func NewStore(pool *pgxpool.Pool, scopes map[string]Scope, now func() time.Time)
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{pool: pool, scopes: scopes, now: now}, nil
+	ciphers := map[string]*fieldCipher{}
+	for tenant, sc := range scopes {
+		if sc.DEK == "" {
+			continue
+		}
+		c, err := newFieldCipher(sc.DEK)
+		if err != nil {
+			return nil, fmt.Errorf("writer store: tenant %s: %w", tenant, err)
+		}
+		ciphers[tenant] = c
+	}
+	return &Store{pool: pool, scopes: scopes, ciphers: ciphers, now: now, MatchEmails: true, natives: map[string]nativeEmails{},
+		nativesTTL: time.Minute}, nil
 }
 
 // Scope of a tenant, if configured.
@@ -51,23 +82,43 @@ func (s *Store) Scope(tenant string) (Scope, bool) {
 // ids remembers the Mercato ids of a stored record.
 type ids struct{ entity, profile uuid.UUID }
 
-// ApplyBatch loads the stored state of the given records (locking their bookkeeping rows), lets plan decide, and
-// persists the outcomes with their outbox events, all in one transaction. It returns the outcomes applied.
-func (s *Store) ApplyBatch(ctx context.Context, keys []domain.Key, plan func(map[domain.Key]*domain.Stored) []domain.Outcome) ([]domain.Outcome, error) {
+// idNamespace makes orosync's ids deterministic: the same Oro record always gets the same Mercato ids, so a
+// rebuilt database (or a replay into an empty one) is identical row for row.
+var idNamespace = uuid.MustParse("6f1f3a4e-0b8c-5d2e-9a47-3c1b2d0e8f55")
+
+func newIDs(sc Scope, k domain.Key) ids {
+	name := sc.TenantID.String() + "/" + sc.OrganizationID.String() + "/" + k.SourceType + "/" + k.SourceID
+	return ids{entity: uuid.NewSHA1(idNamespace, []byte(name+"/entity")), profile: uuid.NewSHA1(idNamespace, []byte(name+"/profile"))}
+}
+
+func mappingID(sc Scope, k domain.Key) uuid.UUID {
+	return uuid.NewSHA1(idNamespace, []byte(sc.TenantID.String()+"/"+sc.OrganizationID.String()+"/"+k.SourceType+"/"+k.SourceID+"/mapping"))
+}
+
+// ApplyBatch loads the stored state of the given records (locking their bookkeeping rows) and the email
+// candidates of new ones, lets plan decide, and persists the outcomes with their outbox events and conflicts, all
+// in one transaction. It returns the outcomes applied.
+func (s *Store) ApplyBatch(ctx context.Context, lookup app.Lookup, plan func(domain.State) []domain.Outcome) ([]domain.Outcome, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	stored, known, err := s.load(ctx, tx, keys)
+	stored, known, err := s.load(ctx, tx, lookup.Keys)
 	if err != nil {
 		return nil, err
 	}
-	outcomes := plan(stored)
+	state := domain.State{Records: stored}
+	if s.MatchEmails {
+		if state.Candidates, err = s.candidates(ctx, tx, lookup, stored); err != nil {
+			return nil, err
+		}
+	}
+	outcomes := plan(state)
 	if len(outcomes) == 0 {
 		return nil, tx.Commit(ctx)
 	}
-	if err := s.persist(ctx, tx, outcomes, known); err != nil {
+	if err := s.persist(ctx, tx, outcomes, known, ""); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -79,7 +130,8 @@ func (s *Store) ApplyBatch(ctx context.Context, keys []domain.Key, plan func(map
 const loadSQL = `
 SELECT k.i, r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,
        r.deleted_at IS NOT NULL, coalesce(e.display_name, ''), e.primary_email, e.primary_phone,
-       p.first_name, p.last_name, p.job_title
+       p.first_name, p.last_name, p.job_title, r.snapshot, coalesce(e.updated_at, r.updated_at),
+       r.deleted_source_updated_at, r.deleted_payload_hash
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
 JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
 LEFT JOIN customer_entities e ON e.id = r.internal_entity_id
@@ -94,7 +146,7 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 		sc := s.scopes[k.Tenant]
 		ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, k.SourceType, k.SourceID
 	}
-	rows, err := tx.Query(ctx, loadSQL, ts, os, sts, sis)
+	rows, err := tx.Query(ctx, loadSQL, raw(ts), raw(os), sts, sis)
 	if err != nil {
 		return nil, nil, fmt.Errorf("writer: loading %d records: %w", n, err)
 	}
@@ -103,28 +155,165 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 	known := make(map[domain.Key]ids, n)
 	for rows.Next() {
 		var (
-			i       int64
-			st      domain.Stored
-			id      ids
-			profile *uuid.UUID
-			updated time.Time
+			i                int64
+			st               domain.Stored
+			id               ids
+			profile          *uuid.UUID
+			updated, localAt time.Time
+			snapshot         []byte
+			endAt            *time.Time
+			endHash          *string
 		)
 		p := &st.Person
 		if err := rows.Scan(&i, &id.entity, &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
-			&p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName, &p.JobTitle); err != nil {
+			&p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName, &p.JobTitle, &snapshot, &localAt, &endAt, &endHash); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored record: %w", err)
 		}
+		k := keys[i-1]
+		c := s.ciphers[k.Tenant]
+		decryptPerson(c, p)
+		if snapshot != nil {
+			var base events.Person
+			if err := openJSON(c, snapshot, &base); err != nil {
+				return nil, nil, fmt.Errorf("writer: snapshot of %s/%s: %w", k.SourceType, k.SourceID, err)
+			}
+			st.Base = &base
+		}
 		st.Version.UpdatedAt = updated.UTC()
+		if endAt != nil && endHash != nil {
+			st.DeletedUpTo = &events.SourceVersion{UpdatedAt: endAt.UTC(), PayloadHash: *endHash}
+		}
+		st.LocalUpdatedAt = localAt.UTC()
 		if profile != nil {
 			id.profile = *profile
+		} else {
+			st.Missing = true // known from a tombstone only
 		}
-		k := keys[i-1]
 		stored[k], known[k] = &st, id
 	}
 	return stored, known, rows.Err()
 }
 
-func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcome, known map[domain.Key]ids) error {
+func decryptPerson(c *fieldCipher, p *events.Person) {
+	if c == nil {
+		return
+	}
+	p.DisplayName = c.decrypt(p.DisplayName)
+	p.PrimaryEmail, p.PrimaryPhone = c.decPtr(p.PrimaryEmail), c.decPtr(p.PrimaryPhone)
+	p.FirstName, p.LastName, p.JobTitle = c.decPtr(p.FirstName), c.decPtr(p.LastName), c.decPtr(p.JobTitle)
+}
+
+const candidatesSQL = `
+SELECT k.i, e.id, p.id, e.display_name, e.primary_email, e.primary_phone, p.first_name, p.last_name, p.job_title, e.updated_at
+FROM unnest($1::text[]) WITH ORDINALITY AS k(email, i)
+JOIN customer_entities e ON e.tenant_id = $2 AND e.organization_id = $3 AND e.kind = 'person' AND e.deleted_at IS NULL
+     AND lower(e.primary_email) = k.email
+JOIN customer_people p ON p.entity_id = e.id
+WHERE NOT EXISTS (SELECT 1 FROM orosync_records r WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = e.id)
+ORDER BY k.i, e.id`
+
+const nativeEmailsSQL = `
+SELECT DISTINCT lower(e.primary_email) FROM customer_entities e
+WHERE e.tenant_id = $1 AND e.organization_id = $2 AND e.kind = 'person' AND e.deleted_at IS NULL AND e.primary_email IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM orosync_records r WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = e.id)`
+
+// nativeEmails returns the (cached) emails of the tenant's people orosync did not create. A person created in
+// Mercato less than nativesTTL ago may be missed by the email match; orosync then creates a second person.
+func (s *Store) nativeEmails(ctx context.Context, tx pgx.Tx, tenant string, sc Scope) (map[string]struct{}, error) {
+	s.nativesMu.Lock()
+	defer s.nativesMu.Unlock()
+	if n, ok := s.natives[tenant]; ok && time.Since(n.loadedAt) < s.nativesTTL {
+		return n.set, nil
+	}
+	rows, err := tx.Query(ctx, nativeEmailsSQL, sc.TenantID, sc.OrganizationID)
+	if err != nil {
+		return nil, fmt.Errorf("writer: emails of Mercato's own people: %w", err)
+	}
+	set, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var e string
+		return e, r.Scan(&e)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("writer: emails of Mercato's own people: %w", err)
+	}
+	n := nativeEmails{set: make(map[string]struct{}, len(set)), loadedAt: time.Now()}
+	for _, e := range set {
+		n.set[e] = struct{}{}
+	}
+	s.natives[tenant] = n
+	return n.set, nil
+}
+
+// candidates finds, for each record new to orosync, the unlinked Mercato people with its email.
+func (s *Store) candidates(ctx context.Context, tx pgx.Tx, lookup app.Lookup, stored map[domain.Key]*domain.Stored) (map[domain.Key][]domain.Candidate, error) {
+	byTenant := map[string][]domain.Key{}
+	for _, k := range lookup.Keys {
+		if _, ok := stored[k]; ok || lookup.Emails[k] == "" || s.ciphers[k.Tenant] != nil {
+			continue
+		}
+		byTenant[k.Tenant] = append(byTenant[k.Tenant], k)
+	}
+	out := map[domain.Key][]domain.Candidate{}
+	for tenant, all := range byTenant {
+		sc := s.scopes[tenant]
+		natives, err := s.nativeEmails(ctx, tx, tenant, sc)
+		if err != nil {
+			return nil, err
+		}
+		var keys []domain.Key
+		var emails []string
+		for _, k := range all {
+			if _, ok := natives[lookup.Emails[k]]; ok {
+				keys = append(keys, k)
+				emails = append(emails, lookup.Emails[k])
+			}
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		rows, err := tx.Query(ctx, candidatesSQL, emails, sc.TenantID, sc.OrganizationID)
+		if err != nil {
+			return nil, fmt.Errorf("writer: email candidates: %w", err)
+		}
+		for rows.Next() {
+			var (
+				i               int64
+				entity, profile uuid.UUID
+				c               domain.Candidate
+			)
+			p := &c.Person
+			if err := rows.Scan(&i, &entity, &profile, &p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName,
+				&p.JobTitle, &c.UpdatedAt); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("writer: reading email candidate: %w", err)
+			}
+			c.EntityID, c.ProfileID = entity.String(), profile.String()
+			k := keys[i-1]
+			out[k] = append(out[k], c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("writer: email candidates: %w", err)
+		}
+	}
+	// A Mercato person matched by two new records of one batch could be linked only once: both go to review.
+	claimed := map[string]int{}
+	for _, cs := range out {
+		if len(cs) == 1 {
+			claimed[cs[0].EntityID]++
+		}
+	}
+	for k, cs := range out {
+		if len(cs) == 1 && claimed[cs[0].EntityID] > 1 {
+			out[k] = append(cs, cs[0]) // a second entry makes it ambiguous
+		}
+	}
+	return out, nil
+}
+
+// persist writes outcomes; salt distinguishes the event ids of a second write of the same source version (a
+// conflict resolution) from the first.
+func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcome, known map[domain.Key]ids, salt string) error {
 	now := s.now().UTC()
 	var (
 		entities []model.CustomerEntities
@@ -132,82 +321,192 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 		mappings []model.SyncExternalIDMappings
 		records  []model.OrosyncRecords
 		outbox   []model.OrosyncOutbox
-		upd      updates
+		upd      = updates{now: now}
+		dict     = dictionary{}
 	)
 	for _, o := range outcomes {
 		sc := s.scopes[o.Key.Tenant]
-		p := o.After.Person
-		var deletedAt *time.Time
-		if o.After.Deleted {
-			deletedAt = &now
-		}
+		c := s.ciphers[o.Key.Tenant]
 		id, ok := known[o.Key]
-		if o.Before == nil || !ok {
-			id = ids{entity: uuid.New(), profile: uuid.New()}
-			entities = append(entities, model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
-				Kind: "person", DisplayName: p.DisplayName, PrimaryEmail: p.PrimaryEmail, PrimaryPhone: p.PrimaryPhone,
-				IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
-			people = append(people, model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
-				FirstName: p.FirstName, LastName: p.LastName, JobTitle: p.JobTitle, CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
-			mappings = append(mappings, model.SyncExternalIDMappings{ID: uuid.New(), IntegrationID: events.SyncOrigin,
-				InternalEntityType: events.AggregatePerson, InternalEntityID: id.entity, ExternalID: o.Key.SourceID,
-				SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
-				CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
-			profile := id.profile
-			records = append(records, model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
-				SourceType: o.Key.SourceType, SourceID: o.Key.SourceID, InternalEntityType: events.AggregatePerson,
-				InternalEntityID: id.entity, ProfileID: &profile, SourceUpdatedAt: o.After.Version.UpdatedAt,
-				PayloadHash: o.After.Version.PayloadHash, MappingVersion: o.After.MappingVersion, DeletedAt: deletedAt,
-				CreatedAt: now, UpdatedAt: now})
+		if !o.Applied {
+			ok = ok && o.Before != nil
 		} else {
-			upd.add(id, o, now)
+			p := o.After.Person
+			var deletedAt *time.Time
+			if o.After.Deleted {
+				deletedAt = &now
+			}
+			var snapshot *string
+			if o.After.Base != nil {
+				sealed, err := sealJSON(c, o.After.Base)
+				if err != nil {
+					return err
+				}
+				snapshot = &sealed
+			}
+			if o.Changed && !o.After.Deleted {
+				dict.add(o.Key.Tenant, "job_title", o.After.Person.JobTitle)
+			}
+			if o.Before == nil || !ok || o.Before.Missing {
+				id = newIDs(sc, o.Key)
+				switch {
+				case o.After.Missing:
+					// Only the bookkeeping row, below.
+				case o.Link != nil:
+					id.entity, _ = uuid.Parse(o.Link.EntityID)
+					id.profile, _ = uuid.Parse(o.Link.ProfileID)
+					upd.addMercato(id, o, c)
+				default:
+					entities = append(entities, model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
+						Kind: "person", DisplayName: c.enc(p.DisplayName), PrimaryEmail: c.encPtr(p.PrimaryEmail), PrimaryPhone: c.encPtr(p.PrimaryPhone),
+						IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
+					people = append(people, model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
+						FirstName: c.encPtr(p.FirstName), LastName: c.encPtr(p.LastName), JobTitle: c.encPtr(p.JobTitle),
+						CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
+				}
+				var profile *uuid.UUID
+				if !o.After.Missing {
+					mappings = append(mappings, model.SyncExternalIDMappings{ID: mappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
+						InternalEntityType: events.AggregatePerson, InternalEntityID: id.entity, ExternalID: o.Key.SourceID,
+						SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
+						CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
+					p := id.profile
+					profile = &p
+				}
+				records = append(records, model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
+					SourceType: o.Key.SourceType, SourceID: o.Key.SourceID, InternalEntityType: events.AggregatePerson,
+					InternalEntityID: id.entity, ProfileID: profile, SourceUpdatedAt: o.After.Version.UpdatedAt,
+					PayloadHash: o.After.Version.PayloadHash, MappingVersion: o.After.MappingVersion, DeletedAt: deletedAt,
+					CreatedAt: now, UpdatedAt: now, Snapshot: snapshot, WrittenAt: &now,
+					DeletedSourceUpdatedAt: endAt(o.After), DeletedPayloadHash: endHash(o.After)})
+			} else {
+				if o.Changed {
+					upd.addMercato(id, o, c)
+				}
+				upd.addRecord(id, o, snapshot)
+			}
+			for _, evt := range o.Events {
+				row, err := outboxRow(o, evt, id, sc, salt)
+				if err != nil {
+					return err
+				}
+				outbox = append(outbox, row)
+			}
 		}
-		for _, evt := range o.Events {
-			row, err := outboxRow(o, evt, id, sc)
+		for _, cf := range o.Conflicts {
+			var entity *uuid.UUID
+			if ok {
+				e := id.entity
+				entity = &e
+			}
+			row, err := s.queueConflict(ctx, tx, o.Key, sc, c, entity, cf, now)
 			if err != nil {
 				return err
 			}
-			outbox = append(outbox, row)
+			if row != nil {
+				outbox = append(outbox, *row)
+			}
 		}
 	}
-	if len(entities) > 0 {
-		if err := execJet(ctx, tx, "inserting people", table.CustomerEntities.INSERT(table.CustomerEntities.AllColumns).MODELS(entities)); err != nil {
-			return err
-		}
-		if err := execJet(ctx, tx, "inserting person profiles", table.CustomerPeople.INSERT(table.CustomerPeople.AllColumns).MODELS(people)); err != nil {
-			return err
-		}
-		if err := execJet(ctx, tx, "inserting external ids", table.SyncExternalIDMappings.INSERT(table.SyncExternalIDMappings.AllColumns).MODELS(mappings)); err != nil {
-			return err
-		}
-		if err := execJet(ctx, tx, "inserting records", table.OrosyncRecords.INSERT(table.OrosyncRecords.AllColumns).MODELS(records)); err != nil {
-			return err
-		}
+	if err := insertRows(ctx, tx, entities, people, mappings, records); err != nil {
+		return err
 	}
 	if err := upd.exec(ctx, tx); err != nil {
 		return err
 	}
-	if len(outbox) > 0 {
-		o := table.OrosyncOutbox
-		stmt := o.INSERT(o.Subject, o.MsgID, o.EventType, o.Headers, o.Payload).MODELS(outbox).ON_CONFLICT(o.MsgID).DO_NOTHING()
-		if err := execJet(ctx, tx, "writing outbox", stmt); err != nil {
-			return err
+	if err := dict.ensure(ctx, tx, s.scopes, now); err != nil {
+		return err
+	}
+	return insertOutbox(ctx, tx, outbox)
+}
+
+// dictionary collects the values we write into columns Mercato backs with a per-tenant dictionary
+// (customer_dictionary_entries), so its pickers offer them, as Mercato's own people command does for job titles.
+type dictionary map[string]map[[2]string]string // tenant → (kind, normalized value) → value
+
+func (d dictionary) add(tenant, kind string, v *string) {
+	if v == nil {
+		return
+	}
+	value := strings.TrimSpace(*v)
+	if value == "" {
+		return
+	}
+	if d[tenant] == nil {
+		d[tenant] = map[[2]string]string{}
+	}
+	d[tenant][[2]string{kind, strings.ToLower(value)}] = value
+}
+
+const ensureDictionarySQL = `
+INSERT INTO customer_dictionary_entries (id, organization_id, tenant_id, kind, value, normalized_value, label, created_at, updated_at)
+SELECT gen_random_uuid(), $1, $2, v.kind, v.value, v.normalized, v.value, $6, $6
+FROM unnest($3::text[], $4::text[], $5::text[]) AS v(kind, normalized, value)
+ORDER BY v.kind, v.normalized
+ON CONFLICT (organization_id, tenant_id, kind, normalized_value) DO NOTHING`
+
+func (d dictionary) ensure(ctx context.Context, tx pgx.Tx, scopes map[string]Scope, now time.Time) error {
+	for tenant, entries := range d {
+		sc := scopes[tenant]
+		var kinds, norms, values []string
+		for k, v := range entries {
+			kinds, norms, values = append(kinds, k[0]), append(norms, k[1]), append(values, v)
+		}
+		if _, err := tx.Exec(ctx, ensureDictionarySQL, sc.OrganizationID, sc.TenantID, kinds, norms, values, now); err != nil {
+			return fmt.Errorf("writer: dictionary entries: %w", err)
 		}
 	}
 	return nil
 }
 
-func execJet(ctx context.Context, tx pgx.Tx, what string, stmt pg.Statement) error {
-	query, args := stmt.Sql()
-	if _, err := tx.Exec(ctx, query, args...); err != nil {
-		return fmt.Errorf("writer: %s: %w", what, err)
+func endAt(s domain.Stored) *time.Time {
+	if s.DeletedUpTo == nil {
+		return nil
 	}
-	return nil
+	t := s.DeletedUpTo.UpdatedAt
+	return &t
+}
+
+func endHash(s domain.Stored) *string {
+	if s.DeletedUpTo == nil {
+		return nil
+	}
+	h := s.DeletedUpTo.PayloadHash
+	return &h
+}
+
+// sealJSON marshals v for a jsonb column; with a cipher the JSON is encrypted and stored as a JSON string, so
+// orosync's own copies of personal data are encrypted at rest like Mercato's.
+func sealJSON(c *fieldCipher, v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("writer: encoding: %w", err)
+	}
+	if c == nil {
+		return string(b), nil
+	}
+	s, _ := json.Marshal(c.encrypt(string(b)))
+	return string(s), nil
+}
+
+func openJSON(c *fieldCipher, raw []byte, v any) error {
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		if c == nil {
+			return fmt.Errorf("encrypted, but the tenant has no key configured")
+		}
+		raw = []byte(c.decrypt(s))
+	}
+	return json.Unmarshal(raw, v)
 }
 
 // updates collects the rewrites of existing records as columns, applied set-based with unnest: go-jet has no
 // unnest-driven UPDATE ... FROM, so these statements are written out; only rows whose values differ are touched,
-// so Mercato's updated_at moves only when something changed.
+// so Mercato's updated_at moves only when something changed. (With encryption every rewritten value differs, so
+// the decision is made on decrypted values in domain.Plan: only outcomes with Changed reach these rows.)
 type updates struct {
 	now time.Time
 	// Mercato rows whose mapped values or deletion changed.
@@ -216,31 +515,38 @@ type updates struct {
 	email, phone, first, last, job []*string
 	deleted                        []bool
 	// Bookkeeping of every applied outcome.
-	recEntity           []uuid.UUID
-	recUpdated          []time.Time
-	recHash, recMapping []string
-	recDeleted          []bool
+	recEntity              []uuid.UUID
+	recUpdated             []time.Time
+	recHash, recMapping    []string
+	recSnaps               []*string
+	recDeleted, recChanged []bool
+	recEndAt               []*time.Time
+	recEndHash             []*string
 }
 
-func (u *updates) add(id ids, o domain.Outcome, now time.Time) {
-	u.now = now
-	if o.Changed {
-		p := o.After.Person
-		u.entity = append(u.entity, id.entity)
-		u.display = append(u.display, p.DisplayName)
-		u.email = append(u.email, p.PrimaryEmail)
-		u.phone = append(u.phone, p.PrimaryPhone)
-		u.first = append(u.first, p.FirstName)
-		u.last = append(u.last, p.LastName)
-		u.job = append(u.job, p.JobTitle)
-		u.deleted = append(u.deleted, o.After.Deleted)
-	}
-	// Records are addressed by their unique internal entity id.
+func (u *updates) addMercato(id ids, o domain.Outcome, c *fieldCipher) {
+	p := o.After.Person
+	u.entity = append(u.entity, id.entity)
+	u.display = append(u.display, c.enc(p.DisplayName))
+	u.email = append(u.email, c.encPtr(p.PrimaryEmail))
+	u.phone = append(u.phone, c.encPtr(p.PrimaryPhone))
+	u.first = append(u.first, c.encPtr(p.FirstName))
+	u.last = append(u.last, c.encPtr(p.LastName))
+	u.job = append(u.job, c.encPtr(p.JobTitle))
+	u.deleted = append(u.deleted, o.After.Deleted)
+}
+
+// addRecord: records are addressed by their unique internal entity id.
+func (u *updates) addRecord(id ids, o domain.Outcome, snapshot *string) {
 	u.recEntity = append(u.recEntity, id.entity)
 	u.recUpdated = append(u.recUpdated, o.After.Version.UpdatedAt)
 	u.recHash = append(u.recHash, o.After.Version.PayloadHash)
 	u.recMapping = append(u.recMapping, o.After.MappingVersion)
 	u.recDeleted = append(u.recDeleted, o.After.Deleted)
+	u.recSnaps = append(u.recSnaps, snapshot)
+	u.recChanged = append(u.recChanged, o.Changed)
+	u.recEndAt = append(u.recEndAt, endAt(o.After))
+	u.recEndHash = append(u.recEndHash, endHash(o.After))
 }
 
 const updateEntitiesSQL = `
@@ -264,32 +570,36 @@ WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.p
 
 const updateRecordsSQL = `
 UPDATE orosync_records r SET source_updated_at = v.updated, payload_hash = v.hash, mapping_version = v.mapping,
-       deleted_at = CASE WHEN v.deleted THEN coalesce(r.deleted_at, $6) ELSE NULL END, updated_at = $6
-FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[]) AS v(entity_id, updated, hash, mapping, deleted)
+       deleted_at = CASE WHEN v.deleted THEN coalesce(r.deleted_at, $10) ELSE NULL END, updated_at = $10,
+       snapshot = v.snapshot, written_at = CASE WHEN v.changed THEN $10 ELSE r.written_at END,
+       deleted_source_updated_at = v.end_at, deleted_payload_hash = v.end_hash
+FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::jsonb[], $7::boolean[],
+            $8::timestamptz[], $9::text[])
+     AS v(entity_id, updated, hash, mapping, deleted, snapshot, changed, end_at, end_hash)
 WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = v.entity_id`
 
 func (u *updates) exec(ctx context.Context, tx pgx.Tx) error {
-	if len(u.recEntity) == 0 {
-		return nil
-	}
 	if len(u.entity) > 0 {
-		if _, err := tx.Exec(ctx, updateEntitiesSQL, u.entity, u.display, u.email, u.phone, u.deleted, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updateEntitiesSQL, raw(u.entity), u.display, u.email, u.phone, u.deleted, u.now); err != nil {
 			return fmt.Errorf("writer: updating people: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updatePeopleSQL, u.entity, u.first, u.last, u.job, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updatePeopleSQL, raw(u.entity), u.first, u.last, u.job, u.now); err != nil {
 			return fmt.Errorf("writer: updating person profiles: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updateMappingsSQL, u.entity, u.deleted, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updateMappingsSQL, raw(u.entity), u.deleted, u.now); err != nil {
 			return fmt.Errorf("writer: updating external ids: %w", err)
 		}
 	}
-	if _, err := tx.Exec(ctx, updateRecordsSQL, u.recEntity, u.recUpdated, u.recHash, u.recMapping, u.recDeleted, u.now); err != nil {
-		return fmt.Errorf("writer: updating records: %w", err)
+	if len(u.recEntity) > 0 {
+		if _, err := tx.Exec(ctx, updateRecordsSQL, raw(u.recEntity), u.recUpdated, u.recHash, u.recMapping, u.recDeleted, u.recSnaps,
+			u.recChanged, u.recEndAt, u.recEndHash, u.now); err != nil {
+			return fmt.Errorf("writer: updating records: %w", err)
+		}
 	}
 	return nil
 }
 
-func outboxRow(o domain.Outcome, action string, id ids, sc Scope) (model.OrosyncOutbox, error) {
+func outboxRow(o domain.Outcome, action string, id ids, sc Scope, salt string) (model.OrosyncOutbox, error) {
 	name := "customers.person." + action
 	payload := events.CustomerEvent{ID: id.profile.String(), EntityID: id.entity.String(),
 		OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
@@ -298,8 +608,12 @@ func outboxRow(o domain.Outcome, action string, id ids, sc Scope) (model.Orosync
 		return model.OrosyncOutbox{}, err
 	}
 	v := o.After.Version
+	parts := []string{name, id.entity.String(), v.UpdatedAt.Format(time.RFC3339Nano), v.PayloadHash, o.After.MappingVersion}
+	if salt != "" {
+		parts = append(parts, salt)
+	}
 	env := events.Envelope{
-		ID:     events.ID("evt", name, id.entity.String(), v.UpdatedAt.Format(time.RFC3339Nano), v.PayloadHash, o.After.MappingVersion),
+		ID:     events.ID("evt", parts...),
 		Source: events.Source(o.Key.Tenant, "writer"), Type: name, Subject: id.entity.String(), Time: time.Now().UTC(),
 	}
 	body, _ := json.Marshal(payload)

@@ -4,46 +4,61 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/domain"
 )
 
+// Lookup names what a batch needs loaded: its records, and the email each record arrives with (for the
+// first-import email match of records new to orosync).
+type Lookup struct {
+	Keys   []domain.Key
+	Emails map[domain.Key]string
+}
+
 // BatchStore loads, decides and persists in one transaction (the decision is domain.Plan).
 type BatchStore interface {
-	ApplyBatch(ctx context.Context, keys []domain.Key, plan func(map[domain.Key]*domain.Stored) []domain.Outcome) ([]domain.Outcome, error)
+	ApplyBatch(ctx context.Context, lookup Lookup, plan func(domain.State) []domain.Outcome) ([]domain.Outcome, error)
 }
 
 // Result counts what a batch did.
 type Result struct {
-	Records, Created, Updated, Deleted int
+	Records, Created, Updated, Deleted, Conflicts int
 }
 
 // ApplyChanges applies changes idempotently: redelivered or out-of-order changes converge on the same rows.
 type ApplyChanges struct {
 	Store BatchStore
+	Rules domain.Rules
 }
 
 // Handle applies one batch in one transaction.
 func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Result, error) {
+	lookup := Lookup{Emails: map[domain.Key]string{}}
 	seen := map[domain.Key]bool{}
-	var keys []domain.Key
 	for _, c := range changes {
 		k := domain.Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
 		if !seen[k] {
 			seen[k] = true
-			keys = append(keys, k)
+			lookup.Keys = append(lookup.Keys, k)
+		}
+		if c.Op == events.OpUpsert && c.Person != nil && c.Person.PrimaryEmail != nil && *c.Person.PrimaryEmail != "" {
+			lookup.Emails[k] = strings.ToLower(*c.Person.PrimaryEmail)
 		}
 	}
-	outcomes, err := a.Store.ApplyBatch(ctx, keys, func(stored map[domain.Key]*domain.Stored) []domain.Outcome {
-		return domain.Plan(stored, changes)
+	outcomes, err := a.Store.ApplyBatch(ctx, lookup, func(state domain.State) []domain.Outcome {
+		return domain.Plan(state, a.Rules, changes)
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("applying %d changes: %w", len(changes), err)
 	}
 	var r Result
-	r.Records = len(outcomes)
 	for _, o := range outcomes {
+		if o.Applied {
+			r.Records++
+		}
+		r.Conflicts += len(o.Conflicts)
 		for _, e := range o.Events {
 			switch e {
 			case "created":

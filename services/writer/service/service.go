@@ -15,6 +15,7 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/adapters"
 	"github.com/orosync/orosync/services/writer/app"
+	"github.com/orosync/orosync/services/writer/domain"
 	"github.com/orosync/orosync/services/writer/ports"
 )
 
@@ -30,6 +31,10 @@ type Config struct {
 	Tenants   map[string]Scope
 	Logger    *slog.Logger
 	BatchSize int
+	// Rules are the conflict policies per aggregate (default oro-wins).
+	Rules domain.Rules
+	// NoEmailMatch turns off the first-import email match (see adapters.Store.MatchEmails).
+	NoEmailMatch bool
 	// Committed, when set, is called after every committed batch (tests and progress reporting).
 	Committed func(app.Result)
 }
@@ -63,12 +68,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	store.MatchEmails = !cfg.NoEmailMatch
 	fwd := adapters.NewForwarder(pool, js, log)
 	consumer := &ports.Consumer{
-		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store}, Log: log, BatchSize: cfg.BatchSize,
+		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store, Rules: cfg.Rules}, Log: log, BatchSize: cfg.BatchSize,
 		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok },
 		Committed: func(r app.Result) {
-			if r.Created+r.Updated+r.Deleted > 0 {
+			if r.Created+r.Updated+r.Deleted+r.Conflicts > 0 {
 				fwd.Wake()
 			}
 			if cfg.Committed != nil {

@@ -14,17 +14,21 @@ import (
 
 // orosync: one row per synced Oro record (source_type = Oro type, source_id = Oro id); last applied source version
 type OrosyncRecords struct {
-	TenantID           uuid.UUID  `sql:"primary_key"`
-	OrganizationID     uuid.UUID  `sql:"primary_key"`
-	SourceType         string     `sql:"primary_key"`
-	SourceID           string     `sql:"primary_key"`
-	InternalEntityType string     // Mercato resource kind, e.g. customers.person (same vocabulary as sync_external_id_mappings)
-	InternalEntityID   uuid.UUID  // customer_entities.id (or the id of the Mercato row for non-entity kinds)
-	ProfileID          *uuid.UUID // customer_people.id / customer_companies.id for person/company records
-	SourceUpdatedAt    time.Time
-	PayloadHash        string
-	MappingVersion     string
-	DeletedAt          *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	TenantID               uuid.UUID  `sql:"primary_key"`
+	OrganizationID         uuid.UUID  `sql:"primary_key"`
+	SourceType             string     `sql:"primary_key"`
+	SourceID               string     `sql:"primary_key"`
+	InternalEntityType     string     // Mercato resource kind, e.g. customers.person (same vocabulary as sync_external_id_mappings)
+	InternalEntityID       uuid.UUID  // customer_entities.id (or the id of the Mercato row for non-entity kinds)
+	ProfileID              *uuid.UUID // customer_people.id / customer_companies.id for person/company records
+	SourceUpdatedAt        time.Time
+	PayloadHash            string
+	MappingVersion         string
+	DeletedAt              *time.Time
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+	Snapshot               *string    // orosync: the mapped Oro values last synced (plaintext JSON of the aggregate), base of the three-way merge
+	WrittenAt              *time.Time // orosync: when orosync last wrote Mercato's rows of this record
+	DeletedSourceUpdatedAt *time.Time
+	DeletedPayloadHash     *string
 }

@@ -18,19 +18,23 @@ type orosyncRecordsTable struct {
 	postgres.Table
 
 	// Columns
-	TenantID           postgres.ColumnString
-	OrganizationID     postgres.ColumnString
-	SourceType         postgres.ColumnString
-	SourceID           postgres.ColumnString
-	InternalEntityType postgres.ColumnString // Mercato resource kind, e.g. customers.person (same vocabulary as sync_external_id_mappings)
-	InternalEntityID   postgres.ColumnString // customer_entities.id (or the id of the Mercato row for non-entity kinds)
-	ProfileID          postgres.ColumnString // customer_people.id / customer_companies.id for person/company records
-	SourceUpdatedAt    postgres.ColumnTimestampz
-	PayloadHash        postgres.ColumnString
-	MappingVersion     postgres.ColumnString
-	DeletedAt          postgres.ColumnTimestampz
-	CreatedAt          postgres.ColumnTimestampz
-	UpdatedAt          postgres.ColumnTimestampz
+	TenantID               postgres.ColumnString
+	OrganizationID         postgres.ColumnString
+	SourceType             postgres.ColumnString
+	SourceID               postgres.ColumnString
+	InternalEntityType     postgres.ColumnString // Mercato resource kind, e.g. customers.person (same vocabulary as sync_external_id_mappings)
+	InternalEntityID       postgres.ColumnString // customer_entities.id (or the id of the Mercato row for non-entity kinds)
+	ProfileID              postgres.ColumnString // customer_people.id / customer_companies.id for person/company records
+	SourceUpdatedAt        postgres.ColumnTimestampz
+	PayloadHash            postgres.ColumnString
+	MappingVersion         postgres.ColumnString
+	DeletedAt              postgres.ColumnTimestampz
+	CreatedAt              postgres.ColumnTimestampz
+	UpdatedAt              postgres.ColumnTimestampz
+	Snapshot               postgres.ColumnString     // orosync: the mapped Oro values last synced (plaintext JSON of the aggregate), base of the three-way merge
+	WrittenAt              postgres.ColumnTimestampz // orosync: when orosync last wrote Mercato's rows of this record
+	DeletedSourceUpdatedAt postgres.ColumnTimestampz
+	DeletedPayloadHash     postgres.ColumnString
 
 	AllColumns     postgres.ColumnList
 	MutableColumns postgres.ColumnList
@@ -72,41 +76,49 @@ func newOrosyncRecordsTable(schemaName, tableName, alias string) *OrosyncRecords
 
 func newOrosyncRecordsTableImpl(schemaName, tableName, alias string) orosyncRecordsTable {
 	var (
-		TenantIDColumn           = postgres.StringColumn("tenant_id")
-		OrganizationIDColumn     = postgres.StringColumn("organization_id")
-		SourceTypeColumn         = postgres.StringColumn("source_type")
-		SourceIDColumn           = postgres.StringColumn("source_id")
-		InternalEntityTypeColumn = postgres.StringColumn("internal_entity_type")
-		InternalEntityIDColumn   = postgres.StringColumn("internal_entity_id")
-		ProfileIDColumn          = postgres.StringColumn("profile_id")
-		SourceUpdatedAtColumn    = postgres.TimestampzColumn("source_updated_at")
-		PayloadHashColumn        = postgres.StringColumn("payload_hash")
-		MappingVersionColumn     = postgres.StringColumn("mapping_version")
-		DeletedAtColumn          = postgres.TimestampzColumn("deleted_at")
-		CreatedAtColumn          = postgres.TimestampzColumn("created_at")
-		UpdatedAtColumn          = postgres.TimestampzColumn("updated_at")
-		allColumns               = postgres.ColumnList{TenantIDColumn, OrganizationIDColumn, SourceTypeColumn, SourceIDColumn, InternalEntityTypeColumn, InternalEntityIDColumn, ProfileIDColumn, SourceUpdatedAtColumn, PayloadHashColumn, MappingVersionColumn, DeletedAtColumn, CreatedAtColumn, UpdatedAtColumn}
-		mutableColumns           = postgres.ColumnList{InternalEntityTypeColumn, InternalEntityIDColumn, ProfileIDColumn, SourceUpdatedAtColumn, PayloadHashColumn, MappingVersionColumn, DeletedAtColumn, CreatedAtColumn, UpdatedAtColumn}
-		defaultColumns           = postgres.ColumnList{CreatedAtColumn, UpdatedAtColumn}
+		TenantIDColumn               = postgres.StringColumn("tenant_id")
+		OrganizationIDColumn         = postgres.StringColumn("organization_id")
+		SourceTypeColumn             = postgres.StringColumn("source_type")
+		SourceIDColumn               = postgres.StringColumn("source_id")
+		InternalEntityTypeColumn     = postgres.StringColumn("internal_entity_type")
+		InternalEntityIDColumn       = postgres.StringColumn("internal_entity_id")
+		ProfileIDColumn              = postgres.StringColumn("profile_id")
+		SourceUpdatedAtColumn        = postgres.TimestampzColumn("source_updated_at")
+		PayloadHashColumn            = postgres.StringColumn("payload_hash")
+		MappingVersionColumn         = postgres.StringColumn("mapping_version")
+		DeletedAtColumn              = postgres.TimestampzColumn("deleted_at")
+		CreatedAtColumn              = postgres.TimestampzColumn("created_at")
+		UpdatedAtColumn              = postgres.TimestampzColumn("updated_at")
+		SnapshotColumn               = postgres.StringColumn("snapshot")
+		WrittenAtColumn              = postgres.TimestampzColumn("written_at")
+		DeletedSourceUpdatedAtColumn = postgres.TimestampzColumn("deleted_source_updated_at")
+		DeletedPayloadHashColumn     = postgres.StringColumn("deleted_payload_hash")
+		allColumns                   = postgres.ColumnList{TenantIDColumn, OrganizationIDColumn, SourceTypeColumn, SourceIDColumn, InternalEntityTypeColumn, InternalEntityIDColumn, ProfileIDColumn, SourceUpdatedAtColumn, PayloadHashColumn, MappingVersionColumn, DeletedAtColumn, CreatedAtColumn, UpdatedAtColumn, SnapshotColumn, WrittenAtColumn, DeletedSourceUpdatedAtColumn, DeletedPayloadHashColumn}
+		mutableColumns               = postgres.ColumnList{InternalEntityTypeColumn, InternalEntityIDColumn, ProfileIDColumn, SourceUpdatedAtColumn, PayloadHashColumn, MappingVersionColumn, DeletedAtColumn, CreatedAtColumn, UpdatedAtColumn, SnapshotColumn, WrittenAtColumn, DeletedSourceUpdatedAtColumn, DeletedPayloadHashColumn}
+		defaultColumns               = postgres.ColumnList{CreatedAtColumn, UpdatedAtColumn}
 	)
 
 	return orosyncRecordsTable{
 		Table: postgres.NewTable(schemaName, tableName, alias, allColumns...),
 
 		//Columns
-		TenantID:           TenantIDColumn,
-		OrganizationID:     OrganizationIDColumn,
-		SourceType:         SourceTypeColumn,
-		SourceID:           SourceIDColumn,
-		InternalEntityType: InternalEntityTypeColumn,
-		InternalEntityID:   InternalEntityIDColumn,
-		ProfileID:          ProfileIDColumn,
-		SourceUpdatedAt:    SourceUpdatedAtColumn,
-		PayloadHash:        PayloadHashColumn,
-		MappingVersion:     MappingVersionColumn,
-		DeletedAt:          DeletedAtColumn,
-		CreatedAt:          CreatedAtColumn,
-		UpdatedAt:          UpdatedAtColumn,
+		TenantID:               TenantIDColumn,
+		OrganizationID:         OrganizationIDColumn,
+		SourceType:             SourceTypeColumn,
+		SourceID:               SourceIDColumn,
+		InternalEntityType:     InternalEntityTypeColumn,
+		InternalEntityID:       InternalEntityIDColumn,
+		ProfileID:              ProfileIDColumn,
+		SourceUpdatedAt:        SourceUpdatedAtColumn,
+		PayloadHash:            PayloadHashColumn,
+		MappingVersion:         MappingVersionColumn,
+		DeletedAt:              DeletedAtColumn,
+		CreatedAt:              CreatedAtColumn,
+		UpdatedAt:              UpdatedAtColumn,
+		Snapshot:               SnapshotColumn,
+		WrittenAt:              WrittenAtColumn,
+		DeletedSourceUpdatedAt: DeletedSourceUpdatedAtColumn,
+		DeletedPayloadHash:     DeletedPayloadHashColumn,
 
 		AllColumns:     allColumns,
 		MutableColumns: mutableColumns,

@@ -21,6 +21,7 @@ func UseSchema(schema string) {
 	CustomerInteractions = CustomerInteractions.FromSchema(schema)
 	CustomerPeople = CustomerPeople.FromSchema(schema)
 	CustomerPersonCompanyLinks = CustomerPersonCompanyLinks.FromSchema(schema)
+	OrosyncConflicts = OrosyncConflicts.FromSchema(schema)
 	OrosyncOutbox = OrosyncOutbox.FromSchema(schema)
 	OrosyncRecords = OrosyncRecords.FromSchema(schema)
 	SyncExternalIDMappings = SyncExternalIDMappings.FromSchema(schema)

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orosync/orosync/oro"
+	"github.com/orosync/orosync/services/poller/adapters"
+)
+
+// budgetPerMinute is the Oro request budget of the connection: OROSYNC_ORO_BUDGET requests a minute, shared by
+// the poller and the reconciler (0 or unset: unlimited).
+func budgetPerMinute() (float64, error) {
+	v := env("OROSYNC_ORO_BUDGET", "0")
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("OROSYNC_ORO_BUDGET %q: want requests per minute (0: unlimited)", v)
+	}
+	return n, nil
+}
+
+// newBudget is the one budget of a connection in this process.
+func newBudget(tenant string) (*oro.Budget, error) {
+	n, err := budgetPerMinute()
+	if err != nil {
+		return nil, err
+	}
+	return oro.NewBudget(tenant, n, 1, nil), nil
+}
+
+// printBudgetState prints the connection's request budget as the poller last saved it: whether it is waiting or
+// backing off, and why.
+func printBudgetState(ctx context.Context, w io.Writer, natsURL, tenant string) error {
+	nc, err := nats.Connect(natsURL, nats.Name("orosync-status"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	kv, err := js.KeyValue(ctx, "OROSYNC_CURSORS")
+	if err != nil {
+		return err
+	}
+	e, err := kv.Get(ctx, adapters.BudgetStateKey(tenant))
+	if err != nil {
+		fmt.Fprintf(w, "\nOro connection %s: no budget state yet\n", tenant)
+		return nil
+	}
+	var s struct {
+		State   oro.BudgetState `json:"state"`
+		SavedAt string          `json:"savedAt"`
+	}
+	if err := json.Unmarshal(e.Value(), &s); err != nil {
+		return fmt.Errorf("budget state of %s: %w", tenant, err)
+	}
+	limit := "unlimited"
+	if s.State.PerMinute > 0 {
+		limit = fmt.Sprintf("%g/min", s.State.PerMinute)
+	}
+	fmt.Fprintf(w, "\nOro connection %s (as of %s): budget %s, %d requests, %d throttled (429/503), %d retried; waiting: delta %d, scan %d\n",
+		tenant, s.SavedAt, limit, s.State.Requests, s.State.Throttled, s.State.Retries, s.State.Waiting["delta"], s.State.Waiting["scan"])
+	if !s.State.PausedUntil.IsZero() {
+		fmt.Fprintf(w, "  paused until %s\n", s.State.PausedUntil.Format("15:04:05"))
+	}
+	if s.State.Reason != "" {
+		fmt.Fprintf(w, "  state: %s\n", s.State.Reason)
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	writer "github.com/orosync/orosync/services/writer/adapters"
+)
+
+const conflictsUsage = `Usage:
+  orosync conflicts list    [flags]                 the review queue (--status open|resolved|all)
+  orosync conflicts show    [flags] ID              one entry: Oro's change, Mercato's values, the last synced snapshot
+  orosync conflicts resolve [flags] ID RESOLUTION   RESOLUTION: oro | mercato | new | link:<customer_entities.id>
+
+  oro      take Oro's side: its values for the conflicting fields, or the deletion
+  mercato  keep Mercato's values (a locally edited record stays when Oro deleted it)
+  new      (email match) create a new Mercato person for the Oro contact
+  link:ID  (email match) link the Oro contact to that candidate and merge
+`
+
+// cmdConflicts lists, shows and resolves the writer's review queue (orosync_conflicts).
+func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, conflictsUsage)
+		return errUsage
+	}
+	sub := args[0]
+	var c common
+	fs := newFlags("conflicts "+sub, stderr)
+	c.register(fs)
+	secret := fs.String("encryption-key", env("TENANT_DATA_ENCRYPTION_KEY", ""),
+		"Mercato's tenant data encryption secret, to read entries of an encrypted tenant (TENANT_DATA_ENCRYPTION_KEY)")
+	status := fs.String("status", "open", "list: open, resolved or all")
+	asJSON := fs.Bool("json", false, "print JSON")
+	limit := fs.Int("limit", 100, "list: at most this many entries")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	tid, oid, err := c.scope()
+	if err != nil {
+		return err
+	}
+	sc := writer.Scope{TenantID: tid, OrganizationID: oid}
+	if *secret != "" {
+		if sc.DEK, err = writer.DeriveTenantDEK(*secret, tid.String()); err != nil {
+			return err
+		}
+	}
+	pool, err := pgxpool.New(ctx, c.databaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pool.Close()
+	store, err := writer.NewStore(pool, map[string]writer.Scope{c.tenant: sc}, nil)
+	if err != nil {
+		return err
+	}
+	id := func() (int64, error) {
+		if fs.NArg() < 1 {
+			fmt.Fprint(stderr, conflictsUsage)
+			return 0, errUsage
+		}
+		n, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("conflict id %q: %w", fs.Arg(0), err)
+		}
+		return n, nil
+	}
+	switch sub {
+	case "list":
+		st := *status
+		if st == "all" {
+			st = ""
+		}
+		rows, err := store.Conflicts(ctx, st, *limit)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(stdout, rows)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tKIND\tORO RECORD\tMERCATO ENTITY\tFIELDS\tSTATUS\tUPDATED")
+		for _, r := range rows {
+			entity := "-"
+			if r.EntityID != nil {
+				entity = r.EntityID.String()
+			}
+			fields := strings.Join(r.Fields, ",")
+			if r.Kind == "email-match" {
+				fields = fmt.Sprintf("%d candidates", len(r.Candidates))
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s/%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.SourceType, r.SourceID, entity, fields, r.Status,
+				r.UpdatedAt.Format("2006-01-02 15:04:05"))
+		}
+		return tw.Flush()
+	case "show":
+		n, err := id()
+		if err != nil {
+			return err
+		}
+		r, err := store.Conflict(ctx, n)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, r)
+	case "resolve":
+		n, err := id()
+		if err != nil {
+			return err
+		}
+		if fs.NArg() < 2 {
+			fmt.Fprint(stderr, conflictsUsage)
+			return errUsage
+		}
+		if err := store.Resolve(ctx, n, fs.Arg(1)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "conflict %d resolved: %s\n", n, fs.Arg(1))
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown conflicts command %q\n\n%s", sub, conflictsUsage)
+	return errUsage
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

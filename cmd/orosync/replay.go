@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orosync/orosync/contracts"
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/transformer/domain"
+	transformer "github.com/orosync/orosync/services/transformer/service"
+)
+
+// replayConfig re-transforms ORO_RAW with another mapping version.
+type replayConfig struct {
+	NatsURL string
+	Mapping *domain.Mapping
+	Tenant  string // empty: every tenant
+	Type    string // empty: every type
+	Since   time.Time
+	Log     *slog.Logger
+	// Progress is called about twice a second with messages done and the total to do.
+	Progress func(done, total uint64)
+}
+
+// ReplayConsumer names the durable consumer a replay with a mapping version uses.
+func ReplayConsumer(version string) string { return "transformer-" + version }
+
+// replay creates (or resumes) the durable consumer transformer-<version> on ORO_RAW, from the first message or
+// from Since, runs the transformer with the mapping on it until it has caught up, and returns. The consumer stays,
+// so a second run resumes; the pipeline's own consumer is not touched.
+func replay(ctx context.Context, cfg replayConfig) (uint64, error) {
+	nc, err := nats.Connect(cfg.NatsURL, nats.Name("orosync-replay"))
+	if err != nil {
+		return 0, fmt.Errorf("connecting to NATS at %s: %w", cfg.NatsURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	if err := contracts.Ensure(ctx, js, contracts.Options{}); err != nil {
+		return 0, err
+	}
+	cc, err := contracts.Consumer(events.StreamOroRaw, "transformer")
+	if err != nil {
+		return 0, err
+	}
+	cc.Durable = ReplayConsumer(cfg.Mapping.Version)
+	cc.Name = ""
+	cc.Description = fmt.Sprintf("Replay of ORO_RAW with mapping %s (orosync replay).", cfg.Mapping.Version)
+	tenant, typ := cfg.Tenant, cfg.Type
+	if tenant == "" {
+		tenant = "*"
+	}
+	if typ == "" {
+		typ = "*"
+	}
+	cc.FilterSubject = events.RawFilter(tenant, typ)
+	if !cfg.Since.IsZero() {
+		since := cfg.Since
+		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+	}
+	cons, err := js.Consumer(ctx, events.StreamOroRaw, cc.Durable)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		if cons, err = js.CreateConsumer(ctx, events.StreamOroRaw, cc); err != nil {
+			return 0, fmt.Errorf("creating replay consumer %s: %w", cc.Durable, err)
+		}
+	case err != nil:
+		return 0, err
+	default:
+		got := cons.CachedInfo().Config
+		if got.FilterSubject != cc.FilterSubject {
+			return 0, fmt.Errorf("replay consumer %s exists with filter %s, not %s: remove it first (nats consumer rm %s %s)",
+				cc.Durable, got.FilterSubject, cc.FilterSubject, events.StreamOroRaw, cc.Durable)
+		}
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	start := info.Delivered.Consumer
+	total := info.NumPending + info.Delivered.Consumer
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	g, gctx := errgroup.WithContext(runCtx)
+	g.Go(func() error {
+		return transformer.Run(gctx, transformer.Config{NatsURL: cfg.NatsURL, Logger: cfg.Log, Consumer: cc.Durable, Mapping: cfg.Mapping})
+	})
+	var done uint64
+	g.Go(func() error {
+		defer stop()
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-tick.C:
+			}
+			info, err := cons.Info(gctx)
+			if err != nil {
+				if gctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			done = info.AckFloor.Consumer
+			if t := info.NumPending + info.Delivered.Consumer; t > total {
+				total = t
+			}
+			if cfg.Progress != nil {
+				cfg.Progress(done, total)
+			}
+			if info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Consumer >= start {
+				return nil
+			}
+		}
+	})
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return done, err
+	}
+	return done, ctx.Err()
+}
+
+func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", stderr)
+	natsURL := fs.String("nats-url", env("OROSYNC_NATS_URL", "nats://127.0.0.1:4333"), "NATS server with JetStream holding ORO_RAW (OROSYNC_NATS_URL)")
+	mappingFile := fs.String("mapping", "", "mapping version file to replay with (required)")
+	tenant := fs.String("tenant", "", "only this tenant (default: every tenant)")
+	typ := fs.String("type", "", "only this Oro type (default: every type)")
+	since := fs.String("since", "", "only raw messages stored at or after this RFC 3339 time (default: from the start)")
+	logLevel := fs.String("log-level", env("OROSYNC_LOG_LEVEL", "warn"), "debug, info, warn or error")
+	if err := parse(fs, args); err != nil || fs.Parsed() && fs.NArg() > 0 {
+		return errors.Join(err, extraArgs(fs))
+	}
+	if *mappingFile == "" {
+		fmt.Fprintln(stderr, "orosync replay: --mapping FILE is required")
+		return errUsage
+	}
+	m, err := domain.LoadMapping(*mappingFile)
+	if err != nil {
+		return err
+	}
+	cfg := replayConfig{NatsURL: *natsURL, Mapping: m, Tenant: *tenant, Type: *typ,
+		Log: (&common{logLevel: *logLevel}).logger(stderr)}
+	if *since != "" {
+		if cfg.Since, err = time.Parse(time.RFC3339, *since); err != nil {
+			return fmt.Errorf("--since %q: want an RFC 3339 time", *since)
+		}
+	}
+	started := time.Now()
+	cfg.Progress = func(done, total uint64) {
+		fmt.Fprintf(stdout, "\rreplay %s %s %d/%d", m.Version, bar(int64(done), int64(total)), done, total)
+	}
+	done, err := replay(ctx, cfg)
+	fmt.Fprintln(stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "replayed %d raw messages with mapping %s in %s on consumer %s; the writer converges Mercato to it.\n"+
+		"Switch the pipeline to it: OROSYNC_MAPPING=%s orosync run, then remove the replay consumer: nats consumer rm %s %s -f\n",
+		done, m.Version, time.Since(started).Round(time.Millisecond), ReplayConsumer(m.Version), *mappingFile,
+		events.StreamOroRaw, ReplayConsumer(m.Version))
+	return nil
+}

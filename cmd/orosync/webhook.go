@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orosync/orosync/services/poller/adapters"
+)
+
+// serveWebhooks receives Oro's webhooks on OROSYNC_WEBHOOK_ADDR (e.g. ":8089", path /webhooks/<tenant>), verified
+// with OROSYNC_WEBHOOK_SECRET, until ctx is done. Without an address it does nothing: polling alone keeps the sync.
+func (p pipeline) serveWebhooks(ctx context.Context) error {
+	addr, secret := env("OROSYNC_WEBHOOK_ADDR", ""), env("OROSYNC_WEBHOOK_SECRET", "")
+	if addr == "" {
+		return nil
+	}
+	if secret == "" {
+		return errors.New("OROSYNC_WEBHOOK_ADDR is set but OROSYNC_WEBHOOK_SECRET is empty: deliveries could not be verified")
+	}
+	nc, err := nats.Connect(p.NatsURL, nats.Name("orosync-webhooks"))
+	if err != nil {
+		return fmt.Errorf("webhooks: connecting to NATS: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	log := p.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/{tenant}", adapters.WebhookReceiver{Publisher: adapters.RawPublisher{JS: js},
+		Secrets: map[string]string{p.Tenant: secret}, Log: log.With("service", "webhooks")})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("webhooks: listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	log.Info("receiving Oro webhooks", "addr", ln.Addr().String(), "path", "/webhooks/"+p.Tenant)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

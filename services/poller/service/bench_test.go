@@ -1,0 +1,60 @@
+package service_test
+
+import (
+	"encoding/json"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/orosync/orosync/oro"
+	"github.com/orosync/orosync/orosim"
+)
+
+// BenchmarkInitialSyncOfAMillionContacts runs the poller as its own process (so its RSS is its own) through an
+// initial sync of 1,000,000 contacts with Oro's page limit at 1,000: once with the simulator limited to 1,000
+// requests a minute and the same budget, once without limits. It reports the list calls the simulator counted, the
+// budget use, 429s, records/s and the poller's peak RSS.
+func BenchmarkInitialSyncOfAMillionContacts(b *testing.B) {
+	const contacts = 1_000_000
+	for _, tc := range []struct {
+		name  string
+		limit int
+	}{{"limit-1000-per-min", 1000}, {"unlimited", 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				f := setup(b, contacts)
+				f.sim.SetFaults(orosim.Faults{RateLimitPerMinute: tc.limit})
+				b.StartTimer()
+				began := time.Now()
+				cmd := childCommand(b, f, 1000, float64(tc.limit))
+				out, err := cmd.Output()
+				elapsed := time.Since(began)
+				if err != nil {
+					b.Fatalf("poller: %v", err)
+				}
+				b.StopTimer()
+				var st oro.BudgetState
+				for l := range strings.Lines(string(out)) {
+					if js, ok := strings.CutPrefix(l, "budget "); ok {
+						_ = json.Unmarshal([]byte(js), &st)
+					}
+				}
+				calls := f.sim.Requests()["GET /api/contacts"]
+				if info := f.stream(b); info.State.NumSubjects != contacts {
+					b.Fatalf("ORO_RAW holds %d contacts, want %d", info.State.NumSubjects, contacts)
+				}
+				b.ReportMetric(float64(calls), "list-calls")
+				b.ReportMetric(float64(st.Throttled), "429s")
+				b.ReportMetric(float64(contacts)/elapsed.Seconds(), "records/s")
+				if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+					b.ReportMetric(float64(ru.Maxrss)/1024, "poller-RSS-MB")
+				}
+				if tc.limit > 0 {
+					b.ReportMetric(100*float64(calls)/(elapsed.Minutes()*float64(tc.limit)), "budget-use-%")
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,137 @@
+package domain
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+)
+
+// assign sets the fields of the struct dst points to from an evaluated map, by JSON name (embedded structs
+// included), refusing names the struct does not have and values of the wrong shape. It does what a JSON round
+// trip would, without encoding: this is the transformer's hot path.
+func assign(dst any, src map[string]any) error {
+	return assignStruct(reflect.ValueOf(dst).Elem(), src, "")
+}
+
+type fieldInfo struct{ index []int }
+
+var structFields sync.Map // reflect.Type → map[string]fieldInfo
+
+func fieldsOf(t reflect.Type) map[string]fieldInfo {
+	if m, ok := structFields.Load(t); ok {
+		return m.(map[string]fieldInfo)
+	}
+	m := map[string]fieldInfo{}
+	var walk func(t reflect.Type, prefix []int)
+	walk = func(t reflect.Type, prefix []int) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			idx := append(append([]int(nil), prefix...), i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				if _, tagged := f.Tag.Lookup("json"); !tagged {
+					walk(f.Type, idx)
+					continue
+				}
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			if name != "-" && f.IsExported() {
+				m[name] = fieldInfo{index: idx}
+			}
+		}
+	}
+	walk(t, nil)
+	structFields.Store(t, m)
+	return m
+}
+
+func assignStruct(v reflect.Value, src map[string]any, path string) error {
+	fields := fieldsOf(v.Type())
+	for name, val := range src {
+		f, ok := fields[name]
+		if !ok {
+			return fmt.Errorf("%s%s: %s has no such field", path, name, v.Type().Name())
+		}
+		if err := assignValue(v.FieldByIndex(f.index), val, path+name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func assignValue(v reflect.Value, val any, path string) error {
+	if val == nil {
+		v.SetZero()
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		if err := assignValue(p.Elem(), val, path); err != nil {
+			return err
+		}
+		v.Set(p)
+		return nil
+	case reflect.Interface:
+		v.Set(reflect.ValueOf(val))
+		return nil
+	case reflect.String:
+		if s, ok := val.(string); ok {
+			v.SetString(s)
+			return nil
+		}
+	case reflect.Bool:
+		if b, ok := val.(bool); ok {
+			v.SetBool(b)
+			return nil
+		}
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		switch n := val.(type) {
+		case int:
+			v.SetInt(int64(n))
+			return nil
+		case int64:
+			v.SetInt(n)
+			return nil
+		case float64:
+			if n == float64(int64(n)) {
+				v.SetInt(int64(n))
+				return nil
+			}
+		}
+	case reflect.Slice:
+		list, ok := val.([]any)
+		if !ok {
+			if sl, isStr := val.([]string); isStr {
+				list = make([]any, len(sl))
+				for i, s := range sl {
+					list[i] = s
+				}
+				ok = true
+			}
+		}
+		if ok {
+			out := reflect.MakeSlice(v.Type(), len(list), len(list))
+			for i, e := range list {
+				if err := assignValue(out.Index(i), e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+			v.Set(out)
+			return nil
+		}
+	case reflect.Map:
+		if m, ok := val.(map[string]any); ok && v.Type().Key().Kind() == reflect.String && v.Type().Elem().Kind() == reflect.Interface {
+			v.Set(reflect.ValueOf(m))
+			return nil
+		}
+	case reflect.Struct:
+		if m, ok := val.(map[string]any); ok {
+			return assignStruct(v, m, path+".")
+		}
+	}
+	return fmt.Errorf("%s: cannot use %T as %s", path, val, v.Type())
+}

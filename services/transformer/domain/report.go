@@ -1,0 +1,94 @@
+package domain
+
+import (
+	"sort"
+	"strings"
+)
+
+// Disposition of one Oro attribute or relationship under a mapping.
+const (
+	Mapped  = "mapped"
+	Custom  = "custom-field"
+	Dropped = "dropped"
+)
+
+// ReportLine says what a mapping does with one source field of one Oro type.
+type ReportLine struct {
+	Type        string   `json:"type"`
+	Field       string   `json:"field"` // attributes.x or relationships.x
+	Disposition string   `json:"disposition"`
+	To          []string `json:"to,omitempty"` // payload fields it feeds, or the custom field key
+	Why         string   `json:"why,omitempty"`
+	Aggregate   string   `json:"aggregate,omitempty"`
+}
+
+// Report lists, per Oro type, every source field the mapping reads, keeps or drops. It is derived from the
+// mapping itself (from fields, expressions' attr.x / rel.x, custom and dropped), so it cannot drift from it.
+func (m *Mapping) Report() []ReportLine {
+	var lines []ReportLine
+	for name, ct := range m.types {
+		agg := ct.spec.Aggregate
+		if ct.spec.Embedded {
+			agg = "embedded"
+		}
+		mapped := map[string][]string{}
+		add := func(src, to string) {
+			for _, t := range mapped[src] {
+				if t == to {
+					return
+				}
+			}
+			mapped[src] = append(mapped[src], to)
+		}
+		for _, f := range ct.fields {
+			if f.spec.From != "" {
+				add(f.spec.From, f.spec.To)
+				continue
+			}
+			attrs, rels := referenced(f.spec.Expr)
+			for _, a := range attrs {
+				add("attributes."+a, f.spec.To)
+			}
+			for _, r := range rels {
+				add("relationships."+r, f.spec.To)
+			}
+		}
+		for src, to := range mapped {
+			lines = append(lines, ReportLine{Type: name, Field: src, Disposition: Mapped, To: to, Aggregate: agg})
+		}
+		for _, c := range ct.custom {
+			lines = append(lines, ReportLine{Type: name, Field: c.section + "." + c.name, Disposition: Custom,
+				To: []string{c.key}, Aggregate: agg})
+		}
+		for src, why := range ct.spec.Dropped {
+			lines = append(lines, ReportLine{Type: name, Field: src, Disposition: Dropped, Why: why, Aggregate: agg})
+		}
+	}
+	for name, why := range m.Ignore {
+		lines = append(lines, ReportLine{Type: name, Field: "*", Disposition: Dropped, Why: why})
+	}
+	sort.Slice(lines, func(i, j int) bool {
+		a, b := lines[i], lines[j]
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		if a.Field != b.Field {
+			return a.Field < b.Field
+		}
+		return a.Disposition < b.Disposition
+	})
+	return lines
+}
+
+// Accounts reports whether the mapping says what happens to a source field of a type.
+func (m *Mapping) Accounts(report []ReportLine, oroType, field string) bool {
+	if _, ok := m.Ignore[oroType]; ok {
+		return true
+	}
+	for _, l := range report {
+		if l.Type == oroType && (l.Field == field || strings.HasSuffix(l.Field, ".*") && strings.HasPrefix(field, strings.TrimSuffix(l.Field, "*"))) {
+			return true
+		}
+	}
+	return false
+}

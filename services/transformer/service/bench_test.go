@@ -1,0 +1,68 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orosync/orosync/contracts/jstest"
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/transformer/service"
+)
+
+// BenchmarkTransformerThroughJetStream: raw contacts already in ORO_RAW, the transformer service maps them to
+// MERCATO_CHANGES; events/s counts changes stored.
+func BenchmarkTransformerThroughJetStream(b *testing.B) {
+	s := jstest.Start(b)
+	ctx := context.Background()
+	nc, err := nats.Connect(s.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := nc.JetStream(nats.PublishAsyncMaxPending(4096))
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	n := max(b.N, 1000)
+	for i := 1; i <= n; i++ {
+		id := fmt.Sprint(i)
+		res := json.RawMessage(`{"type":"contacts","id":"` + id + `","attributes":{"firstName":"Zoë","lastName":"Ørsted","primaryEmail":"z` + id + `@example.com","updatedAt":"2026-03-01T12:00:00Z"},"relationships":{"accounts":{"data":[{"type":"accounts","id":"7"}]}}}`)
+		h, _ := events.PayloadHash(res)
+		r := events.RawRecord{RecordRef: events.RecordRef{Tenant: "acme", Type: "contacts", ID: id}, UpdatedAt: &at, PayloadHash: h, ObservedAt: at, Via: "poll", Resource: res}
+		body, _ := json.Marshal(r)
+		msg := nats.NewMsg("oro.raw.acme.contacts." + id)
+		msg.Data = body
+		events.Envelope{ID: r.MsgID(), Source: events.Source("acme", "poller"), Type: events.TypeRawRecord, Time: at}.Apply(msg.Header)
+		if _, err := js.PublishMsgAsync(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-js.PublishAsyncComplete()
+	b.ResetTimer()
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- service.Run(rctx, service.Config{NatsURL: s.URL}) }()
+	// Count the changes as a downstream reader sees them.
+	changes, err := s.JS.OrderedConsumer(ctx, events.StreamMercatoChanges, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	it, err := changes.Messages()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range n {
+		if _, err := it.Next(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	it.Stop()
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+	cancel()
+	<-done
+}

@@ -1,0 +1,119 @@
+package adapters_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/mercatodb/dbtest"
+	"github.com/orosync/orosync/services/writer/adapters"
+	"github.com/orosync/orosync/services/writer/app"
+)
+
+const benchBatch = 1000
+
+func benchChanges(from, n, sec int, suffix, mapping string) []events.Change {
+	out := make([]events.Change, n)
+	for i := range out {
+		id := strconv.Itoa(from + i)
+		c := contact{id: id, first: "First" + id, last: "Last" + suffix, email: id + "@example.com", job: "Engineer", sec: sec}.change()
+		c.MappingVersion = mapping
+		out[i] = c
+	}
+	return out
+}
+
+// peakRSSMB is the process's peak resident set (VmHWM) in MB.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkWriterSQL is the floor of issue 6: the writer's own decision and SQL (entity, profile, external id,
+// record and outbox rows per contact) on pre-built batches of 1,000 contacts, without NATS or mapping.
+func BenchmarkWriterSQL(b *testing.B) {
+	for _, bc := range []struct {
+		name        string
+		matchEmails bool
+	}{{"insert", false}, {"insert-with-email-match", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			store, _ := benchStore(b)
+			store.MatchEmails = bc.matchEmails
+			apply := app.ApplyChanges{Store: store}
+			batches := make([][]events.Change, b.N)
+			for i := range batches {
+				batches[i] = benchChanges(i*benchBatch, benchBatch, 10, "", "v1")
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				if _, err := apply.Handle(context.Background(), batches[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			report(b, start)
+		})
+	}
+	for _, bc := range []struct {
+		name, suffix string
+	}{{"update-every-row", "-v2"}, {"replay-new-mapping-same-values", ""}} {
+		b.Run(bc.name, func(b *testing.B) {
+			store, _ := benchStore(b)
+			store.MatchEmails = false
+			apply := app.ApplyChanges{Store: store}
+			for i := range b.N {
+				if _, err := apply.Handle(context.Background(), benchChanges(i*benchBatch, benchBatch, 10, "", "v1")); err != nil {
+					b.Fatal(err)
+				}
+			}
+			batches := make([][]events.Change, b.N)
+			for i := range batches {
+				batches[i] = benchChanges(i*benchBatch, benchBatch, 20, bc.suffix, "v2")
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				if _, err := apply.Handle(context.Background(), batches[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			report(b, start)
+		})
+	}
+}
+
+func benchStore(b *testing.B) (*adapters.Store, *pgxpool.Pool) {
+	b.Helper()
+	url := dbtest.NewDatabase(b)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	store, err := adapters.NewStore(pool, map[string]adapters.Scope{"acme": scope}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return store, pool
+}
+
+func report(b *testing.B, start time.Time) {
+	b.ReportMetric(float64(b.N*benchBatch)/time.Since(start).Seconds(), "contacts/s")
+	b.ReportMetric(peakRSSMB(), "peakRSS-MB")
+	b.ReportMetric(0, "ns/op")
+}
