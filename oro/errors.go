@@ -196,3 +196,27 @@ func snippet(b []byte, max int) string {
 	}
 	return s
 }
+
+// MaxPageSize reports the largest page[size] Oro accepts when err is its 400 "The value should be less than or
+// equals to N." on page[size] (oro_api.max_entities), so a caller can adapt instead of failing.
+func MaxPageSize(err error) (int, bool) {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		return 0, false
+	}
+	for _, eo := range ae.Errors {
+		if eo.Source.Parameter != "page[size]" {
+			continue
+		}
+		const prefix = "less than or equals to "
+		i := strings.Index(eo.Detail, prefix)
+		if i < 0 {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimRight(eo.Detail[i+len(prefix):], ". "))
+		if err == nil && n > 0 {
+			return n, true
+		}
+	}
+	return 0, false
+}

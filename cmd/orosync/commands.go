@@ -64,12 +64,13 @@ func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*
 		r.closers = append(r.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
 	}
 	r.oro = oro.Config{BaseURL: c.oroURL, ClientID: c.oroClientID, ClientSecret: c.oroSecret, UserAgent: "orosync"}
-	budget, err := newBudget(c.tenant) // one per connection: the poller's and the reconciler's clients share it
+	budget, stopMetrics, err := newBudget(c.tenant) // one per connection: the poller's and the reconciler's share it
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
 	r.oro.Budget = budget
+	r.closers = append(r.closers, stopMetrics)
 	if c.oroURL == "" {
 		if r.oro.ClientSecret == "" {
 			r.oro.ClientSecret = randomSecret()

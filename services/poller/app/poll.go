@@ -70,17 +70,24 @@ func (p PollType) Run(ctx context.Context) error {
 	// The upper bound comes from Oro's clock (the Date header of the last response), so clock skew between us and
 	// Oro cannot make the cursor run ahead of records Oro has not finished writing.
 	serverNow := p.now()
-	for first := true; ; first = false {
+	for first := true; ; {
 		plan := domain.Next(c, phase, p.PageSize, serverNow.Add(-p.SafetyLag))
 		plan.Query.TotalCount = first
 		plan.Query.NoHateoas = true
 		page, err := p.Oro.List(ctx, p.Type, plan.Query)
+		if n, ok := oro.MaxPageSize(err); ok && n < p.PageSize {
+			// The instance caps page[size] (oro_api.max_entities): adapt and ask again.
+			p.log().Info("page size capped by Oro; adapting", "tenant", p.Tenant, "type", p.Type, "from", p.PageSize, "to", n)
+			p.PageSize = n
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("polling %s/%s after %s id %d: %w", p.Tenant, p.Type, c.UpdatedAt.Format(time.RFC3339), c.LastID, err)
 		}
 		if first {
 			total = int64(page.Total)
 		}
+		first = false
 		if !page.ServerTime.IsZero() {
 			serverNow = page.ServerTime
 		}
@@ -127,6 +134,13 @@ func fresh(c domain.Cursor, data []oro.Resource) []oro.Resource {
 		out = append(out, r)
 	}
 	return out
+}
+
+func (p PollType) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.Default()
 }
 
 func (p PollType) now() time.Time {

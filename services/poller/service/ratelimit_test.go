@@ -50,7 +50,7 @@ func TestBudgetEqualToTheServersLimitNeverGets429(t *testing.T) {
 }
 
 func TestBudgetAboveTheServersLimitBacksOffPerRetryAfterAndCompletes(t *testing.T) {
-	const k = 60 // one simulated minute = 1 s
+	const k = 20 // one simulated minute = 3 s: the limit (33/s) is well below what the poller can send
 	f, _ := rateFixture(t, 1500, 100, k)
 	budget := oro.NewBudgetPer("acme", 200, time.Minute/k, 1, nil) // 200 per simulated minute
 	oc := f.oroConfig()

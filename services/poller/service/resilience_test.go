@@ -288,3 +288,13 @@ func fixtureFor(t testing.TB, clk *clock, sim *orosim.Server) fixture {
 	s := jstest.Start(t)
 	return fixture{clock: clk, sim: sim, url: srv, js: s.JS, nat: s.URL}
 }
+
+func TestPageSizeAboveOrosMaxEntitiesIsAdaptedNotFatal(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+	f := fixtureFor(t, clk, orosim.New(orosim.Config{ClientID: "id", ClientSecret: "secret", Contacts: 260, Seed: 7, Now: clk.Now, MaxEntities: 25}))
+	var total int64
+	f.run(t, f.oroConfig(), 1000, nil, func(p app.Progress) { total = p.Total })
+	if info := f.stream(t); info.State.NumSubjects != 260 || total != 260 {
+		t.Errorf("ORO_RAW holds %d contacts (total %d), want 260", info.State.NumSubjects, total)
+	}
+}
