@@ -11,12 +11,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/orosim"
+	writeradapters "github.com/orosync/orosync/services/writer/adapters"
+	writerdomain "github.com/orosync/orosync/services/writer/domain"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
 
@@ -115,8 +120,20 @@ func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
 	if err != nil {
 		return pipeline{}, err
 	}
+	rules, err := parseRules(c.conflictPolicy)
+	if err != nil {
+		return pipeline{}, err
+	}
+	scope := writer.Scope{TenantID: tid, OrganizationID: oid}
+	if secret := os.Getenv("TENANT_DATA_ENCRYPTION_KEY"); secret != "" {
+		// Mercato's derived-key fallback (reference §1.8): encrypt the columns Mercato encrypts, in its format.
+		if scope.DEK, err = writeradapters.DeriveTenantDEK(secret, tid.String()); err != nil {
+			return pipeline{}, err
+		}
+		log.Info("encrypting Mercato's encrypted columns with the tenant key derived from TENANT_DATA_ENCRYPTION_KEY")
+	}
 	return pipeline{NatsURL: r.natsURL, DatabaseURL: c.databaseURL, Tenant: c.tenant, Oro: r.oro, Types: c.typeList(),
-		Scope: writer.Scope{TenantID: tid, OrganizationID: oid}, Replicas: c.replicas, Log: log}, nil
+		Scope: scope, Replicas: c.replicas, Log: log, Rules: rules, NoEmailMatch: c.noEmailMatch}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -203,4 +220,52 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		*contacts, url, url, *clientID, *secret, url)
 	<-ctx.Done()
 	return nil
+}
+
+// parseRules reads --conflict-policy: one policy for everything ("merge"), or a comma list of
+// aggregate=policy and aggregate.field=policy ("customers.person=merge,customers.person.jobTitle=mercato-wins").
+func parseRules(spec string) (writerdomain.Rules, error) {
+	rules := writerdomain.Rules{}
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return rules, nil
+	}
+	if !strings.Contains(spec, "=") {
+		p, err := writerdomain.ParsePolicy(spec)
+		if err != nil {
+			return nil, fmt.Errorf("--conflict-policy: %w", err)
+		}
+		for _, agg := range []string{events.AggregatePerson, events.AggregateCompany, events.AggregateDeal,
+			events.AggregateInteraction, events.AggregateComment} {
+			rules[agg] = writerdomain.Policies{Default: p}
+		}
+		return rules, nil
+	}
+	for _, part := range strings.Split(spec, ",") {
+		key, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return nil, fmt.Errorf("--conflict-policy: %q is not aggregate=policy", part)
+		}
+		p, err := writerdomain.ParsePolicy(val)
+		if err != nil {
+			return nil, fmt.Errorf("--conflict-policy %s: %w", key, err)
+		}
+		agg, field := key, ""
+		if parts := strings.Split(key, "."); len(parts) == 3 {
+			agg, field = parts[0]+"."+parts[1], parts[2]
+		} else if len(parts) != 2 {
+			return nil, fmt.Errorf("--conflict-policy: %q is neither module.aggregate nor module.aggregate.field", key)
+		}
+		pol := rules[agg]
+		if field == "" {
+			pol.Default = p
+		} else {
+			if pol.Fields == nil {
+				pol.Fields = map[string]writerdomain.Policy{}
+			}
+			pol.Fields[field] = p
+		}
+		rules[agg] = pol
+	}
+	return rules, nil
 }

@@ -52,6 +52,9 @@ type common struct {
 	mercatoTenant string
 	mercatoOrg    string
 	types         string
+
+	conflictPolicy string
+	noEmailMatch   bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -67,6 +70,8 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.oroSecret, "oro-client-secret", env("OROSYNC_ORO_CLIENT_SECRET", ""), "OAuth2 client secret; prefer the variable (OROSYNC_ORO_CLIENT_SECRET)")
 	fs.StringVar(&c.mercatoTenant, "mercato-tenant-id", env("OROSYNC_MERCATO_TENANT_ID", defaultTenantID), "Mercato tenant_id written on every row (OROSYNC_MERCATO_TENANT_ID)")
 	fs.StringVar(&c.mercatoOrg, "mercato-organization-id", env("OROSYNC_MERCATO_ORGANIZATION_ID", defaultOrgID), "Mercato organization_id written on every row (OROSYNC_MERCATO_ORGANIZATION_ID)")
+	fs.StringVar(&c.conflictPolicy, "conflict-policy", env("OROSYNC_CONFLICT_POLICY", "oro-wins"), "when both sides changed: oro-wins, mercato-wins, last-write-wins or merge, or per aggregate/field: customers.person=merge,customers.person.jobTitle=mercato-wins (OROSYNC_CONFLICT_POLICY)")
+	fs.BoolVar(&c.noEmailMatch, "no-email-match", false, "do not link a new Oro record to an existing Mercato person with the same email")
 	fs.StringVar(&c.types, "types", env("OROSYNC_TYPES", "contacts"), "comma-separated Oro types to sync (OROSYNC_TYPES)")
 }
 

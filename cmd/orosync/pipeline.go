@@ -21,6 +21,7 @@ import (
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
 	transformer "github.com/orosync/orosync/services/transformer/service"
 	writerapp "github.com/orosync/orosync/services/writer/app"
+	writerdomain "github.com/orosync/orosync/services/writer/domain"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
 
@@ -43,6 +44,9 @@ type pipeline struct {
 	OnWrite        func(writerapp.Result)
 	// Now is the poller's clock before Oro's Date header is known (tests share it with the simulator).
 	Now func() time.Time
+	// Rules are the writer's conflict policies; NoEmailMatch turns off the first-import email match.
+	Rules        writerdomain.Rules
+	NoEmailMatch bool
 }
 
 type pollerProgress struct {
@@ -109,7 +113,7 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 	g.Go(func() error { return transformer.Run(ctx, transformer.Config{NatsURL: p.NatsURL, Logger: p.Log}) })
 	g.Go(func() error {
 		return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
-			Tenants: map[string]writer.Scope{p.Tenant: p.Scope}, Committed: p.OnWrite})
+			Tenants: map[string]writer.Scope{p.Tenant: p.Scope}, Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch})
 	})
 }
 
