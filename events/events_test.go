@@ -92,3 +92,25 @@ func TestCloudEventsHeadersRoundTrip(t *testing.T) {
 		t.Errorf("missing ce-type: %v", err)
 	}
 }
+
+func TestResourceHashIgnoresHATEOASLinks(t *testing.T) {
+	bare := `{"type":"contacts","id":"1","attributes":{"firstName":"Zoë"},"relationships":{"owner":{"data":{"type":"users","id":"2"}}}}`
+	linked := `{"type":"contacts","id":"1","links":{"self":"https://crm/api/contacts/1"},"attributes":{"firstName":"Zoë"},` +
+		`"relationships":{"owner":{"links":{"self":"https://crm/api/contacts/1/relationships/owner"},"data":{"type":"users","id":"2"}}}}`
+	changed := `{"type":"contacts","id":"1","attributes":{"firstName":"Zoe"},"relationships":{"owner":{"data":{"type":"users","id":"2"}}}}`
+	a, err := ResourceHash([]byte(bare))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := ResourceHash([]byte(linked))
+	c, _ := ResourceHash([]byte(changed))
+	if a != b {
+		t.Error("links changed the hash of the same version")
+	}
+	if a == c {
+		t.Error("a changed attribute kept the hash")
+	}
+	if _, err := ResourceHash([]byte(`[`)); err == nil {
+		t.Error("broken JSON hashed")
+	}
+}

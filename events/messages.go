@@ -168,6 +168,35 @@ func PayloadHash(raw []byte) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// ResourceHash is the payload hash of a JSON:API resource object without its HATEOAS links (top-level and per
+// relationship): links depend on how the resource was fetched (poll with noHateoas, webhook, base URL), not on
+// its content, so the same version hashes, and is de-duplicated, the same whichever way it arrived.
+func ResourceHash(raw []byte) (string, error) {
+	var res map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return "", fmt.Errorf("resource hash: %w", err)
+	}
+	delete(res, "links")
+	if rels, ok := res["relationships"]; ok {
+		var m map[string]map[string]json.RawMessage
+		if err := json.Unmarshal(rels, &m); err == nil {
+			for _, rel := range m {
+				delete(rel, "links")
+			}
+			b, err := json.Marshal(m)
+			if err != nil {
+				return "", fmt.Errorf("resource hash: %w", err)
+			}
+			res["relationships"] = b
+		}
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return "", fmt.Errorf("resource hash: %w", err)
+	}
+	return PayloadHash(b)
+}
+
 // Canonical re-encodes JSON with sorted object keys and numbers kept verbatim.
 func Canonical(raw []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))

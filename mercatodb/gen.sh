@@ -35,6 +35,7 @@ TABLES=(
   orosync_records
   orosync_outbox
   orosync_conflicts
+  orosync_pending_links
 )
 
 tmp="$(mktemp -d)"

@@ -44,6 +44,7 @@ func TestGeneratedModelsMatchSchema(t *testing.T) {
 		"orosync_records":               table.OrosyncRecords.AllColumns,
 		"orosync_outbox":                table.OrosyncOutbox.AllColumns,
 		"orosync_conflicts":             table.OrosyncConflicts.AllColumns,
+		"orosync_pending_links":         table.OrosyncPendingLinks.AllColumns,
 	}
 	for _, tbl := range tables {
 		name := tbl.TableName()

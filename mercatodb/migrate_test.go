@@ -241,7 +241,7 @@ func TestOrosyncMigrationTouchesOnlyOrosyncTables(t *testing.T) {
 			added = append(added, name)
 		}
 	}
-	want := []string{"orosync_conflicts", "orosync_outbox", "orosync_records", mercatodb.OrosyncVersionTable}
+	want := []string{"orosync_conflicts", "orosync_outbox", "orosync_pending_links", "orosync_records", mercatodb.OrosyncVersionTable}
 	slices.Sort(want)
 	if !slices.Equal(added, want) {
 		t.Errorf("MigrateOrosync added tables %v, want %v", added, want)
@@ -255,7 +255,7 @@ func TestOrosyncMigrationRunsWithoutMercatoTables(t *testing.T) {
 	if err := mercatodb.MigrateOrosync(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"orosync_conflicts", "orosync_outbox", "orosync_records", mercatodb.OrosyncVersionTable}
+	want := []string{"orosync_conflicts", "orosync_outbox", "orosync_pending_links", "orosync_records", mercatodb.OrosyncVersionTable}
 	slices.Sort(want)
 	if got := publicTables(t, ctx, db); !slices.Equal(got, want) {
 		t.Errorf("tables = %v, want %v", got, want)
@@ -287,18 +287,18 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 	if n := versionRows(t, ctx, db, mercatodb.MercatoVersionTable); n != 5 {
 		t.Errorf("%s has %d rows, want 5", mercatodb.MercatoVersionTable, n)
 	}
-	if n := versionRows(t, ctx, db, mercatodb.OrosyncVersionTable); n != 4 {
-		t.Errorf("%s has %d rows, want 4", mercatodb.OrosyncVersionTable, n)
+	if n := versionRows(t, ctx, db, mercatodb.OrosyncVersionTable); n != 5 {
+		t.Errorf("%s has %d rows, want 5", mercatodb.OrosyncVersionTable, n)
 	}
 	v, err := mercatodb.OrosyncStatus(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v != 3 {
-		t.Errorf("OrosyncStatus = %d, want 3", v)
+	if v != 4 {
+		t.Errorf("OrosyncStatus = %d, want 4", v)
 	}
-	if got := len(publicTables(t, ctx, db)); got != 36+5 {
-		t.Errorf("%d tables, want 41", got)
+	if got := len(publicTables(t, ctx, db)); got != 36+6 {
+		t.Errorf("%d tables, want 42", got)
 	}
 }
 
@@ -327,8 +327,8 @@ func TestMigrateOrosyncConcurrently(t *testing.T) {
 		}
 	}
 	db := openDB(t, url)
-	if n := versionRows(t, ctx, db, mercatodb.OrosyncVersionTable); n != 4 {
-		t.Errorf("%s has %d rows, want 4", mercatodb.OrosyncVersionTable, n)
+	if n := versionRows(t, ctx, db, mercatodb.OrosyncVersionTable); n != 5 {
+		t.Errorf("%s has %d rows, want 5", mercatodb.OrosyncVersionTable, n)
 	}
 }
 
@@ -356,8 +356,8 @@ func TestOrosyncStatus(t *testing.T) {
 	if err := mercatodb.MigrateOrosync(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := mercatodb.OrosyncStatus(ctx, db); err != nil || v != 3 {
-		t.Errorf("OrosyncStatus after MigrateOrosync = %d, %v; want 3, nil", v, err)
+	if v, err := mercatodb.OrosyncStatus(ctx, db); err != nil || v != 4 {
+		t.Errorf("OrosyncStatus after MigrateOrosync = %d, %v; want 4, nil", v, err)
 	}
 }
 

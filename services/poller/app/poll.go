@@ -193,7 +193,7 @@ func (p PollType) record(r oro.Resource, ref events.RecordRef, included map[oro.
 		return events.RawRecord{}, domain.Row{}, "attributes.updatedAt", fmt.Errorf("%s %s: %w", p.Type, r.ID, errNoUpdatedAt)
 	}
 	row := domain.Row{ID: id, UpdatedAt: at.UTC()}
-	hash, err := events.PayloadHash(r.Raw)
+	hash, err := events.ResourceHash(r.Raw)
 	if err != nil {
 		return events.RawRecord{}, row, "resource", fmt.Errorf("%s %s: %w", p.Type, r.ID, err)
 	}

@@ -103,7 +103,8 @@ func Advance(c Cursor, phase Phase, rows []Row, full bool) (next Cursor, nextPha
 	case len(rows) == 0 && full:
 		// A full page of boundary rows only: more records share the cursor's second than a page holds.
 		return c, Ties, false, nil
-	case len(rows) == 0:
+	case !full:
+		// A short page returned everything up to the upper bound: caught up without asking for an empty page.
 		return c, Forward, true, nil
 	default:
 		return c, Forward, false, nil

@@ -61,3 +61,10 @@ func TestFirstPlanHasOnlyTheUpperBound(t *testing.T) {
 		t.Fatalf("%+v", p.Query)
 	}
 }
+
+func TestAShortForwardPageIsCaughtUpWithoutAnotherRequest(t *testing.T) {
+	c, phase, done, err := Advance(Cursor{UpdatedAt: t0, LastID: 4}, Forward, []Row{{7, t0.Add(time.Second)}}, false)
+	if err != nil || !done || phase != Forward || c.LastID != 7 {
+		t.Fatalf("%+v %v %v %v", c, phase, done, err)
+	}
+}

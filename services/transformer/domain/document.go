@@ -54,7 +54,7 @@ func ParseDocument(b []byte, tenant string, observed time.Time) ([]events.RawRec
 		if !events.ValidToken(head.Type) || !events.ValidToken(head.ID) {
 			return nil, fmt.Errorf("document: data[%d]: type %q and id %q must be non-empty subject tokens", i, head.Type, head.ID)
 		}
-		hash, err := events.PayloadHash(res)
+		hash, err := events.ResourceHash(res)
 		if err != nil {
 			return nil, fmt.Errorf("document: data[%d]: %w", i, err)
 		}

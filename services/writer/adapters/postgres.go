@@ -323,6 +323,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 		outbox   []model.OrosyncOutbox
 		upd      = updates{now: now}
 		dict     = dictionary{}
+		links    []linkSync
 	)
 	for _, o := range outcomes {
 		sc := s.scopes[o.Key.Tenant]
@@ -392,6 +393,10 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				}
 				outbox = append(outbox, row)
 			}
+			if o.SyncLinks && !o.After.Missing {
+				links = append(links, linkSync{tenant: o.Key.Tenant, person: id.entity, links: o.Links, version: o.After.Version,
+					mapping: o.After.MappingVersion})
+			}
 		}
 		for _, cf := range o.Conflicts {
 			var entity *uuid.UUID
@@ -417,7 +422,11 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 	if err := dict.ensure(ctx, tx, s.scopes, now); err != nil {
 		return err
 	}
-	return insertOutbox(ctx, tx, outbox)
+	linked, err := s.syncLinks(ctx, tx, links, now)
+	if err != nil {
+		return err
+	}
+	return insertOutbox(ctx, tx, append(outbox, linked...))
 }
 
 // dictionary collects the values we write into columns Mercato backs with a per-tenant dictionary

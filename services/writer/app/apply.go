@@ -20,6 +20,8 @@ type Lookup struct {
 // BatchStore loads, decides and persists in one transaction (the decision is domain.Plan).
 type BatchStore interface {
 	ApplyBatch(ctx context.Context, lookup Lookup, plan func(domain.State) []domain.Outcome) ([]domain.Outcome, error)
+	// ApplyCompanies applies customers.company changes (domain.PlanCompanies) in one transaction.
+	ApplyCompanies(ctx context.Context, changes []events.Change) ([]domain.CompanyOutcome, error)
 }
 
 // Result counts what a batch did.
@@ -33,8 +35,33 @@ type ApplyChanges struct {
 	Rules domain.Rules
 }
 
-// Handle applies one batch in one transaction.
+// Handle applies one batch: its companies first (one transaction), so links of the batch's people to them resolve,
+// then its people (one transaction). A failure leaves the batch to be redelivered; what was committed is a no-op
+// the second time.
 func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Result, error) {
+	var companies, people []events.Change
+	for _, c := range changes {
+		if c.Aggregate == events.AggregateCompany {
+			companies = append(companies, c)
+		} else {
+			people = append(people, c)
+		}
+	}
+	var r Result
+	if len(companies) > 0 {
+		outcomes, err := a.Store.ApplyCompanies(ctx, companies)
+		if err != nil {
+			return Result{}, fmt.Errorf("applying %d company changes: %w", len(companies), err)
+		}
+		for _, o := range outcomes {
+			r.Records++
+			r.count(o.Events)
+		}
+	}
+	if len(people) == 0 {
+		return r, nil
+	}
+	changes = people
 	lookup := Lookup{Emails: map[domain.Key]string{}}
 	seen := map[domain.Key]bool{}
 	for _, c := range changes {
@@ -53,22 +80,25 @@ func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("applying %d changes: %w", len(changes), err)
 	}
-	var r Result
 	for _, o := range outcomes {
 		if o.Applied {
 			r.Records++
 		}
 		r.Conflicts += len(o.Conflicts)
-		for _, e := range o.Events {
-			switch e {
-			case "created":
-				r.Created++
-			case "updated":
-				r.Updated++
-			case "deleted":
-				r.Deleted++
-			}
-		}
+		r.count(o.Events)
 	}
 	return r, nil
+}
+
+func (r *Result) count(evts []string) {
+	for _, e := range evts {
+		switch e {
+		case "created":
+			r.Created++
+		case "updated":
+			r.Updated++
+		case "deleted":
+			r.Deleted++
+		}
+	}
 }

@@ -61,6 +61,12 @@ type Outcome struct {
 	// Link is the existing Mercato person a new record was linked to by email.
 	Link      *Candidate
 	Conflicts []Conflict
+	// SyncLinks says Links are the person's company links to keep: those of the last version applied, none once
+	// the record is deleted. (False for rewrites that do not come from a change, e.g. a conflict resolution.)
+	SyncLinks bool
+	Links     []events.CompanyLink
+	// Addresses are the person's addresses to keep (with SyncLinks), likewise.
+	Addresses []events.Address
 }
 
 // Plan folds a batch of changes into one outcome per record. Changes apply in source-version order, whatever
@@ -116,6 +122,10 @@ func Plan(state State, rules Rules, changes []events.Change) []Outcome {
 				o.Changed = true
 			}
 			cur, o.Applied = next, true
+			o.SyncLinks, o.Links, o.Addresses = true, nil, nil
+			if !next.Deleted && c.Person != nil {
+				o.Links, o.Addresses = c.Person.CompanyLinks, c.Person.Addresses
+			}
 			if evt != "" {
 				o.Events = append(o.Events, evt)
 			}

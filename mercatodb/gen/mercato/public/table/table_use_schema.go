@@ -23,6 +23,7 @@ func UseSchema(schema string) {
 	CustomerPersonCompanyLinks = CustomerPersonCompanyLinks.FromSchema(schema)
 	OrosyncConflicts = OrosyncConflicts.FromSchema(schema)
 	OrosyncOutbox = OrosyncOutbox.FromSchema(schema)
+	OrosyncPendingLinks = OrosyncPendingLinks.FromSchema(schema)
 	OrosyncRecords = OrosyncRecords.FromSchema(schema)
 	SyncExternalIDMappings = SyncExternalIDMappings.FromSchema(schema)
 }

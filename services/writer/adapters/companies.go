@@ -1,0 +1,345 @@
+package adapters
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/domain"
+)
+
+// ApplyCompanies applies a batch of customers.company changes in one transaction: customer_entities (kind
+// company) + customer_companies, external ids, bookkeeping and outbox events, with the version rules of
+// domain.PlanCompanies. Person links parked for a company that arrives here are applied in the same transaction.
+func (s *Store) ApplyCompanies(ctx context.Context, changes []events.Change) ([]domain.CompanyOutcome, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("writer: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	var keys []domain.Key
+	seen := map[domain.Key]bool{}
+	for _, c := range changes {
+		k := domain.Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	stored, known, err := s.loadCompanies(ctx, tx, keys)
+	if err != nil {
+		return nil, err
+	}
+	outcomes := domain.PlanCompanies(stored, changes)
+	if len(outcomes) == 0 {
+		return nil, tx.Commit(ctx)
+	}
+	if err := s.persistCompanies(ctx, tx, outcomes, known); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("writer: commit: %w", err)
+	}
+	return outcomes, nil
+}
+
+const loadCompaniesSQL = `
+SELECT k.i, r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,
+       r.deleted_at IS NOT NULL, coalesce(e.display_name, ''), e.primary_email, e.primary_phone, e.description,
+       c.legal_name, c.website_url, c.industry, r.deleted_source_updated_at, r.deleted_payload_hash
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
+JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
+LEFT JOIN customer_entities e ON e.id = r.internal_entity_id
+LEFT JOIN customer_companies c ON c.entity_id = r.internal_entity_id
+ORDER BY r.tenant_id, r.organization_id, r.source_type, r.source_id
+FOR UPDATE OF r`
+
+func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[domain.Key]*domain.CompanyStored, map[domain.Key]ids, error) {
+	n := len(keys)
+	ts, os, sts, sis := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]string, n)
+	for i, k := range keys {
+		sc := s.scopes[k.Tenant]
+		ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, k.SourceType, k.SourceID
+	}
+	rows, err := tx.Query(ctx, loadCompaniesSQL, raw(ts), raw(os), sts, sis)
+	if err != nil {
+		return nil, nil, fmt.Errorf("writer: loading %d companies: %w", n, err)
+	}
+	defer rows.Close()
+	stored := make(map[domain.Key]*domain.CompanyStored, n)
+	known := make(map[domain.Key]ids, n)
+	for rows.Next() {
+		var (
+			i       int64
+			st      domain.CompanyStored
+			id      ids
+			profile *uuid.UUID
+			updated time.Time
+			endAt   *time.Time
+			endHash *string
+		)
+		c := &st.Company
+		if err := rows.Scan(&i, &id.entity, &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
+			&c.DisplayName, &c.PrimaryEmail, &c.PrimaryPhone, &c.Description, &c.LegalName, &c.WebsiteURL, &c.Industry, &endAt, &endHash); err != nil {
+			return nil, nil, fmt.Errorf("writer: reading stored company: %w", err)
+		}
+		k := keys[i-1]
+		if fc := s.ciphers[k.Tenant]; fc != nil {
+			c.DisplayName = fc.decrypt(c.DisplayName)
+			c.PrimaryEmail, c.PrimaryPhone, c.Description = fc.decPtr(c.PrimaryEmail), fc.decPtr(c.PrimaryPhone), fc.decPtr(c.Description)
+			c.LegalName, c.WebsiteURL, c.Industry = fc.decPtr(c.LegalName), fc.decPtr(c.WebsiteURL), fc.decPtr(c.Industry)
+		}
+		st.Version.UpdatedAt = updated.UTC()
+		if endAt != nil && endHash != nil {
+			st.DeletedUpTo = &events.SourceVersion{UpdatedAt: endAt.UTC(), PayloadHash: *endHash}
+		}
+		if profile != nil {
+			id.profile = *profile
+		} else {
+			st.Missing = true
+		}
+		stored[k], known[k] = &st, id
+	}
+	return stored, known, rows.Err()
+}
+
+const insertCompanyEntitiesSQL = `
+INSERT INTO customer_entities (id, organization_id, tenant_id, kind, display_name, description, primary_email, primary_phone,
+       is_active, created_at, updated_at, deleted_at)
+SELECT v.id, $2, $3, 'company', v.display, v.description, v.email, v.phone, true, $8, $8, v.deleted
+FROM unnest($1::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $9::timestamptz[])
+     AS v(id, display, description, email, phone, deleted)`
+
+const insertCompaniesSQL = `
+INSERT INTO customer_companies (id, organization_id, tenant_id, legal_name, website_url, industry, created_at, updated_at, entity_id)
+SELECT v.id, $2, $3, v.legal, v.website, v.industry, $7, $7, v.entity_id
+FROM unnest($1::uuid[], $4::text[], $5::text[], $6::text[], $8::uuid[]) AS v(id, legal, website, industry, entity_id)`
+
+const updateCompanyEntitiesSQL = `
+UPDATE customer_entities e SET display_name = v.display, description = v.description, primary_email = v.email,
+       primary_phone = v.phone, deleted_at = CASE WHEN v.deleted THEN coalesce(e.deleted_at, $7) ELSE NULL END, updated_at = $7
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[])
+     AS v(id, display, description, email, phone, deleted)
+WHERE e.id = v.id AND (e.display_name, e.description, e.primary_email, e.primary_phone, e.deleted_at IS NOT NULL)
+      IS DISTINCT FROM (v.display, v.description, v.email, v.phone, v.deleted)`
+
+const updateCompaniesSQL = `
+UPDATE customer_companies c SET legal_name = v.legal, website_url = v.website, industry = v.industry, updated_at = $5
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS v(entity_id, legal, website, industry)
+WHERE c.entity_id = v.entity_id AND (c.legal_name, c.website_url, c.industry) IS DISTINCT FROM (v.legal, v.website, v.industry)`
+
+const updateCompanyMappingsSQL = `
+UPDATE sync_external_id_mappings m SET deleted_at = CASE WHEN v.deleted THEN coalesce(m.deleted_at, $3) ELSE NULL END,
+       sync_status = 'synced', last_synced_at = $3, updated_at = $3
+FROM unnest($1::uuid[], $2::boolean[]) AS v(entity_id, deleted)
+WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.company' AND m.internal_entity_id = v.entity_id
+      AND (m.deleted_at IS NOT NULL) IS DISTINCT FROM v.deleted`
+
+const updateCompanyRecordsSQL = `
+UPDATE orosync_records r SET source_updated_at = v.updated, payload_hash = v.hash, mapping_version = v.mapping,
+       deleted_at = CASE WHEN v.deleted THEN coalesce(r.deleted_at, $10) ELSE NULL END, updated_at = $10,
+       snapshot = v.snapshot, written_at = CASE WHEN v.changed THEN $10 ELSE r.written_at END,
+       deleted_source_updated_at = v.end_at, deleted_payload_hash = v.end_hash
+FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::jsonb[], $7::boolean[],
+            $8::timestamptz[], $9::text[])
+     AS v(entity_id, updated, hash, mapping, deleted, snapshot, changed, end_at, end_hash)
+WHERE r.internal_entity_type = 'customers.company' AND r.internal_entity_id = v.entity_id`
+
+// companyRows collects a batch's company writes as one array per column.
+type companyRows struct {
+	entity, profile                             []uuid.UUID
+	display                                     []string
+	description, email, phone, legal, web, inds []*string
+	deleted                                     []*time.Time
+}
+
+func (r *companyRows) add(id ids, c *fieldCipher, co events.Company, deleted *time.Time) {
+	r.entity, r.profile = append(r.entity, id.entity), append(r.profile, id.profile)
+	r.display = append(r.display, c.enc(co.DisplayName))
+	r.description, r.email, r.phone = append(r.description, c.encPtr(co.Description)), append(r.email, c.encPtr(co.PrimaryEmail)),
+		append(r.phone, c.encPtr(co.PrimaryPhone))
+	r.legal, r.web, r.inds = append(r.legal, c.encPtr(co.LegalName)), append(r.web, c.encPtr(co.WebsiteURL)), append(r.inds, c.encPtr(co.Industry))
+	r.deleted = append(r.deleted, deleted)
+}
+
+func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []domain.CompanyOutcome, known map[domain.Key]ids) error {
+	now := s.now().UTC()
+	var (
+		mappings []model.SyncExternalIDMappings
+		records  []model.OrosyncRecords
+		outbox   []model.OrosyncOutbox
+		dict     = dictionary{}
+		inserts  = map[Scope]*companyRows{}
+		changed  = map[Scope]*companyRows{}
+		recs     = updates{now: now}
+		arrived  []arrival
+	)
+	for _, o := range outcomes {
+		sc := s.scopes[o.Key.Tenant]
+		c := s.ciphers[o.Key.Tenant]
+		var deletedAt *time.Time
+		if o.After.Deleted {
+			deletedAt = &now
+		}
+		snap, err := sealJSON(c, o.After.Company)
+		if err != nil {
+			return err
+		}
+		if o.Changed && !o.After.Deleted {
+			dict.add(o.Key.Tenant, "industry", o.After.Company.Industry)
+		}
+		id, ok := known[o.Key]
+		if o.Before == nil || !ok || o.Before.Missing {
+			id = newIDs(sc, o.Key)
+			var profile *uuid.UUID
+			if !o.After.Missing {
+				if inserts[sc] == nil {
+					inserts[sc] = &companyRows{}
+				}
+				inserts[sc].add(id, c, o.After.Company, deletedAt)
+				mappings = append(mappings, model.SyncExternalIDMappings{ID: mappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
+					InternalEntityType: events.AggregateCompany, InternalEntityID: id.entity, ExternalID: o.Key.SourceID,
+					SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
+					CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
+				p := id.profile
+				profile = &p
+			}
+			records = append(records, model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
+				SourceType: o.Key.SourceType, SourceID: o.Key.SourceID, InternalEntityType: events.AggregateCompany,
+				InternalEntityID: id.entity, ProfileID: profile, SourceUpdatedAt: o.After.Version.UpdatedAt,
+				PayloadHash: o.After.Version.PayloadHash, MappingVersion: o.After.MappingVersion, DeletedAt: deletedAt,
+				CreatedAt: now, UpdatedAt: now, Snapshot: &snap, WrittenAt: &now,
+				DeletedSourceUpdatedAt: companyEndAt(o.After), DeletedPayloadHash: companyEndHash(o.After)})
+		} else {
+			if o.Changed {
+				if changed[sc] == nil {
+					changed[sc] = &companyRows{}
+				}
+				changed[sc].add(id, c, o.After.Company, deletedAt)
+			}
+			recs.recEntity = append(recs.recEntity, id.entity)
+			recs.recUpdated = append(recs.recUpdated, o.After.Version.UpdatedAt)
+			recs.recHash = append(recs.recHash, o.After.Version.PayloadHash)
+			recs.recMapping = append(recs.recMapping, o.After.MappingVersion)
+			recs.recDeleted = append(recs.recDeleted, o.After.Deleted)
+			recs.recSnaps = append(recs.recSnaps, &snap)
+			recs.recChanged = append(recs.recChanged, o.Changed)
+			recs.recEndAt = append(recs.recEndAt, companyEndAt(o.After))
+			recs.recEndHash = append(recs.recEndHash, companyEndHash(o.After))
+		}
+		if !o.After.Missing { // a deleted company's rows exist too: links resolve to it as they do from the person side
+			arrived = append(arrived, arrival{tenant: o.Key.Tenant, ref: events.OroRef{Type: o.Key.SourceType, ID: o.Key.SourceID},
+				entity: id.entity, version: o.After.Version, mapping: o.After.MappingVersion})
+		}
+		for _, evt := range o.Events {
+			row, err := eventRow(o.Key.Tenant, events.AggregateCompany+"."+evt, companyPayload(id, sc),
+				id.entity.String(), o.After.Version, o.After.MappingVersion, "")
+			if err != nil {
+				return err
+			}
+			outbox = append(outbox, row)
+		}
+	}
+	for sc, r := range inserts {
+		if _, err := tx.Exec(ctx, insertCompanyEntitiesSQL, raw(r.entity), sc.OrganizationID, sc.TenantID, r.display, r.description,
+			r.email, r.phone, now, r.deleted); err != nil {
+			return fmt.Errorf("writer: inserting companies: %w", err)
+		}
+		if _, err := tx.Exec(ctx, insertCompaniesSQL, raw(r.profile), sc.OrganizationID, sc.TenantID, r.legal, r.web, r.inds, now,
+			raw(r.entity)); err != nil {
+			return fmt.Errorf("writer: inserting company profiles: %w", err)
+		}
+	}
+	if err := insertRows(ctx, tx, nil, nil, mappings, records); err != nil {
+		return err
+	}
+	for _, r := range changed {
+		dels := make([]bool, len(r.deleted))
+		for i, d := range r.deleted {
+			dels[i] = d != nil
+		}
+		if _, err := tx.Exec(ctx, updateCompanyEntitiesSQL, raw(r.entity), r.display, r.description, r.email, r.phone, dels, now); err != nil {
+			return fmt.Errorf("writer: updating companies: %w", err)
+		}
+		if _, err := tx.Exec(ctx, updateCompaniesSQL, raw(r.entity), r.legal, r.web, r.inds, now); err != nil {
+			return fmt.Errorf("writer: updating company profiles: %w", err)
+		}
+		if _, err := tx.Exec(ctx, updateCompanyMappingsSQL, raw(r.entity), dels, now); err != nil {
+			return fmt.Errorf("writer: updating company external ids: %w", err)
+		}
+	}
+	if len(recs.recEntity) > 0 {
+		if _, err := tx.Exec(ctx, updateCompanyRecordsSQL, raw(recs.recEntity), recs.recUpdated, recs.recHash, recs.recMapping,
+			recs.recDeleted, recs.recSnaps, recs.recChanged, recs.recEndAt, recs.recEndHash, now); err != nil {
+			return fmt.Errorf("writer: updating company records: %w", err)
+		}
+	}
+	if err := dict.ensure(ctx, tx, s.scopes, now); err != nil {
+		return err
+	}
+	linked, err := s.unpark(ctx, tx, arrived, now)
+	if err != nil {
+		return err
+	}
+	return insertOutbox(ctx, tx, append(outbox, linked...))
+}
+
+// arrival is a company that now exists in Mercato (links parked for it can be applied).
+type arrival struct {
+	tenant  string
+	ref     events.OroRef
+	entity  uuid.UUID
+	version events.SourceVersion
+	mapping string
+}
+
+func companyPayload(id ids, sc Scope) events.CustomerEvent {
+	return events.CustomerEvent{ID: id.profile.String(), EntityID: id.entity.String(),
+		OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
+}
+
+// eventRow builds an outbox row; its message id is a hash of the event name, the subject id and the source version
+// that caused it (plus salt), so a rewrite of the same version is de-duplicated.
+func eventRow(tenant, name string, payload any, subjectID string, v events.SourceVersion, mapping, salt string, extra ...string) (model.OrosyncOutbox, error) {
+	subject, err := events.EventSubject(tenant, name, subjectID)
+	if err != nil {
+		return model.OrosyncOutbox{}, err
+	}
+	parts := []string{name, subjectID, v.UpdatedAt.Format(time.RFC3339Nano), v.PayloadHash, mapping}
+	parts = append(parts, extra...)
+	if salt != "" {
+		parts = append(parts, salt)
+	}
+	env := events.Envelope{
+		ID:     events.ID("evt", parts...),
+		Source: events.Source(tenant, "writer"), Type: name, Subject: subjectID, Time: time.Now().UTC(),
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return model.OrosyncOutbox{}, fmt.Errorf("writer: encoding event: %w", err)
+	}
+	headers, _ := json.Marshal(env.Headers())
+	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
+}
+
+func companyEndAt(s domain.CompanyStored) *time.Time {
+	if s.DeletedUpTo == nil {
+		return nil
+	}
+	t := s.DeletedUpTo.UpdatedAt
+	return &t
+}
+
+func companyEndHash(s domain.CompanyStored) *string {
+	if s.DeletedUpTo == nil {
+		return nil
+	}
+	h := s.DeletedUpTo.PayloadHash
+	return &h
+}

@@ -1,0 +1,429 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+)
+
+// Person ↔ company links. A person's links are those of its last applied version (Person.CompanyLinks): links to
+// companies orosync has written become customer_person_company_links rows (removed ones soft-deleted), the primary
+// one also customer_people.company_entity_id, as Mercato's syncLegacyPrimaryCompanyLink keeps them. A link whose
+// company has not arrived is parked in orosync_pending_links and applied by the batch that writes the company.
+// Both sides take a per-tenant transaction-level advisory lock before resolving or unparking, so a person and its
+// company written concurrently cannot miss each other.
+
+const linkEvent = "customers.person_company_link."
+
+// linkPayload is Mercato's customers.person_company_link.* payload (reference §3) plus syncOrigin.
+type linkPayload struct {
+	ID              string `json:"id"`
+	OrganizationID  string `json:"organizationId"`
+	TenantID        string `json:"tenantId"`
+	PersonEntityID  string `json:"personEntityId"`
+	CompanyEntityID string `json:"companyEntityId"`
+	SyncOrigin      string `json:"syncOrigin"`
+}
+
+// linkSync is the link set a person must end up with.
+type linkSync struct {
+	tenant  string
+	person  uuid.UUID
+	links   []events.CompanyLink
+	version events.SourceVersion
+	mapping string
+}
+
+func linkID(sc Scope, person, company uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(idNamespace, []byte(sc.TenantID.String()+"/"+sc.OrganizationID.String()+"/link/"+person.String()+"/"+company.String()))
+}
+
+func lockLinks(ctx context.Context, tx pgx.Tx, tenants map[string]bool) error {
+	names := make([]string, 0, len(tenants))
+	for t := range tenants {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	for _, t := range names {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('orosync-links/' || $1))`, t); err != nil {
+			return fmt.Errorf("writer: locking links of %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+const resolveCompaniesSQL = `
+SELECT k.i, r.internal_entity_id
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
+JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
+WHERE r.internal_entity_type = 'customers.company' AND r.profile_id IS NOT NULL`
+
+const currentLinksSQL = `
+SELECT id, person_entity_id, company_entity_id, is_primary FROM customer_person_company_links
+WHERE person_entity_id = ANY($1::uuid[]) AND deleted_at IS NULL
+ORDER BY id`
+
+// upsertLinksSQL creates links, or revives orosync's soft-deleted row of the same pair (ids are deterministic);
+// a live link of the pair made in Mercato is left as it is (partial unique index).
+const upsertLinksSQL = `
+INSERT INTO customer_person_company_links (id, organization_id, tenant_id, is_primary, created_at, updated_at, person_entity_id,
+       company_entity_id, deleted_at)
+SELECT v.id, v.org, v.ten, v.primary, $7, $7, v.person, v.company, NULL
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::uuid[], $6::uuid[]) AS v(id, org, ten, "primary", person, company)
+WHERE NOT EXISTS (SELECT 1 FROM customer_person_company_links l
+                  WHERE l.person_entity_id = v.person AND l.company_entity_id = v.company AND l.deleted_at IS NULL)
+ORDER BY v.id
+ON CONFLICT (id) DO UPDATE SET deleted_at = NULL, is_primary = EXCLUDED.is_primary, updated_at = EXCLUDED.updated_at
+RETURNING id`
+
+const updateLinksSQL = `
+UPDATE customer_person_company_links l SET is_primary = v.primary, updated_at = $3
+FROM unnest($1::uuid[], $2::boolean[]) AS v(id, "primary")
+WHERE l.id = v.id AND l.is_primary IS DISTINCT FROM v.primary`
+
+const deleteLinksSQL = `
+UPDATE customer_person_company_links SET deleted_at = $2, updated_at = $2 WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`
+
+const primaryCompanySQL = `
+UPDATE customer_people p SET company_entity_id = v.company, updated_at = $3
+FROM unnest($1::uuid[], $2::uuid[]) AS v(entity_id, company)
+WHERE p.entity_id = v.entity_id AND p.company_entity_id IS DISTINCT FROM v.company`
+
+const clearPendingSQL = `DELETE FROM orosync_pending_links WHERE person_entity_id = ANY($1::uuid[])`
+
+const parkLinksSQL = `
+INSERT INTO orosync_pending_links (tenant_id, organization_id, person_entity_id, company_source_type, company_source_id, is_primary,
+       source_updated_at, payload_hash, created_at)
+SELECT v.t, v.o, v.person, v.st, v.si, v.primary, v.at, v.hash, $9
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::boolean[], $7::timestamptz[], $8::text[])
+     AS v(t, o, person, st, si, "primary", at, hash)
+ON CONFLICT (person_entity_id, company_source_type, company_source_id) DO UPDATE SET is_primary = EXCLUDED.is_primary`
+
+type linkRow struct {
+	id, person, company uuid.UUID
+	primary             bool
+}
+
+// syncLinks brings the links of the given people in line with their last versions and returns the outbox rows.
+func (s *Store) syncLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, now time.Time) ([]model.OrosyncOutbox, error) {
+	if len(syncs) == 0 {
+		return nil, nil
+	}
+	tenants := map[string]bool{}
+	for _, ls := range syncs {
+		tenants[ls.tenant] = true
+	}
+	if err := lockLinks(ctx, tx, tenants); err != nil {
+		return nil, err
+	}
+	// Resolve every referenced company.
+	type ref struct {
+		tenant string
+		events.OroRef
+	}
+	var refs []ref
+	index := map[ref]int{}
+	for _, ls := range syncs {
+		for _, l := range ls.links {
+			r := ref{ls.tenant, l.Company}
+			if _, ok := index[r]; !ok {
+				index[r] = len(refs)
+				refs = append(refs, r)
+			}
+		}
+	}
+	resolved := map[ref]uuid.UUID{}
+	if len(refs) > 0 {
+		n := len(refs)
+		ts, os, sts, sis := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]string, n)
+		for i, r := range refs {
+			sc := s.scopes[r.tenant]
+			ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, r.Type, r.ID
+		}
+		rows, err := tx.Query(ctx, resolveCompaniesSQL, raw(ts), raw(os), sts, sis)
+		if err != nil {
+			return nil, fmt.Errorf("writer: resolving companies of links: %w", err)
+		}
+		for rows.Next() {
+			var i int64
+			var entity uuid.UUID
+			if err := rows.Scan(&i, &entity); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("writer: resolving companies of links: %w", err)
+			}
+			resolved[refs[i-1]] = entity
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("writer: resolving companies of links: %w", err)
+		}
+	}
+	people := make([]uuid.UUID, len(syncs))
+	for i, ls := range syncs {
+		people[i] = ls.person
+	}
+	rows, err := tx.Query(ctx, currentLinksSQL, raw(people))
+	if err != nil {
+		return nil, fmt.Errorf("writer: loading links: %w", err)
+	}
+	current := map[uuid.UUID][]linkRow{}
+	for rows.Next() {
+		var l linkRow
+		if err := rows.Scan(&l.id, &l.person, &l.company, &l.primary); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("writer: loading links: %w", err)
+		}
+		current[l.person] = append(current[l.person], l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("writer: loading links: %w", err)
+	}
+
+	var (
+		ins                        []linkRow
+		insScope                   []Scope
+		insSync                    []int
+		updID                      []uuid.UUID
+		updPrimary                 []bool
+		del                        []uuid.UUID
+		primaryPerson, primaryComp []uuid.UUID
+		pT, pO, pPerson            []uuid.UUID
+		pST, pSI, pHash            []string
+		pPrimary                   []bool
+		pAt                        []time.Time
+		outbox                     []model.OrosyncOutbox
+	)
+	for si, ls := range syncs {
+		sc := s.scopes[ls.tenant]
+		want := map[uuid.UUID]bool{} // company entity → primary
+		var order []uuid.UUID
+		var primary *uuid.UUID
+		primaryTaken := false
+		parked := map[events.OroRef]int{} // the same account twice is one link
+		for _, l := range ls.links {
+			isPrimary := l.IsPrimary && !primaryTaken
+			primaryTaken = primaryTaken || l.IsPrimary
+			company, ok := resolved[ref{ls.tenant, l.Company}]
+			if !ok {
+				if j, dup := parked[l.Company]; dup {
+					pPrimary[j] = pPrimary[j] || isPrimary
+					continue
+				}
+				parked[l.Company] = len(pPerson)
+				pT, pO, pPerson = append(pT, sc.TenantID), append(pO, sc.OrganizationID), append(pPerson, ls.person)
+				pST, pSI, pPrimary = append(pST, l.Company.Type), append(pSI, l.Company.ID), append(pPrimary, isPrimary)
+				pAt, pHash = append(pAt, ls.version.UpdatedAt), append(pHash, ls.version.PayloadHash)
+				continue
+			}
+			if _, dup := want[company]; !dup {
+				order = append(order, company)
+			}
+			want[company] = want[company] || isPrimary
+			if isPrimary {
+				c := company
+				primary = &c
+			}
+		}
+		have := map[uuid.UUID]linkRow{}
+		for _, l := range current[ls.person] {
+			if _, ok := want[l.company]; !ok {
+				del = append(del, l.id)
+				row, err := eventRow(ls.tenant, linkEvent+"deleted", linkPayloadOf(sc, l), l.id.String(), ls.version, ls.mapping, "")
+				if err != nil {
+					return nil, err
+				}
+				outbox = append(outbox, row)
+				continue
+			}
+			have[l.company] = l
+		}
+		for _, company := range order {
+			if l, ok := have[company]; ok {
+				if l.primary != want[company] {
+					updID, updPrimary = append(updID, l.id), append(updPrimary, want[company])
+				}
+				continue
+			}
+			ins = append(ins, linkRow{id: linkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
+			insScope, insSync = append(insScope, sc), append(insSync, si)
+		}
+		var p uuid.UUID
+		if primary != nil {
+			p = *primary
+		}
+		primaryPerson, primaryComp = append(primaryPerson, ls.person), append(primaryComp, p)
+	}
+	if len(del) > 0 {
+		if _, err := tx.Exec(ctx, deleteLinksSQL, raw(del), now); err != nil {
+			return nil, fmt.Errorf("writer: deleting links: %w", err)
+		}
+	}
+	if len(updID) > 0 {
+		if _, err := tx.Exec(ctx, updateLinksSQL, raw(updID), updPrimary, now); err != nil {
+			return nil, fmt.Errorf("writer: updating links: %w", err)
+		}
+	}
+	created, err := insertLinks(ctx, tx, ins, insScope, now)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range ins {
+		if !created[l.id] {
+			continue
+		}
+		ls := syncs[insSync[i]]
+		row, err := eventRow(ls.tenant, linkEvent+"created", linkPayloadOf(insScope[i], l), l.id.String(), ls.version, ls.mapping, "")
+		if err != nil {
+			return nil, err
+		}
+		outbox = append(outbox, row)
+	}
+	if err := setPrimaryCompanies(ctx, tx, primaryPerson, primaryComp, now); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, clearPendingSQL, raw(people)); err != nil {
+		return nil, fmt.Errorf("writer: clearing parked links: %w", err)
+	}
+	if len(pPerson) > 0 {
+		if _, err := tx.Exec(ctx, parkLinksSQL, raw(pT), raw(pO), raw(pPerson), pST, pSI, pPrimary, pAt, pHash, now); err != nil {
+			return nil, fmt.Errorf("writer: parking links: %w", err)
+		}
+	}
+	return outbox, nil
+}
+
+func insertLinks(ctx context.Context, tx pgx.Tx, ins []linkRow, scopes []Scope, now time.Time) (map[uuid.UUID]bool, error) {
+	created := map[uuid.UUID]bool{}
+	if len(ins) == 0 {
+		return created, nil
+	}
+	n := len(ins)
+	id, org, ten, person, company := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
+	primary := make([]bool, n)
+	for i, l := range ins {
+		id[i], org[i], ten[i], person[i], company[i], primary[i] = l.id, scopes[i].OrganizationID, scopes[i].TenantID, l.person, l.company, l.primary
+	}
+	rows, err := tx.Query(ctx, upsertLinksSQL, raw(id), raw(org), raw(ten), primary, raw(person), raw(company), now)
+	if err != nil {
+		return nil, fmt.Errorf("writer: inserting links: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var x uuid.UUID
+		if err := rows.Scan(&x); err != nil {
+			return nil, fmt.Errorf("writer: inserting links: %w", err)
+		}
+		created[x] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("writer: inserting links: %w", err)
+	}
+	return created, nil
+}
+
+// setPrimaryCompanies sets customer_people.company_entity_id (uuid.Nil: none).
+func setPrimaryCompanies(ctx context.Context, tx pgx.Tx, people, companies []uuid.UUID, now time.Time) error {
+	if len(people) == 0 {
+		return nil
+	}
+	comps := make([]*uuid.UUID, len(companies))
+	for i, c := range companies {
+		if c != uuid.Nil {
+			x := c
+			comps[i] = &x
+		}
+	}
+	if _, err := tx.Exec(ctx, primaryCompanySQL, raw(people), rawPtr(comps), now); err != nil {
+		return fmt.Errorf("writer: primary companies of people: %w", err)
+	}
+	return nil
+}
+
+func linkPayloadOf(sc Scope, l linkRow) linkPayload {
+	return linkPayload{ID: l.id.String(), OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(),
+		PersonEntityID: l.person.String(), CompanyEntityID: l.company.String(), SyncOrigin: events.SyncOrigin}
+}
+
+const unparkSQL = `
+DELETE FROM orosync_pending_links p
+USING unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[]) WITH ORDINALITY AS k(t, o, st, si, entity, i)
+WHERE p.tenant_id = k.t AND p.organization_id = k.o AND p.company_source_type = k.st AND p.company_source_id = k.si
+RETURNING k.i, p.person_entity_id, k.entity, p.is_primary`
+
+// unpark applies the links parked for companies that now exist.
+func (s *Store) unpark(ctx context.Context, tx pgx.Tx, arrived []arrival, now time.Time) ([]model.OrosyncOutbox, error) {
+	if len(arrived) == 0 {
+		return nil, nil
+	}
+	tenants := map[string]bool{}
+	n := len(arrived)
+	ts, os, sts, sis, ents := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]uuid.UUID, n)
+	for i, a := range arrived {
+		tenants[a.tenant] = true
+		sc := s.scopes[a.tenant]
+		ts[i], os[i], sts[i], sis[i], ents[i] = sc.TenantID, sc.OrganizationID, a.ref.Type, a.ref.ID, a.entity
+	}
+	if err := lockLinks(ctx, tx, tenants); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, unparkSQL, raw(ts), raw(os), sts, sis, raw(ents))
+	if err != nil {
+		return nil, fmt.Errorf("writer: unparking links: %w", err)
+	}
+	var (
+		ins    []linkRow
+		scopes []Scope
+		from   []int
+	)
+	for rows.Next() {
+		var (
+			i int64
+			l linkRow
+		)
+		if err := rows.Scan(&i, &l.person, &l.company, &l.primary); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("writer: unparking links: %w", err)
+		}
+		sc := s.scopes[arrived[i-1].tenant]
+		l.id = linkID(sc, l.person, l.company)
+		ins, scopes, from = append(ins, l), append(scopes, sc), append(from, int(i-1))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("writer: unparking links: %w", err)
+	}
+	created, err := insertLinks(ctx, tx, ins, scopes, now)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		outbox              []model.OrosyncOutbox
+		people, primaryComp []uuid.UUID
+	)
+	for j, l := range ins {
+		if l.primary {
+			people, primaryComp = append(people, l.person), append(primaryComp, l.company)
+		}
+		if !created[l.id] {
+			continue
+		}
+		a := arrived[from[j]]
+		row, err := eventRow(a.tenant, linkEvent+"created", linkPayloadOf(scopes[j], l), l.id.String(), a.version, a.mapping, "")
+		if err != nil {
+			return nil, err
+		}
+		outbox = append(outbox, row)
+	}
+	if err := setPrimaryCompanies(ctx, tx, people, primaryComp, now); err != nil {
+		return nil, err
+	}
+	return outbox, nil
+}
