@@ -88,6 +88,7 @@ func BenchmarkPageOf1000From1MContacts(b *testing.B) {
 		"keyset-recent":      "/api/contacts?filter[updatedAt][gte]=2024-05-25T00:00:00Z&sort=updatedAt,id&page[size]=1000",
 		"ids-after-cursor":   "/api/contacts?fields[contacts]=id&filter[id][gt]=500000&page[size]=1000",
 		"sort-all-updatedAt": "/api/contacts?sort=updatedAt,id&page[size]=1000&page[number]=3",
+		"sort-all-desc":      "/api/contacts?sort=-updatedAt&page[size]=1000&page[number]=3",
 		// What the poller sends: no per-relationship links.
 		"keyset-recent-noHateoas": "/api/contacts?filter[updatedAt][gte]=2024-05-25T00:00:00Z&sort=updatedAt,id&page[size]=1000#noHateoas",
 	} {

@@ -26,6 +26,10 @@ type listQuery struct {
 	fields     map[string]map[string]bool // sparse fieldsets by type; nil = all fields
 	include    [][]string                 // include=a,b.c as paths of relationship names
 	metaTitle  bool                       // meta=title
+	// countTotal asks for result.total (X-Include: totalCount). Without
+	// it, a list in updatedAt order stops after its page and may leave
+	// total at -1.
+	countTotal bool
 }
 
 // updatedAtCondition returns a condition on updatedAt, which the store can

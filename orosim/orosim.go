@@ -359,8 +359,9 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, def *typeDef
 		writeErrors(w, http.StatusBadRequest, errs...)
 		return
 	}
-	res := s.store.list(def.Name, q)
 	inc := xInclude(r)
+	q.countTotal = inc["totalCount"]
+	res := s.store.list(def.Name, q)
 	if inc["totalCount"] {
 		w.Header().Set("X-Include-Total-Count", strconv.Itoa(res.total))
 	}

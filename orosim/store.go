@@ -28,7 +28,18 @@ type collection struct {
 	// sorted[i], as a column: filtering a million records by updatedAt
 	// reads 8 MB sequentially instead of a million maps.
 	updated []int64
-	nextID  int64 // ids are never reused, like an auto-increment column
+	// byUpd orders the records by (updatedAt, id), null updatedAt first
+	// (noUpdatedAt is the smallest key); nil for types without an
+	// updatedAt sorter. Every write keeps it in step, so a list sorted by
+	// updatedAt walks only its page instead of sorting the whole type.
+	byUpd  []updEntry
+	nextID int64 // ids are never reused, like an auto-increment column
+}
+
+// updEntry is one row of the (updatedAt, id) index.
+type updEntry struct {
+	upd int64 // updatedKey(rec)
+	rec *record
 }
 
 const noUpdatedAt = math.MinInt64
@@ -51,7 +62,11 @@ type store struct {
 func newStore(types map[string]*typeDef) *store {
 	s := &store{cols: make(map[string]*collection, len(types))}
 	for name, def := range types {
-		s.cols[name] = &collection{def: def, byID: map[int64]*record{}, nextID: 1}
+		c := &collection{def: def, byID: map[int64]*record{}, nextID: 1}
+		if _, ok := def.Sorters["updatedAt"]; ok {
+			c.byUpd = []updEntry{}
+		}
+		s.cols[name] = c
 	}
 	return s
 }
@@ -72,6 +87,27 @@ func (s *store) load(typ string, recs []*record) {
 	for _, r := range recs {
 		c.byID[r.ID] = r
 		c.nextID = max(c.nextID, r.ID+1)
+	}
+	if c.byUpd != nil {
+		// Sort (updatedAt, position in id order) pairs: no record is read.
+		type pair struct {
+			upd int64
+			i   int
+		}
+		pairs := make([]pair, len(c.sorted))
+		for i, u := range c.updated {
+			pairs[i] = pair{u, i}
+		}
+		slices.SortFunc(pairs, func(a, b pair) int {
+			if a.upd != b.upd {
+				return cmpID(a.upd, b.upd)
+			}
+			return a.i - b.i
+		})
+		c.byUpd = make([]updEntry, len(pairs))
+		for k, p := range pairs {
+			c.byUpd[k] = updEntry{upd: p.upd, rec: c.sorted[p.i]}
+		}
 	}
 }
 
@@ -131,7 +167,7 @@ func (s *store) ids(typ string) []string {
 // result is one page of a list request.
 type result struct {
 	records []*record
-	total   int  // rows matching the filters, for X-Include-Total-Count
+	total   int  // rows matching the filters, for X-Include-Total-Count; see listQuery.countTotal
 	hasMore bool // more rows after this page: Oro emits links.next only then
 }
 
@@ -139,6 +175,22 @@ type result struct {
 // id order (the default) it keeps only the requested window, so a page of a
 // million-record type costs one pass and no big allocation.
 func (s *store) list(typ string, q *listQuery) result {
+	if len(q.sort) > 0 && q.sort[0].sorter.Name == "updatedAt" {
+		s.mu.RLock()
+		c := s.cols[typ]
+		if c.byUpd != nil {
+			res := listByUpdated(c, q)
+			s.mu.RUnlock()
+			return res
+		}
+		s.mu.RUnlock()
+	}
+	return s.listScan(typ, q)
+}
+
+// listScan answers a list request without the updatedAt index: it filters
+// every record and selects the page with a bounded heap.
+func (s *store) listScan(typ string, q *listQuery) result {
 	s.mu.RLock()
 	c := s.cols[typ]
 	if len(q.sort) == 1 && q.sort[0].sorter.Name == "id" {
@@ -430,6 +482,7 @@ func (s *store) create(typ string, attrs map[string]any, now time.Time) (*record
 	c.byID[r.ID] = r
 	c.sorted = append(c.sorted, r) // the new id is the largest
 	c.updated = append(c.updated, updatedKey(r))
+	c.indexInsert(updEntry{upd: c.updated[len(c.updated)-1], rec: r})
 	s.linkActivity(typ, nil, r)
 	return r, nil
 }
@@ -448,6 +501,7 @@ func (s *store) remove(typ string, id int64) (*record, error) {
 	}
 	delete(c.byID, id)
 	i, _ := slices.BinarySearchFunc(c.sorted, id, func(x *record, id int64) int { return cmpID(x.ID, id) })
+	c.indexRemove(c.updated[i], id)
 	// A new slice, not an in-place delete: the old backing array stays valid.
 	c.sorted = slices.Concat(c.sorted[:i], c.sorted[i+1:])
 	c.updated = slices.Concat(c.updated[:i], c.updated[i+1:])
@@ -460,7 +514,63 @@ func (c *collection) replace(r *record) {
 	c.byID[r.ID] = r
 	i, _ := slices.BinarySearchFunc(c.sorted, r.ID, func(x *record, id int64) int { return cmpID(x.ID, id) })
 	c.sorted[i] = r
+	old := c.updated[i]
 	c.updated[i] = updatedKey(r)
+	c.indexReplace(old, r, c.updated[i])
+}
+
+// indexPos finds the (upd, id) row of the updatedAt index.
+func (c *collection) indexPos(upd, id int64) (int, bool) {
+	return slices.BinarySearchFunc(c.byUpd, updEntry{upd: upd}, func(e, k updEntry) int {
+		if e.upd != k.upd {
+			return cmpID(e.upd, k.upd)
+		}
+		return cmpID(e.rec.ID, id)
+	})
+}
+
+func (c *collection) indexInsert(e updEntry) {
+	if c.byUpd == nil {
+		return
+	}
+	i, _ := c.indexPos(e.upd, e.rec.ID)
+	c.byUpd = slices.Insert(c.byUpd, i, e)
+}
+
+func (c *collection) indexRemove(upd, id int64) {
+	if c.byUpd == nil {
+		return
+	}
+	if i, ok := c.indexPos(upd, id); ok {
+		c.byUpd = slices.Delete(c.byUpd, i, i+1)
+	}
+}
+
+// indexReplace moves a record's index row from its old updatedAt key to its
+// new one, shifting only the rows between the two positions.
+func (c *collection) indexReplace(oldUpd int64, r *record, upd int64) {
+	if c.byUpd == nil {
+		return
+	}
+	i, ok := c.indexPos(oldUpd, r.ID)
+	if !ok {
+		return // cannot happen: every stored record has a row
+	}
+	e := updEntry{upd: upd, rec: r}
+	if upd == oldUpd {
+		c.byUpd[i] = e
+		return
+	}
+	// j: the new row's position with the old row still in place.
+	j, _ := c.indexPos(upd, r.ID)
+	idx := c.byUpd
+	if j <= i {
+		copy(idx[j+1:i+1], idx[j:i])
+		idx[j] = e
+	} else {
+		copy(idx[i:j-1], idx[i+1:j])
+		idx[j-1] = e
+	}
 }
 
 // linkActivity keeps the inverse activity relationships (activityTasks, ...)

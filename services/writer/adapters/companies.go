@@ -52,7 +52,7 @@ func (s *Store) ApplyCompanies(ctx context.Context, changes []events.Change) ([]
 const loadCompaniesSQL = `
 SELECT k.i, r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,
        r.deleted_at IS NOT NULL, coalesce(e.display_name, ''), e.primary_email, e.primary_phone, e.description,
-       c.legal_name, c.website_url, c.industry, r.deleted_source_updated_at, r.deleted_payload_hash
+       c.legal_name, c.website_url, c.industry, r.deleted_source_updated_at, r.deleted_payload_hash, r.snapshot
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
 JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
 LEFT JOIN customer_entities e ON e.id = r.internal_entity_id
@@ -76,20 +76,29 @@ func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key)
 	known := make(map[domain.Key]ids, n)
 	for rows.Next() {
 		var (
-			i       int64
-			st      domain.CompanyStored
-			id      ids
-			profile *uuid.UUID
-			updated time.Time
-			endAt   *time.Time
-			endHash *string
+			i        int64
+			st       domain.CompanyStored
+			id       ids
+			profile  *uuid.UUID
+			updated  time.Time
+			endAt    *time.Time
+			endHash  *string
+			snapshot []byte
 		)
 		c := &st.Company
 		if err := rows.Scan(&i, &id.entity, &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
-			&c.DisplayName, &c.PrimaryEmail, &c.PrimaryPhone, &c.Description, &c.LegalName, &c.WebsiteURL, &c.Industry, &endAt, &endHash); err != nil {
+			&c.DisplayName, &c.PrimaryEmail, &c.PrimaryPhone, &c.Description, &c.LegalName, &c.WebsiteURL, &c.Industry, &endAt, &endHash,
+			&snapshot); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored company: %w", err)
 		}
 		k := keys[i-1]
+		if snapshot != nil {
+			var base events.Company
+			if err := openJSON(s.ciphers[k.Tenant], snapshot, &base); err != nil {
+				return nil, nil, fmt.Errorf("writer: snapshot of %s/%s: %w", k.SourceType, k.SourceID, err)
+			}
+			st.Base = &base
+		}
 		if fc := s.ciphers[k.Tenant]; fc != nil {
 			c.DisplayName = fc.decrypt(c.DisplayName)
 			c.PrimaryEmail, c.PrimaryPhone, c.Description = fc.decPtr(c.PrimaryEmail), fc.decPtr(c.PrimaryPhone), fc.decPtr(c.Description)
@@ -179,6 +188,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 		changed  = map[Scope]*companyRows{}
 		recs     = updates{now: now}
 		arrived  []arrival
+		addrs    []addressSync
 	)
 	for _, o := range outcomes {
 		sc := s.scopes[o.Key.Tenant]
@@ -233,6 +243,14 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 			recs.recEndAt = append(recs.recEndAt, companyEndAt(o.After))
 			recs.recEndHash = append(recs.recEndHash, companyEndHash(o.After))
 		}
+		if !o.After.Missing {
+			as := addressSync{tenant: o.Key.Tenant, person: id.entity, want: o.Addresses, version: o.After.Version,
+				mapping: o.After.MappingVersion}
+			if o.Before != nil && o.Before.Base != nil {
+				as.prev = o.Before.Base.Addresses
+			}
+			addrs = append(addrs, as)
+		}
 		if !o.After.Missing { // a deleted company's rows exist too: links resolve to it as they do from the person side
 			arrived = append(arrived, arrival{tenant: o.Key.Tenant, ref: events.OroRef{Type: o.Key.SourceType, ID: o.Key.SourceID},
 				entity: id.entity, version: o.After.Version, mapping: o.After.MappingVersion})
@@ -283,11 +301,15 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 	if err := dict.ensure(ctx, tx, s.scopes, now); err != nil {
 		return err
 	}
+	addressed, err := s.syncAddresses(ctx, tx, addrs, now)
+	if err != nil {
+		return err
+	}
 	linked, err := s.unpark(ctx, tx, arrived, now)
 	if err != nil {
 		return err
 	}
-	return insertOutbox(ctx, tx, append(outbox, linked...))
+	return insertOutbox(ctx, tx, append(append(outbox, addressed...), linked...))
 }
 
 // arrival is a company that now exists in Mercato (links parked for it can be applied).

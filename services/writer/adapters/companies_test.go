@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/app"
 )
 
 type account struct {
@@ -287,6 +288,12 @@ func accountStream(accounts, contacts int) []events.Change {
 		for v := range 1 + rng.IntN(3) {
 			sec += 1 + rng.IntN(100)
 			last = account{id: id, name: fmt.Sprintf("Company%d-%d", i, v), industry: []string{"", "Retail", "Energy"}[rng.IntN(3)], sec: sec}.change()
+			for a := range rng.IntN(3) {
+				addr := address(fmt.Sprint("acc", rng.IntN(2)), fmt.Sprintf("Road %d", v), "Town", a == 0)
+				addr.Source.Type = "accountaddresses"
+				last.Company.Addresses = append(last.Company.Addresses, addr)
+				last.SourceVersion.PayloadHash += addr.Source.ID
+			}
 			out = append(out, last)
 		}
 		if rng.IntN(4) == 0 {
@@ -306,6 +313,11 @@ func accountStream(accounts, contacts int) []events.Change {
 			last = withLinks(contact{id: id, first: fmt.Sprintf("First%d", v), last: fmt.Sprintf("Last%d", i), email: id + "@example.com",
 				sec: sec}.change(), linked[0], linked...)
 			last.SourceVersion.PayloadHash += fmt.Sprint(linked)
+			var addrs []events.Address
+			for a := range rng.IntN(3) {
+				addrs = append(addrs, address(fmt.Sprint(rng.IntN(3)), fmt.Sprintf("Street %d", rng.IntN(5)), fmt.Sprint("City", v), a == 0))
+			}
+			last = withAddresses(last, addrs...)
 			out = append(out, last)
 		}
 		if rng.IntN(4) == 0 {
@@ -320,7 +332,7 @@ func accountStream(accounts, contacts int) []events.Change {
 	return out
 }
 
-// linkChecksum digests companies, live links, primary companies and parked links.
+// linkChecksum digests companies, live links, primary companies, addresses and parked links.
 func (e *env) linkChecksum() string {
 	e.t.Helper()
 	var sum string
@@ -331,6 +343,7 @@ SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
   UNION ALL SELECT ROW('p', id, entity_id, company_entity_id)::text FROM customer_people
   UNION ALL SELECT ROW('l', id, person_entity_id, company_entity_id, is_primary)::text FROM customer_person_company_links
     WHERE deleted_at IS NULL
+  UNION ALL SELECT ROW('a', id, entity_id, address_line1, city, is_primary)::text FROM customer_addresses
   UNION ALL SELECT ROW('q', person_entity_id, company_source_type, company_source_id, is_primary)::text FROM orosync_pending_links
   UNION ALL SELECT ROW('m', id, internal_entity_type, internal_entity_id, external_id, deleted_at IS NOT NULL)::text
     FROM sync_external_id_mappings
@@ -340,7 +353,7 @@ SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
 	return sum
 }
 
-func TestCompaniesAndLinksAppliedInReverseOrShuffledLeaveIdenticalTables(t *testing.T) {
+func TestCompaniesLinksAndAddressesAppliedInReverseOrShuffledLeaveIdenticalTables(t *testing.T) {
 	stream := accountStream(12, 30)
 	once := newEnv(t, scope)
 	once.applyInBatches(stream, 7)
@@ -350,6 +363,9 @@ func TestCompaniesAndLinksAppliedInReverseOrShuffledLeaveIdenticalTables(t *test
 	}
 	if n := once.count(`SELECT count(*) FROM orosync_pending_links`); n == 0 {
 		t.Fatal("no parked links for accounts that never arrive")
+	}
+	if n := once.count(`SELECT count(*) FROM customer_addresses`); n == 0 {
+		t.Fatal("no addresses after one pass")
 	}
 
 	reversed := slices.Clone(stream)
@@ -367,5 +383,34 @@ func TestCompaniesAndLinksAppliedInReverseOrShuffledLeaveIdenticalTables(t *test
 	anyOrder.applyInBatches(stream, 11)
 	if got := anyOrder.linkChecksum(); got != want {
 		t.Errorf("applied shuffled, then again: checksum %s, want %s", got, want)
+	}
+}
+
+func TestPersonAndItsCompanyWrittenConcurrentlyNeverLoseTheLink(t *testing.T) {
+	e := newEnv(t, scope)
+	const rounds = 20
+	for i := range rounds {
+		contactID, accountID := fmt.Sprint(i+1), fmt.Sprint(1000+i)
+		person := withLinks(contact{id: contactID, first: "P", last: contactID, email: contactID + "@x.io", sec: 1}.change(), accountID, accountID)
+		company := account{id: accountID, name: "C" + accountID, sec: 1}.change()
+		errs := make(chan error, 2)
+		for _, c := range []events.Change{person, company} {
+			go func() {
+				_, err := app.ApplyChanges{Store: e.store}.Handle(e.ctx, []events.Change{c})
+				errs <- err
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		links, primary := e.links(contactID)
+		if c := e.company(accountID).entityID; len(links) != 1 || !links[c] || primary == nil || *primary != c {
+			t.Fatalf("round %d: links %v primary %v, want %s", i, links, primary, c)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM orosync_pending_links`); n != 0 {
+		t.Errorf("%d links left parked", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,8 @@ type Store struct {
 	MatchEmails bool
 	// natives caches, per tenant, the emails of Mercato people orosync did not create (Mercato has no index on
 	// primary_email, so a batch must not scan customer_entities): refreshed every nativesTTL.
+	// Log receives notes that are not failures (an address skipped); nil: slog.Default().
+	Log        *slog.Logger
 	nativesMu  sync.Mutex
 	natives    map[string]nativeEmails
 	nativesTTL time.Duration
@@ -324,6 +327,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 		upd      = updates{now: now}
 		dict     = dictionary{}
 		links    []linkSync
+		addrs    []addressSync
 	)
 	for _, o := range outcomes {
 		sc := s.scopes[o.Key.Tenant]
@@ -396,6 +400,12 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 			if o.SyncLinks && !o.After.Missing {
 				links = append(links, linkSync{tenant: o.Key.Tenant, person: id.entity, links: o.Links, version: o.After.Version,
 					mapping: o.After.MappingVersion})
+				as := addressSync{tenant: o.Key.Tenant, person: id.entity, want: o.Addresses, version: o.After.Version,
+					mapping: o.After.MappingVersion}
+				if o.Before != nil && o.Before.Base != nil {
+					as.prev = o.Before.Base.Addresses
+				}
+				addrs = append(addrs, as)
 			}
 		}
 		for _, cf := range o.Conflicts {
@@ -426,7 +436,11 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 	if err != nil {
 		return err
 	}
-	return insertOutbox(ctx, tx, append(outbox, linked...))
+	addressed, err := s.syncAddresses(ctx, tx, addrs, now)
+	if err != nil {
+		return err
+	}
+	return insertOutbox(ctx, tx, append(append(outbox, linked...), addressed...))
 }
 
 // dictionary collects the values we write into columns Mercato backs with a per-tenant dictionary

@@ -15,6 +15,8 @@ type CompanyStored struct {
 	Missing     bool
 	DeletedUpTo *events.SourceVersion
 	Company     events.Company
+	// Base is the Oro values last synced (the snapshot), nil when unknown.
+	Base *events.Company
 }
 
 // CompanyOutcome is the result of a batch for one company record.
@@ -25,6 +27,8 @@ type CompanyOutcome struct {
 	// Changed says whether Mercato's rows (not just the bookkeeping) must be written.
 	Changed bool
 	Events  []string // created, updated, deleted
+	// Addresses are the company's addresses to keep: those of the last version applied, none once deleted.
+	Addresses []events.Address
 }
 
 // PlanCompanies folds a batch of company changes into one outcome per record with the version rules of Plan
@@ -66,6 +70,10 @@ func PlanCompanies(stored map[Key]*CompanyStored, changes []events.Change) []Com
 				o.Changed = true
 			}
 			cur, applied = next, true
+			o.Addresses = nil
+			if !next.Deleted && c.Company != nil {
+				o.Addresses = c.Company.Addresses
+			}
 			if evt != "" {
 				o.Events = append(o.Events, evt)
 			}
