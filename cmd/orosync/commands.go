@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -204,20 +206,38 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	clientID := fs.String("client-id", "orosync", "OAuth2 client id accepted")
 	secret := fs.String("client-secret", env("OROSIM_CLIENT_SECRET", ""), "OAuth2 client secret accepted; random when empty (OROSIM_CLIENT_SECRET)")
 	maxEntities := fs.Int("max-entities", 0, "Oro's max_entities (0 = unlimited)")
+	counts := fs.String("counts", "", "other types to seed, e.g. accounts=200,opportunities=300,tasks=500,calls=400,notes=300,cases=50,leads=100")
+	faults := fs.String("faults", env("OROSIM_FAULTS", ""), `faults from the start, as the JSON of PUT /__admin/faults, e.g. {"rateLimitPerMinute":100,"errorRate":0.05} (OROSIM_FAULTS)`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *secret == "" {
 		*secret = randomSecret()
 	}
-	_, url, stop, err := startSim(ctx, *addr, orosim.Config{ClientID: *clientID, ClientSecret: *secret, Contacts: *contacts,
-		Seed: *seed, MaxEntities: *maxEntities})
+	cfg := orosim.Config{ClientID: *clientID, ClientSecret: *secret, Contacts: *contacts, Seed: *seed, MaxEntities: *maxEntities}
+	if *counts != "" {
+		cfg.Counts = map[string]int{}
+		for _, part := range strings.Split(*counts, ",") {
+			typ, n, ok := strings.Cut(strings.TrimSpace(part), "=")
+			v, err := strconv.Atoi(n)
+			if !ok || err != nil || v < 0 {
+				return fmt.Errorf("--counts: %q is not type=count", part)
+			}
+			cfg.Counts[typ] = v
+		}
+	}
+	if *faults != "" {
+		if err := json.Unmarshal([]byte(*faults), &cfg.Faults); err != nil {
+			return fmt.Errorf("--faults: %w", err)
+		}
+	}
+	_, url, stop, err := startSim(ctx, *addr, cfg)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	fmt.Fprintf(stdout, "Oro simulator with %d contacts\n  base URL:      %s/api\n  token URL:     %s/oauth2-token\n  client id:     %s\n  client secret: %s\n  admin:         PATCH/DELETE %s/__admin/contacts/{id}\nCtrl-C to stop.\n",
-		*contacts, url, url, *clientID, *secret, url)
+	fmt.Fprintf(stdout, "Oro simulator with %d contacts (and %v)\n  base URL:      %s/api\n  token URL:     %s/oauth2-token\n  client id:     %s\n  client secret: %s\n  admin:         PATCH/DELETE %s/__admin/contacts/{id}\nCtrl-C to stop.\n",
+		*contacts, cfg.Counts, url, url, *clientID, *secret, url)
 	<-ctx.Done()
 	return nil
 }
