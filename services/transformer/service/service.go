@@ -28,6 +28,8 @@ type Config struct {
 	Consumer string
 	// Mapping is the mapping version to run; nil is the file OROSYNC_MAPPING names, or the shipped default.
 	Mapping *domain.Mapping
+	// Workers is the number of parallel subscriptions on the consumer (default 8).
+	Workers int
 }
 
 // Run transforms until ctx is done.
@@ -68,7 +70,16 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		cfg.Mapping = m
 	}
-	router.AddHandler(cfg.Consumer, events.StreamOroRaw, sub, "", pub, ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping}))
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	// Each handler is one pull subscription on the same durable consumer: a message's cost is mostly waiting for
+	// JetStream's publish acknowledgement, so parallel subscriptions multiply throughput. Order across records is
+	// not needed (the writer orders versions itself).
+	handler := ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping})
+	for i := range cfg.Workers {
+		router.AddHandler(fmt.Sprintf("%s-%d", cfg.Consumer, i), events.StreamOroRaw, sub, "", pub, handler)
+	}
 	cfg.Logger.Debug("transformer running", "consumer", cfg.Consumer, "mapping", cfg.Mapping.Version)
 	if err := router.Run(ctx); err != nil {
 		return fmt.Errorf("transformer: %w", err)
