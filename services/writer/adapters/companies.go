@@ -62,11 +62,7 @@ FOR UPDATE OF r`
 
 func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[domain.Key]*domain.CompanyStored, map[domain.Key]ids, error) {
 	n := len(keys)
-	ts, os, sts, sis := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]string, n)
-	for i, k := range keys {
-		sc := s.scopes[k.Tenant]
-		ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, k.SourceType, k.SourceID
-	}
+	ts, os, sts, sis := s.keyColumns(keys)
 	rows, err := tx.Query(ctx, loadCompaniesSQL, raw(ts), raw(os), sts, sis)
 	if err != nil {
 		return nil, nil, fmt.Errorf("writer: loading %d companies: %w", n, err)

@@ -144,11 +144,7 @@ FOR UPDATE OF r`
 
 func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[domain.Key]*domain.Stored, map[domain.Key]ids, error) {
 	n := len(keys)
-	ts, os, sts, sis := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]string, n)
-	for i, k := range keys {
-		sc := s.scopes[k.Tenant]
-		ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, k.SourceType, k.SourceID
-	}
+	ts, os, sts, sis := s.keyColumns(keys)
 	rows, err := tx.Query(ctx, loadSQL, raw(ts), raw(os), sts, sis)
 	if err != nil {
 		return nil, nil, fmt.Errorf("writer: loading %d records: %w", n, err)
@@ -642,4 +638,15 @@ func outboxRow(o domain.Outcome, action string, id ids, sc Scope, salt string) (
 	body, _ := json.Marshal(payload)
 	headers, _ := json.Marshal(env.Headers())
 	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
+}
+
+// keyColumns turns record keys into the four arrays the load statements unnest: tenant, organization, Oro type, id.
+func (s *Store) keyColumns(keys []domain.Key) (ts, os []uuid.UUID, sts, sis []string) {
+	n := len(keys)
+	ts, os, sts, sis = make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]string, n)
+	for i, k := range keys {
+		sc := s.scopes[k.Tenant]
+		ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, k.SourceType, k.SourceID
+	}
+	return ts, os, sts, sis
 }
