@@ -77,6 +77,8 @@ func examples() map[string]any {
 		"customer-event": events.CustomerEvent{ID: "0b7e3c1e-8f2a-4c55-9a57-2f1d3e4b5a60", EntityID: "5a0c2d8e-1b3f-4e6a-8c9d-0e1f2a3b4c5d",
 			OrganizationID: "11111111-2222-4333-8444-555555555555", TenantID: "66666666-7777-4888-9999-aaaaaaaaaaaa", SyncOrigin: events.SyncOrigin},
 		"dead-letter": dl,
+		"conflict-event": events.ConflictEvent{ID: 12, Kind: "email-match", SourceType: "contacts", SourceID: "42",
+			OrganizationID: "11111111-2222-4333-8444-555555555555", TenantID: "66666666-7777-4888-9999-aaaaaaaaaaaa", SyncOrigin: events.SyncOrigin},
 	}
 }
 
@@ -184,5 +186,24 @@ func TestStreamFilesAreWhatTheNatsCLIAccepts(t *testing.T) {
 				t.Errorf("consumer %s/%s: %+v", stream, c.Durable, c)
 			}
 		}
+	}
+}
+
+func TestEveryMercatoEventPayloadShapeMatchesTheCustomerEventSchema(t *testing.T) {
+	org, ten := "11111111-2222-4333-8444-555555555555", "66666666-7777-4888-9999-aaaaaaaaaaaa"
+	s := compile(t, "customer-event")
+	for name, v := range map[string]any{
+		"customers.person_company_link.created": events.PersonCompanyLinkEvent{ID: "0b7e3c1e-8f2a-4c55-9a57-2f1d3e4b5a60",
+			OrganizationID: org, TenantID: ten, PersonEntityID: "5a0c2d8e-1b3f-4e6a-8c9d-0e1f2a3b4c5d",
+			CompanyEntityID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", SyncOrigin: events.SyncOrigin},
+		"customers.address.created": events.RecordEvent{ID: "0b7e3c1e-8f2a-4c55-9a57-2f1d3e4b5a60", OrganizationID: org,
+			TenantID: ten, SyncOrigin: events.SyncOrigin},
+	} {
+		if err := validate(t, s, v); err != nil {
+			t.Errorf("%s payload does not match the customer event schema: %v", name, err)
+		}
+	}
+	if err := validate(t, s, map[string]string{"id": "x", "syncOrigin": "sync_orocrm"}); err == nil {
+		t.Error("a payload of no Mercato shape passed")
 	}
 }

@@ -284,3 +284,42 @@ func (d DeadLetter) Message() (subject string, env Envelope, body []byte) {
 		Type: TypeDeadLetter, Subject: d.Subject, Time: d.FailedAt}
 	return DeadLetterSubject(d.Stage, ref), env, body
 }
+
+// RecordEvent is the default Mercato event payload (customers.address.*, customers.deal.*, customers.comment.*):
+// {id, organizationId, tenantId} plus syncOrigin.
+type RecordEvent struct {
+	ID             string `json:"id"`
+	OrganizationID string `json:"organizationId"`
+	TenantID       string `json:"tenantId"`
+	SyncOrigin     string `json:"syncOrigin"`
+}
+
+// PersonCompanyLinkEvent is the payload of customers.person_company_link.* (Mercato reference §3).
+type PersonCompanyLinkEvent struct {
+	ID              string `json:"id"`
+	OrganizationID  string `json:"organizationId"`
+	TenantID        string `json:"tenantId"`
+	PersonEntityID  string `json:"personEntityId"`
+	CompanyEntityID string `json:"companyEntityId"`
+	SyncOrigin      string `json:"syncOrigin"`
+}
+
+// Conflict events: the writer's review queue (orosync conflicts list|show|resolve) announces itself on
+// mercato.events.<tenant>.orosync.conflict.{opened,resolved}.<id>.
+const (
+	EventConflictOpened   = "orosync.conflict.opened"
+	EventConflictResolved = "orosync.conflict.resolved"
+)
+
+// ConflictEvent is the payload of the conflict events.
+type ConflictEvent struct {
+	ID             int64  `json:"id"`
+	Kind           string `json:"kind"` // field-merge, email-match, delete-local-edit
+	SourceType     string `json:"sourceType"`
+	SourceID       string `json:"sourceId"`
+	EntityID       string `json:"entityId,omitempty"`
+	Resolution     string `json:"resolution,omitempty"`
+	OrganizationID string `json:"organizationId"`
+	TenantID       string `json:"tenantId"`
+	SyncOrigin     string `json:"syncOrigin"`
+}

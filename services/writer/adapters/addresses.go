@@ -149,8 +149,8 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 	event := func(t target, action string) error {
 		as := syncs[t.sync]
 		sc := s.scopes[as.tenant]
-		payload := map[string]string{"id": t.row.id.String(), "organizationId": sc.OrganizationID.String(),
-			"tenantId": sc.TenantID.String(), "syncOrigin": events.SyncOrigin}
+		payload := events.RecordEvent{ID: t.row.id.String(), OrganizationID: sc.OrganizationID.String(),
+			TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
 		row, err := eventRow(as.tenant, "customers.address."+action, payload, t.row.id.String(), as.version, as.mapping, "")
 		if err == nil {
 			outbox = append(outbox, row)

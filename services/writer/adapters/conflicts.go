@@ -16,25 +16,14 @@ import (
 	"github.com/orosync/orosync/services/writer/domain"
 )
 
-// Conflict events on MERCATO_EVENTS (mercato.events.<tenant>.<type>.<conflict id>), so an admin UI can show
-// the review queue without polling.
+// Conflict events, shared with Mercato's subscribers through the events package.
 const (
-	EventConflictOpened   = "orosync.conflict.opened"
-	EventConflictResolved = "orosync.conflict.resolved"
+	EventConflictOpened   = events.EventConflictOpened
+	EventConflictResolved = events.EventConflictResolved
 )
 
 // ConflictEvent is the payload of the conflict events.
-type ConflictEvent struct {
-	ID             int64  `json:"id"`
-	Kind           string `json:"kind"`
-	SourceType     string `json:"sourceType"`
-	SourceID       string `json:"sourceId"`
-	EntityID       string `json:"entityId,omitempty"`
-	Resolution     string `json:"resolution,omitempty"`
-	OrganizationID string `json:"organizationId"`
-	TenantID       string `json:"tenantId"`
-	SyncOrigin     string `json:"syncOrigin"`
-}
+type ConflictEvent = events.ConflictEvent
 
 const queueConflictSQL = `
 INSERT INTO orosync_conflicts (tenant_id, organization_id, connection, source_type, source_id, internal_entity_type,

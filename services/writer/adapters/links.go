@@ -23,14 +23,7 @@ import (
 const linkEvent = "customers.person_company_link."
 
 // linkPayload is Mercato's customers.person_company_link.* payload (reference §3) plus syncOrigin.
-type linkPayload struct {
-	ID              string `json:"id"`
-	OrganizationID  string `json:"organizationId"`
-	TenantID        string `json:"tenantId"`
-	PersonEntityID  string `json:"personEntityId"`
-	CompanyEntityID string `json:"companyEntityId"`
-	SyncOrigin      string `json:"syncOrigin"`
-}
+type linkPayload = events.PersonCompanyLinkEvent
 
 // linkSync is the link set a person must end up with.
 type linkSync struct {
