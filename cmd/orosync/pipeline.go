@@ -200,17 +200,12 @@ func (p pipeline) drain(ctx context.Context) error {
 }
 
 func idle(ctx context.Context, js jetstream.JetStream, db *sql.DB) (bool, error) {
+	// In pipeline order: once the transformer has acknowledged everything up to ORO_RAW's last message, every
+	// change it produced is already stored in MERCATO_CHANGES (it publishes before it acknowledges).
 	for _, c := range [][2]string{{events.StreamOroRaw, "transformer"}, {events.StreamMercatoChanges, "writer"}} {
-		cons, err := js.Consumer(ctx, c[0], c[1])
-		if err != nil {
-			return false, fmt.Errorf("consumer %s/%s: %w", c[0], c[1], err)
-		}
-		info, err := cons.Info(ctx)
-		if err != nil {
+		done, err := consumedAll(ctx, js, c[0], c[1])
+		if err != nil || !done {
 			return false, err
-		}
-		if info.NumPending > 0 || info.NumAckPending > 0 {
-			return false, nil
 		}
 	}
 	var outbox int
@@ -218,4 +213,27 @@ func idle(ctx context.Context, js jetstream.JetStream, db *sql.DB) (bool, error)
 		return false, fmt.Errorf("counting outbox: %w", err)
 	}
 	return outbox == 0, nil
+}
+
+// consumedAll says whether a consumer has acknowledged every message its stream held when asked. The stream's
+// last sequence is read first and compared with the consumer's ack floor: the consumer's own pending count can
+// lag a message that was just stored.
+func consumedAll(ctx context.Context, js jetstream.JetStream, stream, consumer string) (bool, error) {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return false, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	si, err := st.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("stream %s: %w", stream, err)
+	}
+	cons, err := js.Consumer(ctx, stream, consumer)
+	if err != nil {
+		return false, fmt.Errorf("consumer %s/%s: %w", stream, consumer, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("consumer %s/%s: %w", stream, consumer, err)
+	}
+	return info.AckFloor.Stream >= si.State.LastSeq && info.NumAckPending == 0 && info.NumPending == 0, nil
 }

@@ -170,6 +170,14 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
 
 	// A last process drains what is left.
 	final := startChild(t, s.URL, dbURL)
+	st, err := s.JS.Stream(ctx, events.StreamMercatoChanges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
 		info, err := cons.Info(ctx)
 		if err != nil {
@@ -179,7 +187,7 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
 		if err := db.QueryRow(ctx, `SELECT count(*) FROM orosync_outbox`).Scan(&outbox); err != nil {
 			t.Fatal(err)
 		}
-		if info.NumPending == 0 && info.NumAckPending == 0 && outbox == 0 {
+		if info.AckFloor.Stream >= si.State.LastSeq && info.NumAckPending == 0 && outbox == 0 {
 			break
 		}
 		// Progress is reported per commit; the outbox relay and redeliveries after the ack wait are not, so
