@@ -69,12 +69,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("poller: cursor bucket OROSYNC_CURSORS (created from contracts/ at start-up): %w", err)
 	}
+	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
+	budgets := map[string]*oro.Budget{}
 	for name, t := range cfg.Tenants {
 		client, err := oro.New(ctx, t.Oro)
 		if err != nil {
 			return fmt.Errorf("poller: tenant %s: %w", name, err)
 		}
+		budgets[name] = client.Budget()
 		g.Go(func() error { return reportBudget(ctx, adapters.Cursors{KV: kv}, name, client.Budget(), cfg.Once, log) })
 		for _, typ := range t.Types {
 			poll := app.PollType{Oro: client, Publisher: adapters.RawPublisher{JS: js}, Cursors: adapters.Cursors{KV: kv},
@@ -84,6 +87,14 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	err = g.Wait()
+	// The last state (what a finished run did) stays readable by `orosync status` after the poller stops.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(parent), 5*time.Second)
+	defer cancel()
+	for name, b := range budgets {
+		if serr := (adapters.Cursors{KV: kv}).SaveBudgetState(sctx, name, b.State()); serr != nil {
+			log.Warn("saving final budget state", "tenant", name, "err", serr)
+		}
+	}
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
