@@ -96,16 +96,12 @@ func applyCompany(cur *CompanyStored, c events.Change) (*CompanyStored, string, 
 		if cur == nil {
 			return &CompanyStored{Version: c.SourceVersion, MappingVersion: c.MappingVersion, Company: in}, "created", true
 		}
-		cmp := c.SourceVersion.Compare(cur.Version)
-		if cur.Deleted && cur.DeletedUpTo != nil && c.SourceVersion.Compare(*cur.DeletedUpTo) <= 0 {
-			if !cur.Missing && (cmp < 0 || (cmp == 0 && c.MappingVersion == cur.MappingVersion)) {
-				return nil, "", false
-			}
+		switch decideUpsert(cur.lifecycle(), c) {
+		case upsertSkip:
+			return nil, "", false
+		case upsertIntoTombstone:
 			return &CompanyStored{Version: c.SourceVersion, MappingVersion: c.MappingVersion, Deleted: true, Company: in,
 				DeletedUpTo: cur.DeletedUpTo}, "", true
-		}
-		if cmp < 0 || (cmp == 0 && (c.MappingVersion == cur.MappingVersion || cur.Deleted)) {
-			return nil, "", false
 		}
 		next := &CompanyStored{Version: c.SourceVersion, MappingVersion: c.MappingVersion, Company: in}
 		switch {
@@ -117,27 +113,20 @@ func applyCompany(cur *CompanyStored, c events.Change) (*CompanyStored, string, 
 			return next, "", true
 		}
 	case events.OpDelete:
-		upTo := c.SourceVersion
 		if cur == nil {
+			upTo := c.SourceVersion
 			return &CompanyStored{MappingVersion: c.MappingVersion, Deleted: true, Missing: true, DeletedUpTo: &upTo}, "", true
 		}
-		if cur.Deleted {
-			if cur.DeletedUpTo != nil && upTo.Compare(*cur.DeletedUpTo) > 0 {
-				next := *cur
-				next.DeletedUpTo = &upTo
-				return &next, "", true
-			}
-			return nil, "", false
-		}
-		if !c.SourceVersion.UpdatedAt.IsZero() && c.SourceVersion.Compare(cur.Version) < 0 {
+		verdict, upTo := decideDelete(cur.lifecycle(), c)
+		if verdict == deleteSkip {
 			return nil, "", false
 		}
 		next := *cur
-		next.Deleted = true
-		if upTo.Compare(cur.Version) < 0 {
-			upTo = cur.Version
-		}
 		next.DeletedUpTo = &upTo
+		if verdict == deleteExtend {
+			return &next, "", true
+		}
+		next.Deleted = true
 		return &next, "deleted", true
 	}
 	return nil, "", false

@@ -175,18 +175,12 @@ func (s *step) apply(cur *Stored, c events.Change) (*Stored, string, bool) {
 				return nil, "", false
 			}
 		}
-		cmp := c.SourceVersion.Compare(cur.Version)
-		if cur.Deleted && cur.DeletedUpTo != nil && c.SourceVersion.Compare(*cur.DeletedUpTo) <= 0 {
-			// A version the tombstone already ended: Mercato gets the newest such version's values, deleted, as it
-			// would have had versions and tombstone arrived in order.
-			if !cur.Missing && (cmp < 0 || (cmp == 0 && c.MappingVersion == cur.MappingVersion)) {
-				return nil, "", false
-			}
+		switch decideUpsert(cur.lifecycle(), c) {
+		case upsertSkip:
+			return nil, "", false
+		case upsertIntoTombstone:
 			return &Stored{Version: c.SourceVersion, MappingVersion: c.MappingVersion, Deleted: true, Person: in, Base: &in,
 				DeletedUpTo: cur.DeletedUpTo, LocalUpdatedAt: cur.LocalUpdatedAt}, "", true
-		}
-		if cmp < 0 || (cmp == 0 && (c.MappingVersion == cur.MappingVersion || cur.Deleted)) {
-			return nil, "", false
 		}
 		next := &Stored{Version: c.SourceVersion, MappingVersion: c.MappingVersion, Person: in, Base: &in,
 			LocalUpdatedAt: cur.LocalUpdatedAt}
@@ -207,22 +201,19 @@ func (s *step) apply(cur *Stored, c events.Change) (*Stored, string, bool) {
 			return next, "", true // new version, same Mercato values: bookkeeping only
 		}
 	case events.OpDelete:
-		upTo := c.SourceVersion
 		if cur == nil {
 			// Remembered, so that older versions arriving later cannot bring the record back.
+			upTo := c.SourceVersion
 			return &Stored{MappingVersion: c.MappingVersion, Deleted: true, Missing: true, DeletedUpTo: &upTo}, "", true
 		}
-		if cur.Deleted {
-			if cur.DeletedUpTo != nil && upTo.Compare(*cur.DeletedUpTo) > 0 {
-				next := *cur
-				next.DeletedUpTo = &upTo
-				return &next, "", true // a later tombstone moves the end forward
-			}
+		verdict, upTo := decideDelete(cur.lifecycle(), c)
+		switch verdict {
+		case deleteSkip:
 			return nil, "", false
-		}
-		// A tombstone names the last version it saw; a newer version applied since means the record lives on.
-		if !c.SourceVersion.UpdatedAt.IsZero() && c.SourceVersion.Compare(cur.Version) < 0 {
-			return nil, "", false
+		case deleteExtend:
+			next := *cur
+			next.DeletedUpTo = &upTo
+			return &next, "", true
 		}
 		if cur.EditedLocally() {
 			local, base := cur.Person, *cur.Base
@@ -231,9 +222,6 @@ func (s *step) apply(cur *Stored, c events.Change) (*Stored, string, bool) {
 		}
 		next := *cur
 		next.Deleted = true
-		if upTo.Compare(cur.Version) < 0 {
-			upTo = cur.Version
-		}
 		next.DeletedUpTo = &upTo
 		return &next, "deleted", true
 	}
