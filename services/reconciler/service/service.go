@@ -2,12 +2,14 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -235,22 +237,9 @@ func passesOf(tenants map[string]Tenant) ([]app.Reconcile, error) {
 		}
 	}
 	slices.SortFunc(passes, func(a, b app.Reconcile) int {
-		if a.Tenant != b.Tenant {
-			return compare(a.Tenant, b.Tenant)
-		}
-		return compare(a.Type, b.Type)
+		return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.Type, b.Type))
 	})
 	return passes, nil
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // round runs every pass once, logging each.
