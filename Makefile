@@ -27,6 +27,7 @@ bench: services
 ## fuzz: a short run of every fuzz target (the corpus under testdata/fuzz is kept)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocument$$' -fuzztime 30s ./oro/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAudits$$' -fuzztime 30s ./oro/
 	$(GO) test -run '^$$' -fuzz '^FuzzMapContact$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentAndMap$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFilters$$' -fuzztime 30s ./orosim/

@@ -389,7 +389,9 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		for k, vs := range hdr {
 			req.Header[k] = append([]string(nil), vs...)
 		}
-		req.Header.Set("Accept", mediaType)
+		if req.Header.Get("Accept") == "" {
+			req.Header.Set("Accept", mediaType)
+		}
 		if body != nil {
 			req.Header.Set("Content-Type", mediaType)
 		}

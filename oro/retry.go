@@ -17,34 +17,47 @@ type decodeError struct{ err error }
 func (e *decodeError) Error() string { return "decode response: " + e.err.Error() }
 func (e *decodeError) Unwrap() error { return e.err }
 
-// fetchDoc GETs u and decodes the JSON:API document, retrying transient failures with exponential backoff and
-// jitter (5xx, timeouts, broken connections, truncated or malformed bodies) and pausing the connection's budget
-// for a 429/503's Retry-After. It returns the last error after Backoff.Attempts tries.
+// fetchDoc GETs u and decodes the JSON:API document (see fetch).
 func (c *Client) fetchDoc(ctx context.Context, u *url.URL, hdr http.Header) (*response, *Document, error) {
+	var doc *Document
+	res, err := c.fetch(ctx, u, hdr, func(body []byte) (err error) {
+		doc, err = ParseDocument(body)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, doc, nil
+}
+
+// fetch GETs u and hands the body to decode, retrying transient failures with exponential backoff and jitter
+// (5xx, timeouts, broken connections, truncated or malformed bodies, i.e. decode errors) and pausing the
+// connection's budget for a 429/503's Retry-After. It returns the last error after Backoff.Attempts tries.
+func (c *Client) fetch(ctx context.Context, u *url.URL, hdr http.Header, decode func([]byte) error) (*response, error) {
 	var last error
 	for attempt := 1; ; attempt++ {
 		res, err := c.send(ctx, http.MethodGet, u, nil, hdr)
 		if err == nil {
-			doc, perr := ParseDocument(res.body)
+			perr := decode(res.body)
 			if perr == nil {
 				c.budget.noteSuccess()
-				return res, doc, nil
+				return res, nil
 			}
 			err = &decodeError{perr}
 		}
 		if ctx.Err() != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		wait, pause, retry := c.retryDelay(err, attempt)
 		if !retry {
-			return nil, nil, err
+			return nil, err
 		}
 		last = err
 		if attempt >= c.backoff.Attempts {
 			if attempt == 1 {
-				return nil, nil, err
+				return nil, err
 			}
-			return nil, nil, fmt.Errorf("giving up after %d attempts: %w", attempt, last)
+			return nil, fmt.Errorf("giving up after %d attempts: %w", attempt, last)
 		}
 		if pause {
 			// Budget.Wait holds every caller of the connection until the pause ends.
@@ -53,7 +66,7 @@ func (c *Client) fetchDoc(ctx context.Context, u *url.URL, hdr http.Header) (*re
 		}
 		c.budget.noteRetry(c.secrets.scrubErr(err).Error(), wait)
 		if err := sleep(ctx, wait); err != nil {
-			return nil, nil, fmt.Errorf("%w (while backing off after: %w)", err, last)
+			return nil, fmt.Errorf("%w (while backing off after: %w)", err, last)
 		}
 	}
 }
