@@ -38,9 +38,28 @@ type RawRecord struct {
 type Tombstone struct {
 	RecordRef
 	DeletedAt time.Time `json:"deletedAt"`
-	Reason    string    `json:"reason"` // id-diff, audit, webhook
+	Reason    string    `json:"reason"` // diff (id-diff before), audit, webhook
 	// LastSeen is the source version last applied for the record, when known.
 	LastSeen *SourceVersion `json:"lastSeen,omitempty"`
+	// Op marks the message as a delete for consumers that read bodies only (always OpDelete when set).
+	Op string `json:"op,omitempty"`
+	// Evidence is why orosync believes the record is gone: Oro's audit row, or the reconcile passes that missed it.
+	Evidence *TombstoneEvidence `json:"evidence,omitempty"`
+}
+
+// Tombstone reasons.
+const (
+	ReasonAudit   = "audit"   // Oro's data audit logged the remove
+	ReasonDiff    = "diff"    // missing from complete id listings in consecutive reconcile passes
+	ReasonWebhook = "webhook" // Oro's <alias>.deleted webhook
+)
+
+// TombstoneEvidence backs a tombstone: AuditID and LoggedAt for ReasonAudit, Passes (reconcile pass ids, oldest
+// first) for ReasonDiff.
+type TombstoneEvidence struct {
+	AuditID  int64      `json:"auditId,omitempty"`
+	LoggedAt *time.Time `json:"loggedAt,omitempty"`
+	Passes   []string   `json:"passes,omitempty"`
 }
 
 // SourceVersion orders versions of one record: Oro's updatedAt first, then the payload hash.

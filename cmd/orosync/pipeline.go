@@ -104,7 +104,7 @@ func (p pipeline) pollerConfig(once bool) poller.Config {
 }
 
 func (p pipeline) reconcilerConfig() reconciler.Config {
-	return reconciler.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval,
+	return reconciler.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval, Now: p.Now,
 		Tenants: map[string]reconciler.Tenant{p.Tenant: {Oro: p.Oro, Types: p.Types,
 			Scope: reconciler.Scope{TenantID: p.Scope.TenantID, OrganizationID: p.Scope.OrganizationID}}}}
 }

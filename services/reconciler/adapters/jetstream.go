@@ -38,17 +38,69 @@ func NewTombstones(js jetstream.JetStream, window int) (*Tombstones, error) {
 
 // PublishTombstones publishes asynchronously, a window at a time, and waits for every acknowledgement.
 func (p *Tombstones) PublishTombstones(ctx context.Context, tombs []events.Tombstone) (published, duplicates int, err error) {
+	msgs := make([]*nats.Msg, 0, min(len(tombs), p.window))
 	for start := 0; start < len(tombs); start += p.window {
-		chunk := tombs[start:min(start+p.window, len(tombs))]
-		futures := make([]jetstream.PubAckFuture, 0, len(chunk))
-		for _, t := range chunk {
+		msgs = msgs[:0]
+		for _, t := range tombs[start:min(start+p.window, len(tombs))] {
 			msg, err := tombstoneMsg(t)
 			if err != nil {
 				return published, duplicates, err
 			}
-			fut, err := p.js.PublishMsgAsync(msg, jetstream.WithExpectStream(events.StreamOroRaw))
+			msgs = append(msgs, msg)
+		}
+		n, d, err := p.send(ctx, msgs, events.StreamOroRaw)
+		published, duplicates = published+n, duplicates+d
+		if err != nil {
+			return published, duplicates, err
+		}
+	}
+	return published, duplicates, nil
+}
+
+// PublishRaw publishes records Oro lists but Mercato lacks to ORO_RAW exactly as the poller does (subject,
+// CloudEvents headers, Nats-Msg-Id = the version's id), and dead letters for those that cannot be records.
+func (p *Tombstones) PublishRaw(ctx context.Context, recs []events.RawRecord, dead []events.DeadLetter) (int, error) {
+	msgs := make([]*nats.Msg, 0, len(recs))
+	for _, r := range recs {
+		subject, err := events.RawSubject(r.Tenant, r.Type, r.ID)
+		if err != nil {
+			return 0, fmt.Errorf("record %s: %w", r.RecordRef, err)
+		}
+		body, err := json.Marshal(r)
+		if err != nil {
+			return 0, fmt.Errorf("record %s: %w", r.RecordRef, err)
+		}
+		msg := nats.NewMsg(subject)
+		msg.Data = body
+		events.Envelope{ID: r.MsgID(), Source: events.Source(r.Tenant, Stage), Type: events.TypeRawRecord,
+			Subject: r.Type + "/" + r.ID, Time: r.ObservedAt}.Apply(msg.Header)
+		msgs = append(msgs, msg)
+	}
+	n, _, err := p.send(ctx, msgs, events.StreamOroRaw)
+	if err != nil {
+		return n, err
+	}
+	msgs = msgs[:0]
+	for _, d := range dead {
+		subject, env, body := d.Message()
+		msg := nats.NewMsg(subject)
+		msg.Data = body
+		env.Apply(msg.Header)
+		msgs = append(msgs, msg)
+	}
+	_, _, err = p.send(ctx, msgs, events.StreamDeadLetter)
+	return n, err
+}
+
+// send publishes msgs asynchronously, a window at a time, and waits for every acknowledgement.
+func (p *Tombstones) send(ctx context.Context, msgs []*nats.Msg, stream string) (published, duplicates int, err error) {
+	for start := 0; start < len(msgs); start += p.window {
+		chunk := msgs[start:min(start+p.window, len(msgs))]
+		futures := make([]jetstream.PubAckFuture, 0, len(chunk))
+		for _, msg := range chunk {
+			fut, err := p.js.PublishMsgAsync(msg, jetstream.WithExpectStream(stream))
 			if err != nil {
-				return published, duplicates, fmt.Errorf("publishing tombstone of %s: %w", t.RecordRef, err)
+				return published, duplicates, fmt.Errorf("publishing to %s: %w", msg.Subject, err)
 			}
 			futures = append(futures, fut)
 		}
@@ -60,7 +112,7 @@ func (p *Tombstones) PublishTombstones(ctx context.Context, tombs []events.Tombs
 					duplicates++
 				}
 			case err := <-fut.Err():
-				return published, duplicates, fmt.Errorf("tombstone of %s not acknowledged: %w", chunk[i].RecordRef, err)
+				return published, duplicates, fmt.Errorf("%s not acknowledged: %w", chunk[i].Subject, err)
 			case <-ctx.Done():
 				return published, duplicates, ctx.Err()
 			}

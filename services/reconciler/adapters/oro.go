@@ -3,110 +3,191 @@ package adapters
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
-	"net/http"
-	"regexp"
 	"strconv"
+	"strings"
+	"sync"
+	"time"
 
+	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/services/reconciler/domain"
 )
 
-// DefaultPageSize is page[size] of an id listing: ids only, so big pages are cheap.
-const DefaultPageSize = 1000
+// DefaultPageSize is the page[size] an id listing tries first: ids only, so big pages are cheap. An instance whose
+// max_entities is lower answers 400 with its limit, and the listing goes on with that.
+const DefaultPageSize = 10000
 
-// OroLister lists ids with keyset paging on id: filter[id][gt]=<last id>&sort=id&fields[<type>]=id. Offset paging
-// would skip a row for every row deleted in front of the reader while it reads, and those rows would then be
-// tombstoned although they exist.
-type OroLister struct {
+// FetchBatch is how many records one fetch request asks for (filter[id]=a,b,...).
+const FetchBatch = 100
+
+// Oro lists ids, fetches records and reads the audit log of every tenant's Oro.
+type Oro struct {
 	clients  map[string]*oro.Client
 	pageSize int
 	log      *slog.Logger
+
+	mu     sync.Mutex
+	probed map[string]int // tenant/type → page size the instance accepted
 }
 
-// NewOroLister needs an Oro client per tenant. pageSize 0 means DefaultPageSize, -1 asks for everything at once
-// (Oro may cap it; the listing then goes on page by page).
-func NewOroLister(clients map[string]*oro.Client, pageSize int, log *slog.Logger) (*OroLister, error) {
+// NewOro needs an Oro client per tenant. pageSize 0 means DefaultPageSize, -1 asks for everything at once (Oro
+// may cap it silently: the total count then shows the page is short, and the listing fails as incomplete).
+func NewOro(clients map[string]*oro.Client, pageSize int, log *slog.Logger) (*Oro, error) {
 	if len(clients) == 0 {
-		return nil, errors.New("oro lister: at least one Oro client is required")
+		return nil, errors.New("oro: at least one Oro client is required")
 	}
 	for tenant, c := range clients {
 		if c == nil {
-			return nil, fmt.Errorf("oro lister: tenant %q has no Oro client", tenant)
+			return nil, fmt.Errorf("oro: tenant %q has no Oro client", tenant)
 		}
 	}
 	switch {
 	case pageSize == 0:
 		pageSize = DefaultPageSize
 	case pageSize < -1:
-		return nil, fmt.Errorf("oro lister: page size %d: must be positive or -1", pageSize)
+		return nil, fmt.Errorf("oro: page size %d: must be positive or -1", pageSize)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &OroLister{clients: clients, pageSize: pageSize, log: log}, nil
+	return &Oro{clients: clients, pageSize: pageSize, log: log, probed: map[string]int{}}, nil
 }
 
-// ListIDs lists every id of typ; any failed page fails the whole listing.
-func (l *OroLister) ListIDs(ctx context.Context, tenant, typ string) (*domain.Listing, error) {
-	c, ok := l.clients[tenant]
+func (o *Oro) client(tenant string) (*oro.Client, error) {
+	c, ok := o.clients[tenant]
 	if !ok {
 		return nil, fmt.Errorf("no Oro client for tenant %q", tenant)
 	}
-	listing := &domain.Listing{}
-	size := l.pageSize
-	for pages := 0; ; {
-		q := oro.Query{Sort: []string{"id"}, PageSize: size, Fields: map[string][]string{typ: {"id"}}}
-		last, more := listing.Last()
-		if more {
-			q.Filters = []oro.Filter{{Field: "id", Op: "gt", Value: last}}
+	return c, nil
+}
+
+// ListIDs lists every id of typ with keyset paging on id (filter[id][gt]=<last>&sort=id&fields[typ]=id, with
+// X-Include: totalCount) and hands each page to page in ascending order. Offset paging would skip a row for every
+// row deleted in front of the reader, and those rows would then be tombstoned although they exist. It returns nil
+// only when the listing is complete: every page came back, and each page's ids match Oro's count of the ids after
+// the cursor (domain.CheckPage). last is the highest id handed on so far.
+func (o *Oro) ListIDs(ctx context.Context, tenant, typ string, last func() (uint64, bool), page func(ids []string) error) (pages int, err error) {
+	c, err := o.client(tenant)
+	if err != nil {
+		return 0, err
+	}
+	key := tenant + "/" + typ
+	o.mu.Lock()
+	size, ok := o.probed[key]
+	o.mu.Unlock()
+	if !ok {
+		size = o.pageSize
+	}
+	ids := make([]string, 0, max(size, 0))
+	for {
+		q := oro.Query{Sort: []string{"id"}, PageSize: size, Fields: map[string][]string{typ: {"id"}}, TotalCount: true, NoHateoas: true}
+		if n, ok := last(); ok {
+			q.Filters = []oro.Filter{{Field: "id", Op: "gt", Value: strconv.FormatUint(n, 10)}}
 		}
-		page, err := c.List(ctx, typ, q)
+		p, err := c.List(ctx, typ, q)
 		if err != nil {
-			if n, ok := pageSizeLimit(err); ok && (size == -1 || n < size) {
-				// Oro's max_entities is below our page size: adapt rather than fail.
-				l.log.Warn("oro page size too large, adapting", "tenant", tenant, "type", typ, "page_size", size, "max", n)
+			if n, ok := oro.MaxPageSize(err); ok && (size == -1 || n < size) {
+				o.log.Info("oro caps the page size (max_entities); listing on with its limit", "tenant", tenant, "type", typ, "page_size", size, "max", n)
 				size = n
+				o.mu.Lock()
+				o.probed[key] = n
+				o.mu.Unlock()
 				continue
 			}
-			return nil, fmt.Errorf("listing %s after %d ids in %d pages: %w", typ, listing.Len(), pages, err)
+			return pages, fmt.Errorf("%w: listing %s after %d pages: %w", domain.ErrIncomplete, typ, pages, err)
 		}
 		pages++
-		for _, r := range page.Data {
+		ids = ids[:0]
+		for _, r := range p.Data {
 			if r.Type != typ {
-				return nil, fmt.Errorf("listing %s: page %d holds a resource of type %q", typ, pages, r.Type)
+				return pages, fmt.Errorf("%w: listing %s: page %d holds a resource of type %q", domain.ErrIncomplete, typ, pages, r.Type)
 			}
-			if err := listing.Add(r.ID); err != nil {
-				return nil, fmt.Errorf("listing %s: page %d: %w", typ, pages, err)
-			}
+			ids = append(ids, r.ID)
 		}
-		// Done on an empty page, or on a short page Oro says nothing follows (links.next is only emitted when
-		// more rows exist). A full page without a next link costs one more, empty, request.
-		if len(page.Data) == 0 || (page.Next == "" && size > 0 && len(page.Data) < size) {
-			return listing, nil
+		done, err := domain.CheckPage(len(ids), p.Total, size)
+		if err != nil {
+			return pages, fmt.Errorf("listing %s: page %d: %w", typ, pages, err)
+		}
+		if err := page(ids); err != nil {
+			return pages, fmt.Errorf("listing %s: page %d: %w", typ, pages, err)
+		}
+		if done {
+			return pages, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return pages, err
 		}
 	}
 }
 
-var pageSizeLimitRE = regexp.MustCompile(`less than or equals? to (\d+)`)
-
-// pageSizeLimit reads Oro's 400 "The value should be less than or equals to N." about page[size].
-func pageSizeLimit(err error) (int, bool) {
-	var ae *oro.APIError
-	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
-		return 0, false
+// Fetch reads records by id (filter[id]=a,b,...), FetchBatch a request, and turns them into raw records exactly
+// as the poller does (same body, hash and message id), so a record the poller also publishes is stored once. A
+// record that cannot be one (no updatedAt, say) becomes a dead letter naming the field. Ids Oro no longer has are
+// left out.
+func (o *Oro) Fetch(ctx context.Context, tenant, typ string, ids []uint64, now time.Time) ([]events.RawRecord, []events.DeadLetter, error) {
+	c, err := o.client(tenant)
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, e := range ae.Errors {
-		if e.Source.Parameter != "page[size]" {
-			continue
+	var (
+		recs []events.RawRecord
+		dead []events.DeadLetter
+	)
+	for start := 0; start < len(ids); start += FetchBatch {
+		batch := ids[start:min(start+FetchBatch, len(ids))]
+		list := make([]string, len(batch))
+		for i, n := range batch {
+			list[i] = strconv.FormatUint(n, 10)
 		}
-		if m := pageSizeLimitRE.FindStringSubmatch(e.Detail); m != nil {
-			if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
-				return n, true
+		p, err := c.List(ctx, typ, oro.Query{Filters: []oro.Filter{{Field: "id", Value: strings.Join(list, ",")}},
+			Sort: []string{"id"}, PageSize: len(batch), NoHateoas: true})
+		if err != nil {
+			return recs, dead, fmt.Errorf("fetching %d %s: %w", len(batch), typ, err)
+		}
+		for _, r := range p.Data {
+			ref := events.RecordRef{Tenant: tenant, Type: typ, ID: r.ID}
+			rec, field, err := rawRecord(r, ref, now)
+			if err != nil {
+				dl := events.DeadLetter{Stage: Stage, Record: &ref, Field: field, Rule: "required", Reason: err.Error(), FailedAt: now.UTC()}
+				dl.SetPayload(r.Raw)
+				dead = append(dead, dl)
+				continue
 			}
+			recs = append(recs, rec)
 		}
 	}
-	return 0, false
+	return recs, dead, nil
+}
+
+func rawRecord(r oro.Resource, ref events.RecordRef, now time.Time) (events.RawRecord, string, error) {
+	if !events.ValidToken(r.ID) {
+		return events.RawRecord{}, "id", fmt.Errorf("%s %q: id is not a subject token", ref.Type, r.ID)
+	}
+	at, ok := r.UpdatedAt()
+	if !ok {
+		return events.RawRecord{}, "attributes.updatedAt", fmt.Errorf("%s %s: no valid updatedAt", ref.Type, r.ID)
+	}
+	hash, err := events.ResourceHash(r.Raw)
+	if err != nil {
+		return events.RawRecord{}, "resource", fmt.Errorf("%s %s: %w", ref.Type, r.ID, err)
+	}
+	utc := at.UTC()
+	return events.RawRecord{RecordRef: ref, UpdatedAt: &utc, PayloadHash: hash, ObservedAt: now.UTC(), Via: "poll",
+		Resource: json.RawMessage(r.Raw)}, "", nil
+}
+
+// Removed yields the remove entries Oro's audit log holds for typ since the given time, in Oro's (id) order. A 403
+// (no oro_dataaudit_view) is returned as the iterator's error; oro.IsForbidden tells it.
+func (o *Oro) Removed(ctx context.Context, tenant, typ string, since time.Time) iter.Seq2[oro.AuditEntry, error] {
+	c, err := o.client(tenant)
+	if err != nil {
+		return func(yield func(oro.AuditEntry, error) bool) { yield(oro.AuditEntry{}, err) }
+	}
+	class, _ := oro.AuditClass(typ)
+	return c.AllAudits(ctx, oro.AuditQuery{Action: oro.AuditRemove, ObjectClass: class, Since: since, Limit: 100})
 }

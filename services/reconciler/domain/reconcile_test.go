@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -10,69 +11,162 @@ import (
 	"github.com/orosync/orosync/events"
 )
 
-func listing(t *testing.T, ids ...string) *Listing {
-	t.Helper()
-	l := &Listing{}
-	for _, id := range ids {
-		if err := l.Add(id); err != nil {
-			t.Fatal(err)
+// source yields held ids as the database streams them.
+func source(ids ...string) func() (string, bool, error) {
+	i := 0
+	return func() (string, bool, error) {
+		if i == len(ids) {
+			return "", false, nil
 		}
+		i++
+		return ids[i-1], true, nil
 	}
-	return l
 }
 
-func held(ids ...string) []Held {
-	out := make([]Held, len(ids))
-	for i, id := range ids {
-		out[i] = Held{ID: id, Version: events.SourceVersion{UpdatedAt: time.Unix(int64(i), 0).UTC(), PayloadHash: "h" + id}}
-	}
-	return out
-}
-
-func ids(hs []Held) []string {
-	out := make([]string, len(hs))
-	for i, h := range hs {
+func missingIDs(m *Merge) []string {
+	out := make([]string, len(m.Missing))
+	for i, h := range m.Missing {
 		out[i] = h.ID
 	}
 	return out
 }
 
-func TestListingComparesIdsAsNumbersAndRefusesAnyOtherOrder(t *testing.T) {
-	l := listing(t, "2", "9", "10", "100")
-	if last, ok := l.Last(); !ok || last != "100" {
-		t.Errorf("Last = %q, %v", last, ok) // as strings "9" would be the highest
-	}
-	for _, bad := range []string{"11", "100", "x", "-1", "1.5", ""} {
-		if err := l.Add(bad); err == nil {
-			t.Errorf("Add(%q) after 100 accepted", bad)
+func TestMergeFindsMissingAndAbsentIdsPageByPageInNumericOrder(t *testing.T) {
+	// Held as the database orders them: numerically, "007" and "7" side by side, non-numbers last.
+	m := NewMerge(source("1", "2", "007", "9", "10", "010", "100", "x"), nil)
+	m.AbsentCap = 10
+	for _, page := range [][]string{{"1", "3"}, {"10", "11"}, {"12"}} {
+		if err := m.Page(page); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if l.Len() != 4 {
-		t.Errorf("a refused id was kept: %d ids", l.Len())
+	if err := m.Finish(); err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := (&Listing{}).Last(); ok {
-		t.Error("an empty listing has a last id")
-	}
-}
-
-func TestDiffFindsHeldRecordsOroNoLongerListsInNumericOrder(t *testing.T) {
-	l := listing(t, "1", "2", "10", "11")
-	d := Compare(l, held("11", "10", "9", "100", "2", "010", "007", "x", "1"))
-	if got, want := ids(d.Missing), []string{"007", "9", "100"}; !slices.Equal(got, want) {
+	if got, want := missingIDs(m), []string{"2", "007", "9", "100"}; !slices.Equal(got, want) {
 		t.Errorf("missing %v, want %v", got, want) // "010" is record 10, which Oro listed
 	}
-	if got := ids(d.Unparsable); !slices.Equal(got, []string{"x"}) {
-		t.Errorf("unparsable %v", got)
+	if !slices.Equal(m.Absent, []uint64{3, 11, 12}) || m.AbsentCount != 3 {
+		t.Errorf("absent %v (%d)", m.Absent, m.AbsentCount)
 	}
-	if d := Compare(l, nil); len(d.Missing)+len(d.Unparsable) != 0 {
-		t.Errorf("nothing held, yet %+v", d)
-	}
-	if d := Compare(&Listing{}, held("1", "2")); len(d.Missing) != 2 {
-		t.Errorf("empty listing: %d missing, want every held record", len(d.Missing))
+	if m.Listed != 5 || m.Held != 7 || m.Unparsable != 1 || !slices.Equal(m.UnparsableIDs, []string{"x"}) {
+		t.Errorf("listed %d held %d unparsable %d %v", m.Listed, m.Held, m.Unparsable, m.UnparsableIDs)
 	}
 }
 
-func TestShareRuleRefusesMassDeletesUnlessForcedOrSmall(t *testing.T) {
+func TestMergeRefusesAListingOutOfOrderAndCapsAbsentIds(t *testing.T) {
+	m := NewMerge(source(), nil)
+	m.AbsentCap = 2
+	if err := m.Page([]string{"2", "9", "10", "100"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := m.Last(); !ok || n != 100 {
+		t.Errorf("Last = %d, %v", n, ok)
+	}
+	for _, bad := range []string{"11", "100", "x", "-1", "1.5", ""} {
+		if err := m.Page([]string{bad}); err == nil {
+			t.Errorf("id %q after 100 accepted", bad)
+		}
+	}
+	if len(m.Absent) != 2 || m.AbsentCount != 4 {
+		t.Errorf("absent %v of %d, want 2 kept of 4", m.Absent, m.AbsentCount)
+	}
+}
+
+func TestMergeTreatsSkippedIdsAsNotHeld(t *testing.T) {
+	m := NewMerge(source("1", "2", "3"), func(n uint64) bool { return n == 2 })
+	m.AbsentCap = 5
+	if err := m.Page([]string{"1", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(missingIDs(m), []string{"3"}) || !slices.Equal(m.Absent, []uint64{2}) || m.Held != 2 {
+		t.Errorf("missing %v absent %v held %d", missingIDs(m), m.Absent, m.Held)
+	}
+}
+
+func TestAListingIsCompleteOnlyWhenItsLastPageHoldsEveryCountedId(t *testing.T) {
+	for _, c := range []struct {
+		name              string
+		rows, total, size int
+		last, incomplete  bool
+	}{
+		{"full page, more to come", 10, 25, 10, false, false},
+		{"last page", 5, 5, 10, true, false},
+		{"empty type", 0, 0, 10, true, false},
+		{"exactly one full page left", 10, 10, 10, true, false},
+		{"short page with more counted: truncated", 4, 25, 10, false, true},
+		{"no count sent", 5, -1, 10, false, true},
+		{"more rows than counted", 6, 5, 10, false, true},
+		{"everything at once, capped silently", 7, 23, -1, false, false},
+		{"everything at once, empty but counted", 0, 3, -1, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			last, err := CheckPage(c.rows, c.total, c.size)
+			if last != c.last || (err != nil) != c.incomplete {
+				t.Fatalf("CheckPage(%d, %d, %d) = %v, %v", c.rows, c.total, c.size, last, err)
+			}
+			if err != nil && !errors.Is(err, ErrIncomplete) {
+				t.Errorf("%v is not ErrIncomplete", err)
+			}
+		})
+	}
+}
+
+func TestGraceTombstonesOnlyAfterConsecutivePassesMissedARecord(t *testing.T) {
+	var g Grace
+	g, due, waiting := g.Advance("p1", []uint64{3, 5, 5, 9}, 2)
+	if len(due) != 0 || waiting != 3 {
+		t.Fatalf("first pass: due %v waiting %d", due, waiting)
+	}
+	// 5 came back; 3 and 9 are missed again; 12 is new.
+	g, due, waiting = g.Advance("p2", []uint64{3, 9, 12}, 2)
+	if waiting != 1 || len(due) != 2 || !slices.Equal(due[3], []string{"p1", "p2"}) || !slices.Equal(due[9], []string{"p1", "p2"}) {
+		t.Fatalf("second pass: due %v waiting %d", due, waiting)
+	}
+	g, due, _ = g.Advance("p3", []uint64{5, 12}, 2)
+	if _, ok := due[5]; ok || !slices.Equal(due[12], []string{"p2", "p3"}) {
+		t.Errorf("third pass: due %v (5 reappeared in p2, so its count restarts)", due)
+	}
+	if !slices.Equal(g.Passes, []string{"p2", "p3"}) {
+		t.Errorf("passes %v", g.Passes)
+	}
+	if _, due, _ := (Grace{}).Advance("only", []uint64{1}, 1); !slices.Equal(due[1], []string{"only"}) {
+		t.Errorf("grace 1: due %v", due)
+	}
+}
+
+func TestGraceStateSurvivesItsCompactEncoding(t *testing.T) {
+	var missing []uint64
+	for i := range 200_000 {
+		missing = append(missing, uint64(1_000_000+2*i))
+	}
+	g, _, _ := Grace{}.Advance("p1", missing, 3)
+	g, _, _ = g.Advance("p2", missing[:1000], 3)
+	b, err := json.Marshal(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 64<<10 {
+		t.Errorf("200,000 missed ids encode to %d bytes", len(b))
+	}
+	var back Grace
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back.Passes, g.Passes) || !slices.Equal(back.Missing, g.Missing) {
+		t.Errorf("round trip changed the state: %d entries, passes %v", len(back.Missing), back.Passes)
+	}
+	for _, bad := range []string{`{`, `{"missing":"AAAA"}`, `{"missing":12}`} {
+		if err := json.Unmarshal([]byte(bad), &back); err == nil {
+			t.Errorf("%s decoded", bad)
+		}
+	}
+}
+
+func TestBreakerTripsAboveTheShareOrTheCountUnlessSmallOrForced(t *testing.T) {
 	for _, c := range []struct {
 		name          string
 		policy        Policy
@@ -80,14 +174,15 @@ func TestShareRuleRefusesMassDeletesUnlessForcedOrSmall(t *testing.T) {
 		refused       bool
 	}{
 		{"nothing missing", DefaultPolicy, 0, 0, false},
-		{"half is allowed", DefaultPolicy, 50, 100, false},
-		{"more than half is refused", DefaultPolicy, 51, 100, true},
+		{"5 % is allowed", DefaultPolicy, 50, 1000, false},
+		{"more than 5 % is refused", DefaultPolicy, 51, 1000, true},
 		{"everything gone is refused", DefaultPolicy, 1000, 1000, true},
 		{"up to the floor is always allowed", DefaultPolicy, 10, 10, false},
 		{"one above the floor is not", DefaultPolicy, 11, 11, true},
-		{"forced", Policy{MaxShare: 0.5, Floor: 10, Force: true}, 1000, 1000, false},
+		{"forced", Policy{MaxShare: 0.05, Floor: 10, Force: true}, 1000, 1000, false},
 		{"no floor", Policy{MaxShare: 0.1}, 2, 10, true},
-		{"stricter share", Policy{MaxShare: 0.05, Floor: 10}, 11, 200, true},
+		{"count limit", Policy{MaxShare: 1, MaxCount: 100, Floor: 10}, 101, 100_000, true},
+		{"within the count limit", Policy{MaxShare: 1, MaxCount: 100, Floor: 10}, 100, 100_000, false},
 		{"share of one", Policy{MaxShare: 1, Floor: 0}, 1000, 1000, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -102,12 +197,12 @@ func TestShareRuleRefusesMassDeletesUnlessForcedOrSmall(t *testing.T) {
 			if !errors.Is(err, ErrTooManyDeletes) || !errors.As(err, &tm) || tm.Missing != c.missing || tm.Held != c.held {
 				t.Errorf("error %#v does not carry the counts", err)
 			}
-			if !strings.Contains(err.Error(), "nothing was published") {
-				t.Errorf("error does not say what happened: %v", err)
+			if !strings.Contains(err.Error(), "nothing was published") || !strings.Contains(err.Error(), "--confirm") {
+				t.Errorf("error does not say what happened and what to do: %v", err)
 			}
 		})
 	}
-	for _, bad := range []Policy{{MaxShare: 0}, {MaxShare: 1.5}, {MaxShare: -0.1}, {MaxShare: 0.5, Floor: -1}} {
+	for _, bad := range []Policy{{MaxShare: 0}, {MaxShare: 1.5}, {MaxShare: -0.1}, {MaxShare: 0.5, Floor: -1}, {MaxShare: 0.5, MaxCount: -1}} {
 		if bad.Validate() == nil {
 			t.Errorf("policy %+v validated", bad)
 		}
@@ -115,34 +210,57 @@ func TestShareRuleRefusesMassDeletesUnlessForcedOrSmall(t *testing.T) {
 	if err := DefaultPolicy.Validate(); err != nil {
 		t.Error(err)
 	}
+	b := Breaker{Tripped: true, Missing: 500}
+	if b.Allows(10) {
+		t.Error("an unconfirmed breaker allows deletes")
+	}
+	b.Confirmed = true
+	if !b.Allows(500) || b.Allows(501) {
+		t.Error("a confirmation covers exactly the tripped pass's deletes")
+	}
 }
 
 func TestTombstonesOfTheSameDeletionShareAMessageIdWhicheverPassNoticesIt(t *testing.T) {
-	h := held("9")
+	h := []Held{{ID: "9", Version: events.SourceVersion{UpdatedAt: time.Unix(9, 0).UTC(), PayloadHash: "h9"}}}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
-	first := Tombstones("acme", "contacts", h, at)
-	later := Tombstones("acme", "contacts", h, at.Add(15*time.Minute))
+	first := Tombstones("acme", "contacts", h, at, ReasonDiff, &events.TombstoneEvidence{Passes: []string{"p1", "p2"}})
+	later := Tombstones("acme", "contacts", h, at.Add(15*time.Minute), ReasonAudit, &events.TombstoneEvidence{AuditID: 4})
 	if len(first) != 1 {
 		t.Fatalf("%d tombstones", len(first))
 	}
 	tb := first[0]
-	if tb.RecordRef != (events.RecordRef{Tenant: "acme", Type: "contacts", ID: "9"}) || tb.Reason != ReasonIDDiff ||
-		!tb.DeletedAt.Equal(at) || tb.DeletedAt.Location() != time.UTC || tb.LastSeen == nil || *tb.LastSeen != h[0].Version {
+	if tb.RecordRef != (events.RecordRef{Tenant: "acme", Type: "contacts", ID: "9"}) || tb.Reason != "diff" || tb.Op != "delete" ||
+		!tb.DeletedAt.Equal(at) || tb.DeletedAt.Location() != time.UTC || tb.LastSeen == nil || *tb.LastSeen != h[0].Version ||
+		!slices.Equal(tb.Evidence.Passes, []string{"p1", "p2"}) {
 		t.Errorf("tombstone %+v", tb)
 	}
 	if tb.MsgID() != later[0].MsgID() {
-		t.Error("a later pass would publish the same deletion under another message id")
+		t.Error("another pass or path would publish the same deletion under another message id")
 	}
-	newer := held("9")
+	newer := slices.Clone(h)
 	newer[0].Version.PayloadHash = "other"
-	if tb.MsgID() == Tombstones("acme", "contacts", newer, at)[0].MsgID() {
+	if tb.MsgID() == Tombstones("acme", "contacts", newer, at, ReasonDiff, nil)[0].MsgID() {
 		t.Error("the deletion of another version shares a message id")
 	}
 }
 
+func TestAuditCursorReReadsTheLagWindow(t *testing.T) {
+	now := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
+	if got := (AuditCursor{}).Since(now, 5*time.Minute, time.Hour); !got.Equal(now.Add(-time.Hour)) {
+		t.Errorf("first read from %v", got)
+	}
+	c := AuditCursor{}.Advance(7, now.Add(-time.Minute)).Advance(5, now.Add(-2*time.Minute))
+	if c.LastID != 7 || !c.LoggedAt.Equal(now.Add(-time.Minute)) {
+		t.Errorf("cursor %+v", c)
+	}
+	if got := c.Since(now, 5*time.Minute, time.Hour); !got.Equal(now.Add(-6 * time.Minute)) {
+		t.Errorf("next read from %v", got)
+	}
+}
+
 func TestCountsAdd(t *testing.T) {
-	a := Counts{Listed: 1, Held: 2, Missing: 3, Published: 4, Duplicates: 5, Unparsable: 6}
-	if got := a.Add(a); got != (Counts{2, 4, 6, 8, 10, 12}) {
+	a := Counts{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	if got := a.Add(a); got != (Counts{2, 4, 6, 8, 10, 12, 14, 16, 18, 20}) {
 		t.Errorf("Add = %+v", got)
 	}
 }

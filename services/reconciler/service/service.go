@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/oro"
@@ -28,9 +29,11 @@ import (
 // Defaults of Config's zero values.
 const (
 	DefaultInterval       = 15 * time.Minute
+	DefaultAuditInterval  = time.Minute
 	DefaultPageSize       = adapters.DefaultPageSize
-	DefaultMaxDeleteShare = 0.5
+	DefaultMaxDeleteShare = 0.05
 	DefaultDeleteFloor    = 10
+	DefaultGracePasses    = domain.DefaultGracePasses
 )
 
 // Scope is the Mercato tenant and organization an orosync connection writes into.
@@ -50,70 +53,105 @@ type Config struct {
 	DatabaseURL string
 	// Tenants maps each orosync connection name (a subject token) to its Oro and scope.
 	Tenants map[string]Tenant
-	// PageSize is page[size] of the id listings: 0 means 1000, -1 everything at once (Oro may cap it).
+	// PageSize is the page[size] id listings try first: 0 means 10,000 (an instance with a lower max_entities
+	// answers with its limit, which is used from then on), -1 everything at once.
 	PageSize int
-	// MaxDeleteShare: a pass that would tombstone more than this share of a type's held records (and more than
-	// DeleteFloor of them) is refused. 0 means 0.5.
+	// MaxDeleteShare: the breaker trips on a pass that would tombstone more than this share of a type's held
+	// records (and more than DeleteFloor of them). 0 means 0.05.
 	MaxDeleteShare float64
+	// MaxDeleteCount: the breaker also trips above this many tombstones of a type in one pass (0: no count limit).
+	MaxDeleteCount int
 	// DeleteFloor is the number of tombstones a pass may always publish, whatever the share. 0 means 10; a
 	// negative value means no floor.
 	DeleteFloor int
-	// Force overrides the share rule (an operator's decision after checking a refused pass).
+	// Force turns the breaker off (an operator's decision; prefer `orosync reconcile --confirm`).
 	Force bool
-	// Interval between the end of one round of passes and the start of the next (Run only). 0 means 15 minutes.
+	// GracePasses is how many consecutive complete passes must miss a record before its diff tombstone (the audit
+	// log confirming the remove skips it). 0 means 2.
+	GracePasses int
+	// Interval between the end of one full diff and the start of the next (Run only). 0 means 15 minutes.
 	Interval time.Duration
-	Logger   *slog.Logger
+	// Cron, when set, schedules full diffs in cron-style windows instead ("0 2-5 * * *": hourly from 2 to 5 am;
+	// CRON_TZ=Europe/Warsaw prefix for a zone). Run only.
+	Cron string
+	// AuditInterval is the period of the audit fast path (Run only). 0 means 1 minute.
+	AuditInterval time.Duration
+	// AuditLag re-reads this much of the audit log before the cursor (Oro writes audit rows through its message
+	// queue, late). 0 means 5 minutes.
+	AuditLag time.Duration
+	// MaxFetch bounds how many records Oro lists but Mercato lacks one pass fetches and publishes. 0 means 1000.
+	MaxFetch int
+	// Registerer receives the reconciler's Prometheus metrics (nil: not exported).
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 	// Passed, when set, is called after every round Run completes (tests and progress reporting).
 	Passed func(Report, error)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
-// Report sums the passes of one round; Passes has one entry per tenant and type, in tenant then type order.
+// Report sums the rounds of every type; Passes has one entry per tenant and type, in tenant then type order.
 type Report struct {
 	domain.Counts
 	Passes []app.Report
+	// Diff says the round ran full diffs (otherwise the audit path only).
+	Diff bool
 }
 
-// RunOnce runs one pass for every configured tenant and type. A failed pass does not stop the others; the error
-// joins every failure (errors.Is(err, domain.ErrTooManyDeletes) tells a refused pass).
+// RunOnce runs one round with a full diff for every configured tenant and type. A failed round of one type does
+// not stop the others; the error joins every failure (errors.Is(err, domain.ErrTooManyDeletes) tells a tripped
+// breaker, errors.Is(err, domain.ErrIncomplete) an incomplete listing).
 func RunOnce(ctx context.Context, cfg Config) (Report, error) {
 	r, err := open(ctx, cfg)
 	if err != nil {
 		return Report{}, err
 	}
 	defer r.close()
-	return r.round(ctx)
+	return r.round(ctx, true)
 }
 
-// Run runs a round of passes at once and then every Interval until ctx is done. It returns an error only when it
-// cannot start; failed passes are logged and retried next round.
+// Run runs the audit fast path every AuditInterval and a full diff at once and then every Interval (or in the Cron
+// windows) until ctx is done. It returns an error only when it cannot start; failed rounds are logged and retried.
 func Run(ctx context.Context, cfg Config) error {
 	r, err := open(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer r.close()
+	sched := ports.Schedule{Audit: cfg.AuditInterval, FirstDiffNow: cfg.Cron == "", Now: cfg.Now}
+	if sched.Audit == 0 {
+		sched.Audit = DefaultAuditInterval
+	}
 	interval := cfg.Interval
 	if interval == 0 {
 		interval = DefaultInterval
 	}
-	if interval < 0 {
-		return fmt.Errorf("reconciler: interval %v: must be positive", interval)
+	if interval < 0 || sched.Audit < 0 {
+		return fmt.Errorf("reconciler: intervals %v and %v: must be positive", interval, sched.Audit)
 	}
-	r.log.Info("reconciler running", "interval", interval.String())
-	return ports.Schedule{Interval: interval, Pass: func(ctx context.Context) {
-		rep, err := r.round(ctx)
+	sched.Diff = ports.Every(interval)
+	if cfg.Cron != "" {
+		if sched.Diff, err = ports.Cron(cfg.Cron); err != nil {
+			return fmt.Errorf("reconciler: %w", err)
+		}
+	}
+	r.log.Info("reconciler running", "diff_interval", interval.String(), "diff_cron", cfg.Cron, "audit_interval", sched.Audit.String())
+	sched.Round = func(ctx context.Context, diff bool) {
+		rep, err := r.round(ctx, diff)
 		if ctx.Err() != nil {
 			return // a round cut short by shutdown is not reported
 		}
 		if cfg.Passed != nil {
 			cfg.Passed(rep, err)
 		}
-	}}.Run(ctx)
+	}
+	return sched.Run(ctx)
 }
 
 type reconciler struct {
-	handler *app.ReconcileHandler
+	handler *app.Handler
 	passes  []app.Reconcile
+	metrics *adapters.Metrics
 	log     *slog.Logger
 	closers []func()
 }
@@ -122,6 +160,13 @@ func (r *reconciler) close() {
 	for i := len(r.closers) - 1; i >= 0; i-- {
 		r.closers[i]()
 	}
+}
+
+// records adapts adapters.Records to app.Records.
+type records struct{ *adapters.Records }
+
+func (r records) StreamHeld(ctx context.Context, scope domain.Scope, typ string) (app.HeldStream, error) {
+	return r.Records.StreamHeld(ctx, scope, typ)
 }
 
 func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
@@ -134,11 +179,19 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
+	if cfg.GracePasses < 0 || cfg.MaxFetch < 0 || cfg.AuditLag < 0 {
+		return nil, fmt.Errorf("reconciler: grace passes %d, max fetch %d and audit lag %v must not be negative",
+			cfg.GracePasses, cfg.MaxFetch, cfg.AuditLag)
+	}
 	passes, err := passesOf(cfg.Tenants)
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
-	r := &reconciler{passes: passes, log: log}
+	metrics, err := adapters.NewMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("reconciler: %w", err)
+	}
+	r := &reconciler{passes: passes, log: log, metrics: metrics}
 	defer func() {
 		if err != nil {
 			r.close()
@@ -156,7 +209,7 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 		log.Info("reconciler tenant", "tenant", name, "oro", c, "types", t.Types,
 			"tenant_id", t.Scope.TenantID, "organization_id", t.Scope.OrganizationID)
 	}
-	lister, err := adapters.NewOroLister(clients, cfg.PageSize, log)
+	oroAdapter, err := adapters.NewOro(clients, cfg.PageSize, log)
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
@@ -166,7 +219,7 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 		return nil, fmt.Errorf("reconciler: database: %w", err)
 	}
 	r.closers = append(r.closers, pool.Close)
-	records, err := adapters.NewRecords(pool)
+	recs, err := adapters.NewRecords(pool)
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
@@ -184,19 +237,24 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
+	kv, err := js.KeyValue(ctx, adapters.CursorBucket)
+	if err != nil {
+		return nil, fmt.Errorf("reconciler: state bucket %s (created from contracts/ at start-up): %w", adapters.CursorBucket, err)
+	}
 
-	r.handler, err = app.NewReconcileHandler(lister, records, pub, policy, time.Now)
+	r.handler, err = app.NewHandler(oroAdapter, records{recs}, pub, adapters.State{KV: kv}, app.Options{
+		Policy: policy, GracePasses: cfg.GracePasses, AuditLag: cfg.AuditLag, MaxFetch: cfg.MaxFetch, Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}
 	if policy.Force {
-		log.Warn("reconciler forced: the delete share rule is off", "max_delete_share", policy.MaxShare, "delete_floor", policy.Floor)
+		log.Warn("reconciler forced: the mass-delete breaker is off", "max_delete_share", policy.MaxShare, "delete_floor", policy.Floor)
 	}
 	return r, nil
 }
 
 func policyOf(cfg Config) (domain.Policy, error) {
-	p := domain.Policy{MaxShare: cfg.MaxDeleteShare, Floor: cfg.DeleteFloor, Force: cfg.Force}
+	p := domain.Policy{MaxShare: cfg.MaxDeleteShare, MaxCount: cfg.MaxDeleteCount, Floor: cfg.DeleteFloor, Force: cfg.Force}
 	if p.MaxShare == 0 {
 		p.MaxShare = DefaultMaxDeleteShare
 	}
@@ -242,40 +300,65 @@ func passesOf(tenants map[string]Tenant) ([]app.Reconcile, error) {
 	return passes, nil
 }
 
-// round runs every pass once, logging each.
-func (r *reconciler) round(ctx context.Context) (Report, error) {
-	var (
-		total Report
-		errs  []error
-	)
+// round runs every type once, logging each.
+func (r *reconciler) round(ctx context.Context, diff bool) (Report, error) {
+	total := Report{Diff: diff}
+	var errs []error
 	for _, cmd := range r.passes {
 		if ctx.Err() != nil {
 			errs = append(errs, ctx.Err())
 			break
 		}
+		cmd.Diff = diff
 		rep, err := r.handler.Handle(ctx, cmd)
 		total.Passes = append(total.Passes, rep)
 		total.Counts = total.Counts.Add(rep.Counts)
-		attrs := []any{"tenant", cmd.Tenant, "type", cmd.Type, "listed", rep.Listed, "held", rep.Held,
-			"missing", rep.Missing, "published", rep.Published, "duplicates", rep.Duplicates,
-			"duration_ms", rep.Duration.Milliseconds()}
-		if rep.Unparsable > 0 {
-			r.log.Warn("held records with ids that are not Oro ids were left alone", "tenant", cmd.Tenant, "type", cmd.Type,
-				"count", rep.Unparsable, "ids", rep.UnparsableIDs[:min(len(rep.UnparsableIDs), 20)])
-		}
-		switch {
-		case errors.Is(err, domain.ErrTooManyDeletes):
-			r.log.Error("reconcile pass refused", append(attrs, "err", err)...)
-		case err != nil:
-			r.log.Error("reconcile pass failed", append(attrs, "err", err)...)
-		default:
-			r.log.Info("reconcile pass", attrs...)
-		}
+		r.observe(cmd, rep, err)
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return total, errors.Join(errs...)
+}
+
+func (r *reconciler) observe(cmd app.Reconcile, rep app.Report, err error) {
+	kind := "audit"
+	if cmd.Diff {
+		kind = "diff"
+	}
+	result := "ok"
+	switch {
+	case errors.Is(err, domain.ErrTooManyDeletes):
+		result = "tripped"
+	case errors.Is(err, domain.ErrIncomplete):
+		result = "incomplete"
+	case err != nil:
+		result = "failed"
+	}
+	r.metrics.Observe(adapters.Round{Tenant: cmd.Tenant, Type: cmd.Type, Kind: kind, Result: result, Tripped: rep.Breaker.Tripped,
+		Waiting: rep.Waiting, Audited: rep.Audited, Diffed: rep.Published - rep.Audited, Fetched: rep.Fetched, Pages: rep.Pages,
+		Unparsable: rep.Unparsable})
+	attrs := []any{"tenant", cmd.Tenant, "type", cmd.Type, "kind", kind, "pass", rep.Pass, "listed", rep.Listed, "pages", rep.Pages,
+		"held", rep.Held, "missing", rep.Missing, "waiting", rep.Waiting, "absent", rep.Absent, "fetched", rep.Fetched,
+		"published", rep.Published, "audited", rep.Audited, "duplicates", rep.Duplicates, "duration_ms", rep.Duration.Milliseconds()}
+	if rep.Unparsable > 0 {
+		r.log.Warn("held records with ids that are not Oro ids were left alone", "tenant", cmd.Tenant, "type", cmd.Type,
+			"count", rep.Unparsable, "ids", rep.UnparsableIDs)
+	}
+	if rep.AuditUnavailable != "" {
+		r.log.Warn("audit log unavailable", "tenant", cmd.Tenant, "type", cmd.Type, "why", rep.AuditUnavailable)
+	}
+	switch {
+	case errors.Is(err, domain.ErrTooManyDeletes):
+		r.log.Error("reconcile breaker tripped: nothing published; release with `orosync reconcile --confirm`",
+			append(attrs, "err", err)...)
+	case err != nil:
+		r.log.Error("reconcile round failed", append(attrs, "err", err)...)
+	case cmd.Diff || rep.Published > 0:
+		r.log.Info("reconcile round", attrs...)
+	default:
+		r.log.Debug("reconcile round", attrs...)
+	}
 }
 
 // redactURL hides a password in a URL list such as nats://user:pass@host:4222,nats://host2:4222.
