@@ -19,7 +19,8 @@ Usage:
   orosync demo     [flags]   first run: simulator with realistic contacts → Mercato tables, then a summary
   orosync sim      [flags]   run the Oro simulator alone (prints base URL and client credentials)
   orosync migrate  [flags]   create/upgrade orosync's own tables (--with-mercato-schema for dev/test databases)
-  orosync status   [flags]   per tenant and type: records seen, applied, cursor, lag
+  orosync status   [flags]   per tenant and type: records seen, applied, cursor, lag, reconciler alerts
+  orosync reconcile [--confirm]  one reconcile round now, or release a tripped mass-delete breaker
   orosync conflicts list|show|resolve   the writer's review queue of sync conflicts
   orosync map      [flags]   preview a mapping: JSON:API document on stdin → changes as JSON lines (--report: fidelity)
   orosync replay   [flags]   re-transform ORO_RAW with another mapping version on a new durable consumer
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMap(args[1:], stdinReader, stdout, stderr)
 	case "replay":
 		return cmdReplay(ctx, args[1:], stdout, stderr)
+	case "reconcile":
+		return cmdReconcile(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -104,9 +104,15 @@ func (p pipeline) pollerConfig(once bool) poller.Config {
 }
 
 func (p pipeline) reconcilerConfig() reconciler.Config {
-	return reconciler.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval, Now: p.Now,
+	c := reconciler.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval, Now: p.Now,
 		Tenants: map[string]reconciler.Tenant{p.Tenant: {Oro: p.Oro, Types: p.Types,
 			Scope: reconciler.Scope{TenantID: p.Scope.TenantID, OrganizationID: p.Scope.OrganizationID}}}}
+	tune, err := envReconcileTuning()
+	if err != nil {
+		p.Log.Error("reconciler settings: the invalid ones keep their defaults", "err", err)
+	}
+	tune.apply(&c)
+	return c
 }
 
 func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {

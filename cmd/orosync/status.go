@@ -67,7 +67,10 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return printBudgetState(ctx, stdout, natsURL, c.tenant)
+	if err := printBudgetState(ctx, stdout, natsURL, c.tenant); err != nil {
+		return err
+	}
+	return printReconcilerState(ctx, stdout, natsURL, c.tenant)
 }
 
 func status(ctx context.Context, natsURL, databaseURL, tenant string, types []string, tid, oid uuid.UUID) ([]typeStatus, error) {

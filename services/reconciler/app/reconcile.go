@@ -154,10 +154,10 @@ func (h *Handler) Handle(ctx context.Context, cmd Reconcile) (Report, error) {
 		return done(err)
 	}
 	r := round{h: h, cmd: cmd, rep: &rep, breaker: breaker, start: start}
-	audited, aerr := r.audit(ctx)
+	audit, aerr := r.audit(ctx)
 	var derr error
 	if cmd.Diff && !errors.Is(aerr, domain.ErrTooManyDeletes) {
-		derr = r.diff(ctx, audited)
+		derr = r.diff(ctx, audit)
 	}
 	if serr := r.saveBreaker(ctx); serr != nil {
 		return done(errors.Join(aerr, derr, serr))
@@ -213,16 +213,26 @@ func (r *round) saveBreaker(ctx context.Context) error {
 	return r.h.state.SaveBreaker(ctx, r.cmd.Tenant, r.cmd.Type, r.breaker)
 }
 
+// audited is what the audit path found in a round.
+type audited struct {
+	// tombstoned are the ids it tombstoned: the diff treats them as no longer held.
+	tombstoned map[uint64]bool
+	// removed are the remove entries it read, by id: a record the diff misses and the log says was removed needs
+	// no grace.
+	removed map[uint64]oro.AuditEntry
+}
+
 // audit runs the fast path: the removes Oro's audit logged since the cursor become tombstones of the records
-// still held, with the audit row as evidence. It returns every id the log says was removed in its window.
-func (r *round) audit(ctx context.Context) (map[uint64]bool, error) {
+// still held, with the audit row as evidence.
+func (r *round) audit(ctx context.Context) (audited, error) {
+	var out audited
 	cmd, h := r.cmd, r.h
 	if _, audited := oro.AuditClass(cmd.Type); !audited {
-		return nil, nil // calls and notes: Oro does not audit them; the diff path alone finds their deletes
+		return out, nil // calls and notes: Oro does not audit them; the diff path alone finds their deletes
 	}
 	cur, err := h.state.AuditCursor(ctx, cmd.Tenant, cmd.Type)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	removed := map[string]oro.AuditEntry{}
 	next := cur
@@ -231,12 +241,12 @@ func (r *round) audit(ctx context.Context) (map[uint64]bool, error) {
 			r.rep.AuditUnavailable = "Oro answered 403 on the audit log (the API user lacks oro_dataaudit_view): deletes are found by the diff only"
 			if cur.Unavailable == "" {
 				cur.Unavailable = r.rep.AuditUnavailable
-				return nil, h.state.SaveAuditCursor(ctx, cmd.Tenant, cmd.Type, cur)
+				return out, h.state.SaveAuditCursor(ctx, cmd.Tenant, cmd.Type, cur)
 			}
-			return nil, nil
+			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading the audit log: %w", err)
+			return out, fmt.Errorf("reading the audit log: %w", err)
 		}
 		if e.ID <= cur.LastID || e.Action != oro.AuditRemove {
 			continue // read before: the lag window re-reads rows for ones Oro's queue wrote late
@@ -246,28 +256,34 @@ func (r *round) audit(ctx context.Context) (map[uint64]bool, error) {
 	}
 	if len(removed) == 0 {
 		if next != cur {
-			return nil, h.state.SaveAuditCursor(ctx, cmd.Tenant, cmd.Type, next)
+			return out, h.state.SaveAuditCursor(ctx, cmd.Tenant, cmd.Type, next)
 		}
-		return nil, nil
+		return out, nil
 	}
 	ids := make([]string, 0, len(removed))
-	confirmed := make(map[uint64]bool, len(removed))
-	for id := range removed {
+	out.removed = make(map[uint64]oro.AuditEntry, len(removed))
+	out.tombstoned = map[uint64]bool{}
+	for id, e := range removed {
 		ids = append(ids, id)
 		if n, err := domain.ParseID(id); err == nil {
-			confirmed[n] = true
+			out.removed[n] = e
 		}
 	}
 	slices.Sort(ids)
 	held, err := h.records.Live(ctx, cmd.Scope, cmd.Type, ids)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	var tombs []events.Tombstone
 	for _, hd := range held {
 		e := removed[hd.ID]
-		if hd.Version.UpdatedAt.After(e.LoggedAt) {
-			continue // a version newer than the remove: the record came back (recreated with the same id)
+		if !hd.Version.UpdatedAt.Before(e.LoggedAt) {
+			// A version as new as the remove: the record may have come back (recreated with the same id) in the
+			// same second. Oro keeps seconds, so only the diff can tell; it decides.
+			continue
+		}
+		if n, err := domain.ParseID(hd.ID); err == nil {
+			out.tombstoned[n] = true
 		}
 		at := e.LoggedAt.UTC()
 		tombs = append(tombs, domain.Tombstones(cmd.Tenant, cmd.Type, []domain.Held{hd}, at, domain.ReasonAudit,
@@ -276,31 +292,31 @@ func (r *round) audit(ctx context.Context) (map[uint64]bool, error) {
 	if len(tombs) > 0 {
 		live, err := h.records.LiveCount(ctx, cmd.Scope, cmd.Type)
 		if err != nil {
-			return nil, err
+			return audited{}, err
 		}
 		if err := r.check("audit", len(tombs), live); err != nil {
-			return nil, err // the cursor stays: the same removes are read again once confirmed
+			return audited{}, err // the cursor stays: the same removes are read again once confirmed
 		}
 		pub, dup, err := h.publisher.PublishTombstones(ctx, tombs)
 		r.rep.Published += pub
 		r.rep.Duplicates += dup
 		r.rep.Audited += pub
 		if err != nil {
-			return nil, fmt.Errorf("publishing audit tombstones (%d of %d acknowledged): %w", pub, len(tombs), err)
+			return audited{}, fmt.Errorf("publishing audit tombstones (%d of %d acknowledged): %w", pub, len(tombs), err)
 		}
 	}
 	if err := h.state.SaveAuditCursor(ctx, cmd.Tenant, cmd.Type, next); err != nil {
-		return nil, err
+		return audited{}, err
 	}
-	return confirmed, nil
+	return out, nil
 }
 
 // diff runs the full-id diff. Held ids are streamed before Oro is listed: a record held then and still in Oro is
 // certainly listed (keyset paging skips no row that exists throughout), so only records Oro deleted can be
 // missing. Listing first would tombstone records created in Oro and written by the writer while the listing ran.
-// audited are the ids the audit path found removed this round: they are not held any more (a listed one was
-// recreated, and is fetched again), and missing ones need no grace.
-func (r *round) diff(ctx context.Context, audited map[uint64]bool) error {
+// The ids the audit path tombstoned this round count as not held (a listed one was recreated, and is fetched
+// again); missing ids the audit log says were removed need no grace.
+func (r *round) diff(ctx context.Context, audit audited) error {
 	cmd, h, rep := r.cmd, r.h, r.rep
 	pass, err := uuid.NewV7()
 	if err != nil {
@@ -312,7 +328,7 @@ func (r *round) diff(ctx context.Context, audited map[uint64]bool) error {
 		return fmt.Errorf("reading held records: %w", err)
 	}
 	defer stream.Close()
-	m := domain.NewMerge(stream.Next, func(n uint64) bool { return audited[n] })
+	m := domain.NewMerge(stream.Next, func(n uint64) bool { return audit.tombstoned[n] })
 	m.AbsentCap = h.opt.MaxFetch
 	rep.Pages, err = h.oro.ListIDs(ctx, cmd.Tenant, cmd.Type, m.Last, m.Page)
 	if err == nil {
@@ -355,8 +371,13 @@ func (r *round) diff(ctx context.Context, audited map[uint64]bool) error {
 	}
 	var ids []string
 	for _, x := range m.Missing {
-		if _, ok := due[x.N]; ok {
+		_, isDue := due[x.N]
+		_, removed := audit.removed[x.N]
+		if isDue || removed {
 			ids = append(ids, x.ID)
+		}
+		if removed && !isDue {
+			rep.Waiting--
 		}
 	}
 	if len(ids) == 0 {
@@ -378,14 +399,23 @@ func (r *round) diff(ctx context.Context, audited map[uint64]bool) error {
 		return 0
 	})
 	tombs := make([]events.Tombstone, 0, len(held))
+	audits := 0
 	for _, hd := range held {
 		n, _ := domain.ParseID(hd.ID)
+		if e, ok := audit.removed[n]; ok { // missing from a complete listing, and the log says removed
+			at := e.LoggedAt.UTC()
+			tombs = append(tombs, domain.Tombstones(cmd.Tenant, cmd.Type, []domain.Held{hd}, at, domain.ReasonAudit,
+				&events.TombstoneEvidence{AuditID: e.ID, LoggedAt: &at})...)
+			audits++
+			continue
+		}
 		tombs = append(tombs, domain.Tombstones(cmd.Tenant, cmd.Type, []domain.Held{hd}, r.start, domain.ReasonDiff,
 			&events.TombstoneEvidence{Passes: due[n]})...)
 	}
 	pub, dup, err := h.publisher.PublishTombstones(ctx, tombs)
 	rep.Published += pub
 	rep.Duplicates += dup
+	rep.Audited += min(audits, pub)
 	if err != nil {
 		return fmt.Errorf("publishing tombstones (%d of %d acknowledged): %w", pub, len(tombs), err)
 	}
