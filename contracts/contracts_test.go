@@ -68,8 +68,8 @@ func examples() map[string]any {
 	return map[string]any{
 		"raw-record": events.RawRecord{RecordRef: ref, UpdatedAt: &at, PayloadHash: hash, ObservedAt: at, Via: "poll",
 			Resource: res, Included: []json.RawMessage{json.RawMessage(`{"type":"accounts","id":"7","attributes":{"name":"Acme"}}`)}},
-		"tombstone": events.Tombstone{RecordRef: ref, DeletedAt: at, Reason: "id-diff",
-			LastSeen: &events.SourceVersion{UpdatedAt: at, PayloadHash: hash}},
+		"tombstone": events.Tombstone{RecordRef: ref, DeletedAt: at, Reason: events.ReasonAudit, Op: events.OpDelete,
+			LastSeen: &events.SourceVersion{UpdatedAt: at, PayloadHash: hash}, Evidence: &events.TombstoneEvidence{AuditID: 981, LoggedAt: &at}},
 		"mercato-change": events.Change{Tenant: "acme", Op: events.OpUpsert, Aggregate: events.AggregatePerson, Source: ref,
 			SourceVersion: events.SourceVersion{UpdatedAt: at, PayloadHash: hash}, MappingVersion: "contacts-v1",
 			Person: &events.Person{DisplayName: "Zoë Łukasiewicz", PrimaryEmail: ptr("zoe@example.com"),
