@@ -32,6 +32,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMapContact$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentAndMap$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFilters$$' -fuzztime 30s ./orosim/
+	$(GO) test -run '^$$' -fuzz '^FuzzGraceState$$' -fuzztime 30s ./services/reconciler/domain/
 
 ## gen: go-jet models from a scratch database migrated with both migration sets
 gen: services
