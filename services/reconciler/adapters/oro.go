@@ -138,17 +138,28 @@ func (o *Oro) Fetch(ctx context.Context, tenant, typ string, ids []uint64, now t
 		recs []events.RawRecord
 		dead []events.DeadLetter
 	)
-	for start := 0; start < len(ids); start += FetchBatch {
-		batch := ids[start:min(start+FetchBatch, len(ids))]
+	size := FetchBatch
+	o.mu.Lock()
+	if n, ok := o.probed[tenant+"/"+typ]; ok && n > 0 {
+		size = min(size, n)
+	}
+	o.mu.Unlock()
+	for start := 0; start < len(ids); {
+		batch := ids[start:min(start+size, len(ids))]
 		list := make([]string, len(batch))
 		for i, n := range batch {
 			list[i] = strconv.FormatUint(n, 10)
 		}
 		p, err := c.List(ctx, typ, oro.Query{Filters: []oro.Filter{{Field: "id", Value: strings.Join(list, ",")}},
 			Sort: []string{"id"}, PageSize: len(batch), NoHateoas: true})
+		if n, ok := oro.MaxPageSize(err); ok && n < len(batch) {
+			size = n // max_entities below the batch: ask for fewer at a time
+			continue
+		}
 		if err != nil {
 			return recs, dead, fmt.Errorf("fetching %d %s: %w", len(batch), typ, err)
 		}
+		start += len(batch)
 		for _, r := range p.Data {
 			ref := events.RecordRef{Tenant: tenant, Type: typ, ID: r.ID}
 			rec, field, err := rawRecord(r, ref, now)

@@ -535,6 +535,15 @@ func TestRecordsOroHasButMercatoLacksArePublishedAsThePollerWould(t *testing.T) 
 	if _, err := h.db.Exec(h.ctx, `DELETE FROM orosync_records WHERE source_id IN ('5', '17')`); err != nil {
 		t.Fatal(err)
 	}
+	t.Run("in batches within max_entities", func(t *testing.T) {
+		h := start(t, options{contacts: 25, noAudit: true, maxEntities: 3})
+		if _, err := h.db.Exec(h.ctx, `DELETE FROM orosync_records WHERE source_id::int % 5 = 0`); err != nil {
+			t.Fatal(err)
+		}
+		if rep := h.mustRunOnce(); rep.Absent != 5 || rep.Fetched != 5 || h.rawMessages() != 5 {
+			t.Errorf("report %+v, %d messages", counts(rep), h.rawMessages())
+		}
+	})
 	rep := h.mustRunOnce()
 	if rep.Absent != 2 || rep.Fetched != 2 || rep.Missing != 0 {
 		t.Fatalf("report %+v", counts(rep))
