@@ -22,6 +22,7 @@ type BatchStore interface {
 	ApplyBatch(ctx context.Context, lookup Lookup, plan func(domain.State) []domain.Outcome) ([]domain.Outcome, error)
 	// ApplyCompanies applies customers.company changes (domain.PlanCompanies) in one transaction.
 	ApplyCompanies(ctx context.Context, changes []events.Change) ([]domain.CompanyOutcome, error)
+	RecordStore
 }
 
 // Result counts what a batch did.
@@ -38,7 +39,7 @@ type ApplyChanges struct {
 // Handle applies one batch: its companies first (one transaction), so links of the batch's people to them resolve,
 // then its people (one transaction). A failure leaves the batch to be redelivered; what was committed is a no-op
 // the second time.
-func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Result, error) {
+func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Change) (Result, error) {
 	var companies, people []events.Change
 	for _, c := range changes {
 		if c.Aggregate == events.AggregateCompany {
