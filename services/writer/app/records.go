@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/domain"
@@ -17,11 +18,46 @@ type RecordStore interface {
 	ApplyInteractions(ctx context.Context, changes []events.Change) (int, error)
 	ApplyComments(ctx context.Context, changes []events.Change) (int, error)
 	ResolveWaiting(ctx context.Context, written []domain.Key) (int, error)
+	// EnsureDictionary adds dictionary entries for values written into dictionary-backed columns.
+	EnsureDictionary(ctx context.Context, values []DictionaryValue) error
+	// ApplyLifecycleStages writes customer_entities.lifecycle_stage of people from their last applied versions.
+	ApplyLifecycleStages(ctx context.Context, people []domain.Key) (int, error)
+}
+
+// DictionaryValue is one value written into a column Mercato backs with a dictionary kind.
+type DictionaryValue struct {
+	Tenant, Kind, Value string
+}
+
+// dictionaryValues lists the dictionary values a person or company change brings that the entity paths do not
+// ensure themselves: its lifecycle stage and its address types (Oro's types are joined with "," in purpose).
+func dictionaryValues(c events.Change) []DictionaryValue {
+	var out []DictionaryValue
+	var addrs []events.Address
+	switch {
+	case c.Person != nil:
+		if c.Person.LifecycleStage != nil {
+			out = append(out, DictionaryValue{c.Tenant, "lifecycle_stage", *c.Person.LifecycleStage})
+		}
+		addrs = c.Person.Addresses
+	case c.Company != nil:
+		addrs = c.Company.Addresses
+	}
+	for _, a := range addrs {
+		if a.Purpose == nil {
+			continue
+		}
+		for _, p := range strings.Split(*a.Purpose, ",") {
+			out = append(out, DictionaryValue{c.Tenant, "address_type", p})
+		}
+	}
+	return out
 }
 
 // Handle applies one batch: companies (one transaction), so links of the batch's people to them resolve, then
-// people (one transaction), then merged companies, deals, interactions and comments (one transaction per kind), and
-// finally re-applies the records that were waiting for any record of the batch. A failure leaves the batch to be
+// people (one transaction) and their lifecycle stages, the dictionary entries of both, then merged companies,
+// deals, interactions and comments (one transaction per kind), and finally re-applies the records that were
+// waiting for any record of the batch. A failure leaves the batch to be
 // redelivered; what was committed is a no-op the second time (and waiting records are resolved again then).
 func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Result, error) {
 	var entities, companies []events.Change
@@ -43,6 +79,18 @@ func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Resu
 			entities = append(entities, c)
 		}
 	}
+	var (
+		dict   []DictionaryValue
+		staged []domain.Key
+	)
+	for _, group := range [][]events.Change{companies, entities} {
+		for _, c := range group {
+			dict = append(dict, dictionaryValues(c)...)
+			if c.Person != nil && c.Person.LifecycleStage != nil {
+				staged = append(staged, domain.Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID})
+			}
+		}
+	}
 	var merged []events.Change
 	if len(companies) > 0 {
 		var rest []events.Change
@@ -57,6 +105,16 @@ func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Resu
 		var err error
 		if r, err = a.handleEntities(ctx, entities); err != nil {
 			return Result{}, err
+		}
+	}
+	if len(staged) > 0 {
+		if _, err := a.Store.ApplyLifecycleStages(ctx, staged); err != nil {
+			return Result{}, fmt.Errorf("applying lifecycle stages: %w", err)
+		}
+	}
+	if len(dict) > 0 {
+		if err := a.Store.EnsureDictionary(ctx, dict); err != nil {
+			return Result{}, fmt.Errorf("dictionary entries: %w", err)
 		}
 	}
 	for _, step := range []struct {
