@@ -21,7 +21,7 @@ type Lookup struct {
 type BatchStore interface {
 	ApplyBatch(ctx context.Context, lookup Lookup, plan func(domain.State) []domain.Outcome) ([]domain.Outcome, error)
 	// ApplyCompanies applies customers.company changes (domain.PlanCompanies) in one transaction.
-	ApplyCompanies(ctx context.Context, changes []events.Change) ([]domain.CompanyOutcome, error)
+	ApplyCompanies(ctx context.Context, rules domain.Policies, changes []events.Change) ([]domain.CompanyOutcome, error)
 	RecordStore
 }
 
@@ -50,12 +50,15 @@ func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Chang
 	}
 	var r Result
 	if len(companies) > 0 {
-		outcomes, err := a.Store.ApplyCompanies(ctx, companies)
+		outcomes, err := a.Store.ApplyCompanies(ctx, a.Rules[events.AggregateCompany], companies)
 		if err != nil {
 			return Result{}, fmt.Errorf("applying %d company changes: %w", len(companies), err)
 		}
 		for _, o := range outcomes {
-			r.Records++
+			if o.Applied {
+				r.Records++
+			}
+			r.Conflicts += len(o.Conflicts)
 			r.count(o.Events)
 		}
 	}
