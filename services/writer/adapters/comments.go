@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/app"
 )
 
 // Comments (customers.comment, from Oro notes): one customer_comments row per target (deterministic id per note
@@ -19,7 +20,7 @@ import (
 const commentEvent = "customers.comment."
 
 // ApplyComments applies a batch of customers.comment changes in one transaction.
-func (s *Store) ApplyComments(ctx context.Context, changes []events.Change) (int, error) {
+func (s *Store) ApplyComments(ctx context.Context, changes []events.Change) (app.Result, error) {
 	return applyRecords(ctx, s, commentKind(), changes)
 }
 

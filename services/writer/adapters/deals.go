@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/app"
 )
 
 // Deals (customers.deal, from Oro opportunities): a customer_deals row (id deterministic, soft-deleted by a
@@ -21,7 +22,7 @@ import (
 const dealEvent = "customers.deal."
 
 // ApplyDeals applies a batch of customers.deal changes in one transaction; it returns how many records changed.
-func (s *Store) ApplyDeals(ctx context.Context, changes []events.Change) (int, error) {
+func (s *Store) ApplyDeals(ctx context.Context, changes []events.Change) (app.Result, error) {
 	return applyRecords(ctx, s, dealKind(), changes)
 }
 

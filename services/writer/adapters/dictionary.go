@@ -62,19 +62,19 @@ WHERE e.id = v.id AND e.lifecycle_stage IS DISTINCT FROM v.stage`
 
 // ApplyLifecycleStages brings customer_entities.lifecycle_stage of the given people in line with their last
 // applied versions; a person updated so (not one just created) gets a customers.person.updated event.
-func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (int, error) {
+func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (app.Result, error) {
 	if len(keys) == 0 {
-		return 0, nil
+		return app.Result{}, nil
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
-		return 0, fmt.Errorf("writer: begin: %w", err)
+		return app.Result{}, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	ts, os, sts, sis := s.keyColumns(keys)
 	rows, err := tx.Query(ctx, stagesSQL, raw(ts), raw(os), sts, sis)
 	if err != nil {
-		return 0, fmt.Errorf("writer: lifecycle stages: %w", err)
+		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
 	}
 	type change struct {
 		key     domain.Key
@@ -96,13 +96,13 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (in
 		if err := rows.Scan(&i, &c.id.entity, &cur, &snapshot, &fresh, &c.version.UpdatedAt, &c.version.PayloadHash, &c.mapping,
 			&c.id.profile); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("writer: lifecycle stages: %w", err)
+			return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
 		}
 		c.key = keys[i-1]
 		var p events.Person
 		if err := openJSON(s.ciphers[c.key.Tenant], snapshot, &p); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("writer: snapshot of %s/%s: %w", c.key.SourceType, c.key.SourceID, err)
+			return app.Result{}, fmt.Errorf("writer: snapshot of %s/%s: %w", c.key.SourceType, c.key.SourceID, err)
 		}
 		if p.LifecycleStage == nil && cur == nil || p.LifecycleStage != nil && cur != nil && *p.LifecycleStage == *cur {
 			continue
@@ -113,10 +113,10 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (in
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("writer: lifecycle stages: %w", err)
+		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
 	}
 	if len(changes) == 0 {
-		return 0, tx.Commit(ctx)
+		return app.Result{}, tx.Commit(ctx)
 	}
 	now := s.now().UTC()
 	entities, stages := make([]uuid.UUID, len(changes)), make([]*string, len(changes))
@@ -135,21 +135,21 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (in
 		row, err := eventRow(c.key.Tenant, events.AggregatePerson+".updated", companyPayload(c.id, s.scopes[c.key.Tenant]),
 			c.id.entity.String(), c.version, c.mapping, "lifecycle/"+stage)
 		if err != nil {
-			return 0, err
+			return app.Result{}, err
 		}
 		outbox = append(outbox, row)
 	}
 	if _, err := tx.Exec(ctx, setStagesSQL, raw(entities), stages, now); err != nil {
-		return 0, fmt.Errorf("writer: lifecycle stages: %w", err)
+		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
 	}
 	if err := d.ensure(ctx, tx, s.scopes, now); err != nil {
-		return 0, err
+		return app.Result{}, err
 	}
 	if err := insertOutbox(ctx, tx, outbox); err != nil {
-		return 0, err
+		return app.Result{}, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("writer: commit: %w", err)
+		return app.Result{}, fmt.Errorf("writer: commit: %w", err)
 	}
-	return len(changes), nil
+	return app.Result{Updated: len(outbox)}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/app"
 )
 
 // Interactions (customers.interaction, from Oro tasks, calls, emails, cases): one customer_interactions row. Its
@@ -21,7 +22,7 @@ import (
 const interactionEvent = "customers.interaction."
 
 // ApplyInteractions applies a batch of customers.interaction changes in one transaction.
-func (s *Store) ApplyInteractions(ctx context.Context, changes []events.Change) (int, error) {
+func (s *Store) ApplyInteractions(ctx context.Context, changes []events.Change) (app.Result, error) {
 	return applyRecords(ctx, s, interactionKind(), changes)
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
 )
 
@@ -111,7 +112,7 @@ func (s *Store) SplitMerges(ctx context.Context, changes []events.Change) (mine,
 }
 
 // ApplyMerges applies changes SplitMerges set apart, in one transaction.
-func (s *Store) ApplyMerges(ctx context.Context, changes []events.Change) (int, error) {
+func (s *Store) ApplyMerges(ctx context.Context, changes []events.Change) (app.Result, error) {
 	return applyRecords(ctx, s, mergeKind(), changes)
 }
 
@@ -228,8 +229,9 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 		}
 		r := rs[fillFrom[e]]
 		payload := companyPayload(ids{entity: e, profile: profiles[e]}, r.sc)
+		// The same version may fill the company again after an account version cleared it: each fill is an event.
 		row, err := eventRow(r.key.Tenant, events.AggregateCompany+".updated", payload, e.String(), r.st.Version, r.st.MappingVersion,
-			"merge/"+r.key.SourceType+"/"+r.key.SourceID)
+			"merge/"+r.key.SourceType+"/"+r.key.SourceID, now.Format(time.RFC3339Nano))
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
 )
 
@@ -91,23 +93,23 @@ func lockRefs(ctx context.Context, tx pgx.Tx, keys []domain.Key) error {
 }
 
 // applyRecords applies changes of one record aggregate in one transaction.
-func applyRecords[T any](ctx context.Context, s *Store, kind recordKind[T], changes []events.Change) (int, error) {
+func applyRecords[T any](ctx context.Context, s *Store, kind recordKind[T], changes []events.Change) (app.Result, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
-		return 0, fmt.Errorf("writer: begin: %w", err)
+		return app.Result{}, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	keys := keysOf(changes)
 	if err := lockRefs(ctx, tx, keys); err != nil {
-		return 0, err
+		return app.Result{}, err
 	}
 	stored, err := loadRecords[T](ctx, s, tx, keys)
 	if err != nil {
-		return 0, err
+		return app.Result{}, err
 	}
 	outcomes := domain.PlanRecords(stored, changes, kind.payload)
 	if len(outcomes) == 0 {
-		return 0, tx.Commit(ctx)
+		return app.Result{}, tx.Commit(ctx)
 	}
 	rs := make([]recState[T], len(outcomes))
 	for i, o := range outcomes {
@@ -118,22 +120,24 @@ func applyRecords[T any](ctx context.Context, s *Store, kind recordKind[T], chan
 			rs[i].prev = &v
 		}
 	}
-	if err := reconcileRecords(ctx, s, tx, kind, rs); err != nil {
-		return 0, err
+	res, err := reconcileRecords(ctx, s, tx, kind, rs)
+	if err != nil {
+		return app.Result{}, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("writer: commit: %w", err)
+		return app.Result{}, fmt.Errorf("writer: commit: %w", err)
 	}
-	return len(outcomes), nil
+	res.Records = len(outcomes)
+	return res, nil
 }
 
 // reconcileRecords writes Mercato's rows, the bookkeeping, the external ids, the waiting references and the
 // outbox of the given records.
-func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind recordKind[T], rs []recState[T]) error {
+func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind recordKind[T], rs []recState[T]) (app.Result, error) {
 	now := s.now().UTC()
 	out := newReconciled()
 	if err := kind.reconcile(ctx, s, tx, rs, out, now); err != nil {
-		return err
+		return app.Result{}, err
 	}
 	var (
 		records  []model.OrosyncRecords
@@ -145,7 +149,7 @@ func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind reco
 		if !r.st.Missing {
 			sealed, err := sealJSON(s.ciphers[r.key.Tenant], r.st.Value)
 			if err != nil {
-				return err
+				return app.Result{}, err
 			}
 			snap = &sealed
 		}
@@ -170,18 +174,34 @@ func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind reco
 		owners = append(owners, r.key)
 	}
 	if err := insertRows(ctx, tx, nil, nil, nil, records); err != nil {
-		return err
+		return app.Result{}, err
 	}
 	if err := upsertMappings(ctx, tx, mappings, now); err != nil {
-		return err
+		return app.Result{}, err
 	}
 	if err := s.setWaiting(ctx, tx, owners, out.waiting, now); err != nil {
-		return err
+		return app.Result{}, err
 	}
 	if err := out.dict.ensure(ctx, tx, s.scopes, now); err != nil {
-		return err
+		return app.Result{}, err
 	}
-	return insertOutbox(ctx, tx, out.outbox)
+	return countEvents(out.outbox), insertOutbox(ctx, tx, out.outbox)
+}
+
+// countEvents counts the Mercato events written, so the caller knows to wake the outbox relay.
+func countEvents(rows []model.OrosyncOutbox) app.Result {
+	var r app.Result
+	for _, row := range rows {
+		switch {
+		case strings.HasSuffix(row.EventType, ".created"):
+			r.Created++
+		case strings.HasSuffix(row.EventType, ".updated"):
+			r.Updated++
+		case strings.HasSuffix(row.EventType, ".deleted"):
+			r.Deleted++
+		}
+	}
+	return r
 }
 
 const loadRecordsSQL = `
@@ -413,32 +433,34 @@ JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.so
 // ResolveWaiting reconciles again, from their last applied versions, the records waiting for any of the given
 // records (written by a batch that committed), and then the records waiting for those, a few levels deep (an
 // interaction on a deal waits for the deal's first person). It returns how many records it reconciled.
-func (s *Store) ResolveWaiting(ctx context.Context, arrived []domain.Key) (int, error) {
-	total := 0
+func (s *Store) ResolveWaiting(ctx context.Context, arrived []domain.Key) (app.Result, error) {
+	var total app.Result
 	for depth := 0; depth < 4 && len(arrived) > 0; depth++ {
-		next, err := s.resolveWaitingOnce(ctx, arrived)
+		next, res, err := s.resolveWaitingOnce(ctx, arrived)
 		if err != nil {
 			return total, err
 		}
-		total += len(next)
+		total.Records += len(next)
+		total.Created, total.Updated, total.Deleted = total.Created+res.Created, total.Updated+res.Updated, total.Deleted+res.Deleted
 		arrived = next
 	}
 	return total, nil
 }
 
-func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([]domain.Key, error) {
+func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([]domain.Key, app.Result, error) {
+	var res app.Result
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("writer: begin: %w", err)
+		return nil, res, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	if err := lockRefs(ctx, tx, arrived); err != nil {
-		return nil, err
+		return nil, res, err
 	}
 	ts, os, sts, sis := s.keyColumns(arrived)
 	rows, err := tx.Query(ctx, takeWaitingSQL, raw(ts), raw(os), sts, sis)
 	if err != nil {
-		return nil, fmt.Errorf("writer: waiting references: %w", err)
+		return nil, res, fmt.Errorf("writer: waiting references: %w", err)
 	}
 	tenantOf := map[[2]uuid.UUID]string{}
 	for name, sc := range s.scopes {
@@ -451,7 +473,7 @@ func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([
 		var st, si string
 		if err := rows.Scan(&t, &o, &st, &si); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("writer: waiting references: %w", err)
+			return nil, res, fmt.Errorf("writer: waiting references: %w", err)
 		}
 		tenant, ok := tenantOf[[2]uuid.UUID{t, o}]
 		k := domain.Key{Tenant: tenant, SourceType: st, SourceID: si}
@@ -462,15 +484,15 @@ func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("writer: waiting references: %w", err)
+		return nil, res, fmt.Errorf("writer: waiting references: %w", err)
 	}
 	if len(owners) == 0 {
-		return nil, tx.Commit(ctx)
+		return nil, res, tx.Commit(ctx)
 	}
 	ts, os, sts, sis = s.keyColumns(owners)
 	rows, err = tx.Query(ctx, ownerTypesSQL, raw(ts), raw(os), sts, sis)
 	if err != nil {
-		return nil, fmt.Errorf("writer: waiting records: %w", err)
+		return nil, res, fmt.Errorf("writer: waiting records: %w", err)
 	}
 	byType := map[string][]domain.Key{}
 	for rows.Next() {
@@ -478,13 +500,13 @@ func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([
 		var typ string
 		if err := rows.Scan(&i, &typ); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("writer: waiting records: %w", err)
+			return nil, res, fmt.Errorf("writer: waiting records: %w", err)
 		}
 		byType[typ] = append(byType[typ], owners[i-1])
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("writer: waiting records: %w", err)
+		return nil, res, fmt.Errorf("writer: waiting records: %w", err)
 	}
 	var done []domain.Key
 	for _, typ := range []string{events.AggregateCompanyMerge, events.AggregateDeal, events.AggregateInteraction, events.AggregateComment} {
@@ -492,33 +514,37 @@ func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([
 		if len(keys) == 0 {
 			continue
 		}
-		var err error
+		var (
+			r   app.Result
+			err error
+		)
 		switch typ {
 		case events.AggregateDeal:
-			err = rereconcile(ctx, s, tx, dealKind(), keys)
+			r, err = rereconcile(ctx, s, tx, dealKind(), keys)
 		case events.AggregateInteraction:
-			err = rereconcile(ctx, s, tx, interactionKind(), keys)
+			r, err = rereconcile(ctx, s, tx, interactionKind(), keys)
 		case events.AggregateComment:
-			err = rereconcile(ctx, s, tx, commentKind(), keys)
+			r, err = rereconcile(ctx, s, tx, commentKind(), keys)
 		case events.AggregateCompanyMerge:
-			err = rereconcile(ctx, s, tx, mergeKind(), keys)
+			r, err = rereconcile(ctx, s, tx, mergeKind(), keys)
 		}
+		res.Created, res.Updated, res.Deleted = res.Created+r.Created, res.Updated+r.Updated, res.Deleted+r.Deleted
 		if err != nil {
-			return nil, err
+			return nil, res, err
 		}
 		done = append(done, keys...)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("writer: commit: %w", err)
+		return nil, res, fmt.Errorf("writer: commit: %w", err)
 	}
-	return done, nil
+	return done, res, nil
 }
 
 // rereconcile reconciles records again from their stored state.
-func rereconcile[T any](ctx context.Context, s *Store, tx pgx.Tx, kind recordKind[T], keys []domain.Key) error {
+func rereconcile[T any](ctx context.Context, s *Store, tx pgx.Tx, kind recordKind[T], keys []domain.Key) (app.Result, error) {
 	stored, err := loadRecords[T](ctx, s, tx, keys)
 	if err != nil {
-		return err
+		return app.Result{}, err
 	}
 	var rs []recState[T]
 	for _, k := range keys {
@@ -535,7 +561,7 @@ func rereconcile[T any](ctx context.Context, s *Store, tx pgx.Tx, kind recordKin
 		rs = append(rs, r)
 	}
 	if len(rs) == 0 {
-		return nil
+		return app.Result{}, nil
 	}
 	return reconcileRecords(ctx, s, tx, kind, rs)
 }

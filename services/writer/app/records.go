@@ -13,15 +13,15 @@ import (
 // record's company), each kind in one transaction, and re-applies records waiting for others once those are written.
 type RecordStore interface {
 	SplitMerges(ctx context.Context, companies []events.Change) (merged, rest []events.Change, err error)
-	ApplyMerges(ctx context.Context, changes []events.Change) (int, error)
-	ApplyDeals(ctx context.Context, changes []events.Change) (int, error)
-	ApplyInteractions(ctx context.Context, changes []events.Change) (int, error)
-	ApplyComments(ctx context.Context, changes []events.Change) (int, error)
-	ResolveWaiting(ctx context.Context, written []domain.Key) (int, error)
+	ApplyMerges(ctx context.Context, changes []events.Change) (Result, error)
+	ApplyDeals(ctx context.Context, changes []events.Change) (Result, error)
+	ApplyInteractions(ctx context.Context, changes []events.Change) (Result, error)
+	ApplyComments(ctx context.Context, changes []events.Change) (Result, error)
+	ResolveWaiting(ctx context.Context, written []domain.Key) (Result, error)
 	// EnsureDictionary adds dictionary entries for values written into dictionary-backed columns.
 	EnsureDictionary(ctx context.Context, values []DictionaryValue) error
 	// ApplyLifecycleStages writes customer_entities.lifecycle_stage of people from their last applied versions.
-	ApplyLifecycleStages(ctx context.Context, people []domain.Key) (int, error)
+	ApplyLifecycleStages(ctx context.Context, people []domain.Key) (Result, error)
 }
 
 // DictionaryValue is one value written into a column Mercato backs with a dictionary kind.
@@ -108,9 +108,11 @@ func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Resu
 		}
 	}
 	if len(staged) > 0 {
-		if _, err := a.Store.ApplyLifecycleStages(ctx, staged); err != nil {
+		n, err := a.Store.ApplyLifecycleStages(ctx, staged)
+		if err != nil {
 			return Result{}, fmt.Errorf("applying lifecycle stages: %w", err)
 		}
+		r.add(n)
 	}
 	if len(dict) > 0 {
 		if err := a.Store.EnsureDictionary(ctx, dict); err != nil {
@@ -120,7 +122,7 @@ func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Resu
 	for _, step := range []struct {
 		name    string
 		changes []events.Change
-		apply   func(context.Context, []events.Change) (int, error)
+		apply   func(context.Context, []events.Change) (Result, error)
 	}{
 		{"merged company", merged, a.Store.ApplyMerges},
 		{events.AggregateDeal, byKind[events.AggregateDeal], a.Store.ApplyDeals},
@@ -134,12 +136,17 @@ func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Resu
 		if err != nil {
 			return Result{}, fmt.Errorf("applying %d %s changes: %w", len(step.changes), step.name, err)
 		}
-		r.Records += n
+		r.add(n)
 	}
 	n, err := a.Store.ResolveWaiting(ctx, keys)
 	if err != nil {
 		return Result{}, fmt.Errorf("re-applying records waiting for the batch: %w", err)
 	}
-	r.Records += n
+	r.add(n)
 	return r, nil
+}
+
+func (r *Result) add(o Result) {
+	r.Records, r.Created, r.Updated, r.Deleted, r.Conflicts = r.Records+o.Records, r.Created+o.Created, r.Updated+o.Updated,
+		r.Deleted+o.Deleted, r.Conflicts+o.Conflicts
 }
