@@ -446,3 +446,50 @@ func BenchmarkResolveWaitingAfterAContactBatch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecordAggregates writes batches of 1,000 deals (one person and one company link each), 1,000 tasks
+// (three targets) and 1,000 notes (two targets) whose people and companies exist, as a replay would.
+func BenchmarkRecordAggregates(b *testing.B) {
+	store, _ := benchStore(b)
+	apply := app.ApplyChanges{Store: store}
+	var base []events.Change
+	for i := range benchBatch {
+		id := fmt.Sprint(i)
+		base = append(base, contact{id: id, first: "F", last: id, email: id + "@x.example", sec: 1}.change())
+	}
+	for i := range 100 {
+		base = append(base, account{id: fmt.Sprint(i), name: fmt.Sprint("Co", i), sec: 1}.change())
+	}
+	if _, err := apply.Handle(context.Background(), base); err != nil {
+		b.Fatal(err)
+	}
+	for _, kind := range []string{"deals", "tasks", "notes"} {
+		b.Run(kind, func(b *testing.B) {
+			batches := make([][]events.Change, b.N)
+			for n := range batches {
+				for i := range benchBatch {
+					id, person, company := fmt.Sprint(n*benchBatch+i), ref("contacts", fmt.Sprint(i)), ref("accounts", fmt.Sprint(i%100))
+					var c events.Change
+					switch kind {
+					case "deals":
+						c = dealChange(id, 10, "Deal "+id, []events.OroRef{person}, []events.OroRef{company})
+					case "tasks":
+						c = interactionChange("tasks", id, 10, "Task "+id, person, company, ref("contacts", fmt.Sprint((i+1)%benchBatch)))
+					default:
+						c = noteChange(id, 10, "Note "+id, person, company)
+					}
+					batches[n] = append(batches[n], c)
+				}
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for n := range b.N {
+				if _, err := apply.Handle(context.Background(), batches[n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*benchBatch)/time.Since(start).Seconds(), "records/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
