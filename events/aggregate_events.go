@@ -16,3 +16,16 @@ type InteractionEvent struct {
 // AggregateCompanyMerge is the internal_entity_type orosync_records gives a record merged into another record's
 // company (an Oro b2bcustomer with an account): it has no Mercato row of its own, only a second external id.
 const AggregateCompanyMerge = "orosync.company_merge"
+
+// DealClosureEvent is the payload of customers.deal.won and customers.deal.lost (Mercato reference §3), emitted
+// when a deal's status moves to win or loose.
+type DealClosureEvent struct {
+	ID             string  `json:"id"`
+	TenantID       string  `json:"tenantId"`
+	OrganizationID string  `json:"organizationId"`
+	OwnerUserID    *string `json:"ownerUserId"`
+	Title          string  `json:"title"`
+	ValueAmount    *string `json:"valueAmount"`
+	ValueCurrency  *string `json:"valueCurrency"`
+	SyncOrigin     string  `json:"syncOrigin"`
+}

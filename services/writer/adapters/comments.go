@@ -35,7 +35,7 @@ func commentRowID(note uuid.UUID, ref events.OroRef) uuid.UUID {
 }
 
 const loadCommentRowsSQL = `
-SELECT id, body, NULL::text, deleted_at IS NOT NULL, entity_id FROM customer_comments WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
+SELECT id, body, NULL::text, deleted_at IS NOT NULL, entity_id, NULL::text FROM customer_comments WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
 
 const commentColumnsSQL = `
 INSERT INTO customer_comments (id, organization_id, tenant_id, body, created_at, updated_at, deleted_at, entity_id, deal_id)

@@ -33,7 +33,7 @@ func dealKind() recordKind[events.Deal] {
 }
 
 const loadDealRowsSQL = `
-SELECT id, title, description, deleted_at IS NOT NULL, NULL::uuid FROM customer_deals WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
+SELECT id, title, description, deleted_at IS NOT NULL, NULL::uuid, status FROM customer_deals WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
 
 const dealColumnsSQL = `
 INSERT INTO customer_deals (id, organization_id, tenant_id, title, description, status, value_amount, value_currency,
@@ -94,6 +94,8 @@ type rowState struct {
 	a, b *string
 	// entity is the row's entity_id (interactions, comments).
 	entity *uuid.UUID
+	// status is the row's status (deals).
+	status *string
 }
 
 func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Deal], out *reconciled, now time.Time) error {
@@ -196,8 +198,33 @@ func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[even
 			return err
 		}
 		out.outbox = append(out.outbox, row)
+		if closure := closureEvent(cur[r.id], r.st.Value, evt); closure != "" {
+			d := r.st.Value
+			row, err := eventRow(r.key.Tenant, dealEvent+closure, events.DealClosureEvent{ID: r.id.String(), TenantID: r.sc.TenantID.String(),
+				OrganizationID: r.sc.OrganizationID.String(), Title: d.Title, ValueAmount: d.ValueAmount, ValueCurrency: d.ValueCurrency,
+				SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, "")
+			if err != nil {
+				return err
+			}
+			out.outbox = append(out.outbox, row)
+		}
 	}
 	return nil
+}
+
+// closureEvent is won or lost when an update moves a live deal's status to win or loose, as Mercato's deal update
+// command emits them (a deal first seen closed is history, not a closure).
+func closureEvent(before rowState, d events.Deal, evt string) string {
+	if evt != "updated" || !before.exists || before.deleted || (before.status != nil && *before.status == d.Status) {
+		return ""
+	}
+	switch d.Status {
+	case "win":
+		return "won"
+	case "loose":
+		return "lost"
+	}
+	return ""
 }
 
 // rowEvent is the event a write caused: created (new, or back from deleted), deleted, updated (values changed).
@@ -218,7 +245,8 @@ func rowEvent(before rowState, deleted, written bool) string {
 	return ""
 }
 
-// loadRowStates locks and reads the rows (id, two encrypted columns, deleted, entity) a reconcile compares with.
+// loadRowStates locks and reads the rows (id, two encrypted columns, deleted, entity, status) a reconcile compares
+// with.
 func loadRowStates(ctx context.Context, tx pgx.Tx, sql string, ids []uuid.UUID) (map[uuid.UUID]rowState, error) {
 	out := map[uuid.UUID]rowState{}
 	if len(ids) == 0 {
@@ -232,7 +260,7 @@ func loadRowStates(ctx context.Context, tx pgx.Tx, sql string, ids []uuid.UUID) 
 	for rows.Next() {
 		var id uuid.UUID
 		st := rowState{exists: true}
-		if err := rows.Scan(&id, &st.a, &st.b, &st.deleted, &st.entity); err != nil {
+		if err := rows.Scan(&id, &st.a, &st.b, &st.deleted, &st.entity, &st.status); err != nil {
 			return nil, fmt.Errorf("writer: loading rows: %w", err)
 		}
 		out[id] = st

@@ -33,7 +33,7 @@ func interactionKind() recordKind[events.Interaction] {
 }
 
 const loadInteractionRowsSQL = `
-SELECT id, title, body, deleted_at IS NOT NULL, entity_id FROM customer_interactions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
+SELECT id, title, body, deleted_at IS NOT NULL, entity_id, NULL::text FROM customer_interactions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
 
 const interactionColumnsSQL = `
 INSERT INTO customer_interactions (id, organization_id, tenant_id, interaction_type, title, body, status, scheduled_at,

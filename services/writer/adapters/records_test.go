@@ -135,9 +135,16 @@ func TestDealIsWrittenWithItsLinksWhichWaitForPeopleAndCompaniesNotYetWritten(t 
 	if n := e.count(`SELECT count(*) FROM customer_dictionary_entries WHERE kind = 'deal_status' AND normalized_value = 'open'`); n != 1 {
 		t.Errorf("deal_status dictionary entries: %d", n)
 	}
+	won := dealChange("9", 25, "Bigger deal", nil, []events.OroRef{ref("accounts", "7")})
+	won.Deal.Status = "win"
+	e.apply(nil, won)
+	if w := e.events("customers.deal.won"); len(w) != 1 || w[0]["id"] != dealID || w[0]["title"] != "Bigger deal" ||
+		w[0]["valueAmount"] != "1500.50" || w[0]["syncOrigin"] != "sync_orocrm" {
+		t.Errorf("won events %v", w)
+	}
 
 	// A tombstone soft-deletes the deal and removes its links; a newer version brings both back.
-	e.apply(nil, recordTombstone(v1, 20))
+	e.apply(nil, recordTombstone(v1, 26))
 	if d := e.deal(dealID); !d.deleted || len(d.companies) != 0 {
 		t.Fatalf("deal after tombstone: %+v", d)
 	}
