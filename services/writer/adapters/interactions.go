@@ -17,7 +17,8 @@ import (
 // entity_id (NOT NULL in Mercato) is the primary target when orosync wrote it, else the first target it wrote (and
 // the primary one once it arrives); a target that is a deal sets deal_id, and stands for the deal's first company
 // or person when no person or company target is written. Every target is kept, resolved or not, in participants
-// and linked_entities. Until some target resolves the interaction waits (no row).
+// and linked_entities. Until some target resolves the interaction waits (no row). An update moving the status to
+// done or canceled is also announced as customers.interaction.completed / canceled.
 
 const interactionEvent = "customers.interaction."
 
@@ -33,7 +34,7 @@ func interactionKind() recordKind[events.Interaction] {
 }
 
 const loadInteractionRowsSQL = `
-SELECT id, title, body, deleted_at IS NOT NULL, entity_id, NULL::text FROM customer_interactions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
+SELECT id, title, body, deleted_at IS NOT NULL, entity_id, status FROM customer_interactions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
 
 const interactionColumnsSQL = `
 INSERT INTO customer_interactions (id, organization_id, tenant_id, interaction_type, title, body, status, scheduled_at,
@@ -296,6 +297,18 @@ func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recSta
 				return err
 			}
 			out.outbox = append(out.outbox, row)
+			if st := cur[r.id]; evt == "updated" && st.status != nil && *st.status != payload.Status {
+				// Mercato's interaction commands announce a status reaching done or canceled as such, too.
+				action := map[string]string{"done": "completed", "canceled": "canceled"}[payload.Status]
+				if action == "" {
+					continue
+				}
+				row, err := eventRow(r.key.Tenant, interactionEvent+action, payload, r.id.String(), r.st.Version, r.st.MappingVersion, "")
+				if err != nil {
+					return err
+				}
+				out.outbox = append(out.outbox, row)
+			}
 		}
 	}
 	return nil

@@ -226,6 +226,13 @@ func TestInteractionKeepsEveryTargetAndTakesThePrimaryOneOnceItIsWritten(t *test
 	if n := e.count(`SELECT count(*) FROM customer_dictionary_entries WHERE kind IN ('activity_type', 'interaction_status')`); n != 2 {
 		t.Errorf("%d dictionary entries for type and status, want 2", n)
 	}
+	done := interactionChange("tasks", "3", 15, "Call back", ref("contacts", "1"), ref("contacts", "2"), ref("accounts", "7"),
+		ref("opportunities", "9"))
+	done.Interaction.Status = "done"
+	e.apply(nil, done)
+	if c := e.events("customers.interaction.completed"); len(c) != 1 || c[0]["status"] != "done" || c[0]["entityId"] != r.entity {
+		t.Errorf("completed events %v", c)
+	}
 	e.apply(nil, recordTombstone(task, 20))
 	if r, _ := e.interaction("tasks", "3"); !r.deleted {
 		t.Error("tombstone did not delete the interaction")
