@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -271,6 +272,7 @@ func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recSta
 			out.dict.add(r.key.Tenant, "interaction_status", &status)
 		}
 	}
+	touched := map[uuid.UUID]bool{} // entities whose next-interaction projection may have moved
 	for _, set := range []struct {
 		rows *interactionRows
 		sql  string
@@ -278,6 +280,14 @@ func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recSta
 		written, err := set.rows.exec(ctx, tx, set.sql, now)
 		if err != nil {
 			return err
+		}
+		for j, id := range set.rows.id {
+			if written[id] {
+				touched[*set.rows.entity[j]] = true
+				if before := cur[id].entity; before != nil {
+					touched[*before] = true
+				}
+			}
 		}
 		for j, i := range set.rows.idx {
 			r := rs[i]
@@ -310,6 +320,40 @@ func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recSta
 				out.outbox = append(out.outbox, row)
 			}
 		}
+	}
+	return projectNextInteractions(ctx, tx, touched, now)
+}
+
+// nextInteractionsSQL is Mercato's recomputeNextInteraction (lib/interactionProjection.ts) for many entities: the
+// open (status not terminal), scheduled, live interaction first by scheduled_at, priority desc, created_at, id is
+// projected onto customer_entities.next_interaction_* (name = its title, else its type), or nothing.
+const nextInteractionsSQL = `
+WITH e AS (SELECT DISTINCT unnest($1::uuid[]) AS id),
+c AS (
+  SELECT DISTINCT ON (i.entity_id) i.entity_id, i.id, i.scheduled_at, i.appearance_icon, i.appearance_color,
+         CASE WHEN i.title IS NOT NULL AND btrim(i.title) <> '' THEN i.title ELSE i.interaction_type END AS name
+  FROM customer_interactions i JOIN e ON i.entity_id = e.id
+  WHERE i.status NOT IN ('done', 'canceled', 'completed') AND i.scheduled_at IS NOT NULL AND i.deleted_at IS NULL
+  ORDER BY i.entity_id, i.scheduled_at, i.priority DESC NULLS LAST, i.created_at, i.id)
+UPDATE customer_entities ce SET next_interaction_at = c.scheduled_at, next_interaction_name = c.name,
+       next_interaction_ref_id = c.id::text, next_interaction_icon = c.appearance_icon,
+       next_interaction_color = c.appearance_color, updated_at = $2
+FROM e LEFT JOIN c ON c.entity_id = e.id
+WHERE ce.id = e.id AND (ce.next_interaction_at, ce.next_interaction_name, ce.next_interaction_ref_id, ce.next_interaction_icon,
+       ce.next_interaction_color) IS DISTINCT FROM (c.scheduled_at, c.name, c.id::text, c.appearance_icon, c.appearance_color)`
+
+// projectNextInteractions keeps the next-interaction projection Mercato's interaction commands maintain.
+func projectNextInteractions(ctx context.Context, tx pgx.Tx, entities map[uuid.UUID]bool, now time.Time) error {
+	if len(entities) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, 0, len(entities))
+	for id := range entities {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	if _, err := tx.Exec(ctx, nextInteractionsSQL, raw(ids), now); err != nil {
+		return fmt.Errorf("writer: next interactions: %w", err)
 	}
 	return nil
 }

@@ -507,3 +507,36 @@ func BenchmarkRecordAggregates(b *testing.B) {
 		})
 	}
 }
+
+func TestEntityShowsItsNextScheduledOpenInteractionAsMercatoProjectsIt(t *testing.T) {
+	e := newEnv(t, scope)
+	e.apply(nil, contact{id: "1", first: "Ann", last: "Lee", email: "ann@example.com", sec: 1}.change())
+	task := func(id string, sec int, title, status, scheduled string) events.Change {
+		c := interactionChange("tasks", id, sec, title, ref("contacts", "1"))
+		c.Interaction.Status, c.Interaction.ScheduledAt = status, &scheduled
+		return c
+	}
+	later := task("1", 10, "Later", "planned", "2026-06-02T10:00:00Z")
+	sooner := task("2", 10, "Sooner", "planned", "2026-06-01T10:00:00Z")
+	e.apply(nil, later, sooner)
+	next := func() (at *time.Time, name, ref *string) {
+		if err := e.db.QueryRow(e.ctx, `SELECT next_interaction_at, next_interaction_name, next_interaction_ref_id
+FROM customer_entities WHERE id = $1`, e.person("1").entityID).Scan(&at, &name, &ref); err != nil {
+			t.Fatal(err)
+		}
+		return at, name, ref
+	}
+	soonerID, _ := e.mapped(events.AggregateInteraction, "2")
+	if at, name, id := next(); at == nil || !at.Equal(time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)) || deref(name) != "Sooner" ||
+		deref(id) != soonerID {
+		t.Errorf("next interaction %v %s %s, want Sooner (%s)", at, deref(name), deref(id), soonerID)
+	}
+	e.apply(nil, task("2", 20, "Sooner", "done", "2026-06-01T10:00:00Z"))
+	if _, name, _ := next(); deref(name) != "Later" {
+		t.Errorf("next interaction %s once the sooner one is done, want Later", deref(name))
+	}
+	e.apply(nil, recordTombstone(later, 30))
+	if at, name, id := next(); at != nil || name != nil || id != nil {
+		t.Errorf("next interaction %v %s %s with none open", at, deref(name), deref(id))
+	}
+}
