@@ -362,8 +362,8 @@ func recordStream() []events.Change {
 	return out
 }
 
-// recordChecksum digests deals, their links, interactions, comments and their bookkeeping (values, not times).
-func (e *env) recordChecksum() string {
+// recordRows lists deals, their links, interactions, comments and their bookkeeping (values, not times), sorted.
+func (e *env) recordRows() string {
 	e.t.Helper()
 	var sum string
 	if err := e.db.QueryRow(e.ctx, `
@@ -391,7 +391,7 @@ func TestDealsInteractionsAndCommentsAppliedTwiceOrInReverseLeaveIdenticalTables
 	stream := recordStream()
 	once := newEnv(t, scope)
 	once.applyInBatches(stream, 7)
-	want := once.recordChecksum()
+	want := once.recordRows()
 	if n := once.count(`SELECT count(*) FROM customer_interactions`); n == 0 {
 		t.Fatal("no interactions written")
 	}
@@ -403,9 +403,7 @@ func TestDealsInteractionsAndCommentsAppliedTwiceOrInReverseLeaveIdenticalTables
 	twice.applyInBatches(stream, 7)
 	outbox := twice.count(`SELECT count(*) FROM orosync_outbox`)
 	twice.applyInBatches(stream, 5)
-	if got := twice.recordChecksum(); got != want {
-		t.Errorf("applied twice: checksum %s, want %s", got, want)
-	}
+	sameRows(t, "applied twice", twice.recordRows(), want)
 	if n := twice.count(`SELECT count(*) FROM orosync_outbox`); n != outbox {
 		t.Errorf("applying the stream again added %d events", n-outbox)
 	}
@@ -414,9 +412,7 @@ func TestDealsInteractionsAndCommentsAppliedTwiceOrInReverseLeaveIdenticalTables
 	slices.Reverse(reversed)
 	backwards := newEnv(t, scope)
 	backwards.applyInBatches(reversed, 7)
-	if got := backwards.recordChecksum(); got != want {
-		t.Errorf("applied in reverse: checksum %s, want %s", got, want)
-	}
+	sameRows(t, "applied in reverse", backwards.recordRows(), want)
 
 	shuffled := slices.Clone(stream)
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
@@ -424,20 +420,7 @@ func TestDealsInteractionsAndCommentsAppliedTwiceOrInReverseLeaveIdenticalTables
 	for _, c := range shuffled {
 		single.apply(nil, c)
 	}
-	if got := single.recordChecksum(); got != want {
-		t.Errorf("applied shuffled one at a time: checksum %s, want %s", got, want)
-		gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
-		for _, l := range gl {
-			if !slices.Contains(wl, l) {
-				t.Log("+", l)
-			}
-		}
-		for _, l := range wl {
-			if !slices.Contains(gl, l) {
-				t.Log("-", l)
-			}
-		}
-	}
+	sameRows(t, "applied shuffled one at a time", single.recordRows(), want)
 }
 
 // BenchmarkResolveWaitingAfterAContactBatch is what every batch pays for waiting references when nothing waits
@@ -538,5 +521,24 @@ FROM customer_entities WHERE id = $1`, e.person("1").entityID).Scan(&at, &name, 
 	e.apply(nil, recordTombstone(later, 30))
 	if at, name, id := next(); at != nil || name != nil || id != nil {
 		t.Errorf("next interaction %v %s %s with none open", at, deref(name), deref(id))
+	}
+}
+
+// sameRows reports the rows that differ between two recordRows listings.
+func sameRows(t *testing.T, how, got, want string) {
+	t.Helper()
+	if got == want {
+		return
+	}
+	gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for _, l := range gl {
+		if !slices.Contains(wl, l) {
+			t.Errorf("%s: extra row %s", how, l)
+		}
+	}
+	for _, l := range wl {
+		if !slices.Contains(gl, l) {
+			t.Errorf("%s: missing row %s", how, l)
+		}
 	}
 }
