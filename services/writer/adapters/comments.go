@@ -127,13 +127,13 @@ func reconcileComments(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[e
 	if err != nil {
 		return err
 	}
-	var dealOnly []uuid.UUID
-	for _, t := range found {
+	dealOnly := map[uuid.UUID]string{}
+	for k, t := range found {
 		if t.kind == "deal" {
-			dealOnly = append(dealOnly, t.id)
+			dealOnly[t.id] = k.tenant
 		}
 	}
-	viaDeal, err := dealEntities(ctx, tx, dealOnly)
+	viaDeal, dealPending, err := s.dealEntities(ctx, tx, dealOnly)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,8 @@ func reconcileComments(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[e
 				if e, ok := viaDeal[t.id]; ok {
 					entity = &e
 				}
-				out.waiting[i] = append(out.waiting[i], ref) // re-applied whenever the deal's links change
+				// Re-applied whenever the deal or its people and companies are written.
+				out.waiting[i] = append(append(out.waiting[i], ref), dealPending[t.id]...)
 			}
 			if entity == nil {
 				entity = st.entity

@@ -203,16 +203,16 @@ func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recSta
 		return err
 	}
 	// Deals standing for their entity when no person or company target is written.
-	var dealOnly []uuid.UUID
+	dealOnly := map[uuid.UUID]string{}
 	for _, r := range rs {
 		if r.st.Missing {
 			continue
 		}
 		if e, d := pickTargets(r.key.Tenant, interactionTargets(r.st.Value), found); e == nil && d != nil {
-			dealOnly = append(dealOnly, *d)
+			dealOnly[*d] = r.key.Tenant
 		}
 	}
-	viaDeal, err := dealEntities(ctx, tx, dealOnly)
+	viaDeal, dealPending, err := s.dealEntities(ctx, tx, dealOnly)
 	if err != nil {
 		return err
 	}
@@ -230,11 +230,12 @@ func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recSta
 			if e, ok := viaDeal[*deal]; ok {
 				entity = &e
 			}
+			// Re-applied whenever the deal or its people and companies are written, so the entity is the deal's
+			// first company or person whatever order they arrived in.
 			if dk := dealKey(r.key.Tenant, targets, found, *deal); dk != nil {
-				// Re-applied whenever the deal's links change, so the entity is the deal's first company or person
-				// whatever order they arrived in.
 				out.waiting[i] = append(out.waiting[i], *dk)
 			}
+			out.waiting[i] = append(out.waiting[i], dealPending[*deal]...)
 		}
 		if entity == nil {
 			entity = st.entity // keep the row's entity (a target written before may have been removed since)

@@ -388,35 +388,77 @@ func (s *Store) resolveRefs(ctx context.Context, tx pgx.Tx, refs []refKey) (foun
 	return found, never, rows.Err()
 }
 
-// dealEntitiesSQL: the customer entity a deal stands for when an interaction or comment targets only the deal
-// (entity_id is NOT NULL in Mercato): its first company, else its first person.
-const dealEntitiesSQL = `
-SELECT d.deal_id, d.entity FROM (
-  SELECT deal_id, company_entity_id AS entity, 0 AS rank, id FROM customer_deal_companies WHERE deal_id = ANY($1::uuid[])
-  UNION ALL
-  SELECT deal_id, person_entity_id, 1, id FROM customer_deal_people WHERE deal_id = ANY($1::uuid[])
-) d ORDER BY d.deal_id, d.rank, d.id`
+// dealSnapshotsSQL reads the last applied values of deals (by their Mercato id).
+const dealSnapshotsSQL = `
+SELECT internal_entity_id, snapshot FROM orosync_records
+WHERE internal_entity_type = 'customers.deal' AND internal_entity_id = ANY($1::uuid[]) AND snapshot IS NOT NULL`
 
-func dealEntities(ctx context.Context, tx pgx.Tx, deals []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
-	out := map[uuid.UUID]uuid.UUID{}
-	if len(deals) == 0 {
-		return out, nil
+// dealEntities gives the customer entity a deal stands for when an interaction or comment targets only the deal
+// (entity_id is NOT NULL in Mercato): its first company written, else its first person, in the deal's last
+// applied version (not its link rows, which a deleted deal no longer has), so the choice does not depend on the
+// order records arrived in. pending lists, per deal, its people and companies not written yet: a record standing
+// on the deal waits for them too (a deleted deal no longer waits for them itself).
+func (s *Store) dealEntities(ctx context.Context, tx pgx.Tx, tenant map[uuid.UUID]string) (out map[uuid.UUID]uuid.UUID,
+	pending map[uuid.UUID][]events.OroRef, err error) {
+	out, pending = map[uuid.UUID]uuid.UUID{}, map[uuid.UUID][]events.OroRef{}
+	if len(tenant) == 0 {
+		return out, pending, nil
 	}
-	rows, err := tx.Query(ctx, dealEntitiesSQL, raw(deals))
+	ids := make([]uuid.UUID, 0, len(tenant))
+	for id := range tenant {
+		ids = append(ids, id)
+	}
+	rows, err := tx.Query(ctx, dealSnapshotsSQL, raw(ids))
 	if err != nil {
-		return nil, fmt.Errorf("writer: entities of deals: %w", err)
+		return nil, nil, fmt.Errorf("writer: entities of deals: %w", err)
 	}
-	defer rows.Close()
+	deals := map[uuid.UUID]events.Deal{}
+	var refs []refKey
 	for rows.Next() {
-		var deal, entity uuid.UUID
-		if err := rows.Scan(&deal, &entity); err != nil {
-			return nil, fmt.Errorf("writer: entities of deals: %w", err)
+		var id uuid.UUID
+		var snapshot []byte
+		if err := rows.Scan(&id, &snapshot); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("writer: entities of deals: %w", err)
 		}
-		if _, ok := out[deal]; !ok {
-			out[deal] = entity
+		var d events.Deal
+		if err := openJSON(s.ciphers[tenant[id]], snapshot, &d); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("writer: snapshot of deal %s: %w", id, err)
+		}
+		deals[id] = d
+		for _, r := range append(append([]events.OroRef{}, d.Companies...), d.People...) {
+			refs = append(refs, refKey{tenant[id], r})
 		}
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("writer: entities of deals: %w", err)
+	}
+	found, never, err := s.resolveRefs(ctx, tx, refs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for id, d := range deals {
+		for _, group := range []struct {
+			refs []events.OroRef
+			kind string
+		}{{d.Companies, "company"}, {d.People, "person"}} {
+			for _, r := range group.refs {
+				k := refKey{tenant[id], r}
+				t, ok := found[k]
+				switch {
+				case !ok && !never[k]:
+					pending[id] = append(pending[id], r)
+				case ok && t.kind == group.kind:
+					if _, done := out[id]; !done {
+						out[id] = t.id
+					}
+				}
+			}
+		}
+	}
+	return out, pending, nil
 }
 
 const takeWaitingSQL = `

@@ -333,6 +333,11 @@ func recordStream() []events.Change {
 	}
 	for i := 1; i <= 3; i++ {
 		out = append(out, account{id: fmt.Sprint(i), name: fmt.Sprint("Co", i), sec: i}.change())
+		// A b2b customer merged into the account (filling its phone), referenced by a deal below.
+		out = append(out, events.Change{Tenant: "acme", Op: events.OpUpsert, Aggregate: events.AggregateCompany,
+			Source: events.RecordRef{Tenant: "acme", Type: "b2bcustomers", ID: fmt.Sprint(i)}, SourceVersion: at(5), MappingVersion: "oro-v1",
+			Company: &events.Company{DisplayName: fmt.Sprint("Shop", i), PrimaryPhone: ptr(fmt.Sprint("+1 555 ", i)),
+				MergeInto: &events.OroRef{Type: "accounts", ID: fmt.Sprint(i)}}})
 	}
 	pick := func(typ string, n int) events.OroRef { return ref(typ, fmt.Sprint(1+rng.IntN(n))) }
 	for i := 1; i <= 8; i++ {
@@ -340,7 +345,7 @@ func recordStream() []events.Change {
 		var last events.Change
 		for v := range 1 + rng.IntN(3) {
 			last = dealChange(id, 10+v*10, fmt.Sprint("Deal ", i, " v", v), []events.OroRef{pick("contacts", 6)},
-				[]events.OroRef{pick("accounts", 3)})
+				[]events.OroRef{pick("accounts", 3), pick("b2bcustomers", 3)})
 			out = append(out, last)
 		}
 		if rng.IntN(3) == 0 {
@@ -381,6 +386,8 @@ SELECT string_agg(x, E'\n' ORDER BY x) FROM (
     payload_hash, deleted_at IS NOT NULL, snapshot)::text FROM orosync_records
   UNION ALL SELECT ROW('w', owner_source_type, owner_source_id, target_source_type, target_source_id)::text FROM orosync_waiting_refs
   UNION ALL SELECT ROW('k', kind, normalized_value)::text FROM customer_dictionary_entries
+  UNION ALL SELECT ROW('e', id, display_name, primary_email, primary_phone, deleted_at IS NOT NULL)::text FROM customer_entities
+  UNION ALL SELECT ROW('co', entity_id, legal_name, website_url, industry)::text FROM customer_companies
 ) t(x)`).Scan(&sum); err != nil {
 		e.t.Fatal(err)
 	}
