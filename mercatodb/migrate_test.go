@@ -243,12 +243,27 @@ func TestOrosyncMigrationTouchesOnlyOrosyncTables(t *testing.T) {
 			added = append(added, name)
 		}
 	}
-	if want := orosyncTables(t); !slices.Equal(added, want) {
+	want := orosyncTables(t)
+	if !slices.Equal(added, want) {
 		t.Errorf("MigrateOrosync added tables %v, want %v", added, want)
 	}
 }
 
-// orosyncTables are the tables orosync's migrations create (every file's CREATE TABLE), plus goose's version table.
+func TestOrosyncMigrationRunsWithoutMercatoTables(t *testing.T) {
+	// orosync's set must not depend on Mercato's tables (no FKs into them).
+	ctx := testContext(t)
+	db := openDB(t, dbtest.NewEmptyDatabase(t))
+	if err := mercatodb.MigrateOrosync(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	want := orosyncTables(t)
+	if got := publicTables(t, ctx, db); !slices.Equal(got, want) {
+		t.Errorf("tables = %v, want %v", got, want)
+	}
+}
+
+// orosyncTables are the tables orosync's migrations create (every CREATE TABLE in migrations/orosync), plus goose's
+// version table, sorted; each must be named orosync_*.
 func orosyncTables(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob("migrations/orosync/*.sql")
@@ -271,35 +286,6 @@ func orosyncTables(t *testing.T) []string {
 	}
 	slices.Sort(want)
 	return want
-}
-
-// orosyncMigrations counts orosync's migration files and returns the highest version.
-func orosyncMigrations(t *testing.T) (n int, latest int64) {
-	t.Helper()
-	files, err := filepath.Glob("migrations/orosync/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		v, err := strconv.ParseInt(strings.SplitN(filepath.Base(f), "_", 2)[0], 10, 64)
-		if err != nil {
-			t.Fatalf("migration %s: %v", f, err)
-		}
-		latest = max(latest, v)
-	}
-	return len(files), latest
-}
-
-func TestOrosyncMigrationRunsWithoutMercatoTables(t *testing.T) {
-	// orosync's set must not depend on Mercato's tables (no FKs into them).
-	ctx := testContext(t)
-	db := openDB(t, dbtest.NewEmptyDatabase(t))
-	if err := mercatodb.MigrateOrosync(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := publicTables(t, ctx, db), orosyncTables(t); !slices.Equal(got, want) {
-		t.Errorf("tables = %v, want %v", got, want)
-	}
 }
 
 func versionRows(t *testing.T, ctx context.Context, db *sql.DB, table string) int {
@@ -327,7 +313,7 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 	if n := versionRows(t, ctx, db, mercatodb.MercatoVersionTable); n != 5 {
 		t.Errorf("%s has %d rows, want 5", mercatodb.MercatoVersionTable, n)
 	}
-	files, latest := orosyncMigrations(t)
+	files, latest, tables := orosyncMigrations(t)
 	if n := versionRows(t, ctx, db, mercatodb.OrosyncVersionTable); n != files+1 {
 		t.Errorf("%s has %d rows, want %d", mercatodb.OrosyncVersionTable, n, files+1)
 	}
@@ -338,8 +324,8 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 	if v != latest {
 		t.Errorf("OrosyncStatus = %d, want %d", v, latest)
 	}
-	if got, want := len(publicTables(t, ctx, db)), 36+1+len(orosyncTables(t)); got != want {
-		t.Errorf("%d tables, want %d", got, want)
+	if got := len(publicTables(t, ctx, db)); got != 36+2+tables {
+		t.Errorf("%d tables, want %d", got, 36+2+tables)
 	}
 }
 
@@ -368,8 +354,9 @@ func TestMigrateOrosyncConcurrently(t *testing.T) {
 		}
 	}
 	db := openDB(t, url)
-	if files, _ := orosyncMigrations(t); versionRows(t, ctx, db, mercatodb.OrosyncVersionTable) != files+1 {
-		t.Errorf("%s does not have one row per migration plus goose's", mercatodb.OrosyncVersionTable)
+	files, _, _ := orosyncMigrations(t)
+	if n := versionRows(t, ctx, db, mercatodb.OrosyncVersionTable); n != files+1 {
+		t.Errorf("%s has %d rows, want %d", mercatodb.OrosyncVersionTable, n, files+1)
 	}
 }
 
@@ -397,7 +384,7 @@ func TestOrosyncStatus(t *testing.T) {
 	if err := mercatodb.MigrateOrosync(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	_, latest := orosyncMigrations(t)
+	_, latest, _ := orosyncMigrations(t)
 	if v, err := mercatodb.OrosyncStatus(ctx, db); err != nil || v != latest {
 		t.Errorf("OrosyncStatus after MigrateOrosync = %d, %v; want %d, nil", v, err, latest)
 	}
@@ -491,4 +478,31 @@ func TestEnsureDatabaseErrors(t *testing.T) {
 	if _, err := mercatodb.OpenDB("postgres://%zz"); err == nil {
 		t.Error("OpenDB accepted an unparsable url")
 	}
+}
+
+// orosyncMigrations reads migrations/orosync: how many migrations there are, the latest version, and how many
+// tables they create (so adding a migration does not mean editing these tests).
+func orosyncMigrations(t *testing.T) (files int, latest int64, tables int) {
+	t.Helper()
+	entries, err := os.ReadDir("migrations/orosync")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		files++
+		v, err := strconv.ParseInt(strings.SplitN(e.Name(), "_", 2)[0], 10, 64)
+		if err != nil {
+			t.Fatalf("migration %s: %v", e.Name(), err)
+		}
+		latest = max(latest, v)
+		body, err := os.ReadFile(filepath.Join("migrations/orosync", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables += strings.Count(string(body), "CREATE TABLE ")
+	}
+	return files, latest, tables
 }
