@@ -198,6 +198,11 @@ func TestEveryMercatoEventPayloadShapeMatchesTheCustomerEventSchema(t *testing.T
 			CompanyEntityID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", SyncOrigin: events.SyncOrigin},
 		"customers.address.created": events.RecordEvent{ID: "0b7e3c1e-8f2a-4c55-9a57-2f1d3e4b5a60", OrganizationID: org,
 			TenantID: ten, SyncOrigin: events.SyncOrigin},
+		"customers.interaction.created": events.InteractionEvent{ID: "0b7e3c1e-8f2a-4c55-9a57-2f1d3e4b5a60", OrganizationID: org,
+			TenantID: ten, EntityID: "5a0c2d8e-1b3f-4e6a-8c9d-0e1f2a3b4c5d", InteractionType: "call", Status: "done",
+			SyncOrigin: events.SyncOrigin},
+		"customers.deal.won": events.DealClosureEvent{ID: "0b7e3c1e-8f2a-4c55-9a57-2f1d3e4b5a60", OrganizationID: org, TenantID: ten,
+			Title: "Renewal", SyncOrigin: events.SyncOrigin},
 	} {
 		if err := validate(t, s, v); err != nil {
 			t.Errorf("%s payload does not match the customer event schema: %v", name, err)

@@ -17,7 +17,7 @@ import (
 // ApplyCompanies applies a batch of customers.company changes in one transaction: customer_entities (kind
 // company) + customer_companies, external ids, bookkeeping and outbox events, with the version rules of
 // domain.PlanCompanies. Person links parked for a company that arrives here are applied in the same transaction.
-func (s *Store) ApplyCompanies(ctx context.Context, changes []events.Change) ([]domain.CompanyOutcome, error) {
+func (s *Store) ApplyCompanies(ctx context.Context, rules domain.Policies, changes []events.Change) ([]domain.CompanyOutcome, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("writer: begin: %w", err)
@@ -36,7 +36,7 @@ func (s *Store) ApplyCompanies(ctx context.Context, changes []events.Change) ([]
 	if err != nil {
 		return nil, err
 	}
-	outcomes := domain.PlanCompanies(stored, changes)
+	outcomes := domain.PlanCompanies(stored, rules, changes)
 	if len(outcomes) == 0 {
 		return nil, tx.Commit(ctx)
 	}
@@ -52,7 +52,8 @@ func (s *Store) ApplyCompanies(ctx context.Context, changes []events.Change) ([]
 const loadCompaniesSQL = `
 SELECT k.i, r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,
        r.deleted_at IS NOT NULL, coalesce(e.display_name, ''), e.primary_email, e.primary_phone, e.description,
-       c.legal_name, c.website_url, c.industry, r.deleted_source_updated_at, r.deleted_payload_hash, r.snapshot
+       c.legal_name, c.website_url, c.industry, r.deleted_source_updated_at, r.deleted_payload_hash, r.snapshot,
+       coalesce(e.updated_at, r.updated_at)
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
 JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
 LEFT JOIN customer_entities e ON e.id = r.internal_entity_id
@@ -84,7 +85,7 @@ func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key)
 		c := &st.Company
 		if err := rows.Scan(&i, &id.entity, &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
 			&c.DisplayName, &c.PrimaryEmail, &c.PrimaryPhone, &c.Description, &c.LegalName, &c.WebsiteURL, &c.Industry, &endAt, &endHash,
-			&snapshot); err != nil {
+			&snapshot, &st.LocalUpdatedAt); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored company: %w", err)
 		}
 		k := keys[i-1]
@@ -100,7 +101,7 @@ func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key)
 			c.PrimaryEmail, c.PrimaryPhone, c.Description = fc.decPtr(c.PrimaryEmail), fc.decPtr(c.PrimaryPhone), fc.decPtr(c.Description)
 			c.LegalName, c.WebsiteURL, c.Industry = fc.decPtr(c.LegalName), fc.decPtr(c.WebsiteURL), fc.decPtr(c.Industry)
 		}
-		st.Version.UpdatedAt = updated.UTC()
+		st.Version.UpdatedAt, st.LocalUpdatedAt = updated.UTC(), st.LocalUpdatedAt.UTC()
 		if endAt != nil && endHash != nil {
 			st.DeletedUpTo = &events.SourceVersion{UpdatedAt: endAt.UTC(), PayloadHash: *endHash}
 		}
@@ -189,11 +190,32 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 	for _, o := range outcomes {
 		sc := s.scopes[o.Key.Tenant]
 		c := s.ciphers[o.Key.Tenant]
+		for _, cf := range o.Conflicts {
+			var entity *uuid.UUID
+			if id, ok := known[o.Key]; ok {
+				entity = &id.entity
+			}
+			row, err := s.queueConflict(ctx, tx, o.Key, sc, c, entity, cf, now)
+			if err != nil {
+				return err
+			}
+			if row != nil {
+				outbox = append(outbox, *row)
+			}
+		}
+		if !o.Applied {
+			continue
+		}
 		var deletedAt *time.Time
 		if o.After.Deleted {
 			deletedAt = &now
 		}
-		snap, err := sealJSON(c, o.After.Company)
+		// The snapshot is Oro's side (what a three-way merge compares against), not the merged values written.
+		base := o.After.Company
+		if o.After.Base != nil {
+			base = *o.After.Base
+		}
+		snap, err := sealJSON(c, base)
 		if err != nil {
 			return err
 		}
@@ -253,7 +275,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 		}
 		for _, evt := range o.Events {
 			row, err := eventRow(o.Key.Tenant, events.AggregateCompany+"."+evt, companyPayload(id, sc),
-				id.entity.String(), o.After.Version, o.After.MappingVersion, "")
+				id.entity.String(), o.After.Version, o.After.MappingVersion, o.Salt)
 			if err != nil {
 				return err
 			}

@@ -43,15 +43,22 @@ func (s *Store) queueConflict(ctx context.Context, tx pgx.Tx, k domain.Key, sc S
 		return nil, err
 	}
 	var local, base *string
-	if cf.Local != nil {
-		l, err := sealJSON(c, cf.Local)
+	var localV, baseV any
+	switch {
+	case cf.LocalCompany != nil:
+		localV, baseV = cf.LocalCompany, cf.BaseCompany
+	case cf.Local != nil:
+		localV, baseV = cf.Local, cf.Base
+	}
+	if localV != nil {
+		l, err := sealJSON(c, localV)
 		if err != nil {
 			return nil, err
 		}
 		local = &l
 	}
-	if cf.Base != nil {
-		b, err := sealJSON(c, cf.Base)
+	if baseV != nil && !isNilCompany(baseV) {
+		b, err := sealJSON(c, baseV)
 		if err != nil {
 			return nil, err
 		}
@@ -79,6 +86,11 @@ func (s *Store) queueConflict(ctx context.Context, tx pgx.Tx, k domain.Key, sc S
 	}
 	row, err := conflictOutboxRow(k.Tenant, EventConflictOpened, ev)
 	return &row, err
+}
+
+func isNilCompany(v any) bool {
+	c, ok := v.(*events.Company)
+	return ok && c == nil
 }
 
 func orEmpty[T any](s []T) []T {
@@ -111,11 +123,13 @@ type ConflictRow struct {
 	Fields               []string
 	Change               events.Change
 	Local, Base          *events.Person
-	Candidates           []domain.Candidate
-	Status               string
-	Resolution           *string
-	CreatedAt, UpdatedAt time.Time
-	ResolvedAt           *time.Time
+	// LocalCompany and BaseCompany are set instead for a company's conflict (Change.Aggregate customers.company).
+	LocalCompany, BaseCompany *events.Company
+	Candidates                []domain.Candidate
+	Status                    string
+	Resolution                *string
+	CreatedAt, UpdatedAt      time.Time
+	ResolvedAt                *time.Time
 }
 
 // ErrNoConflict is returned for an unknown conflict id (or one of another tenant).
@@ -181,15 +195,33 @@ func (s *Store) scanConflict(rows pgx.Rows) (ConflictRow, error) {
 	if err := openJSON(c, change, &r.Change); err != nil {
 		return r, fmt.Errorf("conflict %d change: %w", r.ID, err)
 	}
-	if local != nil {
-		r.Local = &events.Person{}
-		if err := openJSON(c, local, r.Local); err != nil {
+	var localV, baseV any
+	if r.Change.Aggregate == events.AggregateCompany {
+		if local != nil {
+			r.LocalCompany = &events.Company{}
+			localV = r.LocalCompany
+		}
+		if base != nil {
+			r.BaseCompany = &events.Company{}
+			baseV = r.BaseCompany
+		}
+	} else {
+		if local != nil {
+			r.Local = &events.Person{}
+			localV = r.Local
+		}
+		if base != nil {
+			r.Base = &events.Person{}
+			baseV = r.Base
+		}
+	}
+	if localV != nil {
+		if err := openJSON(c, local, localV); err != nil {
 			return r, fmt.Errorf("conflict %d local: %w", r.ID, err)
 		}
 	}
-	if base != nil {
-		r.Base = &events.Person{}
-		if err := openJSON(c, base, r.Base); err != nil {
+	if baseV != nil {
+		if err := openJSON(c, base, baseV); err != nil {
 			return r, fmt.Errorf("conflict %d base: %w", r.ID, err)
 		}
 	}
@@ -234,6 +266,12 @@ func (s *Store) Resolve(ctx context.Context, id int64, resolution string) error 
 		return fmt.Errorf("conflict %d is %s: %w", id, status, ErrBadResolution)
 	}
 	k := domain.Key{Tenant: r.Connection, SourceType: r.SourceType, SourceID: r.SourceID}
+	if r.Change.Aggregate == events.AggregateCompany {
+		if err := s.resolveCompany(ctx, tx, r, k, resolution); err != nil {
+			return err
+		}
+		return s.closeConflict(ctx, tx, r, resolution)
+	}
 	stored, known, err := s.load(ctx, tx, []domain.Key{k})
 	if err != nil {
 		return err
@@ -275,10 +313,15 @@ func (s *Store) Resolve(ctx context.Context, id int64, resolution string) error 
 	default:
 		return fmt.Errorf("conflict %d (%s): resolution %q: %w", id, r.Kind, resolution, ErrBadResolution)
 	}
-	now := s.now().UTC()
 	if err := s.persist(ctx, tx, outcomes, known, "conflict-"+strconv.FormatInt(id, 10)); err != nil {
 		return err
 	}
+	return s.closeConflict(ctx, tx, r, resolution)
+}
+
+// closeConflict marks a conflict resolved, announces it and commits.
+func (s *Store) closeConflict(ctx context.Context, tx pgx.Tx, r ConflictRow, resolution string) error {
+	id, now := r.ID, s.now().UTC()
 	if _, err := tx.Exec(ctx, `UPDATE orosync_conflicts SET status = 'resolved', resolution = $2, resolved_at = $3, updated_at = $3
 WHERE id = $1`, id, resolution, now); err != nil {
 		return fmt.Errorf("resolving conflict %d: %w", id, err)

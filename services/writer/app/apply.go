@@ -21,7 +21,8 @@ type Lookup struct {
 type BatchStore interface {
 	ApplyBatch(ctx context.Context, lookup Lookup, plan func(domain.State) []domain.Outcome) ([]domain.Outcome, error)
 	// ApplyCompanies applies customers.company changes (domain.PlanCompanies) in one transaction.
-	ApplyCompanies(ctx context.Context, changes []events.Change) ([]domain.CompanyOutcome, error)
+	ApplyCompanies(ctx context.Context, rules domain.Policies, changes []events.Change) ([]domain.CompanyOutcome, error)
+	RecordStore
 }
 
 // Result counts what a batch did.
@@ -38,7 +39,7 @@ type ApplyChanges struct {
 // Handle applies one batch: its companies first (one transaction), so links of the batch's people to them resolve,
 // then its people (one transaction). A failure leaves the batch to be redelivered; what was committed is a no-op
 // the second time.
-func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Result, error) {
+func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Change) (Result, error) {
 	var companies, people []events.Change
 	for _, c := range changes {
 		if c.Aggregate == events.AggregateCompany {
@@ -49,12 +50,15 @@ func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Resu
 	}
 	var r Result
 	if len(companies) > 0 {
-		outcomes, err := a.Store.ApplyCompanies(ctx, companies)
+		outcomes, err := a.Store.ApplyCompanies(ctx, a.Rules[events.AggregateCompany], companies)
 		if err != nil {
 			return Result{}, fmt.Errorf("applying %d company changes: %w", len(companies), err)
 		}
 		for _, o := range outcomes {
-			r.Records++
+			if o.Applied {
+				r.Records++
+			}
+			r.Conflicts += len(o.Conflicts)
 			r.count(o.Events)
 		}
 	}

@@ -65,6 +65,8 @@ type Conflict struct {
 	Change events.Change
 	Local  *events.Person
 	Base   *events.Person
+	// LocalCompany and BaseCompany replace Local and Base for a company (customers.company).
+	LocalCompany, BaseCompany *events.Company
 	// Candidates are Mercato entities an email matched (email-match).
 	Candidates []Candidate
 }

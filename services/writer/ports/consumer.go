@@ -128,21 +128,18 @@ func (c *Consumer) parse(m jetstream.Msg) (events.Change, error) {
 	switch {
 	case !c.KnownTenant(ch.Tenant):
 		return ch, fmt.Errorf("%s: tenant %q has no Mercato tenant/organization configured", ch.Source, ch.Tenant)
-	case ch.Aggregate != events.AggregatePerson && ch.Aggregate != events.AggregateCompany:
+	case ch.Aggregate != events.AggregatePerson && ch.Aggregate != events.AggregateCompany && !isRecordAggregate(ch.Aggregate):
 		return ch, fmt.Errorf("%s: aggregate %q is not supported by this writer", ch.Source, ch.Aggregate)
 	case ch.Aggregate == events.AggregatePerson && ch.Op == events.OpUpsert && (ch.Person == nil || ch.Person.DisplayName == ""):
 		return ch, fmt.Errorf("%s: upsert without person.displayName", ch.Source)
 	case ch.Aggregate == events.AggregateCompany && ch.Op == events.OpUpsert && (ch.Company == nil || ch.Company.DisplayName == ""):
 		return ch, fmt.Errorf("%s: upsert without company.displayName", ch.Source)
-	case ch.Aggregate == events.AggregateCompany && ch.Op == events.OpUpsert && ch.Company.MergeInto != nil:
-		return ch, fmt.Errorf("%s: company.mergeInto (%s %s) is not supported by this writer yet: merging into another "+
-			"record's company is not implemented", ch.Source, ch.Company.MergeInto.Type, ch.Company.MergeInto.ID)
 	case ch.Op != events.OpUpsert && ch.Op != events.OpDelete:
 		return ch, fmt.Errorf("%s: op %q is neither upsert nor delete", ch.Source, ch.Op)
 	case ch.Source.ID == "" || ch.Source.Type == "":
 		return ch, fmt.Errorf("change without source type and id")
 	}
-	return ch, nil
+	return ch, validateRecord(ch)
 }
 
 func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, cause error) {

@@ -1,0 +1,266 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/app"
+)
+
+// Comments (customers.comment, from Oro notes): one customer_comments row per target (deterministic id per note
+// and target). A person or company target is the row's entity; a deal target sets deal_id and stands for the
+// deal's first company or person. A target not written yet waits; a target a version drops has its row deleted
+// (as Mercato's comment delete does), a deleted note soft-deletes all its rows.
+
+const commentEvent = "customers.comment."
+
+// ApplyComments applies a batch of customers.comment changes in one transaction.
+func (s *Store) ApplyComments(ctx context.Context, changes []events.Change) (app.Result, error) {
+	return applyRecords(ctx, s, commentKind(), changes)
+}
+
+func commentKind() recordKind[events.Comment] {
+	return recordKind[events.Comment]{aggregate: events.AggregateComment,
+		payload:   func(c events.Change) *events.Comment { return c.Comment },
+		reconcile: reconcileComments}
+}
+
+func commentRowID(note uuid.UUID, ref events.OroRef) uuid.UUID {
+	return uuid.NewSHA1(idNamespace, []byte("comment/"+note.String()+"/"+ref.Type+"/"+ref.ID))
+}
+
+const loadCommentRowsSQL = `
+SELECT id, body, NULL::text, deleted_at IS NOT NULL, entity_id, NULL::text FROM customer_comments WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
+
+const commentColumnsSQL = `
+INSERT INTO customer_comments (id, organization_id, tenant_id, body, created_at, updated_at, deleted_at, entity_id, deal_id)
+SELECT v.id, v.org, v.ten, v.body, $8, $8, CASE WHEN v.deleted THEN $8::timestamptz END, v.entity, v.deal
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::boolean[], $6::uuid[], $7::uuid[])
+     AS v(id, org, ten, body, deleted, entity, deal)
+ORDER BY v.id`
+
+const upsertCommentsSQL = commentColumnsSQL + `
+ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, entity_id = EXCLUDED.entity_id, deal_id = EXCLUDED.deal_id,
+       updated_at = EXCLUDED.updated_at,
+       deleted_at = CASE WHEN EXCLUDED.deleted_at IS NULL THEN NULL ELSE coalesce(customer_comments.deleted_at, EXCLUDED.deleted_at) END
+WHERE (customer_comments.body, customer_comments.entity_id, customer_comments.deal_id, customer_comments.deleted_at IS NOT NULL)
+      IS DISTINCT FROM (EXCLUDED.body, EXCLUDED.entity_id, EXCLUDED.deal_id, EXCLUDED.deleted_at IS NOT NULL)
+RETURNING id`
+
+const relinkCommentsSQL = commentColumnsSQL + `
+ON CONFLICT (id) DO UPDATE SET entity_id = EXCLUDED.entity_id, deal_id = EXCLUDED.deal_id, updated_at = EXCLUDED.updated_at
+WHERE (customer_comments.entity_id, customer_comments.deal_id) IS DISTINCT FROM (EXCLUDED.entity_id, EXCLUDED.deal_id)
+RETURNING id`
+
+// dropCommentsSQL removes the comment of a target a note no longer has, as Mercato's comment delete does (a hard
+// delete; a deleted note soft-deletes its comments, so they can come back with it).
+const dropCommentsSQL = `DELETE FROM customer_comments WHERE id = ANY($1::uuid[]) RETURNING id, deleted_at IS NOT NULL`
+
+type commentRows struct {
+	id, org, ten, entity []uuid.UUID
+	body                 []string
+	deleted              []bool
+	deal                 []*uuid.UUID
+	idx                  []int
+}
+
+func (r *commentRows) exec(ctx context.Context, tx pgx.Tx, sql string, now time.Time) (map[uuid.UUID]bool, error) {
+	written := map[uuid.UUID]bool{}
+	if len(r.id) == 0 {
+		return written, nil
+	}
+	rows, err := tx.Query(ctx, sql, raw(r.id), raw(r.org), raw(r.ten), r.body, r.deleted, raw(r.entity), rawPtr(r.deal), now)
+	if err != nil {
+		return nil, fmt.Errorf("writer: writing comments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("writer: writing comments: %w", err)
+		}
+		written[id] = true
+	}
+	return written, rows.Err()
+}
+
+func dedupeRefs(refs []events.OroRef) []events.OroRef {
+	var out []events.OroRef
+	seen := map[events.OroRef]bool{}
+	for _, r := range refs {
+		if r.ID != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func reconcileComments(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Comment], out *reconciled, now time.Time) error {
+	var ids []uuid.UUID
+	var refs []refKey
+	for _, r := range rs {
+		var all []events.OroRef
+		if r.prev != nil {
+			all = append(all, r.prev.Targets...)
+		}
+		if !r.st.Missing {
+			all = append(all, r.st.Value.Targets...)
+			for _, t := range dedupeRefs(r.st.Value.Targets) {
+				refs = append(refs, refKey{r.key.Tenant, t})
+			}
+		}
+		for _, t := range dedupeRefs(all) {
+			ids = append(ids, commentRowID(r.id, t))
+		}
+	}
+	cur, err := loadRowStates(ctx, tx, loadCommentRowsSQL, ids)
+	if err != nil {
+		return err
+	}
+	found, never, err := s.resolveRefs(ctx, tx, refs)
+	if err != nil {
+		return err
+	}
+	dealOnly := map[uuid.UUID]string{}
+	for k, t := range found {
+		if t.kind == "deal" {
+			dealOnly[t.id] = k.tenant
+		}
+	}
+	viaDeal, dealPending, err := s.dealEntities(ctx, tx, dealOnly)
+	if err != nil {
+		return err
+	}
+	var (
+		full, relink commentRows
+		where        = map[uuid.UUID]int{} // row id → record index
+		drop         []uuid.UUID
+	)
+	for i, r := range rs {
+		if r.st.Missing {
+			continue
+		}
+		targets := dedupeRefs(r.st.Value.Targets)
+		keep := map[events.OroRef]bool{}
+		for _, ref := range targets {
+			keep[ref] = true
+			k := refKey{r.key.Tenant, ref}
+			rowID := commentRowID(r.id, ref)
+			st := cur[rowID]
+			t, ok := found[k]
+			var entity, deal *uuid.UUID
+			switch {
+			case !ok:
+				if !never[k] {
+					out.waiting[i] = append(out.waiting[i], ref)
+				}
+			case t.kind == "person" || t.kind == "company":
+				id := t.id
+				entity = &id
+			case t.kind == "deal":
+				id := t.id
+				deal = &id
+				if e, ok := viaDeal[t.id]; ok {
+					entity = &e
+				}
+				// Re-applied whenever the deal or its people and companies are written.
+				out.waiting[i] = append(append(out.waiting[i], ref), dealPending[t.id]...)
+			}
+			if entity == nil {
+				entity = st.entity
+			}
+			if entity == nil {
+				continue
+			}
+			rows := &full
+			if r.relink && st.exists {
+				rows = &relink
+			}
+			c := s.ciphers[r.key.Tenant]
+			body := r.st.Value.Body
+			rows.id, rows.org, rows.ten = append(rows.id, rowID), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
+			rows.body, rows.deleted = append(rows.body, *keepCipher(c, st.a, &body)), append(rows.deleted, r.st.Deleted)
+			rows.entity, rows.deal, rows.idx = append(rows.entity, *entity), append(rows.deal, deal), append(rows.idx, i)
+			where[rowID] = i
+			if out.rowID[i] == nil {
+				id := rowID
+				out.rowID[i] = &id
+			}
+		}
+		if r.prev != nil {
+			for _, ref := range dedupeRefs(r.prev.Targets) {
+				if rowID := commentRowID(r.id, ref); !keep[ref] && cur[rowID].exists {
+					drop = append(drop, rowID)
+					where[rowID] = i
+				}
+			}
+		}
+	}
+	emit := func(rowID uuid.UUID, evt string, salt string) error {
+		r := rs[where[rowID]]
+		row, err := eventRow(r.key.Tenant, commentEvent+evt, events.RecordEvent{ID: rowID.String(), OrganizationID: r.sc.OrganizationID.String(),
+			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, rowID.String(), r.st.Version, r.st.MappingVersion, salt)
+		if err != nil {
+			return err
+		}
+		out.outbox = append(out.outbox, row)
+		return nil
+	}
+	for _, set := range []struct {
+		rows *commentRows
+		sql  string
+	}{{&full, upsertCommentsSQL}, {&relink, relinkCommentsSQL}} {
+		written, err := set.rows.exec(ctx, tx, set.sql, now)
+		if err != nil {
+			return err
+		}
+		for j, rowID := range set.rows.id {
+			r := rs[set.rows.idx[j]]
+			evt := rowEvent(cur[rowID], r.st.Deleted, written[rowID])
+			if evt == "" {
+				continue
+			}
+			salt := ""
+			if evt == "updated" {
+				salt = digest([]any{r.st.Value.Body, set.rows.entity[j], set.rows.deal[j]})
+			}
+			if err := emit(rowID, evt, salt); err != nil {
+				return err
+			}
+		}
+	}
+	if len(drop) > 0 {
+		rows, err := tx.Query(ctx, dropCommentsSQL, raw(drop))
+		if err != nil {
+			return fmt.Errorf("writer: removing comments: %w", err)
+		}
+		var dropped []uuid.UUID
+		for rows.Next() {
+			var id uuid.UUID
+			var wasDeleted bool
+			if err := rows.Scan(&id, &wasDeleted); err != nil {
+				rows.Close()
+				return fmt.Errorf("writer: removing comments: %w", err)
+			}
+			if !wasDeleted {
+				dropped = append(dropped, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("writer: removing comments: %w", err)
+		}
+		for _, id := range dropped {
+			if err := emit(id, "deleted", "dropped"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

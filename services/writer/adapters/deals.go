@@ -1,0 +1,437 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/app"
+)
+
+// Deals (customers.deal, from Oro opportunities): a customer_deals row (id deterministic, soft-deleted by a
+// tombstone) and its customer_deal_people / customer_deal_companies links to the people and companies orosync
+// wrote. Links to records not written yet wait (orosync_waiting_refs); links a version drops are removed (the link
+// tables have no deleted_at), only those orosync made. A deleted deal keeps no links, as Mercato's delete leaves
+// none, so people and companies stay deletable in Mercato.
+
+const dealEvent = "customers.deal."
+
+// ApplyDeals applies a batch of customers.deal changes in one transaction; it returns how many records changed.
+func (s *Store) ApplyDeals(ctx context.Context, changes []events.Change) (app.Result, error) {
+	return applyRecords(ctx, s, dealKind(), changes)
+}
+
+func dealKind() recordKind[events.Deal] {
+	return recordKind[events.Deal]{aggregate: events.AggregateDeal,
+		payload:   func(c events.Change) *events.Deal { return c.Deal },
+		reconcile: reconcileDeals}
+}
+
+const loadDealRowsSQL = `
+SELECT id, title, description, deleted_at IS NOT NULL, NULL::uuid, status FROM customer_deals WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
+
+const dealColumnsSQL = `
+INSERT INTO customer_deals (id, organization_id, tenant_id, title, description, status, value_amount, value_currency,
+       probability, expected_close_at, loss_notes, created_at, updated_at, deleted_at)
+SELECT v.id, v.org, v.ten, v.title, v.description, v.status, v.amount::numeric, v.currency, v.probability, v.close_at, v.loss,
+       $13, $13, CASE WHEN v.deleted THEN $13::timestamptz END
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
+            $10::timestamptz[], $11::text[], $12::boolean[])
+     AS v(id, org, ten, title, description, status, amount, currency, probability, close_at, loss, deleted)
+ORDER BY v.id`
+
+// upsertDealsSQL writes only rows whose values differ (Mercato's updated_at moves only then) and returns them.
+const upsertDealsSQL = dealColumnsSQL + `
+ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description, status = EXCLUDED.status,
+       value_amount = EXCLUDED.value_amount, value_currency = EXCLUDED.value_currency, probability = EXCLUDED.probability,
+       expected_close_at = EXCLUDED.expected_close_at, loss_notes = EXCLUDED.loss_notes, updated_at = EXCLUDED.updated_at,
+       deleted_at = CASE WHEN EXCLUDED.deleted_at IS NULL THEN NULL ELSE coalesce(customer_deals.deleted_at, EXCLUDED.deleted_at) END
+WHERE (customer_deals.title, customer_deals.description, customer_deals.status, customer_deals.value_amount,
+       customer_deals.value_currency, customer_deals.probability, customer_deals.expected_close_at, customer_deals.loss_notes,
+       customer_deals.deleted_at IS NOT NULL)
+      IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.description, EXCLUDED.status, EXCLUDED.value_amount, EXCLUDED.value_currency,
+       EXCLUDED.probability, EXCLUDED.expected_close_at, EXCLUDED.loss_notes, EXCLUDED.deleted_at IS NOT NULL)
+RETURNING id`
+
+type dealRows struct {
+	id, org, ten                                     []uuid.UUID
+	title                                            []string
+	description, status, amount, currency, lossNotes []*string
+	probability                                      []*int32
+	closeAt                                          []*time.Time
+	deleted                                          []bool
+}
+
+func (r *dealRows) exec(ctx context.Context, tx pgx.Tx, now time.Time) (map[uuid.UUID]bool, error) {
+	written := map[uuid.UUID]bool{}
+	if len(r.id) == 0 {
+		return written, nil
+	}
+	rows, err := tx.Query(ctx, upsertDealsSQL, raw(r.id), raw(r.org), raw(r.ten), r.title, r.description, r.status, r.amount,
+		r.currency, r.probability, r.closeAt, r.lossNotes, r.deleted, now)
+	if err != nil {
+		return nil, fmt.Errorf("writer: writing deals: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("writer: writing deals: %w", err)
+		}
+		written[id] = true
+	}
+	return written, rows.Err()
+}
+
+type rowState struct {
+	exists, deleted bool
+	// encrypted columns as stored (compared decrypted, kept when equal)
+	a, b *string
+	// entity is the row's entity_id (interactions, comments).
+	entity *uuid.UUID
+	// status is the row's status (deals).
+	status *string
+}
+
+func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Deal], out *reconciled, now time.Time) error {
+	ids := make([]uuid.UUID, len(rs))
+	for i, r := range rs {
+		ids[i] = r.id
+	}
+	cur, err := loadRowStates(ctx, tx, loadDealRowsSQL, ids)
+	if err != nil {
+		return err
+	}
+	// References of live deals.
+	var refs []refKey
+	for _, r := range rs {
+		if r.st.Missing || r.st.Deleted {
+			continue
+		}
+		for _, p := range r.st.Value.People {
+			refs = append(refs, refKey{r.key.Tenant, p})
+		}
+		for _, c := range r.st.Value.Companies {
+			refs = append(refs, refKey{r.key.Tenant, c})
+		}
+	}
+	found, never, err := s.resolveRefs(ctx, tx, refs)
+	if err != nil {
+		return err
+	}
+	var rows dealRows
+	for _, r := range rs {
+		st := cur[r.id]
+		if r.st.Missing || (r.relink && st.exists) {
+			continue // a re-reconcile only fixes links: local edits of the deal stay until Oro's next version
+		}
+		c := s.ciphers[r.key.Tenant]
+		d := r.st.Value
+		status := d.Status
+		if status == "" {
+			status = "open"
+		}
+		title := d.Title
+		rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
+		rows.title = append(rows.title, *keepCipher(c, st.a, &title))
+		rows.description = append(rows.description, keepCipher(c, st.b, d.Description))
+		rows.status, rows.amount, rows.currency = append(rows.status, &status), append(rows.amount, d.ValueAmount), append(rows.currency, d.ValueCurrency)
+		rows.lossNotes = append(rows.lossNotes, d.LossReason)
+		var prob *int32
+		if d.Probability != nil {
+			p := int32(*d.Probability)
+			prob = &p
+		}
+		rows.probability = append(rows.probability, prob)
+		rows.closeAt = append(rows.closeAt, parseDate(d.ExpectedCloseAt))
+		rows.deleted = append(rows.deleted, r.st.Deleted)
+		if !r.st.Deleted {
+			out.dict.add(r.key.Tenant, "deal_status", &status)
+		}
+	}
+	written, err := rows.exec(ctx, tx, now)
+	if err != nil {
+		return err
+	}
+	links := dealLinkSync{}
+	for i, r := range rs {
+		if r.st.Missing {
+			continue
+		}
+		id := r.id
+		out.rowID[i] = &id
+		live := !r.st.Deleted
+		for _, p := range r.st.Value.People {
+			links.want(r, i, refKey{r.key.Tenant, p}, "person", live, found, never, out)
+		}
+		for _, co := range r.st.Value.Companies {
+			links.want(r, i, refKey{r.key.Tenant, co}, "company", live, found, never, out)
+		}
+	}
+	changedLinks, err := links.exec(ctx, tx, rs, now)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.st.Missing {
+			continue
+		}
+		evt := rowEvent(cur[r.id], r.st.Deleted, written[r.id])
+		salt := ""
+		if evt == "" && !r.st.Deleted && changedLinks[r.id] != "" {
+			evt, salt = "updated", "links/"+changedLinks[r.id]
+		}
+		if evt == "" {
+			continue
+		}
+		if evt == "updated" && salt == "" {
+			salt = digest(r.st.Value)
+		}
+		row, err := eventRow(r.key.Tenant, dealEvent+evt, events.RecordEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
+			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
+		if err != nil {
+			return err
+		}
+		out.outbox = append(out.outbox, row)
+		if closure := closureEvent(cur[r.id], r.st.Value, evt); closure != "" {
+			d := r.st.Value
+			row, err := eventRow(r.key.Tenant, dealEvent+closure, events.DealClosureEvent{ID: r.id.String(), TenantID: r.sc.TenantID.String(),
+				OrganizationID: r.sc.OrganizationID.String(), Title: d.Title, ValueAmount: d.ValueAmount, ValueCurrency: d.ValueCurrency,
+				SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, "")
+			if err != nil {
+				return err
+			}
+			out.outbox = append(out.outbox, row)
+		}
+	}
+	return nil
+}
+
+// closureEvent is won or lost when an update moves a live deal's status to win or loose, as Mercato's deal update
+// command emits them (a deal first seen closed is history, not a closure).
+func closureEvent(before rowState, d events.Deal, evt string) string {
+	if evt != "updated" || !before.exists || before.deleted || (before.status != nil && *before.status == d.Status) {
+		return ""
+	}
+	switch d.Status {
+	case "win":
+		return "won"
+	case "loose":
+		return "lost"
+	}
+	return ""
+}
+
+// rowEvent is the event a write caused: created (new, or back from deleted), deleted, updated (values changed).
+func rowEvent(before rowState, deleted, written bool) string {
+	switch {
+	case !before.exists:
+		if deleted {
+			return "" // a version a tombstone already ended: Mercato never saw it live
+		}
+		return "created"
+	case before.deleted && !deleted:
+		return "created"
+	case !before.deleted && deleted:
+		return "deleted"
+	case !deleted && written:
+		return "updated"
+	}
+	return ""
+}
+
+// loadRowStates locks and reads the rows (id, two encrypted columns, deleted, entity, status) a reconcile compares
+// with.
+func loadRowStates(ctx context.Context, tx pgx.Tx, sql string, ids []uuid.UUID) (map[uuid.UUID]rowState, error) {
+	out := map[uuid.UUID]rowState{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, sql, raw(ids))
+	if err != nil {
+		return nil, fmt.Errorf("writer: loading rows: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		st := rowState{exists: true}
+		if err := rows.Scan(&id, &st.a, &st.b, &st.deleted, &st.entity, &st.status); err != nil {
+			return nil, fmt.Errorf("writer: loading rows: %w", err)
+		}
+		out[id] = st
+	}
+	return out, rows.Err()
+}
+
+func parseDate(s *string) *time.Time {
+	if s == nil {
+		return nil
+	}
+	for _, layout := range []string{"2006-01-02", time.RFC3339Nano} {
+		if t, err := time.Parse(layout, *s); err == nil {
+			t = t.UTC()
+			return &t
+		}
+	}
+	return nil
+}
+
+// dealLinkSync collects the links deals must end up with.
+type dealLinkSync struct {
+	wantPeople, wantCompanies map[uuid.UUID]map[uuid.UUID]bool // deal → entity
+}
+
+func (l *dealLinkSync) want(r recState[events.Deal], i int, ref refKey, kind string, live bool, found map[refKey]target,
+	never map[refKey]bool, out *reconciled) {
+	if l.wantPeople == nil {
+		l.wantPeople, l.wantCompanies = map[uuid.UUID]map[uuid.UUID]bool{}, map[uuid.UUID]map[uuid.UUID]bool{}
+	}
+	if !live {
+		return
+	}
+	t, ok := found[ref]
+	switch {
+	case !ok && !never[ref]:
+		out.waiting[i] = append(out.waiting[i], ref.OroRef)
+	case ok && t.kind == kind && kind == "person":
+		if l.wantPeople[r.id] == nil {
+			l.wantPeople[r.id] = map[uuid.UUID]bool{}
+		}
+		l.wantPeople[r.id][t.id] = true
+	case ok && t.kind == kind && kind == "company":
+		if l.wantCompanies[r.id] == nil {
+			l.wantCompanies[r.id] = map[uuid.UUID]bool{}
+		}
+		l.wantCompanies[r.id][t.id] = true
+	}
+}
+
+func dealLinkID(deal, entity uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(idNamespace, []byte("deal-link/"+deal.String()+"/"+entity.String()))
+}
+
+const currentDealLinksSQL = `
+SELECT 'person', id, deal_id, person_entity_id FROM customer_deal_people WHERE deal_id = ANY($1::uuid[])
+UNION ALL
+SELECT 'company', id, deal_id, company_entity_id FROM customer_deal_companies WHERE deal_id = ANY($1::uuid[])
+ORDER BY 2`
+
+const insertDealPeopleSQL = `
+INSERT INTO customer_deal_people (id, created_at, deal_id, person_entity_id)
+SELECT v.id, $4, v.deal, v.entity FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS v(id, deal, entity) ORDER BY v.id
+ON CONFLICT DO NOTHING RETURNING deal_id`
+
+const insertDealCompaniesSQL = `
+INSERT INTO customer_deal_companies (id, created_at, deal_id, company_entity_id)
+SELECT v.id, $4, v.deal, v.entity FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS v(id, deal, entity) ORDER BY v.id
+ON CONFLICT DO NOTHING RETURNING deal_id`
+
+// exec brings the links in line and returns, per deal whose links changed, a digest of its new link set.
+func (l *dealLinkSync) exec(ctx context.Context, tx pgx.Tx, rs []recState[events.Deal], now time.Time) (map[uuid.UUID]string, error) {
+	var deals []uuid.UUID
+	for _, r := range rs {
+		if !r.st.Missing {
+			deals = append(deals, r.id)
+		}
+	}
+	changed := map[uuid.UUID]bool{}
+	if len(deals) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, currentDealLinksSQL, raw(deals))
+	if err != nil {
+		return nil, fmt.Errorf("writer: loading deal links: %w", err)
+	}
+	have := map[string]map[uuid.UUID]map[uuid.UUID]bool{"person": {}, "company": {}}
+	var delPeople, delCompanies []uuid.UUID
+	for rows.Next() {
+		var kind string
+		var id, deal, entity uuid.UUID
+		if err := rows.Scan(&kind, &id, &deal, &entity); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("writer: loading deal links: %w", err)
+		}
+		want := l.wantPeople
+		if kind == "company" {
+			want = l.wantCompanies
+		}
+		if have[kind][deal] == nil {
+			have[kind][deal] = map[uuid.UUID]bool{}
+		}
+		have[kind][deal][entity] = true
+		if id == dealLinkID(deal, entity) && !want[deal][entity] { // only links orosync made
+			if kind == "person" {
+				delPeople = append(delPeople, id)
+			} else {
+				delCompanies = append(delCompanies, id)
+			}
+			changed[deal] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("writer: loading deal links: %w", err)
+	}
+	if len(delPeople) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM customer_deal_people WHERE id = ANY($1::uuid[])`, raw(delPeople)); err != nil {
+			return nil, fmt.Errorf("writer: removing deal links: %w", err)
+		}
+	}
+	if len(delCompanies) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM customer_deal_companies WHERE id = ANY($1::uuid[])`, raw(delCompanies)); err != nil {
+			return nil, fmt.Errorf("writer: removing deal links: %w", err)
+		}
+	}
+	for _, kind := range []string{"person", "company"} {
+		want, sql := l.wantPeople, insertDealPeopleSQL
+		if kind == "company" {
+			want, sql = l.wantCompanies, insertDealCompaniesSQL
+		}
+		var ids, ds, es []uuid.UUID
+		for _, deal := range deals {
+			for entity := range want[deal] {
+				if !have[kind][deal][entity] {
+					ids, ds, es = append(ids, dealLinkID(deal, entity)), append(ds, deal), append(es, entity)
+				}
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		rows, err := tx.Query(ctx, sql, raw(ids), raw(ds), raw(es), now)
+		if err != nil {
+			return nil, fmt.Errorf("writer: writing deal links: %w", err)
+		}
+		for rows.Next() {
+			var deal uuid.UUID
+			if err := rows.Scan(&deal); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("writer: writing deal links: %w", err)
+			}
+			changed[deal] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("writer: writing deal links: %w", err)
+		}
+	}
+	out := map[uuid.UUID]string{}
+	for deal := range changed {
+		out[deal] = digest([]any{sortedIDs(l.wantPeople[deal]), sortedIDs(l.wantCompanies[deal])})
+	}
+	return out, nil
+}
+
+func sortedIDs(m map[uuid.UUID]bool) []string {
+	out := make([]string, 0, len(m))
+	for id := range m {
+		out = append(out, id.String())
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,379 @@
+package adapters
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/app"
+)
+
+// Interactions (customers.interaction, from Oro tasks, calls, emails, cases): one customer_interactions row. Its
+// entity_id (NOT NULL in Mercato) is the primary target when orosync wrote it, else the first target it wrote (and
+// the primary one once it arrives); a target that is a deal sets deal_id, and stands for the deal's first company
+// or person when no person or company target is written. Every target is kept, resolved or not, in participants
+// and linked_entities. Until some target resolves the interaction waits (no row). An update moving the status to
+// done or canceled is also announced as customers.interaction.completed / canceled.
+
+const interactionEvent = "customers.interaction."
+
+// ApplyInteractions applies a batch of customers.interaction changes in one transaction.
+func (s *Store) ApplyInteractions(ctx context.Context, changes []events.Change) (app.Result, error) {
+	return applyRecords(ctx, s, interactionKind(), changes)
+}
+
+func interactionKind() recordKind[events.Interaction] {
+	return recordKind[events.Interaction]{aggregate: events.AggregateInteraction,
+		payload:   func(c events.Change) *events.Interaction { return c.Interaction },
+		reconcile: reconcileInteractions}
+}
+
+const loadInteractionRowsSQL = `
+SELECT id, title, body, deleted_at IS NOT NULL, entity_id, status FROM customer_interactions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
+
+const interactionColumnsSQL = `
+INSERT INTO customer_interactions (id, organization_id, tenant_id, interaction_type, title, body, status, scheduled_at,
+       occurred_at, priority, duration_minutes, deal_id, entity_id, participants, linked_entities, created_at, updated_at, deleted_at)
+SELECT v.id, v.org, v.ten, v.typ, v.title, v.body, v.status, v.scheduled, v.occurred, v.priority, v.duration, v.deal, v.entity,
+       v.participants, v.linked, $17, $17, CASE WHEN v.deleted THEN $17::timestamptz END
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+            $9::timestamptz[], $10::int[], $11::int[], $12::uuid[], $13::uuid[], $14::jsonb[], $15::jsonb[], $16::boolean[])
+     AS v(id, org, ten, typ, title, body, status, scheduled, occurred, priority, duration, deal, entity, participants, linked, deleted)
+ORDER BY v.id`
+
+const upsertInteractionsSQL = interactionColumnsSQL + `
+ON CONFLICT (id) DO UPDATE SET interaction_type = EXCLUDED.interaction_type, title = EXCLUDED.title, body = EXCLUDED.body,
+       status = EXCLUDED.status, scheduled_at = EXCLUDED.scheduled_at, occurred_at = EXCLUDED.occurred_at,
+       priority = EXCLUDED.priority, duration_minutes = EXCLUDED.duration_minutes, deal_id = EXCLUDED.deal_id,
+       entity_id = EXCLUDED.entity_id, participants = EXCLUDED.participants, linked_entities = EXCLUDED.linked_entities,
+       updated_at = EXCLUDED.updated_at,
+       deleted_at = CASE WHEN EXCLUDED.deleted_at IS NULL THEN NULL ELSE coalesce(customer_interactions.deleted_at, EXCLUDED.deleted_at) END
+WHERE (customer_interactions.interaction_type, customer_interactions.title, customer_interactions.body, customer_interactions.status,
+       customer_interactions.scheduled_at, customer_interactions.occurred_at, customer_interactions.priority,
+       customer_interactions.duration_minutes, customer_interactions.deal_id, customer_interactions.entity_id,
+       customer_interactions.participants, customer_interactions.linked_entities, customer_interactions.deleted_at IS NOT NULL)
+      IS DISTINCT FROM (EXCLUDED.interaction_type, EXCLUDED.title, EXCLUDED.body, EXCLUDED.status, EXCLUDED.scheduled_at,
+       EXCLUDED.occurred_at, EXCLUDED.priority, EXCLUDED.duration_minutes, EXCLUDED.deal_id, EXCLUDED.entity_id,
+       EXCLUDED.participants, EXCLUDED.linked_entities, EXCLUDED.deleted_at IS NOT NULL)
+RETURNING id`
+
+// relinkInteractionsSQL touches only the relations of existing rows.
+const relinkInteractionsSQL = interactionColumnsSQL + `
+ON CONFLICT (id) DO UPDATE SET deal_id = EXCLUDED.deal_id, entity_id = EXCLUDED.entity_id, participants = EXCLUDED.participants,
+       linked_entities = EXCLUDED.linked_entities, updated_at = EXCLUDED.updated_at
+WHERE (customer_interactions.deal_id, customer_interactions.entity_id, customer_interactions.participants,
+       customer_interactions.linked_entities)
+      IS DISTINCT FROM (EXCLUDED.deal_id, EXCLUDED.entity_id, EXCLUDED.participants, EXCLUDED.linked_entities)
+RETURNING id`
+
+type interactionRows struct {
+	id, org, ten         []uuid.UUID
+	typ, status          []string
+	title, body          []*string
+	scheduled, occurred  []*time.Time
+	priority, duration   []*int32
+	deal, entity         []*uuid.UUID
+	participants, linked []string
+	deleted              []bool
+	idx                  []int
+}
+
+func (r *interactionRows) exec(ctx context.Context, tx pgx.Tx, sql string, now time.Time) (map[uuid.UUID]bool, error) {
+	written := map[uuid.UUID]bool{}
+	if len(r.id) == 0 {
+		return written, nil
+	}
+	ents := make([]uuid.UUID, len(r.entity))
+	for i, e := range r.entity {
+		ents[i] = *e
+	}
+	rows, err := tx.Query(ctx, sql, raw(r.id), raw(r.org), raw(r.ten), r.typ, r.title, r.body, r.status, r.scheduled, r.occurred,
+		r.priority, r.duration, rawPtr(r.deal), raw(ents), r.participants, r.linked, r.deleted, now)
+	if err != nil {
+		return nil, fmt.Errorf("writer: writing interactions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("writer: writing interactions: %w", err)
+		}
+		written[id] = true
+	}
+	return written, rows.Err()
+}
+
+// targetJSON is one target in participants / linked_entities: the Oro record and, once written, its Mercato row.
+type targetJSON struct {
+	EntityID   *string `json:"entityId"`
+	EntityType *string `json:"entityType"` // person, company, deal
+	SourceType string  `json:"sourceType"`
+	SourceID   string  `json:"sourceId"`
+}
+
+func targetsJSON(tenant string, refs []events.OroRef, found map[refKey]target) string {
+	out := make([]targetJSON, 0, len(refs))
+	for _, ref := range refs {
+		t := targetJSON{SourceType: ref.Type, SourceID: ref.ID}
+		if f, ok := found[refKey{tenant, ref}]; ok {
+			id, kind := f.id.String(), f.kind
+			t.EntityID, t.EntityType = &id, &kind
+		}
+		out = append(out, t)
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+// pickTargets chooses entity_id and deal_id from the targets in order (primary first).
+func pickTargets(tenant string, refs []events.OroRef, found map[refKey]target) (entity, deal *uuid.UUID) {
+	for _, ref := range refs {
+		t, ok := found[refKey{tenant, ref}]
+		if !ok {
+			continue
+		}
+		id := t.id
+		switch {
+		case (t.kind == "person" || t.kind == "company") && entity == nil:
+			entity = &id
+		case t.kind == "deal" && deal == nil:
+			deal = &id
+		}
+	}
+	return entity, deal
+}
+
+func interactionTargets(in events.Interaction) []events.OroRef {
+	var out []events.OroRef
+	seen := map[events.OroRef]bool{}
+	add := func(r events.OroRef) {
+		if r.ID != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	if in.Entity != nil {
+		add(*in.Entity)
+	}
+	for _, r := range in.Participants {
+		add(r)
+	}
+	for _, r := range in.LinkedEntities {
+		add(r)
+	}
+	return out
+}
+
+// waitFor lists the targets not written yet (records of a kind that never resolves are not waited for).
+func waitFor(tenant string, refs []events.OroRef, found map[refKey]target, never map[refKey]bool) []events.OroRef {
+	var out []events.OroRef
+	for _, ref := range refs {
+		k := refKey{tenant, ref}
+		if _, ok := found[k]; !ok && !never[k] {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Interaction], out *reconciled, now time.Time) error {
+	ids := make([]uuid.UUID, len(rs))
+	var refs []refKey
+	for i, r := range rs {
+		ids[i] = r.id
+		if r.st.Missing {
+			continue
+		}
+		for _, ref := range interactionTargets(r.st.Value) {
+			refs = append(refs, refKey{r.key.Tenant, ref})
+		}
+	}
+	cur, err := loadRowStates(ctx, tx, loadInteractionRowsSQL, ids)
+	if err != nil {
+		return err
+	}
+	found, never, err := s.resolveRefs(ctx, tx, refs)
+	if err != nil {
+		return err
+	}
+	// Deals standing for their entity when no person or company target is written.
+	dealOnly := map[uuid.UUID]string{}
+	for _, r := range rs {
+		if r.st.Missing {
+			continue
+		}
+		if e, d := pickTargets(r.key.Tenant, interactionTargets(r.st.Value), found); e == nil && d != nil {
+			dealOnly[*d] = r.key.Tenant
+		}
+	}
+	viaDeal, dealPending, err := s.dealEntities(ctx, tx, dealOnly)
+	if err != nil {
+		return err
+	}
+	var full, relink interactionRows
+	for i, r := range rs {
+		if r.st.Missing {
+			continue
+		}
+		in := r.st.Value
+		targets := interactionTargets(in)
+		out.waiting[i] = waitFor(r.key.Tenant, targets, found, never)
+		entity, deal := pickTargets(r.key.Tenant, targets, found)
+		st := cur[r.id]
+		if entity == nil && deal != nil {
+			if e, ok := viaDeal[*deal]; ok {
+				entity = &e
+			}
+			// Re-applied whenever the deal or its people and companies are written, so the entity is the deal's
+			// first company or person whatever order they arrived in.
+			if dk := dealKey(r.key.Tenant, targets, found, *deal); dk != nil {
+				out.waiting[i] = append(out.waiting[i], *dk)
+			}
+			out.waiting[i] = append(out.waiting[i], dealPending[*deal]...)
+		}
+		if entity == nil {
+			entity = st.entity // keep the row's entity (a target written before may have been removed since)
+		}
+		if entity == nil {
+			continue // waits: Mercato needs an entity
+		}
+		rows := &full
+		if r.relink && st.exists {
+			rows = &relink
+		}
+		c := s.ciphers[r.key.Tenant]
+		status := in.Status
+		if status == "" {
+			status = "planned"
+		}
+		rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
+		rows.typ, rows.status = append(rows.typ, in.InteractionType), append(rows.status, status)
+		rows.title, rows.body = append(rows.title, keepCipher(c, st.a, in.Title)), append(rows.body, keepCipher(c, st.b, in.Body))
+		rows.scheduled, rows.occurred = append(rows.scheduled, parseDate(in.ScheduledAt)), append(rows.occurred, parseDate(in.OccurredAt))
+		rows.priority, rows.duration = append(rows.priority, int32Ptr(in.Priority)), append(rows.duration, int32Ptr(in.DurationMinutes))
+		rows.deal, rows.entity = append(rows.deal, deal), append(rows.entity, entity)
+		parts := in.Participants
+		if len(parts) == 0 && in.Entity != nil {
+			parts = []events.OroRef{*in.Entity}
+		}
+		rows.participants = append(rows.participants, targetsJSON(r.key.Tenant, parts, found))
+		rows.linked = append(rows.linked, targetsJSON(r.key.Tenant, targets, found))
+		rows.deleted = append(rows.deleted, r.st.Deleted)
+		rows.idx = append(rows.idx, i)
+		id := r.id
+		out.rowID[i] = &id
+		if !r.st.Deleted {
+			out.dict.add(r.key.Tenant, "activity_type", &in.InteractionType)
+			out.dict.add(r.key.Tenant, "interaction_status", &status)
+		}
+	}
+	touched := map[uuid.UUID]bool{} // entities whose next-interaction projection may have moved
+	for _, set := range []struct {
+		rows *interactionRows
+		sql  string
+	}{{&full, upsertInteractionsSQL}, {&relink, relinkInteractionsSQL}} {
+		written, err := set.rows.exec(ctx, tx, set.sql, now)
+		if err != nil {
+			return err
+		}
+		for j, id := range set.rows.id {
+			if written[id] {
+				touched[*set.rows.entity[j]] = true
+				if before := cur[id].entity; before != nil {
+					touched[*before] = true
+				}
+			}
+		}
+		for j, i := range set.rows.idx {
+			r := rs[i]
+			evt := rowEvent(cur[r.id], r.st.Deleted, written[r.id])
+			if evt == "" {
+				continue
+			}
+			payload := events.InteractionEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
+				TenantID: r.sc.TenantID.String(), EntityID: set.rows.entity[j].String(), InteractionType: set.rows.typ[j],
+				Status: set.rows.status[j], SyncOrigin: events.SyncOrigin}
+			salt := ""
+			if evt == "updated" {
+				salt = digest([]any{r.st.Value, set.rows.entity[j], set.rows.deal[j], set.rows.linked[j]})
+			}
+			row, err := eventRow(r.key.Tenant, interactionEvent+evt, payload, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
+			if err != nil {
+				return err
+			}
+			out.outbox = append(out.outbox, row)
+			if st := cur[r.id]; evt == "updated" && st.status != nil && *st.status != payload.Status {
+				// Mercato's interaction commands announce a status reaching done or canceled as such, too.
+				action := map[string]string{"done": "completed", "canceled": "canceled"}[payload.Status]
+				if action == "" {
+					continue
+				}
+				row, err := eventRow(r.key.Tenant, interactionEvent+action, payload, r.id.String(), r.st.Version, r.st.MappingVersion, "")
+				if err != nil {
+					return err
+				}
+				out.outbox = append(out.outbox, row)
+			}
+		}
+	}
+	return projectNextInteractions(ctx, tx, touched, now)
+}
+
+// nextInteractionsSQL is Mercato's recomputeNextInteraction (lib/interactionProjection.ts) for many entities: the
+// open (status not terminal), scheduled, live interaction first by scheduled_at, priority desc, created_at, id is
+// projected onto customer_entities.next_interaction_* (name = its title, else its type), or nothing.
+const nextInteractionsSQL = `
+WITH e AS (SELECT DISTINCT unnest($1::uuid[]) AS id),
+c AS (
+  SELECT DISTINCT ON (i.entity_id) i.entity_id, i.id, i.scheduled_at, i.appearance_icon, i.appearance_color,
+         CASE WHEN i.title IS NOT NULL AND btrim(i.title) <> '' THEN i.title ELSE i.interaction_type END AS name
+  FROM customer_interactions i JOIN e ON i.entity_id = e.id
+  WHERE i.status NOT IN ('done', 'canceled', 'completed') AND i.scheduled_at IS NOT NULL AND i.deleted_at IS NULL
+  ORDER BY i.entity_id, i.scheduled_at, i.priority DESC NULLS LAST, i.created_at, i.id)
+UPDATE customer_entities ce SET next_interaction_at = c.scheduled_at, next_interaction_name = c.name,
+       next_interaction_ref_id = c.id::text, next_interaction_icon = c.appearance_icon,
+       next_interaction_color = c.appearance_color, updated_at = $2
+FROM e LEFT JOIN c ON c.entity_id = e.id
+WHERE ce.id = e.id AND (ce.next_interaction_at, ce.next_interaction_name, ce.next_interaction_ref_id, ce.next_interaction_icon,
+       ce.next_interaction_color) IS DISTINCT FROM (c.scheduled_at, c.name, c.id::text, c.appearance_icon, c.appearance_color)`
+
+// projectNextInteractions keeps the next-interaction projection Mercato's interaction commands maintain.
+func projectNextInteractions(ctx context.Context, tx pgx.Tx, entities map[uuid.UUID]bool, now time.Time) error {
+	if len(entities) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, 0, len(entities))
+	for id := range entities {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	if _, err := tx.Exec(ctx, nextInteractionsSQL, raw(ids), now); err != nil {
+		return fmt.Errorf("writer: next interactions: %w", err)
+	}
+	return nil
+}
+
+// dealKey finds the Oro reference of a resolved deal among the targets.
+func dealKey(tenant string, refs []events.OroRef, found map[refKey]target, deal uuid.UUID) *events.OroRef {
+	for _, ref := range refs {
+		if t, ok := found[refKey{tenant, ref}]; ok && t.kind == "deal" && t.id == deal {
+			r := ref
+			return &r
+		}
+	}
+	return nil
+}
+
+func int32Ptr(v *int) *int32 {
+	if v == nil {
+		return nil
+	}
+	x := int32(*v)
+	return &x
+}

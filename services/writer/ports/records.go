@@ -1,0 +1,84 @@
+package ports
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/orosync/orosync/events"
+)
+
+func isRecordAggregate(a string) bool {
+	return a == events.AggregateDeal || a == events.AggregateInteraction || a == events.AggregateComment
+}
+
+// validateRecord checks what Mercato's columns would refuse, so a bad value is dead-lettered with its field
+// instead of failing the batch it arrives in.
+func validateRecord(ch events.Change) error {
+	if ch.Op != events.OpUpsert {
+		return nil
+	}
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("%s: %s: %s", ch.Source, field, fmt.Sprintf(format, args...))
+	}
+	switch ch.Aggregate {
+	case events.AggregateCompany:
+		if m := ch.Company.MergeInto; m != nil && (m.Type == "" || m.ID == "") {
+			return bad("company.mergeInto", "needs a type and an id")
+		}
+	case events.AggregateDeal:
+		d := ch.Deal
+		switch {
+		case d == nil || strings.TrimSpace(d.Title) == "":
+			return bad("deal.title", "required (customer_deals.title is NOT NULL)")
+		case d.Probability != nil && (*d.Probability < 0 || *d.Probability > 100):
+			return bad("deal.probability", "%d is not a percentage 0-100", *d.Probability)
+		case d.ExpectedCloseAt != nil && !validDate(*d.ExpectedCloseAt):
+			return bad("deal.expectedCloseAt", "%q is not a date (YYYY-MM-DD)", *d.ExpectedCloseAt)
+		case d.ValueAmount != nil && !validAmount(*d.ValueAmount):
+			return bad("deal.valueAmount", "%q is not a decimal that fits numeric(14,2)", *d.ValueAmount)
+		}
+	case events.AggregateInteraction:
+		in := ch.Interaction
+		switch {
+		case in == nil || strings.TrimSpace(in.InteractionType) == "":
+			return bad("interaction.interactionType", "required (customer_interactions.interaction_type is NOT NULL)")
+		case in.Entity == nil && len(in.Participants) == 0 && len(in.LinkedEntities) == 0:
+			return bad("interaction.entity", "no target: Mercato needs an entity for every interaction")
+		case in.ScheduledAt != nil && !validTime(*in.ScheduledAt):
+			return bad("interaction.scheduledAt", "%q is not an RFC 3339 time", *in.ScheduledAt)
+		case in.OccurredAt != nil && !validTime(*in.OccurredAt):
+			return bad("interaction.occurredAt", "%q is not an RFC 3339 time", *in.OccurredAt)
+		}
+	case events.AggregateComment:
+		cm := ch.Comment
+		switch {
+		case cm == nil || cm.Body == "":
+			return bad("comment.body", "required (customer_comments.body is NOT NULL)")
+		case len(cm.Targets) == 0:
+			return bad("comment.targets", "no target: Mercato needs an entity for every comment")
+		}
+	}
+	return nil
+}
+
+func validDate(s string) bool {
+	_, err := time.Parse("2006-01-02", s)
+	return err == nil || validTime(s)
+}
+
+func validTime(s string) bool {
+	_, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil
+}
+
+// validAmount: a plain decimal that numeric(14,2) holds once rounded to cents (at most 999999999999.99).
+func validAmount(s string) bool {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || strings.ContainsAny(s, "/eE") {
+		return false
+	}
+	limit := big.NewRat(99_999_999_999_999*10+4, 1000) // below …999.995, which would round up to 10^12
+	return new(big.Rat).Abs(r).Cmp(limit) <= 0
+}
