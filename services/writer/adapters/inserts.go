@@ -23,9 +23,10 @@ SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
        $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])`
 
 const insertPeopleSQL = `
-INSERT INTO customer_people (id, organization_id, tenant_id, first_name, last_name, job_title, created_at, updated_at, entity_id)
+INSERT INTO customer_people (id, organization_id, tenant_id, first_name, last_name, job_title, created_at, updated_at, entity_id,
+       company_entity_id)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-       $8::timestamptz[], $9::uuid[])`
+       $8::timestamptz[], $9::uuid[], $10::uuid[])`
 
 const insertMappingsSQL = `
 INSERT INTO sync_external_id_mappings (id, integration_id, internal_entity_type, internal_entity_id, external_id, sync_status,
@@ -76,12 +77,14 @@ func insertRows(ctx context.Context, tx pgx.Tx, entities []model.CustomerEntitie
 			id, org, ten, entity = make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
 			first, last, job     = make([]*string, n), make([]*string, n), make([]*string, n)
 			created, updated     = make([]time.Time, n), make([]time.Time, n)
+			company              = make([]*uuid.UUID, n)
 		)
 		for i, p := range people {
 			id[i], org[i], ten[i], entity[i], first[i], last[i], job[i] = p.ID, p.OrganizationID, p.TenantID, p.EntityID, p.FirstName, p.LastName, p.JobTitle
-			created[i], updated[i] = p.CreatedAt, p.UpdatedAt
+			created[i], updated[i], company[i] = p.CreatedAt, p.UpdatedAt, p.CompanyEntityID
 		}
-		if _, err := tx.Exec(ctx, insertPeopleSQL, raw(id), raw(org), raw(ten), first, last, job, created, updated, raw(entity)); err != nil {
+		if _, err := tx.Exec(ctx, insertPeopleSQL, raw(id), raw(org), raw(ten), first, last, job, created, updated, raw(entity),
+			rawPtr(company)); err != nil {
 			return fmt.Errorf("writer: inserting person profiles: %w", err)
 		}
 	}

@@ -356,7 +356,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				case o.Link != nil:
 					id.entity, _ = uuid.Parse(o.Link.EntityID)
 					id.profile, _ = uuid.Parse(o.Link.ProfileID)
-					upd.addMercato(id, o, c)
+					upd.addMercato(id, mappingID(sc, o.Key), o, c)
 				default:
 					entities = append(entities, model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
 						Kind: "person", DisplayName: c.enc(p.DisplayName), PrimaryEmail: c.encPtr(p.PrimaryEmail), PrimaryPhone: c.encPtr(p.PrimaryPhone),
@@ -382,7 +382,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 					DeletedSourceUpdatedAt: endAt(o.After), DeletedPayloadHash: endHash(o.After)})
 			} else {
 				if o.Changed {
-					upd.addMercato(id, o, c)
+					upd.addMercato(id, mappingID(sc, o.Key), o, c)
 				}
 				upd.addRecord(id, o, snapshot)
 			}
@@ -419,6 +419,19 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 			}
 		}
 	}
+	fresh := make(map[uuid.UUID]bool, len(entities))
+	for _, e := range entities {
+		fresh[e.ID] = true
+	}
+	lp, err := s.planLinks(ctx, tx, links, fresh)
+	if err != nil {
+		return err
+	}
+	for i := range people {
+		if c, ok := lp.primary[people[i].EntityID]; ok {
+			people[i].CompanyEntityID = &c
+		}
+	}
 	if err := insertRows(ctx, tx, entities, people, mappings, records); err != nil {
 		return err
 	}
@@ -428,7 +441,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 	if err := dict.ensure(ctx, tx, s.scopes, now); err != nil {
 		return err
 	}
-	linked, err := s.syncLinks(ctx, tx, links, now)
+	linked, err := lp.exec(ctx, tx, now)
 	if err != nil {
 		return err
 	}
@@ -529,7 +542,7 @@ func openJSON(c *fieldCipher, raw []byte, v any) error {
 type updates struct {
 	now time.Time
 	// Mercato rows whose mapped values or deletion changed.
-	entity                         []uuid.UUID
+	entity, mapping                []uuid.UUID
 	display                        []string
 	email, phone, first, last, job []*string
 	deleted                        []bool
@@ -543,9 +556,9 @@ type updates struct {
 	recEndHash             []*string
 }
 
-func (u *updates) addMercato(id ids, o domain.Outcome, c *fieldCipher) {
+func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *fieldCipher) {
 	p := o.After.Person
-	u.entity = append(u.entity, id.entity)
+	u.entity, u.mapping = append(u.entity, id.entity), append(u.mapping, mapping)
 	u.display = append(u.display, c.enc(p.DisplayName))
 	u.email = append(u.email, c.encPtr(p.PrimaryEmail))
 	u.phone = append(u.phone, c.encPtr(p.PrimaryPhone))
@@ -583,9 +596,8 @@ WHERE p.entity_id = v.entity_id AND (p.first_name, p.last_name, p.job_title) IS 
 const updateMappingsSQL = `
 UPDATE sync_external_id_mappings m SET deleted_at = CASE WHEN v.deleted THEN coalesce(m.deleted_at, $3) ELSE NULL END,
        sync_status = 'synced', last_synced_at = $3, updated_at = $3
-FROM unnest($1::uuid[], $2::boolean[]) AS v(entity_id, deleted)
-WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.person' AND m.internal_entity_id = v.entity_id
-      AND (m.deleted_at IS NOT NULL) IS DISTINCT FROM v.deleted`
+FROM unnest($1::uuid[], $2::boolean[]) AS v(id, deleted)
+WHERE m.id = v.id AND (m.deleted_at IS NOT NULL) IS DISTINCT FROM v.deleted`
 
 const updateRecordsSQL = `
 UPDATE orosync_records r SET source_updated_at = v.updated, payload_hash = v.hash, mapping_version = v.mapping,
@@ -605,7 +617,7 @@ func (u *updates) exec(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, updatePeopleSQL, raw(u.entity), u.first, u.last, u.job, u.now); err != nil {
 			return fmt.Errorf("writer: updating person profiles: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updateMappingsSQL, raw(u.entity), u.deleted, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updateMappingsSQL, raw(u.mapping), u.deleted, u.now); err != nil {
 			return fmt.Errorf("writer: updating external ids: %w", err)
 		}
 	}
@@ -649,4 +661,21 @@ func (s *Store) keyColumns(keys []domain.Key) (ts, os []uuid.UUID, sts, sis []st
 		ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, k.SourceType, k.SourceID
 	}
 	return ts, os, sts, sis
+}
+
+// NewPool opens a pool configured for the writer's statements: custom plans always. The statements unnest
+// arrays whose length only a custom plan sees; after five executions PostgreSQL may switch a prepared statement to
+// a generic plan built for "10 rows" and whatever the table held then (measured: a nested loop over a sequential
+// scan, 2 s per 1,000-row batch instead of 4 ms), and planning these statements costs well under a millisecond.
+func NewPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("writer: database url: %w", err)
+	}
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("writer: database: %w", err)
+	}
+	return pool, nil
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
@@ -46,9 +45,9 @@ func Run(ctx context.Context, cfg Config) error {
 		log = slog.Default()
 	}
 	log = log.With("service", "writer")
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := adapters.NewPool(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("writer: database: %w", err)
+		return err
 	}
 	defer pool.Close()
 	nc, err := nats.Connect(cfg.NatsURL, append(cfg.NatsOptions, nats.Name("orosync-writer"))...)
