@@ -2,6 +2,7 @@
 package adapters
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -384,7 +385,10 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				if o.Changed {
 					upd.addMercato(id, mappingID(sc, o.Key), o, c)
 				}
-				upd.addRecord(id, o, snapshot)
+				if o.Changed || !sameBookkeeping(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted,
+					o.Before.DeletedUpTo, o.After.DeletedUpTo, o.Before.Base, o.After.Base) {
+					upd.addRecord(id, o, snapshot)
+				}
 			}
 			for _, evt := range o.Events {
 				row, err := outboxRow(o, evt, id, sc, salt)
@@ -489,6 +493,22 @@ func (d dictionary) ensure(ctx context.Context, tx pgx.Tx, scopes map[string]Sco
 		}
 	}
 	return nil
+}
+
+// sameBookkeeping says whether an applied outcome leaves orosync_records as it is but for the mapping version: a
+// replay under a new mapping whose values come out the same. Its row is then not rewritten (a replay rewrites
+// only what its mapping changed); the record keeps the mapping version that last changed it, and a later
+// delivery under the new mapping is again compared value by value, and again writes nothing.
+func sameBookkeeping(v, w events.SourceVersion, deleted, nowDeleted bool, upTo, nowUpTo *events.SourceVersion, base, nowBase any) bool {
+	if v != w || deleted != nowDeleted || (upTo == nil) != (nowUpTo == nil) || (upTo != nil && *upTo != *nowUpTo) {
+		return false
+	}
+	a, err := json.Marshal(base)
+	if err != nil {
+		return false
+	}
+	b, err := json.Marshal(nowBase)
+	return err == nil && bytes.Equal(a, b)
 }
 
 func endAt(s domain.Stored) *time.Time {
