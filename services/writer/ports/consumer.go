@@ -30,8 +30,15 @@ type Consumer struct {
 	BatchSize   int
 	// A change failing this many deliveries on its own is dead-lettered.
 	MaxFailures uint64
+	// DatabaseDown says whether a failure is the database's (unreachable, restarting) rather than the batch's:
+	// such a batch is kept and retried until it commits, nothing is dead-lettered. Nil: every failure is the
+	// batch's.
+	DatabaseDown func(context.Context, error) bool
 	Now         func() time.Time
 }
+
+// DatabaseUnavailable is logged (warning) each time a batch waits for the database to come back.
+const DatabaseUnavailable = "writer: database unavailable; retrying the batch"
 
 type pending struct {
 	msg    jetstream.Msg
@@ -87,6 +94,19 @@ func (c *Consumer) apply(ctx context.Context, work []pending) {
 		changes[i] = p.change
 	}
 	res, err := c.Apply.Handle(ctx, changes)
+	for wait := 250 * time.Millisecond; err != nil && ctx.Err() == nil && c.DatabaseDown != nil && c.DatabaseDown(ctx, err); {
+		c.Log.Warn(DatabaseUnavailable, "changes", len(work), "retry_in", wait, "err", err)
+		for _, p := range work {
+			_ = p.msg.InProgress() // keeps the batch ours while the database is away
+		}
+		select {
+		case <-ctx.Done():
+			return // unacknowledged: redelivered
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+		res, err = c.Apply.Handle(ctx, changes)
+	}
 	if err == nil {
 		for _, p := range work {
 			_ = p.msg.Ack()

@@ -71,7 +71,7 @@ func Run(ctx context.Context, cfg Config) error {
 	fwd := adapters.NewForwarder(pool, js, log)
 	consumer := &ports.Consumer{
 		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store, Rules: cfg.Rules}, Log: log, BatchSize: cfg.BatchSize,
-		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok },
+		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok }, DatabaseDown: store.DatabaseDown,
 		Committed: func(r app.Result) {
 			if r.Created+r.Updated+r.Deleted+r.Conflicts > 0 {
 				fwd.Wake()
