@@ -34,7 +34,7 @@ type Consumer struct {
 	// such a batch is kept and retried until it commits, nothing is dead-lettered. Nil: every failure is the
 	// batch's.
 	DatabaseDown func(context.Context, error) bool
-	Now         func() time.Time
+	Now          func() time.Time
 }
 
 // DatabaseUnavailable is logged (warning) each time a batch waits for the database to come back.
