@@ -349,7 +349,7 @@ func eventRow(tenant, name string, payload any, subjectID string, v events.Sourc
 	if err != nil {
 		return model.OrosyncOutbox{}, fmt.Errorf("writer: encoding event: %w", err)
 	}
-	headers, _ := json.Marshal(env.Headers())
+	headers := outboxHeaders(env)
 	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
 }
 

@@ -668,7 +668,7 @@ func outboxRow(o domain.Outcome, action string, id ids, sc Scope, salt string) (
 		Source: events.Source(o.Key.Tenant, "writer"), Type: name, Subject: id.entity.String(), Time: time.Now().UTC(),
 	}
 	body, _ := json.Marshal(payload)
-	headers, _ := json.Marshal(env.Headers())
+	headers := outboxHeaders(env)
 	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
 }
 
