@@ -68,7 +68,7 @@ DELETE FROM orosync_outbox WHERE id IN (SELECT id FROM orosync_outbox ORDER BY i
 RETURNING id, subject, msg_id, event_type, headers::text, payload::text`
 
 type outboxMsg struct {
-	id                                      int64
+	id                                    int64
 	subject, msgID, typ, headers, payload string
 }
 
