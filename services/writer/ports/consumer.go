@@ -45,7 +45,8 @@ type pending struct {
 	change events.Change
 }
 
-// Run consumes until ctx is done.
+// Run consumes until ctx is done. The next batch is fetched and decoded while the current one is applied, so
+// the database does not wait for NATS between batches (the consumer's max_ack_pending leaves room for two).
 func (c *Consumer) Run(ctx context.Context) error {
 	if c.BatchSize == 0 {
 		c.BatchSize = 1000
@@ -56,36 +57,54 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	for ctx.Err() == nil {
-		batch, err := c.Consumer.Fetch(c.BatchSize, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			c.Log.Warn("writer fetch failed", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		var work []pending
-		for m := range batch.Messages() {
-			ch, err := c.parse(m)
-			if err != nil {
-				c.deadLetter(ctx, m, err)
+	batches := make(chan []pending, 1)
+	go func() {
+		defer close(batches)
+		for ctx.Err() == nil {
+			work := c.fetch(ctx)
+			if len(work) == 0 {
 				continue
 			}
-			work = append(work, pending{m, ch})
+			select {
+			case batches <- work:
+			case <-ctx.Done():
+				return // unacknowledged: redelivered
+			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			c.Log.Debug("writer fetch ended early", "err", err)
-		}
-		if len(work) > 0 {
-			c.apply(ctx, work)
-		}
+	}()
+	for work := range batches {
+		c.apply(ctx, work)
 	}
 	return nil
+}
+
+// fetch takes the next batch from the stream; changes that cannot be parsed are dead-lettered.
+func (c *Consumer) fetch(ctx context.Context) []pending {
+	batch, err := c.Consumer.Fetch(c.BatchSize, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.Log.Warn("writer fetch failed", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+		return nil
+	}
+	var work []pending
+	for m := range batch.Messages() {
+		ch, err := c.parse(m)
+		if err != nil {
+			c.deadLetter(ctx, m, err)
+			continue
+		}
+		work = append(work, pending{m, ch})
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+		c.Log.Debug("writer fetch ended early", "err", err)
+	}
+	return work
 }
 
 func (c *Consumer) apply(ctx context.Context, work []pending) {
