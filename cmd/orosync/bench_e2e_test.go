@@ -52,7 +52,10 @@ func e2eSize() int {
 // mapped the last contact (transformer-contacts/s), the peak RSS of the process during the replay (it holds the
 // embedded NATS server and the transformer too), then the floor in the same run: the same changes, read back
 // from MERCATO_CHANGES in batches of 1,000, applied by the writer's use case directly to a fresh database (only
-// the apply calls timed), and e2e/floor.
+// the apply calls timed), and e2e/floor. The transformer shares the two cores, so the writer's part is measured
+// on its own too: the writer service alone replays MERCATO_CHANGES (its consumer recreated) into a third database
+// until every change is acknowledged and every event relayed (writer-e2e-contacts/s, writer-e2e/floor,
+// writer-peakRSS-MB).
 func BenchmarkEndToEndReplay(b *testing.B) {
 	n := e2eSize()
 	accounts := max(n/100, 10)
@@ -85,12 +88,18 @@ func BenchmarkEndToEndReplay(b *testing.B) {
 		checkReplayed(b, ctx, dbURL, n, accounts)
 
 		floor := writerFloor(b, ctx, ns.JS, p, n+accounts)
+		resetPeakRSS()
+		writerOnly := writerAlone(b, ctx, ns.JS, p, n, accounts)
+		writerRSS := peakRSSMB()
 		e2e := float64(n) / elapsed.Seconds()
 		b.ReportMetric(e2e, "e2e-contacts/s")
 		b.ReportMetric(float64(n)/transformed.Seconds(), "transformer-contacts/s")
+		b.ReportMetric(writerOnly, "writer-e2e-contacts/s")
 		b.ReportMetric(floor, "floor-contacts/s")
 		b.ReportMetric(e2e/floor, "e2e/floor")
+		b.ReportMetric(writerOnly/floor, "writer-e2e/floor")
 		b.ReportMetric(rss, "peakRSS-MB")
+		b.ReportMetric(writerRSS, "writer-peakRSS-MB")
 		b.ReportMetric(0, "ns/op")
 		cancel()
 	}
@@ -274,6 +283,66 @@ func writerFloor(b *testing.B, ctx context.Context, js jetstream.JetStream, p pi
 		batch = batch[:0]
 	}
 	return float64(contacts) / spent.Seconds()
+}
+
+// writerAlone runs the writer service alone over the whole of MERCATO_CHANGES into a fresh database: its consumer
+// is recreated to start from the first change. It returns contacts/s until every change is acknowledged and the
+// outbox is relayed (MERCATO_EVENTS de-duplicates the events it already holds, acknowledging them as stored).
+func writerAlone(b *testing.B, ctx context.Context, js jetstream.JetStream, p pipeline, n, accounts int) float64 {
+	b.Helper()
+	cons, err := js.Consumer(ctx, events.StreamMercatoChanges, "writer")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := cons.CachedInfo().Config
+	if err := js.DeleteConsumer(ctx, events.StreamMercatoChanges, "writer"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := js.CreateConsumer(ctx, events.StreamMercatoChanges, cfg); err != nil {
+		b.Fatal(err)
+	}
+	p.DatabaseURL = dbtest.NewDatabase(b)
+	db, err := mercatodb.OpenDB(p.DatabaseURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	start := time.Now()
+	svcCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- writer.Run(svcCtx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
+			Tenants: map[string]writer.Scope{p.Tenant: p.Scope}})
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			b.Fatal(ctx.Err())
+		case err := <-done:
+			b.Fatalf("writer stopped: %v", err)
+		case <-tick.C:
+		}
+		drained, err := consumedAll(ctx, js, events.StreamMercatoChanges, "writer")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var outbox int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM orosync_outbox`).Scan(&outbox); err != nil {
+			b.Fatal(err)
+		}
+		if drained && outbox == 0 {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		b.Fatal(err)
+	}
+	checkReplayed(b, ctx, p.DatabaseURL, n, accounts)
+	return float64(n) / elapsed.Seconds()
 }
 
 // resetPeakRSS resets VmHWM (Linux: "5" to clear_refs), so the peak measured is the replay's.
