@@ -223,7 +223,7 @@ func checkReplayed(b *testing.B, ctx context.Context, dbURL string, n, accounts 
 		{`SELECT count(*) FROM customer_person_company_links WHERE deleted_at IS NULL AND is_primary`, n},
 		{`SELECT count(*) FROM sync_external_id_mappings WHERE internal_entity_type = 'customers.person'`, n},
 		{`SELECT count(*) FROM orosync_records WHERE internal_entity_type = 'customers.person'`, n},
-		{`SELECT count(*) FROM orosync_outbox`, 0},
+		{`SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`, 0},
 	} {
 		var got int
 		if err := pool.QueryRow(ctx, c.q).Scan(&got); err != nil {
@@ -335,7 +335,7 @@ func writerAlone(b *testing.B, ctx context.Context, js jetstream.JetStream, p pi
 			b.Fatal(err)
 		}
 		var outbox int
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM orosync_outbox`).Scan(&outbox); err != nil {
+		if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`).Scan(&outbox); err != nil {
 			b.Fatal(err)
 		}
 		if drained && outbox == 0 {

@@ -141,7 +141,7 @@ func TestPostgresRestartedMidRunRecoversAndLosesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		var outbox int
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM orosync_outbox`).Scan(&outbox); err != nil {
+		if err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`).Scan(&outbox); err != nil {
 			t.Fatal(err)
 		}
 		if info.AckFloor.Stream >= si.State.LastSeq && info.NumAckPending == 0 && info.NumPending == 0 && outbox == 0 {
