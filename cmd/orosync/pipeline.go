@@ -215,7 +215,7 @@ func idle(ctx context.Context, js jetstream.JetStream, db *sql.DB) (bool, error)
 		}
 	}
 	var outbox int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM orosync_outbox`).Scan(&outbox); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`).Scan(&outbox); err != nil {
 		return false, fmt.Errorf("counting outbox: %w", err)
 	}
 	return outbox == 0, nil

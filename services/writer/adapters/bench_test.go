@@ -16,15 +16,28 @@ import (
 	"github.com/orosync/orosync/services/writer/app"
 )
 
-const benchBatch = 1000
+const (
+	benchBatch    = 1000
+	benchAccounts = 100
+)
 
+// benchChanges are contacts from..from+n, each a member of one of benchAccounts accounts (its primary company).
 func benchChanges(from, n, sec int, suffix, mapping string) []events.Change {
 	out := make([]events.Change, n)
 	for i := range out {
 		id := strconv.Itoa(from + i)
 		c := contact{id: id, first: "First" + id, last: "Last" + suffix, email: id + "@example.com", job: "Engineer", sec: sec}.change()
 		c.MappingVersion = mapping
-		out[i] = c
+		acct := "a" + strconv.Itoa((from+i)%benchAccounts)
+		out[i] = withLinks(c, acct, acct)
+	}
+	return out
+}
+
+func benchAccountChanges() []events.Change {
+	out := make([]events.Change, benchAccounts)
+	for i := range out {
+		out[i] = account{id: "a" + strconv.Itoa(i), name: "Account " + strconv.Itoa(i), industry: "Software"}.change()
 	}
 	return out
 }
@@ -44,8 +57,8 @@ func peakRSSMB() float64 {
 	return 0
 }
 
-// BenchmarkWriterSQL is the floor of issue 6: the writer's own decision and SQL (entity, profile, external id,
-// record and outbox rows per contact) on pre-built batches of 1,000 contacts, without NATS or mapping.
+// BenchmarkWriterSQL is the floor of issue 6: the writer's own decision and SQL (entity, profile, company link,
+// external id, record and outbox rows per contact) on pre-built batches of 1,000 contacts, without NATS or mapping.
 func BenchmarkWriterSQL(b *testing.B) {
 	for _, bc := range []struct {
 		name        string
@@ -100,13 +113,16 @@ func BenchmarkWriterSQL(b *testing.B) {
 func benchStore(b *testing.B) (*adapters.Store, *pgxpool.Pool) {
 	b.Helper()
 	url := dbtest.NewDatabase(b)
-	pool, err := pgxpool.New(context.Background(), url)
+	pool, err := adapters.NewPool(context.Background(), url)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
 	store, err := adapters.NewStore(pool, map[string]adapters.Scope{"acme": scope}, nil)
 	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := (app.ApplyChanges{Store: store}).Handle(context.Background(), benchAccountChanges()); err != nil {
 		b.Fatal(err)
 	}
 	return store, pool

@@ -251,15 +251,22 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 				}
 				changed[sc].add(id, c, o.After.Company, deletedAt)
 			}
-			recs.recEntity = append(recs.recEntity, id.entity)
-			recs.recUpdated = append(recs.recUpdated, o.After.Version.UpdatedAt)
-			recs.recHash = append(recs.recHash, o.After.Version.PayloadHash)
-			recs.recMapping = append(recs.recMapping, o.After.MappingVersion)
-			recs.recDeleted = append(recs.recDeleted, o.After.Deleted)
-			recs.recSnaps = append(recs.recSnaps, &snap)
-			recs.recChanged = append(recs.recChanged, o.Changed)
-			recs.recEndAt = append(recs.recEndAt, companyEndAt(o.After))
-			recs.recEndHash = append(recs.recEndHash, companyEndHash(o.After))
+			var base any
+			if o.Before.Base != nil {
+				base = o.Before.Base
+			}
+			if o.Changed || !sameBookkeeping(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted, o.Before.DeletedUpTo,
+				o.After.DeletedUpTo, base, o.After.Company) {
+				recs.recEntity = append(recs.recEntity, id.entity)
+				recs.recUpdated = append(recs.recUpdated, o.After.Version.UpdatedAt)
+				recs.recHash = append(recs.recHash, o.After.Version.PayloadHash)
+				recs.recMapping = append(recs.recMapping, o.After.MappingVersion)
+				recs.recDeleted = append(recs.recDeleted, o.After.Deleted)
+				recs.recSnaps = append(recs.recSnaps, &snap)
+				recs.recChanged = append(recs.recChanged, o.Changed)
+				recs.recEndAt = append(recs.recEndAt, companyEndAt(o.After))
+				recs.recEndHash = append(recs.recEndHash, companyEndHash(o.After))
+			}
 		}
 		if !o.After.Missing {
 			as := addressSync{tenant: o.Key.Tenant, person: id.entity, want: o.Addresses, version: o.After.Version,
@@ -364,7 +371,7 @@ func eventRow(tenant, name string, payload any, subjectID string, v events.Sourc
 	if err != nil {
 		return model.OrosyncOutbox{}, fmt.Errorf("writer: encoding event: %w", err)
 	}
-	headers, _ := json.Marshal(env.Headers())
+	headers := outboxHeaders(env)
 	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
 }
 

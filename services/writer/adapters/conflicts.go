@@ -109,7 +109,7 @@ func conflictOutboxRow(tenant, name string, ev ConflictEvent) (model.OrosyncOutb
 	env := events.Envelope{ID: events.ID("evt", name, ev.TenantID, ev.OrganizationID, id), Source: events.Source(tenant, "writer"),
 		Type: name, Subject: id, Time: time.Now().UTC()}
 	body, _ := json.Marshal(ev)
-	headers, _ := json.Marshal(env.Headers())
+	headers := outboxHeaders(env)
 	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
 }
 

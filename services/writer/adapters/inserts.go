@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -23,9 +24,10 @@ SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
        $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])`
 
 const insertPeopleSQL = `
-INSERT INTO customer_people (id, organization_id, tenant_id, first_name, last_name, job_title, created_at, updated_at, entity_id)
+INSERT INTO customer_people (id, organization_id, tenant_id, first_name, last_name, job_title, created_at, updated_at, entity_id,
+       company_entity_id)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-       $8::timestamptz[], $9::uuid[])`
+       $8::timestamptz[], $9::uuid[], $10::uuid[])`
 
 const insertMappingsSQL = `
 INSERT INTO sync_external_id_mappings (id, integration_id, internal_entity_type, internal_entity_id, external_id, sync_status,
@@ -76,12 +78,14 @@ func insertRows(ctx context.Context, tx pgx.Tx, entities []model.CustomerEntitie
 			id, org, ten, entity = make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
 			first, last, job     = make([]*string, n), make([]*string, n), make([]*string, n)
 			created, updated     = make([]time.Time, n), make([]time.Time, n)
+			company              = make([]*uuid.UUID, n)
 		)
 		for i, p := range people {
 			id[i], org[i], ten[i], entity[i], first[i], last[i], job[i] = p.ID, p.OrganizationID, p.TenantID, p.EntityID, p.FirstName, p.LastName, p.JobTitle
-			created[i], updated[i] = p.CreatedAt, p.UpdatedAt
+			created[i], updated[i], company[i] = p.CreatedAt, p.UpdatedAt, p.CompanyEntityID
 		}
-		if _, err := tx.Exec(ctx, insertPeopleSQL, raw(id), raw(org), raw(ten), first, last, job, created, updated, raw(entity)); err != nil {
+		if _, err := tx.Exec(ctx, insertPeopleSQL, raw(id), raw(org), raw(ten), first, last, job, created, updated, raw(entity),
+			rawPtr(company)); err != nil {
 			return fmt.Errorf("writer: inserting person profiles: %w", err)
 		}
 	}
@@ -124,9 +128,34 @@ func insertRows(ctx context.Context, tx pgx.Tx, entities []model.CustomerEntitie
 	return nil
 }
 
+// outboxBatchEvents is the number of events from which a transaction writes them as one orosync_outbox_batches
+// row rather than one orosync_outbox row each.
+const outboxBatchEvents = 100
+
+const insertOutboxBatchSQL = `INSERT INTO orosync_outbox_batches (events) VALUES ($1::json)`
+
+// insertOutbox writes a transaction's events. Many events become one orosync_outbox_batches row (an outbox row per
+// event was a third of a 1,000-contact batch's WAL, and its relay deleted as many rows); a few, one orosync_outbox
+// row each, de-duplicated on msg_id. Batch rows are not de-duplicated there: the same event written twice is
+// published twice with the same Nats-Msg-Id, and MERCATO_EVENTS keeps one (its duplicate window is an hour).
 func insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.OrosyncOutbox) error {
 	n := len(rows)
 	if n == 0 {
+		return nil
+	}
+	if n >= outboxBatchEvents {
+		evts := make([]batchEvent, n)
+		for i, r := range rows {
+			evts[i] = batchEvent{Subject: r.Subject, MsgID: r.MsgID, Type: r.EventType, Headers: json.RawMessage(r.Headers),
+				Payload: json.RawMessage(r.Payload)}
+		}
+		body, err := json.Marshal(evts)
+		if err != nil {
+			return fmt.Errorf("writer: encoding outbox batch: %w", err)
+		}
+		if _, err := tx.Exec(ctx, insertOutboxBatchSQL, string(body)); err != nil {
+			return fmt.Errorf("writer: writing outbox: %w", err)
+		}
 		return nil
 	}
 	subject, msgID, typ, headers, payload := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)

@@ -104,10 +104,34 @@ type linkRow struct {
 	primary             bool
 }
 
-// syncLinks brings the links of the given people in line with their last versions and returns the outbox rows.
-func (s *Store) syncLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, now time.Time) ([]model.OrosyncOutbox, error) {
+// linkPlan is what a batch does to its people's links, decided before its rows are written so that people new
+// to Mercato get their primary company in the insert itself (no second write of their customer_people row).
+type linkPlan struct {
+	syncs                      []linkSync
+	ins                        []linkRow
+	insScope                   []Scope
+	insSync                    []int
+	updID                      []uuid.UUID
+	updPrimary                 []bool
+	del                        []uuid.UUID
+	primaryPerson, primaryComp []uuid.UUID
+	// primary is the primary company of each fresh person (inserted by this batch).
+	primary         map[uuid.UUID]uuid.UUID
+	clear           []uuid.UUID // people whose parked links are replaced
+	pT, pO, pPerson []uuid.UUID
+	pST, pSI, pHash []string
+	pPrimary        []bool
+	pAt             []time.Time
+	outbox          []model.OrosyncOutbox
+}
+
+// planLinks resolves the companies the given people link to and decides the link rows to write. fresh are the
+// people this batch inserts: they have no links, parked links nor primary company yet, so nothing is loaded for
+// them.
+func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fresh map[uuid.UUID]bool) (*linkPlan, error) {
+	lp := &linkPlan{syncs: syncs, primary: map[uuid.UUID]uuid.UUID{}}
 	if len(syncs) == 0 {
-		return nil, nil
+		return lp, nil
 	}
 	tenants := map[string]bool{}
 	for _, ls := range syncs {
@@ -158,42 +182,31 @@ func (s *Store) syncLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, now 
 			return nil, fmt.Errorf("writer: resolving companies of links: %w", err)
 		}
 	}
-	people := make([]uuid.UUID, len(syncs))
-	for i, ls := range syncs {
-		people[i] = ls.person
-	}
-	rows, err := tx.Query(ctx, currentLinksSQL, raw(people))
-	if err != nil {
-		return nil, fmt.Errorf("writer: loading links: %w", err)
+	for _, ls := range syncs {
+		if !fresh[ls.person] {
+			lp.clear = append(lp.clear, ls.person)
+		}
 	}
 	current := map[uuid.UUID][]linkRow{}
-	for rows.Next() {
-		var l linkRow
-		if err := rows.Scan(&l.id, &l.person, &l.company, &l.primary); err != nil {
-			rows.Close()
+	if len(lp.clear) > 0 {
+		rows, err := tx.Query(ctx, currentLinksSQL, raw(lp.clear))
+		if err != nil {
 			return nil, fmt.Errorf("writer: loading links: %w", err)
 		}
-		current[l.person] = append(current[l.person], l)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("writer: loading links: %w", err)
+		for rows.Next() {
+			var l linkRow
+			if err := rows.Scan(&l.id, &l.person, &l.company, &l.primary); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("writer: loading links: %w", err)
+			}
+			current[l.person] = append(current[l.person], l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("writer: loading links: %w", err)
+		}
 	}
 
-	var (
-		ins                        []linkRow
-		insScope                   []Scope
-		insSync                    []int
-		updID                      []uuid.UUID
-		updPrimary                 []bool
-		del                        []uuid.UUID
-		primaryPerson, primaryComp []uuid.UUID
-		pT, pO, pPerson            []uuid.UUID
-		pST, pSI, pHash            []string
-		pPrimary                   []bool
-		pAt                        []time.Time
-		outbox                     []model.OrosyncOutbox
-	)
 	for si, ls := range syncs {
 		sc := s.scopes[ls.tenant]
 		want := map[uuid.UUID]bool{} // company entity → primary
@@ -207,13 +220,13 @@ func (s *Store) syncLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, now 
 			company, ok := resolved[ref{ls.tenant, l.Company}]
 			if !ok {
 				if j, dup := parked[l.Company]; dup {
-					pPrimary[j] = pPrimary[j] || isPrimary
+					lp.pPrimary[j] = lp.pPrimary[j] || isPrimary
 					continue
 				}
-				parked[l.Company] = len(pPerson)
-				pT, pO, pPerson = append(pT, sc.TenantID), append(pO, sc.OrganizationID), append(pPerson, ls.person)
-				pST, pSI, pPrimary = append(pST, l.Company.Type), append(pSI, l.Company.ID), append(pPrimary, isPrimary)
-				pAt, pHash = append(pAt, ls.version.UpdatedAt), append(pHash, ls.version.PayloadHash)
+				parked[l.Company] = len(lp.pPerson)
+				lp.pT, lp.pO, lp.pPerson = append(lp.pT, sc.TenantID), append(lp.pO, sc.OrganizationID), append(lp.pPerson, ls.person)
+				lp.pST, lp.pSI, lp.pPrimary = append(lp.pST, l.Company.Type), append(lp.pSI, l.Company.ID), append(lp.pPrimary, isPrimary)
+				lp.pAt, lp.pHash = append(lp.pAt, ls.version.UpdatedAt), append(lp.pHash, ls.version.PayloadHash)
 				continue
 			}
 			if _, dup := want[company]; !dup {
@@ -228,12 +241,12 @@ func (s *Store) syncLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, now 
 		have := map[uuid.UUID]linkRow{}
 		for _, l := range current[ls.person] {
 			if _, ok := want[l.company]; !ok {
-				del = append(del, l.id)
+				lp.del = append(lp.del, l.id)
 				row, err := eventRow(ls.tenant, linkEvent+"deleted", linkPayloadOf(sc, l), l.id.String(), ls.version, ls.mapping, "")
 				if err != nil {
 					return nil, err
 				}
-				outbox = append(outbox, row)
+				lp.outbox = append(lp.outbox, row)
 				continue
 			}
 			have[l.company] = l
@@ -241,52 +254,66 @@ func (s *Store) syncLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, now 
 		for _, company := range order {
 			if l, ok := have[company]; ok {
 				if l.primary != want[company] {
-					updID, updPrimary = append(updID, l.id), append(updPrimary, want[company])
+					lp.updID, lp.updPrimary = append(lp.updID, l.id), append(lp.updPrimary, want[company])
 				}
 				continue
 			}
-			ins = append(ins, linkRow{id: linkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
-			insScope, insSync = append(insScope, sc), append(insSync, si)
+			lp.ins = append(lp.ins, linkRow{id: linkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
+			lp.insScope, lp.insSync = append(lp.insScope, sc), append(lp.insSync, si)
+		}
+		if fresh[ls.person] {
+			if primary != nil {
+				lp.primary[ls.person] = *primary
+			}
+			continue
 		}
 		var p uuid.UUID
 		if primary != nil {
 			p = *primary
 		}
-		primaryPerson, primaryComp = append(primaryPerson, ls.person), append(primaryComp, p)
+		lp.primaryPerson, lp.primaryComp = append(lp.primaryPerson, ls.person), append(lp.primaryComp, p)
 	}
-	if len(del) > 0 {
-		if _, err := tx.Exec(ctx, deleteLinksSQL, raw(del), now); err != nil {
+	return lp, nil
+}
+
+// exec writes the planned links (after the people they belong to) and returns the outbox rows.
+func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, now time.Time) ([]model.OrosyncOutbox, error) {
+	if len(lp.del) > 0 {
+		if _, err := tx.Exec(ctx, deleteLinksSQL, raw(lp.del), now); err != nil {
 			return nil, fmt.Errorf("writer: deleting links: %w", err)
 		}
 	}
-	if len(updID) > 0 {
-		if _, err := tx.Exec(ctx, updateLinksSQL, raw(updID), updPrimary, now); err != nil {
+	if len(lp.updID) > 0 {
+		if _, err := tx.Exec(ctx, updateLinksSQL, raw(lp.updID), lp.updPrimary, now); err != nil {
 			return nil, fmt.Errorf("writer: updating links: %w", err)
 		}
 	}
-	created, err := insertLinks(ctx, tx, ins, insScope, now)
+	created, err := insertLinks(ctx, tx, lp.ins, lp.insScope, now)
 	if err != nil {
 		return nil, err
 	}
-	for i, l := range ins {
+	outbox := lp.outbox
+	for i, l := range lp.ins {
 		if !created[l.id] {
 			continue
 		}
-		ls := syncs[insSync[i]]
-		row, err := eventRow(ls.tenant, linkEvent+"created", linkPayloadOf(insScope[i], l), l.id.String(), ls.version, ls.mapping, "")
+		ls := lp.syncs[lp.insSync[i]]
+		row, err := eventRow(ls.tenant, linkEvent+"created", linkPayloadOf(lp.insScope[i], l), l.id.String(), ls.version, ls.mapping, "")
 		if err != nil {
 			return nil, err
 		}
 		outbox = append(outbox, row)
 	}
-	if err := setPrimaryCompanies(ctx, tx, primaryPerson, primaryComp, now); err != nil {
+	if err := setPrimaryCompanies(ctx, tx, lp.primaryPerson, lp.primaryComp, now); err != nil {
 		return nil, err
 	}
-	if _, err := tx.Exec(ctx, clearPendingSQL, raw(people)); err != nil {
-		return nil, fmt.Errorf("writer: clearing parked links: %w", err)
+	if len(lp.clear) > 0 {
+		if _, err := tx.Exec(ctx, clearPendingSQL, raw(lp.clear)); err != nil {
+			return nil, fmt.Errorf("writer: clearing parked links: %w", err)
+		}
 	}
-	if len(pPerson) > 0 {
-		if _, err := tx.Exec(ctx, parkLinksSQL, raw(pT), raw(pO), raw(pPerson), pST, pSI, pPrimary, pAt, pHash, now); err != nil {
+	if len(lp.pPerson) > 0 {
+		if _, err := tx.Exec(ctx, parkLinksSQL, raw(lp.pT), raw(lp.pO), raw(lp.pPerson), lp.pST, lp.pSI, lp.pPrimary, lp.pAt, lp.pHash, now); err != nil {
 			return nil, fmt.Errorf("writer: parking links: %w", err)
 		}
 	}

@@ -30,15 +30,23 @@ type Consumer struct {
 	BatchSize   int
 	// A change failing this many deliveries on its own is dead-lettered.
 	MaxFailures uint64
-	Now         func() time.Time
+	// DatabaseDown says whether a failure is the database's (unreachable, restarting) rather than the batch's:
+	// such a batch is kept and retried until it commits, nothing is dead-lettered. Nil: every failure is the
+	// batch's.
+	DatabaseDown func(context.Context, error) bool
+	Now          func() time.Time
 }
+
+// DatabaseUnavailable is logged (warning) each time a batch waits for the database to come back.
+const DatabaseUnavailable = "writer: database unavailable; retrying the batch"
 
 type pending struct {
 	msg    jetstream.Msg
 	change events.Change
 }
 
-// Run consumes until ctx is done.
+// Run consumes until ctx is done. The next batch is fetched and decoded while the current one is applied, so
+// the database does not wait for NATS between batches (the consumer's max_ack_pending leaves room for two).
 func (c *Consumer) Run(ctx context.Context) error {
 	if c.BatchSize == 0 {
 		c.BatchSize = 1000
@@ -49,36 +57,54 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	for ctx.Err() == nil {
-		batch, err := c.Consumer.Fetch(c.BatchSize, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			c.Log.Warn("writer fetch failed", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		var work []pending
-		for m := range batch.Messages() {
-			ch, err := c.parse(m)
-			if err != nil {
-				c.deadLetter(ctx, m, err)
+	batches := make(chan []pending, 1)
+	go func() {
+		defer close(batches)
+		for ctx.Err() == nil {
+			work := c.fetch(ctx)
+			if len(work) == 0 {
 				continue
 			}
-			work = append(work, pending{m, ch})
+			select {
+			case batches <- work:
+			case <-ctx.Done():
+				return // unacknowledged: redelivered
+			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			c.Log.Debug("writer fetch ended early", "err", err)
-		}
-		if len(work) > 0 {
-			c.apply(ctx, work)
-		}
+	}()
+	for work := range batches {
+		c.apply(ctx, work)
 	}
 	return nil
+}
+
+// fetch takes the next batch from the stream; changes that cannot be parsed are dead-lettered.
+func (c *Consumer) fetch(ctx context.Context) []pending {
+	batch, err := c.Consumer.Fetch(c.BatchSize, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.Log.Warn("writer fetch failed", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+		return nil
+	}
+	var work []pending
+	for m := range batch.Messages() {
+		ch, err := c.parse(m)
+		if err != nil {
+			c.deadLetter(ctx, m, err)
+			continue
+		}
+		work = append(work, pending{m, ch})
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+		c.Log.Debug("writer fetch ended early", "err", err)
+	}
+	return work
 }
 
 func (c *Consumer) apply(ctx context.Context, work []pending) {
@@ -87,6 +113,19 @@ func (c *Consumer) apply(ctx context.Context, work []pending) {
 		changes[i] = p.change
 	}
 	res, err := c.Apply.Handle(ctx, changes)
+	for wait := 250 * time.Millisecond; err != nil && ctx.Err() == nil && c.DatabaseDown != nil && c.DatabaseDown(ctx, err); {
+		c.Log.Warn(DatabaseUnavailable, "changes", len(work), "retry_in", wait, "err", err)
+		for _, p := range work {
+			_ = p.msg.InProgress() // keeps the batch ours while the database is away
+		}
+		select {
+		case <-ctx.Done():
+			return // unacknowledged: redelivered
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+		res, err = c.Apply.Handle(ctx, changes)
+	}
 	if err == nil {
 		for _, p := range work {
 			_ = p.msg.Ack()

@@ -184,7 +184,7 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
 			t.Fatal(err)
 		}
 		var outbox int
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM orosync_outbox`).Scan(&outbox); err != nil {
+		if err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`).Scan(&outbox); err != nil {
 			t.Fatal(err)
 		}
 		if info.AckFloor.Stream >= si.State.LastSeq && info.NumAckPending == 0 && outbox == 0 {

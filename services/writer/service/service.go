@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
@@ -46,9 +45,9 @@ func Run(ctx context.Context, cfg Config) error {
 		log = slog.Default()
 	}
 	log = log.With("service", "writer")
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := adapters.NewPool(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return fmt.Errorf("writer: database: %w", err)
+		return err
 	}
 	defer pool.Close()
 	nc, err := nats.Connect(cfg.NatsURL, append(cfg.NatsOptions, nats.Name("orosync-writer"))...)
@@ -72,7 +71,7 @@ func Run(ctx context.Context, cfg Config) error {
 	fwd := adapters.NewForwarder(pool, js, log)
 	consumer := &ports.Consumer{
 		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store, Rules: cfg.Rules}, Log: log, BatchSize: cfg.BatchSize,
-		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok },
+		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok }, DatabaseDown: store.DatabaseDown,
 		Committed: func(r app.Result) {
 			if r.Created+r.Updated+r.Deleted+r.Conflicts > 0 {
 				fwd.Wake()

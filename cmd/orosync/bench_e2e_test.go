@@ -1,0 +1,370 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orosync/orosync/contracts/jstest"
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/mercatodb"
+	"github.com/orosync/orosync/mercatodb/dbtest"
+	writeradapters "github.com/orosync/orosync/services/writer/adapters"
+	writerapp "github.com/orosync/orosync/services/writer/app"
+	writer "github.com/orosync/orosync/services/writer/service"
+)
+
+// The acceptance size of issue 6 (1,000,000 contacts) runs with -args -long (make bench); the default keeps
+// `go test -bench .` short.
+var (
+	e2eLong     = flag.Bool("long", false, "replay the acceptance size of 1,000,000 contacts end-to-end (slow)")
+	e2eContactN = flag.Int("e2e.contacts", 0, "contacts replayed end-to-end (default 20,000; 1,000,000 with -long)")
+)
+
+func e2eSize() int {
+	switch {
+	case *e2eContactN > 0:
+		return *e2eContactN
+	case *e2eLong:
+		return 1_000_000
+	}
+	return 20_000
+}
+
+// BenchmarkEndToEndReplay is issue 6's benchmark: ORO_RAW pre-filled with N raw contacts (each a member of one of
+// N/100 accounts, its default one) and the accounts, then the transformer and the writer run as `orosync run` runs
+// them until every person, profile, company link, external id, version and outbox row is written and
+// MERCATO_EVENTS holds every event. Reported: contacts/s end-to-end (e2e-contacts/s), when the transformer had
+// mapped the last contact (transformer-contacts/s), the peak RSS of the process during the replay (it holds the
+// embedded NATS server and the transformer too), then the floor in the same run: the same changes, read back
+// from MERCATO_CHANGES in batches of 1,000, applied by the writer's use case directly to a fresh database (only
+// the apply calls timed), and e2e/floor. The transformer shares the two cores, so the writer's part is measured
+// on its own too: the writer service alone replays MERCATO_CHANGES (its consumer recreated) into a third database
+// until every change is acknowledged and every event relayed (writer-e2e-contacts/s, writer-e2e/floor,
+// writer-peakRSS-MB).
+func BenchmarkEndToEndReplay(b *testing.B) {
+	n := e2eSize()
+	accounts := max(n/100, 10)
+	for range b.N {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
+		ns := jstest.Start(b)
+		dbURL := dbtest.NewDatabase(b)
+		p := pipeline{NatsURL: ns.URL, DatabaseURL: dbURL, Tenant: "acme",
+			Scope: writer.Scope{TenantID: uuid.MustParse(defaultTenantID), OrganizationID: uuid.MustParse(defaultOrgID)},
+			Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
+		fillOroRaw(b, ns.URL, n, accounts)
+		resetPeakRSS()
+
+		b.ResetTimer()
+		start := time.Now()
+		svcCtx, stop := context.WithCancel(ctx)
+		g, gctx := errgroup.WithContext(svcCtx)
+		p.startConsumers(gctx, g)
+		transformed, err := waitReplayed(gctx, ns.JS, dbURL, n, accounts, start)
+		elapsed := time.Since(start)
+		b.StopTimer()
+		rss := peakRSSMB()
+		stop()
+		if werr := g.Wait(); werr != nil && !errors.Is(werr, context.Canceled) && err == nil {
+			err = werr
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		checkReplayed(b, ctx, dbURL, n, accounts)
+
+		floor := writerFloor(b, ctx, ns.JS, p, n+accounts)
+		resetPeakRSS()
+		writerOnly := writerAlone(b, ctx, ns.JS, p, n, accounts)
+		writerRSS := peakRSSMB()
+		e2e := float64(n) / elapsed.Seconds()
+		b.ReportMetric(e2e, "e2e-contacts/s")
+		b.ReportMetric(float64(n)/transformed.Seconds(), "transformer-contacts/s")
+		b.ReportMetric(writerOnly, "writer-e2e-contacts/s")
+		b.ReportMetric(floor, "floor-contacts/s")
+		b.ReportMetric(e2e/floor, "e2e/floor")
+		b.ReportMetric(writerOnly/floor, "writer-e2e/floor")
+		b.ReportMetric(rss, "peakRSS-MB")
+		b.ReportMetric(writerRSS, "writer-peakRSS-MB")
+		b.ReportMetric(0, "ns/op")
+		cancel()
+	}
+}
+
+// fillOroRaw publishes the accounts, then the contacts, as the poller would.
+func fillOroRaw(b *testing.B, url string, n, accounts int) {
+	b.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	stamp := at.Format(time.RFC3339)
+	wait := func() {
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(10 * time.Minute):
+			b.Fatal("publishing ORO_RAW did not complete")
+		}
+	}
+	publish := func(typ, id, resource string) {
+		res := json.RawMessage(resource)
+		h, _ := events.PayloadHash(res)
+		r := events.RawRecord{RecordRef: events.RecordRef{Tenant: "acme", Type: typ, ID: id}, UpdatedAt: &at, PayloadHash: h,
+			ObservedAt: at, Via: "poll", Resource: res}
+		body, _ := json.Marshal(r)
+		msg := nats.NewMsg("oro.raw.acme." + typ + "." + id)
+		msg.Data = body
+		events.Envelope{ID: r.MsgID(), Source: events.Source("acme", "poller"), Type: events.TypeRawRecord, Time: at}.Apply(msg.Header)
+		if _, err := js.PublishMsgAsync(msg); err != nil {
+			b.Fatal(err)
+		}
+		if js.PublishAsyncPending() >= 2048 { // a loaded machine stalls a full window
+			wait()
+		}
+	}
+	for i := 1; i <= accounts; i++ {
+		id := strconv.Itoa(i)
+		publish("accounts", id, `{"type":"accounts","id":"`+id+`","attributes":{"name":"Account `+id+`","updatedAt":"`+stamp+`"}}`)
+	}
+	for i := 1; i <= n; i++ {
+		id, acct := strconv.Itoa(i), strconv.Itoa(1+i%accounts)
+		ref := `{"data":[{"type":"accounts","id":"` + acct + `"}]}`
+		publish("contacts", id, `{"type":"contacts","id":"`+id+`","attributes":{"firstName":"First`+id+`","lastName":"Last",`+
+			`"primaryEmail":"c`+id+`@example.com","jobTitle":"Engineer","updatedAt":"`+stamp+`"},`+
+			`"relationships":{"accounts":`+ref+`,"defaultInAccounts":`+ref+`}}`)
+	}
+	wait()
+}
+
+// waitReplayed polls (every 100 ms) until the transformer and writer consumers acknowledged everything, the
+// outbox is relayed and MERCATO_EVENTS holds every event; it returns when the transformer had finished.
+func waitReplayed(ctx context.Context, js jetstream.JetStream, dbURL string, n, accounts int, start time.Time) (time.Duration, error) {
+	db, err := mercatodb.OpenDB(dbURL)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = db.Close() }()
+	want := uint64(2*n + accounts) // person.created + person_company_link.created per contact, company.created
+	var transformed time.Duration
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-tick.C:
+		}
+		if transformed == 0 {
+			done, err := consumedAll(ctx, js, events.StreamOroRaw, "transformer")
+			if err != nil {
+				return 0, err
+			}
+			if done {
+				transformed = time.Since(start)
+			}
+			continue
+		}
+		ok, err := idle(ctx, js, db)
+		if err != nil || !ok {
+			if err != nil {
+				return 0, err
+			}
+			continue
+		}
+		st, err := js.Stream(ctx, events.StreamMercatoEvents)
+		if err != nil {
+			return 0, err
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if info.State.Msgs >= want {
+			return transformed, nil
+		}
+	}
+}
+
+// checkReplayed asserts the replay wrote exactly the rows it should.
+func checkReplayed(b *testing.B, ctx context.Context, dbURL string, n, accounts int) {
+	b.Helper()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	for _, c := range []struct {
+		q    string
+		want int
+	}{
+		{`SELECT count(*) FROM customer_people p JOIN customer_entities e ON e.id = p.entity_id AND e.kind = 'person'
+		  WHERE p.company_entity_id IS NOT NULL`, n},
+		{`SELECT count(*) FROM customer_companies`, accounts},
+		{`SELECT count(*) FROM customer_person_company_links WHERE deleted_at IS NULL AND is_primary`, n},
+		{`SELECT count(*) FROM sync_external_id_mappings WHERE internal_entity_type = 'customers.person'`, n},
+		{`SELECT count(*) FROM orosync_records WHERE internal_entity_type = 'customers.person'`, n},
+		{`SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`, 0},
+	} {
+		var got int
+		if err := pool.QueryRow(ctx, c.q).Scan(&got); err != nil {
+			b.Fatal(err)
+		}
+		if got != c.want {
+			b.Fatalf("%s: %d rows, want %d", strings.Join(strings.Fields(c.q), " "), got, c.want)
+		}
+	}
+}
+
+// writerFloor applies the changes of MERCATO_CHANGES to a fresh database with the writer's use case, 1,000 a
+// batch, timing only the apply calls: the writer's own decision and SQL without NATS or mapping.
+func writerFloor(b *testing.B, ctx context.Context, js jetstream.JetStream, p pipeline, total int) float64 {
+	b.Helper()
+	dbURL := dbtest.NewDatabase(b)
+	pool, err := writeradapters.NewPool(ctx, dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := writeradapters.NewStore(pool, map[string]writeradapters.Scope{p.Tenant: p.Scope}, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	apply := writerapp.ApplyChanges{Store: store}
+	cons, err := js.OrderedConsumer(ctx, events.StreamMercatoChanges, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var (
+		spent    time.Duration
+		contacts int
+		read     int
+	)
+	batch := make([]events.Change, 0, 1000)
+	for read < total {
+		msgs, err := cons.Fetch(1000-len(batch), jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for m := range msgs.Messages() {
+			var c events.Change
+			if err := json.Unmarshal(m.Data(), &c); err != nil {
+				b.Fatal(err)
+			}
+			batch = append(batch, c)
+			read++
+		}
+		if len(batch) < 1000 && read < total {
+			continue
+		}
+		start := time.Now()
+		if _, err := apply.Handle(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		spent += time.Since(start)
+		for _, c := range batch {
+			if c.Aggregate == events.AggregatePerson {
+				contacts++
+			}
+		}
+		batch = batch[:0]
+	}
+	return float64(contacts) / spent.Seconds()
+}
+
+// writerAlone runs the writer service alone over the whole of MERCATO_CHANGES into a fresh database: its consumer
+// is recreated to start from the first change. It returns contacts/s until every change is acknowledged and the
+// outbox is relayed (MERCATO_EVENTS de-duplicates the events it already holds, acknowledging them as stored).
+func writerAlone(b *testing.B, ctx context.Context, js jetstream.JetStream, p pipeline, n, accounts int) float64 {
+	b.Helper()
+	cons, err := js.Consumer(ctx, events.StreamMercatoChanges, "writer")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := cons.CachedInfo().Config
+	if err := js.DeleteConsumer(ctx, events.StreamMercatoChanges, "writer"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := js.CreateConsumer(ctx, events.StreamMercatoChanges, cfg); err != nil {
+		b.Fatal(err)
+	}
+	p.DatabaseURL = dbtest.NewDatabase(b)
+	db, err := mercatodb.OpenDB(p.DatabaseURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	start := time.Now()
+	svcCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- writer.Run(svcCtx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
+			Tenants: map[string]writer.Scope{p.Tenant: p.Scope}})
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			b.Fatal(ctx.Err())
+		case err := <-done:
+			b.Fatalf("writer stopped: %v", err)
+		case <-tick.C:
+		}
+		drained, err := consumedAll(ctx, js, events.StreamMercatoChanges, "writer")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var outbox int
+		if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`).Scan(&outbox); err != nil {
+			b.Fatal(err)
+		}
+		if drained && outbox == 0 {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		b.Fatal(err)
+	}
+	checkReplayed(b, ctx, p.DatabaseURL, n, accounts)
+	return float64(n) / elapsed.Seconds()
+}
+
+// resetPeakRSS resets VmHWM (Linux: "5" to clear_refs), so the peak measured is the replay's.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSSMB is the process's peak resident set (VmHWM) in MB.
+func peakRSSMB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
