@@ -29,6 +29,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocument$$' -fuzztime 30s ./oro/
 	$(GO) test -run '^$$' -fuzz '^FuzzMapContact$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentAndMap$$' -fuzztime 30s ./services/transformer/domain/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastPathAgreesWithMap$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFilters$$' -fuzztime 30s ./orosim/
 
 ## gen: go-jet models from a scratch database migrated with both migration sets

@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -11,7 +12,20 @@ import (
 // included), refusing names the struct does not have and values of the wrong shape. It does what a JSON round
 // trip would, without encoding: this is the transformer's hot path.
 func assign(dst any, src map[string]any) error {
-	return assignStruct(reflect.ValueOf(dst).Elem(), src, "")
+	if err := assignStruct(reflect.ValueOf(dst).Elem(), src); err != nil {
+		return err
+	}
+	return nil
+}
+
+// assignError is built from the failing value up, so the path (addresses[0].city) costs nothing on success.
+type assignError struct{ path, msg string }
+
+func (e *assignError) Error() string { return e.path + ": " + e.msg }
+
+func (e *assignError) under(prefix string) *assignError {
+	e.path = prefix + e.path
+	return e
 }
 
 type fieldInfo struct{ index []int }
@@ -48,21 +62,21 @@ func fieldsOf(t reflect.Type) map[string]fieldInfo {
 	return m
 }
 
-func assignStruct(v reflect.Value, src map[string]any, path string) error {
+func assignStruct(v reflect.Value, src map[string]any) *assignError {
 	fields := fieldsOf(v.Type())
 	for name, val := range src {
 		f, ok := fields[name]
 		if !ok {
-			return fmt.Errorf("%s%s: %s has no such field", path, name, v.Type().Name())
+			return &assignError{path: name, msg: v.Type().Name() + " has no such field"}
 		}
-		if err := assignValue(v.FieldByIndex(f.index), val, path+name); err != nil {
-			return err
+		if err := assignValue(v.FieldByIndex(f.index), val); err != nil {
+			return err.under(name)
 		}
 	}
 	return nil
 }
 
-func assignValue(v reflect.Value, val any, path string) error {
+func assignValue(v reflect.Value, val any) *assignError {
 	if val == nil {
 		v.SetZero()
 		return nil
@@ -70,7 +84,7 @@ func assignValue(v reflect.Value, val any, path string) error {
 	switch v.Kind() {
 	case reflect.Pointer:
 		p := reflect.New(v.Type().Elem())
-		if err := assignValue(p.Elem(), val, path); err != nil {
+		if err := assignValue(p.Elem(), val); err != nil {
 			return err
 		}
 		v.Set(p)
@@ -116,8 +130,8 @@ func assignValue(v reflect.Value, val any, path string) error {
 		if ok {
 			out := reflect.MakeSlice(v.Type(), len(list), len(list))
 			for i, e := range list {
-				if err := assignValue(out.Index(i), e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					return err
+				if err := assignValue(out.Index(i), e); err != nil {
+					return err.under("[" + strconv.Itoa(i) + "]")
 				}
 			}
 			v.Set(out)
@@ -130,8 +144,11 @@ func assignValue(v reflect.Value, val any, path string) error {
 		}
 	case reflect.Struct:
 		if m, ok := val.(map[string]any); ok {
-			return assignStruct(v, m, path+".")
+			if err := assignStruct(v, m); err != nil {
+				return err.under(".")
+			}
+			return nil
 		}
 	}
-	return fmt.Errorf("%s: cannot use %T as %s", path, val, v.Type())
+	return &assignError{msg: fmt.Sprintf("cannot use %T as %s", val, v.Type())}
 }

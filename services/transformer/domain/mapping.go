@@ -19,6 +19,7 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+	"github.com/valyala/fastjson"
 	"gopkg.in/yaml.v3"
 
 	"github.com/orosync/orosync/events"
@@ -68,6 +69,9 @@ type FieldSpec struct {
 type Mapping struct {
 	File
 	types map[string]*compiledType
+	// includedWhole: some expression calls included(ref), so the fast path decodes included resources whole.
+	includedWhole bool
+	parsers       fastjson.ParserPool
 }
 
 type compiledType struct {
@@ -75,6 +79,7 @@ type compiledType struct {
 	spec   TypeSpec
 	fields []compiledField
 	custom []customField
+	needs  needs // what the fast path decodes
 }
 
 type compiledField struct {
@@ -162,6 +167,9 @@ func Compile(f File) (*Mapping, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", where, err)
 				}
+				if u := exprUses(fs.Expr); u.badCall != "" {
+					return nil, fmt.Errorf("%s: %s(ref) takes exactly one argument", where, u.badCall)
+				}
 				cf.prog = prog
 				if cf.field == "" {
 					cf.field = fs.To
@@ -179,6 +187,7 @@ func Compile(f File) (*Mapping, error) {
 		sort.Slice(ct.custom, func(i, j int) bool { return ct.custom[i].key < ct.custom[j].key })
 		m.types[name] = ct
 	}
+	m.compileNeeds()
 	return m, nil
 }
 
@@ -189,12 +198,22 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// env is what an expression sees: attr, rel, out, id, type, plus the functions in exprOptions.
-type env = map[string]any
+// env is what an expression sees: attr, rel, out, id, type, embed and included, plus the functions in
+// exprOptions. A struct, not a map: one allocation per evaluation, and fields load by index.
+type env struct {
+	Attr map[string]any `expr:"attr"`
+	Rel  map[string]any `expr:"rel"`
+	Out  map[string]any `expr:"out"`
+	ID   string         `expr:"id"`
+	Type string         `expr:"type"`
+	// Embed and Included take one argument (checked when the mapping compiles); variadic func(...any) any is the
+	// signature expr calls without reflection, so errors travel as panics, which the VM turns back into errors.
+	Embed    func(...any) any `expr:"embed"`
+	Included func(...any) any `expr:"included"`
+}
 
 func (m *Mapping) exprOptions() []expr.Option {
-	opts := []expr.Option{expr.Env(env{"attr": map[string]any{}, "rel": map[string]any{}, "out": map[string]any{},
-		"id": "", "type": "", "embed": (*record)(nil).embed, "included": (*record)(nil).includedAttrs})}
+	opts := []expr.Option{expr.Env(env{})}
 	for name, c := range converters {
 		opts = append(opts, expr.Function(name, func(params ...any) (any, error) {
 			if len(params) != 1 {
@@ -245,6 +264,28 @@ type record struct {
 	m        *Mapping
 	included map[string]resource
 	depth    int
+	// embedFn and includedFn are embed and includedAttrs as expressions call them, made once per record.
+	embedFn, includedFn func(...any) any
+}
+
+func newRecord(m *Mapping) *record {
+	rec := &record{m: m}
+	rec.embedFn = func(args ...any) any { return mustOne(rec.embed, args) }
+	rec.includedFn = func(args ...any) any { return mustOne(rec.includedAttrs, args) }
+	return rec
+}
+
+// mustOne calls f with the single argument of an expression call, panicking with its error: the VM recovers it
+// into the evaluation's error, as it does for functions that return one.
+func mustOne[T any](f func(any) (T, error), args []any) any {
+	if len(args) != 1 {
+		panic(fmt.Errorf("takes one argument, got %d", len(args)))
+	}
+	v, err := f(args[0])
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 type ruleError struct{ rule, detail string }
@@ -259,6 +300,8 @@ type resource struct {
 	Relationships map[string]struct {
 		Data any `json:"data"`
 	} `json:"relationships"`
+	// rels, when set (by the fast path), are the relationships' data already checked, in place of Relationships.
+	rels map[string]any
 }
 
 // Result of mapping one record: a change, or nothing for an ignored or embedded type.
@@ -299,7 +342,7 @@ func (m *Mapping) Map(raw events.RawRecord) (Result, error) {
 	if ct.spec.RequireUpdatedAt && raw.UpdatedAt == nil {
 		return Result{}, ferr("attributes.updatedAt", "required", "%s always carry updatedAt; this one has none", raw.Type)
 	}
-	rec := &record{m: m}
+	rec := newRecord(m)
 	if len(raw.Included) > 0 {
 		rec.included = make(map[string]resource, len(raw.Included))
 		for _, inc := range raw.Included {
@@ -310,6 +353,11 @@ func (m *Mapping) Map(raw events.RawRecord) (Result, error) {
 			rec.included[r.Type+"/"+r.ID] = r
 		}
 	}
+	return m.mapResource(ref, raw.Version(), ct, rec, res)
+}
+
+// mapResource evaluates a decoded resource into its change.
+func (m *Mapping) mapResource(ref events.RecordRef, version events.SourceVersion, ct *compiledType, rec *record, res resource) (Result, error) {
 	out, err := rec.evaluate(ct, res)
 	if err != nil {
 		var fe *FieldError
@@ -319,9 +367,10 @@ func (m *Mapping) Map(raw events.RawRecord) (Result, error) {
 		return Result{}, err
 	}
 	c := events.Change{Tenant: ref.Tenant, Op: events.OpUpsert, Aggregate: ct.spec.Aggregate, Source: ref,
-		SourceVersion: raw.Version(), MappingVersion: m.Version}
+		SourceVersion: version, MappingVersion: m.Version}
 	if err := setPayload(&c, out); err != nil {
-		return Result{}, ferr("mapping", "payload", "mapping %s produces a %s the change cannot carry: %v", m.Version, ct.spec.Aggregate, err)
+		return Result{}, &FieldError{Record: ref, Field: "mapping", Rule: "payload",
+			Detail: fmt.Sprintf("mapping %s produces a %s the change cannot carry: %v", m.Version, ct.spec.Aggregate, err)}
 	}
 	return Result{Change: &c}, nil
 }
@@ -385,21 +434,23 @@ const maxDepth = 3
 var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
 
 func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, error) {
-	rels := make(map[string]any, len(res.Relationships))
-	for name, raw := range res.Relationships {
-		d, err := relData(raw.Data)
-		if err != nil {
-			return nil, &FieldError{Field: "relationships." + name, Rule: "relationship", Detail: err.Error()}
+	rels := res.rels
+	if rels == nil {
+		rels = make(map[string]any, len(res.Relationships))
+		for name, raw := range res.Relationships {
+			d, err := relData(raw.Data)
+			if err != nil {
+				return nil, &FieldError{Field: "relationships." + name, Rule: "relationship", Detail: err.Error()}
+			}
+			rels[name] = d
 		}
-		rels[name] = d
 	}
 	attrs := res.Attributes
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
 	out := make(map[string]any, len(ct.fields)+1)
-	vars := env{"attr": attrs, "rel": rels, "out": out, "id": res.ID, "type": res.Type,
-		"embed": rec.embed, "included": rec.includedAttrs}
+	vars := &env{Attr: attrs, Rel: rels, Out: out, ID: res.ID, Type: res.Type, Embed: rec.embedFn, Included: rec.includedFn}
 	for _, f := range ct.fields {
 		var v any
 		if f.prog == nil {

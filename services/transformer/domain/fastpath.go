@@ -1,0 +1,578 @@
+package domain
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+	"github.com/valyala/fastjson"
+
+	"github.com/orosync/orosync/events"
+)
+
+// The fast path maps a raw record message body without decoding what the mapping does not read: one validated
+// parse (fastjson, no per-value allocation), then only the attributes and relationships the type's fields,
+// expressions and custom fields name become Go values. It accepts only plain, well-formed input and gives the
+// same result Map gives for it; anything else (bad JSON, invalid UTF-8, lone surrogate escapes, duplicate or
+// case-folded struct keys, a record that fails a rule) is handed back to the reference path (encoding/json + Map),
+// which names the problem. FuzzFastPathAgreesWithMap holds the two together.
+
+// needs is what the fast path must decode of one type's resources.
+type needs struct {
+	attrs, rels       map[string]bool
+	allAttrs, allRels bool // an expression uses attr or rel as a whole
+}
+
+func (n *needs) add(section, name string) {
+	if section == "attributes" {
+		n.attrs[name] = true
+	} else {
+		n.rels[name] = true
+	}
+}
+
+// exprUse is what one expression reads.
+type exprUse struct {
+	attrs, rels       []string
+	allAttrs, allRels bool
+	callsIncluded     bool
+	// badCall names an embed or included call without exactly one argument.
+	badCall string
+}
+
+// exprUses walks an expression: attr.x / rel.x (also attr["x"]) name one field; attr or rel in any other position
+// reads them all; included(ref) reads whole included resources.
+func exprUses(src string) exprUse {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return exprUse{allAttrs: true, allRels: true, callsIncluded: true}
+	}
+	v := &useVisitor{named: map[*ast.IdentifierNode]bool{}}
+	ast.Walk(&tree.Node, v)
+	u := v.use
+	for id := range v.idents {
+		if v.named[id] {
+			continue
+		}
+		switch id.Value {
+		case "attr":
+			u.allAttrs = true
+		case "rel":
+			u.allRels = true
+		}
+	}
+	return u
+}
+
+type useVisitor struct {
+	use    exprUse
+	idents map[*ast.IdentifierNode]bool
+	named  map[*ast.IdentifierNode]bool // identifiers seen as the object of attr.x / rel.x
+}
+
+func (v *useVisitor) Visit(n *ast.Node) {
+	switch x := (*n).(type) {
+	case *ast.IdentifierNode:
+		if v.idents == nil {
+			v.idents = map[*ast.IdentifierNode]bool{}
+		}
+		v.idents[x] = true
+	case *ast.CallNode:
+		id, ok := x.Callee.(*ast.IdentifierNode)
+		if !ok || id.Value != "included" && id.Value != "embed" {
+			return
+		}
+		v.use.callsIncluded = v.use.callsIncluded || id.Value == "included"
+		if len(x.Arguments) != 1 {
+			v.use.badCall = id.Value
+		}
+	case *ast.MemberNode:
+		id, ok := x.Node.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		p, ok := x.Property.(*ast.StringNode)
+		if !ok {
+			return
+		}
+		switch id.Value {
+		case "attr":
+			v.use.attrs = append(v.use.attrs, p.Value)
+			v.named[id] = true
+		case "rel":
+			v.use.rels = append(v.use.rels, p.Value)
+			v.named[id] = true
+		}
+	}
+}
+
+// compileNeeds fills in what each type's fast path decodes.
+func (m *Mapping) compileNeeds() {
+	for _, ct := range m.types {
+		n := needs{attrs: map[string]bool{}, rels: map[string]bool{}}
+		for _, f := range ct.fields {
+			if f.prog == nil {
+				n.add(f.section, f.name)
+				continue
+			}
+			u := exprUses(f.spec.Expr)
+			for _, a := range u.attrs {
+				n.attrs[a] = true
+			}
+			for _, r := range u.rels {
+				n.rels[r] = true
+			}
+			n.allAttrs = n.allAttrs || u.allAttrs
+			n.allRels = n.allRels || u.allRels
+			m.includedWhole = m.includedWhole || u.callsIncluded
+		}
+		for _, c := range ct.custom {
+			n.add(c.section, c.name)
+		}
+		ct.needs = n
+	}
+}
+
+// MapRawJSON maps the JSON body of a raw record message (an events.RawRecord) published on ref's subject, as
+// decoding it with encoding/json, checking it names ref, and calling Map would. ok is false when the body is not
+// plain well-formed input or the record breaks a rule: the caller then takes that reference path, which gives the
+// same result with the error naming the problem.
+func (m *Mapping) MapRawJSON(body []byte, ref events.RecordRef) (res Result, ok bool) {
+	if !utf8.Valid(body) || !plainEscapes(body) || fastjson.ValidateBytes(body) != nil {
+		return Result{}, false
+	}
+	p := m.parsers.Get()
+	defer m.parsers.Put(p)
+	v, err := p.ParseBytes(body)
+	if err != nil {
+		return Result{}, false
+	}
+	obj, err := v.Object()
+	if err != nil {
+		return Result{}, false
+	}
+	var (
+		raw       events.RecordRef
+		updatedAt *time.Time
+		hash      string
+		resVal    *fastjson.Value
+		included  []*fastjson.Value
+		seen      uint16
+		bad       bool
+	)
+	obj.Visit(func(key []byte, val *fastjson.Value) {
+		if bad {
+			return
+		}
+		k := string(key) // does not allocate in a switch
+		var bit uint16
+		switch k {
+		case "tenant":
+			bit = 1
+			raw.Tenant, bad = stringOrNull(val, raw.Tenant)
+		case "type":
+			bit = 2
+			raw.Type, bad = stringOrNull(val, raw.Type)
+		case "id":
+			bit = 4
+			raw.ID, bad = stringOrNull(val, raw.ID)
+		case "updatedAt":
+			bit = 8
+			updatedAt, bad = timeOrNull(val)
+		case "payloadHash":
+			bit = 16
+			hash, bad = stringOrNull(val, hash)
+		case "observedAt":
+			bit = 32
+			_, bad = timeOrNull(val)
+		case "via":
+			bit = 64
+			_, bad = stringOrNull(val, "")
+		case "resource":
+			bit = 128
+			resVal = val
+		case "included":
+			bit = 256
+			switch val.Type() {
+			case fastjson.TypeNull:
+				included = nil
+			case fastjson.TypeArray:
+				included, _ = val.Array()
+			default:
+				bad = true
+			}
+		default:
+			bad = foldsTo(k, "tenant", "type", "id", "updatedAt", "payloadHash", "observedAt", "via", "resource", "included")
+		}
+		bad = bad || seen&bit != 0
+		seen |= bit
+	})
+	if bad || raw != ref {
+		return Result{}, false
+	}
+	if why, ok := m.Ignore[raw.Type]; ok {
+		return Result{Skipped: why}, true
+	}
+	ct, ok := m.types[raw.Type]
+	if !ok {
+		return Result{}, false
+	}
+	if ct.spec.Embedded {
+		return Result{Skipped: raw.Type + " is mapped inside the record that includes it"}, true
+	}
+	if resVal == nil {
+		return Result{}, false
+	}
+	r, ok := m.fastResource(resVal, &ct.needs, true)
+	if !ok || r.Type != raw.Type || r.ID != raw.ID || ct.spec.RequireUpdatedAt && updatedAt == nil {
+		return Result{}, false
+	}
+	rec := newRecord(m)
+	if len(included) > 0 {
+		rec.included = make(map[string]resource, len(included))
+		for _, inc := range included {
+			n := &needs{}
+			if it, ok := m.types[typeOf(inc)]; ok {
+				n = &it.needs
+			}
+			if m.includedWhole {
+				n = &needs{allAttrs: true, allRels: n.allRels, rels: n.rels}
+			}
+			ir, ok := m.fastResource(inc, n, true)
+			if !ok {
+				return Result{}, false
+			}
+			rec.included[ir.Type+"/"+ir.ID] = ir
+		}
+	}
+	version := events.SourceVersion{PayloadHash: hash}
+	if updatedAt != nil {
+		version.UpdatedAt = updatedAt.UTC()
+	}
+	res, err = m.mapResource(raw, version, ct, rec, r)
+	return res, err == nil
+}
+
+// typeOf is the type member of a resource object, "" when it has none.
+func typeOf(v *fastjson.Value) string {
+	o, err := v.Object()
+	if err != nil {
+		return ""
+	}
+	t := o.Get("type")
+	if t == nil || t.Type() != fastjson.TypeString {
+		return ""
+	}
+	return string(t.GetStringBytes())
+}
+
+// fastResource decodes a resource object as decodeResource would, materialising only what n names; every
+// relationship's data is checked as evaluate checks it (stricter than needed for included resources that are
+// never embedded, which only sends them to the reference path).
+func (m *Mapping) fastResource(v *fastjson.Value, n *needs, checkRels bool) (resource, bool) {
+	var r resource
+	obj, err := v.Object()
+	if err != nil {
+		return r, false
+	}
+	var seen uint8
+	bad := false
+	obj.Visit(func(key []byte, val *fastjson.Value) {
+		if bad {
+			return
+		}
+		var bit uint8
+		switch string(key) {
+		case "type":
+			bit = 1
+			r.Type, bad = stringOrNull(val, r.Type)
+		case "id":
+			bit = 2
+			r.ID, bad = stringOrNull(val, r.ID)
+		case "attributes":
+			bit = 4
+			r.Attributes, bad = attributes(val, n)
+		case "relationships":
+			bit = 8
+			r.rels, bad = relationships(val, n, checkRels)
+		default:
+			bad = foldsTo(string(key), "type", "id", "attributes", "relationships")
+		}
+		bad = bad || seen&bit != 0
+		seen |= bit
+	})
+	if bad || r.Type == "" || r.ID == "" {
+		return r, false
+	}
+	if r.rels == nil {
+		r.rels = map[string]any{}
+	}
+	return r, true
+}
+
+// attributes decodes the attributes n names. Unless an expression reads attr whole, null values are left out:
+// attr.x and custom fields read absent and null alike.
+func attributes(v *fastjson.Value, n *needs) (map[string]any, bool) {
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return nil, false
+	case fastjson.TypeObject:
+	default:
+		return nil, true
+	}
+	obj, _ := v.Object()
+	want := func(key []byte, val *fastjson.Value) bool {
+		return n.allAttrs || n.attrs[string(key)] && val.Type() != fastjson.TypeNull
+	}
+	count := 0
+	obj.Visit(func(key []byte, val *fastjson.Value) {
+		if want(key, val) {
+			count++
+		}
+	})
+	out := make(map[string]any, count)
+	bad := false
+	obj.Visit(func(key []byte, val *fastjson.Value) {
+		if bad || !want(key, val) {
+			return
+		}
+		var x any
+		if x, bad = toAny(val); !bad {
+			out[string(key)] = x
+		}
+	})
+	return out, bad
+}
+
+// relationships checks every relationship as evaluate does and decodes the data of those n names (null data
+// left out unless rel is read whole). With check false it only checks the shape decodeResource requires.
+func relationships(v *fastjson.Value, n *needs, check bool) (map[string]any, bool) {
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return nil, false
+	case fastjson.TypeObject:
+	default:
+		return nil, true
+	}
+	obj, _ := v.Object()
+	var out map[string]any
+	bad := false
+	obj.Visit(func(key []byte, val *fastjson.Value) {
+		if bad {
+			return
+		}
+		var data *fastjson.Value
+		switch val.Type() {
+		case fastjson.TypeNull:
+		case fastjson.TypeObject:
+			o, _ := val.Object()
+			o.Visit(func(k []byte, d *fastjson.Value) {
+				switch {
+				case string(k) == "data":
+					bad = bad || data != nil
+					data = d
+				case foldsTo(string(k), "data"):
+					bad = true
+				}
+			})
+		default:
+			bad = true
+		}
+		if bad || check && !validRelData(data) {
+			bad = true
+			return
+		}
+		isNull := data == nil || data.Type() == fastjson.TypeNull
+		if !n.allRels && (!n.rels[string(key)] || isNull) {
+			return
+		}
+		if out == nil {
+			out = make(map[string]any, 8)
+		}
+		var d any
+		if !isNull {
+			d, bad = toAny(data)
+		}
+		out[string(key)] = d
+	})
+	return out, bad
+}
+
+// validRelData is relData's rule: null, a resource identifier or a list of them.
+func validRelData(d *fastjson.Value) bool {
+	if d == nil {
+		return true
+	}
+	switch d.Type() {
+	case fastjson.TypeNull:
+		return true
+	case fastjson.TypeObject:
+		return validIdentifier(d)
+	case fastjson.TypeArray:
+		list, _ := d.Array()
+		for _, e := range list {
+			if e.Type() != fastjson.TypeObject || !validIdentifier(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// validIdentifier is toRef's rule: string type and id, not empty (the last of repeated keys counts, as in a map).
+func validIdentifier(v *fastjson.Value) bool {
+	o, _ := v.Object()
+	tOK, idOK := false, false
+	o.Visit(func(k []byte, e *fastjson.Value) {
+		switch string(k) {
+		case "type":
+			tOK = e.Type() == fastjson.TypeString && len(e.GetStringBytes()) > 0
+		case "id":
+			idOK = e.Type() == fastjson.TypeString && len(e.GetStringBytes()) > 0
+		}
+	})
+	return tOK && idOK
+}
+
+// toAny is the value encoding/json decodes into an any: nil, bool, float64, string, []any or map[string]any.
+// bad is true for a number float64 cannot hold (encoding/json rejects it) or a key the reference path would
+// decode differently.
+func toAny(v *fastjson.Value) (any, bool) {
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return nil, false
+	case fastjson.TypeTrue:
+		return true, false
+	case fastjson.TypeFalse:
+		return false, false
+	case fastjson.TypeString:
+		return string(v.GetStringBytes()), false
+	case fastjson.TypeNumber:
+		var buf [32]byte
+		f, err := strconv.ParseFloat(string(v.MarshalTo(buf[:0])), 64)
+		return f, err != nil
+	case fastjson.TypeArray:
+		list, _ := v.Array()
+		out := make([]any, len(list))
+		for i, e := range list {
+			var bad bool
+			if out[i], bad = toAny(e); bad {
+				return nil, true
+			}
+		}
+		return out, false
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		out := make(map[string]any, o.Len())
+		bad := false
+		o.Visit(func(k []byte, e *fastjson.Value) {
+			if bad {
+				return
+			}
+			var x any
+			if x, bad = toAny(e); !bad {
+				out[string(k)] = x
+			}
+		})
+		return out, bad
+	}
+	return nil, true
+}
+
+// stringOrNull is encoding/json's rule for a string field: a string sets it, null leaves it, anything else fails.
+func stringOrNull(v *fastjson.Value, old string) (string, bool) {
+	switch v.Type() {
+	case fastjson.TypeString:
+		return string(v.GetStringBytes()), false
+	case fastjson.TypeNull:
+		return old, false
+	}
+	return old, true
+}
+
+// timeOrNull decodes a time as time.Time's UnmarshalJSON does (it reads the raw string: escapes are refused).
+func timeOrNull(v *fastjson.Value) (*time.Time, bool) {
+	var buf [64]byte
+	raw := v.MarshalTo(buf[:0]) // before Type(): a string is still raw here
+	if string(raw) == "null" {
+		return nil, false
+	}
+	if len(raw) < 2 || raw[0] != '"' || bytes.IndexByte(raw, '\\') >= 0 {
+		return nil, true
+	}
+	var t time.Time
+	if err := t.UnmarshalJSON(raw); err != nil {
+		return nil, true
+	}
+	return &t, false
+}
+
+// foldsTo reports whether key would match one of the names only case-insensitively (encoding/json does that for
+// struct fields; the fast path leaves such input to the reference path).
+func foldsTo(key string, names ...string) bool {
+	for _, n := range names {
+		if strings.EqualFold(key, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// plainEscapes reports whether every \u escape in a valid JSON text is a non-surrogate or a proper surrogate pair:
+// fastjson and encoding/json decode those the same way (they differ on lone surrogates).
+func plainEscapes(b []byte) bool {
+	for {
+		i := bytes.IndexByte(b, '\\')
+		if i < 0 || i+1 >= len(b) {
+			return true
+		}
+		if b[i+1] != 'u' {
+			b = b[i+2:]
+			continue
+		}
+		r, ok := hex4(b[i+2:])
+		if !ok {
+			return false
+		}
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return false
+		case r >= 0xd800 && r <= 0xdbff:
+			if len(b) < i+12 || b[i+6] != '\\' || b[i+7] != 'u' {
+				return false
+			}
+			lo, ok := hex4(b[i+8:])
+			if !ok || lo < 0xdc00 || lo > 0xdfff {
+				return false
+			}
+			b = b[i+12:]
+		default:
+			b = b[i+6:]
+		}
+	}
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}

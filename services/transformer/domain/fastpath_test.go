@@ -1,0 +1,127 @@
+package domain
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orosync/orosync/events"
+)
+
+// referenceMap is what the transformer did before the fast path: encoding/json, the identity check, Map.
+func referenceMap(m *Mapping, body []byte, ref events.RecordRef) (Result, error) {
+	var raw events.RawRecord
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return Result{}, err
+	}
+	if raw.RecordRef != ref {
+		return Result{}, errors.New("identity")
+	}
+	return m.Map(raw)
+}
+
+// fixtureBodies are the raw record message bodies the poller would publish for every response fixture.
+func fixtureBodies(t testing.TB) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for name, doc := range responseFixtures(t) {
+		records, err := ParseDocument(doc, "acme", previewTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range records {
+			body, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[name+"/"+r.Type+"/"+r.ID] = body
+		}
+	}
+	return out
+}
+
+func refOf(body []byte) events.RecordRef {
+	var r events.RecordRef
+	_ = json.Unmarshal(body, &r)
+	return r
+}
+
+func TestFastPathMapsEveryFixtureExactlyAsMapDoes(t *testing.T) {
+	m := Default()
+	for name, body := range fixtureBodies(t) {
+		ref := refOf(body)
+		want, err := referenceMap(m, body, ref)
+		if err != nil {
+			t.Fatalf("%s: reference: %v", name, err)
+		}
+		got, ok := m.MapRawJSON(body, ref)
+		if !ok {
+			t.Errorf("%s: the fast path refused a well-formed fixture", name)
+			continue
+		}
+		if !reflect.DeepEqual(got, want) {
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			t.Errorf("%s: fast path\n%s\nreference\n%s", name, g, w)
+		}
+	}
+}
+
+func TestFastPathLeavesOddInputToTheReferencePath(t *testing.T) {
+	m := Default()
+	ref := events.RecordRef{Tenant: "acme", Type: "contacts", ID: "1"}
+	body := func(resource string) string {
+		return `{"tenant":"acme","type":"contacts","id":"1","updatedAt":"2026-01-02T03:04:05Z","payloadHash":"h","resource":` + resource + `}`
+	}
+	good := `{"type":"contacts","id":"1","attributes":{"firstName":"Zoë"}}`
+	if _, ok := m.MapRawJSON([]byte(body(good)), ref); !ok {
+		t.Fatal("a plain contact was refused")
+	}
+	for name, b := range map[string]string{
+		"lone surrogate escape":      body(`{"type":"contacts","id":"1","attributes":{"firstName":"\ud800"}}`),
+		"case-folded struct key":     body(`{"type":"contacts","ID":"1","attributes":{"firstName":"Zoë"}}`),
+		"repeated attributes":        body(`{"type":"contacts","id":"1","attributes":{"firstName":"A"},"attributes":{"lastName":"B"}}`),
+		"escaped time":               strings.Replace(body(good), `"2026-01-02`, `"2026\u002d01-02`, 1),
+		"number out of float range":  body(`{"type":"contacts","id":"1","attributes":{"firstName":"Zoë","emails":[{"email":1e999}]}}`),
+		"unused relationship broken": body(`{"type":"contacts","id":"1","attributes":{"firstName":"Zoë"},"relationships":{"createdBy":{"data":{"type":"users"}}}}`),
+		"invalid UTF-8":              body("{\"type\":\"contacts\",\"id\":\"1\",\"attributes\":{\"firstName\":\"\xc3\x28\"}}"),
+		"trailing garbage":           body(good) + "x",
+		"rule broken":                body(`{"type":"contacts","id":"1","attributes":{}}`),
+		"other record":               strings.Replace(body(good), `"id":"1"`, `"id":"2"`, 1),
+	} {
+		if r, ok := m.MapRawJSON([]byte(b), ref); ok {
+			t.Errorf("%s: fast path took it: %+v", name, r)
+		}
+	}
+}
+
+func FuzzFastPathAgreesWithMap(f *testing.F) {
+	for _, body := range fixtureBodies(f) {
+		f.Add(body)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := events.RawRecord{RecordRef: events.RecordRef{Tenant: "acme", Type: "contacts", ID: "1"}, UpdatedAt: &at,
+		Resource: json.RawMessage(`{"type":"contacts","id":"1","attributes":{"firstName":"\u00e9\ud83d\ude00","emails":[{"email":"a@b.c"}]},"relationships":{"accounts":{"data":[{"type":"accounts","id":"1"}]}}}`)}
+	b, _ := json.Marshal(r)
+	f.Add(b)
+	m := Default()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ref := refOf(body)
+		got, ok := m.MapRawJSON(body, ref)
+		if !ok {
+			return
+		}
+		want, err := referenceMap(m, body, ref)
+		if err != nil {
+			t.Fatalf("fast path mapped what the reference path refuses (%v): %+v", err, got)
+		}
+		if !reflect.DeepEqual(got, want) {
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			t.Fatalf("fast path\n%s\nreference\n%s", g, w)
+		}
+	})
+}
