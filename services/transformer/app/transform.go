@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	gojson "github.com/goccy/go-json"
-
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/transformer/domain"
 )
@@ -106,7 +104,7 @@ func (t Transform) publish(ref events.RecordRef, change events.Change) ([]Outgoi
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err) // unreachable: the raw subject had the same tokens
 	}
-	body, err := gojson.Marshal(change)
+	body, err := domain.EncodeChange(&change)
 	if err != nil {
 		return nil, fmt.Errorf("%s: encoding change: %w", ref, err)
 	}

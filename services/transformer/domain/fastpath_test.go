@@ -125,3 +125,33 @@ func FuzzFastPathAgreesWithMap(f *testing.F) {
 		}
 	})
 }
+
+func TestEncodeChangeIsEncodingJSON(t *testing.T) {
+	m := Default()
+	bodies := fixtureBodies(t)
+	// HTML-sensitive characters, escapes, non-ASCII, numbers in custom fields.
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	odd := events.RawRecord{RecordRef: events.RecordRef{Tenant: "acme", Type: "contacts", ID: "1"}, UpdatedAt: &at,
+		Resource: json.RawMessage(`{"type":"contacts","id":"1","attributes":{"firstName":"<b>Zoë</b> & \"Ørsted\"\n\u2028",` +
+			`"description":"tab\there \\ back","externalId":"x","gender":"f","birthday":"1980-01-02","fax":"+1 (555) 0100"},` +
+			`"relationships":{"groups":{"data":[{"type":"contactgroups","id":"1"}]}}}`)}
+	b, _ := json.Marshal(odd)
+	bodies["odd"] = b
+	for name, body := range bodies {
+		res, err := referenceMap(m, body, refOf(body))
+		if err != nil || res.Change == nil {
+			if name == "odd" {
+				t.Fatalf("the odd contact did not map: %v", err)
+			}
+			continue
+		}
+		got, err := EncodeChange(res.Change)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(res.Change)
+		if string(got) != string(want) {
+			t.Errorf("%s:\n%s\nencoding/json:\n%s", name, got, want)
+		}
+	}
+}
