@@ -28,8 +28,10 @@ type Config struct {
 	Consumer string
 	// Mapping is the mapping version to run; nil is the file OROSYNC_MAPPING names, or the shipped default.
 	Mapping *domain.Mapping
-	// Workers is the number of parallel subscriptions on the consumer (default 8).
-	Workers int
+	// Workers is the number of parallel subscriptions on the consumer (default 64); PullMaxMessages is how many
+	// messages each one buffers (default 64: 64 × 64 = the consumer's max_ack_pending of 4096).
+	Workers         int
+	PullMaxMessages int
 }
 
 // Run transforms until ctx is done.
@@ -50,7 +52,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	sub, err := adapters.NewSubscriber(cfg.NatsURL, cfg.Consumer, cfg.NatsOptions, wlog)
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.PullMaxMessages <= 0 {
+		cfg.PullMaxMessages = 64
+	}
+	sub, err := adapters.NewSubscriber(cfg.NatsURL, cfg.Consumer, cfg.PullMaxMessages, cfg.NatsOptions, wlog)
 	if err != nil {
 		return err
 	}
@@ -70,12 +78,10 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		cfg.Mapping = m
 	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 8
-	}
-	// Each handler is one pull subscription on the same durable consumer: a message's cost is mostly waiting for
-	// JetStream's publish acknowledgement, so parallel subscriptions multiply throughput. Order across records is
-	// not needed (the writer orders versions itself).
+	// Each handler is one pull subscription on the same durable consumer and handles one message at a time (the
+	// input is acknowledged only once its change is stored): parallel subscriptions keep the publish round trips
+	// overlapping, and more of them let the NATS connection batch writes (64 used ~7% less CPU per event than 8 in
+	// BenchmarkTransformerThroughJetStream). Order across records is not needed (the writer orders versions itself).
 	handler := ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping})
 	for i := range cfg.Workers {
 		router.AddHandler(fmt.Sprintf("%s-%d", cfg.Consumer, i), events.StreamOroRaw, sub, "", pub, handler)
