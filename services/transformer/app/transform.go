@@ -28,7 +28,7 @@ type Incoming struct {
 type Outgoing struct {
 	Subject  string
 	Envelope events.Envelope
-	// Extensions are further CloudEvents extension headers (the mapping version of a change).
+	// Extensions are further CloudEvents extension headers (the mapping version of a change); read only.
 	Extensions map[string]string
 	Body       []byte
 }
@@ -112,7 +112,7 @@ func (t Transform) publish(ref events.RecordRef, change events.Change) ([]Outgoi
 		Subject: subject,
 		Envelope: events.Envelope{ID: change.MsgID(), Source: events.Source(ref.Tenant, "transformer"),
 			Type: events.TypeChange, Subject: ref.Type + "/" + ref.ID, Time: t.now()},
-		Extensions: map[string]string{events.HeaderMappingVersion: change.MappingVersion},
+		Extensions: t.mapping().Extensions(),
 		Body:       body,
 	}}, nil
 }

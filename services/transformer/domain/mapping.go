@@ -72,7 +72,12 @@ type Mapping struct {
 	// includedWhole: some expression calls included(ref), so the fast path decodes included resources whole.
 	includedWhole bool
 	parsers       fastjson.ParserPool
+	extensions    map[string]string
 }
+
+// Extensions are the CloudEvents extension headers of every change this mapping produces (its version); shared,
+// read only.
+func (m *Mapping) Extensions() map[string]string { return m.extensions }
 
 type compiledType struct {
 	name   string
@@ -188,6 +193,7 @@ func Compile(f File) (*Mapping, error) {
 		m.types[name] = ct
 	}
 	m.compileNeeds()
+	m.extensions = map[string]string{events.HeaderMappingVersion: m.Version}
 	return m, nil
 }
 
@@ -563,6 +569,20 @@ func (rec *record) includedAttrs(ref any) (map[string]any, error) {
 	return res.Attributes, nil
 }
 
+// refMap is {type, id} of a resource identifier: v itself when it is exactly that (decoded values are never
+// mutated, so sharing is safe and saves a map per reference).
+func refMap(v any, r events.OroRef) map[string]any {
+	if isRefMap(v, r) {
+		return v.(map[string]any)
+	}
+	return map[string]any{"type": r.Type, "id": r.ID}
+}
+
+func isRefMap(v any, r events.OroRef) bool {
+	m, ok := v.(map[string]any)
+	return ok && len(m) == 2 && m["type"] == r.Type && m["id"] == r.ID
+}
+
 func toRef(v any) (events.OroRef, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -700,7 +720,7 @@ func init() {
 			if err != nil {
 				return nil, "relationship", err.Error()
 			}
-			return map[string]any{"type": r.Type, "id": r.ID}, "", ""
+			return refMap(v, r), "", ""
 		},
 		"refs": func(v any) (any, string, string) {
 			if v == nil {
@@ -709,17 +729,25 @@ func init() {
 			list, ok := v.([]any)
 			if !ok {
 				if r, err := toRef(v); err == nil {
-					return []any{map[string]any{"type": r.Type, "id": r.ID}}, "", ""
+					return []any{refMap(v, r)}, "", ""
 				}
 				return nil, "relationship", fmt.Sprintf("want a list of resource identifiers, got %T", v)
 			}
-			out := make([]any, 0, len(list))
+			same := true
 			for _, e := range list {
 				r, err := toRef(e)
 				if err != nil {
 					return nil, "relationship", err.Error()
 				}
-				out = append(out, map[string]any{"type": r.Type, "id": r.ID})
+				same = same && isRefMap(e, r)
+			}
+			if same {
+				return list, "", "" // already exactly {type, id} each: values are never mutated, so share them
+			}
+			out := make([]any, 0, len(list))
+			for _, e := range list {
+				r, _ := toRef(e)
+				out = append(out, refMap(e, r))
 			}
 			return out, "", ""
 		},
