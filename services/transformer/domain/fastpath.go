@@ -145,9 +145,9 @@ func (m *Mapping) MapRawJSON(body []byte, ref events.RecordRef) (res Result, ok 
 	if !utf8.Valid(body) || !plainEscapes(body) || fastjson.ValidateBytes(body) != nil {
 		return Result{}, false
 	}
-	p := m.parsers.Get()
-	defer m.parsers.Put(p)
-	v, err := p.ParseBytes(body)
+	d := m.decoder()
+	defer m.decoders.Put(d)
+	v, err := d.p.ParseBytes(body)
 	if err != nil {
 		return Result{}, false
 	}
@@ -227,7 +227,7 @@ func (m *Mapping) MapRawJSON(body []byte, ref events.RecordRef) (res Result, ok 
 	if resVal == nil {
 		return Result{}, false
 	}
-	r, ok := m.fastResource(resVal, &ct.needs, true)
+	r, ok := d.resource(resVal, &ct.needs, true)
 	if !ok || r.Type != raw.Type || r.ID != raw.ID || ct.spec.RequireUpdatedAt && updatedAt == nil {
 		return Result{}, false
 	}
@@ -242,7 +242,7 @@ func (m *Mapping) MapRawJSON(body []byte, ref events.RecordRef) (res Result, ok 
 			if m.includedWhole {
 				n = &needs{allAttrs: true, allRels: n.allRels, rels: n.rels}
 			}
-			ir, ok := m.fastResource(inc, n, true)
+			ir, ok := d.resource(inc, n, true)
 			if !ok {
 				return Result{}, false
 			}
@@ -273,7 +273,7 @@ func typeOf(v *fastjson.Value) string {
 // fastResource decodes a resource object as decodeResource would, materialising only what n names; every
 // relationship's data is checked as evaluate checks it (stricter than needed for included resources that are
 // never embedded, which only sends them to the reference path).
-func (m *Mapping) fastResource(v *fastjson.Value, n *needs, checkRels bool) (resource, bool) {
+func (d *decoder) resource(v *fastjson.Value, n *needs, checkRels bool) (resource, bool) {
 	var r resource
 	obj, err := v.Object()
 	if err != nil {
@@ -295,10 +295,10 @@ func (m *Mapping) fastResource(v *fastjson.Value, n *needs, checkRels bool) (res
 			r.ID, bad = stringOrNull(val, r.ID)
 		case "attributes":
 			bit = 4
-			r.Attributes, bad = attributes(val, n)
+			r.Attributes, bad = d.attributes(val, n)
 		case "relationships":
 			bit = 8
-			r.rels, bad = relationships(val, n, checkRels)
+			r.rels, bad = d.relationships(val, n, checkRels)
 		default:
 			bad = foldsTo(string(key), "type", "id", "attributes", "relationships")
 		}
@@ -316,7 +316,7 @@ func (m *Mapping) fastResource(v *fastjson.Value, n *needs, checkRels bool) (res
 
 // attributes decodes the attributes n names. Unless an expression reads attr whole, null values are left out:
 // attr.x and custom fields read absent and null alike.
-func attributes(v *fastjson.Value, n *needs) (map[string]any, bool) {
+func (d *decoder) attributes(v *fastjson.Value, n *needs) (map[string]any, bool) {
 	switch v.Type() {
 	case fastjson.TypeNull:
 		return nil, false
@@ -341,7 +341,7 @@ func attributes(v *fastjson.Value, n *needs) (map[string]any, bool) {
 			return
 		}
 		var x any
-		if x, bad = toAny(val); !bad {
+		if x, bad = d.toAny(val); !bad {
 			out[string(key)] = x
 		}
 	})
@@ -350,7 +350,7 @@ func attributes(v *fastjson.Value, n *needs) (map[string]any, bool) {
 
 // relationships checks every relationship as evaluate does and decodes the data of those n names (null data
 // left out unless rel is read whole). With check false it only checks the shape decodeResource requires.
-func relationships(v *fastjson.Value, n *needs, check bool) (map[string]any, bool) {
+func (d *decoder) relationships(v *fastjson.Value, n *needs, check bool) (map[string]any, bool) {
 	switch v.Type() {
 	case fastjson.TypeNull:
 		return nil, false
@@ -370,11 +370,11 @@ func relationships(v *fastjson.Value, n *needs, check bool) (map[string]any, boo
 		case fastjson.TypeNull:
 		case fastjson.TypeObject:
 			o, _ := val.Object()
-			o.Visit(func(k []byte, d *fastjson.Value) {
+			o.Visit(func(k []byte, e *fastjson.Value) {
 				switch {
 				case string(k) == "data":
 					bad = bad || data != nil
-					data = d
+					data = e
 				case foldsTo(string(k), "data"):
 					bad = true
 				}
@@ -393,11 +393,11 @@ func relationships(v *fastjson.Value, n *needs, check bool) (map[string]any, boo
 		if out == nil {
 			out = make(map[string]any, 8)
 		}
-		var d any
+		var x any
 		if !isNull {
-			d, bad = toAny(data)
+			x, bad = d.toAny(data)
 		}
-		out[string(key)] = d
+		out[string(key)] = x
 	})
 	return out, bad
 }
@@ -442,7 +442,7 @@ func validIdentifier(v *fastjson.Value) bool {
 // toAny is the value encoding/json decodes into an any: nil, bool, float64, string, []any or map[string]any.
 // bad is true for a number float64 cannot hold (encoding/json rejects it) or a key the reference path would
 // decode differently.
-func toAny(v *fastjson.Value) (any, bool) {
+func (d *decoder) toAny(v *fastjson.Value) (any, bool) {
 	switch v.Type() {
 	case fastjson.TypeNull:
 		return nil, false
@@ -461,13 +461,16 @@ func toAny(v *fastjson.Value) (any, bool) {
 		out := make([]any, len(list))
 		for i, e := range list {
 			var bad bool
-			if out[i], bad = toAny(e); bad {
+			if out[i], bad = d.toAny(e); bad {
 				return nil, true
 			}
 		}
 		return out, false
 	case fastjson.TypeObject:
 		o, _ := v.Object()
+		if id, ok := d.identifier(o); ok {
+			return id, false
+		}
 		out := make(map[string]any, o.Len())
 		bad := false
 		o.Visit(func(k []byte, e *fastjson.Value) {
@@ -475,7 +478,7 @@ func toAny(v *fastjson.Value) (any, bool) {
 				return
 			}
 			var x any
-			if x, bad = toAny(e); !bad {
+			if x, bad = d.toAny(e); !bad {
 				out[string(k)] = x
 			}
 		})
@@ -575,4 +578,60 @@ func hex4(b []byte) (rune, bool) {
 		}
 	}
 	return r, true
+}
+
+// decoder is one parse's state, pooled: the parser, and resource identifiers already decoded.
+type decoder struct {
+	m *Mapping
+	p fastjson.Parser
+	// ids interns {type, id} maps of shared records (users, accounts, sources ... not embedded types, whose
+	// records belong to one owner): most references of a page point to the same few records, and decoded values
+	// are never mutated, so one map serves them all. Bounded; cleared when full.
+	ids map[string]map[string]any
+	key []byte
+}
+
+const maxInterned = 4096
+
+func (m *Mapping) decoder() *decoder {
+	if d, ok := m.decoders.Get().(*decoder); ok {
+		return d
+	}
+	return &decoder{m: m, ids: make(map[string]map[string]any)}
+}
+
+// identifier gives the interned map of an object that is exactly {"type": string, "id": string} of a shared type.
+func (d *decoder) identifier(o *fastjson.Object) (map[string]any, bool) {
+	if o.Len() != 2 {
+		return nil, false
+	}
+	var t, id []byte
+	ok := true
+	o.Visit(func(k []byte, e *fastjson.Value) {
+		switch {
+		case !ok:
+		case string(k) == "type" && t == nil && e.Type() == fastjson.TypeString:
+			t = e.GetStringBytes()
+		case string(k) == "id" && id == nil && e.Type() == fastjson.TypeString:
+			id = e.GetStringBytes()
+		default:
+			ok = false
+		}
+	})
+	if !ok || t == nil || id == nil || bytes.IndexByte(t, 0) >= 0 {
+		return nil, false
+	}
+	if ct, found := d.m.types[string(t)]; found && ct.spec.Embedded {
+		return nil, false
+	}
+	d.key = append(append(append(d.key[:0], t...), 0), id...)
+	if m, found := d.ids[string(d.key)]; found {
+		return m, true
+	}
+	if len(d.ids) >= maxInterned {
+		clear(d.ids)
+	}
+	m := map[string]any{"type": string(t), "id": string(id)}
+	d.ids[string(d.key)] = m
+	return m, true
 }

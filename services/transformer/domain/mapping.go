@@ -19,7 +19,6 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
-	"github.com/valyala/fastjson"
 	"gopkg.in/yaml.v3"
 
 	"github.com/orosync/orosync/events"
@@ -71,7 +70,7 @@ type Mapping struct {
 	types map[string]*compiledType
 	// includedWhole: some expression calls included(ref), so the fast path decodes included resources whole.
 	includedWhole bool
-	parsers       fastjson.ParserPool
+	decoders      sync.Pool // *decoder
 	extensions    map[string]string
 }
 
