@@ -325,27 +325,26 @@ func (d *decoder) attributes(v *fastjson.Value, n *needs) (map[string]any, bool)
 		return nil, true
 	}
 	obj, _ := v.Object()
-	want := func(key []byte, val *fastjson.Value) bool {
-		return n.allAttrs || n.attrs[string(key)] && val.Type() != fastjson.TypeNull
+	d.kvs = d.kvs[:0]
+	obj.Visit(func(key []byte, val *fastjson.Value) {
+		if n.allAttrs || n.attrs[string(key)] && val.Type() != fastjson.TypeNull {
+			d.kvs = append(d.kvs, keyValue{key, val})
+		}
+	})
+	out := make(map[string]any, len(d.kvs))
+	for _, kv := range d.kvs {
+		x, bad := d.toAny(kv.v)
+		if bad {
+			return nil, true
+		}
+		out[string(kv.k)] = x
 	}
-	count := 0
-	obj.Visit(func(key []byte, val *fastjson.Value) {
-		if want(key, val) {
-			count++
-		}
-	})
-	out := make(map[string]any, count)
-	bad := false
-	obj.Visit(func(key []byte, val *fastjson.Value) {
-		if bad || !want(key, val) {
-			return
-		}
-		var x any
-		if x, bad = d.toAny(val); !bad {
-			out[string(key)] = x
-		}
-	})
-	return out, bad
+	return out, false
+}
+
+type keyValue struct {
+	k []byte
+	v *fastjson.Value
 }
 
 // relationships checks every relationship as evaluate does and decodes the data of those n names (null data
@@ -589,6 +588,7 @@ type decoder struct {
 	// are never mutated, so one map serves them all. Bounded; cleared when full.
 	ids map[string]map[string]any
 	key []byte
+	kvs []keyValue // scratch of attributes
 }
 
 const maxInterned = 4096
