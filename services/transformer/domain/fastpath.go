@@ -227,7 +227,7 @@ func (m *Mapping) MapRawJSON(body []byte, ref events.RecordRef) (res Result, ok 
 	if resVal == nil {
 		return Result{}, false
 	}
-	r, ok := d.resource(resVal, &ct.needs, true)
+	r, ok := d.resource(resVal, &ct.needs)
 	if !ok || r.Type != raw.Type || r.ID != raw.ID || ct.spec.RequireUpdatedAt && updatedAt == nil {
 		return Result{}, false
 	}
@@ -242,7 +242,7 @@ func (m *Mapping) MapRawJSON(body []byte, ref events.RecordRef) (res Result, ok 
 			if m.includedWhole {
 				n = &needs{allAttrs: true, allRels: n.allRels, rels: n.rels}
 			}
-			ir, ok := d.resource(inc, n, true)
+			ir, ok := d.resource(inc, n)
 			if !ok {
 				return Result{}, false
 			}
@@ -270,10 +270,10 @@ func typeOf(v *fastjson.Value) string {
 	return string(t.GetStringBytes())
 }
 
-// fastResource decodes a resource object as decodeResource would, materialising only what n names; every
+// resource decodes a resource object as decodeResource would, materialising only what n names; every
 // relationship's data is checked as evaluate checks it (stricter than needed for included resources that are
 // never embedded, which only sends them to the reference path).
-func (d *decoder) resource(v *fastjson.Value, n *needs, checkRels bool) (resource, bool) {
+func (d *decoder) resource(v *fastjson.Value, n *needs) (resource, bool) {
 	var r resource
 	obj, err := v.Object()
 	if err != nil {
@@ -298,7 +298,7 @@ func (d *decoder) resource(v *fastjson.Value, n *needs, checkRels bool) (resourc
 			r.Attributes, bad = d.attributes(val, n)
 		case "relationships":
 			bit = 8
-			r.rels, bad = d.relationships(val, n, checkRels)
+			r.rels, bad = d.relationships(val, n)
 		default:
 			bad = foldsTo(string(key), "type", "id", "attributes", "relationships")
 		}
@@ -348,8 +348,8 @@ type keyValue struct {
 }
 
 // relationships checks every relationship as evaluate does and decodes the data of those n names (null data
-// left out unless rel is read whole). With check false it only checks the shape decodeResource requires.
-func (d *decoder) relationships(v *fastjson.Value, n *needs, check bool) (map[string]any, bool) {
+// left out unless rel is read whole).
+func (d *decoder) relationships(v *fastjson.Value, n *needs) (map[string]any, bool) {
 	switch v.Type() {
 	case fastjson.TypeNull:
 		return nil, false
@@ -381,7 +381,7 @@ func (d *decoder) relationships(v *fastjson.Value, n *needs, check bool) (map[st
 		default:
 			bad = true
 		}
-		if bad || check && !validRelData(data) {
+		if bad || !validRelData(data) {
 			bad = true
 			return
 		}
