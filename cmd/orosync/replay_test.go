@@ -78,6 +78,7 @@ func publishContacts(ctx context.Context, t *testing.T, url string, n int) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
+	// A loaded machine can fall behind 4,096 outstanding publishes for longer than the default 200 ms stall.
 	js, err := nc.JetStream(nats.PublishAsyncMaxPending(4096))
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +94,7 @@ func publishContacts(ctx context.Context, t *testing.T, url string, n int) {
 		msg := nats.NewMsg("oro.raw.acme.contacts." + id)
 		msg.Data = body
 		events.Envelope{ID: r.MsgID(), Source: events.Source("acme", "poller"), Type: events.TypeRawRecord, Time: at}.Apply(msg.Header)
-		if _, err := js.PublishMsgAsync(msg); err != nil {
+		if _, err := js.PublishMsgAsync(msg, nats.StallWait(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -39,7 +39,7 @@ func BenchmarkTransformerThroughJetStream(b *testing.B) {
 		msg := nats.NewMsg("oro.raw.acme.contacts." + r.ID)
 		msg.Data = body
 		events.Envelope{ID: r.MsgID(), Source: events.Source("acme", "poller"), Type: events.TypeRawRecord, Time: *r.UpdatedAt}.Apply(msg.Header)
-		if _, err := js.PublishMsgAsync(msg); err != nil {
+		if _, err := js.PublishMsgAsync(msg, nats.StallWait(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 	}
