@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/mail"
 	"reflect"
 	"sort"
 	"strconv"
@@ -215,10 +214,12 @@ type env struct {
 	// signature expr calls without reflection, so errors travel as panics, which the VM turns back into errors.
 	Embed    func(...any) any `expr:"embed"`
 	Included func(...any) any `expr:"included"`
+	// Fetch is what member reads of maps compile to (exprfetch.go); always fetch.
+	Fetch func(from, key any) any `expr:"fetch__"`
 }
 
 func (m *Mapping) exprOptions() []expr.Option {
-	opts := []expr.Option{expr.Env(env{})}
+	opts := []expr.Option{expr.Env(env{}), expr.Patch(&fetchPatcher{})}
 	for name, c := range converters {
 		opts = append(opts, expr.Function(name, func(params ...any) (any, error) {
 			if len(params) != 1 {
@@ -455,7 +456,8 @@ func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, err
 		attrs = map[string]any{}
 	}
 	out := make(map[string]any, len(ct.fields)+1)
-	vars := &env{Attr: attrs, Rel: rels, Out: out, ID: res.ID, Type: res.Type, Embed: rec.embedFn, Included: rec.includedFn}
+	vars := &env{Attr: attrs, Rel: rels, Out: out, ID: res.ID, Type: res.Type, Embed: rec.embedFn, Included: rec.includedFn,
+		Fetch: fetch}
 	for _, f := range ct.fields {
 		var v any
 		if f.prog == nil {
@@ -636,8 +638,7 @@ func init() {
 				return s, rule, detail
 			}
 			str := s.(string)
-			addr, err := mail.ParseAddress(str)
-			if err != nil || addr.Address != str {
+			if !validAddress(str) {
 				return nil, "email", fmt.Sprintf("%q is not an email address", str)
 			}
 			return strings.ToLower(str), "", ""
