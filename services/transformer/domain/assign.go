@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/orosync/orosync/events"
 )
 
 // assign sets the fields of the struct dst points to from an evaluated map, by JSON name (embedded structs
@@ -151,4 +153,75 @@ func assignValue(v reflect.Value, val any) *assignError {
 		}
 	}
 	return &assignError{msg: fmt.Sprintf("cannot use %T as %s", val, v.Type())}
+}
+
+// setter sets one payload field from the value of a mapping field; index nil skips it (a later field sets the
+// same name, and the last one wins, as in the evaluated map).
+type setter struct {
+	name  string
+	index []int
+}
+
+// compileSetters resolves each field's payload field once, so the record's own payload is set by index instead of
+// by name through its evaluated map; nil (use the map) for an embedded type or a payload without customFields.
+func compileSetters(ct *compiledType, payload reflect.Type) []setter {
+	if ct.spec.Aggregate == "" {
+		return nil
+	}
+	fields := fieldsOf(payload)
+	custom, ok := fields["customFields"]
+	if !ok && len(ct.custom) > 0 {
+		return nil
+	}
+	setters := make([]setter, len(ct.fields)+1)
+	last := map[string]int{}
+	for i, f := range ct.fields {
+		last[f.spec.To] = i
+	}
+	for i, f := range ct.fields {
+		if last[f.spec.To] == i {
+			setters[i] = setter{name: f.spec.To, index: fields[f.spec.To].index}
+		}
+	}
+	if len(ct.custom) > 0 {
+		setters[len(ct.fields)] = setter{name: "customFields", index: custom.index}
+	}
+	return setters
+}
+
+// setFields sets the change's payload from vals (by field index, custom fields last) through ct's setters.
+func setFields(c *events.Change, ct *compiledType, vals []any) error {
+	var p reflect.Value
+	switch c.Aggregate {
+	case events.AggregatePerson:
+		c.Person = &events.Person{}
+		p = reflect.ValueOf(c.Person)
+	case events.AggregateCompany:
+		c.Company = &events.Company{}
+		p = reflect.ValueOf(c.Company)
+	case events.AggregateDeal:
+		c.Deal = &events.Deal{}
+		p = reflect.ValueOf(c.Deal)
+	case events.AggregateInteraction:
+		c.Interaction = &events.Interaction{}
+		p = reflect.ValueOf(c.Interaction)
+	case events.AggregateComment:
+		c.Comment = &events.Comment{}
+		p = reflect.ValueOf(c.Comment)
+	case events.AggregateUser:
+		c.User = &events.User{}
+		p = reflect.ValueOf(c.User)
+	default:
+		return fmt.Errorf("unknown aggregate %q", c.Aggregate)
+	}
+	v := p.Elem()
+	for i, s := range ct.setters {
+		if s.index == nil || vals[i] == nil {
+			continue // a new payload's field is already zero
+		}
+		if err := assignValue(v.FieldByIndex(s.index), vals[i]); err != nil {
+			return err.under(s.name)
+		}
+	}
+	return nil
 }

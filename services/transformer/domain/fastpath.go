@@ -39,6 +39,7 @@ func (n *needs) add(section, name string) {
 type exprUse struct {
 	attrs, rels       []string
 	allAttrs, allRels bool
+	allOut            bool // out used other than as out.x: the map may be kept, so it is not reused
 	callsIncluded     bool
 	// badCall names an embed or included call without exactly one argument.
 	badCall string
@@ -49,7 +50,7 @@ type exprUse struct {
 func exprUses(src string) exprUse {
 	tree, err := parser.Parse(src)
 	if err != nil {
-		return exprUse{allAttrs: true, allRels: true, callsIncluded: true}
+		return exprUse{allAttrs: true, allRels: true, allOut: true, callsIncluded: true}
 	}
 	v := &useVisitor{named: map[*ast.IdentifierNode]bool{}}
 	ast.Walk(&tree.Node, v)
@@ -63,6 +64,8 @@ func exprUses(src string) exprUse {
 			u.allAttrs = true
 		case "rel":
 			u.allRels = true
+		case "out":
+			u.allOut = true
 		}
 	}
 	return u
@@ -106,6 +109,8 @@ func (v *useVisitor) Visit(n *ast.Node) {
 		case "rel":
 			v.use.rels = append(v.use.rels, p.Value)
 			v.named[id] = true
+		case "out":
+			v.named[id] = true
 		}
 	}
 }
@@ -128,6 +133,7 @@ func (m *Mapping) compileNeeds() {
 			}
 			n.allAttrs = n.allAttrs || u.allAttrs
 			n.allRels = n.allRels || u.allRels
+			ct.outWhole = ct.outWhole || u.allOut
 			m.includedWhole = m.includedWhole || u.callsIncluded
 		}
 		for _, c := range ct.custom {
@@ -227,13 +233,17 @@ func (m *Mapping) MapRawJSON(body []byte, ref events.RecordRef) (res Result, ok 
 	if resVal == nil {
 		return Result{}, false
 	}
+	// The record's own attributes and relationships maps are scratch of the decoder unless an expression could
+	// keep them (reads attr or rel whole); every value in them is new or shared read-only, never the map.
+	d.scratch = !ct.needs.allAttrs && !ct.needs.allRels
 	r, ok := d.resource(resVal, &ct.needs)
+	d.scratch = false
+	defer d.release()
 	if !ok || r.Type != raw.Type || r.ID != raw.ID || ct.spec.RequireUpdatedAt && updatedAt == nil {
 		return Result{}, false
 	}
-	rec := newRecord(m)
+	rec := d.record()
 	if len(included) > 0 {
-		rec.included = make(map[string]resource, len(included))
 		for _, inc := range included {
 			n := &needs{}
 			if it, ok := m.types[typeOf(inc)]; ok {
@@ -331,7 +341,15 @@ func (d *decoder) attributes(v *fastjson.Value, n *needs) (map[string]any, bool)
 			d.kvs = append(d.kvs, keyValue{key, val})
 		}
 	})
-	out := make(map[string]any, len(d.kvs))
+	var out map[string]any
+	if d.scratch {
+		if d.attrs == nil {
+			d.attrs = make(map[string]any, len(d.kvs))
+		}
+		out = d.attrs
+	} else {
+		out = make(map[string]any, len(d.kvs))
+	}
 	for _, kv := range d.kvs {
 		x, bad := d.toAny(kv.v)
 		if bad {
@@ -390,7 +408,14 @@ func (d *decoder) relationships(v *fastjson.Value, n *needs) (map[string]any, bo
 			return
 		}
 		if out == nil {
-			out = make(map[string]any, 8)
+			if d.scratch {
+				if d.rels == nil {
+					d.rels = make(map[string]any, 8)
+				}
+				out = d.rels
+			} else {
+				out = make(map[string]any, 8)
+			}
 		}
 		var x any
 		if !isNull {
@@ -589,6 +614,33 @@ type decoder struct {
 	ids map[string]map[string]any
 	key []byte
 	kvs []keyValue // scratch of attributes
+	// scratch: the resource being decoded is the record's own, whose attributes and relationships go to attrs and
+	// rels; rec is the mapping state (its included map and out scratch). All are cleared by release.
+	scratch     bool
+	attrs, rels map[string]any
+	rec         *record
+}
+
+// record is the decoder's mapping state for one record.
+func (d *decoder) record() *record {
+	if d.rec == nil {
+		d.rec = newRecord(d.m)
+		d.rec.included = map[string]resource{}
+		d.rec.out = map[string]any{}
+	}
+	return d.rec
+}
+
+// release clears the scratch of one record: nothing of it is reachable from the result.
+func (d *decoder) release() {
+	clear(d.attrs)
+	clear(d.rels)
+	if d.rec != nil {
+		clear(d.rec.included)
+		clear(d.rec.out)
+		clear(d.rec.vals)
+		d.rec.depth = 0
+	}
 }
 
 const maxInterned = 4096

@@ -155,3 +155,43 @@ func TestEncodeChangeIsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestFastPathChangesOutliveTheDecodersScratch: the decoder reuses its maps record after record; a change already
+// returned is unaffected by the records mapped after it.
+func TestFastPathChangesOutliveTheDecodersScratch(t *testing.T) {
+	m := Default()
+	bodies := fixtureBodies(t)
+	type mapped struct {
+		name string
+		res  Result
+		json string
+	}
+	var all []mapped
+	for round := range 3 {
+		for name, body := range bodies {
+			res, ok := m.MapRawJSON(body, refOf(body))
+			if !ok || res.Change == nil {
+				continue
+			}
+			js, err := json.Marshal(res.Change)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if round == 0 {
+				all = append(all, mapped{name, res, string(js)})
+			}
+		}
+	}
+	if len(all) == 0 {
+		t.Fatal("no fixture maps to a change")
+	}
+	for _, a := range all {
+		js, err := json.Marshal(a.res.Change)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(js) != a.json {
+			t.Errorf("%s changed after later records were mapped:\n%s\nwas\n%s", a.name, js, a.json)
+		}
+	}
+}

@@ -83,6 +83,11 @@ type compiledType struct {
 	fields []compiledField
 	custom []customField
 	needs  needs // what the fast path decodes
+	// outWhole: an expression reads out other than as out.x, so the map it sees is never reused.
+	outWhole bool
+	// setters set the payload's fields of fields[i] (same order) and of the custom fields (last); nil for an
+	// embedded type.
+	setters []setter
 }
 
 type compiledField struct {
@@ -188,6 +193,7 @@ func Compile(f File) (*Mapping, error) {
 			ct.custom = append(ct.custom, customField{sec, n, key})
 		}
 		sort.Slice(ct.custom, func(i, j int) bool { return ct.custom[i].key < ct.custom[j].key })
+		ct.setters = compileSetters(ct, payload)
 		m.types[name] = ct
 	}
 	m.compileNeeds()
@@ -270,6 +276,10 @@ type record struct {
 	m        *Mapping
 	included map[string]resource
 	depth    int
+	// out and vals, when set, are scratch for the record's own fields: the out map expressions read, and the
+	// values by field index, which set the payload.
+	out  map[string]any
+	vals []any
 	// embedFn and includedFn are embed and includedAttrs as expressions call them, made once per record.
 	embedFn, includedFn func(...any) any
 }
@@ -374,7 +384,11 @@ func (m *Mapping) mapResource(ref events.RecordRef, version events.SourceVersion
 	}
 	c := events.Change{Tenant: ref.Tenant, Op: events.OpUpsert, Aggregate: ct.spec.Aggregate, Source: ref,
 		SourceVersion: version, MappingVersion: m.Version}
-	if err := setPayload(&c, out); err != nil {
+	set := func() error { return setPayload(&c, out) }
+	if ct.setters != nil {
+		set = func() error { return setFields(&c, ct, rec.vals) }
+	}
+	if err := set(); err != nil {
 		return Result{}, &FieldError{Record: ref, Field: "mapping", Rule: "payload",
 			Detail: fmt.Sprintf("mapping %s produces a %s the change cannot carry: %v", m.Version, ct.spec.Aggregate, err)}
 	}
@@ -455,10 +469,25 @@ func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, err
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	out := make(map[string]any, len(ct.fields)+1)
+	// The record's own fields (depth 0) also go to vals, by index, for the setters.
+	top := rec.depth == 0 && ct.setters != nil
+	var out map[string]any
+	if top {
+		if rec.out != nil && !ct.outWhole {
+			out = rec.out
+		}
+		if n := len(ct.fields) + 1; cap(rec.vals) < n {
+			rec.vals = make([]any, n)
+		} else {
+			rec.vals = rec.vals[:n]
+		}
+	}
+	if out == nil {
+		out = make(map[string]any, len(ct.fields)+1)
+	}
 	vars := &env{Attr: attrs, Rel: rels, Out: out, ID: res.ID, Type: res.Type, Embed: rec.embedFn, Included: rec.includedFn,
 		Fetch: fetch}
-	for _, f := range ct.fields {
+	for i, f := range ct.fields {
 		var v any
 		if f.prog == nil {
 			var src any
@@ -493,6 +522,12 @@ func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, err
 			return nil, &FieldError{Field: f.field, Rule: "required", Detail: f.spec.Required}
 		}
 		out[f.spec.To] = v
+		if top {
+			rec.vals[i] = v
+		}
+	}
+	if top {
+		rec.vals[len(ct.fields)] = nil
 	}
 	if len(ct.custom) > 0 {
 		cf := map[string]any{}
@@ -509,6 +544,9 @@ func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, err
 		}
 		if len(cf) > 0 {
 			out["customFields"] = cf
+			if top {
+				rec.vals[len(ct.fields)] = cf
+			}
 		}
 	}
 	return out, nil
