@@ -9,6 +9,7 @@ import (
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
 	"github.com/valyala/fastjson"
 
 	"github.com/orosync/orosync/events"
@@ -23,15 +24,16 @@ import (
 
 // needs is what the fast path must decode of one type's resources.
 type needs struct {
-	attrs, rels       map[string]bool
+	// attrs and rels map each name to itself: the decoded maps' keys are these strings, not new ones.
+	attrs, rels       map[string]string
 	allAttrs, allRels bool // an expression uses attr or rel as a whole
 }
 
 func (n *needs) add(section, name string) {
 	if section == "attributes" {
-		n.attrs[name] = true
+		n.attrs[name] = name
 	} else {
-		n.rels[name] = true
+		n.rels[name] = name
 	}
 }
 
@@ -118,7 +120,7 @@ func (v *useVisitor) Visit(n *ast.Node) {
 // compileNeeds fills in what each type's fast path decodes.
 func (m *Mapping) compileNeeds() {
 	for _, ct := range m.types {
-		n := needs{attrs: map[string]bool{}, rels: map[string]bool{}}
+		n := needs{attrs: map[string]string{}, rels: map[string]string{}}
 		for _, f := range ct.fields {
 			if f.prog == nil {
 				n.add(f.section, f.name)
@@ -126,10 +128,10 @@ func (m *Mapping) compileNeeds() {
 			}
 			u := exprUses(f.spec.Expr)
 			for _, a := range u.attrs {
-				n.attrs[a] = true
+				n.attrs[a] = a
 			}
 			for _, r := range u.rels {
-				n.rels[r] = true
+				n.rels[r] = r
 			}
 			n.allAttrs = n.allAttrs || u.allAttrs
 			n.allRels = n.allRels || u.allRels
@@ -337,8 +339,12 @@ func (d *decoder) attributes(v *fastjson.Value, n *needs) (map[string]any, bool)
 	obj, _ := v.Object()
 	d.kvs = d.kvs[:0]
 	obj.Visit(func(key []byte, val *fastjson.Value) {
-		if n.allAttrs || n.attrs[string(key)] && val.Type() != fastjson.TypeNull {
-			d.kvs = append(d.kvs, keyValue{key, val})
+		name, needed := n.attrs[string(key)]
+		if n.allAttrs && !needed {
+			name = string(key)
+		}
+		if n.allAttrs || needed && val.Type() != fastjson.TypeNull {
+			d.kvs = append(d.kvs, keyValue{name, val})
 		}
 	})
 	var out map[string]any
@@ -355,13 +361,13 @@ func (d *decoder) attributes(v *fastjson.Value, n *needs) (map[string]any, bool)
 		if bad {
 			return nil, true
 		}
-		out[string(kv.k)] = x
+		out[kv.k] = x
 	}
 	return out, false
 }
 
 type keyValue struct {
-	k []byte
+	k string
 	v *fastjson.Value
 }
 
@@ -404,8 +410,12 @@ func (d *decoder) relationships(v *fastjson.Value, n *needs) (map[string]any, bo
 			return
 		}
 		isNull := data == nil || data.Type() == fastjson.TypeNull
-		if !n.allRels && (!n.rels[string(key)] || isNull) {
+		name, needed := n.rels[string(key)]
+		if !n.allRels && (!needed || isNull) {
 			return
+		}
+		if !needed {
+			name = string(key)
 		}
 		if out == nil {
 			if d.scratch {
@@ -421,7 +431,7 @@ func (d *decoder) relationships(v *fastjson.Value, n *needs) (map[string]any, bo
 		if !isNull {
 			x, bad = d.toAny(data)
 		}
-		out[string(key)] = x
+		out[name] = x
 	})
 	return out, bad
 }
@@ -503,7 +513,7 @@ func (d *decoder) toAny(v *fastjson.Value) (any, bool) {
 			}
 			var x any
 			if x, bad = d.toAny(e); !bad {
-				out[string(k)] = x
+				out[d.intern(k)] = x
 			}
 		})
 		return out, bad
@@ -611,9 +621,10 @@ type decoder struct {
 	// ids interns {type, id} maps of shared records (users, accounts, sources ... not embedded types, whose
 	// records belong to one owner): most references of a page point to the same few records, and decoded values
 	// are never mutated, so one map serves them all. Bounded; cleared when full.
-	ids map[string]map[string]any
-	key []byte
-	kvs []keyValue // scratch of attributes
+	ids  map[string]map[string]any
+	keys map[string]string // interned object keys
+	key  []byte
+	kvs  []keyValue // scratch of attributes
 	// scratch: the resource being decoded is the record's own, whose attributes and relationships go to attrs and
 	// rels; rec is the mapping state (its included map and out scratch). All are cleared by release.
 	scratch     bool
@@ -627,6 +638,7 @@ func (d *decoder) record() *record {
 		d.rec = newRecord(d.m)
 		d.rec.included = map[string]resource{}
 		d.rec.out = map[string]any{}
+		d.rec.vm = &vm.VM{}
 	}
 	return d.rec
 }
@@ -645,11 +657,25 @@ func (d *decoder) release() {
 
 const maxInterned = 4096
 
+// intern gives the string of an object key, the same string for the same key while it is interned (keys repeat:
+// email, phone, ...). Bounded; cleared when full.
+func (d *decoder) intern(k []byte) string {
+	if s, ok := d.keys[string(k)]; ok {
+		return s
+	}
+	if len(d.keys) >= maxInterned {
+		clear(d.keys)
+	}
+	s := string(k)
+	d.keys[s] = s
+	return s
+}
+
 func (m *Mapping) decoder() *decoder {
 	if d, ok := m.decoders.Get().(*decoder); ok {
 		return d
 	}
-	return &decoder{m: m, ids: make(map[string]map[string]any)}
+	return &decoder{m: m, ids: make(map[string]map[string]any), keys: make(map[string]string)}
 }
 
 // identifier gives the interned map of an object that is exactly {"type": string, "id": string} of a shared type.

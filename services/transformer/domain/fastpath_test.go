@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/transformer/internal/oroload"
 )
 
 // referenceMap is what the transformer did before the fast path: encoding/json, the identity check, Map.
@@ -192,6 +194,38 @@ func TestFastPathChangesOutliveTheDecodersScratch(t *testing.T) {
 		}
 		if string(js) != a.json {
 			t.Errorf("%s changed after later records were mapped:\n%s\nwas\n%s", a.name, js, a.json)
+		}
+	}
+}
+
+// TestFastPathMapsTheBenchmarkContactAsMapDoes: the realistic contact of the benchmarks (an included address,
+// two accounts, owners) maps on the fast path, record after record, exactly as on the reference path.
+func TestFastPathMapsTheBenchmarkContactAsMapDoes(t *testing.T) {
+	m := Default()
+	for i := range 3 {
+		r, err := oroload.Contact("acme", strconv.Itoa(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := referenceMap(m, body, r.RecordRef)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := m.MapRawJSON(body, r.RecordRef)
+		if !ok {
+			t.Fatal("the fast path refused the contact")
+		}
+		if p := got.Change.Person; len(p.Addresses) != 1 || len(p.CompanyLinks) != 2 || p.Addresses[0].City == nil {
+			t.Errorf("contact %d: want its address and both accounts, got %+v", i+1, p)
+		}
+		if !reflect.DeepEqual(got, want) {
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			t.Errorf("contact %d: fast path\n%s\nreference\n%s", i+1, g, w)
 		}
 	}
 }

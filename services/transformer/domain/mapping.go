@@ -280,6 +280,9 @@ type record struct {
 	// values by field index, which set the payload.
 	out  map[string]any
 	vals []any
+	// vm, when set, runs the record's own expressions (else one from vmPool each time). Not the nested ones
+	// (embed runs inside a run, and a VM holds the state of the run in progress).
+	vm *vm.VM
 	// embedFn and includedFn are embed and includedAttrs as expressions call them, made once per record.
 	embedFn, includedFn func(...any) any
 }
@@ -502,10 +505,15 @@ func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, err
 				return nil, &FieldError{Field: f.field, Rule: rule, Detail: detail}
 			}
 		} else {
-			machine := vmPool.Get().(*vm.VM)
+			machine := rec.vm
+			if machine == nil || rec.depth > 0 {
+				machine = vmPool.Get().(*vm.VM)
+			}
 			var err error
 			v, err = machine.Run(f.prog, vars)
-			vmPool.Put(machine)
+			if machine != rec.vm {
+				vmPool.Put(machine)
+			}
 			if err != nil {
 				var re *ruleError
 				var fe *FieldError
