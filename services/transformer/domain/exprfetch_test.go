@@ -10,7 +10,7 @@ import (
 )
 
 // TestFetchPatchKeepsExprSemantics: member reads compiled to fetch__ give what expr's own member reads give,
-// values and errors, through optional chains, nil, lists, strings and predicates.
+// values and errors, through optional chains, nil, lists, strings, predicates and function calls.
 func TestFetchPatchKeepsExprSemantics(t *testing.T) {
 	vars := &env{
 		Attr: map[string]any{"a": map[string]any{"b": "x", "n": nil}, "emails": []any{map[string]any{"email": "e"}, map[string]any{}},
@@ -24,10 +24,12 @@ func TestFetchPatchKeepsExprSemantics(t *testing.T) {
 		`attr.a?.n.c`, `(attr.missing?.b).c`, `attr.s.b`, `attr.list[0].id`, `attr.list[0]?.id`, `map(attr.emails, .email)`,
 		`map(attr.emails, #.email)`, `filter(attr.emails, .email != nil)`, `rel.region?.id`, `rel.none?.id`, `rel.none.id`,
 		`out.firstName`, `out.firstName ?? "x"`, `attr.typed.k`, `attr.a["b"]`, `id + type`, `attr.a.b.c`,
-		`let r = rel.region; r.id`, `first(attr.list)?.id`, `attr.emails[1].email ?? "none"`,
+		`let r = rel.region; r.id`, `first(attr.list)?.id`, `attr.emails[1].email ?? "none"`, `text(attr.a.b)`,
+		`email(attr.s)`, `text(attr.list)`, `refs(rel.region)`, `map(attr.emails, email(.email))`, `text()`,
+		`text(1, 2)`, `int("7")`, `text(attr.a.b) ?? "none"`, `date(out.firstName)`, `related("x", rel.region)`,
 	} {
 		t.Run(src, func(t *testing.T) {
-			plain, err := expr.Compile(src, expr.Env(env{}))
+			plain, err := expr.Compile(src, (&Mapping{}).exprFunctions()...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,8 +37,8 @@ func TestFetchPatchKeepsExprSemantics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if src == `attr.a.b` && strings.Contains(patched.Disassemble(), "OpFetch\t") {
-				t.Errorf("attr.a.b still fetched through reflection:\n%s", patched.Disassemble())
+			if src == `text(attr.a.b)` && strings.Contains(patched.Disassemble(), "OpFetch\t") {
+				t.Errorf("text(attr.a.b) still fetched through reflection:\n%s", patched.Disassemble())
 			}
 			want, wantErr := expr.Run(plain, vars)
 			got, gotErr := expr.Run(patched, vars)

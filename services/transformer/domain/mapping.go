@@ -216,16 +216,23 @@ type env struct {
 	Out  map[string]any `expr:"out"`
 	ID   string         `expr:"id"`
 	Type string         `expr:"type"`
-	// Embed and Included take one argument (checked when the mapping compiles); variadic func(...any) any is the
-	// signature expr calls without reflection, so errors travel as panics, which the VM turns back into errors.
-	Embed    func(...any) any `expr:"embed"`
-	Included func(...any) any `expr:"included"`
+	// Embed and Included take one argument (checked when the mapping compiles); func(any) any is a signature
+	// expr calls without reflection or an argument slice, so errors travel as panics, which the VM turns back
+	// into errors.
+	Embed    func(any) any `expr:"embed"`
+	Included func(any) any `expr:"included"`
 	// Fetch is what member reads of maps compile to (exprfetch.go); always fetch.
 	Fetch func(from, key any) any `expr:"fetch__"`
 }
 
 func (m *Mapping) exprOptions() []expr.Option {
-	opts := []expr.Option{expr.Env(env{}), expr.Patch(&fetchPatcher{})}
+	return append(m.exprFunctions(), expr.Patch(&fetchPatcher{}))
+}
+
+// exprFunctions is the env and the functions of expressions, as written (exprOptions adds the rewrites of
+// exprfetch.go).
+func (m *Mapping) exprFunctions() []expr.Option {
+	opts := []expr.Option{expr.Env(env{})}
 	for name, c := range converters {
 		opts = append(opts, expr.Function(name, func(params ...any) (any, error) {
 			if len(params) != 1 {
@@ -284,23 +291,19 @@ type record struct {
 	// (embed runs inside a run, and a VM holds the state of the run in progress).
 	vm *vm.VM
 	// embedFn and includedFn are embed and includedAttrs as expressions call them, made once per record.
-	embedFn, includedFn func(...any) any
+	embedFn, includedFn func(any) any
 }
 
 func newRecord(m *Mapping) *record {
 	rec := &record{m: m}
-	rec.embedFn = func(args ...any) any { return mustOne(rec.embed, args) }
-	rec.includedFn = func(args ...any) any { return mustOne(rec.includedAttrs, args) }
+	rec.embedFn = func(ref any) any { return must(rec.embed(ref)) }
+	rec.includedFn = func(ref any) any { return must(rec.includedAttrs(ref)) }
 	return rec
 }
 
-// mustOne calls f with the single argument of an expression call, panicking with its error: the VM recovers it
-// into the evaluation's error, as it does for functions that return one.
-func mustOne[T any](f func(any) (T, error), args []any) any {
-	if len(args) != 1 {
-		panic(fmt.Errorf("takes one argument, got %d", len(args)))
-	}
-	v, err := f(args[0])
+// must is the result of an expression's call, panicking with its error: the VM recovers it into the evaluation's
+// error, as it does for functions that return one.
+func must[T any](v T, err error) any {
 	if err != nil {
 		panic(err)
 	}
