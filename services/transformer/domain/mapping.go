@@ -830,8 +830,10 @@ func textOf(limit int) converter {
 		if !utf8.ValidString(s) {
 			return nil, "utf8", "not valid UTF-8"
 		}
-		if n := utf8.RuneCountInString(s); n > limit {
-			return nil, "max-length", fmt.Sprintf("%d characters, at most %d accepted", n, limit)
+		if len(s) > limit { // no more runes than bytes: most strings need no count
+			if n := utf8.RuneCountInString(s); n > limit {
+				return nil, "max-length", fmt.Sprintf("%d characters, at most %d accepted", n, limit)
+			}
 		}
 		if s == "" {
 			return nil, "", ""
