@@ -2,7 +2,6 @@ package events
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -22,11 +21,22 @@ const (
 	dlqPrefix    = "orosync.dlq"
 )
 
-var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
-// ValidToken reports whether s can be one subject token. Tenants, Oro types and Oro ids must be; an id that is not
-// is bad input and goes to the dead-letter stream rather than onto a subject it would corrupt.
-func ValidToken(s string) bool { return tokenRE.MatchString(s) }
+// ValidToken reports whether s can be one subject token: ^[A-Za-z0-9_-]+$. Tenants, Oro types and Oro ids must be;
+// an id that is not is bad input and goes to the dead-letter stream rather than onto a subject it would corrupt.
+// A byte loop, not a regexp: it runs several times per message (a regexp match was ~5% of the transformer's CPU).
+func ValidToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 func checkTokens(kind string, tokens ...string) error {
 	for _, t := range tokens {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,10 +27,16 @@ import (
 	writer "github.com/orosync/orosync/services/writer/service"
 )
 
-// replayContacts is 1,000, not the 100,000 of issue 5's acceptance: the writer's email-match lookup currently
-// scans customer_entities once per batch (tens of seconds per batch past ~20,000 persons), which is the writer's
-// to fix; the replay path is the same at any size.
-const replayContacts = 1_000
+// long runs the acceptance size (100,000 contacts, issue 5); `make bench` passes it. The default keeps `make test`
+// fast; the replay path is the same at any size.
+var long = flag.Bool("long", false, "run the full acceptance sizes (slow)")
+
+func replayContacts() int {
+	if *long {
+		return 100_000
+	}
+	return 2_000
+}
 
 // writeCounter lets a test await the writer: it counts committed records and wakes waiters.
 type writeCounter struct {
@@ -71,6 +78,7 @@ func publishContacts(ctx context.Context, t *testing.T, url string, n int) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
+	// A loaded machine can fall behind 4,096 outstanding publishes for longer than the default 200 ms stall.
 	js, err := nc.JetStream(nats.PublishAsyncMaxPending(4096))
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +94,7 @@ func publishContacts(ctx context.Context, t *testing.T, url string, n int) {
 		msg := nats.NewMsg("oro.raw.acme.contacts." + id)
 		msg.Data = body
 		events.Envelope{ID: r.MsgID(), Source: events.Source("acme", "poller"), Type: events.TypeRawRecord, Time: at}.Apply(msg.Header)
-		if _, err := js.PublishMsgAsync(msg); err != nil {
+		if _, err := js.PublishMsgAsync(msg, nats.StallWait(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,7 +106,8 @@ func publishContacts(ctx context.Context, t *testing.T, url string, n int) {
 }
 
 func TestReplayWithAChangedMappingConvergesMercatoToIt(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	n := replayContacts()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	ns := jstest.Start(t)
 	dbURL := dbtest.NewDatabase(t)
@@ -116,48 +125,62 @@ func TestReplayWithAChangedMappingConvergesMercatoToIt(t *testing.T) {
 	p.startConsumers(gctx, g)
 	defer func() { stop(); _ = g.Wait() }()
 
-	publishContacts(ctx, t, ns.URL, replayContacts)
-	writes.await(ctx, t, replayContacts)
-	names := func() (n int, upper int) {
+	started := time.Now()
+	publishContacts(ctx, t, ns.URL, n)
+	writes.await(ctx, t, n)
+	t.Logf("first pass (mapping oro-v1) of %d contacts: published, transformed and written in %s", n, time.Since(started).Round(time.Millisecond))
+	// rows counts live persons of the tenant: all, those with an upper-case display name, and those whose
+	// customer_people.job_title is the spelled-out title mapping v2 writes.
+	rows := func() (all, upper, spelled int) {
 		t.Helper()
-		err := pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE display_name = upper(display_name))
-FROM customer_entities WHERE kind = 'person' AND deleted_at IS NULL AND tenant_id = $1`, scope.TenantID).Scan(&n, &upper)
+		err := pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE e.display_name = upper(e.display_name)),
+       count(*) FILTER (WHERE p.job_title = 'Chief Technology Officer')
+FROM customer_entities e JOIN customer_people p ON p.entity_id = e.id
+WHERE e.kind = 'person' AND e.deleted_at IS NULL AND e.tenant_id = $1`, scope.TenantID).Scan(&all, &upper, &spelled)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return n, upper
+		return all, upper, spelled
 	}
-	if n, upper := names(); n != replayContacts || upper != 0 {
-		t.Fatalf("after the first pass: %d persons, %d upper-case names", n, upper)
+	if all, upper, spelled := rows(); all != n || upper != 0 || spelled != 0 {
+		t.Fatalf("after the first pass: %d persons, %d upper-case names, %d spelled-out titles; want %d, 0, 0", all, upper, spelled, n)
 	}
 
-	// Mapping v2 writes display names in capitals.
+	// Mapping v2 changes two columns: display names in capitals, job titles spelled out.
 	b, _ := mappings.Files.ReadFile(mappings.Default)
 	v2 := strings.Replace(string(b), "version: oro-v1", "version: oro-v2-test", 1)
 	v2 = strings.Replace(v2, `n != "" ? n : (out.primaryEmail`, `n != "" ? upper(n) : (out.primaryEmail`, 1)
+	v2 = strings.Replace(v2, `{to: jobTitle, from: attributes.jobTitle, as: text}`,
+		`{to: jobTitle, field: attributes.jobTitle, expr: 'text(attr.jobTitle) == "CTO" ? "Chief Technology Officer" : text(attr.jobTitle)'}`, 1)
+	if !strings.Contains(v2, "upper(n)") || !strings.Contains(v2, "Chief Technology Officer") {
+		t.Fatal("the default mapping changed shape; adjust how the test derives v2 from it")
+	}
 	file := filepath.Join(t.TempDir(), "oro-v2-test.yaml")
 	if err := os.WriteFile(file, []byte(v2), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	started := time.Now()
+	started = time.Now()
 	if err := run(ctx, []string{"replay", "--nats-url", ns.URL, "--mapping", file, "--tenant", "acme", "--type", "contacts"}, &out, io.Discard); err != nil {
 		t.Fatalf("replay: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), fmt.Sprintf("replayed %d raw messages with mapping oro-v2-test", replayContacts)) {
+	replayed := time.Since(started)
+	if !strings.Contains(out.String(), fmt.Sprintf("replayed %d raw messages with mapping oro-v2-test", n)) {
 		t.Errorf("replay output: %s", out.String()[max(0, out.Len()-400):])
 	}
-	writes.await(ctx, t, 2*replayContacts)
-	t.Logf("replay of %d contacts: transformed and written in %s", replayContacts, time.Since(started).Round(time.Millisecond))
-	if n, upper := names(); n != replayContacts || upper != replayContacts {
-		t.Fatalf("after the replay: %d persons, %d upper-case names, want %d of each", n, upper, replayContacts)
+	writes.await(ctx, t, 2*n)
+	t.Logf("replay of %d contacts: transformed in %s, written (converged) in %s", n, replayed.Round(time.Millisecond),
+		time.Since(started).Round(time.Millisecond))
+	if all, upper, spelled := rows(); all != n || upper != n || spelled != n {
+		t.Fatalf("after the replay: %d persons, %d upper-case names, %d spelled-out titles; want %d of each", all, upper, spelled, n)
 	}
-	var v2Rows int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM orosync_records WHERE mapping_version = 'oro-v2-test'`).Scan(&v2Rows); err != nil {
+	var v1Rows, v2Rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE mapping_version = 'oro-v1'),
+       count(*) FILTER (WHERE mapping_version = 'oro-v2-test') FROM orosync_records`).Scan(&v1Rows, &v2Rows); err != nil {
 		t.Fatal(err)
 	}
-	if v2Rows != replayContacts {
-		t.Errorf("%d records applied under oro-v2-test, want %d", v2Rows, replayContacts)
+	if v1Rows != 0 || v2Rows != n {
+		t.Errorf("records applied under oro-v1: %d, under oro-v2-test: %d; want 0 and %d", v1Rows, v2Rows, n)
 	}
 	// The pipeline's own consumer was left alone; the replay's stays for the operator to remove.
 	for _, name := range []string{"transformer", ReplayConsumer("oro-v2-test")} {

@@ -29,7 +29,7 @@ func Logger(l *slog.Logger) watermill.LoggerAdapter {
 
 // NewSubscriber binds to an existing durable consumer (created from contracts/ at start-up); the Watermill topic
 // is the stream name.
-func NewSubscriber(url, consumer string, opts []nats.Option, logger watermill.LoggerAdapter) (*wmjs.Subscriber, error) {
+func NewSubscriber(url, consumer string, pull int, opts []nats.Option, logger watermill.LoggerAdapter) (*wmjs.Subscriber, error) {
 	// The subscriber drains its connection on Close, so it gets one of its own.
 	nc, err := nats.Connect(url, append(opts, nats.Name("orosync-"+consumer))...)
 	if err != nil {
@@ -42,6 +42,9 @@ func NewSubscriber(url, consumer string, opts []nats.Option, logger watermill.Lo
 			return jetstream.ConsumerConfig{Name: consumer}
 		}, ""),
 		Unmarshaler: unmarshaler{},
+		// Each subscription buffers at most pull messages, so workers × pull stays within the consumer's
+		// max_ack_pending (contracts/consumers) and no subscription holds messages it cannot get acknowledged.
+		ConsumeOptions: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(pull)},
 		// Acknowledge without waiting for the server's confirmation: a lost ack redelivers, and a redelivered
 		// version maps to the same change (same Nats-Msg-Id), so at-least-once stays exact downstream.
 		AckAsync: true,

@@ -15,8 +15,10 @@ import (
 type Incoming struct {
 	Subject string
 	Header  func(string) string
-	// Headers are all headers, kept on a dead letter so a redrive can restore them.
-	Headers map[string]string
+	// Headers are all headers, kept on a dead letter so a redrive can restore them; when nil, AllHeaders gives
+	// them (only a dead letter needs them, so a driver can build them on demand).
+	Headers    map[string]string
+	AllHeaders func() map[string]string
 	// Sequence in ORO_RAW.
 	Sequence uint64
 	Body     []byte
@@ -26,7 +28,7 @@ type Incoming struct {
 type Outgoing struct {
 	Subject  string
 	Envelope events.Envelope
-	// Extensions are further CloudEvents extension headers (the mapping version of a change).
+	// Extensions are further CloudEvents extension headers (the mapping version of a change); read only.
 	Extensions map[string]string
 	Body       []byte
 }
@@ -58,6 +60,11 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 	var result domain.Result
 	switch env.Type {
 	case events.TypeRawRecord:
+		if r, ok := t.mapping().MapRawJSON(in.Body, ref); ok {
+			result = r
+			break
+		}
+		// The reference path: it names what is wrong with input the fast path does not take.
 		var raw events.RawRecord
 		if err := json.Unmarshal(in.Body, &raw); err != nil {
 			return t.deadLetter(in, &ref, "body", "json", fmt.Errorf("%s: raw record body: %w", ref, err)), nil
@@ -97,7 +104,7 @@ func (t Transform) publish(ref events.RecordRef, change events.Change) ([]Outgoi
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err) // unreachable: the raw subject had the same tokens
 	}
-	body, err := json.Marshal(change)
+	body, err := domain.EncodeChange(&change)
 	if err != nil {
 		return nil, fmt.Errorf("%s: encoding change: %w", ref, err)
 	}
@@ -105,7 +112,7 @@ func (t Transform) publish(ref events.RecordRef, change events.Change) ([]Outgoi
 		Subject: subject,
 		Envelope: events.Envelope{ID: change.MsgID(), Source: events.Source(ref.Tenant, "transformer"),
 			Type: events.TypeChange, Subject: ref.Type + "/" + ref.ID, Time: t.now()},
-		Extensions: map[string]string{events.HeaderMappingVersion: change.MappingVersion},
+		Extensions: t.mapping().Extensions(),
 		Body:       body,
 	}}, nil
 }
@@ -129,6 +136,9 @@ func DeadLetter(stage string, in Incoming, ref *events.RecordRef, field, rule st
 		dl.MsgID = in.Header(events.HeaderID)
 	}
 	dl.Headers = in.Headers
+	if dl.Headers == nil && in.AllHeaders != nil {
+		dl.Headers = in.AllHeaders()
+	}
 	dl.Sequence = in.Sequence
 	dl.SetPayload(in.Body)
 	subject, env, body := dl.Message()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/mail"
 	"reflect"
 	"sort"
 	"strconv"
@@ -68,13 +67,27 @@ type FieldSpec struct {
 type Mapping struct {
 	File
 	types map[string]*compiledType
+	// includedWhole: some expression calls included(ref), so the fast path decodes included resources whole.
+	includedWhole bool
+	decoders      sync.Pool // *decoder
+	extensions    map[string]string
 }
+
+// Extensions are the CloudEvents extension headers of every change this mapping produces (its version); shared,
+// read only.
+func (m *Mapping) Extensions() map[string]string { return m.extensions }
 
 type compiledType struct {
 	name   string
 	spec   TypeSpec
 	fields []compiledField
 	custom []customField
+	needs  needs // what the fast path decodes
+	// outWhole: an expression reads out other than as out.x, so the map it sees is never reused.
+	outWhole bool
+	// setters set the payload's fields of fields[i] (same order) and of the custom fields (last); nil for an
+	// embedded type.
+	setters []setter
 }
 
 type compiledField struct {
@@ -162,6 +175,9 @@ func Compile(f File) (*Mapping, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", where, err)
 				}
+				if u := exprUses(fs.Expr); u.badCall != "" {
+					return nil, fmt.Errorf("%s: %s(ref) takes exactly one argument", where, u.badCall)
+				}
 				cf.prog = prog
 				if cf.field == "" {
 					cf.field = fs.To
@@ -177,8 +193,11 @@ func Compile(f File) (*Mapping, error) {
 			ct.custom = append(ct.custom, customField{sec, n, key})
 		}
 		sort.Slice(ct.custom, func(i, j int) bool { return ct.custom[i].key < ct.custom[j].key })
+		ct.setters = compileSetters(ct, payload)
 		m.types[name] = ct
 	}
+	m.compileNeeds()
+	m.extensions = map[string]string{events.HeaderMappingVersion: m.Version}
 	return m, nil
 }
 
@@ -189,12 +208,31 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// env is what an expression sees: attr, rel, out, id, type, plus the functions in exprOptions.
-type env = map[string]any
+// env is what an expression sees: attr, rel, out, id, type, embed and included, plus the functions in
+// exprOptions. A struct, not a map: one allocation per evaluation, and fields load by index.
+type env struct {
+	Attr map[string]any `expr:"attr"`
+	Rel  map[string]any `expr:"rel"`
+	Out  map[string]any `expr:"out"`
+	ID   string         `expr:"id"`
+	Type string         `expr:"type"`
+	// Embed and Included take one argument (checked when the mapping compiles); func(any) any is a signature
+	// expr calls without reflection or an argument slice, so errors travel as panics, which the VM turns back
+	// into errors.
+	Embed    func(any) any `expr:"embed"`
+	Included func(any) any `expr:"included"`
+	// Fetch is what member reads of maps compile to (exprfetch.go); always fetch.
+	Fetch func(from, key any) any `expr:"fetch__"`
+}
 
 func (m *Mapping) exprOptions() []expr.Option {
-	opts := []expr.Option{expr.Env(env{"attr": map[string]any{}, "rel": map[string]any{}, "out": map[string]any{},
-		"id": "", "type": "", "embed": (*record)(nil).embed, "included": (*record)(nil).includedAttrs})}
+	return append(m.exprFunctions(), expr.Patch(&fetchPatcher{}))
+}
+
+// exprFunctions is the env and the functions of expressions, as written (exprOptions adds the rewrites of
+// exprfetch.go).
+func (m *Mapping) exprFunctions() []expr.Option {
+	opts := []expr.Option{expr.Env(env{})}
 	for name, c := range converters {
 		opts = append(opts, expr.Function(name, func(params ...any) (any, error) {
 			if len(params) != 1 {
@@ -245,6 +283,31 @@ type record struct {
 	m        *Mapping
 	included map[string]resource
 	depth    int
+	// out and vals, when set, are scratch for the record's own fields: the out map expressions read, and the
+	// values by field index, which set the payload.
+	out  map[string]any
+	vals []any
+	// vm, when set, runs the record's own expressions (else one from vmPool each time). Not the nested ones
+	// (embed runs inside a run, and a VM holds the state of the run in progress).
+	vm *vm.VM
+	// embedFn and includedFn are embed and includedAttrs as expressions call them, made once per record.
+	embedFn, includedFn func(any) any
+}
+
+func newRecord(m *Mapping) *record {
+	rec := &record{m: m}
+	rec.embedFn = func(ref any) any { return must(rec.embed(ref)) }
+	rec.includedFn = func(ref any) any { return must(rec.includedAttrs(ref)) }
+	return rec
+}
+
+// must is the result of an expression's call, panicking with its error: the VM recovers it into the evaluation's
+// error, as it does for functions that return one.
+func must[T any](v T, err error) any {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 type ruleError struct{ rule, detail string }
@@ -259,6 +322,8 @@ type resource struct {
 	Relationships map[string]struct {
 		Data any `json:"data"`
 	} `json:"relationships"`
+	// rels, when set (by the fast path), are the relationships' data already checked, in place of Relationships.
+	rels map[string]any
 }
 
 // Result of mapping one record: a change, or nothing for an ignored or embedded type.
@@ -299,7 +364,7 @@ func (m *Mapping) Map(raw events.RawRecord) (Result, error) {
 	if ct.spec.RequireUpdatedAt && raw.UpdatedAt == nil {
 		return Result{}, ferr("attributes.updatedAt", "required", "%s always carry updatedAt; this one has none", raw.Type)
 	}
-	rec := &record{m: m}
+	rec := newRecord(m)
 	if len(raw.Included) > 0 {
 		rec.included = make(map[string]resource, len(raw.Included))
 		for _, inc := range raw.Included {
@@ -310,6 +375,11 @@ func (m *Mapping) Map(raw events.RawRecord) (Result, error) {
 			rec.included[r.Type+"/"+r.ID] = r
 		}
 	}
+	return m.mapResource(ref, raw.Version(), ct, rec, res)
+}
+
+// mapResource evaluates a decoded resource into its change.
+func (m *Mapping) mapResource(ref events.RecordRef, version events.SourceVersion, ct *compiledType, rec *record, res resource) (Result, error) {
 	out, err := rec.evaluate(ct, res)
 	if err != nil {
 		var fe *FieldError
@@ -319,9 +389,14 @@ func (m *Mapping) Map(raw events.RawRecord) (Result, error) {
 		return Result{}, err
 	}
 	c := events.Change{Tenant: ref.Tenant, Op: events.OpUpsert, Aggregate: ct.spec.Aggregate, Source: ref,
-		SourceVersion: raw.Version(), MappingVersion: m.Version}
-	if err := setPayload(&c, out); err != nil {
-		return Result{}, ferr("mapping", "payload", "mapping %s produces a %s the change cannot carry: %v", m.Version, ct.spec.Aggregate, err)
+		SourceVersion: version, MappingVersion: m.Version}
+	set := func() error { return setPayload(&c, out) }
+	if ct.setters != nil {
+		set = func() error { return setFields(&c, ct, rec.vals) }
+	}
+	if err := set(); err != nil {
+		return Result{}, &FieldError{Record: ref, Field: "mapping", Rule: "payload",
+			Detail: fmt.Sprintf("mapping %s produces a %s the change cannot carry: %v", m.Version, ct.spec.Aggregate, err)}
 	}
 	return Result{Change: &c}, nil
 }
@@ -385,22 +460,40 @@ const maxDepth = 3
 var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
 
 func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, error) {
-	rels := make(map[string]any, len(res.Relationships))
-	for name, raw := range res.Relationships {
-		d, err := relData(raw.Data)
-		if err != nil {
-			return nil, &FieldError{Field: "relationships." + name, Rule: "relationship", Detail: err.Error()}
+	rels := res.rels
+	if rels == nil {
+		rels = make(map[string]any, len(res.Relationships))
+		for name, raw := range res.Relationships {
+			d, err := relData(raw.Data)
+			if err != nil {
+				return nil, &FieldError{Field: "relationships." + name, Rule: "relationship", Detail: err.Error()}
+			}
+			rels[name] = d
 		}
-		rels[name] = d
 	}
 	attrs := res.Attributes
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	out := make(map[string]any, len(ct.fields)+1)
-	vars := env{"attr": attrs, "rel": rels, "out": out, "id": res.ID, "type": res.Type,
-		"embed": rec.embed, "included": rec.includedAttrs}
-	for _, f := range ct.fields {
+	// The record's own fields (depth 0) also go to vals, by index, for the setters.
+	top := rec.depth == 0 && ct.setters != nil
+	var out map[string]any
+	if top {
+		if rec.out != nil && !ct.outWhole {
+			out = rec.out
+		}
+		if n := len(ct.fields) + 1; cap(rec.vals) < n {
+			rec.vals = make([]any, n)
+		} else {
+			rec.vals = rec.vals[:n]
+		}
+	}
+	if out == nil {
+		out = make(map[string]any, len(ct.fields)+1)
+	}
+	vars := &env{Attr: attrs, Rel: rels, Out: out, ID: res.ID, Type: res.Type, Embed: rec.embedFn, Included: rec.includedFn,
+		Fetch: fetch}
+	for i, f := range ct.fields {
 		var v any
 		if f.prog == nil {
 			var src any
@@ -415,10 +508,15 @@ func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, err
 				return nil, &FieldError{Field: f.field, Rule: rule, Detail: detail}
 			}
 		} else {
-			machine := vmPool.Get().(*vm.VM)
+			machine := rec.vm
+			if machine == nil || rec.depth > 0 {
+				machine = vmPool.Get().(*vm.VM)
+			}
 			var err error
 			v, err = machine.Run(f.prog, vars)
-			vmPool.Put(machine)
+			if machine != rec.vm {
+				vmPool.Put(machine)
+			}
 			if err != nil {
 				var re *ruleError
 				var fe *FieldError
@@ -435,6 +533,12 @@ func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, err
 			return nil, &FieldError{Field: f.field, Rule: "required", Detail: f.spec.Required}
 		}
 		out[f.spec.To] = v
+		if top {
+			rec.vals[i] = v
+		}
+	}
+	if top {
+		rec.vals[len(ct.fields)] = nil
 	}
 	if len(ct.custom) > 0 {
 		cf := map[string]any{}
@@ -451,6 +555,9 @@ func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, err
 		}
 		if len(cf) > 0 {
 			out["customFields"] = cf
+			if top {
+				rec.vals[len(ct.fields)] = cf
+			}
 		}
 	}
 	return out, nil
@@ -512,6 +619,20 @@ func (rec *record) includedAttrs(ref any) (map[string]any, error) {
 	return res.Attributes, nil
 }
 
+// refMap is {type, id} of a resource identifier: v itself when it is exactly that (decoded values are never
+// mutated, so sharing is safe and saves a map per reference).
+func refMap(v any, r events.OroRef) map[string]any {
+	if isRefMap(v, r) {
+		return v.(map[string]any)
+	}
+	return map[string]any{"type": r.Type, "id": r.ID}
+}
+
+func isRefMap(v any, r events.OroRef) bool {
+	m, ok := v.(map[string]any)
+	return ok && len(m) == 2 && m["type"] == r.Type && m["id"] == r.ID
+}
+
 func toRef(v any) (events.OroRef, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -566,8 +687,7 @@ func init() {
 				return s, rule, detail
 			}
 			str := s.(string)
-			addr, err := mail.ParseAddress(str)
-			if err != nil || addr.Address != str {
+			if !validAddress(str) {
 				return nil, "email", fmt.Sprintf("%q is not an email address", str)
 			}
 			return strings.ToLower(str), "", ""
@@ -649,7 +769,7 @@ func init() {
 			if err != nil {
 				return nil, "relationship", err.Error()
 			}
-			return map[string]any{"type": r.Type, "id": r.ID}, "", ""
+			return refMap(v, r), "", ""
 		},
 		"refs": func(v any) (any, string, string) {
 			if v == nil {
@@ -658,17 +778,25 @@ func init() {
 			list, ok := v.([]any)
 			if !ok {
 				if r, err := toRef(v); err == nil {
-					return []any{map[string]any{"type": r.Type, "id": r.ID}}, "", ""
+					return []any{refMap(v, r)}, "", ""
 				}
 				return nil, "relationship", fmt.Sprintf("want a list of resource identifiers, got %T", v)
 			}
-			out := make([]any, 0, len(list))
+			same := true
 			for _, e := range list {
 				r, err := toRef(e)
 				if err != nil {
 					return nil, "relationship", err.Error()
 				}
-				out = append(out, map[string]any{"type": r.Type, "id": r.ID})
+				same = same && isRefMap(e, r)
+			}
+			if same {
+				return list, "", "" // already exactly {type, id} each: values are never mutated, so share them
+			}
+			out := make([]any, 0, len(list))
+			for _, e := range list {
+				r, _ := toRef(e)
+				out = append(out, refMap(e, r))
 			}
 			return out, "", ""
 		},
@@ -702,8 +830,10 @@ func textOf(limit int) converter {
 		if !utf8.ValidString(s) {
 			return nil, "utf8", "not valid UTF-8"
 		}
-		if n := utf8.RuneCountInString(s); n > limit {
-			return nil, "max-length", fmt.Sprintf("%d characters, at most %d accepted", n, limit)
+		if len(s) > limit { // no more runes than bytes: most strings need no count
+			if n := utf8.RuneCountInString(s); n > limit {
+				return nil, "max-length", fmt.Sprintf("%d characters, at most %d accepted", n, limit)
+			}
 		}
 		if s == "" {
 			return nil, "", ""

@@ -37,14 +37,17 @@ func DeadLetterOnError(stage string, now func() time.Time) message.HandlerMiddle
 }
 
 func incoming(msg *message.Message) app.Incoming {
-	headers := make(map[string]string, len(msg.Metadata))
-	for k, v := range msg.Metadata {
-		if k != adapters.SubjectKey && k != adapters.SequenceKey {
-			headers[k] = v
+	headers := func() map[string]string {
+		h := make(map[string]string, len(msg.Metadata))
+		for k, v := range msg.Metadata {
+			if k != adapters.SubjectKey && k != adapters.SequenceKey {
+				h[k] = v
+			}
 		}
+		return h
 	}
 	seq, _ := strconv.ParseUint(msg.Metadata.Get(adapters.SequenceKey), 10, 64)
-	return app.Incoming{Subject: msg.Metadata.Get(adapters.SubjectKey), Header: msg.Metadata.Get, Headers: headers,
+	return app.Incoming{Subject: msg.Metadata.Get(adapters.SubjectKey), Header: msg.Metadata.Get, AllHeaders: headers,
 		Sequence: seq, Body: msg.Payload}
 }
 
@@ -52,6 +55,7 @@ func toMessages(outs []app.Outgoing) []*message.Message {
 	msgs := make([]*message.Message, 0, len(outs))
 	for _, o := range outs {
 		m := message.NewMessage(o.Envelope.ID, o.Body)
+		m.Metadata = make(message.Metadata, 12) // the envelope's headers, extensions and subject: no regrowth
 		o.Envelope.Apply(m.Metadata)
 		for k, v := range o.Extensions {
 			m.Metadata.Set(k, v)
