@@ -30,16 +30,13 @@ import (
 
 // The acceptance size of issue 6 (1,000,000 contacts) runs with -args -long (make bench); the default keeps
 // `go test -bench .` short.
-var (
-	e2eLong     = flag.Bool("long", false, "replay the acceptance size of 1,000,000 contacts end-to-end (slow)")
-	e2eContactN = flag.Int("e2e.contacts", 0, "contacts replayed end-to-end (default 20,000; 1,000,000 with -long)")
-)
+var e2eContactN = flag.Int("e2e.contacts", 0, "contacts replayed end-to-end (default 20,000; 1,000,000 with -long)")
 
 func e2eSize() int {
 	switch {
 	case *e2eContactN > 0:
 		return *e2eContactN
-	case *e2eLong:
+	case *long:
 		return 1_000_000
 	}
 	return 20_000

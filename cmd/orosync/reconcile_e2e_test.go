@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -27,8 +26,6 @@ import (
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
-
-var long = flag.Bool("long", false, "run the full acceptance sizes (slow)")
 
 // newReconcileE2E is newE2E with a given number of contacts and simulator faults.
 func newReconcileE2E(t *testing.T, contacts int, faults orosim.Faults) *e2e {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,8 +28,6 @@ import (
 
 // long runs the acceptance size (100,000 contacts, issue 5); `make bench` passes it. The default keeps `make test`
 // fast; the replay path is the same at any size.
-var long = flag.Bool("long", false, "run the full acceptance sizes (slow)")
-
 func replayContacts() int {
 	if *long {
 		return 100_000
