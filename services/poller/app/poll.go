@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/orosync/orosync/events"
@@ -54,6 +55,15 @@ type PollType struct {
 	Now        func() time.Time
 	OnProgress func(Progress)
 	Log        *slog.Logger
+
+	// The audit-log and hash-scan strategies (strategies.go) also need these.
+	Audits AuditReader
+	// Published tells what was last published per record (hash scan).
+	Published Published
+	// Include lists relationships fetched with each record (include=…).
+	Include []string
+	// AuditOverlap is how far before its cursor each audit-log read starts again; default 1 minute.
+	AuditOverlap time.Duration
 }
 
 // Run pages until the type is caught up (a page came back empty) or ctx is done. The cursor is saved after
@@ -63,6 +73,9 @@ func (p PollType) Run(ctx context.Context) error {
 	c, err := p.Cursors.Load(ctx, p.Tenant, p.Type)
 	if err != nil {
 		return err
+	}
+	if c.Strategy != "" && c.Strategy != domain.Keyset {
+		c = domain.Cursor{} // switched from another strategy: its position means nothing here
 	}
 	c.Done = 0
 	phase := domain.Forward // also on resume: the inclusive bound re-reads the cursor's second
@@ -74,6 +87,7 @@ func (p PollType) Run(ctx context.Context) error {
 		plan := domain.Next(c, phase, p.PageSize, serverNow.Add(-p.SafetyLag))
 		plan.Query.TotalCount = first
 		plan.Query.NoHateoas = true
+		plan.Query.Include = p.Include
 		page, err := p.Oro.List(ctx, p.Type, plan.Query)
 		if n, ok := oro.MaxPageSize(err); ok && n < p.PageSize {
 			// The instance caps page[size] (oro_api.max_entities): adapt and ask again.
@@ -95,7 +109,7 @@ func (p PollType) Run(ctx context.Context) error {
 		if plan.Phase != domain.Ties {
 			page.Data = fresh(c, page.Data)
 		}
-		records, dead, rows := p.convert(page)
+		records, dead, rows := p.convert(page, true)
 		if err := p.Publisher.PublishRaw(ctx, records, dead); err != nil {
 			return fmt.Errorf("publishing %s/%s page: %w", p.Tenant, p.Type, err)
 		}
@@ -103,7 +117,7 @@ func (p PollType) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", p.Tenant, p.Type, err)
 		}
-		if next != c {
+		if !reflect.DeepEqual(next, c) {
 			if err := p.Cursors.Save(ctx, p.Tenant, p.Type, next); err != nil {
 				return err
 			}
@@ -152,7 +166,7 @@ func (p PollType) now() time.Time {
 
 // convert turns a page into raw records; a resource that cannot be one (no usable id or updatedAt) becomes a
 // dead letter naming the field, and the rest of the page proceeds. Only records that are valid move the cursor.
-func (p PollType) convert(page *oro.Page) ([]events.RawRecord, []events.DeadLetter, []domain.Row) {
+func (p PollType) convert(page *oro.Page, needUpdatedAt bool) ([]events.RawRecord, []events.DeadLetter, []domain.Row) {
 	now := p.now().UTC()
 	included := make(map[oro.Identifier]json.RawMessage, len(page.Included))
 	for _, r := range page.Included {
@@ -165,12 +179,12 @@ func (p PollType) convert(page *oro.Page) ([]events.RawRecord, []events.DeadLett
 	)
 	for _, r := range page.Data {
 		ref := events.RecordRef{Tenant: p.Tenant, Type: p.Type, ID: r.ID}
-		rec, row, field, err := p.record(r, ref, included, now)
+		rec, row, field, err := p.recordOf(r, ref, included, now, needUpdatedAt)
 		if err != nil {
 			dl := events.DeadLetter{Stage: "poller", Record: &ref, Field: field, Rule: "required", Reason: err.Error(), FailedAt: now}
 			dl.SetPayload(r.Raw)
 			dead = append(dead, dl)
-			if row.ID > 0 && !row.UpdatedAt.IsZero() {
+			if row.ID > 0 && (!needUpdatedAt || !row.UpdatedAt.IsZero()) {
 				rows = append(rows, row)
 			}
 			continue
@@ -184,12 +198,18 @@ func (p PollType) convert(page *oro.Page) ([]events.RawRecord, []events.DeadLett
 var errNoUpdatedAt = errors.New("no valid updatedAt")
 
 func (p PollType) record(r oro.Resource, ref events.RecordRef, included map[oro.Identifier]json.RawMessage, now time.Time) (events.RawRecord, domain.Row, string, error) {
+	return p.recordOf(r, ref, included, now, true)
+}
+
+// recordOf builds the raw record of r; with needUpdatedAt false (strategies that do not page on it) a record
+// without updatedAt is published without one.
+func (p PollType) recordOf(r oro.Resource, ref events.RecordRef, included map[oro.Identifier]json.RawMessage, now time.Time, needUpdatedAt bool) (events.RawRecord, domain.Row, string, error) {
 	id, err := domain.ParseID(r.ID)
 	if err != nil {
 		return events.RawRecord{}, domain.Row{}, "id", fmt.Errorf("%s %s: %w", p.Type, r.ID, err)
 	}
 	at, ok := r.UpdatedAt()
-	if !ok {
+	if !ok && needUpdatedAt {
 		return events.RawRecord{}, domain.Row{}, "attributes.updatedAt", fmt.Errorf("%s %s: %w", p.Type, r.ID, errNoUpdatedAt)
 	}
 	row := domain.Row{ID: id, UpdatedAt: at.UTC()}
@@ -203,7 +223,11 @@ func (p PollType) record(r oro.Resource, ref events.RecordRef, included map[oro.
 			inc = append(inc, raw)
 		}
 	}
-	utc := at.UTC()
-	return events.RawRecord{RecordRef: ref, UpdatedAt: &utc, PayloadHash: hash, ObservedAt: now, Via: "poll",
+	var updated *time.Time
+	if ok {
+		utc := at.UTC()
+		updated = &utc
+	}
+	return events.RawRecord{RecordRef: ref, UpdatedAt: updated, PayloadHash: hash, ObservedAt: now, Via: "poll",
 		Resource: r.Raw, Included: inc}, row, "", nil
 }

@@ -17,6 +17,20 @@ type Cursor struct {
 	LastID    int64     `json:"lastId"`
 	// Done counts records published so far in the current run (progress; not part of the position).
 	Done int64 `json:"done,omitempty"`
+
+	// Strategy is the delta strategy the position below belongs to (empty: keyset, as before strategies).
+	Strategy Strategy `json:"strategy,omitempty"`
+	// ScanID is the last id read by the current id-ordered pass (hash scan, audit-log baseline), so a crash
+	// resumes mid-pass; 0 between passes.
+	ScanID int64 `json:"scanId,omitempty"`
+	// Baseline says the audit-log strategy's first full pass is done (the audit log only has what changed
+	// after it was switched on, so every record is read once first).
+	Baseline bool `json:"baseline,omitempty"`
+	// AuditSince is the loggedAt up to which the audit log has been read; AuditSeen the audit rows already
+	// handled in the overlap window before it (rows are re-read from AuditSince minus the overlap, because Oro
+	// writes them through its message queue and a late row can carry an earlier loggedAt).
+	AuditSince time.Time   `json:"auditSince,omitzero"`
+	AuditSeen  []AuditMark `json:"auditSeen,omitempty"`
 }
 
 // Phase of the next request.
