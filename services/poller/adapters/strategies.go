@@ -110,3 +110,15 @@ func (c Cursors) ForgetCapabilities(ctx context.Context, tenant, typ string) err
 	}
 	return nil
 }
+
+// SaveJSON stores v under key (status information next to the cursors).
+func (c Cursors) SaveJSON(ctx context.Context, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := c.KV.Put(ctx, key, b); err != nil {
+		return fmt.Errorf("saving %s: %w", key, err)
+	}
+	return nil
+}

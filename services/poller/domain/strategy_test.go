@@ -46,3 +46,16 @@ func TestAuditRowsInTheOverlapWindowAreHandledOnce(t *testing.T) {
 		t.Errorf("%+v", c.AuditSeen)
 	}
 }
+
+func TestProgressEstimatesTheTimeLeftFromTheRunsRate(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	p := SyncProgress{Total: -1}.Step(10_000, 1000, false, t0)
+	p = p.Step(-1, 3000, false, t0.Add(10*time.Second))
+	// 3,000 in 10 s: 300/s, 7,000 left.
+	if p.Total != 10_000 || p.Percent() != 30 || p.PerSecond != 300 || p.ETA.Round(time.Second) != 23*time.Second {
+		t.Errorf("%+v", p)
+	}
+	if p = p.Step(-1, 10_000, true, t0.Add(30*time.Second)); p.ETA != 0 || p.Percent() != 100 {
+		t.Errorf("caught up: %+v", p)
+	}
+}

@@ -50,6 +50,8 @@ type Config struct {
 	CapabilityMaxAge time.Duration
 	// AuditOverlap is how far before its cursor each audit-log read starts again; default 1 minute.
 	AuditOverlap time.Duration
+	// Metrics receives run progress, ETA and published counts (nil: none).
+	Metrics *Metrics
 	// OnStrategy is told the strategy chosen for every type (after every probe).
 	OnStrategy func(tenant string, p adapters.Probed)
 }
@@ -105,7 +107,15 @@ func Run(ctx context.Context, cfg Config) error {
 				Published: adapters.PublishedHashes{JS: js}, AuditOverlap: cfg.AuditOverlap,
 				Tenant: name, Type: typ, PageSize: cfg.PageSize, SafetyLag: cfg.SafetyLag, OnProgress: cfg.OnProgress, Now: cfg.Now,
 				Log: log}
-			r := &typeRunner{poll: poll, prober: prober, caps: adapters.Cursors{KV: kv}, cfg: cfg, log: log.With("tenant", name, "type", typ)}
+			r := &typeRunner{poll: poll, prober: prober, caps: adapters.Cursors{KV: kv}, cfg: cfg, log: log.With("tenant", name, "type", typ),
+				track: &tracker{tenant: name, typ: typ, kv: adapters.Cursors{KV: kv}, metrics: cfg.Metrics}}
+			onProgress := cfg.OnProgress
+			r.poll.OnProgress = func(p app.Progress) {
+				r.track.step(ctx, p)
+				if onProgress != nil {
+					onProgress(p)
+				}
+			}
 			g.Go(func() error { return r.loop(ctx) })
 		}
 	}
@@ -152,6 +162,7 @@ type typeRunner struct {
 	cfg    Config
 	log    *slog.Logger
 	probed *adapters.Probed // nil: look at the cache or probe before the next round
+	track  *tracker
 }
 
 // strategy returns the type's capabilities and strategy: cached when recent enough (or probed by this process
@@ -208,6 +219,7 @@ func (r *typeRunner) round(ctx context.Context) (interval time.Duration, err err
 	if n := p.Capabilities.MaxPageSize; n > 0 && n < poll.PageSize {
 		poll.PageSize = n
 	}
+	r.track.start(p.Choice.Strategy)
 	err = poll.RunStrategy(ctx, p.Choice.Strategy)
 	if err != nil && (app.IsBadRequest(err) || oro.IsForbidden(err)) {
 		r.log.Warn("Oro refused a request the probe allowed; probing again", "strategy", p.Choice.Strategy, "err", err)
