@@ -26,6 +26,7 @@ type typeStatus struct {
 	Cursor           string
 	Lag              uint64 // messages waiting in the transformer and writer
 	DeadLetters      uint64
+	Poller           pollerStatus // strategy, why, run progress and ETA
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -60,13 +61,15 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return enc.Encode(rows)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TENANT\tTYPE\tSEEN\tVERSIONS\tAPPLIED\tDELETED\tCURSOR\tLAG\tDEAD LETTERS")
+	fmt.Fprintln(tw, "TENANT\tTYPE\tSTRATEGY\tPROGRESS\tSEEN\tVERSIONS\tAPPLIED\tDELETED\tCURSOR\tLAG\tDEAD LETTERS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\n", r.Tenant, r.Type, r.Seen, r.Versions, r.Applied, r.Deleted, r.Cursor, r.Lag, r.DeadLetters)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\n", r.Tenant, r.Type, r.Poller.strategyColumn(), r.Poller.progressColumn(),
+			r.Seen, r.Versions, r.Applied, r.Deleted, r.Cursor, r.Lag, r.DeadLetters)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	printStrategyReasons(stdout, rows)
 	return printBudgetState(ctx, stdout, natsURL, c.tenant)
 }
 
@@ -103,7 +106,7 @@ func status(ctx context.Context, natsURL, databaseURL, tenant string, types []st
 	}
 	var out []typeStatus
 	for _, typ := range types {
-		s := typeStatus{Tenant: tenant, Type: typ, Lag: lag, Cursor: "-"}
+		s := typeStatus{Tenant: tenant, Type: typ, Lag: lag, Cursor: "-", Poller: readPollerStatus(ctx, kv, tenant, typ)}
 		info, err := raw.Info(ctx, jetstream.WithSubjectFilter(events.RawFilter(tenant, typ)))
 		if err != nil {
 			return nil, err
