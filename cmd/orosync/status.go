@@ -34,6 +34,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("status", stderr)
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
+	cfgFile := fs.String("config", env("OROSYNC_CONFIG", ""), "tenants file of `orosync run --config`: show every tenant (OROSYNC_CONFIG)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -47,13 +48,17 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
 		natsURL = url
 	}
-	tid, oid, err := c.scope()
+	tenants, err := statusTenants(&c, *cfgFile)
 	if err != nil {
 		return err
 	}
-	rows, err := status(ctx, natsURL, c.databaseURL, c.tenant, c.typeList(), tid, oid)
-	if err != nil {
-		return err
+	var rows []typeStatus
+	for _, t := range tenants {
+		r, err := status(ctx, natsURL, c.databaseURL, t.Name, t.Types, t.Scope.TenantID, t.Scope.OrganizationID)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r...)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -70,7 +75,12 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	printStrategyReasons(stdout, rows)
-	return printBudgetState(ctx, stdout, natsURL, c.tenant)
+	for _, t := range tenants {
+		if err := printBudgetState(ctx, stdout, natsURL, t.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func status(ctx context.Context, natsURL, databaseURL, tenant string, types []string, tid, oid uuid.UUID) ([]typeStatus, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/orosync/orosync/services/poller/adapters"
 	"github.com/orosync/orosync/services/poller/domain"
+	writer "github.com/orosync/orosync/services/writer/service"
 )
 
 // pollerStatus is what the poller keeps about one type next to its cursor: the strategy chosen from the last
@@ -75,4 +76,17 @@ func printStrategyReasons(w io.Writer, rows []typeStatus) {
 			fmt.Fprintf(w, "%s/%s: %s — %s\n", r.Tenant, r.Type, r.Poller.strategyColumn(), r.Poller.Reason)
 		}
 	}
+}
+
+// statusTenants is what `orosync status` reports on: the tenants file's connections, or the flags' one. Status
+// needs no secrets, so the file's secret variables need not be set.
+func statusTenants(c *common, cfgFile string) ([]connection, error) {
+	if cfgFile != "" {
+		return loadTenants(cfgFile, func(string) (string, bool) { return "unused by status", true }, nil)
+	}
+	tid, oid, err := c.scope()
+	if err != nil {
+		return nil, err
+	}
+	return []connection{{Name: c.tenant, Types: c.typeList(), Scope: writer.Scope{TenantID: tid, OrganizationID: oid}}}, nil
 }
