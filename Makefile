@@ -19,10 +19,11 @@ test: services
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
 ## bench: benchmarks of every module, then the acceptance sizes of tests that default to smaller ones (-long:
-## the poller's kill -9 test on 100,000 contacts)
+## the poller's kill -9 test on 100,000 contacts, its initial sync of 1,000,000 contacts)
 bench: services
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 	$(GO) test -count=1 -timeout 20m -run 'TestKilledPoller' ./services/poller/service/ -args -long
+	$(GO) test -count=1 -timeout 40m -run '^$$' -bench 'InitialSyncOfAMillionContacts' -benchtime 1x ./services/poller/service/ -args -long
 
 ## fuzz: a short run of every fuzz target (the corpus under testdata/fuzz is kept)
 fuzz:

@@ -137,3 +137,13 @@ func TestTwoTenantsFromOneConfigFileSyncInOneProcess(t *testing.T) {
 		}
 	}
 }
+
+func TestTheExampleTenantsFileLoads(t *testing.T) {
+	conns, err := loadTenants("../../deploy/tenants.example.yaml", func(string) (string, bool) { return "x", true }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conns) != 2 || conns[0].Name != "acme" || len(conns[0].Types) != 7 || conns[0].WebhookURL == "" || conns[1].Oro.Budget == nil {
+		t.Errorf("%+v", conns)
+	}
+}
