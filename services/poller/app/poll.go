@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/orosync/orosync/events"
@@ -83,16 +85,33 @@ func (p PollType) Run(ctx context.Context) error {
 	// The upper bound comes from Oro's clock (the Date header of the last response), so clock skew between us and
 	// Oro cannot make the cursor run ahead of records Oro has not finished writing.
 	serverNow := p.now()
-	for first := true; ; {
+	// The next page is requested while the current one is being published (its plan depends only on the
+	// page's rows, not on the publish): Oro's and JetStream's round trips overlap. The cursor is still saved
+	// only after the current page's acknowledgements.
+	pctx, cancelPrefetch := context.WithCancel(ctx)
+	defer cancelPrefetch()
+	first := true
+	fetch := func(c domain.Cursor, phase domain.Phase) <-chan fetched {
 		plan := domain.Next(c, phase, p.PageSize, serverNow.Add(-p.SafetyLag))
 		plan.Query.TotalCount = first
 		plan.Query.NoHateoas = true
 		plan.Query.Include = p.Include
-		page, err := p.Oro.List(ctx, p.Type, plan.Query)
+		out := make(chan fetched, 1)
+		go func() {
+			page, err := p.Oro.List(pctx, p.Type, plan.Query)
+			out <- fetched{plan: plan, page: page, err: err}
+		}()
+		return out
+	}
+	pending := fetch(c, phase)
+	for {
+		f := <-pending
+		plan, page, err := f.plan, f.page, f.err
 		if n, ok := oro.MaxPageSize(err); ok && n < p.PageSize {
 			// The instance caps page[size] (oro_api.max_entities): adapt and ask again.
 			p.log().Info("page size capped by Oro; adapting", "tenant", p.Tenant, "type", p.Type, "from", p.PageSize, "to", n)
 			p.PageSize = n
+			pending = fetch(c, phase)
 			continue
 		}
 		if err != nil {
@@ -110,12 +129,15 @@ func (p PollType) Run(ctx context.Context) error {
 			page.Data = fresh(c, page.Data)
 		}
 		records, dead, rows := p.convert(page, true)
+		next, nextPhase, caughtUp, advErr := domain.Advance(c, plan.Phase, rows, full)
+		if advErr == nil && !caughtUp {
+			pending = fetch(next, nextPhase)
+		}
 		if err := p.Publisher.PublishRaw(ctx, records, dead); err != nil {
 			return fmt.Errorf("publishing %s/%s page: %w", p.Tenant, p.Type, err)
 		}
-		next, nextPhase, caughtUp, err := domain.Advance(c, plan.Phase, rows, full)
-		if err != nil {
-			return fmt.Errorf("%s/%s: %w", p.Tenant, p.Type, err)
+		if advErr != nil {
+			return fmt.Errorf("%s/%s: %w", p.Tenant, p.Type, advErr)
 		}
 		if !reflect.DeepEqual(next, c) {
 			if err := p.Cursors.Save(ctx, p.Tenant, p.Type, next); err != nil {
@@ -133,6 +155,13 @@ func (p PollType) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// fetched is a page requested ahead.
+type fetched struct {
+	plan domain.Plan
+	page *oro.Page
+	err  error
 }
 
 // fresh drops the boundary rows an inclusive Forward page returns again (rows without a usable id or updatedAt
@@ -177,9 +206,10 @@ func (p PollType) convert(page *oro.Page, needUpdatedAt bool) ([]events.RawRecor
 		dead    []events.DeadLetter
 		rows    []domain.Row
 	)
-	for _, r := range page.Data {
+	hashes := hashAll(page.Data)
+	for i, r := range page.Data {
 		ref := events.RecordRef{Tenant: p.Tenant, Type: p.Type, ID: r.ID}
-		rec, row, field, err := p.recordOf(r, ref, included, now, needUpdatedAt)
+		rec, row, field, err := p.recordOf(r, ref, included, now, needUpdatedAt, hashes[i])
 		if err != nil {
 			dl := events.DeadLetter{Stage: "poller", Record: &ref, Field: field, Rule: "required", Reason: err.Error(), FailedAt: now}
 			dl.SetPayload(r.Raw)
@@ -198,12 +228,41 @@ func (p PollType) convert(page *oro.Page, needUpdatedAt bool) ([]events.RawRecor
 var errNoUpdatedAt = errors.New("no valid updatedAt")
 
 func (p PollType) record(r oro.Resource, ref events.RecordRef, included map[oro.Identifier]json.RawMessage, now time.Time) (events.RawRecord, domain.Row, string, error) {
-	return p.recordOf(r, ref, included, now, true)
+	return p.recordOf(r, ref, included, now, true, hashed{})
+}
+
+// hashed is a resource's content hash computed ahead (ok false: not yet).
+type hashed struct {
+	hash string
+	err  error
+	ok   bool
+}
+
+// hashAll hashes a page's resources on every core: canonicalising JSON is most of the poller's CPU per record.
+func hashAll(data []oro.Resource) []hashed {
+	out := make([]hashed, len(data))
+	workers := min(runtime.GOMAXPROCS(0), len(data)/64)
+	if workers < 2 {
+		return out // small page: hashed one by one in recordOf
+	}
+	var wg sync.WaitGroup
+	chunk := (len(data) + workers - 1) / workers
+	for lo := 0; lo < len(data); lo += chunk {
+		hi := min(lo+chunk, len(data))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				h, err := events.ResourceHash(data[i].Raw)
+				out[i] = hashed{hash: h, err: err, ok: true}
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // recordOf builds the raw record of r; with needUpdatedAt false (strategies that do not page on it) a record
 // without updatedAt is published without one.
-func (p PollType) recordOf(r oro.Resource, ref events.RecordRef, included map[oro.Identifier]json.RawMessage, now time.Time, needUpdatedAt bool) (events.RawRecord, domain.Row, string, error) {
+func (p PollType) recordOf(r oro.Resource, ref events.RecordRef, included map[oro.Identifier]json.RawMessage, now time.Time, needUpdatedAt bool, pre hashed) (events.RawRecord, domain.Row, string, error) {
 	id, err := domain.ParseID(r.ID)
 	if err != nil {
 		return events.RawRecord{}, domain.Row{}, "id", fmt.Errorf("%s %s: %w", p.Type, r.ID, err)
@@ -213,7 +272,10 @@ func (p PollType) recordOf(r oro.Resource, ref events.RecordRef, included map[or
 		return events.RawRecord{}, domain.Row{}, "attributes.updatedAt", fmt.Errorf("%s %s: %w", p.Type, r.ID, errNoUpdatedAt)
 	}
 	row := domain.Row{ID: id, UpdatedAt: at.UTC()}
-	hash, err := events.ResourceHash(r.Raw)
+	hash, err := pre.hash, pre.err
+	if !pre.ok {
+		hash, err = events.ResourceHash(r.Raw)
+	}
 	if err != nil {
 		return events.RawRecord{}, row, "resource", fmt.Errorf("%s %s: %w", p.Type, r.ID, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"testing"
@@ -33,6 +34,13 @@ func TestMain(m *testing.M) {
 }
 
 func childPoller() int {
+	if path := os.Getenv("OROSYNC_CHILD_CPUPROFILE"); path != "" {
+		// Profiles the child of a benchmark run (go tool pprof the file).
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	pageSize, _ := strconv.Atoi(os.Getenv("OROSYNC_PAGE_SIZE"))
 	perMinute, _ := strconv.ParseFloat(os.Getenv("OROSYNC_ORO_BUDGET"), 64)
 	budget := oro.NewBudget("acme", perMinute, 1, nil)
