@@ -126,13 +126,7 @@ func status(ctx context.Context, natsURL, databaseURL, tenant string, types []st
 			s.Versions += n
 		}
 		if e, err := kv.Get(ctx, tenant+"."+typ); err == nil {
-			var cur struct {
-				UpdatedAt string `json:"updatedAt"`
-				LastID    int64  `json:"lastId"`
-			}
-			if json.Unmarshal(e.Value(), &cur) == nil {
-				s.Cursor = fmt.Sprintf("%s #%d", cur.UpdatedAt, cur.LastID)
-			}
+			s.Cursor = cursorText(e.Value())
 		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return nil, err
 		}

@@ -90,3 +90,25 @@ func statusTenants(c *common, cfgFile string) ([]connection, error) {
 	}
 	return []connection{{Name: c.tenant, Types: c.typeList(), Scope: writer.Scope{TenantID: tid, OrganizationID: oid}}}, nil
 }
+
+// cursorText renders a type's cursor as its strategy keeps it: keyset "2026-11-01T09:00:00Z #42", audit log
+// "audit log since …", hash scan "scan after id 1200" or "scan idle".
+func cursorText(raw []byte) string {
+	var c domain.Cursor
+	if json.Unmarshal(raw, &c) != nil {
+		return "?"
+	}
+	switch c.Strategy {
+	case domain.AuditLog:
+		if !c.Baseline {
+			return fmt.Sprintf("baseline after id %d", c.ScanID)
+		}
+		return "audit log since " + c.AuditSince.UTC().Format(time.RFC3339)
+	case domain.HashScan:
+		if c.ScanID == 0 {
+			return "scan idle"
+		}
+		return fmt.Sprintf("scan after id %d", c.ScanID)
+	}
+	return fmt.Sprintf("%s #%d", c.UpdatedAt.UTC().Format(time.RFC3339), c.LastID)
+}

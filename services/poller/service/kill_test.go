@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -59,6 +60,15 @@ func childPoller() int {
 	}
 	st, _ := json.Marshal(budget.State())
 	fmt.Fprintf(out, "budget %s\n", st)
+	// Peak RSS of this process's own address space: the rusage of a child started by os/exec also counts the
+	// parent's pages it shared until exec (Linux keeps the larger high-water mark).
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for l := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+				fmt.Fprintf(out, "rss-kb %s\n", strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			}
+		}
+	}
 	out.Flush()
 	return 0
 }
