@@ -168,7 +168,9 @@ func (p pipeline) connections() []connection {
 	if len(p.Tenants) > 0 {
 		return p.Tenants
 	}
-	return []connection{{Name: p.Tenant, Oro: p.Oro, Types: p.Types, Scope: p.Scope}}
+	// OROSYNC_WEBHOOK_URL: where this connection's Oro webhooks deliver (its subscriptions to it make webhooks
+	// the primary source, polling the safety net).
+	return []connection{{Name: p.Tenant, Oro: p.Oro, Types: p.Types, Scope: p.Scope, WebhookURL: env("OROSYNC_WEBHOOK_URL", "")}}
 }
 
 func (p pipeline) pollerTenants() map[string]poller.Tenant {
