@@ -51,7 +51,6 @@ type tracker struct {
 	tenant, typ string
 	kv          adapters.Cursors
 	metrics     *Metrics
-	now         func() time.Time
 
 	mu    sync.Mutex
 	p     domain.SyncProgress
