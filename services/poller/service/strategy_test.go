@@ -16,6 +16,7 @@ import (
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/orosim"
 	"github.com/orosync/orosync/services/poller/adapters"
+	"github.com/orosync/orosync/services/poller/app"
 	"github.com/orosync/orosync/services/poller/domain"
 	"github.com/orosync/orosync/services/poller/service"
 )
@@ -242,5 +243,43 @@ func TestAPollRefusedWithABadRequestProbesTheTypeAgain(t *testing.T) {
 	}
 	if n, _ := f.typeState(t, "accounts"); n != f.sim.Count("accounts") {
 		t.Errorf("%d accounts in ORO_RAW, want %d", n, f.sim.Count("accounts"))
+	}
+}
+
+func TestAnInterruptedHashScanResumesMidPassWithoutRepeats(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+	f := fixtureFor(t, clk, orosim.New(orosim.Config{ClientID: "id", ClientSecret: "secret", Contacts: 50, Seed: 3, Now: clk.Now,
+		Counts: map[string]int{"opportunities": 200}, Faults: orosim.Faults{AuditForbidden: true}}))
+	cfg := func(onPage func(app.Progress)) service.Config {
+		return service.Config{NatsURL: f.nat, PageSize: 30, Once: true, SafetyLag: time.Second, Now: clk.Now, OnProgress: onPage,
+			Tenants: map[string]service.Tenant{"acme": {Types: []string{"opportunities"},
+				Oro: oro.Config{BaseURL: f.url + "/api", ClientID: "id", ClientSecret: "secret"}}}}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pages := 0
+	if err := service.Run(ctx, cfg(func(app.Progress) {
+		if pages++; pages == 3 {
+			cancel() // stop after the third acknowledged page
+		}
+	})); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if n, _ := f.typeState(t, "opportunities"); n != 90 {
+		t.Fatalf("after 3 pages ORO_RAW holds %d opportunities, want 90", n)
+	}
+	before := f.sim.Requests()["GET /api/opportunities"]
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel2()
+	if err := service.Run(ctx2, cfg(nil)); err != nil {
+		t.Fatal(err)
+	}
+	want := f.sim.Count("opportunities")
+	if n, msgs := f.typeState(t, "opportunities"); n != want || msgs != uint64(want) {
+		t.Errorf("ORO_RAW holds %d opportunities in %d messages, want %d each", n, msgs, want)
+	}
+	// The second run read only the rest of the pass (4 pages of 30 for the last 110, the probe's answers cached).
+	if calls := f.sim.Requests()["GET /api/opportunities"] - before; calls > 5 {
+		t.Errorf("the resumed scan made %d list calls; it started over", calls)
 	}
 }
