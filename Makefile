@@ -19,11 +19,13 @@ test: services
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
 ## bench: benchmarks of every module, then the acceptance sizes of tests that default to smaller ones (-long:
-## the poller's kill -9 test on 100,000 contacts; the replay with a changed mapping on 100,000 contacts; the
-## reconciler deleting 1 % of 100,000 contacts; the end-to-end replay of 1,000,000 contacts)
+## the poller's kill -9 test on 100,000 contacts and its initial sync of 1,000,000 contacts; the replay with a
+## changed mapping on 100,000 contacts; the reconciler deleting 1 % of 100,000 contacts; the end-to-end replay of
+## 1,000,000 contacts)
 bench: services
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 	$(GO) test -count=1 -timeout 20m -run 'TestKilledPoller' ./services/poller/service/ -args -long
+	$(GO) test -count=1 -timeout 40m -run '^$$' -bench 'InitialSyncOfAMillionContacts' -benchtime 1x ./services/poller/service/ -args -long
 	$(GO) test -count=1 -timeout 45m -run 'TestReplayWithAChangedMappingConvergesMercatoToIt' -v ./cmd/orosync/ -args -long
 	$(GO) test -count=1 -timeout 40m -run 'TestDeletingOnePercentOfContacts' ./cmd/orosync/ -args -long
 	$(GO) test -count=1 -timeout 3h -run '^$$' -bench 'BenchmarkEndToEndReplay' -benchtime 1x ./cmd/orosync/ -args -long

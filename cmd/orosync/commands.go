@@ -146,8 +146,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	simContacts := fs.Int("sim-contacts", 5000, "contacts in the bundled simulator (when --oro-url is empty)")
 	pollEvery := fs.Duration("poll-interval", envDuration("OROSYNC_POLL_INTERVAL", 10*time.Second), "delay between polls once caught up (OROSYNC_POLL_INTERVAL)")
 	reconcileEvery := fs.Duration("reconcile-interval", envDuration("OROSYNC_RECONCILE_INTERVAL", 15*time.Minute), "delay between reconcile passes (OROSYNC_RECONCILE_INTERVAL)")
+	cfgFile := fs.String("config", env("OROSYNC_CONFIG", ""), "tenants file (YAML or JSON) with several Oro connections; replaces the single-connection flags (OROSYNC_CONFIG)")
 	if err := parse(fs, args); err != nil || fs.Parsed() && fs.NArg() > 0 {
 		return errors.Join(err, extraArgs(fs))
+	}
+	if *cfgFile != "" {
+		return runTenants(ctx, &c, *cfgFile, *pollEvery, *reconcileEvery, *withMercato, stdout, stderr)
 	}
 	log := c.logger(stderr)
 	r, err := setup(ctx, &c, *simContacts, log)

@@ -18,6 +18,7 @@ require (
 	github.com/orosync/orosync/services/writer v0.0.0
 	golang.org/x/sync v0.25.0
 	golang.org/x/term v0.48.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

@@ -47,6 +47,9 @@ type pipeline struct {
 	// Rules are the writer's conflict policies; NoEmailMatch turns off the first-import email match.
 	Rules        writerdomain.Rules
 	NoEmailMatch bool
+	// Tenants, when set (orosync run --config), replace Tenant, Oro, Types and Scope: several connections.
+	Tenants       []connection
+	PollerMetrics *poller.Metrics
 }
 
 type pollerProgress struct {
@@ -95,7 +98,7 @@ func migrate(ctx context.Context, databaseURL string, withMercato bool) error {
 
 func (p pipeline) pollerConfig(once bool) poller.Config {
 	return poller.Config{NatsURL: p.NatsURL, PageSize: p.PageSize, Interval: p.PollInterval, Logger: p.Log, Once: once, Now: p.Now,
-		Tenants: map[string]poller.Tenant{p.Tenant: {Oro: p.Oro, Types: p.Types}},
+		Tenants: p.pollerTenants(), Metrics: p.PollerMetrics,
 		OnProgress: func(pr pollerapp.Progress) {
 			if p.OnPollProgress != nil {
 				p.OnPollProgress(pollerProgress{Type: pr.Type, Done: pr.Cursor.Done, Total: pr.Total, CaughtUp: pr.CaughtUp, Published: pr.Published})
@@ -105,8 +108,7 @@ func (p pipeline) pollerConfig(once bool) poller.Config {
 
 func (p pipeline) reconcilerConfig() reconciler.Config {
 	c := reconciler.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval, Now: p.Now,
-		Tenants: map[string]reconciler.Tenant{p.Tenant: {Oro: p.Oro, Types: p.Types,
-			Scope: reconciler.Scope{TenantID: p.Scope.TenantID, OrganizationID: p.Scope.OrganizationID}}}}
+		Tenants: p.reconcilerTenants()}
 	tune, err := envReconcileTuning()
 	if err != nil {
 		p.Log.Error("reconciler settings: the invalid ones keep their defaults", "err", err)
@@ -119,7 +121,7 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 	g.Go(func() error { return transformer.Run(ctx, transformer.Config{NatsURL: p.NatsURL, Logger: p.Log}) })
 	g.Go(func() error {
 		return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
-			Tenants: map[string]writer.Scope{p.Tenant: p.Scope}, Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch})
+			Tenants: p.writerScopes(), Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch})
 	})
 }
 

@@ -26,6 +26,7 @@ type typeStatus struct {
 	Cursor           string
 	Lag              uint64 // messages waiting in the transformer and writer
 	DeadLetters      uint64
+	Poller           pollerStatus // strategy, why, run progress and ETA
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -33,6 +34,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("status", stderr)
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
+	cfgFile := fs.String("config", env("OROSYNC_CONFIG", ""), "tenants file of `orosync run --config`: show every tenant (OROSYNC_CONFIG)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -46,13 +48,17 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
 		natsURL = url
 	}
-	tid, oid, err := c.scope()
+	tenants, err := statusTenants(&c, *cfgFile)
 	if err != nil {
 		return err
 	}
-	rows, err := status(ctx, natsURL, c.databaseURL, c.tenant, c.typeList(), tid, oid)
-	if err != nil {
-		return err
+	var rows []typeStatus
+	for _, t := range tenants {
+		r, err := status(ctx, natsURL, c.databaseURL, t.Name, t.Types, t.Scope.TenantID, t.Scope.OrganizationID)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r...)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -60,17 +66,24 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return enc.Encode(rows)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TENANT\tTYPE\tSEEN\tVERSIONS\tAPPLIED\tDELETED\tCURSOR\tLAG\tDEAD LETTERS")
+	fmt.Fprintln(tw, "TENANT\tTYPE\tSTRATEGY\tPROGRESS\tSEEN\tVERSIONS\tAPPLIED\tDELETED\tCURSOR\tLAG\tDEAD LETTERS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\n", r.Tenant, r.Type, r.Seen, r.Versions, r.Applied, r.Deleted, r.Cursor, r.Lag, r.DeadLetters)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\n", r.Tenant, r.Type, r.Poller.strategyColumn(), r.Poller.progressColumn(),
+			r.Seen, r.Versions, r.Applied, r.Deleted, r.Cursor, r.Lag, r.DeadLetters)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if err := printBudgetState(ctx, stdout, natsURL, c.tenant); err != nil {
-		return err
+	printStrategyReasons(stdout, rows)
+	for _, t := range tenants {
+		if err := printBudgetState(ctx, stdout, natsURL, t.Name); err != nil {
+			return err
+		}
+		if err := printReconcilerState(ctx, stdout, natsURL, t.Name); err != nil {
+			return err
+		}
 	}
-	return printReconcilerState(ctx, stdout, natsURL, c.tenant)
+	return nil
 }
 
 func status(ctx context.Context, natsURL, databaseURL, tenant string, types []string, tid, oid uuid.UUID) ([]typeStatus, error) {
@@ -106,7 +119,7 @@ func status(ctx context.Context, natsURL, databaseURL, tenant string, types []st
 	}
 	var out []typeStatus
 	for _, typ := range types {
-		s := typeStatus{Tenant: tenant, Type: typ, Lag: lag, Cursor: "-"}
+		s := typeStatus{Tenant: tenant, Type: typ, Lag: lag, Cursor: "-", Poller: readPollerStatus(ctx, kv, tenant, typ)}
 		info, err := raw.Info(ctx, jetstream.WithSubjectFilter(events.RawFilter(tenant, typ)))
 		if err != nil {
 			return nil, err
@@ -116,13 +129,7 @@ func status(ctx context.Context, natsURL, databaseURL, tenant string, types []st
 			s.Versions += n
 		}
 		if e, err := kv.Get(ctx, tenant+"."+typ); err == nil {
-			var cur struct {
-				UpdatedAt string `json:"updatedAt"`
-				LastID    int64  `json:"lastId"`
-			}
-			if json.Unmarshal(e.Value(), &cur) == nil {
-				s.Cursor = fmt.Sprintf("%s #%d", cur.UpdatedAt, cur.LastID)
-			}
+			s.Cursor = cursorText(e.Value())
 		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return nil, err
 		}

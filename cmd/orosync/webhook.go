@@ -22,8 +22,8 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 	if addr == "" {
 		return nil
 	}
-	if secret == "" {
-		return errors.New("OROSYNC_WEBHOOK_ADDR is set but OROSYNC_WEBHOOK_SECRET is empty: deliveries could not be verified")
+	if len(p.webhookSecrets(secret)) < len(p.connections()) {
+		return errors.New("OROSYNC_WEBHOOK_ADDR is set but a tenant has no webhook secret (OROSYNC_WEBHOOK_SECRET, or webhook.secretEnv in the tenants config): its deliveries could not be verified")
 	}
 	nc, err := nats.Connect(p.NatsURL, nats.Name("orosync-webhooks"))
 	if err != nil {
@@ -40,7 +40,7 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/{tenant}", adapters.WebhookReceiver{Publisher: adapters.RawPublisher{JS: js},
-		Secrets: map[string]string{p.Tenant: secret}, Log: log.With("service", "webhooks")})
+		Secrets: p.webhookSecrets(secret), Log: log.With("service", "webhooks")})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("webhooks: listen on %s: %w", addr, err)
@@ -52,7 +52,7 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	log.Info("receiving Oro webhooks", "addr", ln.Addr().String(), "path", "/webhooks/"+p.Tenant)
+	log.Info("receiving Oro webhooks", "addr", ln.Addr().String(), "path", "/webhooks/{tenant}")
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

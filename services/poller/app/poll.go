@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/orosync/orosync/events"
@@ -54,6 +57,15 @@ type PollType struct {
 	Now        func() time.Time
 	OnProgress func(Progress)
 	Log        *slog.Logger
+
+	// The audit-log and hash-scan strategies (strategies.go) also need these.
+	Audits AuditReader
+	// Published tells what was last published per record (hash scan).
+	Published Published
+	// Include lists relationships fetched with each record (include=…).
+	Include []string
+	// AuditOverlap is how far before its cursor each audit-log read starts again; default 1 minute.
+	AuditOverlap time.Duration
 }
 
 // Run pages until the type is caught up (a page came back empty) or ctx is done. The cursor is saved after
@@ -64,21 +76,42 @@ func (p PollType) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Strategy != "" && c.Strategy != domain.Keyset {
+		c = domain.Cursor{} // switched from another strategy: its position means nothing here
+	}
 	c.Done = 0
 	phase := domain.Forward // also on resume: the inclusive bound re-reads the cursor's second
 	total := int64(-1)
 	// The upper bound comes from Oro's clock (the Date header of the last response), so clock skew between us and
 	// Oro cannot make the cursor run ahead of records Oro has not finished writing.
 	serverNow := p.now()
-	for first := true; ; {
+	// The next page is requested while the current one is being published (its plan depends only on the
+	// page's rows, not on the publish): Oro's and JetStream's round trips overlap. The cursor is still saved
+	// only after the current page's acknowledgements.
+	pctx, cancelPrefetch := context.WithCancel(ctx)
+	defer cancelPrefetch()
+	first := true
+	fetch := func(c domain.Cursor, phase domain.Phase) <-chan fetched {
 		plan := domain.Next(c, phase, p.PageSize, serverNow.Add(-p.SafetyLag))
 		plan.Query.TotalCount = first
 		plan.Query.NoHateoas = true
-		page, err := p.Oro.List(ctx, p.Type, plan.Query)
+		plan.Query.Include = p.Include
+		out := make(chan fetched, 1)
+		go func() {
+			page, err := p.Oro.List(pctx, p.Type, plan.Query)
+			out <- fetched{plan: plan, page: page, err: err}
+		}()
+		return out
+	}
+	pending := fetch(c, phase)
+	for {
+		f := <-pending
+		plan, page, err := f.plan, f.page, f.err
 		if n, ok := oro.MaxPageSize(err); ok && n < p.PageSize {
 			// The instance caps page[size] (oro_api.max_entities): adapt and ask again.
 			p.log().Info("page size capped by Oro; adapting", "tenant", p.Tenant, "type", p.Type, "from", p.PageSize, "to", n)
 			p.PageSize = n
+			pending = fetch(c, phase)
 			continue
 		}
 		if err != nil {
@@ -95,15 +128,18 @@ func (p PollType) Run(ctx context.Context) error {
 		if plan.Phase != domain.Ties {
 			page.Data = fresh(c, page.Data)
 		}
-		records, dead, rows := p.convert(page)
+		records, dead, rows := p.convert(page, true)
+		next, nextPhase, caughtUp, advErr := domain.Advance(c, plan.Phase, rows, full)
+		if advErr == nil && !caughtUp {
+			pending = fetch(next, nextPhase)
+		}
 		if err := p.Publisher.PublishRaw(ctx, records, dead); err != nil {
 			return fmt.Errorf("publishing %s/%s page: %w", p.Tenant, p.Type, err)
 		}
-		next, nextPhase, caughtUp, err := domain.Advance(c, plan.Phase, rows, full)
-		if err != nil {
-			return fmt.Errorf("%s/%s: %w", p.Tenant, p.Type, err)
+		if advErr != nil {
+			return fmt.Errorf("%s/%s: %w", p.Tenant, p.Type, advErr)
 		}
-		if next != c {
+		if !reflect.DeepEqual(next, c) {
 			if err := p.Cursors.Save(ctx, p.Tenant, p.Type, next); err != nil {
 				return err
 			}
@@ -119,6 +155,13 @@ func (p PollType) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// fetched is a page requested ahead.
+type fetched struct {
+	plan domain.Plan
+	page *oro.Page
+	err  error
 }
 
 // fresh drops the boundary rows an inclusive Forward page returns again (rows without a usable id or updatedAt
@@ -152,7 +195,7 @@ func (p PollType) now() time.Time {
 
 // convert turns a page into raw records; a resource that cannot be one (no usable id or updatedAt) becomes a
 // dead letter naming the field, and the rest of the page proceeds. Only records that are valid move the cursor.
-func (p PollType) convert(page *oro.Page) ([]events.RawRecord, []events.DeadLetter, []domain.Row) {
+func (p PollType) convert(page *oro.Page, needUpdatedAt bool) ([]events.RawRecord, []events.DeadLetter, []domain.Row) {
 	now := p.now().UTC()
 	included := make(map[oro.Identifier]json.RawMessage, len(page.Included))
 	for _, r := range page.Included {
@@ -163,14 +206,15 @@ func (p PollType) convert(page *oro.Page) ([]events.RawRecord, []events.DeadLett
 		dead    []events.DeadLetter
 		rows    []domain.Row
 	)
-	for _, r := range page.Data {
+	hashes := hashAll(page.Data)
+	for i, r := range page.Data {
 		ref := events.RecordRef{Tenant: p.Tenant, Type: p.Type, ID: r.ID}
-		rec, row, field, err := p.record(r, ref, included, now)
+		rec, row, field, err := p.recordOf(r, ref, included, now, needUpdatedAt, hashes[i])
 		if err != nil {
 			dl := events.DeadLetter{Stage: "poller", Record: &ref, Field: field, Rule: "required", Reason: err.Error(), FailedAt: now}
 			dl.SetPayload(r.Raw)
 			dead = append(dead, dl)
-			if row.ID > 0 && !row.UpdatedAt.IsZero() {
+			if row.ID > 0 && (!needUpdatedAt || !row.UpdatedAt.IsZero()) {
 				rows = append(rows, row)
 			}
 			continue
@@ -184,16 +228,54 @@ func (p PollType) convert(page *oro.Page) ([]events.RawRecord, []events.DeadLett
 var errNoUpdatedAt = errors.New("no valid updatedAt")
 
 func (p PollType) record(r oro.Resource, ref events.RecordRef, included map[oro.Identifier]json.RawMessage, now time.Time) (events.RawRecord, domain.Row, string, error) {
+	return p.recordOf(r, ref, included, now, true, hashed{})
+}
+
+// hashed is a resource's content hash computed ahead (ok false: not yet).
+type hashed struct {
+	hash string
+	err  error
+	ok   bool
+}
+
+// hashAll hashes a page's resources on every core: canonicalising JSON is most of the poller's CPU per record.
+func hashAll(data []oro.Resource) []hashed {
+	out := make([]hashed, len(data))
+	workers := min(runtime.GOMAXPROCS(0), len(data)/64)
+	if workers < 2 {
+		return out // small page: hashed one by one in recordOf
+	}
+	var wg sync.WaitGroup
+	chunk := (len(data) + workers - 1) / workers
+	for lo := 0; lo < len(data); lo += chunk {
+		hi := min(lo+chunk, len(data))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				h, err := events.ResourceHash(data[i].Raw)
+				out[i] = hashed{hash: h, err: err, ok: true}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// recordOf builds the raw record of r; with needUpdatedAt false (strategies that do not page on it) a record
+// without updatedAt is published without one.
+func (p PollType) recordOf(r oro.Resource, ref events.RecordRef, included map[oro.Identifier]json.RawMessage, now time.Time, needUpdatedAt bool, pre hashed) (events.RawRecord, domain.Row, string, error) {
 	id, err := domain.ParseID(r.ID)
 	if err != nil {
 		return events.RawRecord{}, domain.Row{}, "id", fmt.Errorf("%s %s: %w", p.Type, r.ID, err)
 	}
 	at, ok := r.UpdatedAt()
-	if !ok {
+	if !ok && needUpdatedAt {
 		return events.RawRecord{}, domain.Row{}, "attributes.updatedAt", fmt.Errorf("%s %s: %w", p.Type, r.ID, errNoUpdatedAt)
 	}
 	row := domain.Row{ID: id, UpdatedAt: at.UTC()}
-	hash, err := events.ResourceHash(r.Raw)
+	hash, err := pre.hash, pre.err
+	if !pre.ok {
+		hash, err = events.ResourceHash(r.Raw)
+	}
 	if err != nil {
 		return events.RawRecord{}, row, "resource", fmt.Errorf("%s %s: %w", p.Type, r.ID, err)
 	}
@@ -203,7 +285,11 @@ func (p PollType) record(r oro.Resource, ref events.RecordRef, included map[oro.
 			inc = append(inc, raw)
 		}
 	}
-	utc := at.UTC()
-	return events.RawRecord{RecordRef: ref, UpdatedAt: &utc, PayloadHash: hash, ObservedAt: now, Via: "poll",
+	var updated *time.Time
+	if ok {
+		utc := at.UTC()
+		updated = &utc
+	}
+	return events.RawRecord{RecordRef: ref, UpdatedAt: updated, PayloadHash: hash, ObservedAt: now, Via: "poll",
 		Resource: r.Raw, Included: inc}, row, "", nil
 }

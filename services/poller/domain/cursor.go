@@ -3,7 +3,9 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/orosync/orosync/oro"
@@ -17,6 +19,24 @@ type Cursor struct {
 	LastID    int64     `json:"lastId"`
 	// Done counts records published so far in the current run (progress; not part of the position).
 	Done int64 `json:"done,omitempty"`
+	// Boundary lists every id read at second UpdatedAt (at most MaxBoundary; nil: not known, as in cursors
+	// saved before it existed or after a second with more rows). With it, the next page asks for
+	// updatedAt >= T and id NOT IN the boundary (filter[id][neq]=a,b): no page slot is spent re-reading them.
+	Boundary []int64 `json:"boundary,omitempty"`
+
+	// Strategy is the delta strategy the position below belongs to (empty: keyset, as before strategies).
+	Strategy Strategy `json:"strategy,omitempty"`
+	// ScanID is the last id read by the current id-ordered pass (hash scan, audit-log baseline), so a crash
+	// resumes mid-pass; 0 between passes.
+	ScanID int64 `json:"scanId,omitempty"`
+	// Baseline says the audit-log strategy's first full pass is done (the audit log only has what changed
+	// after it was switched on, so every record is read once first).
+	Baseline bool `json:"baseline,omitempty"`
+	// AuditSince is the loggedAt up to which the audit log has been read; AuditSeen the audit rows already
+	// handled in the overlap window before it (rows are re-read from AuditSince minus the overlap, because Oro
+	// writes them through its message queue and a late row can carry an earlier loggedAt).
+	AuditSince time.Time   `json:"auditSince,omitzero"`
+	AuditSeen  []AuditMark `json:"auditSeen,omitempty"`
 }
 
 // Phase of the next request.
@@ -64,6 +84,13 @@ func Next(c Cursor, phase Phase, pageSize int, upper time.Time) Plan {
 			op = "gt"
 		}
 		q.Filters = append(q.Filters, oro.Filter{Field: "updatedAt", Op: op, Value: c.UpdatedAt.UTC().Format(TimeFormat)})
+		if phase != Past && len(c.Boundary) > 0 {
+			ids := make([]string, len(c.Boundary))
+			for i, id := range c.Boundary {
+				ids[i] = strconv.FormatInt(id, 10)
+			}
+			q.Filters = append(q.Filters, oro.Filter{Field: "id", Op: "neq", Value: strings.Join(ids, ",")})
+		}
 	}
 	if phase != Past {
 		phase = Forward
@@ -80,19 +107,34 @@ type Row struct {
 // Fresh says whether a row of a Forward page is new: after the cursor, not one of the boundary rows the inclusive
 // lower bound returns again.
 func Fresh(c Cursor, r Row) bool {
+	if c.Boundary != nil && r.UpdatedAt.Equal(c.UpdatedAt) {
+		return !slices.Contains(c.Boundary, r.ID)
+	}
 	return r.UpdatedAt.After(c.UpdatedAt) || (r.UpdatedAt.Equal(c.UpdatedAt) && r.ID > c.LastID)
 }
+
+// MaxBoundary bounds Cursor.Boundary (the ids go into the query string).
+const MaxBoundary = 100
 
 // Advance moves the cursor past a page of fresh rows (in the order they were requested) and says which phase
 // comes next and whether the type is caught up. full says the page was as large as requested (more may follow),
 // counting the boundary rows dropped.
 func Advance(c Cursor, phase Phase, rows []Row, full bool) (next Cursor, nextPhase Phase, caughtUp bool, err error) {
 	for i, r := range rows {
-		if r.UpdatedAt.Before(c.UpdatedAt) || (r.UpdatedAt.Equal(c.UpdatedAt) && r.ID <= c.LastID) {
+		if !Fresh(c, r) {
 			return c, phase, false, fmt.Errorf("row %d (id %d, updatedAt %s) is not after the cursor (%s, %d): Oro did not honour the sort or filter",
 				i, r.ID, r.UpdatedAt.Format(time.RFC3339), c.UpdatedAt.Format(time.RFC3339), c.LastID)
 		}
-		c.UpdatedAt, c.LastID = r.UpdatedAt, r.ID
+		switch {
+		case r.UpdatedAt.After(c.UpdatedAt):
+			c.UpdatedAt, c.LastID, c.Boundary = r.UpdatedAt, r.ID, []int64{r.ID}
+		case c.Boundary != nil && len(c.Boundary) < MaxBoundary:
+			// Same second: with a known boundary a row below LastID can be one committed late; it is new.
+			c.LastID = max(c.LastID, r.ID)
+			c.Boundary = append(slices.Clip(c.Boundary), r.ID)
+		default:
+			c.LastID, c.Boundary = r.ID, nil // too many at one second: the inclusive read and Ties take over
+		}
 		c.Done++
 	}
 	switch {

@@ -3,6 +3,8 @@ package domain
 import (
 	"testing"
 	"time"
+
+	"github.com/orosync/orosync/oro"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -13,7 +15,8 @@ func TestForwardPagesReadFromTheBoundarySecondInclusivelyOneRequestEach(t *testi
 		t.Fatalf("%+v %v %v %v", c, phase, done, err)
 	}
 	p := Next(c, phase, 100, t0.Add(time.Hour))
-	if len(p.Query.Filters) != 2 || p.Query.Filters[1].Op != "gte" || p.Query.Filters[1].Value != "2026-01-01T00:00:01Z" {
+	if len(p.Query.Filters) != 3 || p.Query.Filters[1].Op != "gte" || p.Query.Filters[1].Value != "2026-01-01T00:00:01Z" ||
+		p.Query.Filters[2] != (oro.Filter{Field: "id", Op: "neq", Value: "2,3"}) {
 		t.Errorf("forward plan %+v", p.Query)
 	}
 	// The boundary rows come back and are not fresh; a tie with a higher id is.
@@ -66,5 +69,32 @@ func TestAShortForwardPageIsCaughtUpWithoutAnotherRequest(t *testing.T) {
 	c, phase, done, err := Advance(Cursor{UpdatedAt: t0, LastID: 4}, Forward, []Row{{7, t0.Add(time.Second)}}, false)
 	if err != nil || !done || phase != Forward || c.LastID != 7 {
 		t.Fatalf("%+v %v %v %v", c, phase, done, err)
+	}
+}
+
+func TestTheBoundarySecondsIdsAreExcludedSoNoPageSlotIsSpentOnThem(t *testing.T) {
+	c, _, _, err := Advance(Cursor{}, Forward, []Row{{4, t0}, {9, t0.Add(time.Second)}, {12, t0.Add(time.Second)}}, true)
+	if err != nil || len(c.Boundary) != 2 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	// A row of the boundary second committed late with a lower id is new, not an error.
+	c, _, _, err = Advance(c, Forward, []Row{{7, t0.Add(time.Second)}, {15, t0.Add(time.Second)}}, false)
+	if err != nil || c.LastID != 15 || len(c.Boundary) != 4 {
+		t.Fatalf("late row: %+v %v", c, err)
+	}
+	// More rows at one second than MaxBoundary: the boundary is no longer listed, the inclusive read takes over.
+	var rows []Row
+	for i := range MaxBoundary {
+		rows = append(rows, Row{int64(100 + i), t0.Add(time.Second)})
+	}
+	c, _, _, err = Advance(c, Forward, rows, true)
+	if err != nil || c.Boundary != nil || c.LastID != int64(100+MaxBoundary-1) {
+		t.Fatalf("overflow: %+v %v", c.LastID, err)
+	}
+	if p := Next(c, Forward, 100, t0.Add(time.Hour)); len(p.Query.Filters) != 2 {
+		t.Errorf("plan without a known boundary: %+v", p.Query.Filters)
+	}
+	if Fresh(c, Row{100, t0.Add(time.Second)}) || !Fresh(c, Row{500, t0.Add(time.Second)}) {
+		t.Error("inclusive fallback does not tell boundary rows apart")
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +35,13 @@ func TestMain(m *testing.M) {
 }
 
 func childPoller() int {
+	if path := os.Getenv("OROSYNC_CHILD_CPUPROFILE"); path != "" {
+		// Profiles the child of a benchmark run (go tool pprof the file).
+		if f, err := os.Create(path); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	pageSize, _ := strconv.Atoi(os.Getenv("OROSYNC_PAGE_SIZE"))
 	perMinute, _ := strconv.ParseFloat(os.Getenv("OROSYNC_ORO_BUDGET"), 64)
 	budget := oro.NewBudget("acme", perMinute, 1, nil)
@@ -51,6 +60,15 @@ func childPoller() int {
 	}
 	st, _ := json.Marshal(budget.State())
 	fmt.Fprintf(out, "budget %s\n", st)
+	// Peak RSS of this process's own address space: the rusage of a child started by os/exec also counts the
+	// parent's pages it shared until exec (Linux keeps the larger high-water mark).
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for l := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+				fmt.Fprintf(out, "rss-kb %s\n", strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			}
+		}
+	}
 	out.Flush()
 	return 0
 }

@@ -50,9 +50,11 @@ func TestBudgetEqualToTheServersLimitNeverGets429(t *testing.T) {
 }
 
 func TestBudgetAboveTheServersLimitBacksOffPerRetryAfterAndCompletes(t *testing.T) {
-	const k = 20 // one simulated minute = 3 s: the limit (33/s) is well below what the poller can send
-	f, _ := rateFixture(t, 1500, 100, k)
-	budget := oro.NewBudgetPer("acme", 200, time.Minute/k, 1, nil) // 200 per simulated minute
+	// One simulated minute = 6 s: the limit of 50 a simulated minute (8/s) is well below what the poller sends even
+	// on a loaded machine, and the budget is twice it (the seed's 100 and 200 a minute, halved).
+	const k = 10
+	f, _ := rateFixture(t, 1500, 50, k)
+	budget := oro.NewBudgetPer("acme", 100, time.Minute/k, 1, nil)
 	oc := f.oroConfig()
 	oc.Budget = budget
 	oc.Backoff.MaxRetryAfter = time.Minute / k // Retry-After counts simulated seconds; cap it at a simulated minute

@@ -15,12 +15,16 @@ import (
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/services/poller/adapters"
 	"github.com/orosync/orosync/services/poller/app"
+	"github.com/orosync/orosync/services/poller/domain"
 )
 
 // Tenant is one Oro connection.
 type Tenant struct {
 	Oro   oro.Config
 	Types []string
+	// WebhookURL is the address Oro's webhooks deliver to for this tenant (this poller's receiver); empty: the
+	// tenant does not use webhooks.
+	WebhookURL string
 }
 
 // Config of the poller.
@@ -38,6 +42,18 @@ type Config struct {
 	Once bool
 	// Now is the clock used before Oro's Date header is known (default time.Now).
 	Now func() time.Time
+	// SafetyNetInterval is the interval between rounds of a type whose changes Oro pushes by webhook; default
+	// 10 × Interval.
+	SafetyNetInterval time.Duration
+	// CapabilityMaxAge is how long a cached capability probe is trusted at start-up; default 1h. A poll that
+	// gets a 400 (or a 403 from the audit log) probes again in any case.
+	CapabilityMaxAge time.Duration
+	// AuditOverlap is how far before its cursor each audit-log read starts again; default 1 minute.
+	AuditOverlap time.Duration
+	// Metrics receives run progress, ETA and published counts (nil: none).
+	Metrics *Metrics
+	// OnStrategy is told the strategy chosen for every type (after every probe).
+	OnStrategy func(tenant string, p adapters.Probed)
 }
 
 // Run polls until ctx is done (or, with Once, until every type caught up).
@@ -50,6 +66,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.SafetyLag == 0 {
 		cfg.SafetyLag = 2 * time.Second
+	}
+	if cfg.SafetyNetInterval == 0 {
+		cfg.SafetyNetInterval = 10 * cfg.Interval
+	}
+	if cfg.CapabilityMaxAge == 0 {
+		cfg.CapabilityMaxAge = time.Hour
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -79,11 +101,22 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		budgets[name] = client.Budget()
 		g.Go(func() error { return reportBudget(ctx, adapters.Cursors{KV: kv}, name, client.Budget(), cfg.Once, log) })
+		prober := app.Prober{Oro: client, PageSize: cfg.PageSize, WebhookURL: t.WebhookURL, Now: cfg.Now}
 		for _, typ := range t.Types {
-			poll := app.PollType{Oro: client, Publisher: adapters.RawPublisher{JS: js}, Cursors: adapters.Cursors{KV: kv},
+			poll := app.PollType{Oro: client, Audits: client, Publisher: adapters.RawPublisher{JS: js}, Cursors: adapters.Cursors{KV: kv},
+				Published: adapters.PublishedHashes{JS: js}, AuditOverlap: cfg.AuditOverlap,
 				Tenant: name, Type: typ, PageSize: cfg.PageSize, SafetyLag: cfg.SafetyLag, OnProgress: cfg.OnProgress, Now: cfg.Now,
 				Log: log}
-			g.Go(func() error { return loop(ctx, poll, cfg, log.With("tenant", name, "type", typ)) })
+			r := &typeRunner{poll: poll, prober: prober, caps: adapters.Cursors{KV: kv}, cfg: cfg, log: log.With("tenant", name, "type", typ),
+				track: &tracker{tenant: name, typ: typ, kv: adapters.Cursors{KV: kv}, metrics: cfg.Metrics}}
+			onProgress := cfg.OnProgress
+			r.poll.OnProgress = func(p app.Progress) {
+				r.track.step(ctx, p)
+				if onProgress != nil {
+					onProgress(p)
+				}
+			}
+			g.Go(func() error { return r.loop(ctx) })
 		}
 	}
 	err = g.Wait()
@@ -121,23 +154,100 @@ func reportBudget(ctx context.Context, kv adapters.Cursors, tenant string, b *or
 	}
 }
 
-func loop(ctx context.Context, poll app.PollType, cfg Config, log *slog.Logger) error {
+// typeRunner polls one type of one tenant with the strategy its capabilities allow.
+type typeRunner struct {
+	poll   app.PollType
+	prober app.Prober
+	caps   adapters.Cursors
+	cfg    Config
+	log    *slog.Logger
+	probed *adapters.Probed // nil: look at the cache or probe before the next round
+	track  *tracker
+}
+
+// strategy returns the type's capabilities and strategy: cached when recent enough (or probed by this process
+// already), probed otherwise.
+func (r *typeRunner) strategy(ctx context.Context) (adapters.Probed, error) {
+	if r.probed != nil {
+		return *r.probed, nil
+	}
+	p, ok, err := r.caps.LoadCapabilities(ctx, r.poll.Tenant, r.poll.Type)
+	if err != nil {
+		return p, err
+	}
+	if !ok || r.now().Sub(p.Capabilities.ProbedAt) >= r.cfg.CapabilityMaxAge || p.Capabilities.PageSizeAsked != r.cfg.PageSize {
+		topics, note, err := r.prober.WebhookTopics(ctx)
+		if err != nil {
+			return p, err
+		}
+		c, err := r.prober.Probe(ctx, r.poll.Type, topics, note)
+		if err != nil {
+			return p, err
+		}
+		p = adapters.Probed{Capabilities: c, Choice: domain.Choose(c)}
+		if err := r.caps.SaveCapabilities(ctx, r.poll.Tenant, p); err != nil {
+			return p, err
+		}
+		r.log.Info("capabilities probed", "strategy", p.Choice.Strategy, "reason", p.Choice.Reason, "max_page_size", c.MaxPageSize)
+	}
+	if r.cfg.OnStrategy != nil {
+		r.cfg.OnStrategy(r.poll.Tenant, p)
+	}
+	r.probed = &p
+	return p, nil
+}
+
+func (r *typeRunner) now() time.Time {
+	if r.cfg.Now != nil {
+		return r.cfg.Now()
+	}
+	return time.Now()
+}
+
+// round runs the chosen strategy once; a 400 (Oro no longer takes what the probe found) or a 403 from the audit
+// log drops the cached probe so the next round probes and chooses again.
+func (r *typeRunner) round(ctx context.Context) (interval time.Duration, err error) {
+	interval = r.cfg.Interval
+	p, err := r.strategy(ctx)
+	if err != nil {
+		return interval, err
+	}
+	if p.Choice.Webhooks {
+		interval = r.cfg.SafetyNetInterval
+	}
+	poll := r.poll
+	if n := p.Capabilities.MaxPageSize; n > 0 && n < poll.PageSize {
+		poll.PageSize = n
+	}
+	r.track.start(p.Choice.Strategy)
+	err = poll.RunStrategy(ctx, p.Choice.Strategy)
+	if err != nil && (app.IsBadRequest(err) || oro.IsForbidden(err)) {
+		r.log.Warn("Oro refused a request the probe allowed; probing again", "strategy", p.Choice.Strategy, "err", err)
+		r.probed = nil
+		if ferr := r.caps.ForgetCapabilities(ctx, r.poll.Tenant, r.poll.Type); ferr != nil {
+			r.log.Warn("forgetting capabilities", "err", ferr)
+		}
+	}
+	return interval, err
+}
+
+func (r *typeRunner) loop(ctx context.Context) error {
 	for {
-		err := poll.Run(ctx)
+		interval, err := r.round(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case err != nil && cfg.Once:
+		case err != nil && r.cfg.Once:
 			return err
 		case err != nil:
-			log.Warn("poll round failed; retrying after the interval", "err", err)
-		case cfg.Once:
+			r.log.Warn("poll round failed; retrying after the interval", "err", err)
+		case r.cfg.Once:
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(cfg.Interval):
+		case <-time.After(interval):
 		}
 	}
 }
