@@ -14,9 +14,12 @@ import (
 // (dbtest imports this package, so the in-package test builds its database by hand.)
 func newEmptyDB(t *testing.T) string {
 	t.Helper()
-	server := os.Getenv("DATABASE_URL")
-	if server == "" {
-		server = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	server := "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		var err error
+		if server, err = pgadmin.WithDatabase(u, "postgres"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])

@@ -32,8 +32,13 @@ const (
 )
 
 // ServerURL returns the URL of the server tests run against (DATABASE_URL or DefaultServerURL).
+// The URL returned names the maintenance database "postgres": the database DATABASE_URL names (the demo's) need
+// not exist for the tests.
 func ServerURL() string {
 	if u := os.Getenv(EnvServerURL); u != "" {
+		if m, err := pgadmin.WithDatabase(u, "postgres"); err == nil {
+			return m
+		}
 		return u
 	}
 	return DefaultServerURL

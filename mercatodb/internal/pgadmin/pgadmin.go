@@ -31,14 +31,21 @@ func WithDatabase(serverURL, name string) (string, error) {
 // DropDatabase drops database name, if it exists, through a connection to serverURL (which must
 // name a different database). WITH (FORCE) (PostgreSQL 13+) terminates connections left open.
 func DropDatabase(ctx context.Context, serverURL, name string) error {
-	conn, err := pgx.Connect(ctx, serverURL)
+	cfg, err := pgx.ParseConfig(serverURL)
 	if err != nil {
-		return fmt.Errorf("drop database %q: connect: %w", name, err)
+		return fmt.Errorf("drop database %q: parse server url: %w", name, err)
+	}
+	// The maintenance database always exists; the one the server URL names may not (DATABASE_URL names the
+	// demo's database, which the tests must not depend on).
+	cfg.Database = "postgres"
+	if name == cfg.Database {
+		return fmt.Errorf("drop database %q: refusing to drop the maintenance database", name)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("drop database %q: connect to the postgres database: %w", name, err)
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	if conn.Config().Database == name {
-		return fmt.Errorf("drop database %q: server url names that same database", name)
-	}
 	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
 		return fmt.Errorf("drop database %q: %w", name, err)
 	}
