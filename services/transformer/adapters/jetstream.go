@@ -3,7 +3,6 @@ package adapters
 
 import (
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 
@@ -21,11 +20,6 @@ const (
 	SubjectKey  = "_orosync_subject"
 	SequenceKey = "_orosync_sequence"
 )
-
-// Logger maps Watermill's per-message info logs to debug so a busy pipeline does not flood the log.
-func Logger(l *slog.Logger) watermill.LoggerAdapter {
-	return watermill.NewSlogLoggerWithLevelMapping(l, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-}
 
 // NewSubscriber binds to an existing durable consumer (created from contracts/ at start-up); the Watermill topic
 // is the stream name.
