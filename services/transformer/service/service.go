@@ -73,10 +73,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("transformer: connecting to %s: %w", cfg.NatsURL, err)
 	}
 	defer nc.Close()
-	pub, err := adapters.NewPublisher(nc, wlog)
-	if err != nil {
-		return err
-	}
+	pub := adapters.NewPublisher(nc)
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}
