@@ -59,21 +59,24 @@ func NewSubscriber(url, consumer string, pull int, opts []nats.Option, logger wa
 type unmarshaler struct{}
 
 func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
-	md := make(message.Metadata)
-	for k, v := range msg.Headers() {
-		switch k {
-		case wmnats.WatermillUUIDHdr, nats.MsgIdHdr:
-			continue
+	hdr := msg.Headers()
+	md := make(message.Metadata, len(hdr)+2) // sized for the headers, subject and sequence: no regrowth
+	for k, v := range hdr {
+		switch {
+		case k == wmnats.WatermillUUIDHdr || k == nats.MsgIdHdr:
+		case len(v) == 1:
+			md[k] = v[0]
+		default:
+			md[k] = strings.Join(v, ",")
 		}
-		md.Set(k, strings.Join(v, ","))
 	}
-	md.Set(SubjectKey, msg.Subject())
+	md[SubjectKey] = msg.Subject()
 	if meta, err := msg.Metadata(); err == nil {
-		md.Set(SequenceKey, strconv.FormatUint(meta.Sequence.Stream, 10))
+		md[SequenceKey] = strconv.FormatUint(meta.Sequence.Stream, 10)
 	}
-	id := msg.Headers().Get(wmnats.WatermillUUIDHdr)
+	id := hdr.Get(wmnats.WatermillUUIDHdr)
 	if id == "" {
-		id = msg.Headers().Get(nats.MsgIdHdr)
+		id = hdr.Get(nats.MsgIdHdr)
 	}
 	wm := message.NewMessage(id, msg.Data())
 	wm.Metadata = md
