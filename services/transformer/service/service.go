@@ -88,7 +88,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("transformer: router: %w", err)
 	}
+	poolCtx, stopPool := context.WithCancel(context.Background())
+	defer stopPool()
 	router.AddMiddleware(
+		ports.OnLongLivedGoroutines(poolCtx, cfg.Workers),
 		ports.DeadLetterOnError("transformer", time.Now),
 		middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, Logger: wlog}.Middleware,
 		middleware.Recoverer,
