@@ -93,7 +93,7 @@ func Run(ctx context.Context, cfg Config) error {
 	router.AddMiddleware(
 		ports.OnLongLivedGoroutines(poolCtx, cfg.Workers),
 		ports.DeadLetterOnError("transformer", time.Now),
-		middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, Logger: wlog}.Middleware,
+		ports.RetryAfterAFailure(middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, Logger: wlog}),
 		middleware.Recoverer,
 	)
 	if cfg.Mapping == nil {
