@@ -73,10 +73,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("transformer: connecting to %s: %w", cfg.NatsURL, err)
 	}
 	defer nc.Close()
-	pub, err := adapters.NewPublisher(nc, wlog)
-	if err != nil {
-		return err
-	}
+	pub := adapters.NewPublisher(nc)
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}
@@ -91,9 +88,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("transformer: router: %w", err)
 	}
+	poolCtx, stopPool := context.WithCancel(context.Background())
+	defer stopPool()
 	router.AddMiddleware(
+		ports.OnLongLivedGoroutines(poolCtx, cfg.Workers),
 		ports.DeadLetterOnError("transformer", time.Now),
-		middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, Logger: wlog}.Middleware,
+		ports.RetryAfterAFailure(middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, Logger: wlog}),
 		middleware.Recoverer,
 	)
 	if cfg.Mapping == nil {
