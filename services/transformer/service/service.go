@@ -73,7 +73,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("transformer: connecting to %s: %w", cfg.NatsURL, err)
 	}
 	defer nc.Close()
-	pub := adapters.NewPublisher(nc)
+	pub, err := adapters.NewPublisher(nc, wlog)
+	if err != nil {
+		return err
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}
