@@ -68,7 +68,7 @@ func TestFastHashesEqualTheReferenceOnOroFixtures(t *testing.T) {
 		linked, _ := json.MarshalIndent(m, "", "  ")
 		for _, in := range [][]byte{r, linked} {
 			assertSameHashes(t, &h, in)
-			if _, ok := h.canonical(in, true); !ok {
+			if _, ok := h.canonical(in, true, false); !ok {
 				t.Fatalf("fast path refused the plain resource %s", in)
 			}
 		}
@@ -101,6 +101,11 @@ func assertSameHashes(t *testing.T, h *Hasher, in []byte) {
 	got, gotErr := h.ResourceHash(in)
 	if got != want || (gotErr == nil) != (wantErr == nil) {
 		t.Fatalf("ResourceHash(%q) = %q, %v; reference %q, %v", in, got, gotErr, want, wantErr)
+	}
+	if json.Valid(in) {
+		if got, gotErr := h.ValidResourceHash(in); got != want || (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("ValidResourceHash(%q) = %q, %v; reference %q, %v", in, got, gotErr, want, wantErr)
+		}
 	}
 	want, wantErr = payloadHashReference(in)
 	got, gotErr = h.PayloadHash(in)

@@ -192,7 +192,7 @@ func ResourceHash(raw []byte) (string, error) {
 // Canonical re-encodes JSON with sorted object keys and numbers kept verbatim.
 func Canonical(raw []byte) ([]byte, error) {
 	var h Hasher
-	if out, ok := h.canonical(raw, false); ok {
+	if out, ok := h.canonical(raw, false, false); ok {
 		return out, nil
 	}
 	return canonicalReference(raw)

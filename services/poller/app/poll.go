@@ -260,7 +260,7 @@ func hashAll(data []oro.Resource) []hashed {
 func hashRange(data []oro.Resource, out []hashed, lo, hi int) {
 	var h events.Hasher
 	for i := lo; i < hi; i++ {
-		sum, err := h.ResourceHash(data[i].Raw)
+		sum, err := h.ValidResourceHash(data[i].Raw) // ParseDocument checked the page
 		out[i] = hashed{hash: sum, err: err, ok: true}
 	}
 }
