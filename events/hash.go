@@ -208,12 +208,15 @@ func (h *Hasher) appendRelationships(dst []byte, v *fastjson.Value) []byte {
 const hexDigits = "0123456789abcdef"
 
 // appendString quotes s exactly as encoding/json does with HTML escaping off.
-func appendString(dst, s []byte) []byte {
+func appendString(dst, s []byte) []byte { return appendQuoted(dst, s, false) }
+
+// appendQuoted quotes s exactly as encoding/json does, escaping <, > and & when html is set (json.Marshal).
+func appendQuoted[S []byte | string](dst []byte, s S, html bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
+			if b >= 0x20 && b != '"' && b != '\\' && (!html || (b != '<' && b != '>' && b != '&')) {
 				i++
 				continue
 			}
@@ -238,7 +241,7 @@ func appendString(dst, s []byte) []byte {
 			start = i
 			continue
 		}
-		c, size := utf8.DecodeRune(s[i:])
+		c, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
 		if c == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
