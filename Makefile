@@ -34,6 +34,9 @@ bench: services
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocument$$' -fuzztime 30s ./oro/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAudits$$' -fuzztime 30s ./oro/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastParseAgreesWithTheReference$$' -fuzztime 30s ./oro/
+	$(GO) test -run '^$$' -fuzz '^FuzzFastHashesEqualTheReference$$' -fuzztime 30s ./events/
+	$(GO) test -run '^$$' -fuzz '^FuzzRawRecordAppendJSONIsJSONMarshal$$' -fuzztime 30s ./events/
 	$(GO) test -run '^$$' -fuzz '^FuzzMapContact$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentAndMap$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzFastPathAgreesWithMap$$' -fuzztime 30s ./services/transformer/domain/

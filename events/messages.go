@@ -1,11 +1,9 @@
 package events
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -179,58 +177,25 @@ func (d *DeadLetter) SetPayload(b []byte) {
 // PayloadHash is the hex SHA-256 of the canonical form of a JSON value (object keys sorted, insignificant space
 // dropped), so the same content hashes the same whatever key order or spacing Oro used.
 func PayloadHash(raw []byte) (string, error) {
-	canon, err := Canonical(raw)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(canon)
-	return hex.EncodeToString(sum[:]), nil
+	var h Hasher
+	return h.PayloadHash(raw)
 }
 
 // ResourceHash is the payload hash of a JSON:API resource object without its HATEOAS links (top-level and per
 // relationship): links depend on how the resource was fetched (poll with noHateoas, webhook, base URL), not on
 // its content, so the same version hashes, and is de-duplicated, the same whichever way it arrived.
 func ResourceHash(raw []byte) (string, error) {
-	var res map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &res); err != nil {
-		return "", fmt.Errorf("resource hash: %w", err)
-	}
-	delete(res, "links")
-	if rels, ok := res["relationships"]; ok {
-		var m map[string]map[string]json.RawMessage
-		if err := json.Unmarshal(rels, &m); err == nil {
-			for _, rel := range m {
-				delete(rel, "links")
-			}
-			b, err := json.Marshal(m)
-			if err != nil {
-				return "", fmt.Errorf("resource hash: %w", err)
-			}
-			res["relationships"] = b
-		}
-	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		return "", fmt.Errorf("resource hash: %w", err)
-	}
-	return PayloadHash(b)
+	var h Hasher
+	return h.ResourceHash(raw)
 }
 
 // Canonical re-encodes JSON with sorted object keys and numbers kept verbatim.
 func Canonical(raw []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("canonical json: %w", err)
+	var h Hasher
+	if out, ok := h.canonical(raw, false, false); ok {
+		return out, nil
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("canonical json: %w", err)
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return canonicalReference(raw)
 }
 
 // ID derives a deterministic message id from its parts: the same version of the same record always gets the same

@@ -125,6 +125,15 @@ func parseErrf(path, format string, args ...any) error {
 // that is wrong as a *ParseError. Unknown members are ignored. It never
 // panics, whatever the input.
 func ParseDocument(b []byte) (*Document, error) {
+	if doc, ok := parseDocumentFast(b); ok {
+		return doc, nil
+	}
+	return parseDocumentReference(b)
+}
+
+// parseDocumentReference is ParseDocument with encoding/json at every level: it defines the result and names
+// the errors; parseDocumentFast only speeds up the documents it accepts.
+func parseDocumentReference(b []byte) (*Document, error) {
 	var top map[string]json.RawMessage
 	if k := kindOf(b); k != "object" {
 		if !json.Valid(b) {

@@ -243,21 +243,26 @@ func hashAll(data []oro.Resource) []hashed {
 	out := make([]hashed, len(data))
 	workers := min(runtime.GOMAXPROCS(0), len(data)/64)
 	if workers < 2 {
-		return out // small page: hashed one by one in recordOf
+		hashRange(data, out, 0, len(data))
+		return out
 	}
 	var wg sync.WaitGroup
 	chunk := (len(data) + workers - 1) / workers
 	for lo := 0; lo < len(data); lo += chunk {
 		hi := min(lo+chunk, len(data))
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				h, err := events.ResourceHash(data[i].Raw)
-				out[i] = hashed{hash: h, err: err, ok: true}
-			}
-		})
+		wg.Go(func() { hashRange(data, out, lo, hi) })
 	}
 	wg.Wait()
 	return out
+}
+
+// hashRange hashes data[lo:hi] into out with one Hasher, whose parser and buffers serve every resource.
+func hashRange(data []oro.Resource, out []hashed, lo, hi int) {
+	var h events.Hasher
+	for i := lo; i < hi; i++ {
+		sum, err := h.ValidResourceHash(data[i].Raw) // ParseDocument checked the page
+		out[i] = hashed{hash: sum, err: err, ok: true}
+	}
 }
 
 // recordOf builds the raw record of r; with needUpdatedAt false (strategies that do not page on it) a record
