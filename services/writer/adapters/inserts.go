@@ -2,7 +2,6 @@ package adapters
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -144,16 +143,7 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.OrosyncOutbox) er
 		return nil
 	}
 	if n >= outboxBatchEvents {
-		evts := make([]batchEvent, n)
-		for i, r := range rows {
-			evts[i] = batchEvent{Subject: r.Subject, MsgID: r.MsgID, Type: r.EventType, Headers: json.RawMessage(r.Headers),
-				Payload: json.RawMessage(r.Payload)}
-		}
-		body, err := json.Marshal(evts)
-		if err != nil {
-			return fmt.Errorf("writer: encoding outbox batch: %w", err)
-		}
-		if _, err := tx.Exec(ctx, insertOutboxBatchSQL, string(body)); err != nil {
+		if _, err := tx.Exec(ctx, insertOutboxBatchSQL, outboxBatchJSON(rows)); err != nil {
 			return fmt.Errorf("writer: writing outbox: %w", err)
 		}
 		return nil
@@ -166,6 +156,65 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.OrosyncOutbox) er
 		return fmt.Errorf("writer: writing outbox: %w", err)
 	}
 	return nil
+}
+
+// outboxBatchJSON is the JSON array of batchEvent an orosync_outbox_batches row holds, appended by hand: headers and
+// payloads are already JSON (from json.Marshal), and json.Marshal of a []batchEvent re-validated and re-compacted
+// every one of them (a sixth of the writer's CPU on a 1,000-contact batch).
+func outboxBatchJSON(rows []model.OrosyncOutbox) string {
+	size := 2
+	for _, r := range rows {
+		size += len(r.Subject) + len(r.MsgID) + len(r.EventType) + len(r.Headers) + len(r.Payload) + 40
+	}
+	b := make([]byte, 0, size)
+	b = append(b, '[')
+	for i, r := range rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"s":`...)
+		b = appendJSONString(b, r.Subject)
+		b = append(b, `,"m":`...)
+		b = appendJSONString(b, r.MsgID)
+		b = append(b, `,"t":`...)
+		b = appendJSONString(b, r.EventType)
+		b = append(b, `,"h":`...)
+		b = appendRawJSON(b, r.Headers)
+		b = append(b, `,"p":`...)
+		b = appendRawJSON(b, r.Payload)
+		b = append(b, '}')
+	}
+	return string(append(b, ']'))
+}
+
+func appendRawJSON(b []byte, v string) []byte {
+	if v == "" {
+		return append(b, "null"...)
+	}
+	return append(b, v...)
+}
+
+// appendJSONString appends s as a JSON string (quotes, backslashes and control characters escaped).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // raw hands uuids to pgx as [16]byte, which it encodes natively (uuid.UUID goes through driver.Valuer: a string
