@@ -135,7 +135,7 @@ func benchStore(b *testing.B) (*adapters.Store, *pgxpool.Pool) {
 	return store, pool
 }
 
-// benchStatements counts the statements the writer benchmarks send (one per round trip unless pipelined);
+// benchStatements counts the writer benchmarks' round trips (statements and pipelines);
 // benchBackends the CPU time of their PostgreSQL backends.
 var (
 	benchStatements stmtCounter
@@ -154,7 +154,7 @@ func startMeasuring() measuring {
 }
 
 func report(b *testing.B, m measuring) {
-	b.ReportMetric(float64(benchStatements.n.Load())/float64(b.N), "stmts/batch")
+	b.ReportMetric(float64(benchStatements.n.Load())/float64(b.N), "roundtrips/batch")
 	b.ReportMetric(float64(benchBackends.ticks()-m.pgTicks)*10/float64(b.N), "pg-cpu-ms/batch")
 	b.ReportMetric(float64((processCPU()-m.goCPU).Milliseconds())/float64(b.N), "go-cpu-ms/batch")
 	b.ReportMetric(float64(b.N*benchBatch)/time.Since(m.at).Seconds(), "contacts/s")

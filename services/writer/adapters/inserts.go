@@ -34,27 +34,30 @@ INSERT INTO sync_external_id_mappings (id, integration_id, internal_entity_type,
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[], $8::uuid[],
        $9::uuid[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[])`
 
-// insertRecordsSQL is an upsert: a record known from a tombstone only already has its row.
-const insertRecordsSQL = `
-INSERT INTO orosync_records (tenant_id, organization_id, source_type, source_id, internal_entity_type, internal_entity_id,
-       profile_id, source_updated_at, payload_hash, mapping_version, deleted_at, created_at, updated_at, snapshot, written_at,
-       deleted_source_updated_at, deleted_payload_hash)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::uuid[], $8::timestamptz[],
-       $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::jsonb[], $15::timestamptz[],
-       $16::timestamptz[], $17::text[])
+// insertRecordsSQL is an upsert: a record known from a tombstone only already has its row. A batch whose records
+// are all new to orosync inserts them plainly (an ON CONFLICT insert also logs a confirmation per row).
+const insertRecordsSQL = newRecordsSQL + `
 ON CONFLICT (tenant_id, organization_id, source_type, source_id) DO UPDATE SET
        profile_id = EXCLUDED.profile_id, source_updated_at = EXCLUDED.source_updated_at, payload_hash = EXCLUDED.payload_hash,
        mapping_version = EXCLUDED.mapping_version, deleted_at = EXCLUDED.deleted_at, updated_at = EXCLUDED.updated_at,
        snapshot = EXCLUDED.snapshot, written_at = EXCLUDED.written_at,
        deleted_source_updated_at = EXCLUDED.deleted_source_updated_at, deleted_payload_hash = EXCLUDED.deleted_payload_hash`
 
+const newRecordsSQL = `
+INSERT INTO orosync_records (tenant_id, organization_id, source_type, source_id, internal_entity_type, internal_entity_id,
+       profile_id, source_updated_at, payload_hash, mapping_version, deleted_at, created_at, updated_at, snapshot, written_at,
+       deleted_source_updated_at, deleted_payload_hash)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::uuid[], $8::timestamptz[],
+       $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::jsonb[], $15::timestamptz[],
+       $16::timestamptz[], $17::text[])`
+
 const insertOutboxSQL = `
 INSERT INTO orosync_outbox (subject, msg_id, event_type, headers, payload)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])
 ON CONFLICT (msg_id) DO NOTHING`
 
-func insertRows(ctx context.Context, tx pgx.Tx, entities []model.CustomerEntities, people []model.CustomerPeople,
-	mappings []model.SyncExternalIDMappings, records []model.OrosyncRecords) error {
+func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntities, people []model.CustomerPeople,
+	mappings []model.SyncExternalIDMappings, records []model.OrosyncRecords, recordsNew bool) error {
 	if n := len(entities); n > 0 {
 		var (
 			id, org, ten     = make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
@@ -119,7 +122,11 @@ func insertRows(ctx context.Context, tx pgx.Tx, entities []model.CustomerEntitie
 			srcAt[i], created[i], updated[i] = r.SourceUpdatedAt, r.CreatedAt, r.UpdatedAt
 			deleted[i], written[i], endAt[i], snapshot[i], endHash[i] = r.DeletedAt, r.WrittenAt, r.DeletedSourceUpdatedAt, r.Snapshot, r.DeletedPayloadHash
 		}
-		if _, err := tx.Exec(ctx, insertRecordsSQL, raw(ten), raw(org), st, si, typ, raw(internal), rawPtr(profile), srcAt, hash, mapping, deleted, created,
+		sql := insertRecordsSQL
+		if recordsNew {
+			sql = newRecordsSQL
+		}
+		if _, err := tx.Exec(ctx, sql, raw(ten), raw(org), st, si, typ, raw(internal), rawPtr(profile), srcAt, hash, mapping, deleted, created,
 			updated, snapshot, written, endAt, endHash); err != nil {
 			return fmt.Errorf("writer: inserting records: %w", err)
 		}

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
+	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
 )
 
@@ -36,5 +38,21 @@ func TestOutboxBatchJSONDecodesToTheEventsItWasBuiltFrom(t *testing.T) {
 				t.Errorf("event %d: %s, want %s", i, pair[0], pair[1])
 			}
 		}
+	}
+}
+
+func TestOutboxHeadersAreTheEnvelopeHeadersTheRelayCannotDerive(t *testing.T) {
+	env := events.Envelope{ID: "evt-1", Source: "/orosync/acme/writer", Type: "customers.person.created", Subject: "a\"b<c>",
+		Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}
+	var got map[string]string
+	if err := json.Unmarshal([]byte(outboxHeaders(env)), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := env.Headers()
+	for _, k := range []string{events.HeaderID, events.HeaderMsgID, events.HeaderType, events.HeaderSpecVersion, events.HeaderDataContentType} {
+		delete(want, k)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("headers %v, want %v", got, want)
 	}
 }
