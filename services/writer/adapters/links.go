@@ -39,17 +39,24 @@ func linkID(sc Scope, person, company uuid.UUID) uuid.UUID {
 }
 
 func lockLinks(ctx context.Context, tx pgx.Tx, tenants map[string]bool) error {
+	p := &pipeline{}
+	queueLinkLocks(p, tenants)
+	if err := p.flush(ctx, tx); err != nil {
+		return fmt.Errorf("writer: locking links: %w", err)
+	}
+	return nil
+}
+
+// queueLinkLocks queues the per-tenant link locks, in tenant order.
+func queueLinkLocks(p *pipeline, tenants map[string]bool) {
 	names := make([]string, 0, len(tenants))
 	for t := range tenants {
 		names = append(names, t)
 	}
 	sort.Strings(names)
 	for _, t := range names {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('orosync-links/' || $1))`, t); err != nil {
-			return fmt.Errorf("writer: locking links of %s: %w", t, err)
-		}
+		p.b.Queue(`SELECT pg_advisory_xact_lock(hashtext('orosync-links/' || $1))`, t)
 	}
-	return nil
 }
 
 const resolveCompaniesSQL = `
@@ -144,10 +151,10 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 	for _, ls := range syncs {
 		tenants[ls.tenant] = true
 	}
-	if err := lockLinks(ctx, tx, tenants); err != nil {
-		return nil, err
-	}
-	// Resolve every referenced company.
+	// The tenants' link locks, the resolution of every referenced company and the current links of people not
+	// new to Mercato go in one round trip.
+	p := &pipeline{}
+	queueLinkLocks(p, tenants)
 	type ref struct {
 		tenant string
 		events.OroRef
@@ -171,23 +178,17 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 			sc := s.scopes[r.tenant]
 			ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, r.Type, r.ID
 		}
-		rows, err := tx.Query(ctx, resolveCompaniesSQL, raw(ts), raw(os), sts, sis)
-		if err != nil {
-			return nil, fmt.Errorf("writer: resolving companies of links: %w", err)
-		}
-		for rows.Next() {
-			var i int64
-			var entity uuid.UUID
-			if err := rows.Scan(&i, &entity); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("writer: resolving companies of links: %w", err)
+		p.b.Queue(resolveCompaniesSQL, raw(ts), raw(os), sts, sis).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var i int64
+				var entity [16]byte
+				if err := rows.Scan(&i, &entity); err != nil {
+					return err
+				}
+				resolved[refs[i-1]] = entity
 			}
-			resolved[refs[i-1]] = entity
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("writer: resolving companies of links: %w", err)
-		}
+			return rows.Err()
+		})
 	}
 	for _, ls := range syncs {
 		if !fresh[ls.person] {
@@ -196,22 +197,19 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 	}
 	current := map[uuid.UUID][]linkRow{}
 	if len(lp.clear) > 0 {
-		rows, err := tx.Query(ctx, currentLinksSQL, raw(lp.clear))
-		if err != nil {
-			return nil, fmt.Errorf("writer: loading links: %w", err)
-		}
-		for rows.Next() {
-			var l linkRow
-			if err := rows.Scan(&l.id, &l.person, &l.company, &l.primary); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("writer: loading links: %w", err)
+		p.b.Queue(currentLinksSQL, raw(lp.clear)).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var l linkRow
+				if err := rows.Scan(&l.id, &l.person, &l.company, &l.primary); err != nil {
+					return err
+				}
+				current[l.person] = append(current[l.person], l)
 			}
-			current[l.person] = append(current[l.person], l)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("writer: loading links: %w", err)
-		}
+			return rows.Err()
+		})
+	}
+	if err := p.flush(ctx, tx); err != nil {
+		return nil, fmt.Errorf("writer: resolving companies and loading links: %w", err)
 	}
 
 	for si, ls := range syncs {
