@@ -73,7 +73,7 @@ func BenchmarkWriterSQL(b *testing.B) {
 				batches[i] = benchChanges(i*benchBatch, benchBatch, 10, "", "v1")
 			}
 			b.ResetTimer()
-			start := time.Now()
+			start := startMeasuring()
 			for i := range b.N {
 				if _, err := apply.Handle(context.Background(), batches[i]); err != nil {
 					b.Fatal(err)
@@ -99,7 +99,7 @@ func BenchmarkWriterSQL(b *testing.B) {
 				batches[i] = benchChanges(i*benchBatch, benchBatch, 20, bc.suffix, "v2")
 			}
 			b.ResetTimer()
-			start := time.Now()
+			start := startMeasuring()
 			for i := range b.N {
 				if _, err := apply.Handle(context.Background(), batches[i]); err != nil {
 					b.Fatal(err)
@@ -112,8 +112,15 @@ func BenchmarkWriterSQL(b *testing.B) {
 
 func benchStore(b *testing.B) (*adapters.Store, *pgxpool.Pool) {
 	b.Helper()
-	url := dbtest.NewDatabase(b)
-	pool, err := adapters.NewPool(context.Background(), url)
+	// The pool is adapters.NewPool's plus a statement counter.
+	cfg, err := pgxpool.ParseConfig(dbtest.NewDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	cfg.ConnConfig.Tracer = &benchStatements
+	cfg.AfterConnect = benchBackends.afterConnect
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -128,8 +135,29 @@ func benchStore(b *testing.B) (*adapters.Store, *pgxpool.Pool) {
 	return store, pool
 }
 
-func report(b *testing.B, start time.Time) {
-	b.ReportMetric(float64(b.N*benchBatch)/time.Since(start).Seconds(), "contacts/s")
+// benchStatements counts the writer benchmarks' round trips (statements and pipelines);
+// benchBackends the CPU time of their PostgreSQL backends.
+var (
+	benchStatements stmtCounter
+	benchBackends   backendCPU
+)
+
+type measuring struct {
+	at      time.Time
+	pgTicks int64
+	goCPU   time.Duration
+}
+
+func startMeasuring() measuring {
+	benchStatements.n.Store(0)
+	return measuring{at: time.Now(), pgTicks: benchBackends.ticks(), goCPU: processCPU()}
+}
+
+func report(b *testing.B, m measuring) {
+	b.ReportMetric(float64(benchStatements.n.Load())/float64(b.N), "roundtrips/batch")
+	b.ReportMetric(float64(benchBackends.ticks()-m.pgTicks)*10/float64(b.N), "pg-cpu-ms/batch")
+	b.ReportMetric(float64((processCPU()-m.goCPU).Milliseconds())/float64(b.N), "go-cpu-ms/batch")
+	b.ReportMetric(float64(b.N*benchBatch)/time.Since(m.at).Seconds(), "contacts/s")
 	b.ReportMetric(peakRSSMB(), "peakRSS-MB")
 	b.ReportMetric(0, "ns/op")
 }

@@ -299,7 +299,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 			return fmt.Errorf("writer: inserting company profiles: %w", err)
 		}
 	}
-	if err := insertRows(ctx, tx, nil, nil, mappings, records); err != nil {
+	if err := insertRows(ctx, tx, nil, nil, mappings, records, false); err != nil {
 		return err
 	}
 	for _, r := range changed {

@@ -39,17 +39,24 @@ func linkID(sc Scope, person, company uuid.UUID) uuid.UUID {
 }
 
 func lockLinks(ctx context.Context, tx pgx.Tx, tenants map[string]bool) error {
+	p := &pipeline{}
+	queueLinkLocks(p, tenants)
+	if err := p.flush(ctx, tx); err != nil {
+		return fmt.Errorf("writer: locking links: %w", err)
+	}
+	return nil
+}
+
+// queueLinkLocks queues the per-tenant link locks, in tenant order.
+func queueLinkLocks(p *pipeline, tenants map[string]bool) {
 	names := make([]string, 0, len(tenants))
 	for t := range tenants {
 		names = append(names, t)
 	}
 	sort.Strings(names)
 	for _, t := range names {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('orosync-links/' || $1))`, t); err != nil {
-			return fmt.Errorf("writer: locking links of %s: %w", t, err)
-		}
+		p.b.Queue(`SELECT pg_advisory_xact_lock(hashtext('orosync-links/' || $1))`, t)
 	}
-	return nil
 }
 
 const resolveCompaniesSQL = `
@@ -75,6 +82,12 @@ WHERE NOT EXISTS (SELECT 1 FROM customer_person_company_links l
 ORDER BY v.id
 ON CONFLICT (id) DO UPDATE SET deleted_at = NULL, is_primary = EXCLUDED.is_primary, updated_at = EXCLUDED.updated_at
 RETURNING id`
+
+const newLinksSQL = `
+INSERT INTO customer_person_company_links (id, organization_id, tenant_id, is_primary, created_at, updated_at, person_entity_id,
+       company_entity_id)
+SELECT v.id, v.org, v.ten, v.primary, $7, $7, v.person, v.company
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::uuid[], $6::uuid[]) AS v(id, org, ten, "primary", person, company)`
 
 const updateLinksSQL = `
 UPDATE customer_person_company_links l SET is_primary = v.primary, updated_at = $3
@@ -110,6 +123,7 @@ type linkPlan struct {
 	syncs                      []linkSync
 	ins                        []linkRow
 	insScope                   []Scope
+	insFresh                   []bool // the link's person is inserted by this batch
 	insSync                    []int
 	updID                      []uuid.UUID
 	updPrimary                 []bool
@@ -137,10 +151,10 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 	for _, ls := range syncs {
 		tenants[ls.tenant] = true
 	}
-	if err := lockLinks(ctx, tx, tenants); err != nil {
-		return nil, err
-	}
-	// Resolve every referenced company.
+	// The tenants' link locks, the resolution of every referenced company and the current links of people not
+	// new to Mercato go in one round trip.
+	p := &pipeline{}
+	queueLinkLocks(p, tenants)
 	type ref struct {
 		tenant string
 		events.OroRef
@@ -164,23 +178,17 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 			sc := s.scopes[r.tenant]
 			ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, r.Type, r.ID
 		}
-		rows, err := tx.Query(ctx, resolveCompaniesSQL, raw(ts), raw(os), sts, sis)
-		if err != nil {
-			return nil, fmt.Errorf("writer: resolving companies of links: %w", err)
-		}
-		for rows.Next() {
-			var i int64
-			var entity uuid.UUID
-			if err := rows.Scan(&i, &entity); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("writer: resolving companies of links: %w", err)
+		p.b.Queue(resolveCompaniesSQL, raw(ts), raw(os), sts, sis).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var i int64
+				var entity [16]byte
+				if err := rows.Scan(&i, &entity); err != nil {
+					return err
+				}
+				resolved[refs[i-1]] = entity
 			}
-			resolved[refs[i-1]] = entity
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("writer: resolving companies of links: %w", err)
-		}
+			return rows.Err()
+		})
 	}
 	for _, ls := range syncs {
 		if !fresh[ls.person] {
@@ -189,22 +197,19 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 	}
 	current := map[uuid.UUID][]linkRow{}
 	if len(lp.clear) > 0 {
-		rows, err := tx.Query(ctx, currentLinksSQL, raw(lp.clear))
-		if err != nil {
-			return nil, fmt.Errorf("writer: loading links: %w", err)
-		}
-		for rows.Next() {
-			var l linkRow
-			if err := rows.Scan(&l.id, &l.person, &l.company, &l.primary); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("writer: loading links: %w", err)
+		p.b.Queue(currentLinksSQL, raw(lp.clear)).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var l linkRow
+				if err := rows.Scan(&l.id, &l.person, &l.company, &l.primary); err != nil {
+					return err
+				}
+				current[l.person] = append(current[l.person], l)
 			}
-			current[l.person] = append(current[l.person], l)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("writer: loading links: %w", err)
-		}
+			return rows.Err()
+		})
+	}
+	if err := p.flush(ctx, tx); err != nil {
+		return nil, fmt.Errorf("writer: resolving companies and loading links: %w", err)
 	}
 
 	for si, ls := range syncs {
@@ -259,7 +264,7 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 				continue
 			}
 			lp.ins = append(lp.ins, linkRow{id: linkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
-			lp.insScope, lp.insSync = append(lp.insScope, sc), append(lp.insSync, si)
+			lp.insScope, lp.insSync, lp.insFresh = append(lp.insScope, sc), append(lp.insSync, si), append(lp.insFresh, fresh[ls.person])
 		}
 		if fresh[ls.person] {
 			if primary != nil {
@@ -276,20 +281,26 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 	return lp, nil
 }
 
-// exec writes the planned links (after the people they belong to) and returns the outbox rows.
-func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, now time.Time) ([]model.OrosyncOutbox, error) {
+// exec writes the planned links after the writes queued in p (the people they belong to), sends them all, and
+// returns the outbox rows.
+func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, p *pipeline, now time.Time) ([]model.OrosyncOutbox, error) {
 	if len(lp.del) > 0 {
-		if _, err := tx.Exec(ctx, deleteLinksSQL, raw(lp.del), now); err != nil {
-			return nil, fmt.Errorf("writer: deleting links: %w", err)
-		}
+		p.Exec(ctx, deleteLinksSQL, raw(lp.del), now)
 	}
 	if len(lp.updID) > 0 {
-		if _, err := tx.Exec(ctx, updateLinksSQL, raw(lp.updID), lp.updPrimary, now); err != nil {
-			return nil, fmt.Errorf("writer: updating links: %w", err)
-		}
+		p.Exec(ctx, updateLinksSQL, raw(lp.updID), lp.updPrimary, now)
 	}
-	created, err := insertLinks(ctx, tx, lp.ins, lp.insScope, now)
-	if err != nil {
+	created := queueInsertLinks(p, lp.ins, lp.insScope, lp.insFresh, now)
+	if err := setPrimaryCompanies(ctx, p, lp.primaryPerson, lp.primaryComp, now); err != nil {
+		return nil, err
+	}
+	if len(lp.clear) > 0 {
+		p.Exec(ctx, clearPendingSQL, raw(lp.clear))
+	}
+	if len(lp.pPerson) > 0 {
+		p.Exec(ctx, parkLinksSQL, raw(lp.pT), raw(lp.pO), raw(lp.pPerson), lp.pST, lp.pSI, lp.pPrimary, lp.pAt, lp.pHash, now)
+	}
+	if err := p.flush(ctx, tx); err != nil {
 		return nil, err
 	}
 	outbox := lp.outbox
@@ -304,53 +315,64 @@ func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, now time.Time) ([]model
 		}
 		outbox = append(outbox, row)
 	}
-	if err := setPrimaryCompanies(ctx, tx, lp.primaryPerson, lp.primaryComp, now); err != nil {
-		return nil, err
-	}
-	if len(lp.clear) > 0 {
-		if _, err := tx.Exec(ctx, clearPendingSQL, raw(lp.clear)); err != nil {
-			return nil, fmt.Errorf("writer: clearing parked links: %w", err)
-		}
-	}
-	if len(lp.pPerson) > 0 {
-		if _, err := tx.Exec(ctx, parkLinksSQL, raw(lp.pT), raw(lp.pO), raw(lp.pPerson), lp.pST, lp.pSI, lp.pPrimary, lp.pAt, lp.pHash, now); err != nil {
-			return nil, fmt.Errorf("writer: parking links: %w", err)
-		}
-	}
 	return outbox, nil
 }
 
 func insertLinks(ctx context.Context, tx pgx.Tx, ins []linkRow, scopes []Scope, now time.Time) (map[uuid.UUID]bool, error) {
-	created := map[uuid.UUID]bool{}
-	if len(ins) == 0 {
-		return created, nil
+	p := &pipeline{}
+	created := queueInsertLinks(p, ins, scopes, nil, now)
+	if err := p.flush(ctx, tx); err != nil {
+		return nil, fmt.Errorf("writer: inserting links: %w", err)
 	}
+	return created, nil
+}
+
+// queueInsertLinks queues the upsert of links; the returned set is filled with the links it created (or
+// revived) once p is sent. Links of people the batch inserts (fresh) cannot exist yet: they are inserted plainly
+// (no anti-join over the live links, no ON CONFLICT, no RETURNING), and all of them are created.
+func queueInsertLinks(p *pipeline, ins []linkRow, scopes []Scope, fresh []bool, now time.Time) map[uuid.UUID]bool {
+	created := map[uuid.UUID]bool{}
+	var newRows, rows []linkRow
+	var newScopes, rowScopes []Scope
+	for i, l := range ins {
+		if fresh != nil && fresh[i] {
+			newRows, newScopes = append(newRows, l), append(newScopes, scopes[i])
+			created[l.id] = true
+		} else {
+			rows, rowScopes = append(rows, l), append(rowScopes, scopes[i])
+		}
+	}
+	if len(newRows) > 0 {
+		p.b.Queue(newLinksSQL, linkColumns(newRows, newScopes, now)...)
+	}
+	if len(rows) == 0 {
+		return created
+	}
+	p.b.Queue(upsertLinksSQL, linkColumns(rows, rowScopes, now)...).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var x [16]byte
+			if err := rows.Scan(&x); err != nil {
+				return fmt.Errorf("writer: inserting links: %w", err)
+			}
+			created[x] = true
+		}
+		return rows.Err()
+	})
+	return created
+}
+
+func linkColumns(ins []linkRow, scopes []Scope, now time.Time) []any {
 	n := len(ins)
 	id, org, ten, person, company := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
 	primary := make([]bool, n)
 	for i, l := range ins {
 		id[i], org[i], ten[i], person[i], company[i], primary[i] = l.id, scopes[i].OrganizationID, scopes[i].TenantID, l.person, l.company, l.primary
 	}
-	rows, err := tx.Query(ctx, upsertLinksSQL, raw(id), raw(org), raw(ten), primary, raw(person), raw(company), now)
-	if err != nil {
-		return nil, fmt.Errorf("writer: inserting links: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var x uuid.UUID
-		if err := rows.Scan(&x); err != nil {
-			return nil, fmt.Errorf("writer: inserting links: %w", err)
-		}
-		created[x] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("writer: inserting links: %w", err)
-	}
-	return created, nil
+	return []any{raw(id), raw(org), raw(ten), primary, raw(person), raw(company), now}
 }
 
 // setPrimaryCompanies sets customer_people.company_entity_id (uuid.Nil: none).
-func setPrimaryCompanies(ctx context.Context, tx pgx.Tx, people, companies []uuid.UUID, now time.Time) error {
+func setPrimaryCompanies(ctx context.Context, tx execer, people, companies []uuid.UUID, now time.Time) error {
 	if len(people) == 0 {
 		return nil
 	}

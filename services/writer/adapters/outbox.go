@@ -211,8 +211,25 @@ func outboxHeaders(env events.Envelope) string {
 	for _, k := range []string{events.HeaderID, events.HeaderMsgID, events.HeaderType, events.HeaderSpecVersion, events.HeaderDataContentType} {
 		delete(h, k)
 	}
-	b, _ := json.Marshal(h)
-	return string(b)
+	// What json.Marshal of the map writes (keys sorted), without its reflection: one call per event.
+	keys := make([]string, 0, len(h))
+	size := 2
+	for k, v := range h {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 6
+	}
+	sort.Strings(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, h[k])
+	}
+	return string(append(b, '}'))
 }
 
 // completeHeaders adds what outboxHeaders left out (rows written before it kept them all are unchanged).

@@ -325,6 +325,9 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 		dict     = dictionary{}
 		links    []linkSync
 		addrs    []addressSync
+		// recordsNew: no record of the batch has a row yet (none known from a tombstone only), so the records
+		// are inserted without ON CONFLICT.
+		recordsNew = true
 	)
 	for _, o := range outcomes {
 		sc := s.scopes[o.Key.Tenant]
@@ -350,6 +353,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				dict.add(o.Key.Tenant, "job_title", o.After.Person.JobTitle)
 			}
 			if o.Before == nil || !ok || o.Before.Missing {
+				recordsNew = recordsNew && o.Before == nil
 				id = newIDs(sc, o.Key)
 				switch {
 				case o.After.Missing:
@@ -436,16 +440,18 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 			people[i].CompanyEntityID = &c
 		}
 	}
-	if err := insertRows(ctx, tx, entities, people, mappings, records); err != nil {
+	// The writes up to the links' go in one round trip (lp.exec sends them).
+	p := &pipeline{}
+	if err := insertRows(ctx, p, entities, people, mappings, records, recordsNew); err != nil {
 		return err
 	}
-	if err := upd.exec(ctx, tx); err != nil {
+	if err := upd.exec(ctx, p); err != nil {
 		return err
 	}
-	if err := dict.ensure(ctx, tx, s.scopes, now); err != nil {
+	if err := dict.ensure(ctx, p, s.scopes, now); err != nil {
 		return err
 	}
-	linked, err := lp.exec(ctx, tx, now)
+	linked, err := lp.exec(ctx, tx, p, now)
 	if err != nil {
 		return err
 	}
@@ -481,7 +487,7 @@ FROM unnest($3::text[], $4::text[], $5::text[]) AS v(kind, normalized, value)
 ORDER BY v.kind, v.normalized
 ON CONFLICT (organization_id, tenant_id, kind, normalized_value) DO NOTHING`
 
-func (d dictionary) ensure(ctx context.Context, tx pgx.Tx, scopes map[string]Scope, now time.Time) error {
+func (d dictionary) ensure(ctx context.Context, tx execer, scopes map[string]Scope, now time.Time) error {
 	for tenant, entries := range d {
 		sc := scopes[tenant]
 		var kinds, norms, values []string
@@ -629,7 +635,7 @@ FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[]
      AS v(entity_id, updated, hash, mapping, deleted, snapshot, changed, end_at, end_hash)
 WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = v.entity_id`
 
-func (u *updates) exec(ctx context.Context, tx pgx.Tx) error {
+func (u *updates) exec(ctx context.Context, tx execer) error {
 	if len(u.entity) > 0 {
 		if _, err := tx.Exec(ctx, updateEntitiesSQL, raw(u.entity), u.display, u.email, u.phone, u.deleted, u.now); err != nil {
 			return fmt.Errorf("writer: updating people: %w", err)

@@ -74,7 +74,7 @@ func keysOf(changes []events.Change) []domain.Key {
 	return keys
 }
 
-func lockRefs(ctx context.Context, tx pgx.Tx, keys []domain.Key) error {
+func sortedTenants(keys []domain.Key) []string {
 	tenants := map[string]bool{}
 	for _, k := range keys {
 		tenants[k.Tenant] = true
@@ -84,7 +84,11 @@ func lockRefs(ctx context.Context, tx pgx.Tx, keys []domain.Key) error {
 		names = append(names, t)
 	}
 	sort.Strings(names)
-	for _, t := range names {
+	return names
+}
+
+func lockRefs(ctx context.Context, tx pgx.Tx, keys []domain.Key) error {
+	for _, t := range sortedTenants(keys) {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('orosync-refs/' || $1))`, t); err != nil {
 			return fmt.Errorf("writer: locking references of %s: %w", t, err)
 		}
@@ -173,7 +177,7 @@ func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind reco
 		}
 		owners = append(owners, r.key)
 	}
-	if err := insertRows(ctx, tx, nil, nil, nil, records); err != nil {
+	if err := insertRows(ctx, tx, nil, nil, nil, records, false); err != nil {
 		return app.Result{}, err
 	}
 	if err := upsertMappings(ctx, tx, mappings, now); err != nil {
@@ -489,8 +493,35 @@ func (s *Store) ResolveWaiting(ctx context.Context, arrived []domain.Key) (app.R
 	return total, nil
 }
 
+// anyWaitingSQL tells whether any record waits for the given ones.
+const anyWaitingSQL = `
+SELECT EXISTS (SELECT 1 FROM orosync_waiting_refs w
+               JOIN unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS k(t, o, st, si)
+                 ON w.tenant_id = k.t AND w.organization_id = k.o AND w.target_source_type = k.st AND w.target_source_id = k.si)`
+
+// anyWaiting asks, in one round trip, whether resolveWaitingOnce has anything to do (most batches: nothing, and
+// its transaction was four round trips). The statements are one pipeline, so one implicit transaction: the
+// advisory locks are held while the check runs, as in resolveWaitingOnce, so a record parked concurrently either
+// committed before (and is seen) or takes the lock after, and then sees the records the batch committed.
+func (s *Store) anyWaiting(ctx context.Context, arrived []domain.Key) (bool, error) {
+	b := &pgx.Batch{}
+	for _, t := range sortedTenants(arrived) {
+		b.Queue(`SELECT pg_advisory_xact_lock(hashtext('orosync-refs/' || $1))`, t)
+	}
+	ts, os, sts, sis := s.keyColumns(arrived)
+	var found bool
+	b.Queue(anyWaitingSQL, raw(ts), raw(os), sts, sis).QueryRow(func(r pgx.Row) error { return r.Scan(&found) })
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return false, fmt.Errorf("writer: waiting references: %w", err)
+	}
+	return found, nil
+}
+
 func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([]domain.Key, app.Result, error) {
 	var res app.Result
+	if found, err := s.anyWaiting(ctx, arrived); err != nil || !found {
+		return nil, res, err
+	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
 		return nil, res, fmt.Errorf("writer: begin: %w", err)
