@@ -96,6 +96,17 @@ func CatchUpBurst(perMinute float64) int {
 	return max(1, int(perMinute/60))
 }
 
+// NewCatchUpBudget is NewBudget with CatchUpBurst whose bucket starts empty: a cold start sends at the budget's
+// spacing instead of a burst, so the burst only ever carries slots missed (or left idle) since the start.
+func NewCatchUpBudget(name string, perMinute float64, m *Metrics) *Budget {
+	burst := CatchUpBurst(perMinute)
+	b := NewBudget(name, perMinute, burst, m)
+	if perMinute > 0 {
+		b.lim.ReserveN(time.Now(), burst-1) // keep one token: the first request goes at once
+	}
+	return b
+}
+
 // NewBudgetPer allows n requests in any sliding window of the given length (tests run servers on fast clocks).
 func NewBudgetPer(name string, n float64, window time.Duration, burst int, m *Metrics) *Budget {
 	perMinute := n * float64(time.Minute) / float64(window)
