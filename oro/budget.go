@@ -87,6 +87,26 @@ func NewBudget(name string, perMinute float64, burst int, m *Metrics) *Budget {
 	return NewBudgetPer(name, perMinute, time.Minute, burst, m)
 }
 
+// CatchUpBurst is the burst for a budget of perMinute that a caller pacing one request after another should use:
+// one second of requests (at least 1). With a burst of 1, every slot a slow page misses is lost for good, so a
+// poller whose page cycle is near the budget's spacing uses far less than the budget; with this burst the slots it
+// missed are used by the requests that follow. The server still never sees more than the budget in any sliding
+// window: acquire holds every request until the one the window's length before it has completed a window ago.
+func CatchUpBurst(perMinute float64) int {
+	return max(1, int(perMinute/60))
+}
+
+// NewCatchUpBudget is NewBudget with CatchUpBurst whose bucket starts empty: a cold start sends at the budget's
+// spacing instead of a burst, so the burst only ever carries slots missed (or left idle) since the start.
+func NewCatchUpBudget(name string, perMinute float64, m *Metrics) *Budget {
+	burst := CatchUpBurst(perMinute)
+	b := NewBudget(name, perMinute, burst, m)
+	if perMinute > 0 {
+		b.lim.ReserveN(time.Now(), burst-1) // keep one token: the first request goes at once
+	}
+	return b
+}
+
 // NewBudgetPer allows n requests in any sliding window of the given length (tests run servers on fast clocks).
 func NewBudgetPer(name string, n float64, window time.Duration, burst int, m *Metrics) *Budget {
 	perMinute := n * float64(time.Minute) / float64(window)

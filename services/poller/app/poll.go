@@ -128,11 +128,13 @@ func (p PollType) Run(ctx context.Context) error {
 		if plan.Phase != domain.Ties {
 			page.Data = fresh(c, page.Data)
 		}
-		records, dead, rows := p.convert(page, true)
-		next, nextPhase, caughtUp, advErr := domain.Advance(c, plan.Phase, rows, full)
+		// The next page's plan needs only the rows' ids and updatedAt: request it before hashing this page, so
+		// hashing overlaps Oro's round trip too and the request leaves as soon as the budget has a slot.
+		next, nextPhase, caughtUp, advErr := domain.Advance(c, plan.Phase, rowsOf(page.Data), full)
 		if advErr == nil && !caughtUp {
 			pending = fetch(next, nextPhase)
 		}
+		records, dead, _ := p.convert(page, true)
 		if err := p.Publisher.PublishRaw(ctx, records, dead); err != nil {
 			return fmt.Errorf("publishing %s/%s page: %w", p.Tenant, p.Type, err)
 		}
@@ -162,6 +164,22 @@ type fetched struct {
 	plan domain.Plan
 	page *oro.Page
 	err  error
+}
+
+// rowsOf is the keyset position of every resource that moves the cursor: those with a usable id and updatedAt
+// (the rows convert returns with needUpdatedAt).
+func rowsOf(data []oro.Resource) []domain.Row {
+	rows := make([]domain.Row, 0, len(data))
+	for _, r := range data {
+		id, err := domain.ParseID(r.ID)
+		if err != nil {
+			continue
+		}
+		if at, ok := r.UpdatedAt(); ok {
+			rows = append(rows, domain.Row{ID: id, UpdatedAt: at.UTC()})
+		}
+	}
+	return rows
 }
 
 // fresh drops the boundary rows an inclusive Forward page returns again (rows without a usable id or updatedAt

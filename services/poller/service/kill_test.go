@@ -44,7 +44,7 @@ func childPoller() int {
 	}
 	pageSize, _ := strconv.Atoi(os.Getenv("OROSYNC_PAGE_SIZE"))
 	perMinute, _ := strconv.ParseFloat(os.Getenv("OROSYNC_ORO_BUDGET"), 64)
-	budget := oro.NewBudget("acme", perMinute, 1, nil)
+	budget := oro.NewCatchUpBudget("acme", perMinute, nil)
 	out := bufio.NewWriter(os.Stdout)
 	err := service.Run(context.Background(), service.Config{NatsURL: os.Getenv("OROSYNC_NATS_URL"), PageSize: pageSize, Once: true,
 		SafetyLag: time.Second,
