@@ -39,7 +39,7 @@ func newBudget(tenant string) (b *oro.Budget, stop func(), err error) {
 	}
 	addr := env("OROSYNC_METRICS_ADDR", "")
 	if addr == "" {
-		return oro.NewBudget(tenant, n, 1, nil), func() {}, nil
+		return oro.NewCatchUpBudget(tenant, n, nil), func() {}, nil
 	}
 	reg := prometheus.NewRegistry()
 	m, err := oro.NewMetrics(reg)
@@ -54,7 +54,7 @@ func newBudget(tenant string) (b *oro.Budget, stop func(), err error) {
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return oro.NewBudget(tenant, n, 1, m), func() { _ = srv.Close() }, nil
+	return oro.NewCatchUpBudget(tenant, n, m), func() { _ = srv.Close() }, nil
 }
 
 // printBudgetState prints the connection's request budget as the poller last saved it: whether it is waiting or

@@ -155,7 +155,7 @@ func loadTenants(path string, lookup func(string) (string, bool), metrics *oro.M
 		}
 		out = append(out, connection{Name: t.Name, Types: types, Scope: scope, WebhookURL: t.Webhook.URL, WebhookSecret: hookSecret,
 			Oro: oro.Config{BaseURL: t.Oro.BaseURL, TokenURL: t.Oro.TokenURL, ClientID: t.Oro.ClientID, ClientSecret: secret,
-				UserAgent: "orosync", Budget: oro.NewBudget(t.Name, t.BudgetPerMinute, 1, metrics)}})
+				UserAgent: "orosync", Budget: oro.NewCatchUpBudget(t.Name, t.BudgetPerMinute, metrics)}})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("tenants config %s:\n%w", path, err)
