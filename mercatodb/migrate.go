@@ -95,7 +95,19 @@ func (s migrationSet) provider(db *sql.DB) (*goose.Provider, error) {
 	return p, nil
 }
 
-func (s migrationSet) up(ctx context.Context, db *sql.DB) error {
+// Option configures a migration run.
+type Option func(*options)
+
+type options struct{ log *slog.Logger }
+
+// WithLogger logs each applied migration (set, version, file, duration) at INFO; without it nothing is logged.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+func (s migrationSet) up(ctx context.Context, db *sql.DB, opts ...Option) error {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if db == nil {
 		return fmt.Errorf("mercatodb: %s migrations: nil *sql.DB", s.name)
 	}
@@ -105,8 +117,8 @@ func (s migrationSet) up(ctx context.Context, db *sql.DB) error {
 	}
 	results, err := p.Up(ctx)
 	for _, r := range results {
-		if r.Error == nil && !r.Empty {
-			slog.InfoContext(ctx, "mercatodb: applied migration",
+		if r.Error == nil && !r.Empty && o.log != nil {
+			o.log.InfoContext(ctx, "mercatodb: applied migration",
 				slog.String("set", s.name),
 				slog.Int64("version", r.Source.Version),
 				slog.String("file", r.Source.Path),
@@ -122,16 +134,16 @@ func (s migrationSet) up(ctx context.Context, db *sql.DB) error {
 // MigrateMercato applies the dev/test-only migration set that creates Open Mercato's tables
 // exactly as shared/reference/mercato-ddl defines them (version table
 // [MercatoVersionTable]). Never run it against a real Mercato database. Re-running is a no-op.
-func MigrateMercato(ctx context.Context, db *sql.DB) error {
-	return mercatoSet().up(ctx, db)
+func MigrateMercato(ctx context.Context, db *sql.DB, opts ...Option) error {
+	return mercatoSet().up(ctx, db, opts...)
 }
 
 // MigrateOrosync applies orosync's own migrations (tables prefixed orosync_, version table
 // [OrosyncVersionTable]). It is the only migration set run against a real Mercato database and
 // never alters Mercato's tables. Safe to call concurrently and repeatedly: a PostgreSQL advisory
 // lock serialises migrators and goose skips versions already applied.
-func MigrateOrosync(ctx context.Context, db *sql.DB) error {
-	return orosyncSet().up(ctx, db)
+func MigrateOrosync(ctx context.Context, db *sql.DB, opts ...Option) error {
+	return orosyncSet().up(ctx, db, opts...)
 }
 
 // OrosyncStatus reports the highest applied version of orosync's migration set, or 0 when the set

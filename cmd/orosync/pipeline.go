@@ -89,11 +89,11 @@ func migrate(ctx context.Context, databaseURL string, withMercato bool) error {
 	}
 	defer func() { _ = db.Close() }()
 	if withMercato {
-		if err := mercatodb.MigrateMercato(ctx, db); err != nil {
+		if err := mercatodb.MigrateMercato(ctx, db, mercatodb.WithLogger(slog.Default())); err != nil {
 			return err
 		}
 	}
-	return mercatodb.MigrateOrosync(ctx, db)
+	return mercatodb.MigrateOrosync(ctx, db, mercatodb.WithLogger(slog.Default()))
 }
 
 func (p pipeline) pollerConfig(once bool) poller.Config {
