@@ -98,7 +98,7 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 		keep := map[uuid.UUID]bool{}
 		for i, a := range as.want {
 			if a.AddressLine1 == nil || strings.TrimSpace(*a.AddressLine1) == "" {
-				s.logger().Info("writer: address without addressLine1 skipped (Mercato requires it)", "tenant", as.tenant,
+				s.logger().Debug("address without addressLine1 skipped (Mercato requires it)", "tenant", as.tenant,
 					"person", as.person, "address", a.Source.Type+"/"+a.Source.ID)
 				continue
 			}

@@ -57,7 +57,7 @@ func (e *env) addresses(contactID string) map[string]string {
 func TestPersonAddressesAreWrittenKeptInStepAndAddressesWithoutLineOneSkipped(t *testing.T) {
 	e := newEnv(t, scope)
 	var logged bytes.Buffer
-	e.store.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	e.store.Log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ada := contact{id: "1", first: "Ada", last: "L", email: "ada@x.io", sec: 1}
 	e.apply(nil, withAddresses(ada.change(), address("a1", "Main St 1", "Berlin", true), address("a2", "Side St 2", "Bonn", false),
 		address("a3", "", "Nowhere", false)))

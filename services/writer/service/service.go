@@ -68,6 +68,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	store.MatchEmails = !cfg.NoEmailMatch
+	store.Log = log
 	fwd := adapters.NewForwarder(pool, js, log)
 	consumer := &ports.Consumer{
 		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store, Rules: cfg.Rules}, Log: log, BatchSize: cfg.BatchSize,
