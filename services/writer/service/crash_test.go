@@ -170,35 +170,7 @@ WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
 
 	// A last process drains what is left.
 	final := startChild(t, s.URL, dbURL)
-	st, err := s.JS.Stream(ctx, events.StreamMercatoChanges)
-	if err != nil {
-		t.Fatal(err)
-	}
-	si, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		info, err := cons.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var outbox int
-		if err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`).Scan(&outbox); err != nil {
-			t.Fatal(err)
-		}
-		if info.AckFloor.Stream >= si.State.LastSeq && info.NumAckPending == 0 && outbox == 0 {
-			break
-		}
-		// Progress is reported per commit; the outbox relay and redeliveries after the ack wait are not, so
-		// look again at least every 100ms.
-		select {
-		case <-final.commits:
-		case <-time.After(100 * time.Millisecond):
-		case <-ctx.Done():
-			t.Fatalf("not drained: %d pending, %d unacknowledged, %d outbox rows", info.NumPending, info.NumAckPending, outbox)
-		}
-	}
+	awaitWriterDrained(ctx, t, s.JS, db, final.commits)
 	final.kill9(t)
 
 	counts := map[string]int{}

@@ -123,38 +123,7 @@ func TestPostgresRestartedMidRunRecoversAndLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	cons, err := s.JS.Consumer(ctx, events.StreamMercatoChanges, "writer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := s.JS.Stream(ctx, events.StreamMercatoChanges)
-	if err != nil {
-		t.Fatal(err)
-	}
-	si, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		info, err := cons.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var outbox int
-		if err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`).Scan(&outbox); err != nil {
-			t.Fatal(err)
-		}
-		if info.AckFloor.Stream >= si.State.LastSeq && info.NumAckPending == 0 && info.NumPending == 0 && outbox == 0 {
-			break
-		}
-		// Commits are reported, the outbox relay is not: look again at least every 100ms.
-		select {
-		case <-committed:
-		case <-time.After(100 * time.Millisecond):
-		case <-ctx.Done():
-			t.Fatalf("not drained: %d pending, %d unacknowledged, %d outbox rows", info.NumPending, info.NumAckPending, outbox)
-		}
-	}
+	awaitWriterDrained(ctx, t, s.JS, db, committed)
 
 	const total = before + during
 	for q, want := range map[string]int{
