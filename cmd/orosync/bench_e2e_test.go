@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/events"
@@ -43,16 +42,16 @@ func e2eSize() int {
 }
 
 // BenchmarkEndToEndReplay is issue 6's benchmark: ORO_RAW pre-filled with N raw contacts (each a member of one of
-// N/100 accounts, its default one) and the accounts, then the transformer and the writer run as `orosync run` runs
-// them until every person, profile, company link, external id, version and outbox row is written and
-// MERCATO_EVENTS holds every event. Reported: contacts/s end-to-end (e2e-contacts/s), when the transformer had
-// mapped the last contact (transformer-contacts/s), the peak RSS of the process during the replay (it holds the
-// embedded NATS server and the transformer too), then the floor in the same run: the same changes, read back
-// from MERCATO_CHANGES in batches of 1,000, applied by the writer's use case directly to a fresh database (only
-// the apply calls timed), and e2e/floor. The transformer shares the two cores, so the writer's part is measured
-// on its own too: the writer service alone replays MERCATO_CHANGES (its consumer recreated) into a third database
-// until every change is acknowledged and every event relayed (writer-e2e-contacts/s, writer-e2e/floor,
-// writer-peakRSS-MB).
+// N/100 accounts, its default one) and the accounts, then the transformer and the writer, each in a process of its
+// own as `orosync run --services transformer|writer` (this process holds the JetStream server), until every
+// person, profile, company link, external id, version and outbox row is written and MERCATO_EVENTS holds every
+// event. Reported: contacts/s end-to-end (e2e-contacts/s), when the transformer had mapped the last contact
+// (transformer-contacts/s), each service's peak RSS and CPU per contact, PostgreSQL's CPU per contact; then the
+// floor in the same run: the same changes, read back from MERCATO_CHANGES in batches of 1,000, applied by the
+// writer's use case directly to a fresh database (only the apply calls timed), and e2e/floor. The transformer
+// shares the two cores, so the writer is measured on its own too: a writer process alone replays
+// MERCATO_CHANGES (its consumer recreated) into a third database until every change is acknowledged and every
+// event relayed (writer-alone-contacts/s, writer-alone/floor, writer-alone-peakRSS-MB).
 func BenchmarkEndToEndReplay(b *testing.B) {
 	n := e2eSize()
 	accounts := max(n/100, 10)
@@ -64,42 +63,77 @@ func BenchmarkEndToEndReplay(b *testing.B) {
 			Scope: writer.Scope{TenantID: uuid.MustParse(defaultTenantID), OrganizationID: uuid.MustParse(defaultOrgID)},
 			Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
 		fillOroRaw(b, ns.URL, n, accounts)
-		resetPeakRSS()
 
 		b.ResetTimer()
+		pg := postgresCPU()
 		start := time.Now()
-		svcCtx, stop := context.WithCancel(ctx)
-		g, gctx := errgroup.WithContext(svcCtx)
-		p.startConsumers(gctx, g)
-		transformed, err := waitReplayed(gctx, ns.JS, dbURL, n, accounts, start)
+		tr := startService(b, p, "transformer")
+		wr := startService(b, p, "writer")
+		transformed, err := waitReplayed(ctx, ns.JS, dbURL, n, accounts, start, tr, wr)
 		elapsed := time.Since(start)
 		b.StopTimer()
-		rss := peakRSSMB()
-		stop()
-		if werr := g.Wait(); werr != nil && !errors.Is(werr, context.Canceled) && err == nil {
-			err = werr
-		}
+		pgSpent := postgresCPU() - pg
 		if err != nil {
 			b.Fatal(err)
 		}
+		tu, wu := tr.stop(b), wr.stop(b)
 		checkReplayed(b, ctx, dbURL, n, accounts)
 
 		floor := writerFloor(b, ctx, ns.JS, p, n+accounts)
-		resetPeakRSS()
-		writerOnly := writerAlone(b, ctx, ns.JS, p, n, accounts)
-		writerRSS := peakRSSMB()
+		alone, aloneUsage := writerAlone(b, ctx, ns.JS, p, n, accounts)
 		e2e := float64(n) / elapsed.Seconds()
+		perContact := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
 		b.ReportMetric(e2e, "e2e-contacts/s")
 		b.ReportMetric(float64(n)/transformed.Seconds(), "transformer-contacts/s")
-		b.ReportMetric(writerOnly, "writer-e2e-contacts/s")
 		b.ReportMetric(floor, "floor-contacts/s")
 		b.ReportMetric(e2e/floor, "e2e/floor")
-		b.ReportMetric(writerOnly/floor, "writer-e2e/floor")
-		b.ReportMetric(rss, "peakRSS-MB")
-		b.ReportMetric(writerRSS, "writer-peakRSS-MB")
+		b.ReportMetric(alone, "writer-alone-contacts/s")
+		b.ReportMetric(alone/floor, "writer-alone/floor")
+		b.ReportMetric(tu.peakRSSMB, "transformer-peakRSS-MB")
+		b.ReportMetric(wu.peakRSSMB, "writer-peakRSS-MB")
+		b.ReportMetric(aloneUsage.peakRSSMB, "writer-alone-peakRSS-MB")
+		b.ReportMetric(perContact(tu.cpu), "transformer-cpu-µs/contact")
+		b.ReportMetric(perContact(wu.cpu), "writer-cpu-µs/contact")
+		b.ReportMetric(perContact(pgSpent), "postgres-cpu-µs/contact")
 		b.ReportMetric(0, "ns/op")
 		cancel()
 	}
+}
+
+// startService runs one service of the pipeline in a process of its own, as an operator deploys it.
+func startService(b *testing.B, p pipeline, service string) *child {
+	return startOrosync(b, "run", "--services", service, "--nats-url", p.NatsURL, "--database-url", p.DatabaseURL,
+		"--tenant", p.Tenant, "--mercato-tenant-id", p.Scope.TenantID.String(),
+		"--mercato-organization-id", p.Scope.OrganizationID.String(), "--log-level", "warn")
+}
+
+// postgresCPU is the CPU time spent so far by the server's processes (Linux /proc; the backends of a run's pools
+// live as long as the run, so the difference of two readings is the run's).
+func postgresCPU() time.Duration {
+	procs, _ := os.ReadDir("/proc")
+	var ticks int64
+	for _, d := range procs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		raw, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(raw)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open || !strings.HasPrefix(s[open+1:end], "postgres") {
+			continue
+		}
+		f := strings.Fields(s[end+1:]) // from field 3 (state): utime is field 14, stime 15
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += ut + st
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
 // fillOroRaw publishes the accounts, then the contacts, as the poller would.
@@ -155,7 +189,7 @@ func fillOroRaw(b *testing.B, url string, n, accounts int) {
 
 // waitReplayed polls (every 100 ms) until the transformer and writer consumers acknowledged everything, the
 // outbox is relayed and MERCATO_EVENTS holds every event; it returns when the transformer had finished.
-func waitReplayed(ctx context.Context, js jetstream.JetStream, dbURL string, n, accounts int, start time.Time) (time.Duration, error) {
+func waitReplayed(ctx context.Context, js jetstream.JetStream, dbURL string, n, accounts int, start time.Time, procs ...*child) (time.Duration, error) {
 	db, err := mercatodb.OpenDB(dbURL)
 	if err != nil {
 		return 0, err
@@ -170,6 +204,13 @@ func waitReplayed(ctx context.Context, js jetstream.JetStream, dbURL string, n, 
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-tick.C:
+		}
+		for _, c := range procs {
+			select {
+			case <-c.Exited():
+				return 0, fmt.Errorf("orosync %v ended: %v\n%s", c.cmd.Args, c.err, c.output)
+			default:
+			}
 		}
 		if transformed == 0 {
 			done, err := consumedAll(ctx, js, events.StreamOroRaw, "transformer")
@@ -288,10 +329,11 @@ func writerFloor(b *testing.B, ctx context.Context, js jetstream.JetStream, p pi
 	return float64(contacts) / spent.Seconds()
 }
 
-// writerAlone runs the writer service alone over the whole of MERCATO_CHANGES into a fresh database: its consumer
+// writerAlone runs a writer process alone over the whole of MERCATO_CHANGES into a fresh database: its consumer
 // is recreated to start from the first change. It returns contacts/s until every change is acknowledged and the
-// outbox is relayed (MERCATO_EVENTS de-duplicates the events it already holds, acknowledging them as stored).
-func writerAlone(b *testing.B, ctx context.Context, js jetstream.JetStream, p pipeline, n, accounts int) float64 {
+// outbox is relayed (MERCATO_EVENTS de-duplicates the events it already holds, acknowledging them as stored), and
+// the process's resource usage.
+func writerAlone(b *testing.B, ctx context.Context, js jetstream.JetStream, p pipeline, n, accounts int) (float64, procUsage) {
 	b.Helper()
 	cons, err := js.Consumer(ctx, events.StreamMercatoChanges, "writer")
 	if err != nil {
@@ -311,20 +353,15 @@ func writerAlone(b *testing.B, ctx context.Context, js jetstream.JetStream, p pi
 	}
 	defer func() { _ = db.Close() }()
 	start := time.Now()
-	svcCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- writer.Run(svcCtx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
-			Tenants: map[string]writer.Scope{p.Tenant: p.Scope}})
-	}()
+	wr := startService(b, p, "writer")
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			b.Fatal(ctx.Err())
-		case err := <-done:
-			b.Fatalf("writer stopped: %v", err)
+		case <-wr.Exited():
+			b.Fatalf("writer stopped: %v\n%s", wr.err, wr.output)
 		case <-tick.C:
 		}
 		drained, err := consumedAll(ctx, js, events.StreamMercatoChanges, "writer")
@@ -340,28 +377,7 @@ func writerAlone(b *testing.B, ctx context.Context, js jetstream.JetStream, p pi
 		}
 	}
 	elapsed := time.Since(start)
-	stop()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		b.Fatal(err)
-	}
+	usage := wr.stop(b)
 	checkReplayed(b, ctx, p.DatabaseURL, n, accounts)
-	return float64(n) / elapsed.Seconds()
-}
-
-// resetPeakRSS resets VmHWM (Linux: "5" to clear_refs), so the peak measured is the replay's.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-// peakRSSMB is the process's peak resident set (VmHWM) in MB.
-func peakRSSMB() float64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, _ := strconv.Atoi(strings.Fields(line)[1])
-			return float64(kb) / 1024
-		}
-	}
-	return 0
+	return float64(n) / elapsed.Seconds(), usage
 }

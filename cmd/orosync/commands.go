@@ -78,7 +78,7 @@ func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*
 	}
 	r.oro.Budget = budget
 	r.closers = append(r.closers, stopMetrics)
-	if c.oroURL == "" {
+	if c.oroURL == "" && simContacts > 0 {
 		if r.oro.ClientSecret == "" {
 			r.oro.ClientSecret = randomSecret()
 		}
@@ -147,13 +147,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	pollEvery := fs.Duration("poll-interval", envDuration("OROSYNC_POLL_INTERVAL", 10*time.Second), "delay between polls once caught up (OROSYNC_POLL_INTERVAL)")
 	reconcileEvery := fs.Duration("reconcile-interval", envDuration("OROSYNC_RECONCILE_INTERVAL", 15*time.Minute), "delay between reconcile passes (OROSYNC_RECONCILE_INTERVAL)")
 	cfgFile := fs.String("config", env("OROSYNC_CONFIG", ""), "tenants file (YAML or JSON) with several Oro connections; replaces the single-connection flags (OROSYNC_CONFIG)")
+	svcList := fs.String("services", env("OROSYNC_SERVICES", "all"), "the services this process runs, comma-separated: poller (with the webhook receiver), transformer, writer, reconciler; one process per service scales them apart on a cluster (OROSYNC_SERVICES)")
 	if err := parse(fs, args); err != nil || fs.Parsed() && fs.NArg() > 0 {
 		return errors.Join(err, extraArgs(fs))
 	}
+	svcs, err := parseServices(*svcList)
+	if err != nil {
+		return err
+	}
 	if *cfgFile != "" {
-		return runTenants(ctx, &c, *cfgFile, *pollEvery, *reconcileEvery, *withMercato, stdout, stderr)
+		return runTenants(ctx, &c, *cfgFile, svcs, *pollEvery, *reconcileEvery, *withMercato, stdout, stderr)
 	}
 	log := c.logger(stderr)
+	if !svcs.needsOro() {
+		*simContacts = 0 // nothing here talks to Oro: no simulator
+	}
 	r, err := setup(ctx, &c, *simContacts, log)
 	if err != nil {
 		return err
@@ -172,8 +180,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	p.PollInterval, p.ReconcileInterval = *pollEvery, *reconcileEvery
-	log.Info("orosync running", "tenant", c.tenant, "types", c.typeList(), "oro", r.oro)
+	p.PollInterval, p.ReconcileInterval, p.Services = *pollEvery, *reconcileEvery, svcs
+	log.Info("orosync running", "tenant", c.tenant, "types", c.typeList(), "oro", r.oro, "services", svcs)
 	return p.Run(ctx)
 }
 

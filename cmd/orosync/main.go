@@ -15,7 +15,7 @@ import (
 const usage = `orosync keeps an OroCRM instance and Open Mercato in sync through NATS JetStream.
 
 Usage:
-  orosync run      [flags]   run poller, transformer, writer and reconciler in one process
+  orosync run      [flags]   run poller, transformer, writer and reconciler in one process (--services: some of them)
   orosync demo     [flags]   first run: simulator with realistic contacts → Mercato tables, then a summary
   orosync sim      [flags]   run the Oro simulator alone (prints base URL and client credentials)
   orosync migrate  [flags]   create/upgrade orosync's own tables (--with-mercato-schema for dev/test databases)

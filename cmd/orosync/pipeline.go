@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -50,7 +52,55 @@ type pipeline struct {
 	// Tenants, when set (orosync run --config), replace Tenant, Oro, Types and Scope: several connections.
 	Tenants       []connection
 	PollerMetrics *poller.Metrics
+	// Services, when set (orosync run --services), are the only services this process runs; nil runs them all.
+	Services services
 }
+
+// Service names for orosync run --services. The webhook receiver belongs to the poller: both publish to ORO_RAW.
+const (
+	svcPoller      = "poller"
+	svcTransformer = "transformer"
+	svcWriter      = "writer"
+	svcReconciler  = "reconciler"
+)
+
+var allServices = []string{svcPoller, svcTransformer, svcWriter, svcReconciler}
+
+// services is a set of service names; the nil set holds every service.
+type services map[string]bool
+
+// parseServices reads a comma-separated list of services ("all" or empty: every one).
+func parseServices(list string) (services, error) {
+	list = strings.TrimSpace(list)
+	if list == "" || list == "all" {
+		return nil, nil
+	}
+	out := services{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(allServices, name) {
+			return nil, fmt.Errorf("--services: unknown service %q (known: %s)", name, strings.Join(allServices, ", "))
+		}
+		out[name] = true
+	}
+	return out, nil
+}
+
+func (s services) has(name string) bool { return s == nil || s[name] }
+
+// String lists the set for logs.
+func (s services) String() string {
+	var names []string
+	for _, n := range allServices {
+		if s.has(n) {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// needsOro says whether any service of the set talks to Oro.
+func (s services) needsOro() bool { return s.has(svcPoller) || s.has(svcReconciler) }
 
 type pollerProgress struct {
 	Type      string
@@ -118,20 +168,28 @@ func (p pipeline) reconcilerConfig() reconciler.Config {
 }
 
 func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
-	g.Go(func() error { return transformer.Run(ctx, transformer.Config{NatsURL: p.NatsURL, Logger: p.Log}) })
-	g.Go(func() error {
-		return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
-			Tenants: p.writerScopes(), Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch})
-	})
+	if p.Services.has(svcTransformer) {
+		g.Go(func() error { return transformer.Run(ctx, transformer.Config{NatsURL: p.NatsURL, Logger: p.Log}) })
+	}
+	if p.Services.has(svcWriter) {
+		g.Go(func() error {
+			return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
+				Tenants: p.writerScopes(), Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch})
+		})
+	}
 }
 
-// Run runs every service until ctx is done.
+// Run runs the services of p.Services (every one when nil) until ctx is done.
 func (p pipeline) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	p.startConsumers(ctx, g)
-	g.Go(func() error { return poller.Run(ctx, p.pollerConfig(false)) })
-	g.Go(func() error { return reconciler.Run(ctx, p.reconcilerConfig()) })
-	g.Go(func() error { return p.serveWebhooks(ctx) })
+	if p.Services.has(svcPoller) {
+		g.Go(func() error { return poller.Run(ctx, p.pollerConfig(false)) })
+		g.Go(func() error { return p.serveWebhooks(ctx) })
+	}
+	if p.Services.has(svcReconciler) {
+		g.Go(func() error { return reconciler.Run(ctx, p.reconcilerConfig()) })
+	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil

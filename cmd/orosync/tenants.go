@@ -213,7 +213,7 @@ func (p pipeline) webhookSecrets(fallback string) map[string]string {
 
 // runTenants is `orosync run --config FILE`: every configured connection in this process, sharing NATS,
 // PostgreSQL and the transformer and writer.
-func runTenants(ctx context.Context, c *common, path string, pollEvery, reconcileEvery time.Duration, withMercato bool, stdout, stderr io.Writer) error {
+func runTenants(ctx context.Context, c *common, path string, svcs services, pollEvery, reconcileEvery time.Duration, withMercato bool, stdout, stderr io.Writer) error {
 	log := c.logger(stderr)
 	metrics, stopMetrics, err := newMetricsServer()
 	if err != nil {
@@ -242,7 +242,7 @@ func runTenants(ctx context.Context, c *common, path string, pollEvery, reconcil
 		return err
 	}
 	p := pipeline{NatsURL: natsURL, DatabaseURL: c.databaseURL, Tenants: conns, Replicas: c.replicas, Log: log, Rules: rules,
-		NoEmailMatch: c.noEmailMatch, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller}
+		NoEmailMatch: c.noEmailMatch, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, Services: svcs}
 	for _, t := range conns {
 		log.Info("orosync tenant", "tenant", t.Name, "types", t.Types, "oro", t.Oro, "mercato_tenant", t.Scope.TenantID,
 			"mercato_organization", t.Scope.OrganizationID, "webhook_url", t.WebhookURL)
