@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMapContact$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentAndMap$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzFastPathAgreesWithMap$$' -fuzztime 30s ./services/transformer/domain/
+	$(GO) test -run '^$$' -fuzz '^FuzzChangeDecodersAgree$$' -fuzztime 30s ./services/writer/ports/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFilters$$' -fuzztime 30s ./orosim/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraceState$$' -fuzztime 30s ./services/reconciler/domain/
 
