@@ -72,6 +72,23 @@ func profileChild(args []string) (stop func()) {
 	}
 }
 
+// profileSelf profiles this process (the embedded JetStream server, in the end-to-end benchmark) into
+// $OROSYNC_BENCH_PROFILE_DIR/name.cpu until the returned func is called.
+func profileSelf(tb testing.TB, name string) (stop func()) {
+	dir := os.Getenv(profileDirEnv)
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, name+".cpu"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		tb.Fatal(err) // go test -cpuprofile is already profiling
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }
+}
+
 // child is `orosync ARGS` running in a process of its own.
 type child struct {
 	cmd    *exec.Cmd
