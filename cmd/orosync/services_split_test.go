@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http/httptest"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/mercatodb/dbtest"
 	"github.com/orosync/orosync/orosim"
+	transformer "github.com/orosync/orosync/services/transformer/service"
 )
 
 func TestEachServiceInItsOwnProcessSyncsContactsIntoMercato(t *testing.T) {
@@ -79,5 +81,36 @@ func TestServicesFlagRejectsAnUnknownServiceByName(t *testing.T) {
 	}
 	if all, err := parseServices("all"); err != nil || !all.has("reconciler") || all.String() != "poller,transformer,writer,reconciler" {
 		t.Errorf("parseServices(all) = %v, %v", all, err)
+	}
+}
+
+func TestAProcessGarbageCollectsAsItsServicesNeedUnlessGOGCIsSet(t *testing.T) {
+	current := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
+	before := current()
+	for _, tc := range []struct {
+		services, gogc string
+		want           int
+	}{
+		{"writer", "", writerGCPercent},
+		{"transformer", "", transformer.DefaultGCPercent},
+		{"all", "", transformer.DefaultGCPercent},
+		{"writer,transformer", "", transformer.DefaultGCPercent},
+		{"poller,reconciler", "", before},
+		{"writer", "150", before},
+	} {
+		t.Setenv("GOGC", tc.gogc)
+		svcs, err := parseServices(tc.services)
+		if err != nil {
+			t.Fatal(err)
+		}
+		restore := pipeline{Services: svcs}.tuneGC()
+		got := current()
+		restore()
+		if got != tc.want {
+			t.Errorf("services %s, GOGC=%q: GC percent %d, want %d", tc.services, tc.gogc, got, tc.want)
+		}
+		if after := current(); after != before {
+			t.Errorf("services %s: GC percent %d after the restore, want %d", tc.services, after, before)
+		}
 	}
 }
