@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -67,14 +68,14 @@ func BenchmarkEndToEndReplay(b *testing.B) {
 
 		b.ResetTimer()
 		stopProfile := profileSelf(b, "replay-nats")
-		pg, self := postgresCPU(), selfCPU()
+		pg, self := postgresCPU(dbName(b, dbURL)), selfCPU()
 		start := time.Now()
 		tr := startService(b, p, "transformer")
 		wr := startService(b, p, "writer")
 		transformed, err := waitReplayed(ctx, ns.JS, dbURL, n, accounts, start, tr, wr)
 		elapsed := time.Since(start)
 		b.StopTimer()
-		pgSpent, natsSpent := postgresCPU()-pg, selfCPU()-self
+		pgSpent, natsSpent := cpuSince(pg, postgresCPU(dbName(b, dbURL))), selfCPU()-self
 		stopProfile()
 		if err != nil {
 			b.Fatal(err)
@@ -111,6 +112,14 @@ func startService(b *testing.B, p pipeline, service string) *child {
 		"--mercato-organization-id", p.Scope.OrganizationID.String(), "--log-level", "warn")
 }
 
+func dbName(b *testing.B, dbURL string) string {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return strings.TrimPrefix(u.Path, "/")
+}
+
 // selfCPU is this process's CPU time so far: during the replay almost all of it is the embedded JetStream server's.
 func selfCPU() time.Duration {
 	var ru syscall.Rusage
@@ -120,33 +129,40 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// postgresCPU is the CPU time spent so far by the server's processes (Linux /proc; the backends of a run's pools
-// live as long as the run, so the difference of two readings is the run's).
-func postgresCPU() time.Duration {
+// postgresCPU is the CPU time spent so far by the PostgreSQL processes that serve database db (their command
+// line names it: backends and autovacuum workers), by pid; cpuSince sums what they spent after an earlier reading.
+func postgresCPU(db string) map[string]time.Duration {
 	procs, _ := os.ReadDir("/proc")
-	var ticks int64
+	out := map[string]time.Duration{}
 	for _, d := range procs {
 		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if err != nil || !strings.HasPrefix(string(cmdline), "postgres") || !strings.Contains(string(cmdline), " "+db+" ") {
 			continue
 		}
 		raw, err := os.ReadFile("/proc/" + d.Name() + "/stat")
 		if err != nil {
 			continue
 		}
-		s := string(raw)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open || !strings.HasPrefix(s[open+1:end], "postgres") {
-			continue
-		}
-		f := strings.Fields(s[end+1:]) // from field 3 (state): utime is field 14, stime 15
+		f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:])) // from field 3: utime is 14, stime 15
 		if len(f) < 13 {
 			continue
 		}
 		ut, _ := strconv.ParseInt(f[11], 10, 64)
 		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += ut + st
+		out[d.Name()] = time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ is 100 on Linux
+	return out
+}
+
+func cpuSince(before, now map[string]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, t := range now {
+		d += t - before[pid]
+	}
+	return d
 }
 
 // fillOroRaw publishes the accounts, then the contacts, as the poller would.
