@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
@@ -79,39 +80,76 @@ func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
 	return wm, nil
 }
 
-// SubjectPublisher publishes each message on the subject in its SubjectKey metadata, with Nats-Msg-Id set to the
-// message UUID (our deterministic ce-id), waiting for JetStream's acknowledgement.
-type SubjectPublisher struct{ inner *wmnats.Publisher }
+// Publisher publishes each message on the subject in its SubjectKey metadata in watermill-nats' JetStream wire
+// format (its NATSMarshaler: the metadata as headers, the UUID as _watermill_message_uuid) with Nats-Msg-Id set to
+// the message UUID (our deterministic ce-id), as watermill-nats' publisher with TrackMsgId does, but through nats.go's
+// asynchronous JetStream publish: PublishAsync sends without waiting for JetStream, and the wait it returns
+// blocks until every message is stored.
+//
+// Waiting for each acknowledgement before the next publish (watermill-nats' publisher) makes every publish its own
+// write to the socket and wakes the server for each: with the wait apart, messages published while others wait
+// share writes (BenchmarkTransformerThroughJetStream: ~2.0 → ~1.3 write system calls per event).
+type Publisher struct {
+	js        jetstream.JetStream
+	marshaler wmnats.NATSMarshaler
+}
 
-// NewPublisher publishes through watermill-nats' JetStream publisher on nc.
-func NewPublisher(nc *nats.Conn, logger watermill.LoggerAdapter) (*SubjectPublisher, error) {
-	p, err := wmnats.NewPublisherWithNatsConn(nc, wmnats.PublisherPublishConfig{
-		Marshaler:         &wmnats.NATSMarshaler{},
-		SubjectCalculator: wmnats.DefaultSubjectCalculator,
-		JetStream:         wmnats.JetStreamConfig{TrackMsgId: true},
-	}, logger)
+// PublishTimeout is how long a publish waits for JetStream's acknowledgement before it fails (nats.go's default for
+// a synchronous publish).
+const PublishTimeout = 5 * time.Second
+
+// NewPublisher publishes on nc; at most maxPending publishes wait for their acknowledgement at a time (a publish
+// beyond it waits for room).
+func NewPublisher(nc *nats.Conn, maxPending int) (*Publisher, error) {
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(maxPending),
+		jetstream.WithPublishAsyncTimeout(PublishTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
-	return &SubjectPublisher{inner: p}, nil
+	return &Publisher{js: js}, nil
 }
 
-// Publish ignores topic in favour of each message's subject.
-func (p *SubjectPublisher) Publish(_ string, msgs ...*message.Message) error {
+// PublishAsync sends msgs without waiting for JetStream. stored waits until every one is stored (or found to be a
+// duplicate of a stored one, by its Nats-Msg-Id) and returns the first failure; call it once.
+func (p *Publisher) PublishAsync(msgs ...*message.Message) (stored func() error, err error) {
+	acks := make([]jetstream.PubAckFuture, 0, len(msgs))
 	for _, m := range msgs {
 		subject := m.Metadata.Get(SubjectKey)
 		if subject == "" {
-			return fmt.Errorf("message %s has no subject", m.UUID)
+			return nil, fmt.Errorf("message %s has no subject", m.UUID)
 		}
 		delete(m.Metadata, SubjectKey)
-		err := p.inner.Publish(subject, m)
+		msg, err := p.marshaler.Marshal(subject, m)
 		m.Metadata.Set(SubjectKey, subject)
 		if err != nil {
-			return fmt.Errorf("publishing %s to %s: %w", m.UUID, subject, err)
+			return nil, fmt.Errorf("encoding %s: %w", m.UUID, err)
 		}
+		ack, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(m.UUID))
+		if err != nil {
+			return nil, fmt.Errorf("publishing %s to %s: %w", m.UUID, subject, err)
+		}
+		acks = append(acks, ack)
 	}
-	return nil
+	return func() error {
+		for _, a := range acks {
+			select {
+			case <-a.Ok():
+			case err := <-a.Err():
+				return fmt.Errorf("publishing %s to %s: %w", a.Msg().Header.Get(nats.MsgIdHdr), a.Msg().Subject, err)
+			}
+		}
+		return nil
+	}, nil
+}
+
+// Publish sends msgs and waits until they are stored (topic is ignored in favour of each message's subject).
+func (p *Publisher) Publish(_ string, msgs ...*message.Message) error {
+	stored, err := p.PublishAsync(msgs...)
+	if err != nil {
+		return err
+	}
+	return stored()
 }
 
 // Close does not close the shared connection.
-func (p *SubjectPublisher) Close() error { return nil }
+func (p *Publisher) Close() error { return nil }

@@ -2,6 +2,7 @@
 package ports
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -23,13 +24,14 @@ func HandlerFunc(t app.Transform) message.HandlerFunc {
 }
 
 // DeadLetterOnError is the last middleware: whatever still fails after retries is parked in the dead-letter stream
-// with the reason, and the stream moves on.
+// with the reason, and the stream moves on; but outputs that were not stored (ErrNotStored) are the broker's
+// failure, not the message's, and the error goes to the router, which has JetStream redeliver the input.
 func DeadLetterOnError(stage string, now func() time.Time) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			out, err := h(msg)
-			if err == nil {
-				return out, nil
+			if err == nil || errors.Is(err, ErrNotStored) {
+				return out, err
 			}
 			return toMessages([]app.Outgoing{app.DeadLetter(stage, incoming(msg), nil, "", "handler", err, now())}), nil
 		}

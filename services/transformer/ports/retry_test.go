@@ -2,6 +2,7 @@ package ports_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -25,6 +26,28 @@ func TestRetryAfterAFailureMakesOnePlusMaxRetriesAttempts(t *testing.T) {
 		if attempts != wantAttempts || (err == nil) != wantOK || (err == nil && len(out) != 1) {
 			t.Errorf("%d failures: %d attempts, %v, %v; want %d attempts, success %v", failures, attempts, out, err,
 				wantAttempts, wantOK)
+		}
+	}
+}
+
+func TestRetryAfterAFailureLeavesOutputsNotStoredToRedelivery(t *testing.T) {
+	for _, first := range []error{ports.ErrNotStored, errors.New("transient")} {
+		attempts := 0
+		h := ports.RetryAfterAFailure(middleware.Retry{MaxRetries: 3})(func(*message.Message) ([]*message.Message, error) {
+			attempts++
+			if attempts == 1 {
+				return nil, fmt.Errorf("attempt 1: %w", first)
+			}
+			return nil, fmt.Errorf("attempt %d: %w", attempts, ports.ErrNotStored)
+		})
+		_, err := h(message.NewMessage("in", nil))
+		wantAttempts := 2 // a handler failure is retried once more, where the outputs are not stored
+		if errors.Is(first, ports.ErrNotStored) {
+			wantAttempts = 1
+		}
+		if attempts != wantAttempts || !errors.Is(err, ports.ErrNotStored) {
+			t.Errorf("first failure %v: %d attempts, error %v; want %d attempts and ErrNotStored", first, attempts, err,
+				wantAttempts)
 		}
 	}
 }

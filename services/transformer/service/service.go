@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -29,10 +30,14 @@ type Config struct {
 	Consumer string
 	// Mapping is the mapping version to run; nil is the file OROSYNC_MAPPING names, or the shipped default.
 	Mapping *domain.Mapping
-	// Workers is the number of parallel subscriptions on the consumer (default 64); PullMaxMessages is how many
-	// messages each one buffers (default 64: 64 × 64 = the consumer's max_ack_pending of 4096).
+	// Workers is the number of parallel subscriptions on the consumer (default 64), each with one message in
+	// flight; PullMaxMessages is how many messages each one buffers (default 64: 64 × 64 = the consumer's
+	// max_ack_pending of 4096).
 	Workers         int
 	PullMaxMessages int
+	// Mappers is the number of goroutines that map messages and publish their changes (default GOMAXPROCS): they
+	// do not wait for JetStream (ports.OnWorkers), so about one per core keeps every core busy.
+	Mappers int
 	// GCPercent is the garbage collector's target (debug.SetGCPercent) while the transformer runs, when the
 	// GOGC environment variable is unset (an operator's GOGC wins); 0 is DefaultGCPercent, negative keeps the
 	// runtime's. It applies to the whole process (orosync run hosts every service).
@@ -73,15 +78,19 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("transformer: connecting to %s: %w", cfg.NatsURL, err)
 	}
 	defer nc.Close()
-	pub, err := adapters.NewPublisher(nc, wlog)
-	if err != nil {
-		return err
-	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}
 	if cfg.PullMaxMessages <= 0 {
 		cfg.PullMaxMessages = 64
+	}
+	if cfg.Mappers <= 0 {
+		cfg.Mappers = runtime.GOMAXPROCS(0)
+	}
+	// Every message in flight publishes a change (or a dead letter) at a time: room for all of them.
+	pub, err := adapters.NewPublisher(nc, 2*cfg.Workers)
+	if err != nil {
+		return fmt.Errorf("transformer: %w", err)
 	}
 	sub, err := adapters.NewSubscriber(cfg.NatsURL, cfg.Consumer, cfg.PullMaxMessages, cfg.NatsOptions, wlog)
 	if err != nil {
@@ -93,10 +102,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	poolCtx, stopPool := context.WithCancel(context.Background())
 	defer stopPool()
+	// Retries wait on the router's goroutine, not on a mapper; a dead letter is published by the router (rare).
 	router.AddMiddleware(
-		ports.OnLongLivedGoroutines(poolCtx, cfg.Workers),
 		ports.DeadLetterOnError("transformer", time.Now),
 		ports.RetryAfterAFailure(middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, Logger: wlog}),
+		ports.OnWorkers(poolCtx, cfg.Mappers, pub),
 		middleware.Recoverer,
 	)
 	if cfg.Mapping == nil {
@@ -107,9 +117,10 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Mapping = m
 	}
 	// Each handler is one pull subscription on the same durable consumer and handles one message at a time (the
-	// input is acknowledged only once its change is stored): parallel subscriptions keep the publish round trips
-	// overlapping, and more of them let the NATS connection batch writes (64 used ~7% less CPU per event than 8 in
-	// BenchmarkTransformerThroughJetStream). Order across records is not needed (the writer orders versions itself).
+	// input is acknowledged only once its change is stored): parallel subscriptions keep the mappers fed while
+	// changes wait for JetStream, and more of them let the NATS connections batch writes (64 used ~7% less CPU per
+	// event than 8 in BenchmarkTransformerThroughJetStream). Order across records is not needed (the writer orders
+	// versions itself).
 	handler := ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping})
 	for i := range cfg.Workers {
 		router.AddHandler(fmt.Sprintf("%s-%d", cfg.Consumer, i), events.StreamOroRaw, sub, "", pub, handler)
