@@ -131,17 +131,26 @@ func (s *Store) ApplyBatch(ctx context.Context, lookup app.Lookup, plan func(dom
 	return outcomes, nil
 }
 
+// loadSQL looks each key up in orosync_records' primary key (a LATERAL subquery: one index probe per key, whatever
+// the table's size and statistics; a join let the planner hash the whole table, 10 ms per 1,000-key batch at 20,000
+// records and growing with it) and locks the rows in key order (the keys are sorted first), so concurrent batches
+// cannot deadlock on them.
 const loadSQL = `
 SELECT k.i, r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,
-       r.deleted_at IS NOT NULL, coalesce(e.display_name, ''), e.primary_email, e.primary_phone,
-       p.first_name, p.last_name, p.job_title, r.snapshot, coalesce(e.updated_at, r.updated_at),
-       r.deleted_source_updated_at, r.deleted_payload_hash
-FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
-JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
-LEFT JOIN customer_entities e ON e.id = r.internal_entity_id
-LEFT JOIN customer_people p ON p.entity_id = r.internal_entity_id
-ORDER BY r.tenant_id, r.organization_id, r.source_type, r.source_id
-FOR UPDATE OF r`
+       r.deleted, r.display_name, r.primary_email, r.primary_phone, r.first_name, r.last_name, r.job_title, r.snapshot,
+       r.local_at, r.deleted_source_updated_at, r.deleted_payload_hash
+FROM (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS u(t, o, st, si, i)
+      ORDER BY t, o, st, si) k
+CROSS JOIN LATERAL (
+  SELECT r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,
+         r.deleted_at IS NOT NULL AS deleted, coalesce(e.display_name, '') AS display_name, e.primary_email, e.primary_phone,
+         p.first_name, p.last_name, p.job_title, r.snapshot, coalesce(e.updated_at, r.updated_at) AS local_at,
+         r.deleted_source_updated_at, r.deleted_payload_hash
+  FROM orosync_records r
+  LEFT JOIN customer_entities e ON e.id = r.internal_entity_id
+  LEFT JOIN customer_people p ON p.entity_id = r.internal_entity_id
+  WHERE r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
+  FOR UPDATE OF r) r`
 
 func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[domain.Key]*domain.Stored, map[domain.Key]ids, error) {
 	n := len(keys)
