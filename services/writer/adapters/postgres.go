@@ -542,7 +542,7 @@ func endHash(s domain.Stored) *string {
 	return &h
 }
 
-// sealJSON marshals v for a jsonb column; with a cipher the JSON is encrypted and stored as a JSON string, so
+// sealJSON marshals v for a json column; with a cipher the JSON is encrypted and stored as a JSON string, so
 // orosync's own copies of personal data are encrypted at rest like Mercato's.
 func sealJSON(c *fieldCipher, v any) (string, error) {
 	b, err := json.Marshal(v)
@@ -639,7 +639,7 @@ UPDATE orosync_records r SET source_updated_at = v.updated, payload_hash = v.has
        deleted_at = CASE WHEN v.deleted THEN coalesce(r.deleted_at, $10) ELSE NULL END, updated_at = $10,
        snapshot = v.snapshot, written_at = CASE WHEN v.changed THEN $10 ELSE r.written_at END,
        deleted_source_updated_at = v.end_at, deleted_payload_hash = v.end_hash
-FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::jsonb[], $7::boolean[],
+FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::json[], $7::boolean[],
             $8::timestamptz[], $9::text[])
      AS v(entity_id, updated, hash, mapping, deleted, snapshot, changed, end_at, end_hash)
 WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = v.entity_id`
