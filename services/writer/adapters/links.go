@@ -92,7 +92,7 @@ FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::uuid[], $6::u
 const updateLinksSQL = `
 UPDATE customer_person_company_links l SET is_primary = v.primary, updated_at = $3
 FROM unnest($1::uuid[], $2::boolean[]) AS v(id, "primary")
-WHERE l.id = v.id AND l.is_primary IS DISTINCT FROM v.primary`
+WHERE l.id = ANY($1::uuid[]) AND l.id = v.id AND l.is_primary IS DISTINCT FROM v.primary`
 
 const deleteLinksSQL = `
 UPDATE customer_person_company_links SET deleted_at = $2, updated_at = $2 WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`
@@ -100,7 +100,7 @@ UPDATE customer_person_company_links SET deleted_at = $2, updated_at = $2 WHERE 
 const primaryCompanySQL = `
 UPDATE customer_people p SET company_entity_id = v.company, updated_at = $3
 FROM unnest($1::uuid[], $2::uuid[]) AS v(entity_id, company)
-WHERE p.entity_id = v.entity_id AND p.company_entity_id IS DISTINCT FROM v.company`
+WHERE p.entity_id = ANY($1::uuid[]) AND p.entity_id = v.entity_id AND p.company_entity_id IS DISTINCT FROM v.company`
 
 const clearPendingSQL = `DELETE FROM orosync_pending_links WHERE person_entity_id = ANY($1::uuid[])`
 

@@ -572,7 +572,10 @@ func openJSON(c *fieldCipher, raw []byte, v any) error {
 
 // updates collects the rewrites of existing records as columns, applied set-based with unnest: go-jet has no
 // unnest-driven UPDATE ... FROM, so these statements are written out; only rows whose values differ are touched,
-// so Mercato's updated_at moves only when something changed. (With encryption every rewritten value differs, so
+// so Mercato's updated_at moves only when something changed. Each also restricts the table to the batch's keys
+// (key = ANY(ids)): joined to the unnest alone, the planner hashed the whole table (at 20,000 people, 13 ms for a
+// statement that updated nothing); so it scans the table with a hashed filter, or probes the index once the table
+// is large. (With encryption every rewritten value differs, so
 // the decision is made on decrypted values in domain.Plan: only outcomes with Changed reach these rows.)
 type updates struct {
 	now time.Time
@@ -620,19 +623,20 @@ const updateEntitiesSQL = `
 UPDATE customer_entities e SET display_name = v.display_name, primary_email = v.email, primary_phone = v.phone,
        deleted_at = CASE WHEN v.deleted THEN coalesce(e.deleted_at, $6) ELSE NULL END, updated_at = $6
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[]) AS v(id, display_name, email, phone, deleted)
-WHERE e.id = v.id AND (e.display_name, e.primary_email, e.primary_phone, e.deleted_at IS NOT NULL)
+WHERE e.id = ANY($1::uuid[]) AND e.id = v.id AND (e.display_name, e.primary_email, e.primary_phone, e.deleted_at IS NOT NULL)
       IS DISTINCT FROM (v.display_name, v.email, v.phone, v.deleted)`
 
 const updatePeopleSQL = `
 UPDATE customer_people p SET first_name = v.first, last_name = v.last, job_title = v.job, updated_at = $5
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS v(entity_id, first, last, job)
-WHERE p.entity_id = v.entity_id AND (p.first_name, p.last_name, p.job_title) IS DISTINCT FROM (v.first, v.last, v.job)`
+WHERE p.entity_id = ANY($1::uuid[]) AND p.entity_id = v.entity_id
+      AND (p.first_name, p.last_name, p.job_title) IS DISTINCT FROM (v.first, v.last, v.job)`
 
 const updateMappingsSQL = `
 UPDATE sync_external_id_mappings m SET deleted_at = CASE WHEN v.deleted THEN coalesce(m.deleted_at, $3) ELSE NULL END,
        sync_status = 'synced', last_synced_at = $3, updated_at = $3
 FROM unnest($1::uuid[], $2::boolean[]) AS v(id, deleted)
-WHERE m.id = v.id AND (m.deleted_at IS NOT NULL) IS DISTINCT FROM v.deleted`
+WHERE m.id = ANY($1::uuid[]) AND m.id = v.id AND (m.deleted_at IS NOT NULL) IS DISTINCT FROM v.deleted`
 
 const updateRecordsSQL = `
 UPDATE orosync_records r SET source_updated_at = v.updated, payload_hash = v.hash, mapping_version = v.mapping,
@@ -642,7 +646,7 @@ UPDATE orosync_records r SET source_updated_at = v.updated, payload_hash = v.has
 FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::json[], $7::boolean[],
             $8::timestamptz[], $9::text[])
      AS v(entity_id, updated, hash, mapping, deleted, snapshot, changed, end_at, end_hash)
-WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = v.entity_id`
+WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = ANY($1::uuid[]) AND r.internal_entity_id = v.entity_id`
 
 func (u *updates) exec(ctx context.Context, tx execer) error {
 	if len(u.entity) > 0 {
