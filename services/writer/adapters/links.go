@@ -27,11 +27,15 @@ type linkPayload = events.PersonCompanyLinkEvent
 
 // linkSync is the link set a person must end up with.
 type linkSync struct {
-	tenant  string
-	person  uuid.UUID
-	links   []events.CompanyLink
-	version events.SourceVersion
-	mapping string
+	tenant string
+	person uuid.UUID
+	// company is the person's primary company as loaded (customer_people.company_entity_id, uuid.Nil: none), if
+	// companyLoaded: it is written only when it changes.
+	company       uuid.UUID
+	companyLoaded bool
+	links         []events.CompanyLink
+	version       events.SourceVersion
+	mapping       string
 }
 
 func linkID(sc Scope, person, company uuid.UUID) uuid.UUID {
@@ -275,6 +279,9 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 		var p uuid.UUID
 		if primary != nil {
 			p = *primary
+		}
+		if ls.companyLoaded && ls.company == p {
+			continue
 		}
 		lp.primaryPerson, lp.primaryComp = append(lp.primaryPerson, ls.person), append(lp.primaryComp, p)
 	}

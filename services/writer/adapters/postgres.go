@@ -83,8 +83,13 @@ func (s *Store) Scope(tenant string) (Scope, bool) {
 	return sc, ok
 }
 
-// ids remembers the Mercato ids of a stored record.
-type ids struct{ entity, profile uuid.UUID }
+// ids remembers the Mercato ids of a stored record; a loaded person also its primary company
+// (customer_people.company_entity_id, uuid.Nil: none), so an unchanged one is not written again.
+type ids struct {
+	entity, profile uuid.UUID
+	company         uuid.UUID
+	companyLoaded   bool
+}
 
 // idNamespace makes orosync's ids deterministic: the same Oro record always gets the same Mercato ids, so a
 // rebuilt database (or a replay into an empty one) is identical row for row.
@@ -138,14 +143,14 @@ func (s *Store) ApplyBatch(ctx context.Context, lookup app.Lookup, plan func(dom
 const loadSQL = `
 SELECT k.i, r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,
        r.deleted, r.display_name, r.primary_email, r.primary_phone, r.first_name, r.last_name, r.job_title, r.snapshot,
-       r.local_at, r.deleted_source_updated_at, r.deleted_payload_hash
+       r.local_at, r.deleted_source_updated_at, r.deleted_payload_hash, r.has_profile, r.company_entity_id
 FROM (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS u(t, o, st, si, i)
       ORDER BY t, o, st, si) k
 CROSS JOIN LATERAL (
   SELECT r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,
          r.deleted_at IS NOT NULL AS deleted, coalesce(e.display_name, '') AS display_name, e.primary_email, e.primary_phone,
          p.first_name, p.last_name, p.job_title, r.snapshot, coalesce(e.updated_at, r.updated_at) AS local_at,
-         r.deleted_source_updated_at, r.deleted_payload_hash
+         r.deleted_source_updated_at, r.deleted_payload_hash, p.id IS NOT NULL AS has_profile, p.company_entity_id
   FROM orosync_records r
   LEFT JOIN customer_entities e ON e.id = r.internal_entity_id
   LEFT JOIN customer_people p ON p.entity_id = r.internal_entity_id
@@ -172,10 +177,12 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 			snapshot         []byte
 			endAt            *time.Time
 			endHash          *string
+			company          *uuid.UUID
 		)
 		p := &st.Person
 		if err := rows.Scan(&i, &id.entity, &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
-			&p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName, &p.JobTitle, &snapshot, &localAt, &endAt, &endHash); err != nil {
+			&p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName, &p.JobTitle, &snapshot, &localAt, &endAt, &endHash,
+			&id.companyLoaded, &company); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored record: %w", err)
 		}
 		k := keys[i-1]
@@ -193,6 +200,9 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 			st.DeletedUpTo = &events.SourceVersion{UpdatedAt: endAt.UTC(), PayloadHash: *endHash}
 		}
 		st.LocalUpdatedAt = localAt.UTC()
+		if company != nil {
+			id.company = *company
+		}
 		if profile != nil {
 			id.profile = *profile
 		} else {
@@ -411,7 +421,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				outbox = append(outbox, row)
 			}
 			if o.SyncLinks && !o.After.Missing {
-				links = append(links, linkSync{tenant: o.Key.Tenant, person: id.entity, links: o.Links, version: o.After.Version,
+				links = append(links, linkSync{tenant: o.Key.Tenant, person: id.entity, company: id.company, companyLoaded: id.companyLoaded, links: o.Links, version: o.After.Version,
 					mapping: o.After.MappingVersion})
 				as := addressSync{tenant: o.Key.Tenant, person: id.entity, want: o.Addresses, version: o.After.Version,
 					mapping: o.After.MappingVersion}
