@@ -69,10 +69,15 @@ FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k
 JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
 WHERE r.internal_entity_type = 'customers.company' AND r.profile_id IS NOT NULL`
 
+// currentLinksSQL probes the person index once per person (OFFSET 0 keeps the LATERAL subquery from being
+// flattened into a join, for which the planner scanned the whole table: 3.3 -> 2.2 ms for 1,000 people at 20,000
+// links).
 const currentLinksSQL = `
-SELECT id, person_entity_id, company_entity_id, is_primary FROM customer_person_company_links
-WHERE person_entity_id = ANY($1::uuid[]) AND deleted_at IS NULL
-ORDER BY id`
+SELECT l.id, l.person_entity_id, l.company_entity_id, l.is_primary
+FROM (SELECT DISTINCT person FROM unnest($1::uuid[]) AS u(person)) k
+CROSS JOIN LATERAL (SELECT id, person_entity_id, company_entity_id, is_primary FROM customer_person_company_links
+                    WHERE person_entity_id = k.person AND deleted_at IS NULL OFFSET 0) l
+ORDER BY l.id`
 
 // upsertLinksSQL creates links, or revives orosync's soft-deleted row of the same pair (ids are deterministic);
 // a live link of the pair made in Mercato is left as it is (partial unique index).
