@@ -113,11 +113,10 @@ func BenchmarkWriterSQL(b *testing.B) {
 func benchStore(b *testing.B) (*adapters.Store, *pgxpool.Pool) {
 	b.Helper()
 	// The pool is adapters.NewPool's plus a statement counter.
-	cfg, err := pgxpool.ParseConfig(dbtest.NewDatabase(b))
+	cfg, err := adapters.PoolConfig(dbtest.NewDatabase(b))
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	cfg.ConnConfig.Tracer = &benchStatements
 	cfg.AfterConnect = benchBackends.afterConnect
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)

@@ -152,7 +152,7 @@ UPDATE orosync_records r SET source_updated_at = v.updated, payload_hash = v.has
        deleted_at = CASE WHEN v.deleted THEN coalesce(r.deleted_at, $10) ELSE NULL END, updated_at = $10,
        snapshot = v.snapshot, written_at = CASE WHEN v.changed THEN $10 ELSE r.written_at END,
        deleted_source_updated_at = v.end_at, deleted_payload_hash = v.end_hash
-FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::jsonb[], $7::boolean[],
+FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::json[], $7::boolean[],
             $8::timestamptz[], $9::text[])
      AS v(entity_id, updated, hash, mapping, deleted, snapshot, changed, end_at, end_hash)
 WHERE r.internal_entity_type = 'customers.company' AND r.internal_entity_id = v.entity_id`

@@ -414,3 +414,35 @@ func TestPersonAndItsCompanyWrittenConcurrentlyNeverLoseTheLink(t *testing.T) {
 		t.Errorf("%d links left parked", n)
 	}
 }
+
+// TestPrimaryCompanyChangedInMercatoIsRestoredByTheNextOroVersion: the writer compares a person's primary company
+// with the one it loaded and writes it only when they differ, so a company cleared in Mercato comes back with the
+// next version of the contact, and a version that leaves it as it is does not rewrite the row.
+func TestPrimaryCompanyChangedInMercatoIsRestoredByTheNextOroVersion(t *testing.T) {
+	e := newEnv(t, scope)
+	e.apply(nil, account{id: "7", name: "Acme", sec: 1}.change())
+	e.apply(nil, withLinks(contact{id: "1", first: "Ada", last: "L", email: "ada@x.io", sec: 1}.change(), "7", "7"))
+	acme := e.company("7").entityID
+	if _, primary := e.links("1"); primary == nil || *primary != acme {
+		t.Fatalf("primary %v, want %s", primary, acme)
+	}
+	if _, err := e.db.Exec(e.ctx, `UPDATE customer_people SET company_entity_id = NULL WHERE entity_id = $1`, e.person("1").entityID); err != nil {
+		t.Fatal(err)
+	}
+	e.apply(nil, withLinks(contact{id: "1", first: "Ada", last: "L", email: "ada@x.io", sec: 2}.change(), "7", "7"))
+	if _, primary := e.links("1"); primary == nil || *primary != acme {
+		t.Errorf("primary %v after the next version, want %s restored", primary, acme)
+	}
+	var xmin string
+	if err := e.db.QueryRow(e.ctx, `SELECT xmin::text FROM customer_people WHERE entity_id = $1`, e.person("1").entityID).Scan(&xmin); err != nil {
+		t.Fatal(err)
+	}
+	e.apply(nil, withLinks(contact{id: "1", first: "Ada", last: "L", email: "ada@x.io", sec: 3}.change(), "7", "7"))
+	var after string
+	if err := e.db.QueryRow(e.ctx, `SELECT xmin::text FROM customer_people WHERE entity_id = $1`, e.person("1").entityID).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != xmin {
+		t.Errorf("a version with the same values and company rewrote the person's profile (xmin %s -> %s)", xmin, after)
+	}
+}

@@ -48,7 +48,7 @@ INSERT INTO orosync_records (tenant_id, organization_id, source_type, source_id,
        profile_id, source_updated_at, payload_hash, mapping_version, deleted_at, created_at, updated_at, snapshot, written_at,
        deleted_source_updated_at, deleted_payload_hash)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::uuid[], $8::timestamptz[],
-       $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::jsonb[], $15::timestamptz[],
+       $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::json[], $15::timestamptz[],
        $16::timestamptz[], $17::text[])`
 
 const insertOutboxSQL = `

@@ -27,11 +27,15 @@ type linkPayload = events.PersonCompanyLinkEvent
 
 // linkSync is the link set a person must end up with.
 type linkSync struct {
-	tenant  string
-	person  uuid.UUID
-	links   []events.CompanyLink
-	version events.SourceVersion
-	mapping string
+	tenant string
+	person uuid.UUID
+	// company is the person's primary company as loaded (customer_people.company_entity_id, uuid.Nil: none), if
+	// companyLoaded: it is written only when it changes.
+	company       uuid.UUID
+	companyLoaded bool
+	links         []events.CompanyLink
+	version       events.SourceVersion
+	mapping       string
 }
 
 func linkID(sc Scope, person, company uuid.UUID) uuid.UUID {
@@ -65,10 +69,15 @@ FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k
 JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
 WHERE r.internal_entity_type = 'customers.company' AND r.profile_id IS NOT NULL`
 
+// currentLinksSQL probes the person index once per person (OFFSET 0 keeps the LATERAL subquery from being
+// flattened into a join, for which the planner scanned the whole table: 3.3 -> 2.2 ms for 1,000 people at 20,000
+// links).
 const currentLinksSQL = `
-SELECT id, person_entity_id, company_entity_id, is_primary FROM customer_person_company_links
-WHERE person_entity_id = ANY($1::uuid[]) AND deleted_at IS NULL
-ORDER BY id`
+SELECT l.id, l.person_entity_id, l.company_entity_id, l.is_primary
+FROM (SELECT DISTINCT person FROM unnest($1::uuid[]) AS u(person)) k
+CROSS JOIN LATERAL (SELECT id, person_entity_id, company_entity_id, is_primary FROM customer_person_company_links
+                    WHERE person_entity_id = k.person AND deleted_at IS NULL OFFSET 0) l
+ORDER BY l.id`
 
 // upsertLinksSQL creates links, or revives orosync's soft-deleted row of the same pair (ids are deterministic);
 // a live link of the pair made in Mercato is left as it is (partial unique index).
@@ -92,7 +101,7 @@ FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::uuid[], $6::u
 const updateLinksSQL = `
 UPDATE customer_person_company_links l SET is_primary = v.primary, updated_at = $3
 FROM unnest($1::uuid[], $2::boolean[]) AS v(id, "primary")
-WHERE l.id = v.id AND l.is_primary IS DISTINCT FROM v.primary`
+WHERE l.id = ANY($1::uuid[]) AND l.id = v.id AND l.is_primary IS DISTINCT FROM v.primary`
 
 const deleteLinksSQL = `
 UPDATE customer_person_company_links SET deleted_at = $2, updated_at = $2 WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`
@@ -100,7 +109,7 @@ UPDATE customer_person_company_links SET deleted_at = $2, updated_at = $2 WHERE 
 const primaryCompanySQL = `
 UPDATE customer_people p SET company_entity_id = v.company, updated_at = $3
 FROM unnest($1::uuid[], $2::uuid[]) AS v(entity_id, company)
-WHERE p.entity_id = v.entity_id AND p.company_entity_id IS DISTINCT FROM v.company`
+WHERE p.entity_id = ANY($1::uuid[]) AND p.entity_id = v.entity_id AND p.company_entity_id IS DISTINCT FROM v.company`
 
 const clearPendingSQL = `DELETE FROM orosync_pending_links WHERE person_entity_id = ANY($1::uuid[])`
 
@@ -275,6 +284,9 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 		var p uuid.UUID
 		if primary != nil {
 			p = *primary
+		}
+		if ls.companyLoaded && ls.company == p {
+			continue
 		}
 		lp.primaryPerson, lp.primaryComp = append(lp.primaryPerson, ls.person), append(lp.primaryComp, p)
 	}

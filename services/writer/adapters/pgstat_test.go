@@ -171,3 +171,53 @@ func chunk(cs []events.Change, n int) [][]events.Change {
 	}
 	return append(out, cs)
 }
+
+// TestNewVersionsOfEveryRecordUpdateTheirBookkeepingRowsInPlace applies every contact twice, the second time in newer
+// versions with the same values (a replay of a newer export), and counts with pg_stat_user_tables what the second
+// pass did to orosync_records: one update per contact, every one of them HOT (the new row version on the page of
+// the old one, no index entries), which the table's fillfactor leaves room for.
+func TestNewVersionsOfEveryRecordUpdateTheirBookkeepingRowsInPlace(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pool, err := adapters.NewPool(ctx, dbtest.NewDatabase(t)+"&pool_max_conns=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := adapters.NewStore(pool, map[string]adapters.Scope{"acme": scope}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := app.ApplyChanges{Store: store}
+	const contacts = 600
+	for _, sec := range []int{10, 20} {
+		if sec == 20 { // count from here: the first pass's counts flushed, then reset
+			for _, q := range []string{`SELECT pg_stat_force_next_flush()`, `SELECT pg_stat_reset()`} {
+				if _, err := pool.Exec(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for from := 0; from < contacts; from += 200 {
+			batch := make([]events.Change, 0, 200)
+			for i := from; i < from+200; i++ {
+				id := strconv.Itoa(i)
+				batch = append(batch, contact{id: id, first: "First" + id, last: "Last", email: id + "@example.com", job: "Engineer", sec: sec}.change())
+			}
+			if _, err := apply.Handle(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := pool.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		t.Fatal(err)
+	}
+	var updated, hot int64
+	if err := pool.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'orosync_records'`).
+		Scan(&updated, &hot); err != nil {
+		t.Fatal(err)
+	}
+	if updated != contacts || hot != contacts {
+		t.Errorf("orosync_records: %d updates, %d of them HOT; want %d, all HOT", updated, hot, contacts)
+	}
+}

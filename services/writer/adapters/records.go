@@ -208,13 +208,18 @@ func countEvents(rows []model.OrosyncOutbox) app.Result {
 	return r
 }
 
+// loadRecordsSQL: one primary-key probe per key, rows locked in key order (see loadSQL).
 const loadRecordsSQL = `
-SELECT k.i, r.source_updated_at, r.payload_hash, r.mapping_version, r.deleted_at IS NOT NULL,
-       r.deleted_source_updated_at, r.deleted_payload_hash, r.snapshot
-FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
-JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
-ORDER BY r.tenant_id, r.organization_id, r.source_type, r.source_id
-FOR UPDATE OF r`
+SELECT k.i, r.source_updated_at, r.payload_hash, r.mapping_version, r.deleted, r.deleted_source_updated_at,
+       r.deleted_payload_hash, r.snapshot
+FROM (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS u(t, o, st, si, i)
+      ORDER BY t, o, st, si) k
+CROSS JOIN LATERAL (
+  SELECT r.source_updated_at, r.payload_hash, r.mapping_version, r.deleted_at IS NOT NULL AS deleted,
+         r.deleted_source_updated_at, r.deleted_payload_hash, r.snapshot
+  FROM orosync_records r
+  WHERE r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
+  FOR UPDATE OF r) r`
 
 func loadRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, keys []domain.Key) (map[domain.Key]*domain.RecordStored[T], error) {
 	ts, os, sts, sis := s.keyColumns(keys)

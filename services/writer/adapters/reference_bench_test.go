@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orosync/orosync/mercatodb/dbtest"
+	"github.com/orosync/orosync/services/writer/adapters"
 )
 
 // BenchmarkReferenceUnnestWriter is issue 6's yardstick, run next to BenchmarkWriterSQL so the two compare on the
@@ -54,11 +55,11 @@ func BenchmarkReferenceUnnestWriter(b *testing.B) {
 
 func referencePool(b *testing.B) *pgxpool.Pool {
 	b.Helper()
-	cfg, err := pgxpool.ParseConfig(dbtest.NewDatabase(b))
+	// The writer's pool configuration, so the two compare statement for statement.
+	cfg, err := adapters.PoolConfig(dbtest.NewDatabase(b))
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	cfg.ConnConfig.Tracer = &benchStatements
 	cfg.AfterConnect = benchBackends.afterConnect
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
