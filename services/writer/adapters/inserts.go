@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
 )
@@ -71,7 +70,8 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 			id[i], org[i], ten[i], kind[i], display[i], email[i], phone[i] = e.ID, e.OrganizationID, e.TenantID, e.Kind, e.DisplayName, e.PrimaryEmail, e.PrimaryPhone
 			active[i], created[i], updated[i], deleted[i] = e.IsActive, e.CreatedAt, e.UpdatedAt, e.DeletedAt
 		}
-		if _, err := tx.Exec(ctx, insertEntitiesSQL, raw(id), raw(org), raw(ten), kind, display, email, phone, active, created, updated, deleted); err != nil {
+		if _, err := tx.Exec(ctx, insertEntitiesSQL, raw(id), raw(org), raw(ten), textCol(kind), textCol(display), optTextCol(email), optTextCol(phone),
+			active, timeCol(created), timeCol(updated), optTimeCol(deleted)); err != nil {
 			return fmt.Errorf("writer: inserting people: %w", err)
 		}
 	}
@@ -86,8 +86,8 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 			id[i], org[i], ten[i], entity[i], first[i], last[i], job[i] = p.ID, p.OrganizationID, p.TenantID, p.EntityID, p.FirstName, p.LastName, p.JobTitle
 			created[i], updated[i], company[i] = p.CreatedAt, p.UpdatedAt, p.CompanyEntityID
 		}
-		if _, err := tx.Exec(ctx, insertPeopleSQL, raw(id), raw(org), raw(ten), first, last, job, created, updated, raw(entity),
-			rawPtr(company)); err != nil {
+		if _, err := tx.Exec(ctx, insertPeopleSQL, raw(id), raw(org), raw(ten), optTextCol(first), optTextCol(last), optTextCol(job),
+			timeCol(created), timeCol(updated), raw(entity), rawPtr(company)); err != nil {
 			return fmt.Errorf("writer: inserting person profiles: %w", err)
 		}
 	}
@@ -103,7 +103,8 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 			integ[i], typ[i], ext[i], status[i] = m.IntegrationID, m.InternalEntityType, m.ExternalID, m.SyncStatus
 			synced[i], deleted[i], created[i], updated[i] = m.LastSyncedAt, m.DeletedAt, m.CreatedAt, m.UpdatedAt
 		}
-		if _, err := tx.Exec(ctx, insertMappingsSQL, raw(id), integ, typ, raw(internal), ext, status, synced, raw(org), raw(ten), created, updated, deleted); err != nil {
+		if _, err := tx.Exec(ctx, insertMappingsSQL, raw(id), textCol(integ), textCol(typ), raw(internal), textCol(ext), textCol(status),
+			optTimeCol(synced), raw(org), raw(ten), timeCol(created), timeCol(updated), optTimeCol(deleted)); err != nil {
 			return fmt.Errorf("writer: inserting external ids: %w", err)
 		}
 	}
@@ -126,8 +127,9 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 		if recordsNew {
 			sql = newRecordsSQL
 		}
-		if _, err := tx.Exec(ctx, sql, raw(ten), raw(org), st, si, typ, raw(internal), rawPtr(profile), srcAt, hash, mapping, deleted, created,
-			updated, snapshot, written, endAt, endHash); err != nil {
+		if _, err := tx.Exec(ctx, sql, raw(ten), raw(org), textCol(st), textCol(si), textCol(typ), raw(internal), rawPtr(profile),
+			timeCol(srcAt), textCol(hash), textCol(mapping), optTimeCol(deleted), timeCol(created), timeCol(updated), snapshot,
+			optTimeCol(written), optTimeCol(endAt), optTextCol(endHash)); err != nil {
 			return fmt.Errorf("writer: inserting records: %w", err)
 		}
 	}
@@ -222,24 +224,4 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// raw hands uuids to pgx as [16]byte, which it encodes natively (uuid.UUID goes through driver.Valuer: a string
-// per value, parsed back).
-func raw(xs []uuid.UUID) [][16]byte {
-	out := make([][16]byte, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
-}
-
-func rawPtr(xs []*uuid.UUID) []pgtype.UUID {
-	out := make([]pgtype.UUID, len(xs))
-	for i, x := range xs {
-		if x != nil {
-			out[i] = pgtype.UUID{Bytes: *x, Valid: true}
-		}
-	}
-	return out
 }

@@ -637,10 +637,11 @@ WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = v.e
 
 func (u *updates) exec(ctx context.Context, tx execer) error {
 	if len(u.entity) > 0 {
-		if _, err := tx.Exec(ctx, updateEntitiesSQL, raw(u.entity), u.display, u.email, u.phone, u.deleted, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updateEntitiesSQL, raw(u.entity), textCol(u.display), optTextCol(u.email), optTextCol(u.phone),
+			u.deleted, u.now); err != nil {
 			return fmt.Errorf("writer: updating people: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updatePeopleSQL, raw(u.entity), u.first, u.last, u.job, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updatePeopleSQL, raw(u.entity), optTextCol(u.first), optTextCol(u.last), optTextCol(u.job), u.now); err != nil {
 			return fmt.Errorf("writer: updating person profiles: %w", err)
 		}
 		if _, err := tx.Exec(ctx, updateMappingsSQL, raw(u.mapping), u.deleted, u.now); err != nil {
@@ -648,8 +649,8 @@ func (u *updates) exec(ctx context.Context, tx execer) error {
 		}
 	}
 	if len(u.recEntity) > 0 {
-		if _, err := tx.Exec(ctx, updateRecordsSQL, raw(u.recEntity), u.recUpdated, u.recHash, u.recMapping, u.recDeleted, u.recSnaps,
-			u.recChanged, u.recEndAt, u.recEndHash, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updateRecordsSQL, raw(u.recEntity), timeCol(u.recUpdated), textCol(u.recHash), textCol(u.recMapping),
+			u.recDeleted, u.recSnaps, u.recChanged, optTimeCol(u.recEndAt), optTextCol(u.recEndHash), u.now); err != nil {
 			return fmt.Errorf("writer: updating records: %w", err)
 		}
 	}
