@@ -2,7 +2,6 @@ package adapters
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -354,25 +353,15 @@ func companyPayload(id ids, sc Scope) events.CustomerEvent {
 // eventRow builds an outbox row; its message id is a hash of the event name, the subject id and the source version
 // that caused it (plus salt), so a rewrite of the same version is de-duplicated.
 func eventRow(tenant, name string, payload any, subjectID string, v events.SourceVersion, mapping, salt string, extra ...string) (model.OrosyncOutbox, error) {
-	subject, err := events.EventSubject(tenant, name, subjectID)
+	subject, err := eventSubject(tenant, name, subjectID)
 	if err != nil {
 		return model.OrosyncOutbox{}, err
 	}
-	parts := []string{name, subjectID, v.UpdatedAt.Format(time.RFC3339Nano), v.PayloadHash, mapping}
-	parts = append(parts, extra...)
-	if salt != "" {
-		parts = append(parts, salt)
-	}
-	env := events.Envelope{
-		ID:     events.ID("evt", parts...),
-		Source: events.Source(tenant, "writer"), Type: name, Subject: subjectID, Time: time.Now().UTC(),
-	}
-	body, err := json.Marshal(payload)
+	body, err := marshalPayload(payload)
 	if err != nil {
-		return model.OrosyncOutbox{}, fmt.Errorf("writer: encoding event: %w", err)
+		return model.OrosyncOutbox{}, err
 	}
-	headers := outboxHeaders(env)
-	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
+	return outboxEvent(tenant, subject, name, subjectID, body, v, mapping, salt, extra), nil
 }
 
 func companyEndAt(s domain.CompanyStored) *time.Time {

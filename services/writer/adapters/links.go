@@ -34,10 +34,6 @@ type linkSync struct {
 	mapping string
 }
 
-func linkID(sc Scope, person, company uuid.UUID) uuid.UUID {
-	return uuid.NewSHA1(idNamespace, []byte(sc.TenantID.String()+"/"+sc.OrganizationID.String()+"/link/"+person.String()+"/"+company.String()))
-}
-
 func lockLinks(ctx context.Context, tx pgx.Tx, tenants map[string]bool) error {
 	p := &pipeline{}
 	queueLinkLocks(p, tenants)

@@ -86,19 +86,6 @@ func (s *Store) Scope(tenant string) (Scope, bool) {
 // ids remembers the Mercato ids of a stored record.
 type ids struct{ entity, profile uuid.UUID }
 
-// idNamespace makes orosync's ids deterministic: the same Oro record always gets the same Mercato ids, so a
-// rebuilt database (or a replay into an empty one) is identical row for row.
-var idNamespace = uuid.MustParse("6f1f3a4e-0b8c-5d2e-9a47-3c1b2d0e8f55")
-
-func newIDs(sc Scope, k domain.Key) ids {
-	name := sc.TenantID.String() + "/" + sc.OrganizationID.String() + "/" + k.SourceType + "/" + k.SourceID
-	return ids{entity: uuid.NewSHA1(idNamespace, []byte(name+"/entity")), profile: uuid.NewSHA1(idNamespace, []byte(name+"/profile"))}
-}
-
-func mappingID(sc Scope, k domain.Key) uuid.UUID {
-	return uuid.NewSHA1(idNamespace, []byte(sc.TenantID.String()+"/"+sc.OrganizationID.String()+"/"+k.SourceType+"/"+k.SourceID+"/mapping"))
-}
-
 // ApplyBatch loads the stored state of the given records (locking their bookkeeping rows) and the email
 // candidates of new ones, lets plan decide, and persists the outcomes with their outbox events and conflicts, all
 // in one transaction. It returns the outcomes applied.
@@ -659,24 +646,33 @@ func (u *updates) exec(ctx context.Context, tx execer) error {
 
 func outboxRow(o domain.Outcome, action string, id ids, sc Scope, salt string) (model.OrosyncOutbox, error) {
 	name := "customers.person." + action
-	payload := events.CustomerEvent{ID: id.profile.String(), EntityID: id.entity.String(),
-		OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
-	subject, err := events.EventSubject(o.Key.Tenant, name, id.entity.String())
+	switch action { // the usual names without a concatenation
+	case "created":
+		name = "customers.person.created"
+	case "updated":
+		name = "customers.person.updated"
+	case "deleted":
+		name = "customers.person.deleted"
+	}
+	var buf [256]byte
+	b := append(buf[:0], `{"id":"`...)
+	b = appendUUID(b, id.profile)
+	b = append(b, `","entityId":"`...)
+	n := len(b)
+	b = appendUUID(b, id.entity)
+	entity := string(b[n:])
+	b = append(b, `","organizationId":"`...)
+	b = appendUUID(b, sc.OrganizationID)
+	b = append(b, `","tenantId":"`...)
+	b = appendUUID(b, sc.TenantID)
+	b = append(b, `","syncOrigin":"`...)
+	b = appendJSONValueBody(b, events.SyncOrigin)
+	b = append(b, `"}`...) // what json.Marshal writes of the events.CustomerEvent
+	subject, err := eventSubject(o.Key.Tenant, name, entity)
 	if err != nil {
 		return model.OrosyncOutbox{}, err
 	}
-	v := o.After.Version
-	parts := []string{name, id.entity.String(), v.UpdatedAt.Format(time.RFC3339Nano), v.PayloadHash, o.After.MappingVersion}
-	if salt != "" {
-		parts = append(parts, salt)
-	}
-	env := events.Envelope{
-		ID:     events.ID("evt", parts...),
-		Source: events.Source(o.Key.Tenant, "writer"), Type: name, Subject: id.entity.String(), Time: time.Now().UTC(),
-	}
-	body, _ := json.Marshal(payload)
-	headers := outboxHeaders(env)
-	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
+	return outboxEvent(o.Key.Tenant, subject, name, entity, string(b), o.After.Version, o.After.MappingVersion, salt, nil), nil
 }
 
 // keyColumns turns record keys into the four arrays the load statements unnest: tenant, organization, Oro type, id.
