@@ -95,3 +95,25 @@ func rawPtr(xs []*uuid.UUID) optUUIDCol {
 	}
 	return xs
 }
+
+// appendSized appends v to s, making room for n elements at the first append: a batch's rows are appended one
+// outcome at a time, and a slice grown by doubling was allocated, and copied, about twice over.
+func appendSized[T any](s []T, n int, v T) []T {
+	if s == nil {
+		s = make([]T, 0, n)
+	}
+	return append(s, v)
+}
+
+// uuidDest scans a uuid column into a uuid.UUID without the string uuid.UUID's sql.Scanner goes through (pgx
+// decodes the value to a string for it, which uuid then parses). NULL leaves it unchanged, as uuid.UUID.Scan does.
+type uuidDest uuid.UUID
+
+func (u *uuidDest) ScanUUID(v pgtype.UUID) error {
+	if v.Valid {
+		*u = v.Bytes
+	}
+	return nil
+}
+
+func scanUUID(u *uuid.UUID) *uuidDest { return (*uuidDest)(u) }

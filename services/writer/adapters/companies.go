@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
@@ -75,14 +76,14 @@ func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key)
 			i        int64
 			st       domain.CompanyStored
 			id       ids
-			profile  *uuid.UUID
+			profile  pgtype.UUID
 			updated  time.Time
 			endAt    *time.Time
 			endHash  *string
 			snapshot []byte
 		)
 		c := &st.Company
-		if err := rows.Scan(&i, &id.entity, &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
+		if err := rows.Scan(&i, scanUUID(&id.entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
 			&c.DisplayName, &c.PrimaryEmail, &c.PrimaryPhone, &c.Description, &c.LegalName, &c.WebsiteURL, &c.Industry, &endAt, &endHash,
 			&snapshot, &st.LocalUpdatedAt); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored company: %w", err)
@@ -104,8 +105,8 @@ func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key)
 		if endAt != nil && endHash != nil {
 			st.DeletedUpTo = &events.SourceVersion{UpdatedAt: endAt.UTC(), PayloadHash: *endHash}
 		}
-		if profile != nil {
-			id.profile = *profile
+		if profile.Valid {
+			id.profile = profile.Bytes
 		} else {
 			st.Missing = true
 		}

@@ -174,7 +174,7 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 			sc := s.scopes[r.tenant]
 			ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, r.Type, r.ID
 		}
-		p.b.Queue(resolveCompaniesSQL, raw(ts), raw(os), sts, sis).Query(func(rows pgx.Rows) error {
+		p.b.Queue(resolveCompaniesSQL, raw(ts), raw(os), textCol(sts), textCol(sis)).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var i int64
 				var entity [16]byte
@@ -196,7 +196,7 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 		p.b.Queue(currentLinksSQL, raw(lp.clear)).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var l linkRow
-				if err := rows.Scan(&l.id, &l.person, &l.company, &l.primary); err != nil {
+				if err := rows.Scan(scanUUID(&l.id), scanUUID(&l.person), scanUUID(&l.company), &l.primary); err != nil {
 					return err
 				}
 				current[l.person] = append(current[l.person], l)
@@ -426,7 +426,7 @@ func (s *Store) unpark(ctx context.Context, tx pgx.Tx, arrived []arrival, now ti
 			i int64
 			l linkRow
 		)
-		if err := rows.Scan(&i, &l.person, &l.company, &l.primary); err != nil {
+		if err := rows.Scan(&i, scanUUID(&l.person), scanUUID(&l.company), &l.primary); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("writer: unparking links: %w", err)
 		}

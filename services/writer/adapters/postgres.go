@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orosync/orosync/events"
@@ -145,14 +146,14 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 			i                int64
 			st               domain.Stored
 			id               ids
-			profile          *uuid.UUID
+			profile          pgtype.UUID
 			updated, localAt time.Time
 			snapshot         []byte
 			endAt            *time.Time
 			endHash          *string
 		)
 		p := &st.Person
-		if err := rows.Scan(&i, &id.entity, &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
+		if err := rows.Scan(&i, scanUUID(&id.entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
 			&p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName, &p.JobTitle, &snapshot, &localAt, &endAt, &endHash); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored record: %w", err)
 		}
@@ -171,8 +172,8 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 			st.DeletedUpTo = &events.SourceVersion{UpdatedAt: endAt.UTC(), PayloadHash: *endHash}
 		}
 		st.LocalUpdatedAt = localAt.UTC()
-		if profile != nil {
-			id.profile = *profile
+		if profile.Valid {
+			id.profile = profile.Bytes
 		} else {
 			st.Missing = true // known from a tombstone only
 		}
@@ -308,7 +309,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 		mappings []model.SyncExternalIDMappings
 		records  []model.OrosyncRecords
 		outbox   []model.OrosyncOutbox
-		upd      = updates{now: now}
+		upd      = updates{now: now, n: len(outcomes)}
 		dict     = dictionary{}
 		links    []linkSync
 		addrs    []addressSync
@@ -350,23 +351,23 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 					id.profile, _ = uuid.Parse(o.Link.ProfileID)
 					upd.addMercato(id, mappingID(sc, o.Key), o, c)
 				default:
-					entities = append(entities, model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
+					entities = appendSized(entities, len(outcomes), model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
 						Kind: "person", DisplayName: c.enc(p.DisplayName), PrimaryEmail: c.encPtr(p.PrimaryEmail), PrimaryPhone: c.encPtr(p.PrimaryPhone),
 						IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
-					people = append(people, model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
+					people = appendSized(people, len(outcomes), model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
 						FirstName: c.encPtr(p.FirstName), LastName: c.encPtr(p.LastName), JobTitle: c.encPtr(p.JobTitle),
 						CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
 				}
 				var profile *uuid.UUID
 				if !o.After.Missing {
-					mappings = append(mappings, model.SyncExternalIDMappings{ID: mappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
+					mappings = appendSized(mappings, len(outcomes), model.SyncExternalIDMappings{ID: mappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
 						InternalEntityType: events.AggregatePerson, InternalEntityID: id.entity, ExternalID: o.Key.SourceID,
 						SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
 						CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
 					p := id.profile
 					profile = &p
 				}
-				records = append(records, model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
+				records = appendSized(records, len(outcomes), model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
 					SourceType: o.Key.SourceType, SourceID: o.Key.SourceID, InternalEntityType: events.AggregatePerson,
 					InternalEntityID: id.entity, ProfileID: profile, SourceUpdatedAt: o.After.Version.UpdatedAt,
 					PayloadHash: o.After.Version.PayloadHash, MappingVersion: o.After.MappingVersion, DeletedAt: deletedAt,
@@ -386,17 +387,17 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				if err != nil {
 					return err
 				}
-				outbox = append(outbox, row)
+				outbox = appendSized(outbox, len(outcomes), row)
 			}
 			if o.SyncLinks && !o.After.Missing {
-				links = append(links, linkSync{tenant: o.Key.Tenant, person: id.entity, links: o.Links, version: o.After.Version,
+				links = appendSized(links, len(outcomes), linkSync{tenant: o.Key.Tenant, person: id.entity, links: o.Links, version: o.After.Version,
 					mapping: o.After.MappingVersion})
 				as := addressSync{tenant: o.Key.Tenant, person: id.entity, want: o.Addresses, version: o.After.Version,
 					mapping: o.After.MappingVersion}
 				if o.Before != nil && o.Before.Base != nil {
 					as.prev = o.Before.Base.Addresses
 				}
-				addrs = append(addrs, as)
+				addrs = appendSized(addrs, len(outcomes), as)
 			}
 		}
 		for _, cf := range o.Conflicts {
@@ -445,6 +446,9 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 	addressed, err := s.syncAddresses(ctx, tx, addrs, now)
 	if err != nil {
 		return err
+	}
+	if extra := len(linked) + len(addressed); extra > cap(outbox)-len(outbox) {
+		outbox = append(make([]model.OrosyncOutbox, 0, len(outbox)+extra), outbox...)
 	}
 	return insertOutbox(ctx, tx, append(append(outbox, linked...), addressed...))
 }
@@ -554,6 +558,7 @@ func openJSON(c *fieldCipher, raw []byte, v any) error {
 // the decision is made on decrypted values in domain.Plan: only outcomes with Changed reach these rows.)
 type updates struct {
 	now time.Time
+	n   int // the outcomes of the batch: room for as many rows is made at the first row
 	// Mercato rows whose mapped values or deletion changed.
 	entity, mapping                []uuid.UUID
 	display                        []string
@@ -570,6 +575,12 @@ type updates struct {
 }
 
 func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *fieldCipher) {
+	if u.entity == nil {
+		n := u.n
+		u.entity, u.mapping, u.display, u.deleted = make([]uuid.UUID, 0, n), make([]uuid.UUID, 0, n), make([]string, 0, n), make([]bool, 0, n)
+		u.email, u.phone, u.first, u.last, u.job = make([]*string, 0, n), make([]*string, 0, n), make([]*string, 0, n), make([]*string, 0, n),
+			make([]*string, 0, n)
+	}
 	p := o.After.Person
 	u.entity, u.mapping = append(u.entity, id.entity), append(u.mapping, mapping)
 	u.display = append(u.display, c.enc(p.DisplayName))
@@ -583,6 +594,12 @@ func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *fie
 
 // addRecord: records are addressed by their unique internal entity id.
 func (u *updates) addRecord(id ids, o domain.Outcome, snapshot *string) {
+	if u.recEntity == nil {
+		n := u.n
+		u.recEntity, u.recUpdated, u.recHash, u.recMapping = make([]uuid.UUID, 0, n), make([]time.Time, 0, n), make([]string, 0, n), make([]string, 0, n)
+		u.recSnaps, u.recDeleted, u.recChanged = make([]*string, 0, n), make([]bool, 0, n), make([]bool, 0, n)
+		u.recEndAt, u.recEndHash = make([]*time.Time, 0, n), make([]*string, 0, n)
+	}
 	u.recEntity = append(u.recEntity, id.entity)
 	u.recUpdated = append(u.recUpdated, o.After.Version.UpdatedAt)
 	u.recHash = append(u.recHash, o.After.Version.PayloadHash)
@@ -676,9 +693,9 @@ func outboxRow(o domain.Outcome, action string, id ids, sc Scope, salt string) (
 }
 
 // keyColumns turns record keys into the four arrays the load statements unnest: tenant, organization, Oro type, id.
-func (s *Store) keyColumns(keys []domain.Key) (ts, os []uuid.UUID, sts, sis []string) {
+func (s *Store) keyColumns(keys []domain.Key) (ts, os []uuid.UUID, sts, sis textCol) {
 	n := len(keys)
-	ts, os, sts, sis = make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]string, n)
+	ts, os, sts, sis = make([]uuid.UUID, n), make([]uuid.UUID, n), make(textCol, n), make(textCol, n)
 	for i, k := range keys {
 		sc := s.scopes[k.Tenant]
 		ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, k.SourceType, k.SourceID
