@@ -334,7 +334,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 	if err != nil {
 		return err
 	}
-	return insertOutbox(ctx, tx, append(append(outbox, addressed...), linked...))
+	return s.insertOutbox(ctx, tx, append(append(outbox, addressed...), linked...))
 }
 
 // arrival is a company that now exists in Mercato (links parked for it can be applied).

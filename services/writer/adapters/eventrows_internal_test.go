@@ -164,3 +164,25 @@ func TestOutboxHeadersAreTheMapBuiltOnes(t *testing.T) {
 		}
 	}
 }
+
+func TestLinkEventRowIsTheReflectionBuiltOne(t *testing.T) {
+	sc := Scope{TenantID: uuid.New(), OrganizationID: uuid.New()}
+	l := linkRow{id: uuid.New(), person: uuid.New(), company: uuid.New(), primary: true}
+	v := events.SourceVersion{UpdatedAt: time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC), PayloadHash: "h"}
+	for _, name := range []string{linkCreated, linkEvent + "deleted"} {
+		got, err := linkEventRow("acme", name, sc, l, v, "v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := referenceEventRow("acme", name, linkPayloadOf(sc, l), l.id.String(), v, "v1", "", headerTime(t, got.Headers))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+		}
+	}
+	if _, err := linkEventRow("bad tenant", linkCreated, sc, l, v, "v1"); err == nil {
+		t.Error("a tenant that is no subject token: no error")
+	}
+}

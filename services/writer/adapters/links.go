@@ -139,7 +139,7 @@ type linkPlan struct {
 // people this batch inserts: they have no links, parked links nor primary company yet, so nothing is loaded for
 // them.
 func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fresh map[uuid.UUID]bool) (*linkPlan, error) {
-	lp := &linkPlan{syncs: syncs, primary: map[uuid.UUID]uuid.UUID{}}
+	lp := &linkPlan{syncs: syncs, primary: make(map[uuid.UUID]uuid.UUID, len(syncs))}
 	if len(syncs) == 0 {
 		return lp, nil
 	}
@@ -243,7 +243,7 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 		for _, l := range current[ls.person] {
 			if _, ok := want[l.company]; !ok {
 				lp.del = append(lp.del, l.id)
-				row, err := eventRow(ls.tenant, linkEvent+"deleted", linkPayloadOf(sc, l), l.id.String(), ls.version, ls.mapping, "")
+				row, err := linkEventRow(ls.tenant, linkEvent+"deleted", sc, l, ls.version, ls.mapping)
 				if err != nil {
 					return nil, err
 				}
@@ -259,8 +259,10 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 				}
 				continue
 			}
-			lp.ins = append(lp.ins, linkRow{id: linkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
-			lp.insScope, lp.insSync, lp.insFresh = append(lp.insScope, sc), append(lp.insSync, si), append(lp.insFresh, fresh[ls.person])
+			n := len(syncs)
+			lp.ins = appendSized(lp.ins, n, linkRow{id: linkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
+			lp.insScope, lp.insSync = appendSized(lp.insScope, n, sc), appendSized(lp.insSync, n, si)
+			lp.insFresh = appendSized(lp.insFresh, n, fresh[ls.person])
 		}
 		if fresh[ls.person] {
 			if primary != nil {
@@ -299,13 +301,13 @@ func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, p *pipeline, now time.T
 	if err := p.flush(ctx, tx); err != nil {
 		return nil, err
 	}
-	outbox := lp.outbox
+	outbox := append(make([]model.OrosyncOutbox, 0, len(lp.outbox)+len(lp.ins)), lp.outbox...)
 	for i, l := range lp.ins {
 		if !created[l.id] {
 			continue
 		}
 		ls := lp.syncs[lp.insSync[i]]
-		row, err := eventRow(ls.tenant, linkEvent+"created", linkPayloadOf(lp.insScope[i], l), l.id.String(), ls.version, ls.mapping, "")
+		row, err := linkEventRow(ls.tenant, linkCreated, lp.insScope[i], l, ls.version, ls.mapping)
 		if err != nil {
 			return nil, err
 		}
@@ -327,15 +329,15 @@ func insertLinks(ctx context.Context, tx pgx.Tx, ins []linkRow, scopes []Scope, 
 // revived) once p is sent. Links of people the batch inserts (fresh) cannot exist yet: they are inserted plainly
 // (no anti-join over the live links, no ON CONFLICT, no RETURNING), and all of them are created.
 func queueInsertLinks(p *pipeline, ins []linkRow, scopes []Scope, fresh []bool, now time.Time) map[uuid.UUID]bool {
-	created := map[uuid.UUID]bool{}
+	created := make(map[uuid.UUID]bool, len(ins))
 	var newRows, rows []linkRow
 	var newScopes, rowScopes []Scope
 	for i, l := range ins {
 		if fresh != nil && fresh[i] {
-			newRows, newScopes = append(newRows, l), append(newScopes, scopes[i])
+			newRows, newScopes = appendSized(newRows, len(ins), l), appendSized(newScopes, len(ins), scopes[i])
 			created[l.id] = true
 		} else {
-			rows, rowScopes = append(rows, l), append(rowScopes, scopes[i])
+			rows, rowScopes = appendSized(rows, len(ins), l), appendSized(rowScopes, len(ins), scopes[i])
 		}
 	}
 	if len(newRows) > 0 {
@@ -383,6 +385,29 @@ func setPrimaryCompanies(ctx context.Context, tx execer, people, companies []uui
 		return fmt.Errorf("writer: primary companies of people: %w", err)
 	}
 	return nil
+}
+
+const linkCreated = linkEvent + "created"
+
+// linkEventRow is eventRow(tenant, name, linkPayloadOf(sc, l), l.id.String(), v, mapping, ""), the payload
+// appended without the five uuid strings.
+func linkEventRow(tenant, name string, sc Scope, l linkRow, v events.SourceVersion, mapping string) (model.OrosyncOutbox, error) {
+	var buf [320]byte
+	b := append(buf[:0], `{"id":"`...)
+	n := len(b)
+	b = appendUUID(b, l.id)
+	id := string(b[n:])
+	b = appendUUID(append(b, `","organizationId":"`...), sc.OrganizationID)
+	b = appendUUID(append(b, `","tenantId":"`...), sc.TenantID)
+	b = appendUUID(append(b, `","personEntityId":"`...), l.person)
+	b = appendUUID(append(b, `","companyEntityId":"`...), l.company)
+	b = appendJSONValueBody(append(b, `","syncOrigin":"`...), events.SyncOrigin)
+	b = append(b, `"}`...)
+	subject, err := eventSubject(tenant, name, id)
+	if err != nil {
+		return model.OrosyncOutbox{}, err
+	}
+	return outboxEvent(tenant, subject, name, id, string(b), v, mapping, "", nil), nil
 }
 
 func linkPayloadOf(sc Scope, l linkRow) linkPayload {
@@ -454,7 +479,7 @@ func (s *Store) unpark(ctx context.Context, tx pgx.Tx, arrived []arrival, now ti
 			continue
 		}
 		a := arrived[from[j]]
-		row, err := eventRow(a.tenant, linkEvent+"created", linkPayloadOf(scopes[j], l), l.id.String(), a.version, a.mapping, "")
+		row, err := linkEventRow(a.tenant, linkCreated, scopes[j], l, a.version, a.mapping)
 		if err != nil {
 			return nil, err
 		}

@@ -48,6 +48,8 @@ type Store struct {
 	nativesMu  sync.Mutex
 	natives    map[string]nativeEmails
 	nativesTTL time.Duration
+	// outboxBufs recycles the buffers of outbox batch rows (see insertOutbox).
+	outboxBufs sync.Pool
 }
 
 type nativeEmails struct {
@@ -141,19 +143,25 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 	defer rows.Close()
 	stored := make(map[domain.Key]*domain.Stored, n)
 	known := make(map[domain.Key]ids, n)
+	// The scan targets live across rows (each one taken by address per row was an allocation); the snapshot is
+	// read from the driver's buffer, decoded before the next row.
+	var (
+		i                int64
+		entity           uuid.UUID
+		profile          pgtype.UUID
+		updated, localAt time.Time
+		snapshot         pgtype.DriverBytes
+		endAt            *time.Time
+		endHash          *string
+	)
 	for rows.Next() {
-		var (
-			i                int64
-			st               domain.Stored
-			id               ids
-			profile          pgtype.UUID
-			updated, localAt time.Time
-			snapshot         []byte
-			endAt            *time.Time
-			endHash          *string
-		)
-		p := &st.Person
-		if err := rows.Scan(&i, scanUUID(&id.entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
+		row := &struct {
+			st   domain.Stored
+			base events.Person
+		}{}
+		st, p := &row.st, &row.st.Person
+		entity = uuid.UUID{}
+		if err := rows.Scan(&i, scanUUID(&entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
 			&p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName, &p.JobTitle, &snapshot, &localAt, &endAt, &endHash); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored record: %w", err)
 		}
@@ -161,23 +169,23 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 		c := s.ciphers[k.Tenant]
 		decryptPerson(c, p)
 		if snapshot != nil {
-			var base events.Person
-			if err := openJSON(c, snapshot, &base); err != nil {
+			if err := openJSON(c, snapshot, &row.base); err != nil {
 				return nil, nil, fmt.Errorf("writer: snapshot of %s/%s: %w", k.SourceType, k.SourceID, err)
 			}
-			st.Base = &base
+			st.Base = &row.base
 		}
 		st.Version.UpdatedAt = updated.UTC()
 		if endAt != nil && endHash != nil {
 			st.DeletedUpTo = &events.SourceVersion{UpdatedAt: endAt.UTC(), PayloadHash: *endHash}
 		}
 		st.LocalUpdatedAt = localAt.UTC()
+		id := ids{entity: entity}
 		if profile.Valid {
 			id.profile = profile.Bytes
 		} else {
 			st.Missing = true // known from a tombstone only
 		}
-		stored[k], known[k] = &st, id
+		stored[k], known[k] = st, id
 	}
 	return stored, known, rows.Err()
 }
@@ -330,12 +338,14 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				deletedAt = &now
 			}
 			var snapshot *string
+			baseJSON := []byte("null") // of o.After.Base, compared below
 			if o.After.Base != nil {
-				sealed, err := sealJSON(c, o.After.Base)
+				plain, err := marshalJSON(o.After.Base)
 				if err != nil {
-					return err
+					return fmt.Errorf("writer: encoding: %w", err)
 				}
-				snapshot = &sealed
+				sealed := seal(c, plain)
+				snapshot, baseJSON = &sealed, plain
 			}
 			if o.Changed && !o.After.Deleted {
 				dict.add(o.Key.Tenant, "job_title", o.After.Person.JobTitle)
@@ -377,8 +387,8 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				if o.Changed {
 					upd.addMercato(id, mappingID(sc, o.Key), o, c)
 				}
-				if o.Changed || !sameBookkeeping(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted,
-					o.Before.DeletedUpTo, o.After.DeletedUpTo, o.Before.Base, o.After.Base) {
+				if o.Changed || !sameBookkeepingJSON(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted,
+					o.Before.DeletedUpTo, o.After.DeletedUpTo, o.Before.Base, baseJSON) {
 					upd.addRecord(id, o, snapshot)
 				}
 			}
@@ -450,7 +460,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 	if extra := len(linked) + len(addressed); extra > cap(outbox)-len(outbox) {
 		outbox = append(make([]model.OrosyncOutbox, 0, len(outbox)+extra), outbox...)
 	}
-	return insertOutbox(ctx, tx, append(append(outbox, linked...), addressed...))
+	return s.insertOutbox(ctx, tx, append(append(outbox, linked...), addressed...))
 }
 
 // dictionary collects the values we write into columns Mercato backs with a per-tenant dictionary
@@ -497,15 +507,18 @@ func (d dictionary) ensure(ctx context.Context, tx execer, scopes map[string]Sco
 // only what its mapping changed); the record keeps the mapping version that last changed it, and a later
 // delivery under the new mapping is again compared value by value, and again writes nothing.
 func sameBookkeeping(v, w events.SourceVersion, deleted, nowDeleted bool, upTo, nowUpTo *events.SourceVersion, base, nowBase any) bool {
+	b, err := marshalJSON(nowBase)
+	return err == nil && sameBookkeepingJSON(v, w, deleted, nowDeleted, upTo, nowUpTo, base, b)
+}
+
+// sameBookkeepingJSON is sameBookkeeping with the JSON of the new base already made.
+func sameBookkeepingJSON(v, w events.SourceVersion, deleted, nowDeleted bool, upTo, nowUpTo *events.SourceVersion, base any,
+	nowBase []byte) bool {
 	if v != w || deleted != nowDeleted || (upTo == nil) != (nowUpTo == nil) || (upTo != nil && *upTo != *nowUpTo) {
 		return false
 	}
-	a, err := json.Marshal(base)
-	if err != nil {
-		return false
-	}
-	b, err := json.Marshal(nowBase)
-	return err == nil && bytes.Equal(a, b)
+	a, err := marshalJSON(base)
+	return err == nil && bytes.Equal(a, nowBase)
 }
 
 func endAt(s domain.Stored) *time.Time {
@@ -527,15 +540,20 @@ func endHash(s domain.Stored) *string {
 // sealJSON marshals v for a jsonb column; with a cipher the JSON is encrypted and stored as a JSON string, so
 // orosync's own copies of personal data are encrypted at rest like Mercato's.
 func sealJSON(c *fieldCipher, v any) (string, error) {
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return "", fmt.Errorf("writer: encoding: %w", err)
 	}
+	return seal(c, b), nil
+}
+
+// seal is sealJSON of JSON already made.
+func seal(c *fieldCipher, b []byte) string {
 	if c == nil {
-		return string(b), nil
+		return string(b)
 	}
 	s, _ := json.Marshal(c.encrypt(string(b)))
-	return string(s), nil
+	return string(s)
 }
 
 func openJSON(c *fieldCipher, raw []byte, v any) error {
