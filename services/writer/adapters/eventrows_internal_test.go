@@ -165,6 +165,12 @@ func TestOutboxHeadersAreTheMapBuiltOnes(t *testing.T) {
 	}
 }
 
+// linkPayloadOf is the link event payload as it was first built.
+func linkPayloadOf(sc Scope, l linkRow) events.PersonCompanyLinkEvent {
+	return events.PersonCompanyLinkEvent{ID: l.id.String(), OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(),
+		PersonEntityID: l.person.String(), CompanyEntityID: l.company.String(), SyncOrigin: events.SyncOrigin}
+}
+
 func TestLinkEventRowIsTheReflectionBuiltOne(t *testing.T) {
 	sc := Scope{TenantID: uuid.New(), OrganizationID: uuid.New()}
 	l := linkRow{id: uuid.New(), person: uuid.New(), company: uuid.New(), primary: true}

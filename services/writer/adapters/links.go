@@ -22,9 +22,6 @@ import (
 
 const linkEvent = "customers.person_company_link."
 
-// linkPayload is Mercato's customers.person_company_link.* payload (reference §3) plus syncOrigin.
-type linkPayload = events.PersonCompanyLinkEvent
-
 // linkSync is the link set a person must end up with.
 type linkSync struct {
 	tenant  string
@@ -389,8 +386,9 @@ func setPrimaryCompanies(ctx context.Context, tx execer, people, companies []uui
 
 const linkCreated = linkEvent + "created"
 
-// linkEventRow is eventRow(tenant, name, linkPayloadOf(sc, l), l.id.String(), v, mapping, ""), the payload
-// appended without the five uuid strings.
+// linkEventRow is eventRow(tenant, name, payload, l.id.String(), v, mapping, "") of Mercato's
+// customers.person_company_link.* payload (reference §3, events.PersonCompanyLinkEvent), appended without the five
+// uuid strings.
 func linkEventRow(tenant, name string, sc Scope, l linkRow, v events.SourceVersion, mapping string) (model.OrosyncOutbox, error) {
 	var buf [320]byte
 	b := append(buf[:0], `{"id":"`...)
@@ -408,11 +406,6 @@ func linkEventRow(tenant, name string, sc Scope, l linkRow, v events.SourceVersi
 		return model.OrosyncOutbox{}, err
 	}
 	return outboxEvent(tenant, subject, name, id, string(b), v, mapping, "", nil), nil
-}
-
-func linkPayloadOf(sc Scope, l linkRow) linkPayload {
-	return linkPayload{ID: l.id.String(), OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(),
-		PersonEntityID: l.person.String(), CompanyEntityID: l.company.String(), SyncOrigin: events.SyncOrigin}
 }
 
 const unparkSQL = `

@@ -3,6 +3,7 @@ package adapters
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/orosync/orosync/events"
@@ -74,5 +75,49 @@ func FuzzPersonSnapshotJSONIsWhatEncodingJSONWrites(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b, c string, shape uint32) {
 		checkPersonJSON(t, fuzzPerson(a, b, c, shape))
+	})
+}
+
+func checkPersonDecode(t *testing.T, raw []byte) {
+	t.Helper()
+	var got, want events.Person
+	err := decodePerson(raw, &got)
+	wantErr := json.Unmarshal(raw, &want)
+	if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+		t.Fatalf("decodePerson(%s): error %v, json.Unmarshal: %v", raw, err, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decodePerson(%s) = %#v\njson.Unmarshal gives %#v", raw, got, want)
+	}
+}
+
+func TestPersonSnapshotDecodingIsWhatEncodingJSONReads(t *testing.T) {
+	for _, s := range oddStrings {
+		for _, shape := range []uint32{0, 0xffff, 0x0fff, 0x07ff, 0x5555, 0xaaaa, 1 << 12, 1 << 14} {
+			raw, err := json.Marshal(fuzzPerson(s, s+"x", "<"+s+">", shape))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPersonDecode(t, raw)
+		}
+	}
+	for _, raw := range []string{
+		// as jsonb prints it: keys by length, a space after colons and commas
+		`{"jobTitle": "Engineer", "lastName": "Last", "firstName": "First1", "displayName": "First1 Last", "primaryEmail": "1@example.com", "primaryPhone": null, "companyLinks": [{"company": {"id": "a1", "type": "accounts"}, "isPrimary": true}]}`,
+		`null`, `{}`, `[]`, `{"displayName": null}`, `{"displayname": "case"}`, `{"firstName": "a", "firstName": "b"}`,
+		`{"companyLinks": [{"company": {"id": "a"}, "company": {"type": "b"}}]}`, `{"emails": ["a"], "emails": []}`,
+		`{"emails": null}`, `{"companyLinks": []}`, `{"companyLinks": [{}]}`, `{"owner": {"type": "users", "id": "1"}}`,
+		`{"displayName": "x"} trailing`, `{"displayName": "a\"b"}`, `{"displayName": "\u00e9"}`, "{\"displayName\": \"\xff\"}",
+		`{"displayName": "x",}`, `{"isPrimary": true}`, ` { "jobTitle" : null } `, `{"companyLinks": [{"isPrimary": nul}]}`, ``,
+	} {
+		checkPersonDecode(t, []byte(raw))
+	}
+}
+
+func FuzzPersonSnapshotDecodingIsWhatEncodingJSONReads(f *testing.F) {
+	f.Add([]byte(`{"jobTitle": "Engineer", "lastName": "Last", "companyLinks": [{"company": {"id": "a1", "type": "accounts"}, "isPrimary": true}]}`))
+	f.Add([]byte(`{"displayName":"a","emails":["x","y"],"phones":[],"primaryEmail":null}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		checkPersonDecode(t, raw)
 	})
 }

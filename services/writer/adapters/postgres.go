@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -566,6 +567,9 @@ func openJSON(c *fieldCipher, raw []byte, v any) error {
 			return fmt.Errorf("encrypted, but the tenant has no key configured")
 		}
 		raw = []byte(c.decrypt(s))
+	}
+	if p, ok := v.(*events.Person); ok && reflect.ValueOf(p).Elem().IsZero() {
+		return decodePerson(raw, p)
 	}
 	return json.Unmarshal(raw, v)
 }
