@@ -2,12 +2,12 @@ package adapters
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
@@ -76,14 +76,14 @@ func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key)
 			i        int64
 			st       domain.CompanyStored
 			id       ids
-			profile  *uuid.UUID
+			profile  pgtype.UUID
 			updated  time.Time
 			endAt    *time.Time
 			endHash  *string
 			snapshot []byte
 		)
 		c := &st.Company
-		if err := rows.Scan(&i, &id.entity, &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
+		if err := rows.Scan(&i, scanUUID(&id.entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
 			&c.DisplayName, &c.PrimaryEmail, &c.PrimaryPhone, &c.Description, &c.LegalName, &c.WebsiteURL, &c.Industry, &endAt, &endHash,
 			&snapshot, &st.LocalUpdatedAt); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored company: %w", err)
@@ -105,8 +105,8 @@ func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key)
 		if endAt != nil && endHash != nil {
 			st.DeletedUpTo = &events.SourceVersion{UpdatedAt: endAt.UTC(), PayloadHash: *endHash}
 		}
-		if profile != nil {
-			id.profile = *profile
+		if profile.Valid {
+			id.profile = profile.Bytes
 		} else {
 			st.Missing = true
 		}
@@ -334,7 +334,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 	if err != nil {
 		return err
 	}
-	return insertOutbox(ctx, tx, append(append(outbox, addressed...), linked...))
+	return s.insertOutbox(ctx, tx, append(append(outbox, addressed...), linked...))
 }
 
 // arrival is a company that now exists in Mercato (links parked for it can be applied).
@@ -354,25 +354,15 @@ func companyPayload(id ids, sc Scope) events.CustomerEvent {
 // eventRow builds an outbox row; its message id is a hash of the event name, the subject id and the source version
 // that caused it (plus salt), so a rewrite of the same version is de-duplicated.
 func eventRow(tenant, name string, payload any, subjectID string, v events.SourceVersion, mapping, salt string, extra ...string) (model.OrosyncOutbox, error) {
-	subject, err := events.EventSubject(tenant, name, subjectID)
+	subject, err := eventSubject(tenant, name, subjectID)
 	if err != nil {
 		return model.OrosyncOutbox{}, err
 	}
-	parts := []string{name, subjectID, v.UpdatedAt.Format(time.RFC3339Nano), v.PayloadHash, mapping}
-	parts = append(parts, extra...)
-	if salt != "" {
-		parts = append(parts, salt)
-	}
-	env := events.Envelope{
-		ID:     events.ID("evt", parts...),
-		Source: events.Source(tenant, "writer"), Type: name, Subject: subjectID, Time: time.Now().UTC(),
-	}
-	body, err := json.Marshal(payload)
+	body, err := marshalPayload(payload)
 	if err != nil {
-		return model.OrosyncOutbox{}, fmt.Errorf("writer: encoding event: %w", err)
+		return model.OrosyncOutbox{}, err
 	}
-	headers := outboxHeaders(env)
-	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
+	return outboxEvent(tenant, subject, name, subjectID, body, v, mapping, salt, extra), nil
 }
 
 func companyEndAt(s domain.CompanyStored) *time.Time {

@@ -145,7 +145,7 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 	if err := d.ensure(ctx, tx, s.scopes, now); err != nil {
 		return app.Result{}, err
 	}
-	if err := insertOutbox(ctx, tx, outbox); err != nil {
+	if err := s.insertOutbox(ctx, tx, outbox); err != nil {
 		return app.Result{}, err
 	}
 	if err := tx.Commit(ctx); err != nil {

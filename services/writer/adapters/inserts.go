@@ -3,11 +3,11 @@ package adapters
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
 )
@@ -71,7 +71,8 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 			id[i], org[i], ten[i], kind[i], display[i], email[i], phone[i] = e.ID, e.OrganizationID, e.TenantID, e.Kind, e.DisplayName, e.PrimaryEmail, e.PrimaryPhone
 			active[i], created[i], updated[i], deleted[i] = e.IsActive, e.CreatedAt, e.UpdatedAt, e.DeletedAt
 		}
-		if _, err := tx.Exec(ctx, insertEntitiesSQL, raw(id), raw(org), raw(ten), kind, display, email, phone, active, created, updated, deleted); err != nil {
+		if _, err := tx.Exec(ctx, insertEntitiesSQL, raw(id), raw(org), raw(ten), textCol(kind), textCol(display), optTextCol(email), optTextCol(phone),
+			active, timeCol(created), timeCol(updated), optTimeCol(deleted)); err != nil {
 			return fmt.Errorf("writer: inserting people: %w", err)
 		}
 	}
@@ -86,8 +87,8 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 			id[i], org[i], ten[i], entity[i], first[i], last[i], job[i] = p.ID, p.OrganizationID, p.TenantID, p.EntityID, p.FirstName, p.LastName, p.JobTitle
 			created[i], updated[i], company[i] = p.CreatedAt, p.UpdatedAt, p.CompanyEntityID
 		}
-		if _, err := tx.Exec(ctx, insertPeopleSQL, raw(id), raw(org), raw(ten), first, last, job, created, updated, raw(entity),
-			rawPtr(company)); err != nil {
+		if _, err := tx.Exec(ctx, insertPeopleSQL, raw(id), raw(org), raw(ten), optTextCol(first), optTextCol(last), optTextCol(job),
+			timeCol(created), timeCol(updated), raw(entity), rawPtr(company)); err != nil {
 			return fmt.Errorf("writer: inserting person profiles: %w", err)
 		}
 	}
@@ -103,7 +104,8 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 			integ[i], typ[i], ext[i], status[i] = m.IntegrationID, m.InternalEntityType, m.ExternalID, m.SyncStatus
 			synced[i], deleted[i], created[i], updated[i] = m.LastSyncedAt, m.DeletedAt, m.CreatedAt, m.UpdatedAt
 		}
-		if _, err := tx.Exec(ctx, insertMappingsSQL, raw(id), integ, typ, raw(internal), ext, status, synced, raw(org), raw(ten), created, updated, deleted); err != nil {
+		if _, err := tx.Exec(ctx, insertMappingsSQL, raw(id), textCol(integ), textCol(typ), raw(internal), textCol(ext), textCol(status),
+			optTimeCol(synced), raw(org), raw(ten), timeCol(created), timeCol(updated), optTimeCol(deleted)); err != nil {
 			return fmt.Errorf("writer: inserting external ids: %w", err)
 		}
 	}
@@ -126,8 +128,9 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 		if recordsNew {
 			sql = newRecordsSQL
 		}
-		if _, err := tx.Exec(ctx, sql, raw(ten), raw(org), st, si, typ, raw(internal), rawPtr(profile), srcAt, hash, mapping, deleted, created,
-			updated, snapshot, written, endAt, endHash); err != nil {
+		if _, err := tx.Exec(ctx, sql, raw(ten), raw(org), textCol(st), textCol(si), textCol(typ), raw(internal), rawPtr(profile),
+			timeCol(srcAt), textCol(hash), textCol(mapping), optTimeCol(deleted), timeCol(created), timeCol(updated), snapshot,
+			optTimeCol(written), optTimeCol(endAt), optTextCol(endHash)); err != nil {
 			return fmt.Errorf("writer: inserting records: %w", err)
 		}
 	}
@@ -144,13 +147,21 @@ const insertOutboxBatchSQL = `INSERT INTO orosync_outbox_batches (events) VALUES
 // event was a third of a 1,000-contact batch's WAL, and its relay deleted as many rows); a few, one orosync_outbox
 // row each, de-duplicated on msg_id. Batch rows are not de-duplicated there: the same event written twice is
 // published twice with the same Nats-Msg-Id, and MERCATO_EVENTS keeps one (its duplicate window is an hour).
-func insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.OrosyncOutbox) error {
+// The batch row's JSON (a megabyte for 1,000 contacts) is built in a buffer of s.outboxBufs, free again once the
+// statement returned.
+func (s *Store) insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.OrosyncOutbox) error {
 	n := len(rows)
 	if n == 0 {
 		return nil
 	}
 	if n >= outboxBatchEvents {
-		if _, err := tx.Exec(ctx, insertOutboxBatchSQL, outboxBatchJSON(rows)); err != nil {
+		buf, _ := s.outboxBufs.Get().(*[]byte)
+		if buf == nil {
+			buf = new([]byte)
+		}
+		defer s.outboxBufs.Put(buf)
+		*buf = appendOutboxBatchJSON((*buf)[:0], rows)
+		if _, err := tx.Exec(ctx, insertOutboxBatchSQL, *buf); err != nil { // []byte: sent as is
 			return fmt.Errorf("writer: writing outbox: %w", err)
 		}
 		return nil
@@ -168,12 +179,14 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.OrosyncOutbox) er
 // outboxBatchJSON is the JSON array of batchEvent an orosync_outbox_batches row holds, appended by hand: headers and
 // payloads are already JSON (from json.Marshal), and json.Marshal of a []batchEvent re-validated and re-compacted
 // every one of them (a sixth of the writer's CPU on a 1,000-contact batch).
-func outboxBatchJSON(rows []model.OrosyncOutbox) string {
+func outboxBatchJSON(rows []model.OrosyncOutbox) []byte { return appendOutboxBatchJSON(nil, rows) }
+
+func appendOutboxBatchJSON(b []byte, rows []model.OrosyncOutbox) []byte {
 	size := 2
 	for _, r := range rows {
 		size += len(r.Subject) + len(r.MsgID) + len(r.EventType) + len(r.Headers) + len(r.Payload) + 40
 	}
-	b := make([]byte, 0, size)
+	b = slices.Grow(b, size)
 	b = append(b, '[')
 	for i, r := range rows {
 		if i > 0 {
@@ -191,7 +204,7 @@ func outboxBatchJSON(rows []model.OrosyncOutbox) string {
 		b = appendRawJSON(b, r.Payload)
 		b = append(b, '}')
 	}
-	return string(append(b, ']'))
+	return append(b, ']')
 }
 
 func appendRawJSON(b []byte, v string) []byte {
@@ -203,8 +216,13 @@ func appendRawJSON(b []byte, v string) []byte {
 
 // appendJSONString appends s as a JSON string (quotes, backslashes and control characters escaped).
 func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	return append(appendJSONStringBody(b, s), '"')
+}
+
+// appendJSONStringBody is appendJSONString without the quotes.
+func appendJSONStringBody(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -220,26 +238,5 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		start = i + 1
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// raw hands uuids to pgx as [16]byte, which it encodes natively (uuid.UUID goes through driver.Valuer: a string
-// per value, parsed back).
-func raw(xs []uuid.UUID) [][16]byte {
-	out := make([][16]byte, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
-}
-
-func rawPtr(xs []*uuid.UUID) []pgtype.UUID {
-	out := make([]pgtype.UUID, len(xs))
-	for i, x := range xs {
-		if x != nil {
-			out[i] = pgtype.UUID{Bytes: *x, Valid: true}
-		}
-	}
-	return out
+	return append(b, s[start:]...)
 }

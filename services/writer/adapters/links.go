@@ -22,9 +22,6 @@ import (
 
 const linkEvent = "customers.person_company_link."
 
-// linkPayload is Mercato's customers.person_company_link.* payload (reference §3) plus syncOrigin.
-type linkPayload = events.PersonCompanyLinkEvent
-
 // linkSync is the link set a person must end up with.
 type linkSync struct {
 	tenant string
@@ -36,10 +33,6 @@ type linkSync struct {
 	links         []events.CompanyLink
 	version       events.SourceVersion
 	mapping       string
-}
-
-func linkID(sc Scope, person, company uuid.UUID) uuid.UUID {
-	return uuid.NewSHA1(idNamespace, []byte(sc.TenantID.String()+"/"+sc.OrganizationID.String()+"/link/"+person.String()+"/"+company.String()))
 }
 
 func lockLinks(ctx context.Context, tx pgx.Tx, tenants map[string]bool) error {
@@ -152,7 +145,7 @@ type linkPlan struct {
 // people this batch inserts: they have no links, parked links nor primary company yet, so nothing is loaded for
 // them.
 func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fresh map[uuid.UUID]bool) (*linkPlan, error) {
-	lp := &linkPlan{syncs: syncs, primary: map[uuid.UUID]uuid.UUID{}}
+	lp := &linkPlan{syncs: syncs, primary: make(map[uuid.UUID]uuid.UUID, len(syncs))}
 	if len(syncs) == 0 {
 		return lp, nil
 	}
@@ -187,7 +180,7 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 			sc := s.scopes[r.tenant]
 			ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, r.Type, r.ID
 		}
-		p.b.Queue(resolveCompaniesSQL, raw(ts), raw(os), sts, sis).Query(func(rows pgx.Rows) error {
+		p.b.Queue(resolveCompaniesSQL, raw(ts), raw(os), textCol(sts), textCol(sis)).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var i int64
 				var entity [16]byte
@@ -209,7 +202,7 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 		p.b.Queue(currentLinksSQL, raw(lp.clear)).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var l linkRow
-				if err := rows.Scan(&l.id, &l.person, &l.company, &l.primary); err != nil {
+				if err := rows.Scan(scanUUID(&l.id), scanUUID(&l.person), scanUUID(&l.company), &l.primary); err != nil {
 					return err
 				}
 				current[l.person] = append(current[l.person], l)
@@ -256,7 +249,7 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 		for _, l := range current[ls.person] {
 			if _, ok := want[l.company]; !ok {
 				lp.del = append(lp.del, l.id)
-				row, err := eventRow(ls.tenant, linkEvent+"deleted", linkPayloadOf(sc, l), l.id.String(), ls.version, ls.mapping, "")
+				row, err := linkEventRow(ls.tenant, linkEvent+"deleted", sc, l, ls.version, ls.mapping)
 				if err != nil {
 					return nil, err
 				}
@@ -272,8 +265,10 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 				}
 				continue
 			}
-			lp.ins = append(lp.ins, linkRow{id: linkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
-			lp.insScope, lp.insSync, lp.insFresh = append(lp.insScope, sc), append(lp.insSync, si), append(lp.insFresh, fresh[ls.person])
+			n := len(syncs)
+			lp.ins = appendSized(lp.ins, n, linkRow{id: linkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
+			lp.insScope, lp.insSync = appendSized(lp.insScope, n, sc), appendSized(lp.insSync, n, si)
+			lp.insFresh = appendSized(lp.insFresh, n, fresh[ls.person])
 		}
 		if fresh[ls.person] {
 			if primary != nil {
@@ -315,13 +310,13 @@ func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, p *pipeline, now time.T
 	if err := p.flush(ctx, tx); err != nil {
 		return nil, err
 	}
-	outbox := lp.outbox
+	outbox := append(make([]model.OrosyncOutbox, 0, len(lp.outbox)+len(lp.ins)), lp.outbox...)
 	for i, l := range lp.ins {
 		if !created[l.id] {
 			continue
 		}
 		ls := lp.syncs[lp.insSync[i]]
-		row, err := eventRow(ls.tenant, linkEvent+"created", linkPayloadOf(lp.insScope[i], l), l.id.String(), ls.version, ls.mapping, "")
+		row, err := linkEventRow(ls.tenant, linkCreated, lp.insScope[i], l, ls.version, ls.mapping)
 		if err != nil {
 			return nil, err
 		}
@@ -343,15 +338,15 @@ func insertLinks(ctx context.Context, tx pgx.Tx, ins []linkRow, scopes []Scope, 
 // revived) once p is sent. Links of people the batch inserts (fresh) cannot exist yet: they are inserted plainly
 // (no anti-join over the live links, no ON CONFLICT, no RETURNING), and all of them are created.
 func queueInsertLinks(p *pipeline, ins []linkRow, scopes []Scope, fresh []bool, now time.Time) map[uuid.UUID]bool {
-	created := map[uuid.UUID]bool{}
+	created := make(map[uuid.UUID]bool, len(ins))
 	var newRows, rows []linkRow
 	var newScopes, rowScopes []Scope
 	for i, l := range ins {
 		if fresh != nil && fresh[i] {
-			newRows, newScopes = append(newRows, l), append(newScopes, scopes[i])
+			newRows, newScopes = appendSized(newRows, len(ins), l), appendSized(newScopes, len(ins), scopes[i])
 			created[l.id] = true
 		} else {
-			rows, rowScopes = append(rows, l), append(rowScopes, scopes[i])
+			rows, rowScopes = appendSized(rows, len(ins), l), appendSized(rowScopes, len(ins), scopes[i])
 		}
 	}
 	if len(newRows) > 0 {
@@ -401,9 +396,28 @@ func setPrimaryCompanies(ctx context.Context, tx execer, people, companies []uui
 	return nil
 }
 
-func linkPayloadOf(sc Scope, l linkRow) linkPayload {
-	return linkPayload{ID: l.id.String(), OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(),
-		PersonEntityID: l.person.String(), CompanyEntityID: l.company.String(), SyncOrigin: events.SyncOrigin}
+const linkCreated = linkEvent + "created"
+
+// linkEventRow is eventRow(tenant, name, payload, l.id.String(), v, mapping, "") of Mercato's
+// customers.person_company_link.* payload (reference §3, events.PersonCompanyLinkEvent), appended without the five
+// uuid strings.
+func linkEventRow(tenant, name string, sc Scope, l linkRow, v events.SourceVersion, mapping string) (model.OrosyncOutbox, error) {
+	var buf [320]byte
+	b := append(buf[:0], `{"id":"`...)
+	n := len(b)
+	b = appendUUID(b, l.id)
+	id := string(b[n:])
+	b = appendUUID(append(b, `","organizationId":"`...), sc.OrganizationID)
+	b = appendUUID(append(b, `","tenantId":"`...), sc.TenantID)
+	b = appendUUID(append(b, `","personEntityId":"`...), l.person)
+	b = appendUUID(append(b, `","companyEntityId":"`...), l.company)
+	b = appendJSONValueBody(append(b, `","syncOrigin":"`...), events.SyncOrigin)
+	b = append(b, `"}`...)
+	subject, err := eventSubject(tenant, name, id)
+	if err != nil {
+		return model.OrosyncOutbox{}, err
+	}
+	return outboxEvent(tenant, subject, name, id, string(b), v, mapping, "", nil), nil
 }
 
 const unparkSQL = `
@@ -442,7 +456,7 @@ func (s *Store) unpark(ctx context.Context, tx pgx.Tx, arrived []arrival, now ti
 			i int64
 			l linkRow
 		)
-		if err := rows.Scan(&i, &l.person, &l.company, &l.primary); err != nil {
+		if err := rows.Scan(&i, scanUUID(&l.person), scanUUID(&l.company), &l.primary); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("writer: unparking links: %w", err)
 		}
@@ -470,7 +484,7 @@ func (s *Store) unpark(ctx context.Context, tx pgx.Tx, arrived []arrival, now ti
 			continue
 		}
 		a := arrived[from[j]]
-		row, err := eventRow(a.tenant, linkEvent+"created", linkPayloadOf(scopes[j], l), l.id.String(), a.version, a.mapping, "")
+		row, err := linkEventRow(a.tenant, linkCreated, scopes[j], l, a.version, a.mapping)
 		if err != nil {
 			return nil, err
 		}

@@ -208,29 +208,28 @@ func (f *Forwarder) takeBatches(ctx context.Context, tx pgx.Tx, below int64) ([]
 // derives from the row's own columns or that never vary (id and Nats-Msg-Id are msg_id, type is event_type,
 // specversion and content type are constant), which halves an outbox row.
 func outboxHeaders(env events.Envelope) string {
-	h := env.Headers()
-	for _, k := range []string{events.HeaderID, events.HeaderMsgID, events.HeaderType, events.HeaderSpecVersion, events.HeaderDataContentType} {
-		delete(h, k)
+	// What json.Marshal of the map of the remaining headers writes (keys sorted), without the map: ce-dataschema,
+	// ce-source, ce-subject, ce-time, those set.
+	var buf [256]byte
+	b := append(buf[:0], '{')
+	if env.DataSchema != "" {
+		b = appendHeader(b, events.HeaderDataSchema, env.DataSchema)
 	}
-	// What json.Marshal of the map writes (keys sorted), without its reflection: one call per event.
-	keys := make([]string, 0, len(h))
-	size := 2
-	for k, v := range h {
-		keys = append(keys, k)
-		size += len(k) + len(v) + 6
+	b = appendHeader(b, events.HeaderSource, env.Source)
+	if env.Subject != "" {
+		b = appendHeader(b, events.HeaderSubject, env.Subject)
 	}
-	sort.Strings(keys)
-	b := make([]byte, 0, size)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendJSONString(b, h[k])
+	b = append(b, `,"`+events.HeaderTime+`":"`...)
+	b = env.Time.UTC().AppendFormat(b, time.RFC3339Nano) // no character to escape
+	return string(append(b, '"', '}'))
+}
+
+func appendHeader(b []byte, k, v string) []byte {
+	if len(b) > 1 {
+		b = append(b, ',')
 	}
-	return string(append(b, '}'))
+	b = appendJSONString(b, k)
+	return appendJSONString(append(b, ':'), v)
 }
 
 // completeHeaders adds what outboxHeaders left out (rows written before it kept them all are unchanged).

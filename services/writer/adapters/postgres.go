@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orosync/orosync/events"
@@ -47,6 +49,8 @@ type Store struct {
 	nativesMu  sync.Mutex
 	natives    map[string]nativeEmails
 	nativesTTL time.Duration
+	// outboxBufs recycles the buffers of outbox batch rows (see insertOutbox).
+	outboxBufs sync.Pool
 }
 
 type nativeEmails struct {
@@ -89,19 +93,6 @@ type ids struct {
 	entity, profile uuid.UUID
 	company         uuid.UUID
 	companyLoaded   bool
-}
-
-// idNamespace makes orosync's ids deterministic: the same Oro record always gets the same Mercato ids, so a
-// rebuilt database (or a replay into an empty one) is identical row for row.
-var idNamespace = uuid.MustParse("6f1f3a4e-0b8c-5d2e-9a47-3c1b2d0e8f55")
-
-func newIDs(sc Scope, k domain.Key) ids {
-	name := sc.TenantID.String() + "/" + sc.OrganizationID.String() + "/" + k.SourceType + "/" + k.SourceID
-	return ids{entity: uuid.NewSHA1(idNamespace, []byte(name+"/entity")), profile: uuid.NewSHA1(idNamespace, []byte(name+"/profile"))}
-}
-
-func mappingID(sc Scope, k domain.Key) uuid.UUID {
-	return uuid.NewSHA1(idNamespace, []byte(sc.TenantID.String()+"/"+sc.OrganizationID.String()+"/"+k.SourceType+"/"+k.SourceID+"/mapping"))
 }
 
 // ApplyBatch loads the stored state of the given records (locking their bookkeeping rows) and the email
@@ -167,48 +158,55 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 	defer rows.Close()
 	stored := make(map[domain.Key]*domain.Stored, n)
 	known := make(map[domain.Key]ids, n)
+	// The scan targets live across rows (each one taken by address per row was an allocation); the snapshot is
+	// read from the driver's buffer, decoded before the next row.
+	var (
+		i                int64
+		entity           uuid.UUID
+		profile          pgtype.UUID
+		updated, localAt time.Time
+		snapshot         pgtype.DriverBytes
+		endAt            *time.Time
+		endHash          *string
+		company          pgtype.UUID
+		companyLoaded    bool
+	)
 	for rows.Next() {
-		var (
-			i                int64
-			st               domain.Stored
-			id               ids
-			profile          *uuid.UUID
-			updated, localAt time.Time
-			snapshot         []byte
-			endAt            *time.Time
-			endHash          *string
-			company          *uuid.UUID
-		)
-		p := &st.Person
-		if err := rows.Scan(&i, &id.entity, &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
+		row := &struct {
+			st   domain.Stored
+			base events.Person
+		}{}
+		st, p := &row.st, &row.st.Person
+		entity = uuid.UUID{}
+		if err := rows.Scan(&i, scanUUID(&entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
 			&p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName, &p.JobTitle, &snapshot, &localAt, &endAt, &endHash,
-			&id.companyLoaded, &company); err != nil {
+			&companyLoaded, &company); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored record: %w", err)
 		}
 		k := keys[i-1]
 		c := s.ciphers[k.Tenant]
 		decryptPerson(c, p)
 		if snapshot != nil {
-			var base events.Person
-			if err := openJSON(c, snapshot, &base); err != nil {
+			if err := openJSON(c, snapshot, &row.base); err != nil {
 				return nil, nil, fmt.Errorf("writer: snapshot of %s/%s: %w", k.SourceType, k.SourceID, err)
 			}
-			st.Base = &base
+			st.Base = &row.base
 		}
 		st.Version.UpdatedAt = updated.UTC()
 		if endAt != nil && endHash != nil {
 			st.DeletedUpTo = &events.SourceVersion{UpdatedAt: endAt.UTC(), PayloadHash: *endHash}
 		}
 		st.LocalUpdatedAt = localAt.UTC()
-		if company != nil {
-			id.company = *company
+		id := ids{entity: entity, companyLoaded: companyLoaded}
+		if company.Valid {
+			id.company = company.Bytes
 		}
-		if profile != nil {
-			id.profile = *profile
+		if profile.Valid {
+			id.profile = profile.Bytes
 		} else {
 			st.Missing = true // known from a tombstone only
 		}
-		stored[k], known[k] = &st, id
+		stored[k], known[k] = st, id
 	}
 	return stored, known, rows.Err()
 }
@@ -340,7 +338,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 		mappings []model.SyncExternalIDMappings
 		records  []model.OrosyncRecords
 		outbox   []model.OrosyncOutbox
-		upd      = updates{now: now}
+		upd      = updates{now: now, n: len(outcomes)}
 		dict     = dictionary{}
 		links    []linkSync
 		addrs    []addressSync
@@ -361,12 +359,14 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				deletedAt = &now
 			}
 			var snapshot *string
+			baseJSON := []byte("null") // of o.After.Base, compared below
 			if o.After.Base != nil {
-				sealed, err := sealJSON(c, o.After.Base)
+				plain, err := marshalJSON(o.After.Base)
 				if err != nil {
-					return err
+					return fmt.Errorf("writer: encoding: %w", err)
 				}
-				snapshot = &sealed
+				sealed := seal(c, plain)
+				snapshot, baseJSON = &sealed, plain
 			}
 			if o.Changed && !o.After.Deleted {
 				dict.add(o.Key.Tenant, "job_title", o.After.Person.JobTitle)
@@ -382,23 +382,23 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 					id.profile, _ = uuid.Parse(o.Link.ProfileID)
 					upd.addMercato(id, mappingID(sc, o.Key), o, c)
 				default:
-					entities = append(entities, model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
+					entities = appendSized(entities, len(outcomes), model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
 						Kind: "person", DisplayName: c.enc(p.DisplayName), PrimaryEmail: c.encPtr(p.PrimaryEmail), PrimaryPhone: c.encPtr(p.PrimaryPhone),
 						IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
-					people = append(people, model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
+					people = appendSized(people, len(outcomes), model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
 						FirstName: c.encPtr(p.FirstName), LastName: c.encPtr(p.LastName), JobTitle: c.encPtr(p.JobTitle),
 						CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
 				}
 				var profile *uuid.UUID
 				if !o.After.Missing {
-					mappings = append(mappings, model.SyncExternalIDMappings{ID: mappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
+					mappings = appendSized(mappings, len(outcomes), model.SyncExternalIDMappings{ID: mappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
 						InternalEntityType: events.AggregatePerson, InternalEntityID: id.entity, ExternalID: o.Key.SourceID,
 						SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
 						CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
 					p := id.profile
 					profile = &p
 				}
-				records = append(records, model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
+				records = appendSized(records, len(outcomes), model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
 					SourceType: o.Key.SourceType, SourceID: o.Key.SourceID, InternalEntityType: events.AggregatePerson,
 					InternalEntityID: id.entity, ProfileID: profile, SourceUpdatedAt: o.After.Version.UpdatedAt,
 					PayloadHash: o.After.Version.PayloadHash, MappingVersion: o.After.MappingVersion, DeletedAt: deletedAt,
@@ -408,8 +408,8 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				if o.Changed {
 					upd.addMercato(id, mappingID(sc, o.Key), o, c)
 				}
-				if o.Changed || !sameBookkeeping(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted,
-					o.Before.DeletedUpTo, o.After.DeletedUpTo, o.Before.Base, o.After.Base) {
+				if o.Changed || !sameBookkeepingJSON(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted,
+					o.Before.DeletedUpTo, o.After.DeletedUpTo, o.Before.Base, baseJSON) {
 					upd.addRecord(id, o, snapshot)
 				}
 			}
@@ -418,17 +418,17 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				if err != nil {
 					return err
 				}
-				outbox = append(outbox, row)
+				outbox = appendSized(outbox, len(outcomes), row)
 			}
 			if o.SyncLinks && !o.After.Missing {
-				links = append(links, linkSync{tenant: o.Key.Tenant, person: id.entity, company: id.company, companyLoaded: id.companyLoaded, links: o.Links, version: o.After.Version,
+				links = appendSized(links, len(outcomes), linkSync{tenant: o.Key.Tenant, person: id.entity, company: id.company, companyLoaded: id.companyLoaded, links: o.Links, version: o.After.Version,
 					mapping: o.After.MappingVersion})
 				as := addressSync{tenant: o.Key.Tenant, person: id.entity, want: o.Addresses, version: o.After.Version,
 					mapping: o.After.MappingVersion}
 				if o.Before != nil && o.Before.Base != nil {
 					as.prev = o.Before.Base.Addresses
 				}
-				addrs = append(addrs, as)
+				addrs = appendSized(addrs, len(outcomes), as)
 			}
 		}
 		for _, cf := range o.Conflicts {
@@ -478,7 +478,10 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 	if err != nil {
 		return err
 	}
-	return insertOutbox(ctx, tx, append(append(outbox, linked...), addressed...))
+	if extra := len(linked) + len(addressed); extra > cap(outbox)-len(outbox) {
+		outbox = append(make([]model.OrosyncOutbox, 0, len(outbox)+extra), outbox...)
+	}
+	return s.insertOutbox(ctx, tx, append(append(outbox, linked...), addressed...))
 }
 
 // dictionary collects the values we write into columns Mercato backs with a per-tenant dictionary
@@ -525,15 +528,18 @@ func (d dictionary) ensure(ctx context.Context, tx execer, scopes map[string]Sco
 // only what its mapping changed); the record keeps the mapping version that last changed it, and a later
 // delivery under the new mapping is again compared value by value, and again writes nothing.
 func sameBookkeeping(v, w events.SourceVersion, deleted, nowDeleted bool, upTo, nowUpTo *events.SourceVersion, base, nowBase any) bool {
+	b, err := marshalJSON(nowBase)
+	return err == nil && sameBookkeepingJSON(v, w, deleted, nowDeleted, upTo, nowUpTo, base, b)
+}
+
+// sameBookkeepingJSON is sameBookkeeping with the JSON of the new base already made.
+func sameBookkeepingJSON(v, w events.SourceVersion, deleted, nowDeleted bool, upTo, nowUpTo *events.SourceVersion, base any,
+	nowBase []byte) bool {
 	if v != w || deleted != nowDeleted || (upTo == nil) != (nowUpTo == nil) || (upTo != nil && *upTo != *nowUpTo) {
 		return false
 	}
-	a, err := json.Marshal(base)
-	if err != nil {
-		return false
-	}
-	b, err := json.Marshal(nowBase)
-	return err == nil && bytes.Equal(a, b)
+	a, err := marshalJSON(base)
+	return err == nil && bytes.Equal(a, nowBase)
 }
 
 func endAt(s domain.Stored) *time.Time {
@@ -555,15 +561,20 @@ func endHash(s domain.Stored) *string {
 // sealJSON marshals v for a json column; with a cipher the JSON is encrypted and stored as a JSON string, so
 // orosync's own copies of personal data are encrypted at rest like Mercato's.
 func sealJSON(c *fieldCipher, v any) (string, error) {
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return "", fmt.Errorf("writer: encoding: %w", err)
 	}
+	return seal(c, b), nil
+}
+
+// seal is sealJSON of JSON already made.
+func seal(c *fieldCipher, b []byte) string {
 	if c == nil {
-		return string(b), nil
+		return string(b)
 	}
 	s, _ := json.Marshal(c.encrypt(string(b)))
-	return string(s), nil
+	return string(s)
 }
 
 func openJSON(c *fieldCipher, raw []byte, v any) error {
@@ -577,6 +588,9 @@ func openJSON(c *fieldCipher, raw []byte, v any) error {
 		}
 		raw = []byte(c.decrypt(s))
 	}
+	if p, ok := v.(*events.Person); ok && reflect.ValueOf(p).Elem().IsZero() {
+		return decodePerson(raw, p)
+	}
 	return json.Unmarshal(raw, v)
 }
 
@@ -589,6 +603,7 @@ func openJSON(c *fieldCipher, raw []byte, v any) error {
 // the decision is made on decrypted values in domain.Plan: only outcomes with Changed reach these rows.)
 type updates struct {
 	now time.Time
+	n   int // the outcomes of the batch: room for as many rows is made at the first row
 	// Mercato rows whose mapped values or deletion changed.
 	entity, mapping                []uuid.UUID
 	display                        []string
@@ -605,6 +620,12 @@ type updates struct {
 }
 
 func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *fieldCipher) {
+	if u.entity == nil {
+		n := u.n
+		u.entity, u.mapping, u.display, u.deleted = make([]uuid.UUID, 0, n), make([]uuid.UUID, 0, n), make([]string, 0, n), make([]bool, 0, n)
+		u.email, u.phone, u.first, u.last, u.job = make([]*string, 0, n), make([]*string, 0, n), make([]*string, 0, n), make([]*string, 0, n),
+			make([]*string, 0, n)
+	}
 	p := o.After.Person
 	u.entity, u.mapping = append(u.entity, id.entity), append(u.mapping, mapping)
 	u.display = append(u.display, c.enc(p.DisplayName))
@@ -618,6 +639,12 @@ func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *fie
 
 // addRecord: records are addressed by their unique internal entity id.
 func (u *updates) addRecord(id ids, o domain.Outcome, snapshot *string) {
+	if u.recEntity == nil {
+		n := u.n
+		u.recEntity, u.recUpdated, u.recHash, u.recMapping = make([]uuid.UUID, 0, n), make([]time.Time, 0, n), make([]string, 0, n), make([]string, 0, n)
+		u.recSnaps, u.recDeleted, u.recChanged = make([]*string, 0, n), make([]bool, 0, n), make([]bool, 0, n)
+		u.recEndAt, u.recEndHash = make([]*time.Time, 0, n), make([]*string, 0, n)
+	}
 	u.recEntity = append(u.recEntity, id.entity)
 	u.recUpdated = append(u.recUpdated, o.After.Version.UpdatedAt)
 	u.recHash = append(u.recHash, o.After.Version.PayloadHash)
@@ -660,10 +687,11 @@ WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = ANY
 
 func (u *updates) exec(ctx context.Context, tx execer) error {
 	if len(u.entity) > 0 {
-		if _, err := tx.Exec(ctx, updateEntitiesSQL, raw(u.entity), u.display, u.email, u.phone, u.deleted, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updateEntitiesSQL, raw(u.entity), textCol(u.display), optTextCol(u.email), optTextCol(u.phone),
+			u.deleted, u.now); err != nil {
 			return fmt.Errorf("writer: updating people: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updatePeopleSQL, raw(u.entity), u.first, u.last, u.job, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updatePeopleSQL, raw(u.entity), optTextCol(u.first), optTextCol(u.last), optTextCol(u.job), u.now); err != nil {
 			return fmt.Errorf("writer: updating person profiles: %w", err)
 		}
 		if _, err := tx.Exec(ctx, updateMappingsSQL, raw(u.mapping), u.deleted, u.now); err != nil {
@@ -671,8 +699,8 @@ func (u *updates) exec(ctx context.Context, tx execer) error {
 		}
 	}
 	if len(u.recEntity) > 0 {
-		if _, err := tx.Exec(ctx, updateRecordsSQL, raw(u.recEntity), u.recUpdated, u.recHash, u.recMapping, u.recDeleted, u.recSnaps,
-			u.recChanged, u.recEndAt, u.recEndHash, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updateRecordsSQL, raw(u.recEntity), timeCol(u.recUpdated), textCol(u.recHash), textCol(u.recMapping),
+			u.recDeleted, u.recSnaps, u.recChanged, optTimeCol(u.recEndAt), optTextCol(u.recEndHash), u.now); err != nil {
 			return fmt.Errorf("writer: updating records: %w", err)
 		}
 	}
@@ -681,30 +709,39 @@ func (u *updates) exec(ctx context.Context, tx execer) error {
 
 func outboxRow(o domain.Outcome, action string, id ids, sc Scope, salt string) (model.OrosyncOutbox, error) {
 	name := "customers.person." + action
-	payload := events.CustomerEvent{ID: id.profile.String(), EntityID: id.entity.String(),
-		OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
-	subject, err := events.EventSubject(o.Key.Tenant, name, id.entity.String())
+	switch action { // the usual names without a concatenation
+	case "created":
+		name = "customers.person.created"
+	case "updated":
+		name = "customers.person.updated"
+	case "deleted":
+		name = "customers.person.deleted"
+	}
+	var buf [256]byte
+	b := append(buf[:0], `{"id":"`...)
+	b = appendUUID(b, id.profile)
+	b = append(b, `","entityId":"`...)
+	n := len(b)
+	b = appendUUID(b, id.entity)
+	entity := string(b[n:])
+	b = append(b, `","organizationId":"`...)
+	b = appendUUID(b, sc.OrganizationID)
+	b = append(b, `","tenantId":"`...)
+	b = appendUUID(b, sc.TenantID)
+	b = append(b, `","syncOrigin":"`...)
+	b = appendJSONValueBody(b, events.SyncOrigin)
+	b = append(b, `"}`...) // what json.Marshal writes of the events.CustomerEvent
+	subject, err := eventSubject(o.Key.Tenant, name, entity)
 	if err != nil {
 		return model.OrosyncOutbox{}, err
 	}
-	v := o.After.Version
-	parts := []string{name, id.entity.String(), v.UpdatedAt.Format(time.RFC3339Nano), v.PayloadHash, o.After.MappingVersion}
-	if salt != "" {
-		parts = append(parts, salt)
-	}
-	env := events.Envelope{
-		ID:     events.ID("evt", parts...),
-		Source: events.Source(o.Key.Tenant, "writer"), Type: name, Subject: id.entity.String(), Time: time.Now().UTC(),
-	}
-	body, _ := json.Marshal(payload)
-	headers := outboxHeaders(env)
-	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
+	return outboxEvent(o.Key.Tenant, subject, name, entity, string(b), o.After.Version, o.After.MappingVersion, salt, nil), nil
 }
 
 // keyColumns turns record keys into the four arrays the load statements unnest: tenant, organization, Oro type, id.
-func (s *Store) keyColumns(keys []domain.Key) (ts, os []uuid.UUID, sts, sis []string) {
+func (s *Store) keyColumns(keys []domain.Key) (ts, os []uuid.UUID, sts, sis textCol) {
 	n := len(keys)
-	ts, os, sts, sis = make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]string, n)
+	ts, os, sts, sis = make([]uuid.UUID, n), make([]uuid.UUID, n), make(textCol, n), make(textCol, n)
 	for i, k := range keys {
 		sc := s.scopes[k.Tenant]
 		ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, k.SourceType, k.SourceID

@@ -189,7 +189,7 @@ func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind reco
 	if err := out.dict.ensure(ctx, tx, s.scopes, now); err != nil {
 		return app.Result{}, err
 	}
-	return countEvents(out.outbox), insertOutbox(ctx, tx, out.outbox)
+	return countEvents(out.outbox), s.insertOutbox(ctx, tx, out.outbox)
 }
 
 // countEvents counts the Mercato events written, so the caller knows to wake the outbox relay.

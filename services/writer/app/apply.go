@@ -45,6 +45,9 @@ func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Chang
 		if c.Aggregate == events.AggregateCompany {
 			companies = append(companies, c)
 		} else {
+			if people == nil {
+				people = make([]events.Change, 0, len(changes))
+			}
 			people = append(people, c)
 		}
 	}
@@ -66,8 +69,8 @@ func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Chang
 		return r, nil
 	}
 	changes = people
-	lookup := Lookup{Emails: map[domain.Key]string{}}
-	seen := map[domain.Key]bool{}
+	lookup := Lookup{Emails: make(map[domain.Key]string, len(changes)), Keys: make([]domain.Key, 0, len(changes))}
+	seen := make(map[domain.Key]bool, len(changes))
 	for _, c := range changes {
 		k := domain.Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
 		if !seen[k] {

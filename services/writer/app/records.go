@@ -76,6 +76,9 @@ func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Resu
 		case events.AggregateCompany:
 			companies = append(companies, c)
 		default:
+			if entities == nil {
+				entities = make([]events.Change, 0, len(changes))
+			}
 			entities = append(entities, c)
 		}
 	}

@@ -75,8 +75,8 @@ type Outcome struct {
 // record was edited in Mercato since the last sync, rules decide (see Policy); what they cannot decide becomes a
 // Conflict for the review queue. Records whose outcome changes nothing are left out.
 func Plan(state State, rules Rules, changes []events.Change) []Outcome {
-	byKey := map[Key][]events.Change{}
-	var keys []Key
+	byKey := make(map[Key][]events.Change, len(changes))
+	keys := make([]Key, 0, len(changes))
 	for _, c := range changes {
 		k := Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
 		if _, ok := byKey[k]; !ok {
@@ -84,7 +84,7 @@ func Plan(state State, rules Rules, changes []events.Change) []Outcome {
 		}
 		byKey[k] = append(byKey[k], c)
 	}
-	var out []Outcome
+	out := make([]Outcome, 0, len(keys))
 	for _, k := range keys {
 		cs := byKey[k]
 		sort.SliceStable(cs, func(i, j int) bool {
