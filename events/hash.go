@@ -212,7 +212,14 @@ func appendString(dst, s []byte) []byte { return appendQuoted(dst, s, false) }
 
 // appendQuoted quotes s exactly as encoding/json does, escaping <, > and & when html is set (json.Marshal).
 func appendQuoted[S []byte | string](dst []byte, s S, html bool) []byte {
-	dst = append(dst, '"')
+	return append(appendQuotedBody(append(dst, '"'), s, html), '"')
+}
+
+// AppendJSONStringBody appends s escaped exactly as json.Marshal escapes a string (HTML characters, control
+// characters, invalid UTF-8, the line and paragraph separators), without the quotes.
+func AppendJSONStringBody(dst []byte, s string) []byte { return appendQuotedBody(dst, s, true) }
+
+func appendQuotedBody[S []byte | string](dst []byte, s S, html bool) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
@@ -258,6 +265,5 @@ func appendQuoted[S []byte | string](dst []byte, s S, html bool) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }

@@ -411,7 +411,7 @@ func linkEventRow(tenant, name string, sc Scope, l linkRow, v events.SourceVersi
 	b = appendUUID(append(b, `","tenantId":"`...), sc.TenantID)
 	b = appendUUID(append(b, `","personEntityId":"`...), l.person)
 	b = appendUUID(append(b, `","companyEntityId":"`...), l.company)
-	b = appendJSONValueBody(append(b, `","syncOrigin":"`...), events.SyncOrigin)
+	b = events.AppendJSONStringBody(append(b, `","syncOrigin":"`...), events.SyncOrigin)
 	b = append(b, `"}`...)
 	subject, err := eventSubject(tenant, name, id)
 	if err != nil {

@@ -60,7 +60,7 @@ func appendPersonJSON(b []byte, p *events.Person) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, `{"displayName":"`...)
-	b = append(appendJSONValueBody(b, p.DisplayName), '"')
+	b = append(events.AppendJSONStringBody(b, p.DisplayName), '"')
 	b = appendJSONPtr(append(b, `,"primaryEmail":`...), p.PrimaryEmail)
 	b = appendJSONPtr(append(b, `,"primaryPhone":`...), p.PrimaryPhone)
 	b = appendJSONPtr(append(b, `,"firstName":`...), p.FirstName)
@@ -104,7 +104,7 @@ func appendJSONPtr(b []byte, s *string) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	return append(appendJSONValueBody(b, *s), '"')
+	return append(events.AppendJSONStringBody(b, *s), '"')
 }
 
 func appendJSONStrings(b []byte, xs []string) []byte {
@@ -114,15 +114,15 @@ func appendJSONStrings(b []byte, xs []string) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, '"')
-		b = append(appendJSONValueBody(b, s), '"')
+		b = append(events.AppendJSONStringBody(b, s), '"')
 	}
 	return append(b, ']')
 }
 
 func appendOroRef(b []byte, r events.OroRef) []byte {
 	b = append(b, `{"type":"`...)
-	b = appendJSONValueBody(b, r.Type)
+	b = events.AppendJSONStringBody(b, r.Type)
 	b = append(b, `","id":"`...)
-	b = appendJSONValueBody(b, r.ID)
+	b = events.AppendJSONStringBody(b, r.ID)
 	return append(b, `"}`...)
 }

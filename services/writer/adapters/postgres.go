@@ -729,7 +729,7 @@ func outboxRow(o domain.Outcome, action string, id ids, sc Scope, salt string) (
 	b = append(b, `","tenantId":"`...)
 	b = appendUUID(b, sc.TenantID)
 	b = append(b, `","syncOrigin":"`...)
-	b = appendJSONValueBody(b, events.SyncOrigin)
+	b = events.AppendJSONStringBody(b, events.SyncOrigin)
 	b = append(b, `"}`...) // what json.Marshal writes of the events.CustomerEvent
 	subject, err := eventSubject(o.Key.Tenant, name, entity)
 	if err != nil {
