@@ -142,3 +142,19 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// oneConnectionWriter is the use case on a fresh database through NewPool's pool limited to one connection, so
+// the statistics and settings a test reads from that connection are the writer's own.
+func oneConnectionWriter(ctx context.Context, t *testing.T) (*pgxpool.Pool, app.ApplyChanges) {
+	t.Helper()
+	pool, err := adapters.NewPool(ctx, dbtest.NewDatabase(t)+"&pool_max_conns=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store, err := adapters.NewStore(pool, map[string]adapters.Scope{"acme": scope}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool, app.ApplyChanges{Store: store}
+}

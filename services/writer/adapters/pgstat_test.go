@@ -11,9 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/mercatodb/dbtest"
-	"github.com/orosync/orosync/services/writer/adapters"
-	"github.com/orosync/orosync/services/writer/app"
 )
 
 // tupleCounts is pg_stat_user_tables' inserted/updated/deleted tuples per table.
@@ -56,16 +53,7 @@ func TestReplayUnderANewMappingRewritesOnlyTheRowsWhoseMappedValuesChanged(t *te
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// One connection: the statistics it flushes are all the writes there are.
-	pool, err := adapters.NewPool(ctx, dbtest.NewDatabase(t)+"&pool_max_conns=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	store, err := adapters.NewStore(pool, map[string]adapters.Scope{"acme": scope}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apply := app.ApplyChanges{Store: store}
+	pool, apply := oneConnectionWriter(ctx, t)
 	const contacts, accounts = 400, 10
 	stream := func(mapping string, job func(i int) string) []events.Change {
 		var out []events.Change
@@ -179,16 +167,7 @@ func chunk(cs []events.Change, n int) [][]events.Change {
 func TestNewVersionsOfEveryRecordUpdateTheirBookkeepingRowsInPlace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pool, err := adapters.NewPool(ctx, dbtest.NewDatabase(t)+"&pool_max_conns=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	store, err := adapters.NewStore(pool, map[string]adapters.Scope{"acme": scope}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apply := app.ApplyChanges{Store: store}
+	pool, apply := oneConnectionWriter(ctx, t)
 	const contacts = 600
 	for _, sec := range []int{10, 20} {
 		if sec == 20 { // count from here: the first pass's counts flushed, then reset

@@ -4,10 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/orosync/orosync/mercatodb/dbtest"
-	"github.com/orosync/orosync/services/writer/adapters"
-	"github.com/orosync/orosync/services/writer/app"
 )
 
 // TestWriterStatementsArePlannedForTheirArgumentsWhileForeignKeyChecksKeepCachedPlans applies more batches than
@@ -18,16 +14,7 @@ import (
 func TestWriterStatementsArePlannedForTheirArgumentsWhileForeignKeyChecksKeepCachedPlans(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pool, err := adapters.NewPool(ctx, dbtest.NewDatabase(t)+"&pool_max_conns=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	store, err := adapters.NewStore(pool, map[string]adapters.Scope{"acme": scope}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apply := app.ApplyChanges{Store: store}
+	pool, apply := oneConnectionWriter(ctx, t)
 	if _, err := apply.Handle(ctx, benchAccountChanges()); err != nil {
 		t.Fatal(err)
 	}
