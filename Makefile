@@ -43,7 +43,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzChangeDecodersAgree$$' -fuzztime 30s ./services/writer/ports/
 	$(GO) test -run '^$$' -fuzz '^FuzzPersonSnapshotJSONIsWhatEncodingJSONWrites$$' -fuzztime 30s ./services/writer/adapters/
 	$(GO) test -run '^$$' -fuzz '^FuzzPersonSnapshotDecodingIsWhatEncodingJSONReads$$' -fuzztime 30s ./services/writer/adapters/
-	$(GO) test -run '^$$' -fuzz '^FuzzDerivedIDsAreTheOnesNewSHA1OfTheNameGives$$' -fuzztime 30s ./services/writer/adapters/
+	$(GO) test -run '^$$' -fuzz '^FuzzDerivedIDsFollowTheDocumentedLayout$$' -fuzztime 30s ./services/writer/adapters/
 	$(GO) test -run '^$$' -fuzz '^FuzzEventRowsAreTheBytesOfTheReflectionBuiltOnes$$' -fuzztime 30s ./services/writer/adapters/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFilters$$' -fuzztime 30s ./orosim/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraceState$$' -fuzztime 30s ./services/reconciler/domain/
