@@ -14,10 +14,11 @@ import (
 )
 
 // Deals (customers.deal, from Oro opportunities): a customer_deals row (id deterministic, soft-deleted by a
-// tombstone) and its customer_deal_people / customer_deal_companies links to the people and companies orosync
-// wrote. Links to records not written yet wait (orosync_waiting_refs); links a version drops are removed (the link
-// tables have no deleted_at), only those orosync made. A deleted deal keeps no links, as Mercato's delete leaves
-// none, so people and companies stay deletable in Mercato.
+// tombstone, on the stage of its status in the scope's OroCRM pipeline: pipelines.go) and its customer_deal_people /
+// customer_deal_companies links to the people and companies orosync wrote. Links to records not written yet wait
+// (orosync_waiting_refs); links a version drops are removed (the link tables have no deleted_at), only those
+// orosync made. A deleted deal keeps no links, as Mercato's delete leaves none, so people and companies stay
+// deletable in Mercato.
 
 const dealEvent = "customers.deal."
 
@@ -37,34 +38,40 @@ SELECT id, title, description, deleted_at IS NOT NULL, NULL::uuid, status FROM c
 
 const dealColumnsSQL = `
 INSERT INTO customer_deals (id, organization_id, tenant_id, title, description, status, value_amount, value_currency,
-       probability, expected_close_at, loss_notes, created_at, updated_at, deleted_at)
+       probability, expected_close_at, loss_notes, pipeline_id, pipeline_stage_id, pipeline_stage, closure_outcome,
+       created_at, updated_at, deleted_at)
 SELECT v.id, v.org, v.ten, v.title, v.description, v.status, v.amount::numeric, v.currency, v.probability, v.close_at, v.loss,
-       $13, $13, CASE WHEN v.deleted THEN $13::timestamptz END
+       v.pipeline, v.stage, v.status, v.closure, $16, $16, CASE WHEN v.deleted THEN $16::timestamptz END
 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
-            $10::timestamptz[], $11::text[], $12::boolean[])
-     AS v(id, org, ten, title, description, status, amount, currency, probability, close_at, loss, deleted)
+            $10::timestamptz[], $11::text[], $12::boolean[], $13::uuid[], $14::uuid[], $15::text[])
+     AS v(id, org, ten, title, description, status, amount, currency, probability, close_at, loss, deleted, pipeline, stage, closure)
 ORDER BY v.id`
 
 // upsertDealsSQL writes only rows whose values differ (Mercato's updated_at moves only then) and returns them.
 const upsertDealsSQL = dealColumnsSQL + `
 ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description, status = EXCLUDED.status,
        value_amount = EXCLUDED.value_amount, value_currency = EXCLUDED.value_currency, probability = EXCLUDED.probability,
-       expected_close_at = EXCLUDED.expected_close_at, loss_notes = EXCLUDED.loss_notes, updated_at = EXCLUDED.updated_at,
+       expected_close_at = EXCLUDED.expected_close_at, loss_notes = EXCLUDED.loss_notes, pipeline_id = EXCLUDED.pipeline_id,
+       pipeline_stage_id = EXCLUDED.pipeline_stage_id, pipeline_stage = EXCLUDED.pipeline_stage,
+       closure_outcome = EXCLUDED.closure_outcome, updated_at = EXCLUDED.updated_at,
        deleted_at = CASE WHEN EXCLUDED.deleted_at IS NULL THEN NULL ELSE coalesce(customer_deals.deleted_at, EXCLUDED.deleted_at) END
 WHERE (customer_deals.title, customer_deals.description, customer_deals.status, customer_deals.value_amount,
        customer_deals.value_currency, customer_deals.probability, customer_deals.expected_close_at, customer_deals.loss_notes,
+       customer_deals.pipeline_id, customer_deals.pipeline_stage_id, customer_deals.pipeline_stage, customer_deals.closure_outcome,
        customer_deals.deleted_at IS NOT NULL)
       IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.description, EXCLUDED.status, EXCLUDED.value_amount, EXCLUDED.value_currency,
-       EXCLUDED.probability, EXCLUDED.expected_close_at, EXCLUDED.loss_notes, EXCLUDED.deleted_at IS NOT NULL)
+       EXCLUDED.probability, EXCLUDED.expected_close_at, EXCLUDED.loss_notes, EXCLUDED.pipeline_id, EXCLUDED.pipeline_stage_id,
+       EXCLUDED.pipeline_stage, EXCLUDED.closure_outcome, EXCLUDED.deleted_at IS NOT NULL)
 RETURNING id`
 
 type dealRows struct {
-	id, org, ten                                     []uuid.UUID
-	title                                            []string
-	description, status, amount, currency, lossNotes []*string
-	probability                                      []*int32
-	closeAt                                          []*time.Time
-	deleted                                          []bool
+	id, org, ten                                              []uuid.UUID
+	title                                                     []string
+	description, status, amount, currency, lossNotes, closure []*string
+	probability                                               []*int32
+	closeAt                                                   []*time.Time
+	deleted                                                   []bool
+	pipeline, stage                                           []*uuid.UUID
 }
 
 func (r *dealRows) exec(ctx context.Context, tx pgx.Tx, now time.Time) (map[uuid.UUID]bool, error) {
@@ -73,7 +80,7 @@ func (r *dealRows) exec(ctx context.Context, tx pgx.Tx, now time.Time) (map[uuid
 		return written, nil
 	}
 	rows, err := tx.Query(ctx, upsertDealsSQL, raw(r.id), raw(r.org), raw(r.ten), r.title, r.description, r.status, r.amount,
-		r.currency, r.probability, r.closeAt, r.lossNotes, r.deleted, now)
+		r.currency, r.probability, r.closeAt, r.lossNotes, r.deleted, rawPtr(r.pipeline), rawPtr(r.stage), r.closure, now)
 	if err != nil {
 		return nil, fmt.Errorf("writer: writing deals: %w", err)
 	}
@@ -124,19 +131,33 @@ func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[even
 	if err != nil {
 		return err
 	}
-	var rows dealRows
-	for _, r := range rs {
-		st := cur[r.id]
-		if r.st.Missing || (r.relink && st.exists) {
+	// The rows to write and their statuses: the board (pipeline, stages) comes first.
+	var write []int
+	statuses := make([]string, len(rs))
+	values := boardValues{}
+	for i, r := range rs {
+		if r.st.Missing || (r.relink && cur[r.id].exists) {
 			continue // a re-reconcile only fixes links: local edits of the deal stay until Oro's next version
 		}
+		statuses[i] = r.st.Value.Status
+		if statuses[i] == "" {
+			statuses[i] = "open"
+		}
+		write = append(write, i)
+		values.add(r.key.Tenant, statuses[i])
+	}
+	boards, err := ensureBoards(ctx, tx, s.scopes, values, out.dict, now)
+	if err != nil {
+		return err
+	}
+	var rows dealRows
+	for _, i := range write {
+		r, st := rs[i], cur[rs[i].id]
 		c := s.ciphers[r.key.Tenant]
 		d := r.st.Value
-		status := d.Status
-		if status == "" {
-			status = "open"
-		}
+		status := statuses[i]
 		title := d.Title
+		pipeline, stage := boards[r.key.Tenant].stageOf(status)
 		rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
 		rows.title = append(rows.title, *keepCipher(c, st.a, &title))
 		rows.description = append(rows.description, keepCipher(c, st.b, d.Description))
@@ -150,9 +171,9 @@ func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[even
 		rows.probability = append(rows.probability, prob)
 		rows.closeAt = append(rows.closeAt, parseDate(d.ExpectedCloseAt))
 		rows.deleted = append(rows.deleted, r.st.Deleted)
-		if !r.st.Deleted {
-			out.dict.add(r.key.Tenant, "deal_status", &status)
-		}
+		rows.pipeline, rows.stage, rows.closure = append(rows.pipeline, pipeline), append(rows.stage, stage), append(rows.closure, closureOutcome(status))
+		// Every value written is in the dictionary, a deleted deal's too, so the entries do not depend on arrival order.
+		out.dict.add(r.key.Tenant, "deal_status", &status)
 	}
 	written, err := rows.exec(ctx, tx, now)
 	if err != nil {

@@ -346,6 +346,9 @@ func recordStream() []events.Change {
 		for v := range 1 + rng.IntN(3) {
 			last = dealChange(id, 10+v*10, fmt.Sprint("Deal ", i, " v", v), []events.OroRef{pick("contacts", 6)},
 				[]events.OroRef{pick("accounts", 3), pick("b2bcustomers", 3)})
+			// One status per deal: the stages made are then those of the deals, in any order (stages, like
+			// dictionary entries, keep every value ever written).
+			last.Deal.Status = []string{"open", "win", "loose", "in_progress"}[i%4]
 			out = append(out, last)
 		}
 		if rng.IntN(3) == 0 {
@@ -373,8 +376,11 @@ func (e *env) recordRows() string {
 	var sum string
 	if err := e.db.QueryRow(e.ctx, `
 SELECT string_agg(x, E'\n' ORDER BY x) FROM (
-  SELECT ROW('d', id, title, status, value_amount, value_currency, probability, expected_close_at, deleted_at IS NOT NULL)::text
+  SELECT ROW('d', id, title, status, value_amount, value_currency, probability, expected_close_at, deleted_at IS NOT NULL,
+    pipeline_id, pipeline_stage_id, pipeline_stage, closure_outcome)::text
   FROM customer_deals
+  UNION ALL SELECT ROW('pl', id, name, is_default)::text FROM customer_pipelines
+  UNION ALL SELECT ROW('ps', id, pipeline_id, name, position)::text FROM customer_pipeline_stages
   UNION ALL SELECT ROW('dp', id, deal_id, person_entity_id)::text FROM customer_deal_people
   UNION ALL SELECT ROW('dc', id, deal_id, company_entity_id)::text FROM customer_deal_companies
   UNION ALL SELECT ROW('i', id, entity_id, deal_id, interaction_type, title, status, participants, linked_entities,
@@ -404,6 +410,9 @@ func TestDealsInteractionsAndCommentsAppliedTwiceOrInReverseLeaveIdenticalTables
 	}
 	if n := once.count(`SELECT count(*) FROM customer_comments`); n == 0 {
 		t.Fatal("no comments written")
+	}
+	if n := once.count(`SELECT count(*) FROM customer_pipeline_stages`); n != 4 {
+		t.Fatalf("%d pipeline stages written, want 4", n)
 	}
 
 	twice := newEnv(t, scope)

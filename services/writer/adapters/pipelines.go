@@ -1,0 +1,221 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Deals go on Mercato's pipeline board (customer_deals.pipeline_id + pipeline_stage_id). Per scope the pipeline is
+// orosync's own (deterministic id, whatever an admin renamed it to), else the oldest one named "OroCRM", else one
+// orosync creates: "OroCRM", the default only when the scope has no pipeline at all. In it each deal status value
+// written has a stage named after it, found by id or by name (lower(trim)), else created with a deterministic id.
+// Pipelines and stages have no unique key in Mercato, so a per-scope advisory lock serialises orosync's writers
+// (look-up and insert); ids are deterministic, so replays and rebuilt databases converge.
+
+const oroPipelineName = "OroCRM"
+
+// pipelineID is the id of the pipeline orosync creates in a scope.
+func pipelineID(sc Scope) uuid.UUID {
+	var buf [128]byte
+	return nameID(append(appendScope(buf[:0], sc), "pipeline/"+oroPipelineName...))
+}
+
+// stageID is the id of the stage orosync creates in a pipeline for a status value (normalized).
+func stageID(sc Scope, pipeline uuid.UUID, norm string) uuid.UUID {
+	var buf [192]byte
+	b := append(appendScope(buf[:0], sc), "pipeline-stage/"...)
+	b = append(appendUUID(b, pipeline), '/')
+	return nameID(append(b, norm...))
+}
+
+// stagePosition orders the stages from the status value alone, so stages made in any order (a replay, a reverse
+// one, concurrent writers) sit where they would have anyway, and no stage is ever renumbered: open, in_progress,
+// then other values alphabetically (by their first three bytes; values sharing them share a position), then win
+// and loose.
+func stagePosition(norm string) int32 {
+	switch norm {
+	case "open":
+		return 0
+	case "in_progress":
+		return 1
+	case "win":
+		return 1 << 30
+	case "loose":
+		return 1<<30 + 1
+	}
+	var k int32
+	for i := range 3 {
+		k <<= 8
+		if i < len(norm) {
+			k |= int32(norm[i])
+		}
+	}
+	return 2 + k
+}
+
+// closureOutcome is customer_deals.closure_outcome for a status: our reading of Mercato's closure statistics
+// (customer_deals_closure_stats_idx) and of the won/lost events its deal command emits for win/loose.
+func closureOutcome(status string) *string {
+	var o string
+	switch status {
+	case "win":
+		o = "won"
+	case "loose":
+		o = "lost"
+	default:
+		return nil
+	}
+	return &o
+}
+
+// board is where a scope's deals go: its pipeline and the stage of each status value (normalized).
+type board struct {
+	pipeline uuid.UUID
+	stages   map[string]uuid.UUID
+}
+
+// stageOf returns the pipeline and stage a deal of the given status goes to (nils for a blank status).
+func (b board) stageOf(status string) (pipeline, stage *uuid.UUID) {
+	sid, ok := b.stages[strings.ToLower(strings.TrimSpace(status))]
+	if !ok {
+		return nil, nil
+	}
+	p := b.pipeline
+	return &p, &sid
+}
+
+// boardValues collects, per tenant, the status values deals are written with: normalized → as written (trimmed).
+type boardValues map[string]map[string]string
+
+func (v boardValues) add(tenant, status string) {
+	value := strings.TrimSpace(status)
+	if value == "" {
+		return
+	}
+	if v[tenant] == nil {
+		v[tenant] = map[string]string{}
+	}
+	v[tenant][strings.ToLower(value)] = value
+}
+
+const lockPipelineSQL = `SELECT pg_advisory_xact_lock(hashtext('orosync-pipeline/' || $1 || '/' || $2))`
+
+// resolvePipelineSQL finds the scope's pipeline (orosync's own first, then the oldest named OroCRM), creating
+// orosync's when there is none, and lists its stages (oldest first).
+const resolvePipelineSQL = `
+WITH found AS (
+  SELECT id FROM customer_pipelines
+  WHERE organization_id = $1 AND tenant_id = $2 AND (id = $3 OR lower(btrim(name)) = lower($4))
+  ORDER BY id = $3 DESC, created_at, id LIMIT 1),
+made AS (
+  INSERT INTO customer_pipelines (id, organization_id, tenant_id, name, is_default, created_at, updated_at)
+  SELECT $3, $1, $2, $4, NOT EXISTS (SELECT 1 FROM customer_pipelines WHERE organization_id = $1 AND tenant_id = $2),
+         $5::timestamptz, $5::timestamptz
+  WHERE NOT EXISTS (SELECT 1 FROM found)
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id),
+pipe AS (SELECT id FROM found UNION ALL SELECT id FROM made)
+SELECT pipe.id, s.id, lower(btrim(s.name))
+FROM pipe LEFT JOIN customer_pipeline_stages s ON s.pipeline_id = pipe.id
+ORDER BY s.created_at, s.id`
+
+const insertStagesSQL = `
+INSERT INTO customer_pipeline_stages (id, organization_id, tenant_id, pipeline_id, name, position, created_at, updated_at)
+SELECT v.id, $1, $2, $3, v.name, v.position, $7, $7
+FROM unnest($4::uuid[], $5::text[], $6::int[]) AS v(id, name, position)
+ORDER BY v.id
+ON CONFLICT (id) DO NOTHING`
+
+// ensureBoards resolves each tenant's pipeline and the stages of its status values, creating what is missing and
+// ensuring the values in the pipeline_stage dictionary (d), as Mercato's commands do for the values they write.
+// One round trip when pipeline and stages exist, two when stages are added.
+func ensureBoards(ctx context.Context, tx pgx.Tx, scopes map[string]Scope, want boardValues, d dictionary,
+	now time.Time) (map[string]board, error) {
+	out := map[string]board{}
+	if len(want) == 0 {
+		return out, nil
+	}
+	tenants := make([]string, 0, len(want))
+	for t := range want {
+		tenants = append(tenants, t)
+	}
+	sort.Strings(tenants) // advisory locks in one order
+	type current struct {
+		pipeline uuid.UUID
+		ids      map[uuid.UUID]bool
+		byName   map[string]uuid.UUID
+	}
+	cur := make([]current, len(tenants))
+	b := &pgx.Batch{}
+	for i, t := range tenants {
+		sc := scopes[t]
+		c := &cur[i]
+		c.ids, c.byName = map[uuid.UUID]bool{}, map[string]uuid.UUID{}
+		b.Queue(lockPipelineSQL, sc.TenantID.String(), sc.OrganizationID.String())
+		b.Queue(resolvePipelineSQL, sc.OrganizationID, sc.TenantID, pipelineID(sc), oroPipelineName, now).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var sid *uuid.UUID
+				var norm *string
+				if err := rows.Scan(&c.pipeline, &sid, &norm); err != nil {
+					return err
+				}
+				if sid == nil {
+					continue
+				}
+				c.ids[*sid] = true
+				if _, ok := c.byName[*norm]; !ok {
+					c.byName[*norm] = *sid
+				}
+			}
+			return rows.Err()
+		})
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("writer: deal pipelines: %w", err)
+	}
+	adds := &pgx.Batch{}
+	for i, t := range tenants {
+		sc, c := scopes[t], cur[i]
+		if c.pipeline == uuid.Nil {
+			return nil, fmt.Errorf("writer: deal pipeline of tenant %s: %q was created concurrently without orosync's lock", t, oroPipelineName)
+		}
+		bd := board{pipeline: c.pipeline, stages: map[string]uuid.UUID{}}
+		norms := make([]string, 0, len(want[t]))
+		for norm := range want[t] {
+			norms = append(norms, norm)
+		}
+		sort.Strings(norms)
+		var ids []uuid.UUID
+		var names []string
+		var positions []int32
+		for _, norm := range norms {
+			value := want[t][norm]
+			d.add(t, "pipeline_stage", &value)
+			sid := stageID(sc, c.pipeline, norm)
+			if !c.ids[sid] {
+				if other, ok := c.byName[norm]; ok {
+					sid = other // a stage of that name made in Mercato
+				} else {
+					ids, names, positions = append(ids, sid), append(names, value), append(positions, stagePosition(norm))
+				}
+			}
+			bd.stages[norm] = sid
+		}
+		if len(ids) > 0 {
+			adds.Queue(insertStagesSQL, sc.OrganizationID, sc.TenantID, c.pipeline, raw(ids), names, positions, now)
+		}
+		out[t] = bd
+	}
+	if adds.Len() > 0 {
+		if err := tx.SendBatch(ctx, adds).Close(); err != nil {
+			return nil, fmt.Errorf("writer: deal pipeline stages: %w", err)
+		}
+	}
+	return out, nil
+}
