@@ -1,0 +1,178 @@
+package adapters_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/app"
+)
+
+func withCustomFields(c events.Change, fields map[string]any) events.Change {
+	switch {
+	case c.Deal != nil:
+		d := *c.Deal
+		d.CustomFields = fields
+		c.Deal = &d
+	case c.Interaction != nil:
+		in := *c.Interaction
+		in.CustomFields = fields
+		c.Interaction = &in
+	}
+	return c
+}
+
+// customFieldRows lists the custom_field_values of an entity as "record key column=value", sorted.
+func (e *env) customFieldRows(entity string) []string {
+	e.t.Helper()
+	rows, err := e.db.Query(e.ctx, `
+SELECT record_id || ' ' || field_key || ' ' || coalesce('text=' || value_text, 'multiline=' || value_multiline,
+       'int=' || value_int, 'float=' || value_float, 'bool=' || value_bool, 'none')
+FROM custom_field_values WHERE entity_id = $1 AND deleted_at IS NULL ORDER BY 1`, entity)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func TestDealCustomFieldsBecomeCustomFieldValuesInTheColumnOfTheirKind(t *testing.T) {
+	e := newEnv(t, scope)
+	e.apply(nil, withCustomFields(dealChange("7", 10, "Renewal", nil, nil), map[string]any{
+		"oro_budget_amount": "1500.00", "oro_note": "first line\nsecond line", "oro_seats": float64(12), "oro_ratio": 0.25,
+		"oro_strategic": true, "oro_to": []any{"a@x.example", "b@x.example"}, "oro_close_reason": nil,
+		"oro_meta": map[string]any{"k": "v"}}))
+	deal, _ := e.mapped(events.AggregateDeal, "7")
+	got := e.customFieldRows("customers:customer_deal")
+	want := []string{
+		deal + " oro_budget_amount text=1500.00",
+		deal + " oro_meta text={\"k\":\"v\"}",
+		deal + " oro_note multiline=first line\nsecond line",
+		deal + " oro_ratio float=0.25",
+		deal + " oro_seats int=12",
+		deal + " oro_strategic bool=true",
+		deal + " oro_to text=a@x.example",
+		deal + " oro_to text=b@x.example",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("custom field values:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := e.count(`SELECT count(*) FROM custom_field_values WHERE organization_id = $1 AND tenant_id = $2`,
+		scope.OrganizationID, scope.TenantID); n != len(want) {
+		t.Errorf("%d of %d values carry the deal's organization and tenant", n, len(want))
+	}
+}
+
+func TestOnlyCustomFieldsOroChangedAreRewrittenAndMercatoEditsOfTheOthersStay(t *testing.T) {
+	e := newEnv(t, scope)
+	v1 := withCustomFields(dealChange("7", 10, "Renewal", nil, nil),
+		map[string]any{"oro_budget_amount": "1500.00", "oro_customer": "42", "oro_close_reason": "outsold"})
+	e.apply(nil, v1)
+	deal, _ := e.mapped(events.AggregateDeal, "7")
+	if _, err := e.db.Exec(e.ctx, `UPDATE custom_field_values SET value_text = 'edited in Mercato'
+WHERE record_id = $1 AND field_key = 'oro_customer'`, deal); err != nil {
+		t.Fatal(err)
+	}
+	dealEvents := e.count(`SELECT count(*) FROM orosync_outbox WHERE event_type LIKE 'customers.deal.%'`)
+
+	// Oro changes the budget and drops the close reason; the deal's own columns stay as they were.
+	v2 := withCustomFields(dealChange("7", 20, "Renewal", nil, nil), map[string]any{"oro_budget_amount": "1750.00", "oro_customer": "42"})
+	e.apply(nil, v2)
+	want := []string{deal + " oro_budget_amount text=1750.00", deal + " oro_customer text=edited in Mercato"}
+	if got := e.customFieldRows("customers:customer_deal"); !slices.Equal(got, want) {
+		t.Errorf("after Oro's change:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := e.count(`SELECT count(*) FROM orosync_outbox WHERE event_type LIKE 'customers.deal.%'`); n != dealEvents {
+		t.Errorf("a change of custom fields only emitted %d customers.deal.* events", n-dealEvents)
+	}
+	evts := e.events("customers.customer_deal.updated")
+	if len(evts) != 1 || evts[0]["id"] != deal || evts[0]["tenantId"] != scope.TenantID.String() || evts[0]["syncOrigin"] != events.SyncOrigin {
+		t.Errorf("customers.customer_deal.updated events: %v, want one for deal %s", evts, deal)
+	}
+
+	e.apply(nil, v2) // redelivered
+	e.apply(nil, v1) // older, arriving late
+	if got := e.customFieldRows("customers:customer_deal"); !slices.Equal(got, want) {
+		t.Errorf("after a redelivery and a late older version:\n%s", strings.Join(got, "\n"))
+	}
+	if n := len(e.events("customers.customer_deal.updated")); n != 1 {
+		t.Errorf("%d custom-field events after a redelivery, want 1", n)
+	}
+
+	// A deal whose title and custom fields change in one version is announced once, as customers.deal.updated.
+	e.apply(nil, withCustomFields(dealChange("7", 30, "Renewal 2027", nil, nil), map[string]any{"oro_budget_amount": "2000.00"}))
+	if n := len(e.events("customers.customer_deal.updated")); n != 1 {
+		t.Errorf("a deal announced as updated was announced again for its custom fields (%d events)", n)
+	}
+	if got := e.customFieldRows("customers:customer_deal"); !slices.Equal(got, []string{deal + " oro_budget_amount text=2000.00"}) {
+		t.Errorf("after a version dropping oro_customer:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+func TestCustomFieldsAppliedTwiceOrInReverseLeaveIdenticalRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var stream []events.Change
+	for i := 1; i <= 6; i++ {
+		id := string(rune('0' + i))
+		stream = append(stream, contact{id: id, first: "F", last: id, email: id + "@x.example", sec: 1}.change())
+		for v := range 1 + rng.IntN(3) {
+			fields := map[string]any{"oro_budget_amount": []string{"100.00", "250.50", "900.00"}[rng.IntN(3)], "oro_version": float64(v)}
+			if rng.IntN(2) == 0 {
+				fields["oro_to"] = []any{"a@x.example", []string{"b@x.example", "c@x.example"}[rng.IntN(2)]}
+			}
+			stream = append(stream, withCustomFields(dealChange(id, 10+10*v, "Deal "+id, nil, nil), fields),
+				withCustomFields(interactionChange("calls", id, 10+10*v, "Call "+id, ref("contacts", id), ref("opportunities", id)),
+					map[string]any{"oro_direction": []string{"incoming", "outgoing"}[rng.IntN(2)], "oro_duration": float64(rng.IntN(600))}))
+		}
+	}
+	rows := func(e *env) string {
+		return strings.Join(append(e.customFieldRows("customers:customer_deal"), e.customFieldRows("customers:customer_interaction")...), "\n")
+	}
+	once := newEnv(t, scope)
+	once.applyInBatches(stream, 4)
+	want := rows(once)
+	if !strings.Contains(want, "oro_direction") || !strings.Contains(want, "oro_budget_amount") {
+		t.Fatalf("the stream wrote no deal or interaction custom fields:\n%s", want)
+	}
+	outbox := once.count(`SELECT count(*) FROM orosync_outbox`)
+	once.applyInBatches(stream, 3)
+	if got := rows(once); got != want {
+		t.Errorf("applied twice:\n%s\nwant:\n%s", got, want)
+	}
+	if n := once.count(`SELECT count(*) FROM orosync_outbox`); n != outbox {
+		t.Errorf("applying the stream again added %d events", n-outbox)
+	}
+	reversed := slices.Clone(stream)
+	slices.Reverse(reversed)
+	backwards := newEnv(t, scope)
+	backwards.applyInBatches(reversed, 4)
+	if got := rows(backwards); got != want {
+		t.Errorf("applied in reverse:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestACustomFieldValueMercatoCannotStoreFailsNamingTheRecordAndTheField(t *testing.T) {
+	e := newEnv(t, scope)
+	_, err := app.ApplyChanges{Store: e.store}.Handle(e.ctx, []events.Change{
+		withCustomFields(dealChange("9", 10, "Huge", nil, nil), map[string]any{"oro_budget_amount": math.MaxFloat64})})
+	if err == nil || !strings.Contains(err.Error(), "opportunities/9") || !strings.Contains(err.Error(), "oro_budget_amount") {
+		t.Fatalf("err = %v, want one naming opportunities/9 and oro_budget_amount", err)
+	}
+	if n := e.count(`SELECT count(*) FROM customer_deals`); n != 0 {
+		t.Errorf("the failed batch left %d deals", n)
+	}
+}
