@@ -17,6 +17,8 @@ type RecordStore interface {
 	ApplyDeals(ctx context.Context, changes []events.Change) (Result, error)
 	ApplyInteractions(ctx context.Context, changes []events.Change) (Result, error)
 	ApplyComments(ctx context.Context, changes []events.Change) (Result, error)
+	// ApplyUsers keeps Oro users and business units as directory entries (no Mercato rows).
+	ApplyUsers(ctx context.Context, changes []events.Change) (Result, error)
 	ResolveWaiting(ctx context.Context, written []domain.Key) (Result, error)
 	// EnsureDictionary adds dictionary entries for values written into dictionary-backed columns.
 	EnsureDictionary(ctx context.Context, values []DictionaryValue) error
@@ -56,7 +58,7 @@ func dictionaryValues(c events.Change) []DictionaryValue {
 
 // Handle applies one batch: companies (one transaction), so links of the batch's people to them resolve, then
 // people (one transaction) and their lifecycle stages, the dictionary entries of both, then merged companies,
-// deals, interactions and comments (one transaction per kind), and finally re-applies the records that were
+// deals, interactions, comments and users (one transaction per kind), and finally re-applies the records that were
 // waiting for any record of the batch. A failure leaves the batch to be
 // redelivered; what was committed is a no-op the second time (and waiting records are resolved again then).
 func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Result, error) {
@@ -71,7 +73,7 @@ func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Resu
 			keys = append(keys, k)
 		}
 		switch c.Aggregate {
-		case events.AggregateDeal, events.AggregateInteraction, events.AggregateComment:
+		case events.AggregateDeal, events.AggregateInteraction, events.AggregateComment, events.AggregateUser:
 			byKind[c.Aggregate] = append(byKind[c.Aggregate], c)
 		case events.AggregateCompany:
 			companies = append(companies, c)
@@ -131,6 +133,7 @@ func (a ApplyChanges) Handle(ctx context.Context, changes []events.Change) (Resu
 		{events.AggregateDeal, byKind[events.AggregateDeal], a.Store.ApplyDeals},
 		{events.AggregateInteraction, byKind[events.AggregateInteraction], a.Store.ApplyInteractions},
 		{events.AggregateComment, byKind[events.AggregateComment], a.Store.ApplyComments},
+		{events.AggregateUser, byKind[events.AggregateUser], a.Store.ApplyUsers},
 	} {
 		if len(step.changes) == 0 {
 			continue

@@ -10,7 +10,7 @@ import (
 )
 
 func isRecordAggregate(a string) bool {
-	return a == events.AggregateDeal || a == events.AggregateInteraction || a == events.AggregateComment
+	return a == events.AggregateDeal || a == events.AggregateInteraction || a == events.AggregateComment || a == events.AggregateUser
 }
 
 // validateRecord checks what Mercato's columns would refuse, so a bad value is dead-lettered with its field
@@ -50,6 +50,10 @@ func validateRecord(ch events.Change) error {
 			return bad("interaction.scheduledAt", "%q is not an RFC 3339 time", *in.ScheduledAt)
 		case in.OccurredAt != nil && !validTime(*in.OccurredAt):
 			return bad("interaction.occurredAt", "%q is not an RFC 3339 time", *in.OccurredAt)
+		}
+	case events.AggregateUser:
+		if ch.User == nil || strings.TrimSpace(ch.User.DisplayName) == "" {
+			return bad("user.displayName", "required (the name a directory entry is shown by)")
 		}
 	case events.AggregateComment:
 		cm := ch.Comment

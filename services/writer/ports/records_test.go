@@ -27,6 +27,7 @@ func TestRecordValuesMercatoWouldRefuseAreRejectedNamingTheirField(t *testing.T)
 			Interaction: &events.Interaction{InteractionType: "task"}}, "interaction.entity"},
 		"comment without body": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregateComment,
 			Comment: &events.Comment{Targets: []events.OroRef{{Type: "contacts", ID: "1"}}}}, "comment.body"},
+		"user without name": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregateUser, User: &events.User{}}, "user.displayName"},
 	} {
 		err := validateRecord(tc.change)
 		if err == nil || !strings.Contains(err.Error(), tc.field) {
