@@ -49,6 +49,27 @@ func (e *env) applyInBatches(stream []events.Change, size int) {
 	}
 }
 
+// appliedTwiceAndInReverse applies the stream in batches of size to a fresh database (returned, with what rows
+// reads from it), then again, and reversed to another one: rows must read the same and the second pass add no event.
+func appliedTwiceAndInReverse(t *testing.T, stream []events.Change, size int, rows func(*env) string) (*env, string) {
+	t.Helper()
+	once := newEnv(t, scope)
+	once.applyInBatches(stream, size)
+	want := rows(once)
+	outbox := once.count(`SELECT count(*) FROM orosync_outbox`)
+	once.applyInBatches(stream, max(size-2, 1))
+	sameRows(t, "applied twice", rows(once), want)
+	if n := once.count(`SELECT count(*) FROM orosync_outbox`); n != outbox {
+		t.Errorf("applying the stream again added %d events", n-outbox)
+	}
+	reversed := slices.Clone(stream)
+	slices.Reverse(reversed)
+	backwards := newEnv(t, scope)
+	backwards.applyInBatches(reversed, size)
+	sameRows(t, "applied in reverse", rows(backwards), want)
+	return once, want
+}
+
 // checksum digests what the tables say (ids, values, versions, whether deleted), not when it was written.
 func (e *env) checksum() string {
 	e.t.Helper()

@@ -402,9 +402,7 @@ SELECT string_agg(x, E'\n' ORDER BY x) FROM (
 
 func TestDealsInteractionsAndCommentsAppliedTwiceOrInReverseLeaveIdenticalTables(t *testing.T) {
 	stream := recordStream()
-	once := newEnv(t, scope)
-	once.applyInBatches(stream, 7)
-	want := once.recordRows()
+	once, want := appliedTwiceAndInReverse(t, stream, 7, (*env).recordRows)
 	if n := once.count(`SELECT count(*) FROM customer_interactions`); n == 0 {
 		t.Fatal("no interactions written")
 	}
@@ -414,21 +412,6 @@ func TestDealsInteractionsAndCommentsAppliedTwiceOrInReverseLeaveIdenticalTables
 	if n := once.count(`SELECT count(*) FROM customer_pipeline_stages`); n != 4 {
 		t.Fatalf("%d pipeline stages written, want 4", n)
 	}
-
-	twice := newEnv(t, scope)
-	twice.applyInBatches(stream, 7)
-	outbox := twice.count(`SELECT count(*) FROM orosync_outbox`)
-	twice.applyInBatches(stream, 5)
-	sameRows(t, "applied twice", twice.recordRows(), want)
-	if n := twice.count(`SELECT count(*) FROM orosync_outbox`); n != outbox {
-		t.Errorf("applying the stream again added %d events", n-outbox)
-	}
-
-	reversed := slices.Clone(stream)
-	slices.Reverse(reversed)
-	backwards := newEnv(t, scope)
-	backwards.applyInBatches(reversed, 7)
-	sameRows(t, "applied in reverse", backwards.recordRows(), want)
 
 	shuffled := slices.Clone(stream)
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
