@@ -186,6 +186,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 		recs     = updates{now: now}
 		arrived  []arrival
 		addrs    []addressSync
+		cfs      []cfRecord
 	)
 	for _, o := range outcomes {
 		sc := s.scopes[o.Key.Tenant]
@@ -276,6 +277,15 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 			}
 			addrs = append(addrs, as)
 		}
+		if !o.After.Missing && !o.After.Deleted && id.profile != uuid.Nil {
+			cf := cfRecord{sc: sc, tenant: o.Key.Tenant, label: events.AggregateCompany + " " + o.Key.SourceType + "/" + o.Key.SourceID,
+				record: id.profile, announced: len(o.Events) > 0, next: base.CustomFields, version: o.After.Version,
+				mapping: o.After.MappingVersion}
+			if o.Before != nil && o.Before.Base != nil {
+				cf.prev, cf.hasPrev = o.Before.Base.CustomFields, true
+			}
+			cfs = append(cfs, cf)
+		}
 		if !o.After.Missing { // a deleted company's rows exist too: links resolve to it as they do from the person side
 			arrived = append(arrived, arrival{tenant: o.Key.Tenant, ref: events.OroRef{Type: o.Key.SourceType, ID: o.Key.SourceID},
 				entity: id.entity, version: o.After.Version, mapping: o.After.MappingVersion})
@@ -334,7 +344,12 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 	if err != nil {
 		return err
 	}
-	return s.insertOutbox(ctx, tx, append(append(outbox, addressed...), linked...))
+	target, _ := customFieldsOf(events.AggregateCompany)
+	customized, err := syncCustomFields(ctx, tx, target, cfs, now)
+	if err != nil {
+		return err
+	}
+	return s.insertOutbox(ctx, tx, append(append(append(outbox, addressed...), linked...), customized...))
 }
 
 // arrival is a company that now exists in Mercato (links parked for it can be applied).

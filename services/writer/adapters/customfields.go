@@ -15,10 +15,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/domain"
 )
 
 // Custom fields: the mapping puts what Mercato has no column for in an aggregate's customFields; they become
-// custom_field_values rows (Mercato's EAV, reference §1 item 10) of the aggregate's row, one row per value (an
+// custom_field_values rows (Mercato's EAV, reference §1 item 10) of the aggregate's row (the profile row of people
+// and companies), one row per value (an
 // array is a multi-value field), in the column of the value's kind. Row ids derive from the record, the key, the
 // position and the value, so a value Oro did not change keeps its row and a replay writes nothing. A key is
 // rewritten only when Oro's value for it changed (or its rows are missing): a value edited in Mercato stays until
@@ -33,6 +36,10 @@ type customFieldTarget struct {
 
 func customFieldsOf(aggregate string) (customFieldTarget, bool) {
 	switch aggregate {
+	case events.AggregatePerson:
+		return customFieldTarget{"customers:customer_person_profile", "customers.customer_person_profile.updated"}, true
+	case events.AggregateCompany:
+		return customFieldTarget{"customers:customer_company_profile", "customers.customer_company_profile.updated"}, true
 	case events.AggregateDeal:
 		return customFieldTarget{"customers:customer_deal", "customers.customer_deal.updated"}, true
 	case events.AggregateInteraction:
@@ -41,9 +48,19 @@ func customFieldsOf(aggregate string) (customFieldTarget, bool) {
 	return customFieldTarget{}, false
 }
 
-// customFields are the custom fields of a record aggregate's value (nil: none).
+// customFields are the custom fields of an aggregate's value (nil: none).
 func customFields(v any) map[string]any {
 	switch x := v.(type) {
+	case *events.Person:
+		if x == nil {
+			return nil
+		}
+		return x.CustomFields
+	case *events.Company:
+		if x == nil {
+			return nil
+		}
+		return x.CustomFields
 	case *events.Deal:
 		return x.CustomFields
 	case *events.Interaction:
@@ -188,37 +205,38 @@ func (c *cfInserts) add(id uuid.UUID, sc Scope, record, key string, v cfValue) {
 	c.integer, c.float, c.boolean = append(c.integer, v.integer), append(c.float, v.float), append(c.boolean, v.boolean)
 }
 
-// reconcileCustomFields writes the custom fields of the records a reconcile wrote (out.rowID) and, for a record
-// whose custom fields alone changed, Mercato's custom-fields event.
-func reconcileCustomFields[T any](ctx context.Context, tx pgx.Tx, aggregate string, rs []recState[T], out *reconciled, now time.Time) error {
-	target, ok := customFieldsOf(aggregate)
-	if !ok {
-		return nil
+// cfRecord is one record whose custom fields a write brings in line.
+type cfRecord struct {
+	sc      Scope
+	tenant  string
+	label   string    // the Oro record, for errors
+	record  uuid.UUID // custom_field_values.record_id: the Mercato row
+	prev    map[string]any
+	hasPrev bool // prev is the last synced Oro value (a record written before)
+	// relink: written again for its references only; its values are written only if it has none yet.
+	relink bool
+	// announced: the write emits an event of the record anyway (a change of custom fields rides on it).
+	announced bool
+	next      map[string]any
+	version   events.SourceVersion
+	mapping   string
+}
+
+// syncCustomFields writes the custom_field_values of the records and returns the events of those whose custom
+// fields alone changed.
+func syncCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, recs []cfRecord, now time.Time) ([]model.OrosyncOutbox, error) {
+	recs = slices.DeleteFunc(slices.Clone(recs), func(r cfRecord) bool { return len(r.next) == 0 && len(r.prev) == 0 })
+	if len(recs) == 0 {
+		return nil, nil
 	}
-	var idx []int
-	var records []string
-	for i, r := range rs {
-		if r.st.Missing || r.st.Deleted || out.rowID[i] == nil {
-			continue
-		}
-		next := customFields(&r.st.Value)
-		var prev map[string]any
-		if r.prev != nil {
-			prev = customFields(r.prev)
-		}
-		if len(next) == 0 && len(prev) == 0 {
-			continue
-		}
-		idx = append(idx, i)
-		records = append(records, out.rowID[i].String())
-	}
-	if len(idx) == 0 {
-		return nil
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.record.String()
 	}
 	existing := map[cfField]map[uuid.UUID]bool{}
-	rows, err := tx.Query(ctx, loadCustomFieldsSQL, target.entity, records)
+	rows, err := tx.Query(ctx, loadCustomFieldsSQL, target.entity, ids)
 	if err != nil {
-		return fmt.Errorf("writer: loading custom fields of %d %s records: %w", len(records), aggregate, err)
+		return nil, fmt.Errorf("writer: loading custom fields of %d %s records: %w", len(ids), target.entity, err)
 	}
 	for rows.Next() {
 		var (
@@ -227,7 +245,7 @@ func reconcileCustomFields[T any](ctx context.Context, tx pgx.Tx, aggregate stri
 		)
 		if err := rows.Scan(&id, &record, &key); err != nil {
 			rows.Close()
-			return fmt.Errorf("writer: reading custom fields: %w", err)
+			return nil, fmt.Errorf("writer: reading custom fields: %w", err)
 		}
 		f := cfField{record, key}
 		if existing[f] == nil {
@@ -237,53 +255,47 @@ func reconcileCustomFields[T any](ctx context.Context, tx pgx.Tx, aggregate stri
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("writer: reading custom fields: %w", err)
+		return nil, fmt.Errorf("writer: reading custom fields: %w", err)
 	}
 
 	var (
 		ins     cfInserts
 		del     []uuid.UUID
-		changed = map[int]bool{}
+		changed = make([]bool, len(recs))
 	)
-	for n, i := range idx {
-		r := rs[i]
-		next := customFields(&r.st.Value)
-		var prev map[string]any
-		if r.prev != nil {
-			prev = customFields(r.prev)
-		}
-		keys := make(map[string]bool, len(next)+len(prev))
-		for k := range next {
+	for n, r := range recs {
+		keys := make(map[string]bool, len(r.next)+len(r.prev))
+		for k := range r.next {
 			keys[k] = true
 		}
-		for k := range prev {
+		for k := range r.prev {
 			keys[k] = true
 		}
-		if r.relink && written(existing, records[n], keys) {
-			continue // a record reconciled again for its references: its values were written with its row
+		if r.relink && written(existing, ids[n], keys) {
+			continue // its values were written with its row
 		}
 		for key := range keys {
-			have := existing[cfField{records[n], key}]
-			if r.prev != nil && len(have) > 0 && sameJSON(prev[key], next[key]) {
+			have := existing[cfField{ids[n], key}]
+			if r.hasPrev && len(have) > 0 && sameJSON(r.prev[key], r.next[key]) {
 				continue // Oro did not change it: what Mercato holds stays
 			}
-			values, err := customFieldValues(next[key])
+			values, err := customFieldValues(r.next[key])
 			if err != nil {
-				return fmt.Errorf("writer: %s %s/%s: custom field %q: %w", aggregate, r.key.SourceType, r.key.SourceID, key, err)
+				return nil, fmt.Errorf("writer: %s: custom field %q: %w", r.label, key, err)
 			}
 			want := make(map[uuid.UUID]bool, len(values))
 			for pos, v := range values {
-				id := customFieldRowID(r.sc, target.entity, *out.rowID[i], key, pos, v)
+				id := customFieldRowID(r.sc, target.entity, r.record, key, pos, v)
 				want[id] = true
 				if !have[id] {
-					ins.add(id, r.sc, records[n], key, v)
-					changed[i] = true
+					ins.add(id, r.sc, ids[n], key, v)
+					changed[n] = true
 				}
 			}
 			for id := range have {
 				if !want[id] {
 					del = append(del, id)
-					changed[i] = true
+					changed[n] = true
 				}
 			}
 		}
@@ -291,16 +303,29 @@ func reconcileCustomFields[T any](ctx context.Context, tx pgx.Tx, aggregate stri
 	if len(del) > 0 {
 		slices.SortFunc(del, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }) // lock order
 		if _, err := tx.Exec(ctx, deleteCustomFieldsSQL, raw(del)); err != nil {
-			return fmt.Errorf("writer: deleting %d custom field values: %w", len(del), err)
+			return nil, fmt.Errorf("writer: deleting %d custom field values: %w", len(del), err)
 		}
 	}
 	if len(ins.id) > 0 {
 		if _, err := tx.Exec(ctx, insertCustomFieldsSQL, target.entity, raw(ins.id), ins.record, raw(ins.org), raw(ins.ten), ins.key,
 			ins.text, ins.multi, ins.integer, ins.float, ins.boolean, now); err != nil {
-			return fmt.Errorf("writer: inserting %d custom field values: %w", len(ins.id), err)
+			return nil, fmt.Errorf("writer: inserting %d custom field values: %w", len(ins.id), err)
 		}
 	}
-	return customFieldEvents(rs, aggregate, target, changed, out)
+	// A record announced anyway carries the change in its own event, as Mercato's update commands do.
+	var out []model.OrosyncOutbox
+	for n, r := range recs {
+		if !changed[n] || r.announced {
+			continue
+		}
+		row, err := eventRow(r.tenant, target.event, events.RecordEvent{ID: ids[n], OrganizationID: r.sc.OrganizationID.String(),
+			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, ids[n], r.version, r.mapping, "custom-fields/"+digest(r.next))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, row)
+	}
+	return out, nil
 }
 
 // written says whether a record has values of any of the keys.
@@ -313,30 +338,53 @@ func written(existing map[cfField]map[uuid.UUID]bool, record string, keys map[st
 	return false
 }
 
-// customFieldEvents announces records whose custom fields alone changed (a record the reconcile already
-// announced carries the change in its own event, as Mercato's update commands do).
-func customFieldEvents[T any](rs []recState[T], aggregate string, target customFieldTarget, changed map[int]bool, out *reconciled) error {
+// reconcileCustomFields writes the custom fields of the record aggregates a reconcile wrote (out.rowID).
+func reconcileCustomFields[T any](ctx context.Context, tx pgx.Tx, aggregate string, rs []recState[T], out *reconciled, now time.Time) error {
+	target, ok := customFieldsOf(aggregate)
+	if !ok {
+		return nil
+	}
 	announced := map[string]bool{}
 	for _, row := range out.outbox {
 		if strings.HasPrefix(row.EventType, aggregate+".") {
 			announced[row.Subject[strings.LastIndexByte(row.Subject, '.')+1:]] = true
 		}
 	}
+	var recs []cfRecord
 	for i, r := range rs {
-		if !changed[i] {
+		if r.st.Missing || r.st.Deleted || out.rowID[i] == nil {
 			continue
 		}
-		id := out.rowID[i].String()
-		if announced[id] {
-			continue
+		cr := cfRecord{sc: r.sc, tenant: r.key.Tenant, label: aggregate + " " + r.key.SourceType + "/" + r.key.SourceID,
+			record: *out.rowID[i], hasPrev: r.prev != nil, relink: r.relink, announced: announced[out.rowID[i].String()],
+			next: customFields(&r.st.Value), version: r.st.Version, mapping: r.st.MappingVersion}
+		if r.prev != nil {
+			cr.prev = customFields(r.prev)
 		}
-		row, err := eventRow(r.key.Tenant, target.event, events.RecordEvent{ID: id, OrganizationID: r.sc.OrganizationID.String(),
-			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, id, r.st.Version, r.st.MappingVersion,
-			"custom-fields/"+digest(customFields(&r.st.Value)))
-		if err != nil {
-			return err
-		}
-		out.outbox = append(out.outbox, row)
+		recs = append(recs, cr)
 	}
-	return nil
+	rows, err := syncCustomFields(ctx, tx, target, recs, now)
+	out.outbox = append(out.outbox, rows...)
+	return err
+}
+
+// personCustomFields is what a person outcome does to its custom fields: Oro's values of the version applied
+// (the snapshot, not the merged values written) against those last synced. Nil for a deleted person.
+func personCustomFields(o domain.Outcome, id ids, sc Scope) *cfRecord {
+	if o.After.Deleted || o.After.Missing || id.profile == uuid.Nil {
+		return nil
+	}
+	next := o.After.Person.CustomFields
+	if o.After.Base != nil {
+		next = o.After.Base.CustomFields
+	}
+	cf := &cfRecord{sc: sc, tenant: o.Key.Tenant, label: events.AggregatePerson + " " + o.Key.SourceType + "/" + o.Key.SourceID,
+		record: id.profile, announced: len(o.Events) > 0, next: next, version: o.After.Version, mapping: o.After.MappingVersion}
+	if o.Before != nil && o.Before.Base != nil {
+		cf.prev, cf.hasPrev = o.Before.Base.CustomFields, true
+	}
+	if len(cf.next) == 0 && len(cf.prev) == 0 {
+		return nil // most people: nothing to compare
+	}
+	return cf
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/app"
@@ -13,6 +14,14 @@ import (
 
 func withCustomFields(c events.Change, fields map[string]any) events.Change {
 	switch {
+	case c.Person != nil:
+		p := *c.Person
+		p.CustomFields = fields
+		c.Person = &p
+	case c.Company != nil:
+		co := *c.Company
+		co.CustomFields = fields
+		c.Company = &co
 	case c.Deal != nil:
 		d := *c.Deal
 		d.CustomFields = fields
@@ -163,5 +172,43 @@ func TestACustomFieldValueMercatoCannotStoreFailsNamingTheRecordAndTheField(t *t
 	}
 	if n := e.count(`SELECT count(*) FROM customer_deals`); n != 0 {
 		t.Errorf("the failed batch left %d deals", n)
+	}
+}
+
+func TestPersonAndCompanyCustomFieldsGoToTheirProfileRows(t *testing.T) {
+	e := newEnv(t, scope)
+	ada := contact{id: "1", first: "Ada", last: "Lovelace", email: "ada@x.example", sec: 1}
+	e.apply(nil, withCustomFields(account{id: "5", name: "Analytical", sec: 1}.change(), map[string]any{"oro_external_id": "X-5"}),
+		withCustomFields(ada.change(), map[string]any{"oro_gender": "female", "oro_birthday": "1815-12-10"}))
+	var person, company string
+	if err := e.db.QueryRow(e.ctx, `SELECT (SELECT id::text FROM customer_people), (SELECT id::text FROM customer_companies)`).
+		Scan(&person, &company); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.customFieldRows("customers:customer_person_profile"),
+		[]string{person + " oro_birthday text=1815-12-10", person + " oro_gender text=female"}; !slices.Equal(got, want) {
+		t.Errorf("person custom fields:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got, want := e.customFieldRows("customers:customer_company_profile"), []string{company + " oro_external_id text=X-5"}; !slices.Equal(got, want) {
+		t.Errorf("company custom fields: %v, want %v", got, want)
+	}
+
+	// A version changing only a custom field: the person's rows stay, Mercato's custom-fields event announces it.
+	personEvents := e.count(`SELECT count(*) FROM orosync_outbox WHERE event_type LIKE 'customers.person.%'`)
+	v2 := withCustomFields(ada.change(), map[string]any{"oro_gender": "female", "oro_birthday": "1815-12-10", "oro_skype": "ada.l"})
+	v2.SourceVersion = events.SourceVersion{UpdatedAt: v2.SourceVersion.UpdatedAt.Add(time.Hour), PayloadHash: "with skype"}
+	e.apply(nil, v2)
+	if n := e.count(`SELECT count(*) FROM orosync_outbox WHERE event_type LIKE 'customers.person.%'`); n != personEvents {
+		t.Errorf("a change of custom fields only emitted %d customers.person.* events", n-personEvents)
+	}
+	if evts := e.events("customers.customer_person_profile.updated"); len(evts) != 1 || evts[0]["id"] != person {
+		t.Errorf("customers.customer_person_profile.updated events: %v, want one for %s", evts, person)
+	}
+	if got := e.customFieldRows("customers:customer_person_profile"); len(got) != 3 || got[2] != person+" oro_skype text=ada.l" {
+		t.Errorf("after the new field: %v", got)
+	}
+	e.apply(nil, v2) // redelivered
+	if n := len(e.events("customers.customer_person_profile.updated")); n != 1 {
+		t.Errorf("a redelivery emitted %d more custom-field events", n-1)
 	}
 }

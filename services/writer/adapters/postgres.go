@@ -342,6 +342,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 		dict     = dictionary{}
 		links    []linkSync
 		addrs    []addressSync
+		cfs      []cfRecord
 		// recordsNew: no record of the batch has a row yet (none known from a tombstone only), so the records
 		// are inserted without ON CONFLICT.
 		recordsNew = true
@@ -429,6 +430,9 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 					as.prev = o.Before.Base.Addresses
 				}
 				addrs = appendSized(addrs, len(outcomes), as)
+				if cf := personCustomFields(o, id, sc); cf != nil {
+					cfs = append(cfs, *cf)
+				}
 			}
 		}
 		for _, cf := range o.Conflicts {
@@ -478,6 +482,12 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 	if err != nil {
 		return err
 	}
+	target, _ := customFieldsOf(events.AggregatePerson)
+	customized, err := syncCustomFields(ctx, tx, target, cfs, now)
+	if err != nil {
+		return err
+	}
+	linked = append(linked, customized...)
 	if extra := len(linked) + len(addressed); extra > cap(outbox)-len(outbox) {
 		outbox = append(make([]model.OrosyncOutbox, 0, len(outbox)+extra), outbox...)
 	}
