@@ -64,10 +64,24 @@ func customFields(v any) map[string]any {
 	case *events.Deal:
 		return x.CustomFields
 	case *events.Interaction:
-		return x.CustomFields
+		if x.Direction == nil || *x.Direction == "" {
+			return x.CustomFields
+		}
+		// Mercato's interactions have no direction column: calls' and emails' direction is a custom field.
+		cf := make(map[string]any, len(x.CustomFields)+1)
+		for k, v := range x.CustomFields {
+			cf[k] = v
+		}
+		if _, ok := cf[directionField]; !ok {
+			cf[directionField] = *x.Direction
+		}
+		return cf
 	}
 	return nil
 }
+
+// directionField is the custom field an interaction's direction (incoming, outgoing) is kept in.
+const directionField = "oro_direction"
 
 // cfValue is one custom_field_values row's value: exactly one of the columns is set.
 type cfValue struct {

@@ -163,6 +163,20 @@ func TestCustomFieldsAppliedTwiceOrInReverseLeaveIdenticalRows(t *testing.T) {
 	}
 }
 
+func TestACallsDirectionIsKeptAsACustomFieldMercatoHasNoColumnFor(t *testing.T) {
+	e := newEnv(t, scope)
+	e.apply(nil, contact{id: "1", first: "Ada", last: "L", email: "ada@x.example", sec: 1}.change())
+	call := interactionChange("calls", "3", 10, "Call", ref("contacts", "1"))
+	in := *call.Interaction
+	in.Direction = ptr("outgoing")
+	call.Interaction = &in
+	e.apply(nil, call)
+	id, _ := e.mapped(events.AggregateInteraction, "3")
+	if got, want := e.customFieldRows("customers:customer_interaction"), []string{id + " oro_direction text=outgoing"}; !slices.Equal(got, want) {
+		t.Errorf("custom fields of the call: %v, want %v", got, want)
+	}
+}
+
 func TestACustomFieldValueMercatoCannotStoreFailsNamingTheRecordAndTheField(t *testing.T) {
 	e := newEnv(t, scope)
 	_, err := app.ApplyChanges{Store: e.store}.Handle(e.ctx, []events.Change{
