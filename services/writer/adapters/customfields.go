@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,75 +82,6 @@ func customFields(v any) map[string]any {
 // directionField is the custom field an interaction's direction (incoming, outgoing) is kept in.
 const directionField = "oro_direction"
 
-// cfValue is one custom_field_values row's value: exactly one of the columns is set.
-type cfValue struct {
-	text, multiline *string
-	integer         *int32
-	float           *float32
-	boolean         *bool
-}
-
-// customFieldValues are the rows of one field's value: none for null, one per element of an array (nested
-// arrays and objects are kept as JSON text), else one.
-func customFieldValues(v any) ([]cfValue, error) {
-	switch x := v.(type) {
-	case nil:
-		return nil, nil
-	case []any:
-		out := make([]cfValue, 0, len(x))
-		for _, e := range x {
-			if e == nil {
-				continue
-			}
-			cv, err := scalarValue(e)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, cv)
-		}
-		return out, nil
-	}
-	cv, err := scalarValue(v)
-	if err != nil {
-		return nil, err
-	}
-	return []cfValue{cv}, nil
-}
-
-func scalarValue(v any) (cfValue, error) {
-	switch x := v.(type) {
-	case string:
-		if strings.ContainsAny(x, "\r\n") {
-			return cfValue{multiline: &x}, nil
-		}
-		return cfValue{text: &x}, nil
-	case bool:
-		return cfValue{boolean: &x}, nil
-	case float64:
-		if x == math.Trunc(x) && x >= math.MinInt32 && x <= math.MaxInt32 {
-			i := int32(x)
-			return cfValue{integer: &i}, nil
-		}
-		if math.IsInf(x, 0) || math.IsNaN(x) || math.Abs(x) > math.MaxFloat32 {
-			return cfValue{}, fmt.Errorf("number %v does not fit custom_field_values.value_float (real)", x)
-		}
-		f := float32(x)
-		return cfValue{float: &f}, nil
-	case json.Number:
-		f, err := x.Float64()
-		if err != nil {
-			return cfValue{}, fmt.Errorf("number %q: %w", x, err)
-		}
-		return scalarValue(f)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return cfValue{}, err
-	}
-	s := string(b)
-	return cfValue{text: &s}, nil
-}
-
 // sameJSON says whether two decoded JSON values are equal (encoding/json writes map keys sorted).
 func sameJSON(a, b any) bool {
 	x, errA := json.Marshal(a)
@@ -160,7 +90,7 @@ func sameJSON(a, b any) bool {
 }
 
 // customFieldRowID is the row's deterministic id: the record, the field, the value's position and the value.
-func customFieldRowID(sc Scope, entity string, record uuid.UUID, key string, pos int, v cfValue) uuid.UUID {
+func customFieldRowID(sc Scope, entity string, record uuid.UUID, key string, pos int, v domain.CustomFieldValue) uuid.UUID {
 	var buf [256]byte
 	b := append(appendScope(buf[:0], sc), "custom-field/"...)
 	b = append(append(b, entity...), '/')
@@ -168,16 +98,16 @@ func customFieldRowID(sc Scope, entity string, record uuid.UUID, key string, pos
 	b = append(append(b, key...), '/')
 	b = append(strconv.AppendInt(b, int64(pos), 10), '/')
 	switch {
-	case v.text != nil:
-		b = append(append(b, "t:"...), *v.text...)
-	case v.multiline != nil:
-		b = append(append(b, "m:"...), *v.multiline...)
-	case v.integer != nil:
-		b = strconv.AppendInt(append(b, "i:"...), int64(*v.integer), 10)
-	case v.float != nil:
-		b = strconv.AppendFloat(append(b, "f:"...), float64(*v.float), 'g', -1, 32)
-	case v.boolean != nil:
-		b = strconv.AppendBool(append(b, "b:"...), *v.boolean)
+	case v.Text != nil:
+		b = append(append(b, "t:"...), *v.Text...)
+	case v.Multiline != nil:
+		b = append(append(b, "m:"...), *v.Multiline...)
+	case v.Int != nil:
+		b = strconv.AppendInt(append(b, "i:"...), int64(*v.Int), 10)
+	case v.Float != nil:
+		b = strconv.AppendFloat(append(b, "f:"...), float64(*v.Float), 'g', -1, 32)
+	case v.Bool != nil:
+		b = strconv.AppendBool(append(b, "b:"...), *v.Bool)
 	}
 	return nameID(b)
 }
@@ -212,11 +142,11 @@ type cfInserts struct {
 	boolean      []*bool
 }
 
-func (c *cfInserts) add(id uuid.UUID, sc Scope, record, key string, v cfValue) {
+func (c *cfInserts) add(id uuid.UUID, sc Scope, record, key string, v domain.CustomFieldValue) {
 	c.id, c.org, c.ten = append(c.id, id), append(c.org, sc.OrganizationID), append(c.ten, sc.TenantID)
 	c.record, c.key = append(c.record, record), append(c.key, key)
-	c.text, c.multi = append(c.text, v.text), append(c.multi, v.multiline)
-	c.integer, c.float, c.boolean = append(c.integer, v.integer), append(c.float, v.float), append(c.boolean, v.boolean)
+	c.text, c.multi = append(c.text, v.Text), append(c.multi, v.Multiline)
+	c.integer, c.float, c.boolean = append(c.integer, v.Int), append(c.float, v.Float), append(c.boolean, v.Bool)
 }
 
 // cfRecord is one record whose custom fields a write brings in line.
@@ -293,7 +223,7 @@ func syncCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, 
 			if r.hasPrev && len(have) > 0 && sameJSON(r.prev[key], r.next[key]) {
 				continue // Oro did not change it: what Mercato holds stays
 			}
-			values, err := customFieldValues(r.next[key])
+			values, err := domain.CustomFieldValues(r.next[key])
 			if err != nil {
 				return nil, fmt.Errorf("writer: %s: custom field %q: %w", r.label, key, err)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/domain"
 )
 
 func isRecordAggregate(a string) bool {
@@ -21,6 +22,9 @@ func validateRecord(ch events.Change) error {
 	}
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%s: %s: %s", ch.Source, field, fmt.Sprintf(format, args...))
+	}
+	if key, err := domain.CheckCustomFields(customFields(ch)); err != nil {
+		return bad("customFields."+key, "%v", err)
 	}
 	switch ch.Aggregate {
 	case events.AggregateCompany:
@@ -85,4 +89,23 @@ func validAmount(s string) bool {
 	}
 	limit := big.NewRat(99_999_999_999_999*10+4, 1000) // below …999.995, which would round up to 10^12
 	return new(big.Rat).Abs(r).Cmp(limit) <= 0
+}
+
+// customFields are the custom fields a change carries (nil: none).
+func customFields(ch events.Change) map[string]any {
+	switch {
+	case ch.Person != nil:
+		return ch.Person.CustomFields
+	case ch.Company != nil:
+		return ch.Company.CustomFields
+	case ch.Deal != nil:
+		return ch.Deal.CustomFields
+	case ch.Interaction != nil:
+		return ch.Interaction.CustomFields
+	case ch.Comment != nil:
+		return ch.Comment.CustomFields
+	case ch.User != nil:
+		return ch.User.CustomFields
+	}
+	return nil
 }

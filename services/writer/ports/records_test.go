@@ -27,6 +27,9 @@ func TestRecordValuesMercatoWouldRefuseAreRejectedNamingTheirField(t *testing.T)
 			Interaction: &events.Interaction{InteractionType: "task"}}, "interaction.entity"},
 		"comment without body": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregateComment,
 			Comment: &events.Comment{Targets: []events.OroRef{{Type: "contacts", ID: "1"}}}}, "comment.body"},
+		"custom field beyond real": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregatePerson, Source: events.RecordRef{Type: "contacts", ID: "4"},
+			Person: &events.Person{DisplayName: "A", Extras: events.Extras{CustomFields: map[string]any{"oro_gender": "f", "oro_budget": 1e300}}}},
+			"customFields.oro_budget"},
 		"user without name": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregateUser, User: &events.User{}}, "user.displayName"},
 	} {
 		err := validateRecord(tc.change)
