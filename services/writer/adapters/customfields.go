@@ -20,12 +20,12 @@ import (
 
 // Custom fields: the mapping puts what Mercato has no column for in an aggregate's customFields; they become
 // custom_field_values rows (Mercato's EAV, reference §1 item 10) of the aggregate's row (the profile row of people
-// and companies), one row per value (an
-// array is a multi-value field), in the column of the value's kind. Row ids derive from the record, the key, the
-// position and the value, so a value Oro did not change keeps its row and a replay writes nothing. A key is
-// rewritten only when Oro's value for it changed (or its rows are missing): a value edited in Mercato stays until
-// Oro changes that field. Values of keys the mapping never wrote (fields defined in Mercato) are left alone. A
-// record whose row waited for a reference gets its values when the row is written.
+// and companies), one row per value (an array is a multi-value field), in the column of the value's kind
+// (domain.CustomFieldValues). Row ids derive from the record, the key, the position and the value, so a value Oro
+// did not change keeps its row and a replay writes nothing. A key is rewritten only when Oro's value for it
+// changed (or its rows are missing): a value edited in Mercato stays until Oro changes that field. Values of keys
+// the mapping never wrote (fields defined in Mercato) are left alone. A record whose row waited for a reference
+// gets its values when the row is written.
 
 // customFieldTarget is where an aggregate's custom fields go: custom_field_values.entity_id, and the event Mercato
 // emits for a change of custom fields only (`<module>.<entity>.updated` of that entity id, reference §3).
@@ -47,19 +47,9 @@ func customFieldsOf(aggregate string) (customFieldTarget, bool) {
 	return customFieldTarget{}, false
 }
 
-// customFields are the custom fields of an aggregate's value (nil: none).
+// customFields are the custom fields of a record aggregate's value (nil: none).
 func customFields(v any) map[string]any {
 	switch x := v.(type) {
-	case *events.Person:
-		if x == nil {
-			return nil
-		}
-		return x.CustomFields
-	case *events.Company:
-		if x == nil {
-			return nil
-		}
-		return x.CustomFields
 	case *events.Deal:
 		return x.CustomFields
 	case *events.Interaction:
