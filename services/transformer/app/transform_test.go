@@ -58,6 +58,7 @@ func TestEveryBadInputBecomesADeadLetterWithRecordFieldAndRule(t *testing.T) {
 		{"missing id", "contacts", `{"type":"contacts","attributes":{"firstName":"A"}}`, "resource", "json"},
 		{"10 MB string", "contacts", `{"type":"contacts","id":"1","attributes":{"firstName":"` + strings.Repeat("é", 5<<20) + `"}}`, "attributes.firstName", "max-length"},
 		{"unknown type", "widgets", `{"type":"widgets","id":"1"}`, "type", "known-type"},
+		{"NUL in a name", "contacts", `{"type":"contacts","id":"1","attributes":{"firstName":"Ada\u0000Lovelace"}}`, "attributes.firstName", "nul"},
 		{"invalid UTF-8", "contacts", "{\"type\":\"contacts\",\"id\":\"1\",\"attributes\":{\"firstName\":\"\xc3\x28\"}}", "resource", "utf8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -830,6 +830,9 @@ func textOf(limit int) converter {
 		if !utf8.ValidString(s) {
 			return nil, "utf8", "not valid UTF-8"
 		}
+		if strings.IndexByte(s, 0) >= 0 {
+			return nil, "nul", "contains a NUL character (\\u0000), which PostgreSQL text cannot hold"
+		}
 		if len(s) > limit { // no more runes than bytes: most strings need no count
 			if n := utf8.RuneCountInString(s); n > limit {
 				return nil, "max-length", fmt.Sprintf("%d characters, at most %d accepted", n, limit)

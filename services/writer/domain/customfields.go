@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -47,6 +48,9 @@ func CustomFieldValues(v any) ([]CustomFieldValue, error) {
 func scalarValue(v any) (CustomFieldValue, error) {
 	switch x := v.(type) {
 	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			return CustomFieldValue{}, errors.New("text with a NUL character (\\u0000), which PostgreSQL text cannot hold")
+		}
 		if strings.ContainsAny(x, "\r\n") {
 			return CustomFieldValue{Multiline: &x}, nil
 		}

@@ -30,6 +30,8 @@ func TestRecordValuesMercatoWouldRefuseAreRejectedNamingTheirField(t *testing.T)
 		"custom field beyond real": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregatePerson, Source: events.RecordRef{Type: "contacts", ID: "4"},
 			Person: &events.Person{DisplayName: "A", Extras: events.Extras{CustomFields: map[string]any{"oro_gender": "f", "oro_budget": 1e300}}}},
 			"customFields.oro_budget"},
+		"custom field with NUL": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregateDeal, Source: events.RecordRef{Type: "opportunities", ID: "4"},
+			Deal: &events.Deal{Title: "T", Extras: events.Extras{CustomFields: map[string]any{"oro_to": []any{"a", "b\x00"}}}}}, "customFields.oro_to"},
 		"user without name": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregateUser, User: &events.User{}}, "user.displayName"},
 	} {
 		err := validateRecord(tc.change)
