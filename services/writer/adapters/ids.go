@@ -13,8 +13,8 @@ import (
 var idNamespace = uuid.MustParse("6f1f3a4e-0b8c-5d2e-9a47-3c1b2d0e8f55")
 
 // The SHA-1 bits of the ids are those of uuid.NewSHA1(idNamespace, name), computed here on a stack buffer:
-// uuid.NewSHA1 allocates its hash and its sum, and the names were built by string concatenation (with a uuid.String per uuid in them), several
-// allocations per id and a few ids per record.
+// uuid.NewSHA1 allocates its hash and its sum, and the names were built by string concatenation (with a
+// uuid.String per uuid in them), several allocations per id and a few ids per record.
 
 // nameID is uuid.NewSHA1(idNamespace, name).
 func nameID(name []byte) uuid.UUID {
@@ -103,10 +103,10 @@ func ordinal(id string) (uint32, bool) {
 }
 
 // orderedID is a version 8 UUID: 16 bits naming the id's kind (FNV-1a of the name without its Oro id, role
-// included: tenant, organization, Oro type, "/entity"; for links, the person's Oro id stands in), the Oro id's 32 bits, then 74 bits of the name's SHA-1
-// (unique as a v5 id is). Ids of one kind sort by Oro id, and a sync runs in Oro id order: rows append to
-// Mercato's id indexes instead of each dirtying a random leaf page of each of them. A name whose Oro id is not a
-// number gets SHA-1 bits in its place.
+// included: tenant, organization, Oro type, "/entity"), the Oro id's 32 bits (for links, the person's), then 74
+// bits of the name's SHA-1 (unique as a v5 id is). Ids of one kind sort by Oro id, and a sync runs in Oro id
+// order: rows append to Mercato's id indexes instead of each dirtying a random leaf page of each of them. A name
+// whose Oro id is not a number gets SHA-1 bits in its place.
 func orderedID(name []byte, kindEnd, roleStart int, ord uint32, numeric bool) uuid.UUID {
 	u := nameID(name)
 	h := uint32(2166136261)
