@@ -33,6 +33,9 @@ import (
 // `go test -bench .` short.
 var e2eContactN = flag.Int("e2e.contacts", 0, "contacts replayed end-to-end (default 20,000; 1,000,000 with -long)")
 
+// The writer as a replication session (--writer-replication-role), in the replay, the floor and the writer alone.
+var e2eReplicationRole = flag.Bool("e2e.replication-role", false, "the writer applies as a replication session (no triggers or FK checks)")
+
 func e2eSize() int {
 	switch {
 	case *e2eContactN > 0:
@@ -107,9 +110,13 @@ func BenchmarkEndToEndReplay(b *testing.B) {
 
 // startService runs one service of the pipeline in a process of its own, as an operator deploys it.
 func startService(b *testing.B, p pipeline, service string) *child {
-	return startOrosync(b, "run", "--services", service, "--nats-url", p.NatsURL, "--database-url", p.DatabaseURL,
+	args := []string{"run", "--services", service, "--nats-url", p.NatsURL, "--database-url", p.DatabaseURL,
 		"--tenant", p.Tenant, "--mercato-tenant-id", p.Scope.TenantID.String(),
-		"--mercato-organization-id", p.Scope.OrganizationID.String(), "--log-level", "warn")
+		"--mercato-organization-id", p.Scope.OrganizationID.String(), "--log-level", "warn"}
+	if *e2eReplicationRole {
+		args = append(args, "--writer-replication-role")
+	}
+	return startOrosync(b, args...)
 }
 
 func dbName(b *testing.B, dbURL string) string {
@@ -307,7 +314,7 @@ func checkReplayed(b *testing.B, ctx context.Context, dbURL string, n, accounts 
 func writerFloor(b *testing.B, ctx context.Context, js jetstream.JetStream, p pipeline, total int) float64 {
 	b.Helper()
 	dbURL := dbtest.NewDatabase(b)
-	pool, err := writeradapters.NewPool(ctx, dbURL)
+	pool, err := writeradapters.NewPool(ctx, dbURL, *e2eReplicationRole)
 	if err != nil {
 		b.Fatal(err)
 	}

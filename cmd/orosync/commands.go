@@ -135,7 +135,8 @@ func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
 		log.Info("encrypting Mercato's encrypted columns with the tenant key derived from TENANT_DATA_ENCRYPTION_KEY")
 	}
 	return pipeline{NatsURL: r.natsURL, DatabaseURL: c.databaseURL, Tenant: c.tenant, Oro: r.oro, Types: c.typeList(),
-		Scope: scope, Replicas: c.replicas, Log: log, Rules: rules, NoEmailMatch: c.noEmailMatch}, nil
+		Scope: scope, Replicas: c.replicas, Log: log, Rules: rules, NoEmailMatch: c.noEmailMatch,
+		WriterReplicationRole: c.replicaRole}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,12 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envBool is true when the variable is set to a true value (strconv.ParseBool: 1, t, true, ...).
+func envBool(name string) bool {
+	b, _ := strconv.ParseBool(os.Getenv(name))
+	return b
 }
 
 func envDuration(name string, def time.Duration) time.Duration {
@@ -55,6 +62,7 @@ type common struct {
 
 	conflictPolicy string
 	noEmailMatch   bool
+	replicaRole    bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -72,6 +80,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.mercatoOrg, "mercato-organization-id", env("OROSYNC_MERCATO_ORGANIZATION_ID", defaultOrgID), "Mercato organization_id written on every row (OROSYNC_MERCATO_ORGANIZATION_ID)")
 	fs.StringVar(&c.conflictPolicy, "conflict-policy", env("OROSYNC_CONFLICT_POLICY", "oro-wins"), "when both sides changed: oro-wins, mercato-wins, last-write-wins or merge, or per aggregate/field: customers.person=merge,customers.person.jobTitle=mercato-wins (OROSYNC_CONFLICT_POLICY)")
 	fs.BoolVar(&c.noEmailMatch, "no-email-match", false, "do not link a new Oro record to an existing Mercato person with the same email")
+	fs.BoolVar(&c.replicaRole, "writer-replication-role", envBool("OROSYNC_WRITER_REPLICATION_ROLE"), "the writer applies as a replication session (session_replication_role = replica): no triggers or foreign-key checks on its rows; for initial imports and replays, needs a role allowed to set it (OROSYNC_WRITER_REPLICATION_ROLE)")
 	fs.StringVar(&c.types, "types", env("OROSYNC_TYPES", "contacts"), "comma-separated Oro types to sync (OROSYNC_TYPES)")
 }
 

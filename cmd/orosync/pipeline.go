@@ -51,6 +51,8 @@ type pipeline struct {
 	// Rules are the writer's conflict policies; NoEmailMatch turns off the first-import email match.
 	Rules        writerdomain.Rules
 	NoEmailMatch bool
+	// WriterReplicationRole: the writer applies as a replication session (--writer-replication-role).
+	WriterReplicationRole bool
 	// Tenants, when set (orosync run --config), replace Tenant, Oro, Types and Scope: several connections.
 	Tenants       []connection
 	PollerMetrics *poller.Metrics
@@ -203,7 +205,8 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 	if p.Services.has(svcWriter) {
 		g.Go(func() error {
 			return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
-				Tenants: p.writerScopes(), Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch})
+				Tenants: p.writerScopes(), Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch,
+				ReplicationRole: p.WriterReplicationRole})
 		})
 	}
 }

@@ -242,7 +242,7 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 		return err
 	}
 	p := pipeline{NatsURL: natsURL, DatabaseURL: c.databaseURL, Tenants: conns, Replicas: c.replicas, Log: log, Rules: rules,
-		NoEmailMatch: c.noEmailMatch, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, Services: svcs}
+		NoEmailMatch: c.noEmailMatch, WriterReplicationRole: c.replicaRole, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, Services: svcs}
 	for _, t := range conns {
 		log.Info("orosync tenant", "tenant", t.Name, "types", t.Types, "oro", t.Oro, "mercato_tenant", t.Scope.TenantID,
 			"mercato_organization", t.Scope.OrganizationID, "webhook_url", t.WebhookURL)

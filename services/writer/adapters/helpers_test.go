@@ -147,7 +147,7 @@ func deref(s *string) string {
 // the statistics and settings a test reads from that connection are the writer's own.
 func oneConnectionWriter(ctx context.Context, t *testing.T) (*pgxpool.Pool, app.ApplyChanges) {
 	t.Helper()
-	pool, err := adapters.NewPool(ctx, dbtest.NewDatabase(t)+"&pool_max_conns=1")
+	pool, err := adapters.NewPool(ctx, dbtest.NewDatabase(t)+"&pool_max_conns=1", false)
 	if err != nil {
 		t.Fatal(err)
 	}

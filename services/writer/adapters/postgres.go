@@ -759,11 +759,19 @@ func (s *Store) keyColumns(keys []domain.Key) (ts, os []uuid.UUID, sts, sis text
 	return ts, os, sts, sis
 }
 
-// NewPool opens a pool configured for the writer's statements (PoolConfig).
-func NewPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+// NewPool opens a pool configured for the writer's statements (PoolConfig). With replicationRole its sessions
+// apply as logical replication does (session_replication_role = replica): PostgreSQL fires no triggers on the
+// writer's rows, Mercato's foreign-key checks included (four per contact, each locking the referenced entity
+// row). The writer already orders its rows so that every reference exists (and parks what waits for a record not
+// written yet); what the checks still guard against is Mercato hard-deleting a company while a link to it is
+// written. Meant for initial imports and replays; needs a role allowed to set the parameter.
+func NewPool(ctx context.Context, url string, replicationRole bool) (*pgxpool.Pool, error) {
 	cfg, err := PoolConfig(url)
 	if err != nil {
 		return nil, err
+	}
+	if replicationRole {
+		cfg.ConnConfig.RuntimeParams["session_replication_role"] = "replica"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

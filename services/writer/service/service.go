@@ -34,6 +34,8 @@ type Config struct {
 	Rules domain.Rules
 	// NoEmailMatch turns off the first-import email match (see adapters.Store.MatchEmails).
 	NoEmailMatch bool
+	// ReplicationRole applies as a replication session: no triggers, no foreign-key checks (adapters.NewPool).
+	ReplicationRole bool
 	// Committed, when set, is called after every committed batch (tests and progress reporting).
 	Committed func(app.Result)
 }
@@ -45,11 +47,18 @@ func Run(ctx context.Context, cfg Config) error {
 		log = slog.Default()
 	}
 	log = log.With("service", "writer")
-	pool, err := adapters.NewPool(ctx, cfg.DatabaseURL)
+	pool, err := adapters.NewPool(ctx, cfg.DatabaseURL, cfg.ReplicationRole)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	if cfg.ReplicationRole {
+		if err := pool.Ping(ctx); err != nil {
+			return fmt.Errorf("writer: applying as a replication session needs a role allowed to set session_replication_role "+
+				"(a superuser, or on PostgreSQL 15+: GRANT SET ON PARAMETER session_replication_role TO <role>): %w", err)
+		}
+		log.Info("writer applies as a replication session: no triggers or foreign-key checks on its rows")
+	}
 	nc, err := nats.Connect(cfg.NatsURL, append(cfg.NatsOptions, nats.Name("orosync-writer"))...)
 	if err != nil {
 		return fmt.Errorf("writer: connecting to %s: %w", cfg.NatsURL, err)
