@@ -277,14 +277,16 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 			}
 			addrs = append(addrs, as)
 		}
-		if !o.After.Missing && !o.After.Deleted && id.profile != uuid.Nil {
-			cf := cfRecord{sc: sc, tenant: o.Key.Tenant, label: events.AggregateCompany + " " + o.Key.SourceType + "/" + o.Key.SourceID,
-				record: id.profile, announced: len(o.Events) > 0, next: base.CustomFields, version: o.After.Version,
-				mapping: o.After.MappingVersion}
-			if o.Before != nil && o.Before.Base != nil {
-				cf.prev, cf.hasPrev = o.Before.Base.CustomFields, true
+		if !o.After.Missing && !o.After.Deleted {
+			var prevFields map[string]any
+			hasPrev := o.Before != nil && o.Before.Base != nil
+			if hasPrev {
+				prevFields = o.Before.Base.CustomFields
 			}
-			cfs = append(cfs, cf)
+			if cf := profileCustomFields(events.AggregateCompany, o.Key, sc, id.profile, len(o.Events) > 0, o.After.Version,
+				o.After.MappingVersion, base.CustomFields, prevFields, hasPrev); cf != nil {
+				cfs = append(cfs, *cf)
+			}
 		}
 		if !o.After.Missing { // a deleted company's rows exist too: links resolve to it as they do from the person side
 			arrived = append(arrived, arrival{tenant: o.Key.Tenant, ref: events.OroRef{Type: o.Key.SourceType, ID: o.Key.SourceID},

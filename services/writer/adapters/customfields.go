@@ -305,20 +305,29 @@ func reconcileCustomFields[T any](ctx context.Context, tx pgx.Tx, aggregate stri
 // personCustomFields is what a person outcome does to its custom fields: Oro's values of the version applied
 // (the snapshot, not the merged values written) against those last synced. Nil for a deleted person.
 func personCustomFields(o domain.Outcome, id ids, sc Scope) *cfRecord {
-	if o.After.Deleted || o.After.Missing || id.profile == uuid.Nil {
+	if o.After.Deleted || o.After.Missing {
 		return nil
 	}
 	next := o.After.Person.CustomFields
 	if o.After.Base != nil {
 		next = o.After.Base.CustomFields
 	}
-	cf := &cfRecord{sc: sc, tenant: o.Key.Tenant, label: events.AggregatePerson + " " + o.Key.SourceType + "/" + o.Key.SourceID,
-		record: id.profile, announced: len(o.Events) > 0, next: next, version: o.After.Version, mapping: o.After.MappingVersion}
-	if o.Before != nil && o.Before.Base != nil {
-		cf.prev, cf.hasPrev = o.Before.Base.CustomFields, true
+	var prev map[string]any
+	hasPrev := o.Before != nil && o.Before.Base != nil
+	if hasPrev {
+		prev = o.Before.Base.CustomFields
 	}
-	if len(cf.next) == 0 && len(cf.prev) == 0 {
-		return nil // most people: nothing to compare
+	return profileCustomFields(events.AggregatePerson, o.Key, sc, id.profile, len(o.Events) > 0, o.After.Version,
+		o.After.MappingVersion, next, prev, hasPrev)
+}
+
+// profileCustomFields is the cfRecord of a person's or company's profile row; nil when there is nothing to
+// compare (most records) or no profile row.
+func profileCustomFields(aggregate string, k domain.Key, sc Scope, profile uuid.UUID, announced bool, v events.SourceVersion,
+	mapping string, next map[string]any, prev map[string]any, hasPrev bool) *cfRecord {
+	if profile == uuid.Nil || (len(next) == 0 && len(prev) == 0) {
+		return nil
 	}
-	return cf
+	return &cfRecord{sc: sc, tenant: k.Tenant, label: aggregate + " " + k.SourceType + "/" + k.SourceID, record: profile,
+		announced: announced, next: next, prev: prev, hasPrev: hasPrev, version: v, mapping: mapping}
 }
