@@ -141,7 +141,7 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 // row rather than one orosync_outbox row each.
 const outboxBatchEvents = 100
 
-const insertOutboxBatchSQL = `INSERT INTO orosync_outbox_batches (events) VALUES ($1::json)`
+const insertOutboxBatchSQL = `INSERT INTO orosync_outbox_batches (events) VALUES ($1::json) RETURNING id`
 
 // insertOutbox writes a transaction's events. Many events become one orosync_outbox_batches row (an outbox row per
 // event was a third of a 1,000-contact batch's WAL, and its relay deleted as many rows); a few, one orosync_outbox
@@ -161,9 +161,11 @@ func (s *Store) insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.Orosyn
 		}
 		defer s.outboxBufs.Put(buf)
 		*buf = appendOutboxBatchJSON((*buf)[:0], rows)
-		if _, err := tx.Exec(ctx, insertOutboxBatchSQL, *buf); err != nil { // []byte: sent as is
+		var id int64
+		if err := tx.QueryRow(ctx, insertOutboxBatchSQL, *buf).Scan(&id); err != nil { // []byte: sent as is
 			return fmt.Errorf("writer: writing outbox: %w", err)
 		}
+		s.Recent.put(id, rows)
 		return nil
 	}
 	subject, msgID, typ, headers, payload := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
@@ -26,6 +28,9 @@ type Forwarder struct {
 	log   *slog.Logger
 	wake  chan struct{}
 	batch int
+	// Recent, shared with this process's Store, holds the events of batch rows it just inserted: those are
+	// published from memory. Nil: every row is read from its table.
+	Recent *OutboxCache
 }
 
 // NewForwarder relays from pool to js.
@@ -72,10 +77,11 @@ const (
 	relaySQL      = `
 DELETE FROM orosync_outbox WHERE id IN (SELECT id FROM orosync_outbox WHERE id < $2 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING id, subject, msg_id, event_type, headers::text, payload::text`
+	// The events of rows whose ids are in $3 (the relay holds them in memory) are not sent back.
 	relayBatchesSQL = `
 DELETE FROM orosync_outbox_batches
 WHERE id IN (SELECT id FROM orosync_outbox_batches WHERE id < $2 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-RETURNING id, events::text`
+RETURNING id, CASE WHEN id = ANY($3::bigint[]) THEN NULL ELSE events::text END`
 	// batchRowsPerRelay bounds a relay pass that takes batch rows (each holds up to a few thousand events).
 	batchRowsPerRelay = 2
 )
@@ -105,10 +111,13 @@ func (f *Forwarder) RelayOnce(ctx context.Context) (int, error) {
 	if err := tx.QueryRow(ctx, relayHeadsSQL).Scan(&single, &batched); err != nil {
 		return 0, fmt.Errorf("outbox: reading: %w", err)
 	}
-	var msgs []outboxMsg
+	var (
+		msgs    []outboxMsg
+		fromMem []int64
+	)
 	switch {
 	case batched != nil && (single == nil || *batched < *single):
-		msgs, err = f.takeBatches(ctx, tx, upTo(single))
+		msgs, fromMem, err = f.takeBatches(ctx, tx, upTo(single))
 	case single != nil:
 		msgs, err = f.takeRows(ctx, tx, upTo(batched))
 	}
@@ -118,14 +127,9 @@ func (f *Forwarder) RelayOnce(ctx context.Context) (int, error) {
 	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].id < msgs[j].id }) // RETURNING has no order
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	for i, m := range msgs {
-		msg := nats.NewMsg(m.subject)
-		msg.Data = []byte(m.payload)
-		h := map[string]string{}
-		if err := gojson.Unmarshal([]byte(m.headers), &h); err != nil {
+		msg := &nats.Msg{Subject: m.subject, Data: []byte(m.payload), Header: make(nats.Header, 9)}
+		if err := setHeaders(msg.Header, m.headers); err != nil {
 			return 0, fmt.Errorf("outbox row %d: headers: %w", m.id, err)
-		}
-		for k, v := range h {
-			msg.Header.Set(k, v)
 		}
 		completeHeaders(msg.Header, m.msgID, m.typ)
 		if futures[i], err = f.js.PublishMsgAsync(msg); err != nil {
@@ -144,6 +148,7 @@ func (f *Forwarder) RelayOnce(ctx context.Context) (int, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("outbox: commit: %w", err)
 	}
+	f.Recent.forget(fromMem)
 	return len(msgs), nil
 }
 
@@ -174,24 +179,42 @@ func (f *Forwarder) takeRows(ctx context.Context, tx pgx.Tx, below int64) ([]out
 	return out, nil
 }
 
-func (f *Forwarder) takeBatches(ctx context.Context, tx pgx.Tx, below int64) ([]outboxMsg, error) {
-	rows, err := tx.Query(ctx, relayBatchesSQL, batchRowsPerRelay, below)
+// takeBatches deletes the next batch rows and returns their events, and the ids of the rows whose events came
+// from f.Recent.
+func (f *Forwarder) takeBatches(ctx context.Context, tx pgx.Tx, below int64) ([]outboxMsg, []int64, error) {
+	held := f.Recent.held()
+	heldIDs := make([]int64, 0, len(held))
+	for id := range held {
+		heldIDs = append(heldIDs, id)
+	}
+	rows, err := tx.Query(ctx, relayBatchesSQL, batchRowsPerRelay, below, heldIDs)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: reading batches: %w", err)
+		return nil, nil, fmt.Errorf("outbox: reading batches: %w", err)
 	}
 	defer rows.Close()
-	var out []outboxMsg
+	var (
+		out     []outboxMsg
+		fromMem []int64
+	)
 	for rows.Next() {
 		var (
 			id  int64
 			raw []byte
 		)
 		if err := rows.Scan(&id, &raw); err != nil {
-			return nil, fmt.Errorf("outbox: scanning batch: %w", err)
+			return nil, nil, fmt.Errorf("outbox: scanning batch: %w", err)
+		}
+		if raw == nil { // in held: the row committed with exactly these events
+			for _, r := range held[id] {
+				out = append(out, outboxMsg{id: id, subject: r.Subject, msgID: r.MsgID, typ: r.EventType, headers: r.Headers,
+					payload: r.Payload})
+			}
+			fromMem = append(fromMem, id)
+			continue
 		}
 		var evts []batchEvent
 		if err := gojson.Unmarshal(raw, &evts); err != nil { // half encoding/json's CPU on the relay's hot path
-			return nil, fmt.Errorf("outbox batch %d: %w", id, err)
+			return nil, nil, fmt.Errorf("outbox batch %d: %w", id, err)
 		}
 		for _, e := range evts {
 			out = append(out, outboxMsg{id: id, subject: e.Subject, msgID: e.MsgID, typ: e.Type, headers: string(e.Headers),
@@ -199,9 +222,9 @@ func (f *Forwarder) takeBatches(ctx context.Context, tx pgx.Tx, below int64) ([]
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("outbox: reading batches: %w", err)
+		return nil, nil, fmt.Errorf("outbox: reading batches: %w", err)
 	}
-	return out, nil
+	return out, fromMem, nil
 }
 
 // outboxHeaders is the JSON of an event's CloudEvents headers as the outbox stores them: without those the relay
@@ -234,11 +257,80 @@ func appendHeader(b []byte, k, v string) []byte {
 
 // completeHeaders adds what outboxHeaders left out (rows written before it kept them all are unchanged).
 func completeHeaders(h nats.Header, msgID, typ string) {
-	h.Set(nats.MsgIdHdr, msgID)
-	for k, v := range map[string]string{events.HeaderID: msgID, events.HeaderType: typ, events.HeaderSpecVersion: events.SpecVersion,
-		events.HeaderDataContentType: "application/json"} {
-		if h.Get(k) == "" {
-			h.Set(k, v)
+	h[nats.MsgIdHdr] = []string{msgID}
+	setUnset(h, events.HeaderID, msgID)
+	setUnset(h, events.HeaderType, typ)
+	setUnset(h, events.HeaderSpecVersion, events.SpecVersion)
+	setUnset(h, events.HeaderDataContentType, "application/json")
+}
+
+func setUnset(h nats.Header, k, v string) {
+	if h.Get(k) == "" {
+		h[k] = []string{v}
+	}
+}
+
+// setHeaders sets h to the headers of an outbox row's JSON object of strings. The object outboxHeaders writes (no
+// escapes, no spaces) is read in place; anything else goes through the JSON decoder.
+func setHeaders(h nats.Header, obj string) error {
+	clear(h)
+	if setPlainHeaders(h, obj) {
+		return nil
+	}
+	clear(h)
+	m := map[string]string{}
+	if err := gojson.Unmarshal([]byte(obj), &m); err != nil {
+		return err
+	}
+	for k, v := range m {
+		h[k] = []string{v}
+	}
+	return nil
+}
+
+// setPlainHeaders reads {"k":"v",...} with no backslash, whitespace or other value than a string; false: obj is
+// something else (h may be partly set).
+func setPlainHeaders(h nats.Header, obj string) bool {
+	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' || strings.IndexByte(obj, '\\') >= 0 {
+		return false
+	}
+	rest := obj[1 : len(obj)-1]
+	for rest != "" {
+		k, after, ok := plainString(rest)
+		if !ok || after == "" || after[0] != ':' {
+			return false
+		}
+		v, after, ok := plainString(after[1:])
+		if !ok {
+			return false
+		}
+		h[k] = []string{v}
+		switch {
+		case after == "":
+			rest = ""
+		case after[0] == ',' && len(after) > 1:
+			rest = after[1:]
+		default:
+			return false
 		}
 	}
+	return true
+}
+
+// plainString reads a JSON string without escapes at the start of s: its contents and what follows.
+func plainString(s string) (string, string, bool) {
+	if s == "" || s[0] != '"' {
+		return "", "", false
+	}
+	end := strings.IndexByte(s[1:], '"')
+	if end < 0 {
+		return "", "", false
+	}
+	v := s[1 : 1+end]
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 {
+			return "", "", false
+		}
+	}
+	return v, s[2+end:], utf8.ValidString(v)
 }

@@ -51,6 +51,8 @@ type Store struct {
 	nativesTTL time.Duration
 	// outboxBufs recycles the buffers of outbox batch rows (see insertOutbox).
 	outboxBufs sync.Pool
+	// Recent, shared with this process's Forwarder, gets the events of each outbox batch row inserted; nil: none.
+	Recent *OutboxCache
 }
 
 type nativeEmails struct {

@@ -79,6 +79,10 @@ func Run(ctx context.Context, cfg Config) error {
 	store.MatchEmails = !cfg.NoEmailMatch
 	store.Log = log
 	fwd := adapters.NewForwarder(pool, js, log)
+	// The relay publishes the batches this process just wrote from memory; a few cover a relay behind by a batch
+	// or two, older ones are read from the table.
+	store.Recent = adapters.NewOutboxCache(4)
+	fwd.Recent = store.Recent
 	consumer := &ports.Consumer{
 		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store, Rules: cfg.Rules}, Log: log, BatchSize: cfg.BatchSize,
 		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok }, DatabaseDown: store.DatabaseDown,

@@ -1,0 +1,166 @@
+package adapters_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/orosync/orosync/contracts/jstest"
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/adapters"
+)
+
+func contactBatch(from, n int) []events.Change {
+	var out []events.Change
+	for i := from; i < from+n; i++ {
+		id := fmt.Sprint(i)
+		out = append(out, contact{id: id, first: "F" + id, last: "L", email: id + "@example.com", sec: 10}.change())
+	}
+	return out
+}
+
+// relayedMessages are the messages a relay from the table would publish for the batch rows there now.
+func relayedMessages(t *testing.T, e *env) []*nats.Msg {
+	t.Helper()
+	rows, err := e.db.Query(e.ctx, `SELECT events::text FROM orosync_outbox_batches ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []*nats.Msg
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var evts []struct {
+			Subject string            `json:"s"`
+			MsgID   string            `json:"m"`
+			Type    string            `json:"t"`
+			Headers map[string]string `json:"h"`
+			Payload json.RawMessage   `json:"p"`
+		}
+		if err := json.Unmarshal(raw, &evts); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evts {
+			m := &nats.Msg{Subject: ev.Subject, Data: ev.Payload, Header: nats.Header{}}
+			for k, v := range ev.Headers {
+				m.Header.Set(k, v)
+			}
+			m.Header.Set(nats.MsgIdHdr, ev.MsgID)
+			m.Header.Set(events.HeaderID, ev.MsgID)
+			m.Header.Set(events.HeaderType, ev.Type)
+			m.Header.Set(events.HeaderSpecVersion, events.SpecVersion)
+			m.Header.Set(events.HeaderDataContentType, "application/json")
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func relayAll(t *testing.T, e *env, fwd *adapters.Forwarder) int {
+	t.Helper()
+	total := 0
+	for {
+		n, err := fwd.RelayOnce(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return total
+		}
+		total += n
+	}
+}
+
+func assertEventsPublished(t *testing.T, e *env, s *jstest.Server, want []*nats.Msg) {
+	t.Helper()
+	st, err := s.JS.Stream(e.ctx, events.StreamMercatoEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(info.State.Msgs) != len(want) {
+		t.Fatalf("%d events published, want %d", info.State.Msgs, len(want))
+	}
+	for i, w := range want {
+		got, err := st.GetMsg(e.ctx, uint64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"Nats-Sequence", "Nats-Stream", "Nats-Subject", "Nats-Time-Stamp"} { // the server's
+			delete(got.Header, k)
+		}
+		if got.Subject != w.Subject || string(got.Data) != string(w.Data) || !reflect.DeepEqual(got.Header, w.Header) {
+			t.Fatalf("event %d: %s %s %v\nwant %s %s %v", i+1, got.Subject, got.Data, got.Header, w.Subject, w.Data, w.Header)
+		}
+	}
+}
+
+// TestABatchRelayedFromMemoryPublishesExactlyWhatItsRowHolds: the relay publishes the batch rows its process just
+// wrote from memory, message for message what a relay reading the table publishes.
+func TestABatchRelayedFromMemoryPublishesExactlyWhatItsRowHolds(t *testing.T) {
+	e := newEnv(t, scope)
+	s := jstest.Start(t)
+	recent := adapters.NewOutboxCache(4)
+	e.store.Recent = recent
+	e.apply(nil, contactBatch(0, 150)...)
+	e.apply(nil, contactBatch(150, 120)...)
+	want := relayedMessages(t, e)
+	if len(want) != 270 || recent.Len() != 2 {
+		t.Fatalf("%d events in batch rows and %d batches held, want 270 and 2", len(want), recent.Len())
+	}
+	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
+	fwd.Recent = recent
+	if n := relayAll(t, e, fwd); n != 270 {
+		t.Fatalf("relayed %d events, want 270", n)
+	}
+	if recent.Len() != 0 {
+		t.Errorf("%d batches still held: not relayed from memory", recent.Len())
+	}
+	assertEventsPublished(t, e, s, want)
+}
+
+// TestABatchRowNoLongerInTheTableIsNotRelayedFromMemory: a batch held in memory whose row is gone (relayed by
+// another process, or never committed) is not published; the rows there are, once each.
+func TestABatchRowNoLongerInTheTableIsNotRelayedFromMemory(t *testing.T) {
+	e := newEnv(t, scope)
+	s := jstest.Start(t)
+	recent := adapters.NewOutboxCache(4)
+	e.store.Recent = recent
+	e.apply(nil, contactBatch(0, 150)...)
+	if _, err := e.db.Exec(e.ctx, `DELETE FROM orosync_outbox_batches`); err != nil {
+		t.Fatal(err)
+	}
+	e.apply(nil, contactBatch(150, 110)...)
+	want := relayedMessages(t, e)
+	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
+	fwd.Recent = recent
+	if n := relayAll(t, e, fwd); n != 110 {
+		t.Fatalf("relayed %d events, want the 110 of the row left", n)
+	}
+	assertEventsPublished(t, e, s, want)
+}
+
+// TestBatchesThisProcessDidNotWriteAreRelayedFromTheTable: a relay holding nothing (another process wrote the rows,
+// or it restarted) publishes the same messages.
+func TestBatchesThisProcessDidNotWriteAreRelayedFromTheTable(t *testing.T) {
+	e := newEnv(t, scope)
+	s := jstest.Start(t)
+	e.apply(nil, contactBatch(0, 130)...)
+	want := relayedMessages(t, e)
+	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
+	fwd.Recent = adapters.NewOutboxCache(4)
+	if n := relayAll(t, e, fwd); n != 130 {
+		t.Fatalf("relayed %d events, want 130", n)
+	}
+	assertEventsPublished(t, e, s, want)
+}
