@@ -73,7 +73,7 @@ func profileChild(args []string) (stop func()) {
 }
 
 // profileSelf profiles this process (the embedded JetStream server, in the end-to-end benchmark) into
-// $OROSYNC_BENCH_PROFILE_DIR/name.cpu until the returned func is called.
+// $OROSYNC_BENCH_PROFILE_DIR/name.cpu until the returned func is called, which also writes its heap to name.heap.
 func profileSelf(tb testing.TB, name string) (stop func()) {
 	dir := os.Getenv(profileDirEnv)
 	if dir == "" {
@@ -86,7 +86,14 @@ func profileSelf(tb testing.TB, name string) (stop func()) {
 	if err := pprof.StartCPUProfile(f); err != nil {
 		tb.Fatal(err) // go test -cpuprofile is already profiling
 	}
-	return func() { pprof.StopCPUProfile(); _ = f.Close() }
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+		if heap, err := os.Create(filepath.Join(dir, name+".heap")); err == nil {
+			_ = pprof.Lookup("heap").WriteTo(heap, 0)
+			_ = heap.Close()
+		}
+	}
 }
 
 // child is `orosync ARGS` running in a process of its own.
