@@ -115,18 +115,7 @@ func TestEventsOfALargeBatchAreOneOutboxRowAndRelayedExactlyOnceInCommitOrder(t 
 		}
 	}
 	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
-	total := 0
-	for {
-		n, err := fwd.RelayOnce(e.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		total += n
-	}
-	if total != 155 {
+	if total := relayAll(t, e.ctx, fwd); total != 155 {
 		t.Errorf("relayed %d events, want 155", total)
 	}
 	st, err := s.JS.Stream(e.ctx, events.StreamMercatoEvents)

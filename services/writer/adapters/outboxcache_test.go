@@ -66,19 +66,32 @@ func relayedMessages(t *testing.T, e *env) []*nats.Msg {
 	return out
 }
 
-func relayAll(t *testing.T, e *env, fwd *adapters.Forwarder) int {
-	t.Helper()
+// relayAll relays until nothing is left and returns how many events it relayed.
+func relayAll(tb testing.TB, ctx context.Context, fwd *adapters.Forwarder) int {
+	tb.Helper()
 	total := 0
 	for {
-		n, err := fwd.RelayOnce(e.ctx)
+		n, err := fwd.RelayOnce(ctx)
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		if n == 0 {
 			return total
 		}
 		total += n
 	}
+}
+
+// memoryRelay is an env whose store and relay share an OutboxCache, with a JetStream server to relay to.
+func memoryRelay(t *testing.T) (*env, *jstest.Server, *adapters.OutboxCache, *adapters.Forwarder) {
+	t.Helper()
+	e := newEnv(t, scope)
+	s := jstest.Start(t)
+	recent := adapters.NewOutboxCache(4)
+	e.store.Recent = recent
+	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
+	fwd.Recent = recent
+	return e, s, recent, fwd
 }
 
 func assertEventsPublished(t *testing.T, e *env, s *jstest.Server, want []*nats.Msg) {
@@ -111,19 +124,14 @@ func assertEventsPublished(t *testing.T, e *env, s *jstest.Server, want []*nats.
 // TestABatchRelayedFromMemoryPublishesExactlyWhatItsRowHolds: the relay publishes the batch rows its process just
 // wrote from memory, message for message what a relay reading the table publishes.
 func TestABatchRelayedFromMemoryPublishesExactlyWhatItsRowHolds(t *testing.T) {
-	e := newEnv(t, scope)
-	s := jstest.Start(t)
-	recent := adapters.NewOutboxCache(4)
-	e.store.Recent = recent
+	e, s, recent, fwd := memoryRelay(t)
 	e.apply(nil, contactBatch(0, 150)...)
 	e.apply(nil, contactBatch(150, 120)...)
 	want := relayedMessages(t, e)
 	if len(want) != 270 || recent.Len() != 2 {
 		t.Fatalf("%d events in batch rows and %d batches held, want 270 and 2", len(want), recent.Len())
 	}
-	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
-	fwd.Recent = recent
-	if n := relayAll(t, e, fwd); n != 270 {
+	if n := relayAll(t, e.ctx, fwd); n != 270 {
 		t.Fatalf("relayed %d events, want 270", n)
 	}
 	if recent.Len() != 0 {
@@ -135,19 +143,14 @@ func TestABatchRelayedFromMemoryPublishesExactlyWhatItsRowHolds(t *testing.T) {
 // TestABatchRowNoLongerInTheTableIsNotRelayedFromMemory: a batch held in memory whose row is gone (relayed by
 // another process, or never committed) is not published; the rows there are, once each.
 func TestABatchRowNoLongerInTheTableIsNotRelayedFromMemory(t *testing.T) {
-	e := newEnv(t, scope)
-	s := jstest.Start(t)
-	recent := adapters.NewOutboxCache(4)
-	e.store.Recent = recent
+	e, s, _, fwd := memoryRelay(t)
 	e.apply(nil, contactBatch(0, 150)...)
 	if _, err := e.db.Exec(e.ctx, `DELETE FROM orosync_outbox_batches`); err != nil {
 		t.Fatal(err)
 	}
 	e.apply(nil, contactBatch(150, 110)...)
 	want := relayedMessages(t, e)
-	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
-	fwd.Recent = recent
-	if n := relayAll(t, e, fwd); n != 110 {
+	if n := relayAll(t, e.ctx, fwd); n != 110 {
 		t.Fatalf("relayed %d events, want the 110 of the row left", n)
 	}
 	assertEventsPublished(t, e, s, want)
@@ -162,7 +165,7 @@ func TestBatchesThisProcessDidNotWriteAreRelayedFromTheTable(t *testing.T) {
 	want := relayedMessages(t, e)
 	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
 	fwd.Recent = adapters.NewOutboxCache(4)
-	if n := relayAll(t, e, fwd); n != 130 {
+	if n := relayAll(t, e.ctx, fwd); n != 130 {
 		t.Fatalf("relayed %d events, want 130", n)
 	}
 	assertEventsPublished(t, e, s, want)
@@ -198,16 +201,7 @@ func BenchmarkRelayOfAContactBatch(b *testing.B) {
 				}
 				b.StartTimer()
 				before := processCPU()
-				for {
-					n, err := fwd.RelayOnce(ctx)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if n == 0 {
-						break
-					}
-					relayed += n
-				}
+				relayed += relayAll(b, ctx, fwd)
 				cpu += processCPU() - before
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(relayed), "ns/event")
