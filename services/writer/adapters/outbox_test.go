@@ -53,16 +53,8 @@ func TestEachCommittedChangeYieldsExactlyOneEventWhenTheProcessDiesBetweenCommit
 	if n, err := fwd.RelayOnce(e.ctx); err != nil || n != 0 {
 		t.Fatalf("second relay: %d, %v", n, err)
 	}
-	st, err := s.JS.Stream(e.ctx, events.StreamMercatoEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != 6 {
-		t.Errorf("%d events on %s, want 6 (5 created, 1 deleted)", info.State.Msgs, events.StreamMercatoEvents)
+	if _, n := eventsStream(t, e, s); n != 6 {
+		t.Errorf("%d events on %s, want 6 (5 created, 1 deleted)", n, events.StreamMercatoEvents)
 	}
 	if n := e.count(`SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`); n != 0 {
 		t.Errorf("%d outbox rows left", n)
@@ -118,16 +110,9 @@ func TestEventsOfALargeBatchAreOneOutboxRowAndRelayedExactlyOnceInCommitOrder(t 
 	if total := relayAll(t, e.ctx, fwd); total != 155 {
 		t.Errorf("relayed %d events, want 155", total)
 	}
-	st, err := s.JS.Stream(e.ctx, events.StreamMercatoEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != 155 {
-		t.Errorf("%d events on %s, want 155 (153 created, 2 deleted)", info.State.Msgs, events.StreamMercatoEvents)
+	st, n := eventsStream(t, e, s)
+	if n != 155 {
+		t.Errorf("%d events on %s, want 155 (153 created, 2 deleted)", n, events.StreamMercatoEvents)
 	}
 	// Contact 100's created event (in the batch row) precedes its deleted event (a later single row).
 	for _, id := range []string{"0", "100"} {

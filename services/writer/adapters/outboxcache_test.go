@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/events"
@@ -94,7 +95,8 @@ func memoryRelay(t *testing.T) (*env, *jstest.Server, *adapters.OutboxCache, *ad
 	return e, s, recent, fwd
 }
 
-func assertEventsPublished(t *testing.T, e *env, s *jstest.Server, want []*nats.Msg) {
+// eventsStream is MERCATO_EVENTS and how many messages it holds.
+func eventsStream(t *testing.T, e *env, s *jstest.Server) (jetstream.Stream, uint64) {
 	t.Helper()
 	st, err := s.JS.Stream(e.ctx, events.StreamMercatoEvents)
 	if err != nil {
@@ -104,8 +106,14 @@ func assertEventsPublished(t *testing.T, e *env, s *jstest.Server, want []*nats.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if int(info.State.Msgs) != len(want) {
-		t.Fatalf("%d events published, want %d", info.State.Msgs, len(want))
+	return st, info.State.Msgs
+}
+
+func assertEventsPublished(t *testing.T, e *env, s *jstest.Server, want []*nats.Msg) {
+	t.Helper()
+	st, n := eventsStream(t, e, s)
+	if int(n) != len(want) {
+		t.Fatalf("%d events published, want %d", n, len(want))
 	}
 	for i, w := range want {
 		got, err := st.GetMsg(e.ctx, uint64(i+1))
