@@ -5,15 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/services/poller/adapters"
@@ -28,33 +23,6 @@ func budgetPerMinute() (float64, error) {
 		return 0, fmt.Errorf("OROSYNC_ORO_BUDGET %q: want requests per minute (0: unlimited)", v)
 	}
 	return n, nil
-}
-
-// newBudget is the one budget of a connection in this process. With OROSYNC_METRICS_ADDR set (e.g. ":9464") its
-// Prometheus metrics are served on /metrics there; stop ends that server.
-func newBudget(tenant string) (b *oro.Budget, stop func(), err error) {
-	n, err := budgetPerMinute()
-	if err != nil {
-		return nil, nil, err
-	}
-	addr := env("OROSYNC_METRICS_ADDR", "")
-	if addr == "" {
-		return oro.NewCatchUpBudget(tenant, n, nil), func() {}, nil
-	}
-	reg := prometheus.NewRegistry()
-	m, err := oro.NewMetrics(reg)
-	if err != nil {
-		return nil, nil, err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return oro.NewCatchUpBudget(tenant, n, m), func() { _ = srv.Close() }, nil
 }
 
 // printBudgetState prints the connection's request budget as the poller last saved it: whether it is waiting or

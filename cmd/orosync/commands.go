@@ -51,6 +51,7 @@ type runtime struct {
 	simURL  string
 	closers []func()
 	oro     oro.Config
+	metrics metricsSet
 }
 
 func (r *runtime) Close() {
@@ -71,13 +72,19 @@ func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*
 		r.closers = append(r.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
 	}
 	r.oro = oro.Config{BaseURL: c.oroURL, ClientID: c.oroClientID, ClientSecret: c.oroSecret, UserAgent: "orosync"}
-	budget, stopMetrics, err := newBudget(c.tenant) // one per connection: the poller's and the reconciler's share it
+	metrics, stopMetrics, err := newMetricsServer()
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
-	r.oro.Budget = budget
+	r.metrics = metrics
 	r.closers = append(r.closers, stopMetrics)
+	perMinute, err := budgetPerMinute()
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.oro.Budget = oro.NewCatchUpBudget(c.tenant, perMinute, metrics.oro) // the poller's and the reconciler's
 	if c.oroURL == "" && simContacts > 0 {
 		if r.oro.ClientSecret == "" {
 			r.oro.ClientSecret = randomSecret()
@@ -136,7 +143,7 @@ func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
 	}
 	return pipeline{NatsURL: r.natsURL, DatabaseURL: c.databaseURL, Tenant: c.tenant, Oro: r.oro, Types: c.typeList(),
 		Scope: scope, Replicas: c.replicas, Log: log, Rules: rules, NoEmailMatch: c.noEmailMatch,
-		WriterReplicationRole: c.replicaRole}, nil
+		WriterReplicationRole: c.replicaRole, PollerMetrics: r.metrics.poller, WriterMetrics: r.metrics.writer}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -56,6 +56,7 @@ type pipeline struct {
 	// Tenants, when set (orosync run --config), replace Tenant, Oro, Types and Scope: several connections.
 	Tenants       []connection
 	PollerMetrics *poller.Metrics
+	WriterMetrics *writer.Metrics
 	// Services, when set (orosync run --services), are the only services this process runs; nil runs them all.
 	Services services
 }
@@ -206,7 +207,7 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 		g.Go(func() error {
 			return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
 				Tenants: p.writerScopes(), Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch,
-				ReplicationRole: p.WriterReplicationRole})
+				ReplicationRole: p.WriterReplicationRole, Metrics: p.WriterMetrics})
 		})
 	}
 }

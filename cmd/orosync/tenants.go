@@ -242,7 +242,7 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 		return err
 	}
 	p := pipeline{NatsURL: natsURL, DatabaseURL: c.databaseURL, Tenants: conns, Replicas: c.replicas, Log: log, Rules: rules,
-		NoEmailMatch: c.noEmailMatch, WriterReplicationRole: c.replicaRole, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, Services: svcs}
+		NoEmailMatch: c.noEmailMatch, WriterReplicationRole: c.replicaRole, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, WriterMetrics: metrics.writer, Services: svcs}
 	for _, t := range conns {
 		log.Info("orosync tenant", "tenant", t.Name, "types", t.Types, "oro", t.Oro, "mercato_tenant", t.Scope.TenantID,
 			"mercato_organization", t.Scope.OrganizationID, "webhook_url", t.WebhookURL)
@@ -253,10 +253,11 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 type metricsSet struct {
 	oro    *oro.Metrics
 	poller *poller.Metrics
+	writer *writer.Metrics
 }
 
-// newMetricsServer builds the Oro budget and poller metrics of every connection and, with OROSYNC_METRICS_ADDR
-// set, serves them on /metrics there.
+// newMetricsServer builds the Oro budget, poller and writer metrics of every connection and, with
+// OROSYNC_METRICS_ADDR set, serves them on /metrics there.
 func newMetricsServer() (metricsSet, func(), error) {
 	reg := prometheus.NewRegistry()
 	om, err := oro.NewMetrics(reg)
@@ -267,9 +268,13 @@ func newMetricsServer() (metricsSet, func(), error) {
 	if err != nil {
 		return metricsSet{}, nil, err
 	}
+	wm, err := writer.NewMetrics(reg)
+	if err != nil {
+		return metricsSet{}, nil, err
+	}
 	addr := env("OROSYNC_METRICS_ADDR", "")
 	if addr == "" {
-		return metricsSet{om, pm}, func() {}, nil
+		return metricsSet{om, pm, wm}, func() {}, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -279,5 +284,5 @@ func newMetricsServer() (metricsSet, func(), error) {
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return metricsSet{om, pm}, func() { _ = srv.Close() }, nil
+	return metricsSet{om, pm, wm}, func() { _ = srv.Close() }, nil
 }

@@ -31,6 +31,8 @@ type Forwarder struct {
 	// Recent, shared with this process's Store, holds the events of batch rows it just inserted: those are
 	// published from memory. Nil: every row is read from its table.
 	Recent *OutboxCache
+	// Relayed, when set, hears the outcome of each relay pass in Run (metrics).
+	Relayed func(n int, err error)
 }
 
 // NewForwarder relays from pool to js.
@@ -54,6 +56,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		n, err := f.RelayOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			f.log.Warn("outbox relay failed; will retry", "err", err)
+		}
+		if f.Relayed != nil && (n > 0 || err != nil && ctx.Err() == nil) {
+			f.Relayed(n, err)
 		}
 		if n > 0 && err == nil {
 			continue // there may be more

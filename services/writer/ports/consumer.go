@@ -36,6 +36,8 @@ type Consumer struct {
 	// batch's.
 	DatabaseDown func(context.Context, error) bool
 	Now          func() time.Time
+	// DeadLettered, when set, is called for each change parked in the dead-letter stream (metrics).
+	DeadLettered func()
 }
 
 // DatabaseUnavailable is logged (warning) each time a batch waits for the database to come back.
@@ -212,4 +214,7 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, cause error)
 	}
 	c.Log.Warn("change dead-lettered", "subject", m.Subject(), "reason", dl.Reason)
 	_ = m.Ack()
+	if c.DeadLettered != nil {
+		c.DeadLettered()
+	}
 }

@@ -38,6 +38,8 @@ type Config struct {
 	ReplicationRole bool
 	// Committed, when set, is called after every committed batch (tests and progress reporting).
 	Committed func(app.Result)
+	// Metrics, when set, counts batches, records, relayed events and dead letters (NewMetrics).
+	Metrics *Metrics
 }
 
 // Run writes until ctx is done.
@@ -83,13 +85,16 @@ func Run(ctx context.Context, cfg Config) error {
 	// or two, older ones are read from the table.
 	store.Recent = adapters.NewOutboxCache(4)
 	fwd.Recent = store.Recent
+	fwd.Relayed = cfg.Metrics.relay
 	consumer := &ports.Consumer{
 		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store, Rules: cfg.Rules}, Log: log, BatchSize: cfg.BatchSize,
 		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok }, DatabaseDown: store.DatabaseDown,
+		DeadLettered: cfg.Metrics.deadLetter,
 		Committed: func(r app.Result) {
 			if r.Created+r.Updated+r.Deleted+r.Conflicts > 0 {
 				fwd.Wake()
 			}
+			cfg.Metrics.committed(r)
 			if cfg.Committed != nil {
 				cfg.Committed(r)
 			}

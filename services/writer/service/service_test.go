@@ -31,17 +31,22 @@ type harness struct {
 	seq       int
 }
 
-func start(t *testing.T) *harness {
+func start(t *testing.T) *harness { t.Helper(); return startWith(t, nil) }
+
+// startWith runs the writer with the config configure adjusts.
+func startWith(t *testing.T, configure func(*service.Config)) *harness {
 	t.Helper()
 	s := jstest.Start(t)
 	url := dbtest.NewDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	h := &harness{t: t, ctx: ctx, js: s.JS, committed: make(chan app.Result, 100)}
 	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(ctx, service.Config{NatsURL: s.URL, DatabaseURL: url, Tenants: map[string]service.Scope{"acme": scope},
-			Committed: func(r app.Result) { h.committed <- r }})
-	}()
+	cfg := service.Config{NatsURL: s.URL, DatabaseURL: url, Tenants: map[string]service.Scope{"acme": scope},
+		Committed: func(r app.Result) { h.committed <- r }}
+	if configure != nil {
+		configure(&cfg)
+	}
+	go func() { done <- service.Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
@@ -87,7 +92,7 @@ func (h *harness) publish(changes ...events.Change) {
 	}
 }
 
-// awaitApplied waits for n changes' worth of committed batches to have been acknowledged.
+// drain waits until every change published so far has been acknowledged.
 func (h *harness) drain() {
 	h.t.Helper()
 	cons, err := h.js.Consumer(h.ctx, events.StreamMercatoChanges, "writer")

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTheMetricsEndpointServesTheWriterMetricsAlongTheOthers: with OROSYNC_METRICS_ADDR set, `orosync run`'s one
+// /metrics endpoint carries the writer's metrics, and the pipeline it builds counts into them.
+func TestTheMetricsEndpointServesTheWriterMetricsAlongTheOthers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	t.Setenv("OROSYNC_METRICS_ADDR", addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := common{natsURL: "nats://127.0.0.1:1", tenant: "acme", mercatoTenant: defaultTenantID, mercatoOrg: defaultOrgID}
+	r, err := setup(ctx, &c, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := c.pipeline(r, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.WriterMetrics == nil || p.PollerMetrics == nil || p.WriterMetrics != r.metrics.writer {
+		t.Fatalf("the pipeline does not count into the served metrics: writer %p (served %p), poller %p",
+			p.WriterMetrics, r.metrics.writer, p.PollerMetrics)
+	}
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	body, _ := io.ReadAll(res.Body)
+	for _, name := range []string{"orosync_writer_batches_committed_total", "orosync_writer_versions_applied_total",
+		"orosync_writer_events_relayed_total", "orosync_writer_dead_letters_total"} {
+		if !strings.Contains(string(body), "\n"+name+" ") {
+			t.Errorf("/metrics does not serve %s:\n%s", name, body)
+		}
+	}
+}
