@@ -143,7 +143,8 @@ func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
 	}
 	return pipeline{NatsURL: r.natsURL, DatabaseURL: c.databaseURL, Tenant: c.tenant, Oro: r.oro, Types: c.typeList(),
 		Scope: scope, Replicas: c.replicas, Log: log, Rules: rules, NoEmailMatch: c.noEmailMatch,
-		WriterReplicationRole: c.replicaRole, PollerMetrics: r.metrics.poller, WriterMetrics: r.metrics.writer}, nil
+		WriterReplicationRole: c.replicaRole, PollerMetrics: r.metrics.poller, WriterMetrics: r.metrics.writer,
+		TransformerMetrics: r.metrics.transf}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -11,9 +11,10 @@ import (
 	"time"
 )
 
-// TestTheMetricsEndpointServesTheWriterMetricsAlongTheOthers: with OROSYNC_METRICS_ADDR set, `orosync run`'s one
-// /metrics endpoint carries the writer's metrics, and the pipeline it builds counts into them.
-func TestTheMetricsEndpointServesTheWriterMetricsAlongTheOthers(t *testing.T) {
+// TestTheMetricsEndpointServesTheWriterAndTransformerMetricsAlongTheOthers: with OROSYNC_METRICS_ADDR set,
+// `orosync run`'s one /metrics endpoint carries the writer's and the transformer's metrics, and the pipeline it
+// builds counts into them.
+func TestTheMetricsEndpointServesTheWriterAndTransformerMetricsAlongTheOthers(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +34,7 @@ func TestTheMetricsEndpointServesTheWriterMetricsAlongTheOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.WriterMetrics == nil || p.PollerMetrics == nil || p.WriterMetrics != r.metrics.writer {
+	if p.WriterMetrics == nil || p.PollerMetrics == nil || p.TransformerMetrics == nil || p.WriterMetrics != r.metrics.writer {
 		t.Fatalf("the pipeline does not count into the served metrics: writer %p (served %p), poller %p",
 			p.WriterMetrics, r.metrics.writer, p.PollerMetrics)
 	}
@@ -44,7 +45,8 @@ func TestTheMetricsEndpointServesTheWriterMetricsAlongTheOthers(t *testing.T) {
 	defer func() { _ = res.Body.Close() }()
 	body, _ := io.ReadAll(res.Body)
 	for _, name := range []string{"orosync_writer_batches_committed_total", "orosync_writer_versions_applied_total",
-		"orosync_writer_events_relayed_total", "orosync_writer_dead_letters_total"} {
+		"orosync_writer_events_relayed_total", "orosync_writer_dead_letters_total", "orosync_transformer_changes_total",
+		"orosync_transformer_dead_letters_total"} {
 		if !strings.Contains(string(body), "\n"+name+" ") {
 			t.Errorf("/metrics does not serve %s:\n%s", name, body)
 		}

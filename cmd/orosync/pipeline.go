@@ -57,6 +57,8 @@ type pipeline struct {
 	Tenants       []connection
 	PollerMetrics *poller.Metrics
 	WriterMetrics *writer.Metrics
+	// TransformerMetrics counts the transformer's changes and dead letters.
+	TransformerMetrics *transformer.Metrics
 	// Services, when set (orosync run --services), are the only services this process runs; nil runs them all.
 	Services services
 }
@@ -200,7 +202,8 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 	if p.Services.has(svcTransformer) {
 		g.Go(func() error {
 			// GCPercent -1: the process's target is set once for all its services (tuneGC).
-			return transformer.Run(ctx, transformer.Config{NatsURL: p.NatsURL, Logger: p.Log, GCPercent: -1})
+			return transformer.Run(ctx, transformer.Config{NatsURL: p.NatsURL, Logger: p.Log, GCPercent: -1,
+				Metrics: p.TransformerMetrics})
 		})
 	}
 	if p.Services.has(svcWriter) {

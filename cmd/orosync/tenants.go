@@ -21,6 +21,7 @@ import (
 	"github.com/orosync/orosync/oro"
 	poller "github.com/orosync/orosync/services/poller/service"
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
+	transformer "github.com/orosync/orosync/services/transformer/service"
 	writeradapters "github.com/orosync/orosync/services/writer/adapters"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
@@ -242,7 +243,8 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 		return err
 	}
 	p := pipeline{NatsURL: natsURL, DatabaseURL: c.databaseURL, Tenants: conns, Replicas: c.replicas, Log: log, Rules: rules,
-		NoEmailMatch: c.noEmailMatch, WriterReplicationRole: c.replicaRole, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, WriterMetrics: metrics.writer, Services: svcs}
+		NoEmailMatch: c.noEmailMatch, WriterReplicationRole: c.replicaRole, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, WriterMetrics: metrics.writer,
+		TransformerMetrics: metrics.transf, Services: svcs}
 	for _, t := range conns {
 		log.Info("orosync tenant", "tenant", t.Name, "types", t.Types, "oro", t.Oro, "mercato_tenant", t.Scope.TenantID,
 			"mercato_organization", t.Scope.OrganizationID, "webhook_url", t.WebhookURL)
@@ -254,9 +256,10 @@ type metricsSet struct {
 	oro    *oro.Metrics
 	poller *poller.Metrics
 	writer *writer.Metrics
+	transf *transformer.Metrics
 }
 
-// newMetricsServer builds the Oro budget, poller and writer metrics of every connection and, with
+// newMetricsServer builds the Oro budget, poller, transformer and writer metrics of every connection and, with
 // OROSYNC_METRICS_ADDR set, serves them on /metrics there.
 func newMetricsServer() (metricsSet, func(), error) {
 	reg := prometheus.NewRegistry()
@@ -272,9 +275,14 @@ func newMetricsServer() (metricsSet, func(), error) {
 	if err != nil {
 		return metricsSet{}, nil, err
 	}
+	tm, err := transformer.NewMetrics(reg)
+	if err != nil {
+		return metricsSet{}, nil, err
+	}
+	set := metricsSet{oro: om, poller: pm, writer: wm, transf: tm}
 	addr := env("OROSYNC_METRICS_ADDR", "")
 	if addr == "" {
-		return metricsSet{om, pm, wm}, func() {}, nil
+		return set, func() {}, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -284,5 +292,5 @@ func newMetricsServer() (metricsSet, func(), error) {
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return metricsSet{om, pm, wm}, func() { _ = srv.Close() }, nil
+	return set, func() { _ = srv.Close() }, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/transformer/adapters"
 	"github.com/orosync/orosync/services/transformer/app"
 )
@@ -66,4 +67,19 @@ func toMessages(outs []app.Outgoing) []*message.Message {
 		msgs = append(msgs, m)
 	}
 	return msgs
+}
+
+// Observe is a middleware that passes the CloudEvents type of every message h returns to seen (metrics). Around
+// the handler itself it sees the changes and the dead letters of mapping; outermost, the dead letters of
+// DeadLetterOnError (OnWorkers publishes the others and returns none).
+func Observe(seen func(eventType string)) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			out, err := h(msg)
+			for _, m := range out {
+				seen(m.Metadata.Get(events.HeaderType))
+			}
+			return out, err
+		}
+	}
 }

@@ -42,6 +42,8 @@ type Config struct {
 	// GOGC environment variable is unset (an operator's GOGC wins); 0 is DefaultGCPercent, negative keeps the
 	// runtime's. It applies to the whole process (orosync run hosts every service).
 	GCPercent int
+	// Metrics, when set, counts changes and dead letters (NewMetrics).
+	Metrics *Metrics
 }
 
 // DefaultGCPercent: the transformer allocates ~12 KB per event and keeps little, so at Go's default of 100 the
@@ -104,6 +106,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer stopPool()
 	// Retries wait on the router's goroutine, not on a mapper; a dead letter is published by the router (rare).
 	router.AddMiddleware(
+		ports.Observe(cfg.Metrics.seen), // the dead letters of DeadLetterOnError
 		ports.DeadLetterOnError("transformer", time.Now),
 		ports.RetryAfterAFailure(middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, Logger: wlog}),
 		ports.OnWorkers(poolCtx, cfg.Mappers, pub),
@@ -121,7 +124,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// changes wait for JetStream, and more of them let the NATS connections batch writes (64 used ~7% less CPU per
 	// event than 8 in BenchmarkTransformerThroughJetStream). Order across records is not needed (the writer orders
 	// versions itself).
-	handler := ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping})
+	handler := ports.Observe(cfg.Metrics.seen)(ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping}))
 	for i := range cfg.Workers {
 		router.AddHandler(fmt.Sprintf("%s-%d", cfg.Consumer, i), events.StreamOroRaw, sub, "", pub, handler)
 	}
