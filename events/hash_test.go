@@ -11,7 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-const oroFixtures = "../../shared/fixtures/orocrm"
+const oroFixtures = "../testdata/oro-fixtures"
 
 // oroResources returns every resource object (data and included) of Oro's JSON:API fixtures, as JSON.
 func oroResources(t testing.TB) [][]byte {

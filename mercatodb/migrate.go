@@ -4,7 +4,7 @@
 //
 // Only [MigrateOrosync] is ever run against a real Mercato database; it creates tables prefixed
 // `orosync_` and never alters Mercato's tables. [MigrateMercato] recreates Mercato's tables
-// exactly as shared/reference/mercato-ddl defines them and is meant for dev/test databases only.
+// exactly as testdata/mercato-ddl (a copy of Mercato's reference DDL) defines them and is meant for dev/test databases only.
 package mercatodb
 
 import (
@@ -132,7 +132,7 @@ func (s migrationSet) up(ctx context.Context, db *sql.DB, opts ...Option) error 
 }
 
 // MigrateMercato applies the dev/test-only migration set that creates Open Mercato's tables
-// exactly as shared/reference/mercato-ddl defines them (version table
+// exactly as testdata/mercato-ddl (a copy of Mercato's reference DDL) defines them (version table
 // [MercatoVersionTable]). Never run it against a real Mercato database. Re-running is a no-op.
 func MigrateMercato(ctx context.Context, db *sql.DB, opts ...Option) error {
 	return mercatoSet().up(ctx, db, opts...)

@@ -19,7 +19,7 @@ import (
 	"github.com/orosync/orosync/mercatodb/internal/pgadmin"
 )
 
-// referenceTables returns the 36 tables shared/reference/mercato-ddl creates.
+// referenceTables returns the 36 tables the reference DDL (testdata/mercato-ddl) creates.
 func referenceTables() []string {
 	return []string{
 		// customers.sql
@@ -135,11 +135,11 @@ func TestMercatoMigrationsCreateAllReferenceTables(t *testing.T) {
 }
 
 // TestMercatoMigrationsMatchReferenceFiles guards against drift between the goose files and the
-// reference DDL when the shared reference directory is available (it lives outside the module).
+// repository's copy of Mercato's reference DDL (testdata/mercato-ddl).
 func TestMercatoMigrationsMatchReferenceFiles(t *testing.T) {
-	refDir := filepath.Join("..", "..", "shared", "reference", "mercato-ddl")
+	refDir := filepath.Join("..", "testdata", "mercato-ddl")
 	if _, err := os.Stat(refDir); err != nil {
-		t.Fatalf("reference DDL not readable at %s (shared/ must sit beside the repository): %v", refDir, err)
+		t.Fatalf("reference DDL not readable at %s: %v", refDir, err)
 	}
 	for i, name := range []string{"customers", "integrations", "datasync", "entities"} {
 		ref, err := os.ReadFile(filepath.Join(refDir, name+".sql"))

@@ -15,7 +15,7 @@ import (
 // oroDocuments returns Oro's JSON:API fixture documents as JSON, compact and indented.
 func oroDocuments(t testing.TB) [][]byte {
 	var out [][]byte
-	err := filepath.WalkDir("../../shared/fixtures/orocrm", func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir("../testdata/oro-fixtures", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yml") {
 			return err
 		}

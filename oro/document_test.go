@@ -13,7 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-const contactFixture = "../../shared/fixtures/orocrm/oroinc/crm/src/Oro/Bundle/ContactBundle/Tests/Functional/Api/RestJsonApi/responses/get_contact.yml"
+const contactFixture = "../testdata/oro-fixtures/oroinc/crm/src/Oro/Bundle/ContactBundle/Tests/Functional/Api/RestJsonApi/responses/get_contact.yml"
 
 func TestParseDocumentNamesTheBrokenField(t *testing.T) {
 	res := func(extra string) string { return `{"type":"contacts","id":"1"` + extra + `}` }

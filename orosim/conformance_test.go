@@ -15,9 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// fixtureRoot holds Oro's functional-test fixtures (shared/ sits beside the
-// repository root).
-const fixtureRoot = "../../shared/fixtures/orocrm/oroinc"
+// fixtureRoot holds the repository's copy of Oro's functional-test fixtures.
+const fixtureRoot = "../testdata/oro-fixtures/oroinc"
 
 // testTypes are types of Oro's test bundles, played by a CRM type here.
 var testTypes = map[string]string{"testactivitytargets": "accounts"}

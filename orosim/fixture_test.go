@@ -13,9 +13,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// fixtureDir holds Oro's own functional-test fixtures for contacts; shared/
-// sits beside the repository root both locally and in CI.
-const fixtureDir = "../../shared/fixtures/orocrm/oroinc/crm/src/Oro/Bundle/ContactBundle/Tests/Functional/Api/RestJsonApi"
+// fixtureDir holds the repository's copy of Oro's own functional-test fixtures for contacts.
+const fixtureDir = "../testdata/oro-fixtures/oroinc/crm/src/Oro/Bundle/ContactBundle/Tests/Functional/Api/RestJsonApi"
 
 func loadFixture(t *testing.T, name string) map[string]any {
 	t.Helper()

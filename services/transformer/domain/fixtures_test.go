@@ -17,8 +17,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-// fixtureRoot holds Oro's own functional-test fixtures; shared/ sits beside the repository root.
-const fixtureRoot = "../../../../shared/fixtures/orocrm/oroinc"
+// fixtureRoot holds the repository's copy of Oro's own functional-test fixtures.
+const fixtureRoot = "../../../testdata/oro-fixtures/oroinc"
 
 var (
 	refPlaceholder  = regexp.MustCompile(`^<toString\(@([A-Za-z0-9_]+)->[A-Za-z0-9_]+\)>$`)
