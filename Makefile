@@ -37,6 +37,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFastParseAgreesWithTheReference$$' -fuzztime 30s ./oro/
 	$(GO) test -run '^$$' -fuzz '^FuzzFastHashesEqualTheReference$$' -fuzztime 30s ./events/
 	$(GO) test -run '^$$' -fuzz '^FuzzRawRecordAppendJSONIsJSONMarshal$$' -fuzztime 30s ./events/
+	$(GO) test -run '^$$' -fuzz '^FuzzURLNeverShowsThePassword$$' -fuzztime 30s ./events/redact/
 	$(GO) test -run '^$$' -fuzz '^FuzzMapContact$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentAndMap$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzFastPathAgreesWithMap$$' -fuzztime 30s ./services/transformer/domain/
