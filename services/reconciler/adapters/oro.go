@@ -126,9 +126,10 @@ func (o *Oro) ListIDs(ctx context.Context, tenant, typ string, last func() (uint
 }
 
 // Fetch reads records by id (filter[id]=a,b,...), FetchBatch a request, and turns them into raw records exactly
-// as the poller does (same body, hash and message id), so a record the poller also publishes is stored once. A
-// record that cannot be one (no updatedAt, say) becomes a dead letter naming the field. Ids Oro no longer has are
-// left out.
+// as the poller does (same body, hash and message id), so a record the poller also publishes is stored once. As
+// in the poller's id-ordered reads, updatedAt is optional (Oro's emails have none; the version is then the hash
+// alone). A record that cannot be one (an id that is no subject token, say) becomes a dead letter naming the
+// field. Ids Oro no longer has are left out.
 func (o *Oro) Fetch(ctx context.Context, tenant, typ string, ids []uint64, now time.Time) ([]events.RawRecord, []events.DeadLetter, error) {
 	c, err := o.client(tenant)
 	if err != nil {
@@ -179,17 +180,16 @@ func rawRecord(r oro.Resource, ref events.RecordRef, now time.Time) (events.RawR
 	if !events.ValidToken(r.ID) {
 		return events.RawRecord{}, "id", fmt.Errorf("%s %q: id is not a subject token", ref.Type, r.ID)
 	}
-	at, ok := r.UpdatedAt()
-	if !ok {
-		return events.RawRecord{}, "attributes.updatedAt", fmt.Errorf("%s %s: no valid updatedAt", ref.Type, r.ID)
-	}
 	hash, err := events.ResourceHash(r.Raw)
 	if err != nil {
 		return events.RawRecord{}, "resource", fmt.Errorf("%s %s: %w", ref.Type, r.ID, err)
 	}
-	utc := at.UTC()
-	return events.RawRecord{RecordRef: ref, UpdatedAt: &utc, PayloadHash: hash, ObservedAt: now.UTC(), Via: "poll",
-		Resource: json.RawMessage(r.Raw)}, "", nil
+	rec := events.RawRecord{RecordRef: ref, PayloadHash: hash, ObservedAt: now.UTC(), Via: "poll", Resource: json.RawMessage(r.Raw)}
+	if at, ok := r.UpdatedAt(); ok {
+		utc := at.UTC()
+		rec.UpdatedAt = &utc
+	}
+	return rec, "", nil
 }
 
 // Removed yields the remove entries Oro's audit log holds for typ since the given time, in Oro's (id) order. A 403

@@ -660,3 +660,40 @@ func TestConfigurationMistakesAreRefusedBeforeAnything(t *testing.T) {
 		})
 	}
 }
+
+// The poller syncs every type of the default mapping; the reconciler must fetch each of them, when Mercato lacks
+// it, as the poller publishes it. Oro's emails have no updatedAt (createdAt, sentAt and internalDate only): they
+// are published with the hash as their version, never dead-lettered for it.
+func TestRecordsMercatoLacksArePublishedForEveryTypeThePollerSyncs(t *testing.T) {
+	types := []string{"contacts", "accounts", "b2bcustomers", "leads", "opportunities", "tasks", "calls", "emails", "cases",
+		"notes", "users", "businessunits"}
+	seeded := map[string]int{}
+	for _, typ := range types {
+		seeded[typ] = 4
+	}
+	h := start(t, options{contacts: 4, counts: seeded, noAudit: true})
+	if _, err := h.db.Exec(h.ctx, `DELETE FROM orosync_records`); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range types {
+		t.Run(typ, func(t *testing.T) {
+			h.cfg.Tenants[tenant] = service.Tenant{Oro: h.cfg.Tenants[tenant].Oro, Scope: scope, Types: []string{typ}}
+			want := h.sim.Count(typ)
+			rep := h.mustRunOnce()
+			if rep.Fetched != want || h.rawMessagesOf(typ) != uint64(want) {
+				t.Fatalf("report %+v, %d messages, want %d records fetched and published", counts(rep), h.rawMessagesOf(typ), want)
+			}
+			if n := h.deadLetters(); n != 0 {
+				t.Fatalf("%d dead letters", n)
+			}
+			m, _ := h.lastMsg(typ, "1")
+			var raw events.RawRecord
+			if err := json.Unmarshal(m.Data, &raw); err != nil {
+				t.Fatal(err)
+			}
+			if (raw.UpdatedAt == nil) != (typ == "emails") || m.Header.Get(events.HeaderMsgID) != raw.MsgID() {
+				t.Errorf("%s 1: updatedAt %v, message id %s, want %s", typ, raw.UpdatedAt, m.Header.Get(events.HeaderMsgID), raw.MsgID())
+			}
+		})
+	}
+}

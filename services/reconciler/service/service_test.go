@@ -160,6 +160,24 @@ func (h *harness) rawMessagesOf(typ string) uint64 {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	var n uint64 // State.Msgs counts the whole stream; the filter selects the subjects
+	for _, c := range info.State.Subjects {
+		n += c
+	}
+	return n
+}
+
+// deadLetters counts the messages OROSYNC_DLQ holds.
+func (h *harness) deadLetters() uint64 {
+	h.t.Helper()
+	st, err := h.js.Stream(h.ctx, events.StreamDeadLetter)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	info, err := st.Info(h.ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	return info.State.Msgs
 }
 
