@@ -31,14 +31,10 @@ func TestMain(m *testing.M) {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		stopProfiles := profileChild(args)
-		err := run(ctx, args, os.Stdout, os.Stderr)
+		code := exitCode(run(ctx, args, os.Stdout, os.Stderr), os.Stderr) // as main does
 		stopProfiles()
 		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "orosync:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,22 +24,6 @@ import (
 	writerdomain "github.com/orosync/orosync/services/writer/domain"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
-
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("orosync "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	return nil
-}
 
 // env is what a long-running command sets up: NATS (embedded or remote), Oro (real or simulated).
 type runtime struct {
@@ -149,7 +131,11 @@ func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
-	fs := newFlags("run", stderr)
+	fs := newCommand("run", `orosync run [flags]
+
+Runs the poller (with the webhook receiver), transformer, writer and reconciler in one process, or with
+--services some of them, until interrupted. Without --oro-url it starts the bundled Oro simulator, without
+--nats-url an embedded NATS server.`, stdout, stderr)
 	c.register(fs)
 	withMercato := fs.Bool("with-mercato-schema", false, "also create Open Mercato's tables (dev/test databases only)")
 	simContacts := fs.Int("sim-contacts", 5000, "contacts in the bundled simulator (when --oro-url is empty)")
@@ -157,8 +143,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	reconcileEvery := fs.Duration("reconcile-interval", envDuration("OROSYNC_RECONCILE_INTERVAL", 15*time.Minute), "delay between reconcile passes (OROSYNC_RECONCILE_INTERVAL)")
 	cfgFile := fs.String("config", env("OROSYNC_CONFIG", ""), "tenants file (YAML or JSON) with several Oro connections; replaces the single-connection flags (OROSYNC_CONFIG)")
 	svcList := fs.String("services", env("OROSYNC_SERVICES", "all"), "the services this process runs, comma-separated: poller (with the webhook receiver), transformer, writer, reconciler; one process per service scales them apart on a cluster (OROSYNC_SERVICES)")
-	if err := parse(fs, args); err != nil || fs.Parsed() && fs.NArg() > 0 {
-		return errors.Join(err, extraArgs(fs))
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	svcs, err := parseServices(*svcList)
 	if err != nil {
@@ -194,18 +180,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return p.Run(ctx)
 }
 
-func extraArgs(fs *flag.FlagSet) error {
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %v", fs.Args())
-	}
-	return nil
-}
-
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("migrate", stderr)
-	dbURL := fs.String("database-url", env("DATABASE_URL", defaultDBURL), "Mercato's PostgreSQL (DATABASE_URL)")
+	fs := newCommand("migrate", `orosync migrate [flags]
+
+Creates or upgrades orosync's own tables (orosync_*) on the database; with --with-mercato-schema also Open
+Mercato's tables, for a development or test database.`, stdout, stderr)
+	dbURL := fs.url("database-url", env("DATABASE_URL", defaultDBURL), "Mercato's PostgreSQL `URL` (DATABASE_URL)")
 	withMercato := fs.Bool("with-mercato-schema", false, "also create Open Mercato's own tables, as its migrations define them: dev/test databases only")
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := migrate(ctx, *dbURL, *withMercato); err != nil {
@@ -220,22 +202,27 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sim", stderr)
-	addr := fs.String("addr", env("OROSIM_ADDR", "127.0.0.1:8088"), "listen address (OROSIM_ADDR)")
+	fs := newCommand("sim", `orosync sim [flags]
+
+Runs the Oro simulator alone until interrupted and prints its base URL and client credentials.`, stdout, stderr)
+	addr := fs.String("addr", env("OROSIM_ADDR", "127.0.0.1:8088"), "listen `address` (OROSIM_ADDR)")
 	contacts := fs.Int("contacts", 5000, "seeded contacts")
 	seed := fs.Int64("seed", 1, "seed of the deterministic data")
 	clientID := fs.String("client-id", "orosync", "OAuth2 client id accepted")
-	secret := fs.String("client-secret", env("OROSIM_CLIENT_SECRET", ""), "OAuth2 client secret accepted; random when empty (OROSIM_CLIENT_SECRET)")
+	var secret string
+	fs.secretVar(&secret, "client-secret", env("OROSIM_CLIENT_SECRET", ""), "OAuth2 client `secret` accepted; random (and printed) when empty (OROSIM_CLIENT_SECRET)")
 	maxEntities := fs.Int("max-entities", 0, "Oro's max_entities (0 = unlimited)")
 	counts := fs.String("counts", "", "other types to seed, e.g. accounts=200,opportunities=300,tasks=500,calls=400,notes=300,cases=50,leads=100")
 	faults := fs.String("faults", env("OROSIM_FAULTS", ""), `faults from the start, as the JSON of PUT /__admin/faults, e.g. {"rateLimitPerMinute":100,"errorRate":0.05} (OROSIM_FAULTS)`)
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if *secret == "" {
-		*secret = randomSecret()
+	shownSecret := "(as given)"
+	if secret == "" {
+		secret = randomSecret()
+		shownSecret = secret
 	}
-	cfg := orosim.Config{ClientID: *clientID, ClientSecret: *secret, Contacts: *contacts, Seed: *seed, MaxEntities: *maxEntities}
+	cfg := orosim.Config{ClientID: *clientID, ClientSecret: secret, Contacts: *contacts, Seed: *seed, MaxEntities: *maxEntities}
 	if *counts != "" {
 		cfg.Counts = map[string]int{}
 		for _, part := range strings.Split(*counts, ",") {
@@ -258,7 +245,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer stop()
 	fmt.Fprintf(stdout, "Oro simulator with %d contacts (and %v)\n  base URL:      %s/api\n  token URL:     %s/oauth2-token\n  client id:     %s\n  client secret: %s\n  admin:         PATCH/DELETE %s/__admin/contacts/{id}\nCtrl-C to stop.\n",
-		*contacts, cfg.Counts, url, url, *clientID, *secret, url)
+		*contacts, cfg.Counts, url, url, *clientID, shownSecret, url)
 	<-ctx.Done()
 	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -65,17 +64,17 @@ type common struct {
 	replicaRole    bool
 }
 
-func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.natsURL, "nats-url", env("OROSYNC_NATS_URL", ""), "NATS server with JetStream; empty runs an embedded server (OROSYNC_NATS_URL)")
+func (c *common) register(fs *command) {
+	fs.urlVar(&c.natsURL, "nats-url", env("OROSYNC_NATS_URL", ""), "NATS server `URL` (JetStream); empty runs an embedded server (OROSYNC_NATS_URL)")
 	fs.StringVar(&c.dataDir, "data-dir", env("OROSYNC_DATA_DIR", ".data"), "where the embedded JetStream server stores the streams (OROSYNC_DATA_DIR)")
 	fs.IntVar(&c.natsPort, "nats-port", 4333, "client port of the embedded NATS server, for the nats CLI")
-	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", defaultDBURL), "Mercato's PostgreSQL (DATABASE_URL)")
+	fs.urlVar(&c.databaseURL, "database-url", env("DATABASE_URL", defaultDBURL), "Mercato's PostgreSQL `URL` (DATABASE_URL)")
 	fs.IntVar(&c.replicas, "replicas", 0, "stream replicas on a cluster (0 keeps contracts/: 1)")
 	fs.StringVar(&c.logLevel, "log-level", env("OROSYNC_LOG_LEVEL", "info"), "debug, info, warn or error (OROSYNC_LOG_LEVEL)")
 	fs.StringVar(&c.tenant, "tenant", env("OROSYNC_TENANT", "demo"), "name of this Oro connection, used in subjects (OROSYNC_TENANT)")
-	fs.StringVar(&c.oroURL, "oro-url", env("OROSYNC_ORO_URL", ""), "Oro JSON:API base URL, e.g. https://crm.example.com/api; empty runs the bundled simulator (OROSYNC_ORO_URL)")
+	fs.urlVar(&c.oroURL, "oro-url", env("OROSYNC_ORO_URL", ""), "Oro JSON:API base `URL`, e.g. https://crm.example.com/api; empty runs the bundled simulator (OROSYNC_ORO_URL)")
 	fs.StringVar(&c.oroClientID, "oro-client-id", env("OROSYNC_ORO_CLIENT_ID", "orosync"), "OAuth2 client id (OROSYNC_ORO_CLIENT_ID)")
-	fs.StringVar(&c.oroSecret, "oro-client-secret", env("OROSYNC_ORO_CLIENT_SECRET", ""), "OAuth2 client secret; prefer the variable (OROSYNC_ORO_CLIENT_SECRET)")
+	fs.secretVar(&c.oroSecret, "oro-client-secret", env("OROSYNC_ORO_CLIENT_SECRET", ""), "OAuth2 client `secret`; prefer the variable, which a process list does not show (OROSYNC_ORO_CLIENT_SECRET)")
 	fs.StringVar(&c.mercatoTenant, "mercato-tenant-id", env("OROSYNC_MERCATO_TENANT_ID", defaultTenantID), "Mercato tenant_id written on every row (OROSYNC_MERCATO_TENANT_ID)")
 	fs.StringVar(&c.mercatoOrg, "mercato-organization-id", env("OROSYNC_MERCATO_ORGANIZATION_ID", defaultOrgID), "Mercato organization_id written on every row (OROSYNC_MERCATO_ORGANIZATION_ID)")
 	fs.StringVar(&c.conflictPolicy, "conflict-policy", env("OROSYNC_CONFLICT_POLICY", "oro-wins"), "when both sides changed: oro-wins, mercato-wins, last-write-wins or merge, or per aggregate/field: customers.person=merge,customers.person.jobTitle=mercato-wins (OROSYNC_CONFLICT_POLICY)")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -23,33 +24,72 @@ const conflictsUsage = `Usage:
   mercato  keep Mercato's values (a locally edited record stays when Oro deleted it)
   new      (email match) create a new Mercato person for the Oro contact
   link:ID  (email match) link the Oro contact to that candidate and merge
+
+"orosync conflicts list -h" prints the flags.
 `
+
+// conflictsArgs is the synopsis and the positional arguments of each conflicts command.
+func conflictsArgs(sub string) (synopsis string, args int, ok bool) {
+	switch sub {
+	case "list":
+		return "orosync conflicts list [flags]\n\nThe writer's review queue of sync conflicts.", 0, true
+	case "show":
+		return "orosync conflicts show [flags] ID\n\nOne entry: Oro's change, Mercato's values, the last synced snapshot.", 1, true
+	case "resolve":
+		return "orosync conflicts resolve [flags] ID oro|mercato|new|link:<customer_entities.id>\n\nResolves one entry.", 2, true
+	}
+	return "", 0, false
+}
 
 // cmdConflicts lists, shows and resolves the writer's review queue (orosync_conflicts).
 func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprint(stdout, conflictsUsage)
+		return flag.ErrHelp
+	}
+	if len(args) == 0 {
 		fmt.Fprint(stderr, conflictsUsage)
 		return errUsage
 	}
 	sub := args[0]
+	synopsis, nargs, ok := conflictsArgs(sub)
+	if !ok {
+		fmt.Fprintf(stderr, "unknown conflicts command %q\n\n%s", sub, conflictsUsage)
+		return errUsage
+	}
 	var c common
-	fs := newFlags("conflicts "+sub, stderr)
+	fs := newCommand("conflicts "+sub, synopsis, stdout, stderr)
+	fs.args = nargs
 	c.register(fs)
-	secret := fs.String("encryption-key", env("TENANT_DATA_ENCRYPTION_KEY", ""),
-		"Mercato's tenant data encryption secret, to read entries of an encrypted tenant (TENANT_DATA_ENCRYPTION_KEY)")
+	var secret string
+	fs.secretVar(&secret, "encryption-key", env("TENANT_DATA_ENCRYPTION_KEY", ""),
+		"Mercato's tenant data encryption `secret`, to read entries of an encrypted tenant (TENANT_DATA_ENCRYPTION_KEY)")
 	status := fs.String("status", "open", "list: open, resolved or all")
 	asJSON := fs.Bool("json", false, "print JSON")
 	limit := fs.Int("limit", 100, "list: at most this many entries")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := fs.parse(args[1:]); err != nil {
 		return err
+	}
+	var id int64
+	if nargs > 0 {
+		if fs.NArg() < nargs {
+			fmt.Fprintf(stderr, "missing arguments\n")
+			fs.usage(stderr)
+			return errUsage
+		}
+		n, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			return fmt.Errorf("conflict id %q: %w", fs.Arg(0), err)
+		}
+		id = n
 	}
 	tid, oid, err := c.scope()
 	if err != nil {
 		return err
 	}
 	sc := writer.Scope{TenantID: tid, OrganizationID: oid}
-	if *secret != "" {
-		if sc.DEK, err = writer.DeriveTenantDEK(*secret, tid.String()); err != nil {
+	if secret != "" {
+		if sc.DEK, err = writer.DeriveTenantDEK(secret, tid.String()); err != nil {
 			return err
 		}
 	}
@@ -61,17 +101,6 @@ func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	store, err := writer.NewStore(pool, map[string]writer.Scope{c.tenant: sc}, nil)
 	if err != nil {
 		return err
-	}
-	id := func() (int64, error) {
-		if fs.NArg() < 1 {
-			fmt.Fprint(stderr, conflictsUsage)
-			return 0, errUsage
-		}
-		n, err := strconv.ParseInt(fs.Arg(0), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("conflict id %q: %w", fs.Arg(0), err)
-		}
-		return n, nil
 	}
 	switch sub {
 	case "list":
@@ -102,32 +131,18 @@ func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return tw.Flush()
 	case "show":
-		n, err := id()
-		if err != nil {
-			return err
-		}
-		r, err := store.Conflict(ctx, n)
+		r, err := store.Conflict(ctx, id)
 		if err != nil {
 			return err
 		}
 		return printJSON(stdout, r)
-	case "resolve":
-		n, err := id()
-		if err != nil {
+	default: // resolve
+		if err := store.Resolve(ctx, id, fs.Arg(1)); err != nil {
 			return err
 		}
-		if fs.NArg() < 2 {
-			fmt.Fprint(stderr, conflictsUsage)
-			return errUsage
-		}
-		if err := store.Resolve(ctx, n, fs.Arg(1)); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "conflict %d resolved: %s\n", n, fs.Arg(1))
+		fmt.Fprintf(stdout, "conflict %d resolved: %s\n", id, fs.Arg(1))
 		return nil
 	}
-	fmt.Fprintf(stderr, "unknown conflicts command %q\n\n%s", sub, conflictsUsage)
-	return errUsage
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -13,17 +13,21 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/term"
 
+	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
 	writerapp "github.com/orosync/orosync/services/writer/app"
 )
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
-	fs := newFlags("demo", stderr)
+	fs := newCommand("demo", `orosync demo [flags]
+
+First run: drops and re-creates the demo database (only one named orosync_demo*) and the demo's streams, seeds
+the bundled Oro simulator, syncs everything into Mercato's tables once and prints a summary.`, stdout, stderr)
 	c.register(fs)
 	contacts := fs.Int("contacts", 5000, "contacts in the bundled simulator")
 	hold := fs.Bool("hold", isTerminal(os.Stdin), "keep NATS and the simulator running after the summary, for the nats CLI (default when interactive)")
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if c.oroURL != "" {
@@ -77,7 +81,7 @@ Summary
   streams stored in:                %s
   NATS:                             %s
 `, r.sim.Count("contacts"), persons, rows[0].Versions, rows[0].Seen, rows[0].DeadLetters,
-		listed(rep), tombstones(rep), time.Since(start).Round(time.Millisecond), redactURL(c.databaseURL), storeDir, r.natsURL)
+		listed(rep), tombstones(rep), time.Since(start).Round(time.Millisecond), redact.URL(c.databaseURL), storeDir, r.natsURL)
 	if persons == r.sim.Count("contacts") {
 		fmt.Fprintf(stdout, "\nAll %d contacts are live persons in Mercato.\n", persons)
 	} else {
@@ -195,14 +199,6 @@ func bar(done, total int64) string {
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
-
-func redactURL(s string) string {
-	cfg, err := pgx.ParseConfig(s)
-	if err != nil {
-		return "(unparseable)"
-	}
-	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
-}
 
 func listed(r SyncReport) (n int) {
 	for _, p := range r.Reconcile.Passes {

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,21 +26,32 @@ Usage:
   orosync map      [flags]   preview a mapping: JSON:API document on stdin → changes as JSON lines (--report: fidelity)
   orosync replay   [flags]   re-transform ORO_RAW with another mapping version on a new durable consumer
 
-Run "orosync COMMAND -h" for the flags of a command; every flag also reads an environment variable (shown).
+"orosync COMMAND -h" (or "orosync help COMMAND") prints a command's flags, with the environment variable a flag
+reads its default from where it has one; it does nothing else.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "orosync:", err)
-		}
-		os.Exit(1)
-	}
+	code := exitCode(run(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
+// errUsage is a mistake on the command line; the usage that explains it was printed already.
 var errUsage = errors.New("usage")
+
+// exitCode is 0 on success and after help was printed, 2 after a mistake on the command line, 1 after any other
+// error, which it prints.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintln(stderr, "orosync:", err)
+	return 1
+}
 
 // stdinReader is what `orosync map` reads (tests replace it).
 var stdinReader io.Reader = os.Stdin
@@ -68,7 +80,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReplay(ctx, args[1:], stdout, stderr)
 	case "reconcile":
 		return cmdReconcile(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			return run(ctx, append(args[1:2:2], "-h"), stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -14,13 +13,16 @@ import (
 // cmdMap previews a mapping: a JSON:API document on stdin becomes the normalized changes, one JSON line each
 // ({"record", "change"} / {"record", "skipped"} / {"record", "deadLetter"}); --report prints the fidelity report.
 func cmdMap(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("map", stderr)
+	fs := newCommand("map", `orosync map [flags] < document.json
+
+Previews a mapping: the JSON:API document on stdin becomes the changes the transformer would publish, one JSON
+line each; --report prints the mapping's fidelity report instead.`, stdout, stderr)
 	mappingFile := fs.String("mapping", env("OROSYNC_MAPPING", ""), "mapping version file (YAML or JSON); empty is the shipped default (OROSYNC_MAPPING)")
 	typ := fs.String("type", "", "Oro type the document must hold (e.g. contacts); empty accepts any")
 	tenant := fs.String("tenant", env("OROSYNC_TENANT", "demo"), "tenant named in the changes (OROSYNC_TENANT)")
 	report := fs.Bool("report", false, "print the fidelity report of the mapping (per Oro type, every attribute and relationship: mapped, custom field or dropped) instead")
-	if err := parse(fs, args); err != nil || fs.Parsed() && fs.NArg() > 0 {
-		return errors.Join(err, extraArgs(fs))
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	m, err := domain.LoadMapping(*mappingFile)
 	if err != nil {

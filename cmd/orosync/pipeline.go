@@ -18,6 +18,7 @@ import (
 
 	"github.com/orosync/orosync/contracts"
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
 	"github.com/orosync/orosync/oro"
 	pollerapp "github.com/orosync/orosync/services/poller/app"
@@ -121,7 +122,7 @@ type pollerProgress struct {
 func prepare(ctx context.Context, natsURL, databaseURL string, replicas int, withMercato bool) error {
 	nc, err := nats.Connect(natsURL, nats.Name("orosync-setup"))
 	if err != nil {
-		return fmt.Errorf("connecting to NATS at %s: %w", natsURL, err)
+		return fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

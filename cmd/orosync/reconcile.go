@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/oro"
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
 )
@@ -57,29 +58,26 @@ func (t reconcileTuning) apply(c *reconciler.Config) {
 	c.MaxDeleteShare, c.MaxDeleteCount, c.PageSize = t.maxShare, t.maxCount, t.pageSize
 }
 
-const reconcileUsage = `orosync reconcile [flags]            one reconcile round now: audit log, then a full id diff per type
-orosync reconcile --confirm [flags]  release the tripped mass-delete breaker of --tenant (all types, or --type):
-                                     the next round may delete as many records as the tripped one found
-`
+const reconcileUsage = `orosync reconcile [flags] | orosync reconcile --confirm [flags]
+
+Without --confirm: one reconcile round now (Oro's audit log, then a full id diff per type), its passes printed.
+With --confirm: releases the tripped mass-delete breaker of --tenant (every type, or --type); the next round may
+delete as many records as the tripped one found.`
 
 func cmdReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
-	fs := newFlags("reconcile", stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, reconcileUsage); fs.PrintDefaults() }
+	fs := newCommand("reconcile", reconcileUsage, stdout, stderr)
 	c.register(fs)
 	confirm := fs.Bool("confirm", false, "release the tripped breaker instead of running a round")
 	typ := fs.String("type", "", "with --confirm: only this Oro type (default: every tripped type of --tenant)")
 	by := fs.String("by", env("USER", "operator"), "with --confirm: who confirmed, kept with the breaker state")
-	tune, err := envReconcileTuning()
-	if err != nil {
-		return err
-	}
+	tune, tuneErr := envReconcileTuning() // reported after the flags: -h works whatever the environment holds
 	fs.IntVar(&tune.grace, "grace-passes", tune.grace, "complete passes that must miss a record before its diff tombstone (0: 2; OROSYNC_RECONCILE_GRACE_PASSES)")
 	fs.Float64Var(&tune.maxShare, "max-delete-share", tune.maxShare, "breaker: share of a type one pass may delete (0: 0.05; OROSYNC_RECONCILE_MAX_DELETE_SHARE)")
 	fs.IntVar(&tune.maxCount, "max-delete-count", tune.maxCount, "breaker: records of a type one pass may delete (0: no count limit; OROSYNC_RECONCILE_MAX_DELETE_COUNT)")
 	fs.IntVar(&tune.pageSize, "page-size", tune.pageSize, "id listing page size tried first (0: 10000, lowered to Oro's max_entities; OROSYNC_RECONCILE_PAGE_SIZE)")
-	if err := parse(fs, args); err != nil || fs.Parsed() && fs.NArg() > 0 {
-		return errors.Join(err, extraArgs(fs))
+	if err := errors.Join(fs.parse(args), tuneErr); err != nil {
+		return err
 	}
 	natsURL := c.natsURL
 	if natsURL == "" {
@@ -125,7 +123,7 @@ func cmdReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func reconcilerKV(ctx context.Context, natsURL string) (jetstream.KeyValue, func(), error) {
 	nc, err := nats.Connect(natsURL, nats.Name("orosync-reconcile"))
 	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", natsURL, err)
+		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

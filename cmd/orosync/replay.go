@@ -16,6 +16,7 @@ import (
 
 	"github.com/orosync/orosync/contracts"
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/services/transformer/domain"
 	transformer "github.com/orosync/orosync/services/transformer/service"
 )
@@ -41,7 +42,7 @@ func ReplayConsumer(version string) string { return "transformer-" + version }
 func replay(ctx context.Context, cfg replayConfig) (uint64, error) {
 	nc, err := nats.Connect(cfg.NatsURL, nats.Name("orosync-replay"))
 	if err != nil {
-		return 0, fmt.Errorf("connecting to NATS at %s: %w", cfg.NatsURL, err)
+		return 0, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(cfg.NatsURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
@@ -135,18 +136,22 @@ func replay(ctx context.Context, cfg replayConfig) (uint64, error) {
 }
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", stderr)
-	natsURL := fs.String("nats-url", env("OROSYNC_NATS_URL", "nats://127.0.0.1:4333"), "NATS server with JetStream holding ORO_RAW (OROSYNC_NATS_URL)")
+	fs := newCommand("replay", `orosync replay --mapping FILE [flags]
+
+Re-transforms ORO_RAW with another mapping version on its own durable consumer transformer-<version> and exits
+when it has caught up; the writer converges Mercato to it.`, stdout, stderr)
+	natsURL := fs.url("nats-url", env("OROSYNC_NATS_URL", "nats://127.0.0.1:4333"), "NATS server `URL` with JetStream holding ORO_RAW (OROSYNC_NATS_URL)")
 	mappingFile := fs.String("mapping", "", "mapping version file to replay with (required)")
 	tenant := fs.String("tenant", "", "only this tenant (default: every tenant)")
 	typ := fs.String("type", "", "only this Oro type (default: every type)")
 	since := fs.String("since", "", "only raw messages stored at or after this RFC 3339 time (default: from the start)")
 	logLevel := fs.String("log-level", env("OROSYNC_LOG_LEVEL", "warn"), "debug, info, warn or error")
-	if err := parse(fs, args); err != nil || fs.Parsed() && fs.NArg() > 0 {
-		return errors.Join(err, extraArgs(fs))
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	if *mappingFile == "" {
-		fmt.Fprintln(stderr, "orosync replay: --mapping FILE is required")
+		fmt.Fprintln(stderr, "--mapping FILE is required")
+		fs.usage(stderr)
 		return errUsage
 	}
 	m, err := domain.LoadMapping(*mappingFile)

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
 )
 
@@ -31,11 +32,15 @@ type typeStatus struct {
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
-	fs := newFlags("status", stderr)
+	fs := newCommand("status", `orosync status [flags]
+
+Per tenant and Oro type: the poller's strategy and progress, records seen and versions in ORO_RAW, records
+applied and deleted in Mercato, cursor, lag and dead letters; then the Oro budget and the reconciler's state.
+Without --nats-url it reads the embedded server's streams from --data-dir.`, stdout, stderr)
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	cfgFile := fs.String("config", env("OROSYNC_CONFIG", ""), "tenants file of `orosync run --config`: show every tenant (OROSYNC_CONFIG)")
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	natsURL := c.natsURL
@@ -89,7 +94,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func status(ctx context.Context, natsURL, databaseURL, tenant string, types []string, tid, oid uuid.UUID) ([]typeStatus, error) {
 	nc, err := nats.Connect(natsURL, nats.Name("orosync-status"))
 	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", natsURL, err)
+		return nil, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
