@@ -42,10 +42,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocumentAndMap$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzFastPathAgreesWithMap$$' -fuzztime 30s ./services/transformer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzChangeDecodersAgree$$' -fuzztime 30s ./services/writer/ports/
-	$(GO) test -run '^$$' -fuzz '^FuzzPersonSnapshotJSONIsWhatEncodingJSONWrites$$' -fuzztime 30s ./services/writer/adapters/
-	$(GO) test -run '^$$' -fuzz '^FuzzPersonSnapshotDecodingIsWhatEncodingJSONReads$$' -fuzztime 30s ./services/writer/adapters/
-	$(GO) test -run '^$$' -fuzz '^FuzzDerivedIDsFollowTheDocumentedLayout$$' -fuzztime 30s ./services/writer/adapters/
-	$(GO) test -run '^$$' -fuzz '^FuzzEventRowsAreTheBytesOfTheReflectionBuiltOnes$$' -fuzztime 30s ./services/writer/adapters/
+	$(GO) test -run '^$$' -fuzz '^FuzzPersonSnapshotJSONIsWhatEncodingJSONWrites$$' -fuzztime 30s ./services/writer/adapters/rowkit/
+	$(GO) test -run '^$$' -fuzz '^FuzzPersonSnapshotDecodingIsWhatEncodingJSONReads$$' -fuzztime 30s ./services/writer/adapters/rowkit/
+	$(GO) test -run '^$$' -fuzz '^FuzzDerivedIDsFollowTheDocumentedLayout$$' -fuzztime 30s ./services/writer/adapters/rowkit/
+	$(GO) test -run '^$$' -fuzz '^FuzzEventRowsAreTheBytesOfTheReflectionBuiltOnes$$' -fuzztime 30s ./services/writer/adapters/rowkit/
 	$(GO) test -run '^$$' -fuzz '^FuzzRelayHeadersAreWhatTheJSONDecoderReads$$' -fuzztime 30s ./services/writer/adapters/
 	$(GO) test -run '^$$' -fuzz '^FuzzCustomFieldValuesSetExactlyOneColumn$$' -fuzztime 30s ./services/writer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFilters$$' -fuzztime 30s ./orosim/

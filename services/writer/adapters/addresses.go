@@ -12,6 +12,7 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 )
 
 // Addresses of people and companies (Person.Addresses, Company.Addresses) become customer_addresses rows with
@@ -42,7 +43,7 @@ func addressID(sc Scope, person uuid.UUID, a events.Address, i int) uuid.UUID {
 	if a.Source.ID == "" {
 		src = fmt.Sprint("#", i)
 	}
-	return uuid.NewSHA1(idNamespace, []byte(sc.TenantID.String()+"/"+sc.OrganizationID.String()+"/address/"+person.String()+"/"+src))
+	return rowkit.NameID([]byte(sc.TenantID.String() + "/" + sc.OrganizationID.String() + "/address/" + person.String() + "/" + src))
 }
 
 func rowOf(id uuid.UUID, a events.Address) addressRow {
@@ -122,7 +123,7 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := tx.Query(ctx, loadAddressesSQL, raw(ids))
+	rows, err := tx.Query(ctx, loadAddressesSQL, rowkit.UUIDs(ids))
 	if err != nil {
 		return nil, fmt.Errorf("writer: loading addresses: %w", err)
 	}
@@ -151,7 +152,7 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 		sc := s.scopes[as.tenant]
 		payload := events.RecordEvent{ID: t.row.id.String(), OrganizationID: sc.OrganizationID.String(),
 			TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
-		row, err := eventRow(as.tenant, "customers.address."+action, payload, t.row.id.String(), as.version, as.mapping, "")
+		row, err := rowkit.EventRow(as.tenant, "customers.address."+action, payload, t.row.id.String(), as.version, as.mapping, "")
 		if err == nil {
 			outbox = append(outbox, row)
 		}
@@ -162,9 +163,9 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 		c := s.ciphers[as.tenant]
 		action := "created"
 		if cur, ok := existing[t.row.id]; ok {
-			cur.name, cur.purpose, cur.company, cur.line1, cur.line2 = c.decPtr(cur.name), c.decPtr(cur.purpose), c.decPtr(cur.company),
-				c.decPtr(cur.line1), c.decPtr(cur.line2)
-			cur.city, cur.region, cur.postal, cur.ctry = c.decPtr(cur.city), c.decPtr(cur.region), c.decPtr(cur.postal), c.decPtr(cur.ctry)
+			cur.name, cur.purpose, cur.company, cur.line1, cur.line2 = c.DecPtr(cur.name), c.DecPtr(cur.purpose), c.DecPtr(cur.company),
+				c.DecPtr(cur.line1), c.DecPtr(cur.line2)
+			cur.city, cur.region, cur.postal, cur.ctry = c.DecPtr(cur.city), c.DecPtr(cur.region), c.DecPtr(cur.postal), c.DecPtr(cur.ctry)
 			if cur.same(t.row) {
 				continue
 			}
@@ -173,9 +174,9 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 		sc := s.scopes[as.tenant]
 		r := t.row
 		id, org, ten, entity = append(id, r.id), append(org, sc.OrganizationID), append(ten, sc.TenantID), append(entity, as.person)
-		name, purpose, company = append(name, c.encPtr(r.name)), append(purpose, r.purpose), append(company, c.encPtr(r.company))
-		line1, line2, city = append(line1, c.encPtr(r.line1)), append(line2, c.encPtr(r.line2)), append(city, c.encPtr(r.city))
-		region, postal, ctry = append(region, c.encPtr(r.region)), append(postal, c.encPtr(r.postal)), append(ctry, c.encPtr(r.ctry))
+		name, purpose, company = append(name, c.EncPtr(r.name)), append(purpose, r.purpose), append(company, c.EncPtr(r.company))
+		line1, line2, city = append(line1, c.EncPtr(r.line1)), append(line2, c.EncPtr(r.line2)), append(city, c.EncPtr(r.city))
+		region, postal, ctry = append(region, c.EncPtr(r.region)), append(postal, c.EncPtr(r.postal)), append(ctry, c.EncPtr(r.ctry))
 		prim = append(prim, r.primary)
 		if err := event(t, action); err != nil {
 			return nil, err
@@ -191,13 +192,13 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 		}
 	}
 	if len(id) > 0 {
-		if _, err := tx.Exec(ctx, upsertAddressesSQL, raw(id), raw(org), raw(ten), raw(entity), name, purpose, company, line1, line2, city,
+		if _, err := tx.Exec(ctx, upsertAddressesSQL, rowkit.UUIDs(id), rowkit.UUIDs(org), rowkit.UUIDs(ten), rowkit.UUIDs(entity), name, purpose, company, line1, line2, city,
 			region, postal, ctry, prim, now); err != nil {
 			return nil, fmt.Errorf("writer: writing addresses: %w", err)
 		}
 	}
 	if len(gone) > 0 {
-		if _, err := tx.Exec(ctx, deleteAddressesSQL, raw(gone)); err != nil {
+		if _, err := tx.Exec(ctx, deleteAddressesSQL, rowkit.UUIDs(gone)); err != nil {
 			return nil, fmt.Errorf("writer: deleting addresses: %w", err)
 		}
 	}

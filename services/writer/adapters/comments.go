@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
 )
 
@@ -31,7 +32,7 @@ func commentKind() recordKind[events.Comment] {
 }
 
 func commentRowID(note uuid.UUID, ref events.OroRef) uuid.UUID {
-	return uuid.NewSHA1(idNamespace, []byte("comment/"+note.String()+"/"+ref.Type+"/"+ref.ID))
+	return rowkit.NameID([]byte("comment/" + note.String() + "/" + ref.Type + "/" + ref.ID))
 }
 
 const loadCommentRowsSQL = `
@@ -74,7 +75,7 @@ func (r *commentRows) exec(ctx context.Context, tx pgx.Tx, sql string, now time.
 	if len(r.id) == 0 {
 		return written, nil
 	}
-	rows, err := tx.Query(ctx, sql, raw(r.id), raw(r.org), raw(r.ten), r.body, r.deleted, raw(r.entity), rawPtr(r.deal), now)
+	rows, err := tx.Query(ctx, sql, rowkit.UUIDs(r.id), rowkit.UUIDs(r.org), rowkit.UUIDs(r.ten), r.body, r.deleted, rowkit.UUIDs(r.entity), rowkit.OptUUIDs(r.deal), now)
 	if err != nil {
 		return nil, fmt.Errorf("writer: writing comments: %w", err)
 	}
@@ -185,7 +186,7 @@ func reconcileComments(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[e
 			c := s.ciphers[r.key.Tenant]
 			body := r.st.Value.Body
 			rows.id, rows.org, rows.ten = append(rows.id, rowID), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
-			rows.body, rows.deleted = append(rows.body, *keepCipher(c, st.a, &body)), append(rows.deleted, r.st.Deleted)
+			rows.body, rows.deleted = append(rows.body, *rowkit.KeepCipher(c, st.a, &body)), append(rows.deleted, r.st.Deleted)
 			rows.entity, rows.deal, rows.idx = append(rows.entity, *entity), append(rows.deal, deal), append(rows.idx, i)
 			where[rowID] = i
 			if out.rowID[i] == nil {
@@ -204,7 +205,7 @@ func reconcileComments(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[e
 	}
 	emit := func(rowID uuid.UUID, evt string, salt string) error {
 		r := rs[where[rowID]]
-		row, err := eventRow(r.key.Tenant, commentEvent+evt, events.RecordEvent{ID: rowID.String(), OrganizationID: r.sc.OrganizationID.String(),
+		row, err := rowkit.EventRow(r.key.Tenant, commentEvent+evt, events.RecordEvent{ID: rowID.String(), OrganizationID: r.sc.OrganizationID.String(),
 			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, rowID.String(), r.st.Version, r.st.MappingVersion, salt)
 		if err != nil {
 			return err
@@ -228,7 +229,7 @@ func reconcileComments(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[e
 			}
 			salt := ""
 			if evt == "updated" {
-				salt = digest([]any{r.st.Value.Body, set.rows.entity[j], set.rows.deal[j]})
+				salt = rowkit.Digest([]any{r.st.Value.Body, set.rows.entity[j], set.rows.deal[j]})
 			}
 			if err := emit(rowID, evt, salt); err != nil {
 				return err
@@ -236,7 +237,7 @@ func reconcileComments(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[e
 		}
 	}
 	if len(drop) > 0 {
-		rows, err := tx.Query(ctx, dropCommentsSQL, raw(drop))
+		rows, err := tx.Query(ctx, dropCommentsSQL, rowkit.UUIDs(drop))
 		if err != nil {
 			return fmt.Errorf("writer: removing comments: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/domain"
 )
 
@@ -64,7 +65,7 @@ FOR UPDATE OF r`
 func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[domain.Key]*domain.CompanyStored, map[domain.Key]ids, error) {
 	n := len(keys)
 	ts, os, sts, sis := s.keyColumns(keys)
-	rows, err := tx.Query(ctx, loadCompaniesSQL, raw(ts), raw(os), sts, sis)
+	rows, err := tx.Query(ctx, loadCompaniesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
 		return nil, nil, fmt.Errorf("writer: loading %d companies: %w", n, err)
 	}
@@ -83,7 +84,7 @@ func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key)
 			snapshot []byte
 		)
 		c := &st.Company
-		if err := rows.Scan(&i, scanUUID(&id.entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
+		if err := rows.Scan(&i, rowkit.ScanUUID(&id.entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
 			&c.DisplayName, &c.PrimaryEmail, &c.PrimaryPhone, &c.Description, &c.LegalName, &c.WebsiteURL, &c.Industry, &endAt, &endHash,
 			&snapshot, &st.LocalUpdatedAt); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored company: %w", err)
@@ -91,15 +92,15 @@ func (s *Store) loadCompanies(ctx context.Context, tx pgx.Tx, keys []domain.Key)
 		k := keys[i-1]
 		if snapshot != nil {
 			var base events.Company
-			if err := openJSON(s.ciphers[k.Tenant], snapshot, &base); err != nil {
+			if err := rowkit.OpenJSON(s.ciphers[k.Tenant], snapshot, &base); err != nil {
 				return nil, nil, fmt.Errorf("writer: snapshot of %s/%s: %w", k.SourceType, k.SourceID, err)
 			}
 			st.Base = &base
 		}
 		if fc := s.ciphers[k.Tenant]; fc != nil {
-			c.DisplayName = fc.decrypt(c.DisplayName)
-			c.PrimaryEmail, c.PrimaryPhone, c.Description = fc.decPtr(c.PrimaryEmail), fc.decPtr(c.PrimaryPhone), fc.decPtr(c.Description)
-			c.LegalName, c.WebsiteURL, c.Industry = fc.decPtr(c.LegalName), fc.decPtr(c.WebsiteURL), fc.decPtr(c.Industry)
+			c.DisplayName = fc.Decrypt(c.DisplayName)
+			c.PrimaryEmail, c.PrimaryPhone, c.Description = fc.DecPtr(c.PrimaryEmail), fc.DecPtr(c.PrimaryPhone), fc.DecPtr(c.Description)
+			c.LegalName, c.WebsiteURL, c.Industry = fc.DecPtr(c.LegalName), fc.DecPtr(c.WebsiteURL), fc.DecPtr(c.Industry)
 		}
 		st.Version.UpdatedAt, st.LocalUpdatedAt = updated.UTC(), st.LocalUpdatedAt.UTC()
 		if endAt != nil && endHash != nil {
@@ -165,12 +166,12 @@ type companyRows struct {
 	deleted                                     []*time.Time
 }
 
-func (r *companyRows) add(id ids, c *fieldCipher, co events.Company, deleted *time.Time) {
+func (r *companyRows) add(id ids, c *rowkit.Cipher, co events.Company, deleted *time.Time) {
 	r.entity, r.profile = append(r.entity, id.entity), append(r.profile, id.profile)
-	r.display = append(r.display, c.enc(co.DisplayName))
-	r.description, r.email, r.phone = append(r.description, c.encPtr(co.Description)), append(r.email, c.encPtr(co.PrimaryEmail)),
-		append(r.phone, c.encPtr(co.PrimaryPhone))
-	r.legal, r.web, r.inds = append(r.legal, c.encPtr(co.LegalName)), append(r.web, c.encPtr(co.WebsiteURL)), append(r.inds, c.encPtr(co.Industry))
+	r.display = append(r.display, c.Enc(co.DisplayName))
+	r.description, r.email, r.phone = append(r.description, c.EncPtr(co.Description)), append(r.email, c.EncPtr(co.PrimaryEmail)),
+		append(r.phone, c.EncPtr(co.PrimaryPhone))
+	r.legal, r.web, r.inds = append(r.legal, c.EncPtr(co.LegalName)), append(r.web, c.EncPtr(co.WebsiteURL)), append(r.inds, c.EncPtr(co.Industry))
 	r.deleted = append(r.deleted, deleted)
 }
 
@@ -216,7 +217,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 		if o.After.Base != nil {
 			base = *o.After.Base
 		}
-		snap, err := sealJSON(c, base)
+		snap, err := rowkit.SealJSON(c, base)
 		if err != nil {
 			return err
 		}
@@ -232,7 +233,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 					inserts[sc] = &companyRows{}
 				}
 				inserts[sc].add(id, c, o.After.Company, deletedAt)
-				mappings = append(mappings, model.SyncExternalIDMappings{ID: mappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
+				mappings = append(mappings, model.SyncExternalIDMappings{ID: rowkit.MappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
 					InternalEntityType: events.AggregateCompany, InternalEntityID: id.entity, ExternalID: o.Key.SourceID,
 					SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
 					CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
@@ -293,7 +294,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 				entity: id.entity, version: o.After.Version, mapping: o.After.MappingVersion})
 		}
 		for _, evt := range o.Events {
-			row, err := eventRow(o.Key.Tenant, events.AggregateCompany+"."+evt, companyPayload(id, sc),
+			row, err := rowkit.EventRow(o.Key.Tenant, events.AggregateCompany+"."+evt, companyPayload(id, sc),
 				id.entity.String(), o.After.Version, o.After.MappingVersion, o.Salt)
 			if err != nil {
 				return err
@@ -302,12 +303,12 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 		}
 	}
 	for sc, r := range inserts {
-		if _, err := tx.Exec(ctx, insertCompanyEntitiesSQL, raw(r.entity), sc.OrganizationID, sc.TenantID, r.display, r.description,
+		if _, err := tx.Exec(ctx, insertCompanyEntitiesSQL, rowkit.UUIDs(r.entity), sc.OrganizationID, sc.TenantID, r.display, r.description,
 			r.email, r.phone, now, r.deleted); err != nil {
 			return fmt.Errorf("writer: inserting companies: %w", err)
 		}
-		if _, err := tx.Exec(ctx, insertCompaniesSQL, raw(r.profile), sc.OrganizationID, sc.TenantID, r.legal, r.web, r.inds, now,
-			raw(r.entity)); err != nil {
+		if _, err := tx.Exec(ctx, insertCompaniesSQL, rowkit.UUIDs(r.profile), sc.OrganizationID, sc.TenantID, r.legal, r.web, r.inds, now,
+			rowkit.UUIDs(r.entity)); err != nil {
 			return fmt.Errorf("writer: inserting company profiles: %w", err)
 		}
 	}
@@ -319,18 +320,18 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 		for i, d := range r.deleted {
 			dels[i] = d != nil
 		}
-		if _, err := tx.Exec(ctx, updateCompanyEntitiesSQL, raw(r.entity), r.display, r.description, r.email, r.phone, dels, now); err != nil {
+		if _, err := tx.Exec(ctx, updateCompanyEntitiesSQL, rowkit.UUIDs(r.entity), r.display, r.description, r.email, r.phone, dels, now); err != nil {
 			return fmt.Errorf("writer: updating companies: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updateCompaniesSQL, raw(r.entity), r.legal, r.web, r.inds, now); err != nil {
+		if _, err := tx.Exec(ctx, updateCompaniesSQL, rowkit.UUIDs(r.entity), r.legal, r.web, r.inds, now); err != nil {
 			return fmt.Errorf("writer: updating company profiles: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updateCompanyMappingsSQL, raw(r.entity), dels, now); err != nil {
+		if _, err := tx.Exec(ctx, updateCompanyMappingsSQL, rowkit.UUIDs(r.entity), dels, now); err != nil {
 			return fmt.Errorf("writer: updating company external ids: %w", err)
 		}
 	}
 	if len(recs.recEntity) > 0 {
-		if _, err := tx.Exec(ctx, updateCompanyRecordsSQL, raw(recs.recEntity), recs.recUpdated, recs.recHash, recs.recMapping,
+		if _, err := tx.Exec(ctx, updateCompanyRecordsSQL, rowkit.UUIDs(recs.recEntity), recs.recUpdated, recs.recHash, recs.recMapping,
 			recs.recDeleted, recs.recSnaps, recs.recChanged, recs.recEndAt, recs.recEndHash, now); err != nil {
 			return fmt.Errorf("writer: updating company records: %w", err)
 		}
@@ -366,20 +367,6 @@ type arrival struct {
 func companyPayload(id ids, sc Scope) events.CustomerEvent {
 	return events.CustomerEvent{ID: id.profile.String(), EntityID: id.entity.String(),
 		OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
-}
-
-// eventRow builds an outbox row; its message id is a hash of the event name, the subject id and the source version
-// that caused it (plus salt), so a rewrite of the same version is de-duplicated.
-func eventRow(tenant, name string, payload any, subjectID string, v events.SourceVersion, mapping, salt string, extra ...string) (model.OrosyncOutbox, error) {
-	subject, err := eventSubject(tenant, name, subjectID)
-	if err != nil {
-		return model.OrosyncOutbox{}, err
-	}
-	body, err := marshalPayload(payload)
-	if err != nil {
-		return model.OrosyncOutbox{}, err
-	}
-	return outboxEvent(tenant, subject, name, subjectID, body, v, mapping, salt, extra), nil
 }
 
 func companyEndAt(s domain.CompanyStored) *time.Time {

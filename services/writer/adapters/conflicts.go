@@ -13,6 +13,7 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/domain"
 )
 
@@ -35,10 +36,10 @@ DO UPDATE SET internal_entity_id = EXCLUDED.internal_entity_id, fields = EXCLUDE
 RETURNING id, xmax = 0`
 
 // queueConflict opens (or refreshes) the review-queue entry of a record; a newly opened one yields an event.
-func (s *Store) queueConflict(ctx context.Context, tx pgx.Tx, k domain.Key, sc Scope, c *fieldCipher, entity *uuid.UUID,
+func (s *Store) queueConflict(ctx context.Context, tx pgx.Tx, k domain.Key, sc Scope, c *rowkit.Cipher, entity *uuid.UUID,
 	cf domain.Conflict, now time.Time) (*model.OrosyncOutbox, error) {
 	fields, _ := json.Marshal(orEmpty(cf.Fields))
-	change, err := sealJSON(c, cf.Change)
+	change, err := rowkit.SealJSON(c, cf.Change)
 	if err != nil {
 		return nil, err
 	}
@@ -51,20 +52,20 @@ func (s *Store) queueConflict(ctx context.Context, tx pgx.Tx, k domain.Key, sc S
 		localV, baseV = cf.Local, cf.Base
 	}
 	if localV != nil {
-		l, err := sealJSON(c, localV)
+		l, err := rowkit.SealJSON(c, localV)
 		if err != nil {
 			return nil, err
 		}
 		local = &l
 	}
 	if baseV != nil && !isNilCompany(baseV) {
-		b, err := sealJSON(c, baseV)
+		b, err := rowkit.SealJSON(c, baseV)
 		if err != nil {
 			return nil, err
 		}
 		base = &b
 	}
-	cands, err := sealJSON(c, orEmpty(cf.Candidates))
+	cands, err := rowkit.SealJSON(c, orEmpty(cf.Candidates))
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +110,7 @@ func conflictOutboxRow(tenant, name string, ev ConflictEvent) (model.OrosyncOutb
 	env := events.Envelope{ID: events.ID("evt", name, ev.TenantID, ev.OrganizationID, id), Source: events.Source(tenant, "writer"),
 		Type: name, Subject: id, Time: time.Now().UTC()}
 	body, _ := json.Marshal(ev)
-	headers := outboxHeaders(env)
+	headers := rowkit.OutboxHeaders(env)
 	return model.OrosyncOutbox{Subject: subject, MsgID: env.ID, EventType: name, Headers: string(headers), Payload: string(body)}, nil
 }
 
@@ -192,7 +193,7 @@ func (s *Store) scanConflict(rows pgx.Rows) (ConflictRow, error) {
 	if err := json.Unmarshal(fields, &r.Fields); err != nil {
 		return r, fmt.Errorf("conflict %d fields: %w", r.ID, err)
 	}
-	if err := openJSON(c, change, &r.Change); err != nil {
+	if err := rowkit.OpenJSON(c, change, &r.Change); err != nil {
 		return r, fmt.Errorf("conflict %d change: %w", r.ID, err)
 	}
 	var localV, baseV any
@@ -216,16 +217,16 @@ func (s *Store) scanConflict(rows pgx.Rows) (ConflictRow, error) {
 		}
 	}
 	if localV != nil {
-		if err := openJSON(c, local, localV); err != nil {
+		if err := rowkit.OpenJSON(c, local, localV); err != nil {
 			return r, fmt.Errorf("conflict %d local: %w", r.ID, err)
 		}
 	}
 	if baseV != nil {
-		if err := openJSON(c, base, baseV); err != nil {
+		if err := rowkit.OpenJSON(c, base, baseV); err != nil {
 			return r, fmt.Errorf("conflict %d base: %w", r.ID, err)
 		}
 	}
-	if err := openJSON(c, cands, &r.Candidates); err != nil {
+	if err := rowkit.OpenJSON(c, cands, &r.Candidates); err != nil {
 		return r, fmt.Errorf("conflict %d candidates: %w", r.ID, err)
 	}
 	return r, nil

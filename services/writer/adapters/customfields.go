@@ -15,6 +15,7 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/domain"
 )
 
@@ -82,9 +83,9 @@ func sameJSON(a, b any) bool {
 // customFieldRowID is the row's deterministic id: the record, the field, the value's position and the value.
 func customFieldRowID(sc Scope, entity string, record uuid.UUID, key string, pos int, v domain.CustomFieldValue) uuid.UUID {
 	var buf [256]byte
-	b := append(appendScope(buf[:0], sc), "custom-field/"...)
+	b := append(rowkit.AppendScope(buf[:0], sc), "custom-field/"...)
 	b = append(append(b, entity...), '/')
-	b = append(appendUUID(b, record), '/')
+	b = append(rowkit.AppendUUID(b, record), '/')
 	b = append(append(b, key...), '/')
 	b = append(strconv.AppendInt(b, int64(pos), 10), '/')
 	switch {
@@ -99,7 +100,7 @@ func customFieldRowID(sc Scope, entity string, record uuid.UUID, key string, pos
 	case v.Bool != nil:
 		b = strconv.AppendBool(append(b, "b:"...), *v.Bool)
 	}
-	return nameID(b)
+	return rowkit.NameID(b)
 }
 
 type cfField struct {
@@ -236,12 +237,12 @@ func syncCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, 
 	}
 	if len(del) > 0 {
 		slices.SortFunc(del, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }) // lock order
-		if _, err := tx.Exec(ctx, deleteCustomFieldsSQL, raw(del)); err != nil {
+		if _, err := tx.Exec(ctx, deleteCustomFieldsSQL, rowkit.UUIDs(del)); err != nil {
 			return nil, fmt.Errorf("writer: deleting %d custom field values: %w", len(del), err)
 		}
 	}
 	if len(ins.id) > 0 {
-		if _, err := tx.Exec(ctx, insertCustomFieldsSQL, target.entity, raw(ins.id), ins.record, raw(ins.org), raw(ins.ten), ins.key,
+		if _, err := tx.Exec(ctx, insertCustomFieldsSQL, target.entity, rowkit.UUIDs(ins.id), ins.record, rowkit.UUIDs(ins.org), rowkit.UUIDs(ins.ten), ins.key,
 			ins.text, ins.multi, ins.integer, ins.float, ins.boolean, now); err != nil {
 			return nil, fmt.Errorf("writer: inserting %d custom field values: %w", len(ins.id), err)
 		}
@@ -252,8 +253,8 @@ func syncCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, 
 		if !changed[n] || r.announced {
 			continue
 		}
-		row, err := eventRow(r.tenant, target.event, events.RecordEvent{ID: ids[n], OrganizationID: r.sc.OrganizationID.String(),
-			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, ids[n], r.version, r.mapping, "custom-fields/"+digest(r.next))
+		row, err := rowkit.EventRow(r.tenant, target.event, events.RecordEvent{ID: ids[n], OrganizationID: r.sc.OrganizationID.String(),
+			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, ids[n], r.version, r.mapping, "custom-fields/"+rowkit.Digest(r.next))
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
 )
 
@@ -79,8 +80,8 @@ func (r *dealRows) exec(ctx context.Context, tx pgx.Tx, now time.Time) (map[uuid
 	if len(r.id) == 0 {
 		return written, nil
 	}
-	rows, err := tx.Query(ctx, upsertDealsSQL, raw(r.id), raw(r.org), raw(r.ten), r.title, r.description, r.status, r.amount,
-		r.currency, r.probability, r.closeAt, r.lossNotes, r.deleted, rawPtr(r.pipeline), rawPtr(r.stage), r.closure, now)
+	rows, err := tx.Query(ctx, upsertDealsSQL, rowkit.UUIDs(r.id), rowkit.UUIDs(r.org), rowkit.UUIDs(r.ten), r.title, r.description, r.status, r.amount,
+		r.currency, r.probability, r.closeAt, r.lossNotes, r.deleted, rowkit.OptUUIDs(r.pipeline), rowkit.OptUUIDs(r.stage), r.closure, now)
 	if err != nil {
 		return nil, fmt.Errorf("writer: writing deals: %w", err)
 	}
@@ -159,8 +160,8 @@ func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[even
 		title := d.Title
 		pipeline, stage := boards[r.key.Tenant].stageOf(status)
 		rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
-		rows.title = append(rows.title, *keepCipher(c, st.a, &title))
-		rows.description = append(rows.description, keepCipher(c, st.b, d.Description))
+		rows.title = append(rows.title, *rowkit.KeepCipher(c, st.a, &title))
+		rows.description = append(rows.description, rowkit.KeepCipher(c, st.b, d.Description))
 		rows.status, rows.amount, rows.currency = append(rows.status, &status), append(rows.amount, d.ValueAmount), append(rows.currency, d.ValueCurrency)
 		rows.lossNotes = append(rows.lossNotes, d.LossReason)
 		var prob *int32
@@ -211,9 +212,9 @@ func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[even
 			continue
 		}
 		if evt == "updated" && salt == "" {
-			salt = digest(r.st.Value)
+			salt = rowkit.Digest(r.st.Value)
 		}
-		row, err := eventRow(r.key.Tenant, dealEvent+evt, events.RecordEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
+		row, err := rowkit.EventRow(r.key.Tenant, dealEvent+evt, events.RecordEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
 			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
 		if err != nil {
 			return err
@@ -221,7 +222,7 @@ func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[even
 		out.outbox = append(out.outbox, row)
 		if closure := closureEvent(cur[r.id], r.st.Value, evt); closure != "" {
 			d := r.st.Value
-			row, err := eventRow(r.key.Tenant, dealEvent+closure, events.DealClosureEvent{ID: r.id.String(), TenantID: r.sc.TenantID.String(),
+			row, err := rowkit.EventRow(r.key.Tenant, dealEvent+closure, events.DealClosureEvent{ID: r.id.String(), TenantID: r.sc.TenantID.String(),
 				OrganizationID: r.sc.OrganizationID.String(), Title: d.Title, ValueAmount: d.ValueAmount, ValueCurrency: d.ValueCurrency,
 				SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, "")
 			if err != nil {
@@ -273,7 +274,7 @@ func loadRowStates(ctx context.Context, tx pgx.Tx, sql string, ids []uuid.UUID) 
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, sql, raw(ids))
+	rows, err := tx.Query(ctx, sql, rowkit.UUIDs(ids))
 	if err != nil {
 		return nil, fmt.Errorf("writer: loading rows: %w", err)
 	}
@@ -333,7 +334,7 @@ func (l *dealLinkSync) want(r recState[events.Deal], i int, ref refKey, kind str
 }
 
 func dealLinkID(deal, entity uuid.UUID) uuid.UUID {
-	return uuid.NewSHA1(idNamespace, []byte("deal-link/"+deal.String()+"/"+entity.String()))
+	return rowkit.NameID([]byte("deal-link/" + deal.String() + "/" + entity.String()))
 }
 
 const currentDealLinksSQL = `
@@ -364,7 +365,7 @@ func (l *dealLinkSync) exec(ctx context.Context, tx pgx.Tx, rs []recState[events
 	if len(deals) == 0 {
 		return nil, nil
 	}
-	rows, err := tx.Query(ctx, currentDealLinksSQL, raw(deals))
+	rows, err := tx.Query(ctx, currentDealLinksSQL, rowkit.UUIDs(deals))
 	if err != nil {
 		return nil, fmt.Errorf("writer: loading deal links: %w", err)
 	}
@@ -399,12 +400,12 @@ func (l *dealLinkSync) exec(ctx context.Context, tx pgx.Tx, rs []recState[events
 		return nil, fmt.Errorf("writer: loading deal links: %w", err)
 	}
 	if len(delPeople) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM customer_deal_people WHERE id = ANY($1::uuid[])`, raw(delPeople)); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM customer_deal_people WHERE id = ANY($1::uuid[])`, rowkit.UUIDs(delPeople)); err != nil {
 			return nil, fmt.Errorf("writer: removing deal links: %w", err)
 		}
 	}
 	if len(delCompanies) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM customer_deal_companies WHERE id = ANY($1::uuid[])`, raw(delCompanies)); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM customer_deal_companies WHERE id = ANY($1::uuid[])`, rowkit.UUIDs(delCompanies)); err != nil {
 			return nil, fmt.Errorf("writer: removing deal links: %w", err)
 		}
 	}
@@ -424,7 +425,7 @@ func (l *dealLinkSync) exec(ctx context.Context, tx pgx.Tx, rs []recState[events
 		if len(ids) == 0 {
 			continue
 		}
-		rows, err := tx.Query(ctx, sql, raw(ids), raw(ds), raw(es), now)
+		rows, err := tx.Query(ctx, sql, rowkit.UUIDs(ids), rowkit.UUIDs(ds), rowkit.UUIDs(es), now)
 		if err != nil {
 			return nil, fmt.Errorf("writer: writing deal links: %w", err)
 		}
@@ -443,7 +444,7 @@ func (l *dealLinkSync) exec(ctx context.Context, tx pgx.Tx, rs []recState[events
 	}
 	out := map[uuid.UUID]string{}
 	for deal := range changed {
-		out[deal] = digest([]any{sortedIDs(l.wantPeople[deal]), sortedIDs(l.wantCompanies[deal])})
+		out[deal] = rowkit.Digest([]any{sortedIDs(l.wantPeople[deal]), sortedIDs(l.wantCompanies[deal])})
 	}
 	return out, nil
 }

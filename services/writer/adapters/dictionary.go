@@ -9,6 +9,7 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
 )
@@ -72,7 +73,7 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	ts, os, sts, sis := s.keyColumns(keys)
-	rows, err := tx.Query(ctx, stagesSQL, raw(ts), raw(os), sts, sis)
+	rows, err := tx.Query(ctx, stagesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
 		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
 	}
@@ -100,7 +101,7 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 		}
 		c.key = keys[i-1]
 		var p events.Person
-		if err := openJSON(s.ciphers[c.key.Tenant], snapshot, &p); err != nil {
+		if err := rowkit.OpenJSON(s.ciphers[c.key.Tenant], snapshot, &p); err != nil {
 			rows.Close()
 			return app.Result{}, fmt.Errorf("writer: snapshot of %s/%s: %w", c.key.SourceType, c.key.SourceID, err)
 		}
@@ -132,14 +133,14 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 		if c.stage != nil {
 			stage = *c.stage
 		}
-		row, err := eventRow(c.key.Tenant, events.AggregatePerson+".updated", companyPayload(c.id, s.scopes[c.key.Tenant]),
+		row, err := rowkit.EventRow(c.key.Tenant, events.AggregatePerson+".updated", companyPayload(c.id, s.scopes[c.key.Tenant]),
 			c.id.entity.String(), c.version, c.mapping, "lifecycle/"+stage)
 		if err != nil {
 			return app.Result{}, err
 		}
 		outbox = append(outbox, row)
 	}
-	if _, err := tx.Exec(ctx, setStagesSQL, raw(entities), stages, now); err != nil {
+	if _, err := tx.Exec(ctx, setStagesSQL, rowkit.UUIDs(entities), stages, now); err != nil {
 		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
 	}
 	if err := d.ensure(ctx, tx, s.scopes, now); err != nil {

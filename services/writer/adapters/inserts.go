@@ -3,13 +3,13 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 )
 
 // The inserts take go-jet's generated models (so column sets follow `make gen`) but send them as one array per
@@ -71,8 +71,8 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 			id[i], org[i], ten[i], kind[i], display[i], email[i], phone[i] = e.ID, e.OrganizationID, e.TenantID, e.Kind, e.DisplayName, e.PrimaryEmail, e.PrimaryPhone
 			active[i], created[i], updated[i], deleted[i] = e.IsActive, e.CreatedAt, e.UpdatedAt, e.DeletedAt
 		}
-		if _, err := tx.Exec(ctx, insertEntitiesSQL, raw(id), raw(org), raw(ten), textCol(kind), textCol(display), optTextCol(email), optTextCol(phone),
-			active, timeCol(created), timeCol(updated), optTimeCol(deleted)); err != nil {
+		if _, err := tx.Exec(ctx, insertEntitiesSQL, rowkit.UUIDs(id), rowkit.UUIDs(org), rowkit.UUIDs(ten), rowkit.Texts(kind), rowkit.Texts(display), rowkit.OptTexts(email), rowkit.OptTexts(phone),
+			active, rowkit.Times(created), rowkit.Times(updated), rowkit.OptTimes(deleted)); err != nil {
 			return fmt.Errorf("writer: inserting people: %w", err)
 		}
 	}
@@ -87,8 +87,8 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 			id[i], org[i], ten[i], entity[i], first[i], last[i], job[i] = p.ID, p.OrganizationID, p.TenantID, p.EntityID, p.FirstName, p.LastName, p.JobTitle
 			created[i], updated[i], company[i] = p.CreatedAt, p.UpdatedAt, p.CompanyEntityID
 		}
-		if _, err := tx.Exec(ctx, insertPeopleSQL, raw(id), raw(org), raw(ten), optTextCol(first), optTextCol(last), optTextCol(job),
-			timeCol(created), timeCol(updated), raw(entity), rawPtr(company)); err != nil {
+		if _, err := tx.Exec(ctx, insertPeopleSQL, rowkit.UUIDs(id), rowkit.UUIDs(org), rowkit.UUIDs(ten), rowkit.OptTexts(first), rowkit.OptTexts(last), rowkit.OptTexts(job),
+			rowkit.Times(created), rowkit.Times(updated), rowkit.UUIDs(entity), rowkit.OptUUIDs(company)); err != nil {
 			return fmt.Errorf("writer: inserting person profiles: %w", err)
 		}
 	}
@@ -104,8 +104,8 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 			integ[i], typ[i], ext[i], status[i] = m.IntegrationID, m.InternalEntityType, m.ExternalID, m.SyncStatus
 			synced[i], deleted[i], created[i], updated[i] = m.LastSyncedAt, m.DeletedAt, m.CreatedAt, m.UpdatedAt
 		}
-		if _, err := tx.Exec(ctx, insertMappingsSQL, raw(id), textCol(integ), textCol(typ), raw(internal), textCol(ext), textCol(status),
-			optTimeCol(synced), raw(org), raw(ten), timeCol(created), timeCol(updated), optTimeCol(deleted)); err != nil {
+		if _, err := tx.Exec(ctx, insertMappingsSQL, rowkit.UUIDs(id), rowkit.Texts(integ), rowkit.Texts(typ), rowkit.UUIDs(internal), rowkit.Texts(ext), rowkit.Texts(status),
+			rowkit.OptTimes(synced), rowkit.UUIDs(org), rowkit.UUIDs(ten), rowkit.Times(created), rowkit.Times(updated), rowkit.OptTimes(deleted)); err != nil {
 			return fmt.Errorf("writer: inserting external ids: %w", err)
 		}
 	}
@@ -128,9 +128,9 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 		if recordsNew {
 			sql = newRecordsSQL
 		}
-		if _, err := tx.Exec(ctx, sql, raw(ten), raw(org), textCol(st), textCol(si), textCol(typ), raw(internal), rawPtr(profile),
-			timeCol(srcAt), textCol(hash), textCol(mapping), optTimeCol(deleted), timeCol(created), timeCol(updated), snapshot,
-			optTimeCol(written), optTimeCol(endAt), optTextCol(endHash)); err != nil {
+		if _, err := tx.Exec(ctx, sql, rowkit.UUIDs(ten), rowkit.UUIDs(org), rowkit.Texts(st), rowkit.Texts(si), rowkit.Texts(typ), rowkit.UUIDs(internal), rowkit.OptUUIDs(profile),
+			rowkit.Times(srcAt), rowkit.Texts(hash), rowkit.Texts(mapping), rowkit.OptTimes(deleted), rowkit.Times(created), rowkit.Times(updated), snapshot,
+			rowkit.OptTimes(written), rowkit.OptTimes(endAt), rowkit.OptTexts(endHash)); err != nil {
 			return fmt.Errorf("writer: inserting records: %w", err)
 		}
 	}
@@ -160,7 +160,7 @@ func (s *Store) insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.Orosyn
 			buf = new([]byte)
 		}
 		defer s.outboxBufs.Put(buf)
-		*buf = appendOutboxBatchJSON((*buf)[:0], rows)
+		*buf = rowkit.AppendOutboxBatchJSON((*buf)[:0], rows)
 		var id int64
 		if err := tx.QueryRow(ctx, insertOutboxBatchSQL, *buf).Scan(&id); err != nil { // []byte: sent as is
 			return fmt.Errorf("writer: writing outbox: %w", err)
@@ -176,69 +176,4 @@ func (s *Store) insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.Orosyn
 		return fmt.Errorf("writer: writing outbox: %w", err)
 	}
 	return nil
-}
-
-// outboxBatchJSON is the JSON array of batchEvent an orosync_outbox_batches row holds, appended by hand: headers and
-// payloads are already JSON (from json.Marshal), and json.Marshal of a []batchEvent re-validated and re-compacted
-// every one of them (a sixth of the writer's CPU on a 1,000-contact batch).
-func outboxBatchJSON(rows []model.OrosyncOutbox) []byte { return appendOutboxBatchJSON(nil, rows) }
-
-func appendOutboxBatchJSON(b []byte, rows []model.OrosyncOutbox) []byte {
-	size := 2
-	for _, r := range rows {
-		size += len(r.Subject) + len(r.MsgID) + len(r.EventType) + len(r.Headers) + len(r.Payload) + 40
-	}
-	b = slices.Grow(b, size)
-	b = append(b, '[')
-	for i, r := range rows {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"s":`...)
-		b = appendJSONString(b, r.Subject)
-		b = append(b, `,"m":`...)
-		b = appendJSONString(b, r.MsgID)
-		b = append(b, `,"t":`...)
-		b = appendJSONString(b, r.EventType)
-		b = append(b, `,"h":`...)
-		b = appendRawJSON(b, r.Headers)
-		b = append(b, `,"p":`...)
-		b = appendRawJSON(b, r.Payload)
-		b = append(b, '}')
-	}
-	return append(b, ']')
-}
-
-func appendRawJSON(b []byte, v string) []byte {
-	if v == "" {
-		return append(b, "null"...)
-	}
-	return append(b, v...)
-}
-
-// appendJSONString appends s as a JSON string (quotes, backslashes and control characters escaped).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	return append(appendJSONStringBody(b, s), '"')
-}
-
-// appendJSONStringBody is appendJSONString without the quotes.
-func appendJSONStringBody(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	return append(b, s[start:]...)
 }

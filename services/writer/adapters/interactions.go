@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
 )
 
@@ -93,8 +94,8 @@ func (r *interactionRows) exec(ctx context.Context, tx pgx.Tx, sql string, now t
 	for i, e := range r.entity {
 		ents[i] = *e
 	}
-	rows, err := tx.Query(ctx, sql, raw(r.id), raw(r.org), raw(r.ten), r.typ, r.title, r.body, r.status, r.scheduled, r.occurred,
-		r.priority, r.duration, rawPtr(r.deal), raw(ents), r.participants, r.linked, r.deleted, now)
+	rows, err := tx.Query(ctx, sql, rowkit.UUIDs(r.id), rowkit.UUIDs(r.org), rowkit.UUIDs(r.ten), r.typ, r.title, r.body, r.status, r.scheduled, r.occurred,
+		r.priority, r.duration, rowkit.OptUUIDs(r.deal), rowkit.UUIDs(ents), r.participants, r.linked, r.deleted, now)
 	if err != nil {
 		return nil, fmt.Errorf("writer: writing interactions: %w", err)
 	}
@@ -254,7 +255,7 @@ func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recSta
 		}
 		rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
 		rows.typ, rows.status = append(rows.typ, in.InteractionType), append(rows.status, status)
-		rows.title, rows.body = append(rows.title, keepCipher(c, st.a, in.Title)), append(rows.body, keepCipher(c, st.b, in.Body))
+		rows.title, rows.body = append(rows.title, rowkit.KeepCipher(c, st.a, in.Title)), append(rows.body, rowkit.KeepCipher(c, st.b, in.Body))
 		rows.scheduled, rows.occurred = append(rows.scheduled, parseDate(in.ScheduledAt)), append(rows.occurred, parseDate(in.OccurredAt))
 		rows.priority, rows.duration = append(rows.priority, int32Ptr(in.Priority)), append(rows.duration, int32Ptr(in.DurationMinutes))
 		rows.deal, rows.entity = append(rows.deal, deal), append(rows.entity, entity)
@@ -301,9 +302,9 @@ func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recSta
 				Status: set.rows.status[j], SyncOrigin: events.SyncOrigin}
 			salt := ""
 			if evt == "updated" {
-				salt = digest([]any{r.st.Value, set.rows.entity[j], set.rows.deal[j], set.rows.linked[j]})
+				salt = rowkit.Digest([]any{r.st.Value, set.rows.entity[j], set.rows.deal[j], set.rows.linked[j]})
 			}
-			row, err := eventRow(r.key.Tenant, interactionEvent+evt, payload, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
+			row, err := rowkit.EventRow(r.key.Tenant, interactionEvent+evt, payload, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
 			if err != nil {
 				return err
 			}
@@ -314,7 +315,7 @@ func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recSta
 				if action == "" {
 					continue
 				}
-				row, err := eventRow(r.key.Tenant, interactionEvent+action, payload, r.id.String(), r.st.Version, r.st.MappingVersion, "")
+				row, err := rowkit.EventRow(r.key.Tenant, interactionEvent+action, payload, r.id.String(), r.st.Version, r.st.MappingVersion, "")
 				if err != nil {
 					return err
 				}
@@ -353,7 +354,7 @@ func projectNextInteractions(ctx context.Context, tx pgx.Tx, entities map[uuid.U
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
-	if _, err := tx.Exec(ctx, nextInteractionsSQL, raw(ids), now); err != nil {
+	if _, err := tx.Exec(ctx, nextInteractionsSQL, rowkit.UUIDs(ids), now); err != nil {
 		return fmt.Errorf("writer: next interactions: %w", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 )
 
 // Person ↔ company links. A person's links are those of its last applied version (Person.CompanyLinks): links to
@@ -180,7 +181,7 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 			sc := s.scopes[r.tenant]
 			ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, r.Type, r.ID
 		}
-		p.b.Queue(resolveCompaniesSQL, raw(ts), raw(os), textCol(sts), textCol(sis)).Query(func(rows pgx.Rows) error {
+		p.b.Queue(resolveCompaniesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), rowkit.Texts(sts), rowkit.Texts(sis)).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var i int64
 				var entity [16]byte
@@ -199,10 +200,10 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 	}
 	current := map[uuid.UUID][]linkRow{}
 	if len(lp.clear) > 0 {
-		p.b.Queue(currentLinksSQL, raw(lp.clear)).Query(func(rows pgx.Rows) error {
+		p.b.Queue(currentLinksSQL, rowkit.UUIDs(lp.clear)).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var l linkRow
-				if err := rows.Scan(scanUUID(&l.id), scanUUID(&l.person), scanUUID(&l.company), &l.primary); err != nil {
+				if err := rows.Scan(rowkit.ScanUUID(&l.id), rowkit.ScanUUID(&l.person), rowkit.ScanUUID(&l.company), &l.primary); err != nil {
 					return err
 				}
 				current[l.person] = append(current[l.person], l)
@@ -249,7 +250,7 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 		for _, l := range current[ls.person] {
 			if _, ok := want[l.company]; !ok {
 				lp.del = append(lp.del, l.id)
-				row, err := linkEventRow(ls.tenant, linkEvent+"deleted", sc, l, ls.version, ls.mapping)
+				row, err := rowkit.LinkEventRow(ls.tenant, linkEvent+"deleted", sc, l.id, l.person, l.company, ls.version, ls.mapping)
 				if err != nil {
 					return nil, err
 				}
@@ -266,9 +267,9 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 				continue
 			}
 			n := len(syncs)
-			lp.ins = appendSized(lp.ins, n, linkRow{id: linkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
-			lp.insScope, lp.insSync = appendSized(lp.insScope, n, sc), appendSized(lp.insSync, n, si)
-			lp.insFresh = appendSized(lp.insFresh, n, fresh[ls.person])
+			lp.ins = rowkit.AppendSized(lp.ins, n, linkRow{id: rowkit.LinkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
+			lp.insScope, lp.insSync = rowkit.AppendSized(lp.insScope, n, sc), rowkit.AppendSized(lp.insSync, n, si)
+			lp.insFresh = rowkit.AppendSized(lp.insFresh, n, fresh[ls.person])
 		}
 		if fresh[ls.person] {
 			if primary != nil {
@@ -292,20 +293,20 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 // returns the outbox rows.
 func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, p *pipeline, now time.Time) ([]model.OrosyncOutbox, error) {
 	if len(lp.del) > 0 {
-		p.Exec(ctx, deleteLinksSQL, raw(lp.del), now)
+		p.Exec(ctx, deleteLinksSQL, rowkit.UUIDs(lp.del), now)
 	}
 	if len(lp.updID) > 0 {
-		p.Exec(ctx, updateLinksSQL, raw(lp.updID), lp.updPrimary, now)
+		p.Exec(ctx, updateLinksSQL, rowkit.UUIDs(lp.updID), lp.updPrimary, now)
 	}
 	created := queueInsertLinks(p, lp.ins, lp.insScope, lp.insFresh, now)
 	if err := setPrimaryCompanies(ctx, p, lp.primaryPerson, lp.primaryComp, now); err != nil {
 		return nil, err
 	}
 	if len(lp.clear) > 0 {
-		p.Exec(ctx, clearPendingSQL, raw(lp.clear))
+		p.Exec(ctx, clearPendingSQL, rowkit.UUIDs(lp.clear))
 	}
 	if len(lp.pPerson) > 0 {
-		p.Exec(ctx, parkLinksSQL, raw(lp.pT), raw(lp.pO), raw(lp.pPerson), lp.pST, lp.pSI, lp.pPrimary, lp.pAt, lp.pHash, now)
+		p.Exec(ctx, parkLinksSQL, rowkit.UUIDs(lp.pT), rowkit.UUIDs(lp.pO), rowkit.UUIDs(lp.pPerson), lp.pST, lp.pSI, lp.pPrimary, lp.pAt, lp.pHash, now)
 	}
 	if err := p.flush(ctx, tx); err != nil {
 		return nil, err
@@ -316,7 +317,7 @@ func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, p *pipeline, now time.T
 			continue
 		}
 		ls := lp.syncs[lp.insSync[i]]
-		row, err := linkEventRow(ls.tenant, linkCreated, lp.insScope[i], l, ls.version, ls.mapping)
+		row, err := rowkit.LinkEventRow(ls.tenant, linkCreated, lp.insScope[i], l.id, l.person, l.company, ls.version, ls.mapping)
 		if err != nil {
 			return nil, err
 		}
@@ -343,10 +344,10 @@ func queueInsertLinks(p *pipeline, ins []linkRow, scopes []Scope, fresh []bool, 
 	var newScopes, rowScopes []Scope
 	for i, l := range ins {
 		if fresh != nil && fresh[i] {
-			newRows, newScopes = appendSized(newRows, len(ins), l), appendSized(newScopes, len(ins), scopes[i])
+			newRows, newScopes = rowkit.AppendSized(newRows, len(ins), l), rowkit.AppendSized(newScopes, len(ins), scopes[i])
 			created[l.id] = true
 		} else {
-			rows, rowScopes = appendSized(rows, len(ins), l), appendSized(rowScopes, len(ins), scopes[i])
+			rows, rowScopes = rowkit.AppendSized(rows, len(ins), l), rowkit.AppendSized(rowScopes, len(ins), scopes[i])
 		}
 	}
 	if len(newRows) > 0 {
@@ -375,7 +376,7 @@ func linkColumns(ins []linkRow, scopes []Scope, now time.Time) []any {
 	for i, l := range ins {
 		id[i], org[i], ten[i], person[i], company[i], primary[i] = l.id, scopes[i].OrganizationID, scopes[i].TenantID, l.person, l.company, l.primary
 	}
-	return []any{raw(id), raw(org), raw(ten), primary, raw(person), raw(company), now}
+	return []any{rowkit.UUIDs(id), rowkit.UUIDs(org), rowkit.UUIDs(ten), primary, rowkit.UUIDs(person), rowkit.UUIDs(company), now}
 }
 
 // setPrimaryCompanies sets customer_people.company_entity_id (uuid.Nil: none).
@@ -390,35 +391,13 @@ func setPrimaryCompanies(ctx context.Context, tx execer, people, companies []uui
 			comps[i] = &x
 		}
 	}
-	if _, err := tx.Exec(ctx, primaryCompanySQL, raw(people), rawPtr(comps), now); err != nil {
+	if _, err := tx.Exec(ctx, primaryCompanySQL, rowkit.UUIDs(people), rowkit.OptUUIDs(comps), now); err != nil {
 		return fmt.Errorf("writer: primary companies of people: %w", err)
 	}
 	return nil
 }
 
 const linkCreated = linkEvent + "created"
-
-// linkEventRow is eventRow(tenant, name, payload, l.id.String(), v, mapping, "") of Mercato's
-// customers.person_company_link.* payload (reference §3, events.PersonCompanyLinkEvent), appended without the five
-// uuid strings.
-func linkEventRow(tenant, name string, sc Scope, l linkRow, v events.SourceVersion, mapping string) (model.OrosyncOutbox, error) {
-	var buf [320]byte
-	b := append(buf[:0], `{"id":"`...)
-	n := len(b)
-	b = appendUUID(b, l.id)
-	id := string(b[n:])
-	b = appendUUID(append(b, `","organizationId":"`...), sc.OrganizationID)
-	b = appendUUID(append(b, `","tenantId":"`...), sc.TenantID)
-	b = appendUUID(append(b, `","personEntityId":"`...), l.person)
-	b = appendUUID(append(b, `","companyEntityId":"`...), l.company)
-	b = events.AppendJSONStringBody(append(b, `","syncOrigin":"`...), events.SyncOrigin)
-	b = append(b, `"}`...)
-	subject, err := eventSubject(tenant, name, id)
-	if err != nil {
-		return model.OrosyncOutbox{}, err
-	}
-	return outboxEvent(tenant, subject, name, id, string(b), v, mapping, "", nil), nil
-}
 
 const unparkSQL = `
 DELETE FROM orosync_pending_links p
@@ -442,7 +421,7 @@ func (s *Store) unpark(ctx context.Context, tx pgx.Tx, arrived []arrival, now ti
 	if err := lockLinks(ctx, tx, tenants); err != nil {
 		return nil, err
 	}
-	rows, err := tx.Query(ctx, unparkSQL, raw(ts), raw(os), sts, sis, raw(ents))
+	rows, err := tx.Query(ctx, unparkSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis, rowkit.UUIDs(ents))
 	if err != nil {
 		return nil, fmt.Errorf("writer: unparking links: %w", err)
 	}
@@ -456,12 +435,12 @@ func (s *Store) unpark(ctx context.Context, tx pgx.Tx, arrived []arrival, now ti
 			i int64
 			l linkRow
 		)
-		if err := rows.Scan(&i, scanUUID(&l.person), scanUUID(&l.company), &l.primary); err != nil {
+		if err := rows.Scan(&i, rowkit.ScanUUID(&l.person), rowkit.ScanUUID(&l.company), &l.primary); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("writer: unparking links: %w", err)
 		}
 		sc := s.scopes[arrived[i-1].tenant]
-		l.id = linkID(sc, l.person, l.company)
+		l.id = rowkit.LinkID(sc, l.person, l.company)
 		ins, scopes, from = append(ins, l), append(scopes, sc), append(from, int(i-1))
 	}
 	rows.Close()
@@ -484,7 +463,7 @@ func (s *Store) unpark(ctx context.Context, tx pgx.Tx, arrived []arrival, now ti
 			continue
 		}
 		a := arrived[from[j]]
-		row, err := linkEventRow(a.tenant, linkCreated, scopes[j], l, a.version, a.mapping)
+		row, err := rowkit.LinkEventRow(a.tenant, linkCreated, scopes[j], l.id, l.person, l.company, a.version, a.mapping)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
 )
@@ -52,7 +53,7 @@ func (s *Store) SplitMerges(ctx context.Context, changes []events.Change) (mine,
 	}
 	keys := keysOf(candidates)
 	ts, os, sts, sis := s.keyColumns(keys)
-	rows, err := s.pool.Query(ctx, recordTypesSQL, raw(ts), raw(os), sts, sis)
+	rows, err := s.pool.Query(ctx, recordTypesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
 		return nil, nil, fmt.Errorf("writer: record types: %w", err)
 	}
@@ -104,7 +105,7 @@ func (s *Store) SplitMerges(ctx context.Context, changes []events.Change) (mine,
 	}
 	if len(takeOver) > 0 {
 		ts, os, sts, sis := s.keyColumns(takeOver)
-		if _, err := s.pool.Exec(ctx, takeOverSQL, raw(ts), raw(os), sts, sis); err != nil {
+		if _, err := s.pool.Exec(ctx, takeOverSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis); err != nil {
 			return nil, nil, fmt.Errorf("writer: merged records: %w", err)
 		}
 	}
@@ -173,8 +174,8 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 		c := s.ciphers[r.key.Tenant]
 		v := r.st.Value
 		ents = append(ents, id)
-		emails, phones, descs = append(emails, c.encPtr(v.PrimaryEmail)), append(phones, c.encPtr(v.PrimaryPhone)), append(descs, c.encPtr(v.Description))
-		legal, webs, inds = append(legal, c.encPtr(v.LegalName)), append(webs, c.encPtr(v.WebsiteURL)), append(inds, c.encPtr(v.Industry))
+		emails, phones, descs = append(emails, c.EncPtr(v.PrimaryEmail)), append(phones, c.EncPtr(v.PrimaryPhone)), append(descs, c.EncPtr(v.Description))
+		legal, webs, inds = append(legal, c.EncPtr(v.LegalName)), append(webs, c.EncPtr(v.WebsiteURL)), append(inds, c.EncPtr(v.Industry))
 		out.dict.add(r.key.Tenant, "industry", v.Industry)
 	}
 	if len(ents) == 0 {
@@ -186,7 +187,7 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 		a, b, c []*string
 		what    string
 	}{{fillEntitiesSQL, emails, phones, descs, "companies"}, {fillCompaniesSQL, legal, webs, inds, "company profiles"}} {
-		rows, err := tx.Query(ctx, q.sql, raw(ents), q.a, q.b, q.c, now)
+		rows, err := tx.Query(ctx, q.sql, rowkit.UUIDs(ents), q.a, q.b, q.c, now)
 		if err != nil {
 			return fmt.Errorf("writer: filling merged %s: %w", q.what, err)
 		}
@@ -206,7 +207,7 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 	if len(filled) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, companyProfilesSQL, raw(ents))
+	rows, err := tx.Query(ctx, companyProfilesSQL, rowkit.UUIDs(ents))
 	if err != nil {
 		return fmt.Errorf("writer: merged company profiles: %w", err)
 	}
@@ -230,7 +231,7 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 		r := rs[fillFrom[e]]
 		payload := companyPayload(ids{entity: e, profile: profiles[e]}, r.sc)
 		// The same version may fill the company again after an account version cleared it: each fill is an event.
-		row, err := eventRow(r.key.Tenant, events.AggregateCompany+".updated", payload, e.String(), r.st.Version, r.st.MappingVersion,
+		row, err := rowkit.EventRow(r.key.Tenant, events.AggregateCompany+".updated", payload, e.String(), r.st.Version, r.st.MappingVersion,
 			"merge/"+r.key.SourceType+"/"+r.key.SourceID, now.Format(time.RFC3339Nano))
 		if err != nil {
 			return err

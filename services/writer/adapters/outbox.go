@@ -2,7 +2,6 @@ package adapters
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -18,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 )
 
 // Forwarder relays the transactional outbox to MERCATO_EVENTS: rows are deleted only after JetStream acknowledged
@@ -94,15 +94,6 @@ RETURNING id, CASE WHEN id = ANY($3::bigint[]) THEN NULL ELSE events::text END`
 type outboxMsg struct {
 	id                                    int64
 	subject, msgID, typ, headers, payload string
-}
-
-// batchEvent is one event of an orosync_outbox_batches row.
-type batchEvent struct {
-	Subject string          `json:"s"`
-	MsgID   string          `json:"m"`
-	Type    string          `json:"t"`
-	Headers json.RawMessage `json:"h"`
-	Payload json.RawMessage `json:"p"`
 }
 
 // RelayOnce publishes the next outbox rows, in id order, and deletes them; it returns how many events it relayed.
@@ -217,7 +208,7 @@ func (f *Forwarder) takeBatches(ctx context.Context, tx pgx.Tx, below int64) ([]
 			fromMem = append(fromMem, id)
 			continue
 		}
-		var evts []batchEvent
+		var evts []rowkit.BatchEvent
 		if err := gojson.Unmarshal(raw, &evts); err != nil { // half encoding/json's CPU on the relay's hot path
 			return nil, nil, fmt.Errorf("outbox batch %d: %w", id, err)
 		}
@@ -230,34 +221,6 @@ func (f *Forwarder) takeBatches(ctx context.Context, tx pgx.Tx, below int64) ([]
 		return nil, nil, fmt.Errorf("outbox: reading batches: %w", err)
 	}
 	return out, fromMem, nil
-}
-
-// outboxHeaders is the JSON of an event's CloudEvents headers as the outbox stores them: without those the relay
-// derives from the row's own columns or that never vary (id and Nats-Msg-Id are msg_id, type is event_type,
-// specversion and content type are constant), which halves an outbox row.
-func outboxHeaders(env events.Envelope) string {
-	// What json.Marshal of the map of the remaining headers writes (keys sorted), without the map: ce-dataschema,
-	// ce-source, ce-subject, ce-time, those set.
-	var buf [256]byte
-	b := append(buf[:0], '{')
-	if env.DataSchema != "" {
-		b = appendHeader(b, events.HeaderDataSchema, env.DataSchema)
-	}
-	b = appendHeader(b, events.HeaderSource, env.Source)
-	if env.Subject != "" {
-		b = appendHeader(b, events.HeaderSubject, env.Subject)
-	}
-	b = append(b, `,"`+events.HeaderTime+`":"`...)
-	b = env.Time.UTC().AppendFormat(b, time.RFC3339Nano) // no character to escape
-	return string(append(b, '"', '}'))
-}
-
-func appendHeader(b []byte, k, v string) []byte {
-	if len(b) > 1 {
-		b = append(b, ',')
-	}
-	b = appendJSONString(b, k)
-	return appendJSONString(append(b, ':'), v)
 }
 
 // completeHeaders adds what outboxHeaders left out (rows written before it kept them all are unchanged).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 )
 
 // Deals go on Mercato's pipeline board (customer_deals.pipeline_id + pipeline_stage_id). Per scope the pipeline is
@@ -23,15 +24,15 @@ const oroPipelineName = "OroCRM"
 // pipelineID is the id of the pipeline orosync creates in a scope.
 func pipelineID(sc Scope) uuid.UUID {
 	var buf [128]byte
-	return nameID(append(appendScope(buf[:0], sc), "pipeline/"+oroPipelineName...))
+	return rowkit.NameID(append(rowkit.AppendScope(buf[:0], sc), "pipeline/"+oroPipelineName...))
 }
 
 // stageID is the id of the stage orosync creates in a pipeline for a status value (normalized).
 func stageID(sc Scope, pipeline uuid.UUID, norm string) uuid.UUID {
 	var buf [192]byte
-	b := append(appendScope(buf[:0], sc), "pipeline-stage/"...)
-	b = append(appendUUID(b, pipeline), '/')
-	return nameID(append(b, norm...))
+	b := append(rowkit.AppendScope(buf[:0], sc), "pipeline-stage/"...)
+	b = append(rowkit.AppendUUID(b, pipeline), '/')
+	return rowkit.NameID(append(b, norm...))
 }
 
 // stagePosition orders the stages from the status value alone, so stages made in any order (a replay, a reverse
@@ -208,7 +209,7 @@ func ensureBoards(ctx context.Context, tx pgx.Tx, scopes map[string]Scope, want 
 			bd.stages[norm] = sid
 		}
 		if len(ids) > 0 {
-			adds.Queue(insertStagesSQL, sc.OrganizationID, sc.TenantID, c.pipeline, raw(ids), names, positions, now)
+			adds.Queue(insertStagesSQL, sc.OrganizationID, sc.TenantID, c.pipeline, rowkit.UUIDs(ids), names, positions, now)
 		}
 		out[t] = bd
 	}

@@ -4,10 +4,8 @@ package adapters
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -19,24 +17,24 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
 )
 
 // Scope is the Mercato tenant and organization an orosync connection writes into.
-type Scope struct {
-	TenantID       uuid.UUID
-	OrganizationID uuid.UUID
-	// DEK, when set, is the tenant's data encryption key (base64 of 32 bytes, see DeriveTenantDEK): the columns
-	// Mercato encrypts are then written in its format (reference §1.8). Empty: plaintext.
-	DEK string
+type Scope = rowkit.Scope
+
+// DeriveTenantDEK derives a tenant's data encryption key as Mercato does (rowkit.DeriveTenantDEK).
+func DeriveTenantDEK(secret, tenantID string) (string, error) {
+	return rowkit.DeriveTenantDEK(secret, tenantID)
 }
 
 // Store applies batches to Mercato's tables in one transaction each.
 type Store struct {
 	pool    *pgxpool.Pool
 	scopes  map[string]Scope
-	ciphers map[string]*fieldCipher
+	ciphers map[string]*rowkit.Cipher
 	now     func() time.Time
 	// MatchEmails links a contact new to orosync to an unlinked Mercato person with the same primary email
 	// (one candidate) or queues it for review (several). Not available on encrypted tenants (Mercato's
@@ -68,12 +66,12 @@ func NewStore(pool *pgxpool.Pool, scopes map[string]Scope, now func() time.Time)
 	if now == nil {
 		now = time.Now
 	}
-	ciphers := map[string]*fieldCipher{}
+	ciphers := map[string]*rowkit.Cipher{}
 	for tenant, sc := range scopes {
 		if sc.DEK == "" {
 			continue
 		}
-		c, err := newFieldCipher(sc.DEK)
+		c, err := rowkit.NewCipher(sc.DEK)
 		if err != nil {
 			return nil, fmt.Errorf("writer store: tenant %s: %w", tenant, err)
 		}
@@ -87,6 +85,12 @@ func NewStore(pool *pgxpool.Pool, scopes map[string]Scope, now func() time.Time)
 func (s *Store) Scope(tenant string) (Scope, bool) {
 	sc, ok := s.scopes[tenant]
 	return sc, ok
+}
+
+// newIDs are the ids of a record's Mercato rows (rowkit.RecordIDs).
+func newIDs(sc Scope, k domain.Key) ids {
+	entity, profile := rowkit.RecordIDs(sc, k)
+	return ids{entity: entity, profile: profile}
 }
 
 // ids remembers the Mercato ids of a stored record; a loaded person also its primary company
@@ -153,7 +157,7 @@ CROSS JOIN LATERAL (
 func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[domain.Key]*domain.Stored, map[domain.Key]ids, error) {
 	n := len(keys)
 	ts, os, sts, sis := s.keyColumns(keys)
-	rows, err := tx.Query(ctx, loadSQL, raw(ts), raw(os), sts, sis)
+	rows, err := tx.Query(ctx, loadSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
 		return nil, nil, fmt.Errorf("writer: loading %d records: %w", n, err)
 	}
@@ -180,7 +184,7 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 		}{}
 		st, p := &row.st, &row.st.Person
 		entity = uuid.UUID{}
-		if err := rows.Scan(&i, scanUUID(&entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
+		if err := rows.Scan(&i, rowkit.ScanUUID(&entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
 			&p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName, &p.JobTitle, &snapshot, &localAt, &endAt, &endHash,
 			&companyLoaded, &company); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored record: %w", err)
@@ -189,7 +193,7 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 		c := s.ciphers[k.Tenant]
 		decryptPerson(c, p)
 		if snapshot != nil {
-			if err := openJSON(c, snapshot, &row.base); err != nil {
+			if err := rowkit.OpenJSON(c, snapshot, &row.base); err != nil {
 				return nil, nil, fmt.Errorf("writer: snapshot of %s/%s: %w", k.SourceType, k.SourceID, err)
 			}
 			st.Base = &row.base
@@ -213,13 +217,13 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 	return stored, known, rows.Err()
 }
 
-func decryptPerson(c *fieldCipher, p *events.Person) {
+func decryptPerson(c *rowkit.Cipher, p *events.Person) {
 	if c == nil {
 		return
 	}
-	p.DisplayName = c.decrypt(p.DisplayName)
-	p.PrimaryEmail, p.PrimaryPhone = c.decPtr(p.PrimaryEmail), c.decPtr(p.PrimaryPhone)
-	p.FirstName, p.LastName, p.JobTitle = c.decPtr(p.FirstName), c.decPtr(p.LastName), c.decPtr(p.JobTitle)
+	p.DisplayName = c.Decrypt(p.DisplayName)
+	p.PrimaryEmail, p.PrimaryPhone = c.DecPtr(p.PrimaryEmail), c.DecPtr(p.PrimaryPhone)
+	p.FirstName, p.LastName, p.JobTitle = c.DecPtr(p.FirstName), c.DecPtr(p.LastName), c.DecPtr(p.JobTitle)
 }
 
 const candidatesSQL = `
@@ -364,11 +368,11 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 			var snapshot *string
 			baseJSON := []byte("null") // of o.After.Base, compared below
 			if o.After.Base != nil {
-				plain, err := marshalJSON(o.After.Base)
+				plain, err := rowkit.MarshalJSON(o.After.Base)
 				if err != nil {
 					return fmt.Errorf("writer: encoding: %w", err)
 				}
-				sealed := seal(c, plain)
+				sealed := rowkit.Seal(c, plain)
 				snapshot, baseJSON = &sealed, plain
 			}
 			if o.Changed && !o.After.Deleted {
@@ -383,25 +387,25 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				case o.Link != nil:
 					id.entity, _ = uuid.Parse(o.Link.EntityID)
 					id.profile, _ = uuid.Parse(o.Link.ProfileID)
-					upd.addMercato(id, mappingID(sc, o.Key), o, c)
+					upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, c)
 				default:
-					entities = appendSized(entities, len(outcomes), model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
-						Kind: "person", DisplayName: c.enc(p.DisplayName), PrimaryEmail: c.encPtr(p.PrimaryEmail), PrimaryPhone: c.encPtr(p.PrimaryPhone),
+					entities = rowkit.AppendSized(entities, len(outcomes), model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
+						Kind: "person", DisplayName: c.Enc(p.DisplayName), PrimaryEmail: c.EncPtr(p.PrimaryEmail), PrimaryPhone: c.EncPtr(p.PrimaryPhone),
 						IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
-					people = appendSized(people, len(outcomes), model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
-						FirstName: c.encPtr(p.FirstName), LastName: c.encPtr(p.LastName), JobTitle: c.encPtr(p.JobTitle),
+					people = rowkit.AppendSized(people, len(outcomes), model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
+						FirstName: c.EncPtr(p.FirstName), LastName: c.EncPtr(p.LastName), JobTitle: c.EncPtr(p.JobTitle),
 						CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
 				}
 				var profile *uuid.UUID
 				if !o.After.Missing {
-					mappings = appendSized(mappings, len(outcomes), model.SyncExternalIDMappings{ID: mappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
+					mappings = rowkit.AppendSized(mappings, len(outcomes), model.SyncExternalIDMappings{ID: rowkit.MappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
 						InternalEntityType: events.AggregatePerson, InternalEntityID: id.entity, ExternalID: o.Key.SourceID,
 						SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
 						CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
 					p := id.profile
 					profile = &p
 				}
-				records = appendSized(records, len(outcomes), model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
+				records = rowkit.AppendSized(records, len(outcomes), model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
 					SourceType: o.Key.SourceType, SourceID: o.Key.SourceID, InternalEntityType: events.AggregatePerson,
 					InternalEntityID: id.entity, ProfileID: profile, SourceUpdatedAt: o.After.Version.UpdatedAt,
 					PayloadHash: o.After.Version.PayloadHash, MappingVersion: o.After.MappingVersion, DeletedAt: deletedAt,
@@ -409,7 +413,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 					DeletedSourceUpdatedAt: endAt(o.After), DeletedPayloadHash: endHash(o.After)})
 			} else {
 				if o.Changed {
-					upd.addMercato(id, mappingID(sc, o.Key), o, c)
+					upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, c)
 				}
 				if o.Changed || !sameBookkeepingJSON(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted,
 					o.Before.DeletedUpTo, o.After.DeletedUpTo, o.Before.Base, baseJSON) {
@@ -417,21 +421,21 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				}
 			}
 			for _, evt := range o.Events {
-				row, err := outboxRow(o, evt, id, sc, salt)
+				row, err := rowkit.CustomerEventRow(o.Key.Tenant, personEvent(evt), sc, id.entity, id.profile, o.After.Version, o.After.MappingVersion, salt)
 				if err != nil {
 					return err
 				}
-				outbox = appendSized(outbox, len(outcomes), row)
+				outbox = rowkit.AppendSized(outbox, len(outcomes), row)
 			}
 			if o.SyncLinks && !o.After.Missing {
-				links = appendSized(links, len(outcomes), linkSync{tenant: o.Key.Tenant, person: id.entity, company: id.company, companyLoaded: id.companyLoaded, links: o.Links, version: o.After.Version,
+				links = rowkit.AppendSized(links, len(outcomes), linkSync{tenant: o.Key.Tenant, person: id.entity, company: id.company, companyLoaded: id.companyLoaded, links: o.Links, version: o.After.Version,
 					mapping: o.After.MappingVersion})
 				as := addressSync{tenant: o.Key.Tenant, person: id.entity, want: o.Addresses, version: o.After.Version,
 					mapping: o.After.MappingVersion}
 				if o.Before != nil && o.Before.Base != nil {
 					as.prev = o.Before.Base.Addresses
 				}
-				addrs = appendSized(addrs, len(outcomes), as)
+				addrs = rowkit.AppendSized(addrs, len(outcomes), as)
 				if cf := personCustomFields(o, id, sc); cf != nil {
 					cfs = append(cfs, *cf)
 				}
@@ -540,7 +544,7 @@ func (d dictionary) ensure(ctx context.Context, tx execer, scopes map[string]Sco
 // only what its mapping changed); the record keeps the mapping version that last changed it, and a later
 // delivery under the new mapping is again compared value by value, and again writes nothing.
 func sameBookkeeping(v, w events.SourceVersion, deleted, nowDeleted bool, upTo, nowUpTo *events.SourceVersion, base, nowBase any) bool {
-	b, err := marshalJSON(nowBase)
+	b, err := rowkit.MarshalJSON(nowBase)
 	return err == nil && sameBookkeepingJSON(v, w, deleted, nowDeleted, upTo, nowUpTo, base, b)
 }
 
@@ -550,7 +554,7 @@ func sameBookkeepingJSON(v, w events.SourceVersion, deleted, nowDeleted bool, up
 	if v != w || deleted != nowDeleted || (upTo == nil) != (nowUpTo == nil) || (upTo != nil && *upTo != *nowUpTo) {
 		return false
 	}
-	a, err := marshalJSON(base)
+	a, err := rowkit.MarshalJSON(base)
 	return err == nil && bytes.Equal(a, nowBase)
 }
 
@@ -568,42 +572,6 @@ func endHash(s domain.Stored) *string {
 	}
 	h := s.DeletedUpTo.PayloadHash
 	return &h
-}
-
-// sealJSON marshals v for a json column; with a cipher the JSON is encrypted and stored as a JSON string, so
-// orosync's own copies of personal data are encrypted at rest like Mercato's.
-func sealJSON(c *fieldCipher, v any) (string, error) {
-	b, err := marshalJSON(v)
-	if err != nil {
-		return "", fmt.Errorf("writer: encoding: %w", err)
-	}
-	return seal(c, b), nil
-}
-
-// seal is sealJSON of JSON already made.
-func seal(c *fieldCipher, b []byte) string {
-	if c == nil {
-		return string(b)
-	}
-	s, _ := json.Marshal(c.encrypt(string(b)))
-	return string(s)
-}
-
-func openJSON(c *fieldCipher, raw []byte, v any) error {
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return err
-		}
-		if c == nil {
-			return fmt.Errorf("encrypted, but the tenant has no key configured")
-		}
-		raw = []byte(c.decrypt(s))
-	}
-	if p, ok := v.(*events.Person); ok && reflect.ValueOf(p).Elem().IsZero() {
-		return decodePerson(raw, p)
-	}
-	return json.Unmarshal(raw, v)
 }
 
 // updates collects the rewrites of existing records as columns, applied set-based with unnest: go-jet has no
@@ -631,7 +599,7 @@ type updates struct {
 	recEndHash             []*string
 }
 
-func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *fieldCipher) {
+func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *rowkit.Cipher) {
 	if u.entity == nil {
 		n := u.n
 		u.entity, u.mapping, u.display, u.deleted = make([]uuid.UUID, 0, n), make([]uuid.UUID, 0, n), make([]string, 0, n), make([]bool, 0, n)
@@ -640,12 +608,12 @@ func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *fie
 	}
 	p := o.After.Person
 	u.entity, u.mapping = append(u.entity, id.entity), append(u.mapping, mapping)
-	u.display = append(u.display, c.enc(p.DisplayName))
-	u.email = append(u.email, c.encPtr(p.PrimaryEmail))
-	u.phone = append(u.phone, c.encPtr(p.PrimaryPhone))
-	u.first = append(u.first, c.encPtr(p.FirstName))
-	u.last = append(u.last, c.encPtr(p.LastName))
-	u.job = append(u.job, c.encPtr(p.JobTitle))
+	u.display = append(u.display, c.Enc(p.DisplayName))
+	u.email = append(u.email, c.EncPtr(p.PrimaryEmail))
+	u.phone = append(u.phone, c.EncPtr(p.PrimaryPhone))
+	u.first = append(u.first, c.EncPtr(p.FirstName))
+	u.last = append(u.last, c.EncPtr(p.LastName))
+	u.job = append(u.job, c.EncPtr(p.JobTitle))
 	u.deleted = append(u.deleted, o.After.Deleted)
 }
 
@@ -699,61 +667,30 @@ WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = ANY
 
 func (u *updates) exec(ctx context.Context, tx execer) error {
 	if len(u.entity) > 0 {
-		if _, err := tx.Exec(ctx, updateEntitiesSQL, raw(u.entity), textCol(u.display), optTextCol(u.email), optTextCol(u.phone),
+		if _, err := tx.Exec(ctx, updateEntitiesSQL, rowkit.UUIDs(u.entity), rowkit.Texts(u.display), rowkit.OptTexts(u.email), rowkit.OptTexts(u.phone),
 			u.deleted, u.now); err != nil {
 			return fmt.Errorf("writer: updating people: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updatePeopleSQL, raw(u.entity), optTextCol(u.first), optTextCol(u.last), optTextCol(u.job), u.now); err != nil {
+		if _, err := tx.Exec(ctx, updatePeopleSQL, rowkit.UUIDs(u.entity), rowkit.OptTexts(u.first), rowkit.OptTexts(u.last), rowkit.OptTexts(u.job), u.now); err != nil {
 			return fmt.Errorf("writer: updating person profiles: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updateMappingsSQL, raw(u.mapping), u.deleted, u.now); err != nil {
+		if _, err := tx.Exec(ctx, updateMappingsSQL, rowkit.UUIDs(u.mapping), u.deleted, u.now); err != nil {
 			return fmt.Errorf("writer: updating external ids: %w", err)
 		}
 	}
 	if len(u.recEntity) > 0 {
-		if _, err := tx.Exec(ctx, updateRecordsSQL, raw(u.recEntity), timeCol(u.recUpdated), textCol(u.recHash), textCol(u.recMapping),
-			u.recDeleted, u.recSnaps, u.recChanged, optTimeCol(u.recEndAt), optTextCol(u.recEndHash), u.now); err != nil {
+		if _, err := tx.Exec(ctx, updateRecordsSQL, rowkit.UUIDs(u.recEntity), rowkit.Times(u.recUpdated), rowkit.Texts(u.recHash), rowkit.Texts(u.recMapping),
+			u.recDeleted, u.recSnaps, u.recChanged, rowkit.OptTimes(u.recEndAt), rowkit.OptTexts(u.recEndHash), u.now); err != nil {
 			return fmt.Errorf("writer: updating records: %w", err)
 		}
 	}
 	return nil
 }
 
-func outboxRow(o domain.Outcome, action string, id ids, sc Scope, salt string) (model.OrosyncOutbox, error) {
-	name := "customers.person." + action
-	switch action { // the usual names without a concatenation
-	case "created":
-		name = "customers.person.created"
-	case "updated":
-		name = "customers.person.updated"
-	case "deleted":
-		name = "customers.person.deleted"
-	}
-	var buf [256]byte
-	b := append(buf[:0], `{"id":"`...)
-	b = appendUUID(b, id.profile)
-	b = append(b, `","entityId":"`...)
-	n := len(b)
-	b = appendUUID(b, id.entity)
-	entity := string(b[n:])
-	b = append(b, `","organizationId":"`...)
-	b = appendUUID(b, sc.OrganizationID)
-	b = append(b, `","tenantId":"`...)
-	b = appendUUID(b, sc.TenantID)
-	b = append(b, `","syncOrigin":"`...)
-	b = events.AppendJSONStringBody(b, events.SyncOrigin)
-	b = append(b, `"}`...) // what json.Marshal writes of the events.CustomerEvent
-	subject, err := eventSubject(o.Key.Tenant, name, entity)
-	if err != nil {
-		return model.OrosyncOutbox{}, err
-	}
-	return outboxEvent(o.Key.Tenant, subject, name, entity, string(b), o.After.Version, o.After.MappingVersion, salt, nil), nil
-}
-
 // keyColumns turns record keys into the four arrays the load statements unnest: tenant, organization, Oro type, id.
-func (s *Store) keyColumns(keys []domain.Key) (ts, os []uuid.UUID, sts, sis textCol) {
+func (s *Store) keyColumns(keys []domain.Key) (ts, os []uuid.UUID, sts, sis rowkit.Texts) {
 	n := len(keys)
-	ts, os, sts, sis = make([]uuid.UUID, n), make([]uuid.UUID, n), make(textCol, n), make(textCol, n)
+	ts, os, sts, sis = make([]uuid.UUID, n), make([]uuid.UUID, n), make(rowkit.Texts, n), make(rowkit.Texts, n)
 	for i, k := range keys {
 		sc := s.scopes[k.Tenant]
 		ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, k.SourceType, k.SourceID
@@ -799,4 +736,17 @@ func PoolConfig(url string) (*pgxpool.Config, error) {
 	}
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	return cfg, nil
+}
+
+// personEvent is "customers.person." + action, the usual names without a concatenation.
+func personEvent(action string) string {
+	switch action {
+	case "created":
+		return "customers.person.created"
+	case "updated":
+		return "customers.person.updated"
+	case "deleted":
+		return "customers.person.deleted"
+	}
+	return "customers.person." + action
 }

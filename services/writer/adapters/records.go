@@ -2,9 +2,6 @@ package adapters
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
 )
@@ -154,7 +152,7 @@ func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind reco
 	for i, r := range rs {
 		var snap *string
 		if !r.st.Missing {
-			sealed, err := sealJSON(s.ciphers[r.key.Tenant], r.st.Value)
+			sealed, err := rowkit.SealJSON(s.ciphers[r.key.Tenant], r.st.Value)
 			if err != nil {
 				return app.Result{}, err
 			}
@@ -175,7 +173,7 @@ func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind reco
 			if typ == events.AggregateCompanyMerge {
 				typ = events.AggregateCompany // a second external id of the company it is merged into
 			}
-			mappings = append(mappings, mappingRow{id: mappingID(r.sc, r.key), sc: r.sc, aggregate: typ, entity: *row,
+			mappings = append(mappings, mappingRow{id: rowkit.MappingID(r.sc, r.key), sc: r.sc, aggregate: typ, entity: *row,
 				external: r.key.SourceID, deleted: r.st.Deleted})
 		}
 		owners = append(owners, r.key)
@@ -226,7 +224,7 @@ CROSS JOIN LATERAL (
 
 func loadRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, keys []domain.Key) (map[domain.Key]*domain.RecordStored[T], error) {
 	ts, os, sts, sis := s.keyColumns(keys)
-	rows, err := tx.Query(ctx, loadRecordsSQL, raw(ts), raw(os), sts, sis)
+	rows, err := tx.Query(ctx, loadRecordsSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
 		return nil, fmt.Errorf("writer: loading %d records: %w", len(keys), err)
 	}
@@ -251,7 +249,7 @@ func loadRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, keys []domain.
 		}
 		if snapshot == nil {
 			st.Missing = true
-		} else if err := openJSON(s.ciphers[k.Tenant], snapshot, &st.Value); err != nil {
+		} else if err := rowkit.OpenJSON(s.ciphers[k.Tenant], snapshot, &st.Value); err != nil {
 			return nil, fmt.Errorf("writer: snapshot of %s/%s: %w", k.SourceType, k.SourceID, err)
 		}
 		stored[k] = &st
@@ -295,7 +293,7 @@ func upsertMappings(ctx context.Context, tx pgx.Tx, ms []mappingRow, now time.Ti
 		id[i], entity[i], org[i], ten[i] = m.id, m.entity, m.sc.OrganizationID, m.sc.TenantID
 		typ[i], ext[i], deleted[i] = m.aggregate, m.external, m.deleted
 	}
-	if _, err := tx.Exec(ctx, upsertMappingsSQL, raw(id), typ, raw(entity), ext, raw(org), raw(ten), deleted, now); err != nil {
+	if _, err := tx.Exec(ctx, upsertMappingsSQL, rowkit.UUIDs(id), typ, rowkit.UUIDs(entity), ext, rowkit.UUIDs(org), rowkit.UUIDs(ten), deleted, now); err != nil {
 		return fmt.Errorf("writer: external ids: %w", err)
 	}
 	return nil
@@ -319,7 +317,7 @@ func (s *Store) setWaiting(ctx context.Context, tx pgx.Tx, owners []domain.Key, 
 		return nil
 	}
 	ts, os, sts, sis := s.keyColumns(owners)
-	if _, err := tx.Exec(ctx, clearWaitingSQL, raw(ts), raw(os), sts, sis); err != nil {
+	if _, err := tx.Exec(ctx, clearWaitingSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis); err != nil {
 		return fmt.Errorf("writer: clearing waiting references: %w", err)
 	}
 	var wt, wo []uuid.UUID
@@ -333,7 +331,7 @@ func (s *Store) setWaiting(ctx context.Context, tx pgx.Tx, owners []domain.Key, 
 	if len(wt) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, addWaitingSQL, raw(wt), raw(wo), ost, osi, tst, tsi, now); err != nil {
+	if _, err := tx.Exec(ctx, addWaitingSQL, rowkit.UUIDs(wt), rowkit.UUIDs(wo), ost, osi, tst, tsi, now); err != nil {
 		return fmt.Errorf("writer: parking references: %w", err)
 	}
 	return nil
@@ -368,7 +366,7 @@ func (s *Store) resolveRefs(ctx context.Context, tx pgx.Tx, refs []refKey) (foun
 		keys[i] = domain.Key{Tenant: r.tenant, SourceType: r.Type, SourceID: r.ID}
 	}
 	ts, os, sts, sis := s.keyColumns(keys)
-	rows, err := tx.Query(ctx, resolveRefsSQL, raw(ts), raw(os), sts, sis)
+	rows, err := tx.Query(ctx, resolveRefsSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
 		return nil, nil, fmt.Errorf("writer: resolving references: %w", err)
 	}
@@ -420,7 +418,7 @@ func (s *Store) dealEntities(ctx context.Context, tx pgx.Tx, tenant map[uuid.UUI
 	for id := range tenant {
 		ids = append(ids, id)
 	}
-	rows, err := tx.Query(ctx, dealSnapshotsSQL, raw(ids))
+	rows, err := tx.Query(ctx, dealSnapshotsSQL, rowkit.UUIDs(ids))
 	if err != nil {
 		return nil, nil, fmt.Errorf("writer: entities of deals: %w", err)
 	}
@@ -434,7 +432,7 @@ func (s *Store) dealEntities(ctx context.Context, tx pgx.Tx, tenant map[uuid.UUI
 			return nil, nil, fmt.Errorf("writer: entities of deals: %w", err)
 		}
 		var d events.Deal
-		if err := openJSON(s.ciphers[tenant[id]], snapshot, &d); err != nil {
+		if err := rowkit.OpenJSON(s.ciphers[tenant[id]], snapshot, &d); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("writer: snapshot of deal %s: %w", id, err)
 		}
@@ -518,7 +516,7 @@ func (s *Store) anyWaiting(ctx context.Context, arrived []domain.Key) (bool, err
 	}
 	ts, os, sts, sis := s.keyColumns(arrived)
 	var found bool
-	b.Queue(anyWaitingSQL, raw(ts), raw(os), sts, sis).QueryRow(func(r pgx.Row) error { return r.Scan(&found) })
+	b.Queue(anyWaitingSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis).QueryRow(func(r pgx.Row) error { return r.Scan(&found) })
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return false, fmt.Errorf("writer: waiting references: %w", err)
 	}
@@ -539,7 +537,7 @@ func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([
 		return nil, res, err
 	}
 	ts, os, sts, sis := s.keyColumns(arrived)
-	rows, err := tx.Query(ctx, takeWaitingSQL, raw(ts), raw(os), sts, sis)
+	rows, err := tx.Query(ctx, takeWaitingSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
 		return nil, res, fmt.Errorf("writer: waiting references: %w", err)
 	}
@@ -571,7 +569,7 @@ func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([
 		return nil, res, tx.Commit(ctx)
 	}
 	ts, os, sts, sis = s.keyColumns(owners)
-	rows, err = tx.Query(ctx, ownerTypesSQL, raw(ts), raw(os), sts, sis)
+	rows, err = tx.Query(ctx, ownerTypesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
 		return nil, res, fmt.Errorf("writer: waiting records: %w", err)
 	}
@@ -645,26 +643,6 @@ func rereconcile[T any](ctx context.Context, s *Store, tx pgx.Tx, kind recordKin
 		return app.Result{}, nil
 	}
 	return reconcileRecords(ctx, s, tx, kind, rs)
-}
-
-// digest names a row state in event ids, so two different updates caused by one source version (e.g. links
-// resolved by two later arrivals) are two events, and the same update written twice is one.
-func digest(v any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
-}
-
-// keepCipher returns the stored ciphertext when it decrypts to the wanted value, so comparisons in SQL see no
-// change (a fresh encryption always differs), else the wanted value encrypted.
-func keepCipher(c *fieldCipher, cur, want *string) *string {
-	if want == nil {
-		return nil
-	}
-	if cur != nil && c != nil && c.decrypt(*cur) == *want {
-		return cur
-	}
-	return c.encPtr(want)
 }
 
 func recEndAt(v *events.SourceVersion) *time.Time {

@@ -1,4 +1,4 @@
-package adapters
+package rowkit
 
 import (
 	"crypto/aes"
@@ -24,11 +24,11 @@ func DeriveTenantDEK(secret, tenantID string) (string, error) {
 	return base64.StdEncoding.EncodeToString(key), nil
 }
 
-// fieldCipher encrypts and decrypts column values in Mercato's format:
+// Cipher encrypts and decrypts column values in Mercato's format:
 // base64(iv 12 bytes):base64(ciphertext):base64(GCM tag 16 bytes):v1, AES-256-GCM, key = base64-decoded DEK.
-type fieldCipher struct{ aead cipher.AEAD }
+type Cipher struct{ aead cipher.AEAD }
 
-func newFieldCipher(dek string) (*fieldCipher, error) {
+func NewCipher(dek string) (*Cipher, error) {
 	key, err := base64.StdEncoding.DecodeString(dek)
 	if err != nil {
 		return nil, fmt.Errorf("tenant DEK: not base64: %w", err)
@@ -44,10 +44,10 @@ func newFieldCipher(dek string) (*fieldCipher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant DEK: %w", err)
 	}
-	return &fieldCipher{aead: aead}, nil
+	return &Cipher{aead: aead}, nil
 }
 
-func (c *fieldCipher) encrypt(plain string) string {
+func (c *Cipher) Encrypt(plain string) string {
 	iv := make([]byte, 12)
 	_, _ = rand.Read(iv) // crypto/rand.Read never fails
 	sealed := c.aead.Seal(nil, iv, []byte(plain), nil)
@@ -56,9 +56,9 @@ func (c *fieldCipher) encrypt(plain string) string {
 	return enc(iv) + ":" + enc(ct) + ":" + enc(tag) + ":v1"
 }
 
-// decrypt is lenient like Mercato's: a value not in the format (plaintext written before encryption was turned
+// Decrypt is lenient like Mercato's: a value not in the format (plaintext written before encryption was turned
 // on) is returned as is.
-func (c *fieldCipher) decrypt(v string) string {
+func (c *Cipher) Decrypt(v string) string {
 	parts := strings.Split(v, ":")
 	if len(parts) != 4 || parts[3] != "v1" {
 		return v
@@ -78,25 +78,37 @@ func (c *fieldCipher) decrypt(v string) string {
 }
 
 // Nil-safe helpers: a nil cipher is a tenant without encryption.
-func (c *fieldCipher) enc(v string) string {
+func (c *Cipher) Enc(v string) string {
 	if c == nil {
 		return v
 	}
-	return c.encrypt(v)
+	return c.Encrypt(v)
 }
 
-func (c *fieldCipher) encPtr(v *string) *string {
+func (c *Cipher) EncPtr(v *string) *string {
 	if c == nil || v == nil {
 		return v
 	}
-	s := c.encrypt(*v)
+	s := c.Encrypt(*v)
 	return &s
 }
 
-func (c *fieldCipher) decPtr(v *string) *string {
+func (c *Cipher) DecPtr(v *string) *string {
 	if c == nil || v == nil {
 		return v
 	}
-	s := c.decrypt(*v)
+	s := c.Decrypt(*v)
 	return &s
+}
+
+// KeepCipher returns the stored ciphertext when it decrypts to the wanted value, so comparisons in SQL see no
+// change (a fresh encryption always differs), else the wanted value encrypted.
+func KeepCipher(c *Cipher, cur, want *string) *string {
+	if want == nil {
+		return nil
+	}
+	if cur != nil && c != nil && c.Decrypt(*cur) == *want {
+		return cur
+	}
+	return c.EncPtr(want)
 }

@@ -1,4 +1,4 @@
-package adapters
+package rowkit
 
 import (
 	"bytes"
@@ -39,7 +39,7 @@ func TestColumnArraysEncodeAsThePlainSlicesDo(t *testing.T) {
 		for i, x := range ids {
 			want[i] = x
 		}
-		encodeBoth(t, pgtype.UUIDArrayOID, raw(ids), want)
+		encodeBoth(t, pgtype.UUIDArrayOID, UUIDs(ids), want)
 	}
 	for _, ids := range [][]*uuid.UUID{nil, {}, {nil}, {&a, nil, &b}} {
 		want := make([]pgtype.UUID, len(ids))
@@ -48,18 +48,18 @@ func TestColumnArraysEncodeAsThePlainSlicesDo(t *testing.T) {
 				want[i] = pgtype.UUID{Bytes: *x, Valid: true}
 			}
 		}
-		encodeBoth(t, pgtype.UUIDArrayOID, rawPtr(ids), want)
+		encodeBoth(t, pgtype.UUIDArrayOID, OptUUIDs(ids), want)
 	}
 	for _, xs := range [][]string{nil, {}, {s1}, {s1, s2, "NULL", "a\\b"}} {
-		encodeBoth(t, pgtype.TextArrayOID, textCol(xs), xs)
+		encodeBoth(t, pgtype.TextArrayOID, Texts(xs), xs)
 	}
 	for _, xs := range [][]*string{nil, {}, {nil}, {&s1, nil, &s2}} {
-		encodeBoth(t, pgtype.TextArrayOID, optTextCol(xs), xs)
+		encodeBoth(t, pgtype.TextArrayOID, OptTexts(xs), xs)
 	}
 	for _, xs := range [][]time.Time{nil, {}, {t1}, {t1, t2, {}}} {
-		encodeBoth(t, pgtype.TimestamptzArrayOID, timeCol(xs), xs)
+		encodeBoth(t, pgtype.TimestamptzArrayOID, Times(xs), xs)
 	}
 	for _, xs := range [][]*time.Time{nil, {}, {nil}, {&t1, nil, &t2}} {
-		encodeBoth(t, pgtype.TimestamptzArrayOID, optTimeCol(xs), xs)
+		encodeBoth(t, pgtype.TimestamptzArrayOID, OptTimes(xs), xs)
 	}
 }

@@ -1,4 +1,4 @@
-package adapters
+package rowkit
 
 import (
 	"encoding/json"
@@ -57,7 +57,7 @@ func (d *personDecoder) literal(s string) bool {
 	return false
 }
 
-// raw returns the bytes of a string without escapes, control characters nor invalid UTF-8.
+// UUIDs returns the bytes of a string without escapes, control characters nor invalid UTF-8.
 func (d *personDecoder) raw() ([]byte, bool) {
 	if !d.next('"') {
 		return nil, false

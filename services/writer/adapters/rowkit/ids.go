@@ -1,4 +1,4 @@
-package adapters
+package rowkit
 
 import (
 	"crypto/sha1"
@@ -16,8 +16,8 @@ var idNamespace = uuid.MustParse("6f1f3a4e-0b8c-5d2e-9a47-3c1b2d0e8f55")
 // uuid.NewSHA1 allocates its hash and its sum, and the names were built by string concatenation (with a
 // uuid.String per uuid in them), several allocations per id and a few ids per record.
 
-// nameID is uuid.NewSHA1(idNamespace, name).
-func nameID(name []byte) uuid.UUID {
+// NameID is uuid.NewSHA1(idNamespace, name).
+func NameID(name []byte) uuid.UUID {
 	var buf [320]byte
 	sum := sha1.Sum(append(append(buf[:0], idNamespace[:]...), name...))
 	var u uuid.UUID
@@ -27,8 +27,8 @@ func nameID(name []byte) uuid.UUID {
 	return u
 }
 
-// appendUUID appends u as uuid.UUID.String writes it.
-func appendUUID(b []byte, u uuid.UUID) []byte {
+// AppendUUID appends u as uuid.UUID.String writes it.
+func AppendUUID(b []byte, u uuid.UUID) []byte {
 	const digits = "0123456789abcdef"
 	for i, x := range u {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
@@ -39,32 +39,34 @@ func appendUUID(b []byte, u uuid.UUID) []byte {
 	return b
 }
 
-// appendScope appends "<tenant id>/<organization id>/".
-func appendScope(b []byte, sc Scope) []byte {
-	b = appendUUID(b, sc.TenantID)
+// AppendScope appends "<tenant id>/<organization id>/".
+func AppendScope(b []byte, sc Scope) []byte {
+	b = AppendUUID(b, sc.TenantID)
 	b = append(b, '/')
-	b = appendUUID(b, sc.OrganizationID)
+	b = AppendUUID(b, sc.OrganizationID)
 	return append(b, '/')
 }
 
 // appendRecordName appends the name a record's ids derive from: "<tenant>/<organization>/<Oro type>/<Oro id>".
 func appendRecordName(b []byte, sc Scope, k domain.Key) []byte {
-	b = appendScope(b, sc)
+	b = AppendScope(b, sc)
 	b = append(b, k.SourceType...)
 	b = append(b, '/')
 	return append(b, k.SourceID...)
 }
 
-func newIDs(sc Scope, k domain.Key) ids {
+// RecordIDs are the ids of a record's Mercato rows: its entity (customer_entities, or the row of a record
+// aggregate) and its profile (customer_people, customer_companies).
+func RecordIDs(sc Scope, k domain.Key) (entity, profile uuid.UUID) {
 	var buf [160]byte
 	name := appendRecordName(buf[:0], sc, k)
 	n, kind := len(name), len(name)-len(k.SourceID)
 	ord, isNum := ordinal(k.SourceID)
-	entity := orderedID(append(name, "/entity"...), kind, n, ord, isNum)
-	return ids{entity: entity, profile: orderedID(append(name[:n], "/profile"...), kind, n, ord, isNum)}
+	entity = orderedID(append(name, "/entity"...), kind, n, ord, isNum)
+	return entity, orderedID(append(name[:n], "/profile"...), kind, n, ord, isNum)
 }
 
-func mappingID(sc Scope, k domain.Key) uuid.UUID {
+func MappingID(sc Scope, k domain.Key) uuid.UUID {
 	var buf [160]byte
 	name := appendRecordName(buf[:0], sc, k)
 	n := len(name)
@@ -72,14 +74,14 @@ func mappingID(sc Scope, k domain.Key) uuid.UUID {
 	return orderedID(append(name, "/mapping"...), n-len(k.SourceID), n, ord, isNum)
 }
 
-// linkID sorts by the person's Oro id.
-func linkID(sc Scope, person, company uuid.UUID) uuid.UUID {
+// LinkID sorts by the person's Oro id.
+func LinkID(sc Scope, person, company uuid.UUID) uuid.UUID {
 	var buf [160]byte
-	b := append(appendScope(buf[:0], sc), "link/"...)
+	b := append(AppendScope(buf[:0], sc), "link/"...)
 	kind := len(b)
-	b = append(appendUUID(b, person), '/')
+	b = append(AppendUUID(b, person), '/')
 	ord := uint32(person[2])<<24 | uint32(person[3])<<16 | uint32(person[4])<<8 | uint32(person[5])
-	b = appendUUID(b, company)
+	b = AppendUUID(b, company)
 	return orderedID(b, kind, len(b), ord, true)
 }
 
@@ -108,7 +110,7 @@ func ordinal(id string) (uint32, bool) {
 // order: rows append to Mercato's id indexes instead of each dirtying a random leaf page of each of them. A name
 // whose Oro id is not a number gets SHA-1 bits in its place.
 func orderedID(name []byte, kindEnd, roleStart int, ord uint32, numeric bool) uuid.UUID {
-	u := nameID(name)
+	u := NameID(name)
 	h := uint32(2166136261)
 	for _, c := range name[:kindEnd] {
 		h = (h ^ uint32(c)) * 16777619

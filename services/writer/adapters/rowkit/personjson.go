@@ -1,4 +1,4 @@
-package adapters
+package rowkit
 
 import (
 	"encoding/json"
@@ -6,11 +6,11 @@ import (
 	"github.com/orosync/orosync/events"
 )
 
-// marshalJSON is json.Marshal(v), with the person snapshot (written for every contact, and compared twice on a
+// MarshalJSON is json.Marshal(v), with the person snapshot (written for every contact, and compared twice on a
 // replay) appended by hand: encoding/json's reflection was a tenth of the writer's CPU on such batches. Persons
 // carrying custom fields, related records or addresses, rare, still go through encoding/json. Tests compare the
 // two on random persons.
-func marshalJSON(v any) ([]byte, error) {
+func MarshalJSON(v any) ([]byte, error) {
 	if p, ok := v.(*events.Person); ok && simplePerson(p) {
 		return appendPersonJSON(make([]byte, 0, personJSONSize(p)), p), nil
 	}

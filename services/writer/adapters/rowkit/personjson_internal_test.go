@@ -1,4 +1,4 @@
-package adapters
+package rowkit
 
 import (
 	"bytes"
@@ -51,10 +51,10 @@ func fuzzPerson(a, b, c string, shape uint32) *events.Person {
 
 func checkPersonJSON(t *testing.T, v any) {
 	t.Helper()
-	got, err := marshalJSON(v)
+	got, err := MarshalJSON(v)
 	want, wantErr := json.Marshal(v)
 	if (err == nil) != (wantErr == nil) || !bytes.Equal(got, want) {
-		t.Errorf("marshalJSON(%#v) = %s, %v\njson.Marshal gives %s, %v", v, got, err, want, wantErr)
+		t.Errorf("MarshalJSON(%#v) = %s, %v\njson.Marshal gives %s, %v", v, got, err, want, wantErr)
 	}
 }
 

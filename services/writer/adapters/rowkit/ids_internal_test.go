@@ -1,4 +1,4 @@
-package adapters
+package rowkit
 
 import (
 	"bytes"
@@ -38,21 +38,29 @@ func referenceIDs(sc Scope, k domain.Key, person, company uuid.UUID) (entity, pr
 		referenceID(kind+"/mapping", name+"/mapping", k.SourceID), link
 }
 
+// ids are a record's entity and profile ids, as RecordIDs returns them.
+type ids struct{ entity, profile uuid.UUID }
+
+func newIDs(sc Scope, k domain.Key) ids {
+	e, p := RecordIDs(sc, k)
+	return ids{e, p}
+}
+
 func checkIDs(t *testing.T, sc Scope, k domain.Key, person, company uuid.UUID) {
 	t.Helper()
 	entity, profile, mapping, link := referenceIDs(sc, k, person, company)
 	got := newIDs(sc, k)
 	if got.entity != entity || got.profile != profile {
-		t.Errorf("newIDs(%v, %q) = %v, want %v %v", sc, k, got, entity, profile)
+		t.Errorf("RecordIDs(%v, %q) = %v, want %v %v", sc, k, got, entity, profile)
 	}
-	if m := mappingID(sc, k); m != mapping {
-		t.Errorf("mappingID(%v, %q) = %v, want %v", sc, k, m, mapping)
+	if m := MappingID(sc, k); m != mapping {
+		t.Errorf("MappingID(%v, %q) = %v, want %v", sc, k, m, mapping)
 	}
-	if l := linkID(sc, person, company); l != link {
-		t.Errorf("linkID(%v, %v, %v) = %v, want %v", sc, person, company, l, link)
+	if l := LinkID(sc, person, company); l != link {
+		t.Errorf("LinkID(%v, %v, %v) = %v, want %v", sc, person, company, l, link)
 	}
-	if s := string(appendUUID(nil, person)); s != person.String() {
-		t.Errorf("appendUUID(%v) = %s", person, s)
+	if s := string(AppendUUID(nil, person)); s != person.String() {
+		t.Errorf("AppendUUID(%v) = %s", person, s)
 	}
 }
 
@@ -92,8 +100,8 @@ func TestIDsOfOneKindSortByOroID(t *testing.T) {
 	var prevMapping, prevLink uuid.UUID
 	for i := 1; i <= 100_000; i += 7 {
 		k := domain.Key{SourceType: "contact", SourceID: strconv.Itoa(i)}
-		id, m := newIDs(sc, k), mappingID(sc, k)
-		l := linkID(sc, id.entity, company)
+		id, m := newIDs(sc, k), MappingID(sc, k)
+		l := LinkID(sc, id.entity, company)
 		if i > 1 && (bytes.Compare(prev.entity[:], id.entity[:]) >= 0 || bytes.Compare(prev.profile[:], id.profile[:]) >= 0 ||
 			bytes.Compare(prevMapping[:], m[:]) >= 0 || bytes.Compare(prevLink[:], l[:]) >= 0) {
 			t.Fatalf("contact %d's ids do not sort after contact %d's", i, i-7)

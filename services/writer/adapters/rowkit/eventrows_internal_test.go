@@ -1,4 +1,4 @@
-package adapters
+package rowkit
 
 import (
 	"encoding/json"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
-	"github.com/orosync/orosync/services/writer/domain"
 )
 
 // referenceHeaders is outboxHeaders as it was first written: the envelope's map minus what the relay derives,
@@ -31,8 +30,8 @@ func referenceHeaders(env events.Envelope) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendJSONString(b, k), ':')
-		b = appendJSONString(b, h[k])
+		b = append(AppendJSONString(b, k), ':')
+		b = AppendJSONString(b, h[k])
 	}
 	return string(append(b, '}'))
 }
@@ -72,17 +71,17 @@ func headerTime(t *testing.T, headers string) time.Time {
 
 func checkEventRow(t *testing.T, tenant, name string, payload any, subjectID string, v events.SourceVersion, mapping, salt string, extra ...string) {
 	t.Helper()
-	got, err := eventRow(tenant, name, payload, subjectID, v, mapping, salt, extra...)
+	got, err := EventRow(tenant, name, payload, subjectID, v, mapping, salt, extra...)
 	at := time.Now()
 	if err == nil {
 		at = headerTime(t, got.Headers)
 	}
 	want, wantErr := referenceEventRow(tenant, name, payload, subjectID, v, mapping, salt, at, extra...)
 	if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
-		t.Fatalf("eventRow(%q, %q, %q): error %v, want %v", tenant, name, subjectID, err, wantErr)
+		t.Fatalf("EventRow(%q, %q, %q): error %v, want %v", tenant, name, subjectID, err, wantErr)
 	}
 	if got != want {
-		t.Errorf("eventRow(%q, %q, %#v, %q):\n got %+v\nwant %+v", tenant, name, payload, subjectID, got, want)
+		t.Errorf("EventRow(%q, %q, %#v, %q):\n got %+v\nwant %+v", tenant, name, payload, subjectID, got, want)
 	}
 }
 
@@ -120,21 +119,19 @@ func FuzzEventRowsAreTheBytesOfTheReflectionBuiltOnes(f *testing.F) {
 	})
 }
 
-func TestPersonOutboxRowIsTheReflectionBuiltOne(t *testing.T) {
+func TestCustomerEventRowIsTheReflectionBuiltOne(t *testing.T) {
 	sc := Scope{TenantID: uuid.New(), OrganizationID: uuid.New()}
-	id := ids{entity: uuid.New(), profile: uuid.New()}
-	o := domain.Outcome{Key: domain.Key{Tenant: "acme", SourceType: "contact", SourceID: "1"}}
-	o.After.Version = events.SourceVersion{UpdatedAt: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), PayloadHash: "abc"}
-	o.After.MappingVersion = "v3"
+	id := struct{ entity, profile uuid.UUID }{entity: uuid.New(), profile: uuid.New()}
+	v := events.SourceVersion{UpdatedAt: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), PayloadHash: "abc"}
 	for _, action := range []string{"created", "updated", "deleted", "restored"} {
 		for _, salt := range []string{"", "resolution-7"} {
-			got, err := outboxRow(o, action, id, sc, salt)
+			got, err := CustomerEventRow("acme", "customers.person."+action, sc, id.entity, id.profile, v, "v3", salt)
 			if err != nil {
 				t.Fatal(err)
 			}
 			payload := events.CustomerEvent{ID: id.profile.String(), EntityID: id.entity.String(), OrganizationID: sc.OrganizationID.String(),
 				TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
-			want, err := referenceEventRow("acme", "customers.person."+action, payload, id.entity.String(), o.After.Version, "v3", salt,
+			want, err := referenceEventRow("acme", "customers.person."+action, payload, id.entity.String(), v, "v3", salt,
 				headerTime(t, got.Headers))
 			if err != nil {
 				t.Fatal(err)
@@ -154,16 +151,19 @@ func TestOutboxHeadersAreTheMapBuiltOnes(t *testing.T) {
 			{ID: s, Source: "/orosync/acme/writer", Type: s, Subject: "", Time: at, DataSchema: s},
 			{},
 		} {
-			if got, want := outboxHeaders(env), referenceHeaders(env); got != want {
-				t.Errorf("outboxHeaders(%+v) = %s, want %s", env, got, want)
+			if got, want := OutboxHeaders(env), referenceHeaders(env); got != want {
+				t.Errorf("OutboxHeaders(%+v) = %s, want %s", env, got, want)
 			}
 		}
 		env := events.Envelope{Source: events.Source(s, "writer"), Subject: s, Time: at}
-		if got, want := writerHeaders(s, s, at), referenceHeaders(env); got != want {
-			t.Errorf("writerHeaders(%q) = %s, want %s", s, got, want)
+		if got, want := WriterHeaders(s, s, at), referenceHeaders(env); got != want {
+			t.Errorf("WriterHeaders(%q) = %s, want %s", s, got, want)
 		}
 	}
 }
+
+// linkRow is a person's link to a company.
+type linkRow struct{ id, person, company uuid.UUID }
 
 // linkPayloadOf is the link event payload as it was first built.
 func linkPayloadOf(sc Scope, l linkRow) events.PersonCompanyLinkEvent {
@@ -173,10 +173,10 @@ func linkPayloadOf(sc Scope, l linkRow) events.PersonCompanyLinkEvent {
 
 func TestLinkEventRowIsTheReflectionBuiltOne(t *testing.T) {
 	sc := Scope{TenantID: uuid.New(), OrganizationID: uuid.New()}
-	l := linkRow{id: uuid.New(), person: uuid.New(), company: uuid.New(), primary: true}
+	l := linkRow{id: uuid.New(), person: uuid.New(), company: uuid.New()}
 	v := events.SourceVersion{UpdatedAt: time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC), PayloadHash: "h"}
-	for _, name := range []string{linkCreated, linkEvent + "deleted"} {
-		got, err := linkEventRow("acme", name, sc, l, v, "v1")
+	for _, name := range []string{"customers.person_company_link.created", "customers.person_company_link.deleted"} {
+		got, err := LinkEventRow("acme", name, sc, l.id, l.person, l.company, v, "v1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +188,7 @@ func TestLinkEventRowIsTheReflectionBuiltOne(t *testing.T) {
 			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
 		}
 	}
-	if _, err := linkEventRow("bad tenant", linkCreated, sc, l, v, "v1"); err == nil {
+	if _, err := LinkEventRow("bad tenant", "customers.person_company_link.created", sc, l.id, l.person, l.company, v, "v1"); err == nil {
 		t.Error("a tenant that is no subject token: no error")
 	}
 }
