@@ -46,7 +46,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPersonSnapshotDecodingIsWhatEncodingJSONReads$$' -fuzztime 30s ./services/writer/adapters/rowkit/
 	$(GO) test -run '^$$' -fuzz '^FuzzDerivedIDsFollowTheDocumentedLayout$$' -fuzztime 30s ./services/writer/adapters/rowkit/
 	$(GO) test -run '^$$' -fuzz '^FuzzEventRowsAreTheBytesOfTheReflectionBuiltOnes$$' -fuzztime 30s ./services/writer/adapters/rowkit/
-	$(GO) test -run '^$$' -fuzz '^FuzzRelayHeadersAreWhatTheJSONDecoderReads$$' -fuzztime 30s ./services/writer/adapters/
+	$(GO) test -run '^$$' -fuzz '^FuzzRelayHeadersAreWhatTheJSONDecoderReads$$' -fuzztime 30s ./services/writer/relay/
 	$(GO) test -run '^$$' -fuzz '^FuzzCustomFieldValuesSetExactlyOneColumn$$' -fuzztime 30s ./services/writer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFilters$$' -fuzztime 30s ./orosim/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraceState$$' -fuzztime 30s ./services/reconciler/domain/

@@ -165,7 +165,7 @@ func (s *Store) insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.Orosyn
 		if err := tx.QueryRow(ctx, insertOutboxBatchSQL, *buf).Scan(&id); err != nil { // []byte: sent as is
 			return fmt.Errorf("writer: writing outbox: %w", err)
 		}
-		s.Recent.put(id, rows)
+		s.Recent.Put(id, rows)
 		return nil
 	}
 	subject, msgID, typ, headers, payload := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)

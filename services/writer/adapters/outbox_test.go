@@ -10,7 +10,7 @@ import (
 
 	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/services/writer/adapters"
+	"github.com/orosync/orosync/services/writer/relay"
 )
 
 func TestEachCommittedChangeYieldsExactlyOneEventWhenTheProcessDiesBetweenCommitAndRelay(t *testing.T) {
@@ -46,7 +46,7 @@ func TestEachCommittedChangeYieldsExactlyOneEventWhenTheProcessDiesBetweenCommit
 	}
 	rows.Close()
 	// The next process relays everything it finds.
-	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
+	fwd := relay.New(e.db, s.JS, slog.Default())
 	if n, err := fwd.RelayOnce(e.ctx); err != nil || n != 6 {
 		t.Fatalf("relayed %d, %v; want 6", n, err)
 	}
@@ -106,7 +106,7 @@ func TestEventsOfALargeBatchAreOneOutboxRowAndRelayedExactlyOnceInCommitOrder(t 
 			t.Fatal(err)
 		}
 	}
-	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
+	fwd := relay.New(e.db, s.JS, slog.Default())
 	if total := relayAll(t, e.ctx, fwd); total != 155 {
 		t.Errorf("relayed %d events, want 155", total)
 	}

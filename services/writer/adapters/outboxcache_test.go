@@ -14,8 +14,8 @@ import (
 
 	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/services/writer/adapters"
 	"github.com/orosync/orosync/services/writer/app"
+	"github.com/orosync/orosync/services/writer/relay"
 )
 
 func contactBatch(from, n int) []events.Change {
@@ -68,7 +68,7 @@ func relayedMessages(t *testing.T, e *env) []*nats.Msg {
 }
 
 // relayAll relays until nothing is left and returns how many events it relayed.
-func relayAll(tb testing.TB, ctx context.Context, fwd *adapters.Forwarder) int {
+func relayAll(tb testing.TB, ctx context.Context, fwd *relay.Forwarder) int {
 	tb.Helper()
 	total := 0
 	for {
@@ -84,13 +84,13 @@ func relayAll(tb testing.TB, ctx context.Context, fwd *adapters.Forwarder) int {
 }
 
 // memoryRelay is an env whose store and relay share an OutboxCache, with a JetStream server to relay to.
-func memoryRelay(t *testing.T) (*env, *jstest.Server, *adapters.OutboxCache, *adapters.Forwarder) {
+func memoryRelay(t *testing.T) (*env, *jstest.Server, *relay.Cache, *relay.Forwarder) {
 	t.Helper()
 	e := newEnv(t, scope)
 	s := jstest.Start(t)
-	recent := adapters.NewOutboxCache(4)
+	recent := relay.NewCache(4)
 	e.store.Recent = recent
-	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
+	fwd := relay.New(e.db, s.JS, slog.Default())
 	fwd.Recent = recent
 	return e, s, recent, fwd
 }
@@ -171,8 +171,8 @@ func TestBatchesThisProcessDidNotWriteAreRelayedFromTheTable(t *testing.T) {
 	s := jstest.Start(t)
 	e.apply(nil, contactBatch(0, 130)...)
 	want := relayedMessages(t, e)
-	fwd := adapters.NewForwarder(e.db, s.JS, slog.Default())
-	fwd.Recent = adapters.NewOutboxCache(4)
+	fwd := relay.New(e.db, s.JS, slog.Default())
+	fwd.Recent = relay.NewCache(4)
 	if n := relayAll(t, e.ctx, fwd); n != 130 {
 		t.Fatalf("relayed %d events, want 130", n)
 	}
@@ -192,9 +192,9 @@ func BenchmarkRelayOfAContactBatch(b *testing.B) {
 			store, pool := benchStore(b) // with the accounts, whose events go first
 			s := jstest.Start(b)
 			ctx := context.Background()
-			fwd := adapters.NewForwarder(pool, s.JS, slog.Default())
+			fwd := relay.New(pool, s.JS, slog.Default())
 			if fromMemory {
-				store.Recent = adapters.NewOutboxCache(4)
+				store.Recent = relay.NewCache(4)
 				fwd.Recent = store.Recent
 			}
 			if _, err := fwd.RelayOnce(ctx); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
+	"github.com/orosync/orosync/services/writer/relay"
 )
 
 // Scope is the Mercato tenant and organization an orosync connection writes into.
@@ -50,7 +51,7 @@ type Store struct {
 	// outboxBufs recycles the buffers of outbox batch rows (see insertOutbox).
 	outboxBufs sync.Pool
 	// Recent, shared with this process's Forwarder, gets the events of each outbox batch row inserted; nil: none.
-	Recent *OutboxCache
+	Recent *relay.Cache
 }
 
 type nativeEmails struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
 	"github.com/orosync/orosync/services/writer/ports"
+	"github.com/orosync/orosync/services/writer/relay"
 )
 
 // Scope re-exports the tenant scope for callers wiring the writer.
@@ -80,10 +81,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	store.MatchEmails = !cfg.NoEmailMatch
 	store.Log = log
-	fwd := adapters.NewForwarder(pool, js, log)
+	fwd := relay.New(pool, js, log)
 	// The relay publishes the batches this process just wrote from memory; a few cover a relay behind by a batch
 	// or two, older ones are read from the table.
-	store.Recent = adapters.NewOutboxCache(4)
+	store.Recent = relay.NewCache(4)
 	fwd.Recent = store.Recent
 	fwd.Relayed = cfg.Metrics.relay
 	consumer := &ports.Consumer{

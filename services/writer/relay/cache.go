@@ -1,4 +1,4 @@
-package adapters
+package relay
 
 import (
 	"sync"
@@ -6,23 +6,24 @@ import (
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
 )
 
-// OutboxCache keeps the events of the last few orosync_outbox_batches rows this process inserted, by row id, so
+// Cache keeps the events of the last few orosync_outbox_batches rows this process inserted, by row id, so
 // the relay publishes them from memory instead of reading back and decoding half a megabyte of JSON per
 // 1,000 contacts (a quarter of the relay's CPU). It is only an optimisation: the relay uses an entry only for a
 // row its own DELETE returned, which proves the row committed with exactly these events (a rolled-back insert's
 // id is never used again); any row not here is read from the table as before.
-type OutboxCache struct {
+type Cache struct {
 	mu      sync.Mutex
 	max     int
 	batches map[int64][]model.OrosyncOutbox
 }
 
-// NewOutboxCache keeps at most max batches (the oldest id goes first).
-func NewOutboxCache(max int) *OutboxCache {
-	return &OutboxCache{max: max, batches: make(map[int64][]model.OrosyncOutbox, max+1)}
+// NewCache keeps at most max batches (the oldest id goes first).
+func NewCache(max int) *Cache {
+	return &Cache{max: max, batches: make(map[int64][]model.OrosyncOutbox, max+1)}
 }
 
-func (c *OutboxCache) put(id int64, rows []model.OrosyncOutbox) {
+// Put holds the events of the batch row id a transaction of this process inserted (a nil cache holds nothing).
+func (c *Cache) Put(id int64, rows []model.OrosyncOutbox) {
 	if c == nil {
 		return
 	}
@@ -39,7 +40,7 @@ func (c *OutboxCache) put(id int64, rows []model.OrosyncOutbox) {
 }
 
 // held is a copy of what the cache holds now: entries stay usable whatever the cache evicts meanwhile.
-func (c *OutboxCache) held() map[int64][]model.OrosyncOutbox {
+func (c *Cache) held() map[int64][]model.OrosyncOutbox {
 	if c == nil {
 		return nil
 	}
@@ -53,7 +54,7 @@ func (c *OutboxCache) held() map[int64][]model.OrosyncOutbox {
 }
 
 // forget drops batches that were relayed.
-func (c *OutboxCache) forget(ids []int64) {
+func (c *Cache) forget(ids []int64) {
 	if c == nil {
 		return
 	}
@@ -65,7 +66,7 @@ func (c *OutboxCache) forget(ids []int64) {
 }
 
 // Len is how many batches are held.
-func (c *OutboxCache) Len() int {
+func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.batches)

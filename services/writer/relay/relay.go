@@ -1,4 +1,6 @@
-package adapters
+// Package relay is the writer's second loop: it relays the transactional outbox (orosync_outbox and
+// orosync_outbox_batches) to MERCATO_EVENTS, publishing the batches its own process just wrote from memory.
+package relay
 
 import (
 	"context"
@@ -6,9 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"sort"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
@@ -16,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 )
 
@@ -30,13 +29,13 @@ type Forwarder struct {
 	batch int
 	// Recent, shared with this process's Store, holds the events of batch rows it just inserted: those are
 	// published from memory. Nil: every row is read from its table.
-	Recent *OutboxCache
+	Recent *Cache
 	// Relayed, when set, hears the outcome of each relay pass in Run (metrics).
 	Relayed func(n int, err error)
 }
 
-// NewForwarder relays from pool to js.
-func NewForwarder(pool *pgxpool.Pool, js jetstream.JetStream, log *slog.Logger) *Forwarder {
+// New relays from pool to js.
+func New(pool *pgxpool.Pool, js jetstream.JetStream, log *slog.Logger) *Forwarder {
 	return &Forwarder{pool: pool, js: js, log: log, wake: make(chan struct{}, 1), batch: 1000}
 }
 
@@ -221,84 +220,4 @@ func (f *Forwarder) takeBatches(ctx context.Context, tx pgx.Tx, below int64) ([]
 		return nil, nil, fmt.Errorf("outbox: reading batches: %w", err)
 	}
 	return out, fromMem, nil
-}
-
-// completeHeaders adds what outboxHeaders left out (rows written before it kept them all are unchanged).
-func completeHeaders(h nats.Header, msgID, typ string) {
-	h[nats.MsgIdHdr] = []string{msgID}
-	setUnset(h, events.HeaderID, msgID)
-	setUnset(h, events.HeaderType, typ)
-	setUnset(h, events.HeaderSpecVersion, events.SpecVersion)
-	setUnset(h, events.HeaderDataContentType, "application/json")
-}
-
-func setUnset(h nats.Header, k, v string) {
-	if h.Get(k) == "" {
-		h[k] = []string{v}
-	}
-}
-
-// setHeaders sets h to the headers of an outbox row's JSON object of strings. The object outboxHeaders writes (no
-// escapes, no spaces) is read in place; anything else goes through the JSON decoder.
-func setHeaders(h nats.Header, obj string) error {
-	clear(h)
-	if setPlainHeaders(h, obj) {
-		return nil
-	}
-	clear(h)
-	m := map[string]string{}
-	if err := gojson.Unmarshal([]byte(obj), &m); err != nil {
-		return err
-	}
-	for k, v := range m {
-		h[k] = []string{v}
-	}
-	return nil
-}
-
-// setPlainHeaders reads {"k":"v",...} with no backslash, whitespace or other value than a string; false: obj is
-// something else (h may be partly set).
-func setPlainHeaders(h nats.Header, obj string) bool {
-	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' || strings.IndexByte(obj, '\\') >= 0 {
-		return false
-	}
-	rest := obj[1 : len(obj)-1]
-	for rest != "" {
-		k, after, ok := plainString(rest)
-		if !ok || after == "" || after[0] != ':' {
-			return false
-		}
-		v, after, ok := plainString(after[1:])
-		if !ok {
-			return false
-		}
-		h[k] = []string{v}
-		switch {
-		case after == "":
-			rest = ""
-		case after[0] == ',' && len(after) > 1:
-			rest = after[1:]
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// plainString reads a JSON string without escapes at the start of s: its contents and what follows.
-func plainString(s string) (string, string, bool) {
-	if s == "" || s[0] != '"' {
-		return "", "", false
-	}
-	end := strings.IndexByte(s[1:], '"')
-	if end < 0 {
-		return "", "", false
-	}
-	v := s[1 : 1+end]
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x20 {
-			return "", "", false
-		}
-	}
-	return v, s[2+end:], utf8.ValidString(v)
 }

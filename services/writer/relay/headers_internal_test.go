@@ -1,4 +1,4 @@
-package adapters
+package relay
 
 import (
 	"encoding/json"
