@@ -32,7 +32,9 @@ import (
 
 // pipeline is one Oro connection wired through every service.
 type pipeline struct {
-	NatsURL     string
+	NatsURL string
+	// NatsOptions go to every service's connections after orosync's own (natsconn.Options).
+	NatsOptions []nats.Option
 	DatabaseURL string
 	Tenant      string
 	Oro         oro.Config
@@ -155,7 +157,7 @@ func migrate(ctx context.Context, databaseURL string, withMercato bool) error {
 }
 
 func (p pipeline) pollerConfig(once bool) poller.Config {
-	return poller.Config{NatsURL: p.NatsURL, PageSize: p.PageSize, Interval: p.PollInterval, Logger: p.Log, Once: once, Now: p.Now,
+	return poller.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, PageSize: p.PageSize, Interval: p.PollInterval, Logger: p.Log, Once: once, Now: p.Now,
 		Tenants: p.pollerTenants(), Metrics: p.PollerMetrics,
 		OnProgress: func(pr pollerapp.Progress) {
 			if p.OnPollProgress != nil {
@@ -165,7 +167,7 @@ func (p pipeline) pollerConfig(once bool) poller.Config {
 }
 
 func (p pipeline) reconcilerConfig() reconciler.Config {
-	c := reconciler.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval, Now: p.Now,
+	c := reconciler.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval, Now: p.Now,
 		Tenants: p.reconcilerTenants()}
 	tune, err := envReconcileTuning()
 	if err != nil {
@@ -203,13 +205,13 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 	if p.Services.has(svcTransformer) {
 		g.Go(func() error {
 			// GCPercent -1: the process's target is set once for all its services (tuneGC).
-			return transformer.Run(ctx, transformer.Config{NatsURL: p.NatsURL, Logger: p.Log, GCPercent: -1,
+			return transformer.Run(ctx, transformer.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, Logger: p.Log, GCPercent: -1,
 				Metrics: p.TransformerMetrics})
 		})
 	}
 	if p.Services.has(svcWriter) {
 		g.Go(func() error {
-			return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, DatabaseURL: p.DatabaseURL, Logger: p.Log,
+			return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, DatabaseURL: p.DatabaseURL, Logger: p.Log,
 				Tenants: p.writerScopes(), Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch,
 				ReplicationRole: p.WriterReplicationRole, Metrics: p.WriterMetrics})
 		})

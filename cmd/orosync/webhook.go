@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/services/poller/adapters"
 )
 
@@ -25,18 +25,20 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 	if len(p.webhookSecrets(secret)) < len(p.connections()) {
 		return errors.New("OROSYNC_WEBHOOK_ADDR is set but a tenant has no webhook secret (OROSYNC_WEBHOOK_SECRET, or webhook.secretEnv in the tenants config): its deliveries could not be verified")
 	}
-	nc, err := nats.Connect(p.NatsURL, nats.Name("orosync-webhooks"))
-	if err != nil {
-		return fmt.Errorf("webhooks: connecting to NATS: %w", err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
 	log := p.Log
 	if log == nil {
 		log = slog.Default()
+	}
+	nc, err := natsconn.Connect(p.NatsURL, "orosync-webhooks", log, p.NatsOptions...)
+	if err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	defer nc.Close()
+	ctx, unguard := nc.Guard(ctx)
+	defer unguard()
+	js, err := jetstream.New(nc.Conn)
+	if err != nil {
+		return err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/{tenant}", adapters.WebhookReceiver{Publisher: adapters.RawPublisher{JS: js},
@@ -56,5 +58,5 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return natsconn.Cause(ctx) // a closed connection ends the process non-zero
 }

@@ -4,6 +4,7 @@ package jstest
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -16,10 +17,11 @@ import (
 
 // Server is a running test server.
 type Server struct {
-	URL string
-	NC  *nats.Conn
-	JS  jetstream.JetStream
-	srv *server.Server
+	URL  string
+	NC   *nats.Conn
+	JS   jetstream.JetStream
+	srv  *server.Server
+	opts *server.Options
 }
 
 // Start runs a JetStream server storing under t.TempDir(), applies the contracts, and stops it on cleanup.
@@ -38,6 +40,26 @@ func Start(t testing.TB) *Server {
 func StartBare(t testing.TB) *Server {
 	t.Helper()
 	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
+	srv := serve(t, opts)
+	opts.Port = srv.Addr().(*net.TCPAddr).Port // a restart listens where the clients reconnect to
+	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatalf("nats connect: %v", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	s := &Server{URL: srv.ClientURL(), NC: nc, JS: js, srv: srv, opts: opts}
+	t.Cleanup(func() {
+		nc.Close()
+		s.Stop()
+	})
+	return s
+}
+
+func serve(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatalf("nats server: %v", err)
@@ -46,18 +68,17 @@ func StartBare(t testing.TB) *Server {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		t.Fatal("nats server not ready")
 	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatalf("nats connect: %v", err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
-	t.Cleanup(func() {
-		nc.Close()
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	return &Server{URL: srv.ClientURL(), NC: nc, JS: js, srv: srv}
+	return srv
+}
+
+// Stop shuts the server down (an outage); its streams stay on disk for Restart.
+func (s *Server) Stop() {
+	s.srv.Shutdown()
+	s.srv.WaitForShutdown()
+}
+
+// Restart starts the server again on the same port and storage, after Stop.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.srv = serve(t, s.opts)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/services/poller/adapters"
 	"github.com/orosync/orosync/services/poller/app"
@@ -78,12 +79,14 @@ func Run(ctx context.Context, cfg Config) error {
 		log = slog.Default()
 	}
 	log = log.With("service", "poller")
-	nc, err := nats.Connect(cfg.NatsURL, append(cfg.NatsOptions, nats.Name("orosync-poller"))...)
+	nc, err := natsconn.Connect(cfg.NatsURL, "orosync-poller", log, cfg.NatsOptions...)
 	if err != nil {
-		return fmt.Errorf("poller: connecting to %s: %w", cfg.NatsURL, err)
+		return fmt.Errorf("poller: %w", err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	ctx, unguard := nc.Guard(ctx)
+	defer unguard()
+	js, err := jetstream.New(nc.Conn, jetstream.WithPublishAsyncMaxPending(4096))
 	if err != nil {
 		return fmt.Errorf("poller: jetstream: %w", err)
 	}
@@ -120,6 +123,9 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	err = g.Wait()
+	if closed := natsconn.Cause(parent); closed != nil {
+		return fmt.Errorf("poller: %w", closed) // exit non-zero: a supervisor restarts the poller
+	}
 	// The last state (what a finished run did) stays readable by `orosync status` after the poller stops.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(parent), 5*time.Second)
 	defer cancel()

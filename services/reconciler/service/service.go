@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/services/reconciler/adapters"
@@ -145,10 +145,17 @@ func Run(ctx context.Context, cfg Config) error {
 			cfg.Passed(rep, err)
 		}
 	}
-	return sched.Run(ctx)
+	ctx, unguard := r.nc.Guard(ctx)
+	defer unguard()
+	err = sched.Run(ctx)
+	if closed := natsconn.Cause(ctx); closed != nil {
+		return fmt.Errorf("reconciler: %w", closed) // exit non-zero: a supervisor restarts the reconciler
+	}
+	return err
 }
 
 type reconciler struct {
+	nc      *natsconn.Conn
 	handler *app.Handler
 	passes  []app.Reconcile
 	metrics *adapters.Metrics
@@ -224,12 +231,13 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
 
-	nc, err := nats.Connect(cfg.NatsURL, append(slices.Clone(cfg.NatsOptions), nats.Name("orosync-reconciler"))...)
+	nc, err := natsconn.Connect(cfg.NatsURL, "orosync-reconciler", log, cfg.NatsOptions...)
 	if err != nil {
-		return nil, fmt.Errorf("reconciler: connecting to %s: %w", redactURL(cfg.NatsURL), err)
+		return nil, fmt.Errorf("reconciler: %w", err)
 	}
 	r.closers = append(r.closers, nc.Close)
-	js, err := jetstream.New(nc)
+	r.nc = nc
+	js, err := jetstream.New(nc.Conn)
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: jetstream: %w", err)
 	}
@@ -359,13 +367,4 @@ func (r *reconciler) observe(cmd app.Reconcile, rep app.Report, err error) {
 	default:
 		r.log.Debug("reconcile round", attrs...)
 	}
-}
-
-// redactURL hides a password in a URL list such as nats://user:pass@host:4222,nats://host2:4222.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "[unparsable URL]"
-	}
-	return u.Redacted()
 }

@@ -22,14 +22,9 @@ const (
 	SequenceKey = "_orosync_sequence"
 )
 
-// NewSubscriber binds to an existing durable consumer (created from contracts/ at start-up); the Watermill topic
-// is the stream name.
-func NewSubscriber(url, consumer string, pull int, opts []nats.Option, logger watermill.LoggerAdapter) (*wmjs.Subscriber, error) {
-	// The subscriber drains its connection on Close, so it gets one of its own.
-	nc, err := nats.Connect(url, append(opts, nats.Name("orosync-"+consumer))...)
-	if err != nil {
-		return nil, fmt.Errorf("connecting subscriber %s to %s: %w", consumer, url, err)
-	}
+// NewSubscriber binds to an existing durable consumer (created from contracts/ at start-up) on nc, which it drains
+// on Close (so it needs a connection of its own); the Watermill topic is the stream name.
+func NewSubscriber(nc *nats.Conn, consumer string, pull int, logger watermill.LoggerAdapter) (*wmjs.Subscriber, error) {
 	s, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
 		Conn:   nc,
 		Logger: logger,
@@ -45,7 +40,6 @@ func NewSubscriber(url, consumer string, pull int, opts []nats.Option, logger wa
 		AckAsync: true,
 	})
 	if err != nil {
-		nc.Close()
 		return nil, fmt.Errorf("subscriber %s: %w", consumer, err)
 	}
 	return s, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
 
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/transformer/adapters"
 	"github.com/orosync/orosync/services/transformer/app"
@@ -75,11 +76,21 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer gcPercent(cfg)()
 	wlog := adapters.Logger(cfg.Logger.With("service", "transformer"))
-	nc, err := nats.Connect(cfg.NatsURL, append(cfg.NatsOptions, nats.Name("orosync-transformer-publisher"))...)
+	nc, err := natsconn.Connect(cfg.NatsURL, "orosync-transformer-publisher", cfg.Logger, cfg.NatsOptions...)
 	if err != nil {
-		return fmt.Errorf("transformer: connecting to %s: %w", cfg.NatsURL, err)
+		return fmt.Errorf("transformer: %w", err)
 	}
 	defer nc.Close()
+	// The subscriber drains its connection on Close, so it gets one of its own.
+	subConn, err := natsconn.Connect(cfg.NatsURL, "orosync-"+cfg.Consumer, cfg.Logger, cfg.NatsOptions...)
+	if err != nil {
+		return fmt.Errorf("transformer: %w", err)
+	}
+	defer subConn.Close()
+	ctx, unguardPub := nc.Guard(ctx)
+	defer unguardPub()
+	ctx, unguardSub := subConn.Guard(ctx)
+	defer unguardSub()
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}
@@ -90,11 +101,11 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Mappers = runtime.GOMAXPROCS(0)
 	}
 	// Every message in flight publishes a change (or a dead letter) at a time: room for all of them.
-	pub, err := adapters.NewPublisher(nc, 2*cfg.Workers)
+	pub, err := adapters.NewPublisher(nc.Conn, 2*cfg.Workers)
 	if err != nil {
 		return fmt.Errorf("transformer: %w", err)
 	}
-	sub, err := adapters.NewSubscriber(cfg.NatsURL, cfg.Consumer, cfg.PullMaxMessages, cfg.NatsOptions, wlog)
+	sub, err := adapters.NewSubscriber(subConn.Conn, cfg.Consumer, cfg.PullMaxMessages, wlog)
 	if err != nil {
 		return err
 	}
@@ -129,7 +140,11 @@ func Run(ctx context.Context, cfg Config) error {
 		router.AddHandler(fmt.Sprintf("%s-%d", cfg.Consumer, i), events.StreamOroRaw, sub, "", pub, handler)
 	}
 	cfg.Logger.Debug("transformer running", "consumer", cfg.Consumer, "mapping", cfg.Mapping.Version)
-	if err := router.Run(ctx); err != nil {
+	err = router.Run(ctx)
+	if closed := natsconn.Cause(ctx); closed != nil {
+		return fmt.Errorf("transformer: %w", closed) // exit non-zero: a supervisor restarts the transformer
+	}
+	if err != nil {
 		return fmt.Errorf("transformer: %w", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/adapters"
 	"github.com/orosync/orosync/services/writer/app"
@@ -62,12 +63,14 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		log.Info("writer applies as a replication session: no triggers or foreign-key checks on its rows")
 	}
-	nc, err := nats.Connect(cfg.NatsURL, append(cfg.NatsOptions, nats.Name("orosync-writer"))...)
+	nc, err := natsconn.Connect(cfg.NatsURL, "orosync-writer", log, cfg.NatsOptions...)
 	if err != nil {
-		return fmt.Errorf("writer: connecting to %s: %w", cfg.NatsURL, err)
+		return fmt.Errorf("writer: %w", err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
+	ctx, unguard := nc.Guard(ctx)
+	defer unguard()
+	js, err := jetstream.New(nc.Conn)
 	if err != nil {
 		return fmt.Errorf("writer: jetstream: %w", err)
 	}
@@ -101,8 +104,12 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		},
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return consumer.Run(ctx) })
-	g.Go(func() error { return fwd.Run(ctx) })
-	return g.Wait()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return consumer.Run(gctx) })
+	g.Go(func() error { return fwd.Run(gctx) })
+	err = g.Wait()
+	if closed := natsconn.Cause(ctx); closed != nil {
+		return fmt.Errorf("writer: %w", closed) // exit non-zero: a supervisor restarts the writer
+	}
+	return err
 }
