@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/orosync/orosync/events/redact"
 )
 
 // ReconnectWait is the pause between rounds of reconnect attempts (nats.go's default).
@@ -59,7 +61,7 @@ func Connect(url, name string, log *slog.Logger, opts ...nats.Option) (*Conn, er
 	all = append(all, nats.ClosedHandler(func(*nats.Conn) { c.once.Do(func() { close(c.closed) }) }))
 	nc, err := nats.Connect(url, all...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: connecting to NATS: %w", name, err)
+		return nil, fmt.Errorf("%s: connecting to NATS at %s: %w", name, redact.URL(url), err)
 	}
 	c.Conn = nc
 	return c, nil

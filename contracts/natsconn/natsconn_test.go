@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,5 +80,12 @@ func TestShuttingDownIsNotAClosedConnection(t *testing.T) {
 	<-c.Closed()
 	if err := natsconn.Cause(ctx); err != nil {
 		t.Fatalf("cause %v after a shutdown", err)
+	}
+}
+
+func TestAFailedConnectNamesTheURLWithoutItsPassword(t *testing.T) {
+	_, err := natsconn.Connect("nats://orosync:hunter2@127.0.0.1:1", "test", quiet)
+	if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("error %v: want the server's address without the password", err)
 	}
 }
