@@ -3,7 +3,6 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -74,13 +73,6 @@ ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, purpose = EXCLUDED.purpose,
        postal_code = EXCLUDED.postal_code, country = EXCLUDED.country, is_primary = EXCLUDED.is_primary, updated_at = EXCLUDED.updated_at`
 
 const deleteAddressesSQL = `DELETE FROM customer_addresses WHERE id = ANY($1::uuid[])`
-
-func (s *Store) logger() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
 
 // syncAddresses brings the addresses of the given people in line with their last versions; it returns the outbox
 // rows (customers.address.created|updated|deleted, payload {id, organizationId, tenantId, syncOrigin}).

@@ -245,7 +245,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 				InternalEntityID: id.entity, ProfileID: profile, SourceUpdatedAt: o.After.Version.UpdatedAt,
 				PayloadHash: o.After.Version.PayloadHash, MappingVersion: o.After.MappingVersion, DeletedAt: deletedAt,
 				CreatedAt: now, UpdatedAt: now, Snapshot: &snap, WrittenAt: &now,
-				DeletedSourceUpdatedAt: companyEndAt(o.After), DeletedPayloadHash: companyEndHash(o.After)})
+				DeletedSourceUpdatedAt: endAt(o.After.DeletedUpTo), DeletedPayloadHash: endHash(o.After.DeletedUpTo)})
 		} else {
 			if o.Changed {
 				if changed[sc] == nil {
@@ -266,8 +266,8 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 				recs.recDeleted = append(recs.recDeleted, o.After.Deleted)
 				recs.recSnaps = append(recs.recSnaps, &snap)
 				recs.recChanged = append(recs.recChanged, o.Changed)
-				recs.recEndAt = append(recs.recEndAt, companyEndAt(o.After))
-				recs.recEndHash = append(recs.recEndHash, companyEndHash(o.After))
+				recs.recEndAt = append(recs.recEndAt, endAt(o.After.DeletedUpTo))
+				recs.recEndHash = append(recs.recEndHash, endHash(o.After.DeletedUpTo))
 			}
 		}
 		if !o.After.Missing {
@@ -355,32 +355,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 	return s.insertOutbox(ctx, tx, append(append(append(outbox, addressed...), linked...), customized...))
 }
 
-// arrival is a company that now exists in Mercato (links parked for it can be applied).
-type arrival struct {
-	tenant  string
-	ref     events.OroRef
-	entity  uuid.UUID
-	version events.SourceVersion
-	mapping string
-}
-
 func companyPayload(id ids, sc Scope) events.CustomerEvent {
 	return events.CustomerEvent{ID: id.profile.String(), EntityID: id.entity.String(),
 		OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
-}
-
-func companyEndAt(s domain.CompanyStored) *time.Time {
-	if s.DeletedUpTo == nil {
-		return nil
-	}
-	t := s.DeletedUpTo.UpdatedAt
-	return &t
-}
-
-func companyEndHash(s domain.CompanyStored) *string {
-	if s.DeletedUpTo == nil {
-		return nil
-	}
-	h := s.DeletedUpTo.PayloadHash
-	return &h
 }

@@ -3,16 +3,51 @@ package adapters
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
-	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
-	"github.com/orosync/orosync/services/writer/domain"
 )
+
+// dictionary collects the values we write into columns Mercato backs with a per-tenant dictionary
+// (customer_dictionary_entries), so its pickers offer them, as Mercato's own people command does for job titles.
+type dictionary map[string]map[[2]string]string // tenant → (kind, normalized value) → value
+
+func (d dictionary) add(tenant, kind string, v *string) {
+	if v == nil {
+		return
+	}
+	value := strings.TrimSpace(*v)
+	if value == "" {
+		return
+	}
+	if d[tenant] == nil {
+		d[tenant] = map[[2]string]string{}
+	}
+	d[tenant][[2]string{kind, strings.ToLower(value)}] = value
+}
+
+const ensureDictionarySQL = `
+INSERT INTO customer_dictionary_entries (id, organization_id, tenant_id, kind, value, normalized_value, label, created_at, updated_at)
+SELECT gen_random_uuid(), $1, $2, v.kind, v.value, v.normalized, v.value, $6, $6
+FROM unnest($3::text[], $4::text[], $5::text[]) AS v(kind, normalized, value)
+ORDER BY v.kind, v.normalized
+ON CONFLICT (organization_id, tenant_id, kind, normalized_value) DO NOTHING`
+
+func (d dictionary) ensure(ctx context.Context, tx execer, scopes map[string]Scope, now time.Time) error {
+	for tenant, entries := range d {
+		sc := scopes[tenant]
+		var kinds, norms, values []string
+		for k, v := range entries {
+			kinds, norms, values = append(kinds, k[0]), append(norms, k[1]), append(values, v)
+		}
+		if _, err := tx.Exec(ctx, ensureDictionarySQL, sc.OrganizationID, sc.TenantID, kinds, norms, values, now); err != nil {
+			return fmt.Errorf("writer: dictionary entries: %w", err)
+		}
+	}
+	return nil
+}
 
 // EnsureDictionary adds the values missing from customer_dictionary_entries (value and label as given,
 // normalized_value = lower(trim(value))), as Mercato's commands do for the values they write.
@@ -39,118 +74,4 @@ func (s *Store) EnsureDictionary(ctx context.Context, values []app.DictionaryVal
 		return fmt.Errorf("writer: commit: %w", err)
 	}
 	return nil
-}
-
-// Lifecycle stages: the person path writes the values it compares for conflicts; lifecycle_stage (Oro leads are
-// "lead") is written after it, from the person's last applied version (its snapshot), so an older version in the
-// batch never wins.
-
-const stagesSQL = `
-SELECT k.i, e.id, e.lifecycle_stage, r.snapshot, e.created_at = e.updated_at, r.source_updated_at, r.payload_hash, r.mapping_version,
-       p.id
-FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
-JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
-     AND r.internal_entity_type = 'customers.person' AND r.snapshot IS NOT NULL
-JOIN customer_entities e ON e.id = r.internal_entity_id
-JOIN customer_people p ON p.entity_id = e.id
-ORDER BY e.id
-FOR UPDATE OF e`
-
-const setStagesSQL = `
-UPDATE customer_entities e SET lifecycle_stage = v.stage, updated_at = $3
-FROM unnest($1::uuid[], $2::text[]) AS v(id, stage)
-WHERE e.id = v.id AND e.lifecycle_stage IS DISTINCT FROM v.stage`
-
-// ApplyLifecycleStages brings customer_entities.lifecycle_stage of the given people in line with their last
-// applied versions; a person updated so (not one just created) gets a customers.person.updated event.
-func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (app.Result, error) {
-	if len(keys) == 0 {
-		return app.Result{}, nil
-	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		return app.Result{}, fmt.Errorf("writer: begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	ts, os, sts, sis := s.keyColumns(keys)
-	rows, err := tx.Query(ctx, stagesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
-	if err != nil {
-		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
-	}
-	type change struct {
-		key     domain.Key
-		id      ids
-		stage   *string
-		notify  bool
-		version events.SourceVersion
-		mapping string
-	}
-	var changes []change
-	for rows.Next() {
-		var (
-			i        int64
-			c        change
-			cur      *string
-			snapshot []byte
-			fresh    bool
-		)
-		if err := rows.Scan(&i, &c.id.entity, &cur, &snapshot, &fresh, &c.version.UpdatedAt, &c.version.PayloadHash, &c.mapping,
-			&c.id.profile); err != nil {
-			rows.Close()
-			return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
-		}
-		c.key = keys[i-1]
-		var p events.Person
-		if err := rowkit.OpenJSON(s.ciphers[c.key.Tenant], snapshot, &p); err != nil {
-			rows.Close()
-			return app.Result{}, fmt.Errorf("writer: snapshot of %s/%s: %w", c.key.SourceType, c.key.SourceID, err)
-		}
-		if p.LifecycleStage == nil && cur == nil || p.LifecycleStage != nil && cur != nil && *p.LifecycleStage == *cur {
-			continue
-		}
-		c.stage, c.notify = p.LifecycleStage, !fresh
-		c.version.UpdatedAt = c.version.UpdatedAt.UTC()
-		changes = append(changes, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
-	}
-	if len(changes) == 0 {
-		return app.Result{}, tx.Commit(ctx)
-	}
-	now := s.now().UTC()
-	entities, stages := make([]uuid.UUID, len(changes)), make([]*string, len(changes))
-	d := dictionary{}
-	var outbox []model.OrosyncOutbox
-	for i, c := range changes {
-		entities[i], stages[i] = c.id.entity, c.stage
-		d.add(c.key.Tenant, "lifecycle_stage", c.stage)
-		if !c.notify {
-			continue
-		}
-		stage := ""
-		if c.stage != nil {
-			stage = *c.stage
-		}
-		row, err := rowkit.EventRow(c.key.Tenant, events.AggregatePerson+".updated", companyPayload(c.id, s.scopes[c.key.Tenant]),
-			c.id.entity.String(), c.version, c.mapping, "lifecycle/"+stage)
-		if err != nil {
-			return app.Result{}, err
-		}
-		outbox = append(outbox, row)
-	}
-	if _, err := tx.Exec(ctx, setStagesSQL, rowkit.UUIDs(entities), stages, now); err != nil {
-		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
-	}
-	if err := d.ensure(ctx, tx, s.scopes, now); err != nil {
-		return app.Result{}, err
-	}
-	if err := s.insertOutbox(ctx, tx, outbox); err != nil {
-		return app.Result{}, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return app.Result{}, fmt.Errorf("writer: commit: %w", err)
-	}
-	return app.Result{Updated: len(outbox)}, nil
 }

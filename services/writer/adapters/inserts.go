@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
@@ -50,11 +49,6 @@ INSERT INTO orosync_records (tenant_id, organization_id, source_type, source_id,
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::uuid[], $8::timestamptz[],
        $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::json[], $15::timestamptz[],
        $16::timestamptz[], $17::text[])`
-
-const insertOutboxSQL = `
-INSERT INTO orosync_outbox (subject, msg_id, event_type, headers, payload)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])
-ON CONFLICT (msg_id) DO NOTHING`
 
 func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntities, people []model.CustomerPeople,
 	mappings []model.SyncExternalIDMappings, records []model.OrosyncRecords, recordsNew bool) error {
@@ -133,47 +127,6 @@ func insertRows(ctx context.Context, tx execer, entities []model.CustomerEntitie
 			rowkit.OptTimes(written), rowkit.OptTimes(endAt), rowkit.OptTexts(endHash)); err != nil {
 			return fmt.Errorf("writer: inserting records: %w", err)
 		}
-	}
-	return nil
-}
-
-// outboxBatchEvents is the number of events from which a transaction writes them as one orosync_outbox_batches
-// row rather than one orosync_outbox row each.
-const outboxBatchEvents = 100
-
-const insertOutboxBatchSQL = `INSERT INTO orosync_outbox_batches (events) VALUES ($1::json) RETURNING id`
-
-// insertOutbox writes a transaction's events. Many events become one orosync_outbox_batches row (an outbox row per
-// event was a third of a 1,000-contact batch's WAL, and its relay deleted as many rows); a few, one orosync_outbox
-// row each, de-duplicated on msg_id. Batch rows are not de-duplicated there: the same event written twice is
-// published twice with the same Nats-Msg-Id, and MERCATO_EVENTS keeps one (its duplicate window is an hour).
-// The batch row's JSON (a megabyte for 1,000 contacts) is built in a buffer of s.outboxBufs, free again once the
-// statement returned.
-func (s *Store) insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.OrosyncOutbox) error {
-	n := len(rows)
-	if n == 0 {
-		return nil
-	}
-	if n >= outboxBatchEvents {
-		buf, _ := s.outboxBufs.Get().(*[]byte)
-		if buf == nil {
-			buf = new([]byte)
-		}
-		defer s.outboxBufs.Put(buf)
-		*buf = rowkit.AppendOutboxBatchJSON((*buf)[:0], rows)
-		var id int64
-		if err := tx.QueryRow(ctx, insertOutboxBatchSQL, *buf).Scan(&id); err != nil { // []byte: sent as is
-			return fmt.Errorf("writer: writing outbox: %w", err)
-		}
-		s.Recent.Put(id, rows)
-		return nil
-	}
-	subject, msgID, typ, headers, payload := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, r := range rows {
-		subject[i], msgID[i], typ[i], headers[i], payload[i] = r.Subject, r.MsgID, r.EventType, r.Headers, r.Payload
-	}
-	if _, err := tx.Exec(ctx, insertOutboxSQL, subject, msgID, typ, headers, payload); err != nil {
-		return fmt.Errorf("writer: writing outbox: %w", err)
 	}
 	return nil
 }

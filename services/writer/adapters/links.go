@@ -474,3 +474,12 @@ func (s *Store) unpark(ctx context.Context, tx pgx.Tx, arrived []arrival, now ti
 	}
 	return outbox, nil
 }
+
+// arrival is a company that now exists in Mercato (links parked for it can be applied).
+type arrival struct {
+	tenant  string
+	ref     events.OroRef
+	entity  uuid.UUID
+	version events.SourceVersion
+	mapping string
+}

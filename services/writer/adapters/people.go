@@ -1,106 +1,20 @@
-// Package adapters holds the writer's outside world: Mercato's PostgreSQL and JetStream.
 package adapters
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
-	"github.com/orosync/orosync/services/writer/relay"
 )
-
-// Scope is the Mercato tenant and organization an orosync connection writes into.
-type Scope = rowkit.Scope
-
-// DeriveTenantDEK derives a tenant's data encryption key as Mercato does (rowkit.DeriveTenantDEK).
-func DeriveTenantDEK(secret, tenantID string) (string, error) {
-	return rowkit.DeriveTenantDEK(secret, tenantID)
-}
-
-// Store applies batches to Mercato's tables in one transaction each.
-type Store struct {
-	pool    *pgxpool.Pool
-	scopes  map[string]Scope
-	ciphers map[string]*rowkit.Cipher
-	now     func() time.Time
-	// MatchEmails links a contact new to orosync to an unlinked Mercato person with the same primary email
-	// (one candidate) or queues it for review (several). Not available on encrypted tenants (Mercato's
-	// ciphertext has a random IV, so emails cannot be compared in SQL).
-	MatchEmails bool
-	// natives caches, per tenant, the emails of Mercato people orosync did not create (Mercato has no index on
-	// primary_email, so a batch must not scan customer_entities): refreshed every nativesTTL.
-	// Log receives notes that are not failures (an address skipped); nil: slog.Default().
-	Log        *slog.Logger
-	nativesMu  sync.Mutex
-	natives    map[string]nativeEmails
-	nativesTTL time.Duration
-	// outboxBufs recycles the buffers of outbox batch rows (see insertOutbox).
-	outboxBufs sync.Pool
-	// Recent, shared with this process's Forwarder, gets the events of each outbox batch row inserted; nil: none.
-	Recent *relay.Cache
-}
-
-type nativeEmails struct {
-	set      map[string]struct{}
-	loadedAt time.Time
-}
-
-// NewStore needs a pool and the scope of every tenant it may see.
-func NewStore(pool *pgxpool.Pool, scopes map[string]Scope, now func() time.Time) (*Store, error) {
-	if pool == nil || len(scopes) == 0 {
-		return nil, fmt.Errorf("writer store: a pool and at least one tenant scope are required")
-	}
-	if now == nil {
-		now = time.Now
-	}
-	ciphers := map[string]*rowkit.Cipher{}
-	for tenant, sc := range scopes {
-		if sc.DEK == "" {
-			continue
-		}
-		c, err := rowkit.NewCipher(sc.DEK)
-		if err != nil {
-			return nil, fmt.Errorf("writer store: tenant %s: %w", tenant, err)
-		}
-		ciphers[tenant] = c
-	}
-	return &Store{pool: pool, scopes: scopes, ciphers: ciphers, now: now, MatchEmails: true, natives: map[string]nativeEmails{},
-		nativesTTL: time.Minute}, nil
-}
-
-// Scope of a tenant, if configured.
-func (s *Store) Scope(tenant string) (Scope, bool) {
-	sc, ok := s.scopes[tenant]
-	return sc, ok
-}
-
-// newIDs are the ids of a record's Mercato rows (rowkit.RecordIDs).
-func newIDs(sc Scope, k domain.Key) ids {
-	entity, profile := rowkit.RecordIDs(sc, k)
-	return ids{entity: entity, profile: profile}
-}
-
-// ids remembers the Mercato ids of a stored record; a loaded person also its primary company
-// (customer_people.company_entity_id, uuid.Nil: none), so an unchanged one is not written again.
-type ids struct {
-	entity, profile uuid.UUID
-	company         uuid.UUID
-	companyLoaded   bool
-}
 
 // ApplyBatch loads the stored state of the given records (locking their bookkeeping rows) and the email
 // candidates of new ones, lets plan decide, and persists the outcomes with their outbox events and conflicts, all
@@ -227,114 +141,6 @@ func decryptPerson(c *rowkit.Cipher, p *events.Person) {
 	p.FirstName, p.LastName, p.JobTitle = c.DecPtr(p.FirstName), c.DecPtr(p.LastName), c.DecPtr(p.JobTitle)
 }
 
-const candidatesSQL = `
-SELECT k.i, e.id, p.id, e.display_name, e.primary_email, e.primary_phone, p.first_name, p.last_name, p.job_title, e.updated_at
-FROM unnest($1::text[]) WITH ORDINALITY AS k(email, i)
-JOIN customer_entities e ON e.tenant_id = $2 AND e.organization_id = $3 AND e.kind = 'person' AND e.deleted_at IS NULL
-     AND lower(e.primary_email) = k.email
-JOIN customer_people p ON p.entity_id = e.id
-WHERE NOT EXISTS (SELECT 1 FROM orosync_records r WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = e.id)
-ORDER BY k.i, e.id`
-
-const nativeEmailsSQL = `
-SELECT DISTINCT lower(e.primary_email) FROM customer_entities e
-WHERE e.tenant_id = $1 AND e.organization_id = $2 AND e.kind = 'person' AND e.deleted_at IS NULL AND e.primary_email IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM orosync_records r WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = e.id)`
-
-// nativeEmails returns the (cached) emails of the tenant's people orosync did not create. A person created in
-// Mercato less than nativesTTL ago may be missed by the email match; orosync then creates a second person.
-func (s *Store) nativeEmails(ctx context.Context, tx pgx.Tx, tenant string, sc Scope) (map[string]struct{}, error) {
-	s.nativesMu.Lock()
-	defer s.nativesMu.Unlock()
-	if n, ok := s.natives[tenant]; ok && time.Since(n.loadedAt) < s.nativesTTL {
-		return n.set, nil
-	}
-	rows, err := tx.Query(ctx, nativeEmailsSQL, sc.TenantID, sc.OrganizationID)
-	if err != nil {
-		return nil, fmt.Errorf("writer: emails of Mercato's own people: %w", err)
-	}
-	set, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
-		var e string
-		return e, r.Scan(&e)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("writer: emails of Mercato's own people: %w", err)
-	}
-	n := nativeEmails{set: make(map[string]struct{}, len(set)), loadedAt: time.Now()}
-	for _, e := range set {
-		n.set[e] = struct{}{}
-	}
-	s.natives[tenant] = n
-	return n.set, nil
-}
-
-// candidates finds, for each record new to orosync, the unlinked Mercato people with its email.
-func (s *Store) candidates(ctx context.Context, tx pgx.Tx, lookup app.Lookup, stored map[domain.Key]*domain.Stored) (map[domain.Key][]domain.Candidate, error) {
-	byTenant := map[string][]domain.Key{}
-	for _, k := range lookup.Keys {
-		if _, ok := stored[k]; ok || lookup.Emails[k] == "" || s.ciphers[k.Tenant] != nil {
-			continue
-		}
-		byTenant[k.Tenant] = append(byTenant[k.Tenant], k)
-	}
-	out := map[domain.Key][]domain.Candidate{}
-	for tenant, all := range byTenant {
-		sc := s.scopes[tenant]
-		natives, err := s.nativeEmails(ctx, tx, tenant, sc)
-		if err != nil {
-			return nil, err
-		}
-		var keys []domain.Key
-		var emails []string
-		for _, k := range all {
-			if _, ok := natives[lookup.Emails[k]]; ok {
-				keys = append(keys, k)
-				emails = append(emails, lookup.Emails[k])
-			}
-		}
-		if len(keys) == 0 {
-			continue
-		}
-		rows, err := tx.Query(ctx, candidatesSQL, emails, sc.TenantID, sc.OrganizationID)
-		if err != nil {
-			return nil, fmt.Errorf("writer: email candidates: %w", err)
-		}
-		for rows.Next() {
-			var (
-				i               int64
-				entity, profile uuid.UUID
-				c               domain.Candidate
-			)
-			p := &c.Person
-			if err := rows.Scan(&i, &entity, &profile, &p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName,
-				&p.JobTitle, &c.UpdatedAt); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("writer: reading email candidate: %w", err)
-			}
-			c.EntityID, c.ProfileID = entity.String(), profile.String()
-			k := keys[i-1]
-			out[k] = append(out[k], c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("writer: email candidates: %w", err)
-		}
-	}
-	// A Mercato person matched by two new records of one batch could be linked only once: both go to review.
-	claimed := map[string]int{}
-	for _, cs := range out {
-		if len(cs) == 1 {
-			claimed[cs[0].EntityID]++
-		}
-	}
-	for k, cs := range out {
-		if len(cs) == 1 && claimed[cs[0].EntityID] > 1 {
-			out[k] = append(cs, cs[0]) // a second entry makes it ambiguous
-		}
-	}
-	return out, nil
-}
-
 // persist writes outcomes; salt distinguishes the event ids of a second write of the same source version (a
 // conflict resolution) from the first.
 func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcome, known map[domain.Key]ids, salt string) error {
@@ -411,7 +217,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 					InternalEntityID: id.entity, ProfileID: profile, SourceUpdatedAt: o.After.Version.UpdatedAt,
 					PayloadHash: o.After.Version.PayloadHash, MappingVersion: o.After.MappingVersion, DeletedAt: deletedAt,
 					CreatedAt: now, UpdatedAt: now, Snapshot: snapshot, WrittenAt: &now,
-					DeletedSourceUpdatedAt: endAt(o.After), DeletedPayloadHash: endHash(o.After)})
+					DeletedSourceUpdatedAt: endAt(o.After.DeletedUpTo), DeletedPayloadHash: endHash(o.After.DeletedUpTo)})
 			} else {
 				if o.Changed {
 					upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, c)
@@ -501,80 +307,6 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 	return s.insertOutbox(ctx, tx, append(append(outbox, linked...), addressed...))
 }
 
-// dictionary collects the values we write into columns Mercato backs with a per-tenant dictionary
-// (customer_dictionary_entries), so its pickers offer them, as Mercato's own people command does for job titles.
-type dictionary map[string]map[[2]string]string // tenant → (kind, normalized value) → value
-
-func (d dictionary) add(tenant, kind string, v *string) {
-	if v == nil {
-		return
-	}
-	value := strings.TrimSpace(*v)
-	if value == "" {
-		return
-	}
-	if d[tenant] == nil {
-		d[tenant] = map[[2]string]string{}
-	}
-	d[tenant][[2]string{kind, strings.ToLower(value)}] = value
-}
-
-const ensureDictionarySQL = `
-INSERT INTO customer_dictionary_entries (id, organization_id, tenant_id, kind, value, normalized_value, label, created_at, updated_at)
-SELECT gen_random_uuid(), $1, $2, v.kind, v.value, v.normalized, v.value, $6, $6
-FROM unnest($3::text[], $4::text[], $5::text[]) AS v(kind, normalized, value)
-ORDER BY v.kind, v.normalized
-ON CONFLICT (organization_id, tenant_id, kind, normalized_value) DO NOTHING`
-
-func (d dictionary) ensure(ctx context.Context, tx execer, scopes map[string]Scope, now time.Time) error {
-	for tenant, entries := range d {
-		sc := scopes[tenant]
-		var kinds, norms, values []string
-		for k, v := range entries {
-			kinds, norms, values = append(kinds, k[0]), append(norms, k[1]), append(values, v)
-		}
-		if _, err := tx.Exec(ctx, ensureDictionarySQL, sc.OrganizationID, sc.TenantID, kinds, norms, values, now); err != nil {
-			return fmt.Errorf("writer: dictionary entries: %w", err)
-		}
-	}
-	return nil
-}
-
-// sameBookkeeping says whether an applied outcome leaves orosync_records as it is but for the mapping version: a
-// replay under a new mapping whose values come out the same. Its row is then not rewritten (a replay rewrites
-// only what its mapping changed); the record keeps the mapping version that last changed it, and a later
-// delivery under the new mapping is again compared value by value, and again writes nothing.
-func sameBookkeeping(v, w events.SourceVersion, deleted, nowDeleted bool, upTo, nowUpTo *events.SourceVersion, base, nowBase any) bool {
-	b, err := rowkit.MarshalJSON(nowBase)
-	return err == nil && sameBookkeepingJSON(v, w, deleted, nowDeleted, upTo, nowUpTo, base, b)
-}
-
-// sameBookkeepingJSON is sameBookkeeping with the JSON of the new base already made.
-func sameBookkeepingJSON(v, w events.SourceVersion, deleted, nowDeleted bool, upTo, nowUpTo *events.SourceVersion, base any,
-	nowBase []byte) bool {
-	if v != w || deleted != nowDeleted || (upTo == nil) != (nowUpTo == nil) || (upTo != nil && *upTo != *nowUpTo) {
-		return false
-	}
-	a, err := rowkit.MarshalJSON(base)
-	return err == nil && bytes.Equal(a, nowBase)
-}
-
-func endAt(s domain.Stored) *time.Time {
-	if s.DeletedUpTo == nil {
-		return nil
-	}
-	t := s.DeletedUpTo.UpdatedAt
-	return &t
-}
-
-func endHash(s domain.Stored) *string {
-	if s.DeletedUpTo == nil {
-		return nil
-	}
-	h := s.DeletedUpTo.PayloadHash
-	return &h
-}
-
 // updates collects the rewrites of existing records as columns, applied set-based with unnest: go-jet has no
 // unnest-driven UPDATE ... FROM, so these statements are written out; only rows whose values differ are touched,
 // so Mercato's updated_at moves only when something changed. Each also restricts the table to the batch's keys
@@ -633,8 +365,8 @@ func (u *updates) addRecord(id ids, o domain.Outcome, snapshot *string) {
 	u.recDeleted = append(u.recDeleted, o.After.Deleted)
 	u.recSnaps = append(u.recSnaps, snapshot)
 	u.recChanged = append(u.recChanged, o.Changed)
-	u.recEndAt = append(u.recEndAt, endAt(o.After))
-	u.recEndHash = append(u.recEndHash, endHash(o.After))
+	u.recEndAt = append(u.recEndAt, endAt(o.After.DeletedUpTo))
+	u.recEndHash = append(u.recEndHash, endHash(o.After.DeletedUpTo))
 }
 
 const updateEntitiesSQL = `
@@ -686,57 +418,6 @@ func (u *updates) exec(ctx context.Context, tx execer) error {
 		}
 	}
 	return nil
-}
-
-// keyColumns turns record keys into the four arrays the load statements unnest: tenant, organization, Oro type, id.
-func (s *Store) keyColumns(keys []domain.Key) (ts, os []uuid.UUID, sts, sis rowkit.Texts) {
-	n := len(keys)
-	ts, os, sts, sis = make([]uuid.UUID, n), make([]uuid.UUID, n), make(rowkit.Texts, n), make(rowkit.Texts, n)
-	for i, k := range keys {
-		sc := s.scopes[k.Tenant]
-		ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, k.SourceType, k.SourceID
-	}
-	return ts, os, sts, sis
-}
-
-// NewPool opens a pool configured for the writer's statements (PoolConfig). With replicationRole its sessions
-// apply as logical replication does (session_replication_role = replica): PostgreSQL fires no triggers on the
-// writer's rows, Mercato's foreign-key checks included (four per contact, each locking the referenced entity
-// row). The writer already orders its rows so that every reference exists (and parks what waits for a record not
-// written yet); what the checks still guard against is Mercato hard-deleting a company while a link to it is
-// written. Meant for initial imports and replays; needs a role allowed to set the parameter.
-func NewPool(ctx context.Context, url string, replicationRole bool) (*pgxpool.Pool, error) {
-	cfg, err := PoolConfig(url)
-	if err != nil {
-		return nil, err
-	}
-	if replicationRole {
-		cfg.ConnConfig.RuntimeParams["session_replication_role"] = "replica"
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("writer: database: %w", err)
-	}
-	return pool, nil
-}
-
-// PoolConfig is the writer's pool configuration: every statement is planned for its own arguments, and only the
-// writer's statements are. The statements unnest arrays whose length only a custom plan sees; a prepared
-// statement may switch to a generic plan after five executions, built for "10 rows" and whatever the table held
-// then (measured: a nested loop over a sequential scan, 2 s per 1,000-row batch instead of 4 ms). So statements
-// go as unnamed statements (pgx's QueryExecModeCacheDescribe: parsed and planned with their arguments on every
-// execution, their result descriptions cached; parsing and planning them costs well under a millisecond), not
-// through plan_cache_mode = force_custom_plan: that setting also re-plans every foreign-key check Mercato's
-// constraints run inside our inserts (one SELECT ... FOR KEY SHARE per row and constraint, 4,000 per
-// 1,000-contact batch), which then cost ~15 µs each instead of ~4 µs with their cached plan: half the PostgreSQL
-// CPU of an insert batch.
-func PoolConfig(url string) (*pgxpool.Config, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("writer: database url: %w", err)
-	}
-	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
-	return cfg, nil
 }
 
 // personEvent is "customers.person." + action, the usual names without a concatenation.
