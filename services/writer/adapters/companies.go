@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/domain"
 )
@@ -148,16 +147,6 @@ FROM unnest($1::uuid[], $2::boolean[]) AS v(entity_id, deleted)
 WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.company' AND m.internal_entity_id = v.entity_id
       AND (m.deleted_at IS NOT NULL) IS DISTINCT FROM v.deleted`
 
-const updateCompanyRecordsSQL = `
-UPDATE orosync_records r SET source_updated_at = v.updated, payload_hash = v.hash, mapping_version = v.mapping,
-       deleted_at = CASE WHEN v.deleted THEN coalesce(r.deleted_at, $10) ELSE NULL END, updated_at = $10,
-       snapshot = v.snapshot, written_at = CASE WHEN v.changed THEN $10 ELSE r.written_at END,
-       deleted_source_updated_at = v.end_at, deleted_payload_hash = v.end_hash
-FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::json[], $7::boolean[],
-            $8::timestamptz[], $9::text[])
-     AS v(entity_id, updated, hash, mapping, deleted, snapshot, changed, end_at, end_hash)
-WHERE r.internal_entity_type = 'customers.company' AND r.internal_entity_id = v.entity_id`
-
 // companyRows collects a batch's company writes as one array per column.
 type companyRows struct {
 	entity, profile                             []uuid.UUID
@@ -175,187 +164,169 @@ func (r *companyRows) add(id ids, c *rowkit.Cipher, co events.Company, deleted *
 	r.deleted = append(r.deleted, deleted)
 }
 
+// insert writes the rows of companies new to Mercato.
+func (r *companyRows) insert(ctx context.Context, tx pgx.Tx, sc Scope, now time.Time) error {
+	if _, err := tx.Exec(ctx, insertCompanyEntitiesSQL, rowkit.UUIDs(r.entity), sc.OrganizationID, sc.TenantID, r.display, r.description,
+		r.email, r.phone, now, r.deleted); err != nil {
+		return fmt.Errorf("writer: inserting companies: %w", err)
+	}
+	if _, err := tx.Exec(ctx, insertCompaniesSQL, rowkit.UUIDs(r.profile), sc.OrganizationID, sc.TenantID, r.legal, r.web, r.inds, now,
+		rowkit.UUIDs(r.entity)); err != nil {
+		return fmt.Errorf("writer: inserting company profiles: %w", err)
+	}
+	return nil
+}
+
+// update rewrites the rows of known companies whose values differ.
+func (r *companyRows) update(ctx context.Context, tx pgx.Tx, now time.Time) error {
+	dels := make([]bool, len(r.deleted))
+	for i, d := range r.deleted {
+		dels[i] = d != nil
+	}
+	if _, err := tx.Exec(ctx, updateCompanyEntitiesSQL, rowkit.UUIDs(r.entity), r.display, r.description, r.email, r.phone, dels, now); err != nil {
+		return fmt.Errorf("writer: updating companies: %w", err)
+	}
+	if _, err := tx.Exec(ctx, updateCompaniesSQL, rowkit.UUIDs(r.entity), r.legal, r.web, r.inds, now); err != nil {
+		return fmt.Errorf("writer: updating company profiles: %w", err)
+	}
+	if _, err := tx.Exec(ctx, updateCompanyMappingsSQL, rowkit.UUIDs(r.entity), dels, now); err != nil {
+		return fmt.Errorf("writer: updating company external ids: %w", err)
+	}
+	return nil
+}
+
+// companyWrites collects the company path's own rows, per scope, and the companies links parked for may now reach.
+type companyWrites struct {
+	inserts, changed map[Scope]*companyRows
+	arrived          []arrival
+}
+
+func (cw *companyWrites) rows(m map[Scope]*companyRows, sc Scope) *companyRows {
+	if m[sc] == nil {
+		m[sc] = &companyRows{}
+	}
+	return m[sc]
+}
+
 func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []domain.CompanyOutcome, known map[domain.Key]ids) error {
-	now := s.now().UTC()
-	var (
-		mappings []model.SyncExternalIDMappings
-		records  []model.OrosyncRecords
-		outbox   []model.OrosyncOutbox
-		dict     = dictionary{}
-		inserts  = map[Scope]*companyRows{}
-		changed  = map[Scope]*companyRows{}
-		recs     = updates{now: now}
-		arrived  []arrival
-		addrs    []addressSync
-		cfs      []cfRecord
-	)
+	w := newProfileWrites(events.AggregateCompany, s.now().UTC(), len(outcomes))
+	cw := &companyWrites{inserts: map[Scope]*companyRows{}, changed: map[Scope]*companyRows{}}
 	for _, o := range outcomes {
-		sc := s.scopes[o.Key.Tenant]
-		c := s.ciphers[o.Key.Tenant]
-		for _, cf := range o.Conflicts {
-			var entity *uuid.UUID
-			if id, ok := known[o.Key]; ok {
-				entity = &id.entity
-			}
-			row, err := s.queueConflict(ctx, tx, o.Key, sc, c, entity, cf, now)
-			if err != nil {
+		var entity *uuid.UUID
+		if id, ok := known[o.Key]; ok {
+			entity = &id.entity
+		}
+		if err := s.queueConflicts(ctx, tx, w, o.Key, entity, o.Conflicts); err != nil {
+			return err
+		}
+		if o.Applied {
+			if err := s.applyCompany(w, cw, o, known); err != nil {
 				return err
 			}
-			if row != nil {
-				outbox = append(outbox, *row)
-			}
 		}
-		if !o.Applied {
-			continue
+	}
+	return s.writeCompanies(ctx, tx, w, cw)
+}
+
+// applyCompany adds the rows of an applied outcome.
+func (s *Store) applyCompany(w *profileWrites, cw *companyWrites, o domain.CompanyOutcome, known map[domain.Key]ids) error {
+	sc, c := s.scopes[o.Key.Tenant], s.ciphers[o.Key.Tenant]
+	var deletedAt *time.Time
+	if o.After.Deleted {
+		deletedAt = &w.now
+	}
+	// The snapshot is Oro's side (what a three-way merge compares against), not the merged values written.
+	base := o.After.Company
+	if o.After.Base != nil {
+		base = *o.After.Base
+	}
+	snap, err := rowkit.SealJSON(c, base)
+	if err != nil {
+		return err
+	}
+	if o.Changed && !o.After.Deleted {
+		w.dict.add(o.Key.Tenant, "industry", o.After.Company.Industry)
+	}
+	b := bookkeeping{key: o.Key, sc: sc, missing: o.After.Missing, deleted: o.After.Deleted, changed: o.Changed,
+		version: o.After.Version, mapping: o.After.MappingVersion, upTo: o.After.DeletedUpTo, snapshot: &snap}
+	id, ok := known[o.Key]
+	if o.Before == nil || !ok || o.Before.Missing {
+		id = newIDs(sc, o.Key)
+		if !o.After.Missing {
+			cw.rows(cw.inserts, sc).add(id, c, o.After.Company, deletedAt)
 		}
-		var deletedAt *time.Time
-		if o.After.Deleted {
-			deletedAt = &now
+		b.entity, b.profile = id.entity, id.profile
+		w.newRecord(b)
+	} else {
+		if o.Changed {
+			cw.rows(cw.changed, sc).add(id, c, o.After.Company, deletedAt)
 		}
-		// The snapshot is Oro's side (what a three-way merge compares against), not the merged values written.
-		base := o.After.Company
-		if o.After.Base != nil {
-			base = *o.After.Base
+		var prev any
+		if o.Before.Base != nil {
+			prev = o.Before.Base
 		}
-		snap, err := rowkit.SealJSON(c, base)
+		b.entity = id.entity
+		if o.Changed || !sameBookkeeping(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted, o.Before.DeletedUpTo,
+			o.After.DeletedUpTo, prev, o.After.Company) {
+			w.rewriteRecord(b)
+		}
+	}
+	if !o.After.Missing {
+		s.keepCompanyProfile(w, cw, o, id, sc, base)
+	}
+	for _, evt := range o.Events {
+		row, err := rowkit.CustomerEventRow(o.Key.Tenant, events.AggregateCompany+"."+evt, sc, id.entity, id.profile, o.After.Version,
+			o.After.MappingVersion, o.Salt)
 		if err != nil {
 			return err
 		}
-		if o.Changed && !o.After.Deleted {
-			dict.add(o.Key.Tenant, "industry", o.After.Company.Industry)
-		}
-		id, ok := known[o.Key]
-		if o.Before == nil || !ok || o.Before.Missing {
-			id = newIDs(sc, o.Key)
-			var profile *uuid.UUID
-			if !o.After.Missing {
-				if inserts[sc] == nil {
-					inserts[sc] = &companyRows{}
-				}
-				inserts[sc].add(id, c, o.After.Company, deletedAt)
-				mappings = append(mappings, model.SyncExternalIDMappings{ID: rowkit.MappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
-					InternalEntityType: events.AggregateCompany, InternalEntityID: id.entity, ExternalID: o.Key.SourceID,
-					SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
-					CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
-				p := id.profile
-				profile = &p
-			}
-			records = append(records, model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
-				SourceType: o.Key.SourceType, SourceID: o.Key.SourceID, InternalEntityType: events.AggregateCompany,
-				InternalEntityID: id.entity, ProfileID: profile, SourceUpdatedAt: o.After.Version.UpdatedAt,
-				PayloadHash: o.After.Version.PayloadHash, MappingVersion: o.After.MappingVersion, DeletedAt: deletedAt,
-				CreatedAt: now, UpdatedAt: now, Snapshot: &snap, WrittenAt: &now,
-				DeletedSourceUpdatedAt: endAt(o.After.DeletedUpTo), DeletedPayloadHash: endHash(o.After.DeletedUpTo)})
-		} else {
-			if o.Changed {
-				if changed[sc] == nil {
-					changed[sc] = &companyRows{}
-				}
-				changed[sc].add(id, c, o.After.Company, deletedAt)
-			}
-			var base any
-			if o.Before.Base != nil {
-				base = o.Before.Base
-			}
-			if o.Changed || !sameBookkeeping(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted, o.Before.DeletedUpTo,
-				o.After.DeletedUpTo, base, o.After.Company) {
-				recs.recEntity = append(recs.recEntity, id.entity)
-				recs.recUpdated = append(recs.recUpdated, o.After.Version.UpdatedAt)
-				recs.recHash = append(recs.recHash, o.After.Version.PayloadHash)
-				recs.recMapping = append(recs.recMapping, o.After.MappingVersion)
-				recs.recDeleted = append(recs.recDeleted, o.After.Deleted)
-				recs.recSnaps = append(recs.recSnaps, &snap)
-				recs.recChanged = append(recs.recChanged, o.Changed)
-				recs.recEndAt = append(recs.recEndAt, endAt(o.After.DeletedUpTo))
-				recs.recEndHash = append(recs.recEndHash, endHash(o.After.DeletedUpTo))
-			}
-		}
-		if !o.After.Missing {
-			as := addressSync{tenant: o.Key.Tenant, person: id.entity, want: o.Addresses, version: o.After.Version,
-				mapping: o.After.MappingVersion}
-			if o.Before != nil && o.Before.Base != nil {
-				as.prev = o.Before.Base.Addresses
-			}
-			addrs = append(addrs, as)
-		}
-		if !o.After.Missing && !o.After.Deleted {
-			var prevFields map[string]any
-			hasPrev := o.Before != nil && o.Before.Base != nil
-			if hasPrev {
-				prevFields = o.Before.Base.CustomFields
-			}
-			if cf := profileCustomFields(events.AggregateCompany, o.Key, sc, id.profile, len(o.Events) > 0, o.After.Version,
-				o.After.MappingVersion, base.CustomFields, prevFields, hasPrev); cf != nil {
-				cfs = append(cfs, *cf)
-			}
-		}
-		if !o.After.Missing { // a deleted company's rows exist too: links resolve to it as they do from the person side
-			arrived = append(arrived, arrival{tenant: o.Key.Tenant, ref: events.OroRef{Type: o.Key.SourceType, ID: o.Key.SourceID},
-				entity: id.entity, version: o.After.Version, mapping: o.After.MappingVersion})
-		}
-		for _, evt := range o.Events {
-			row, err := rowkit.EventRow(o.Key.Tenant, events.AggregateCompany+"."+evt, companyPayload(id, sc),
-				id.entity.String(), o.After.Version, o.After.MappingVersion, o.Salt)
-			if err != nil {
-				return err
-			}
-			outbox = append(outbox, row)
-		}
+		w.outbox = append(w.outbox, row)
 	}
-	for sc, r := range inserts {
-		if _, err := tx.Exec(ctx, insertCompanyEntitiesSQL, rowkit.UUIDs(r.entity), sc.OrganizationID, sc.TenantID, r.display, r.description,
-			r.email, r.phone, now, r.deleted); err != nil {
-			return fmt.Errorf("writer: inserting companies: %w", err)
-		}
-		if _, err := tx.Exec(ctx, insertCompaniesSQL, rowkit.UUIDs(r.profile), sc.OrganizationID, sc.TenantID, r.legal, r.web, r.inds, now,
-			rowkit.UUIDs(r.entity)); err != nil {
-			return fmt.Errorf("writer: inserting company profiles: %w", err)
-		}
-	}
-	if err := insertRows(ctx, tx, nil, nil, mappings, records, false); err != nil {
-		return err
-	}
-	for _, r := range changed {
-		dels := make([]bool, len(r.deleted))
-		for i, d := range r.deleted {
-			dels[i] = d != nil
-		}
-		if _, err := tx.Exec(ctx, updateCompanyEntitiesSQL, rowkit.UUIDs(r.entity), r.display, r.description, r.email, r.phone, dels, now); err != nil {
-			return fmt.Errorf("writer: updating companies: %w", err)
-		}
-		if _, err := tx.Exec(ctx, updateCompaniesSQL, rowkit.UUIDs(r.entity), r.legal, r.web, r.inds, now); err != nil {
-			return fmt.Errorf("writer: updating company profiles: %w", err)
-		}
-		if _, err := tx.Exec(ctx, updateCompanyMappingsSQL, rowkit.UUIDs(r.entity), dels, now); err != nil {
-			return fmt.Errorf("writer: updating company external ids: %w", err)
-		}
-	}
-	if len(recs.recEntity) > 0 {
-		if _, err := tx.Exec(ctx, updateCompanyRecordsSQL, rowkit.UUIDs(recs.recEntity), recs.recUpdated, recs.recHash, recs.recMapping,
-			recs.recDeleted, recs.recSnaps, recs.recChanged, recs.recEndAt, recs.recEndHash, now); err != nil {
-			return fmt.Errorf("writer: updating company records: %w", err)
-		}
-	}
-	if err := dict.ensure(ctx, tx, s.scopes, now); err != nil {
-		return err
-	}
-	addressed, err := s.syncAddresses(ctx, tx, addrs, now)
-	if err != nil {
-		return err
-	}
-	linked, err := s.unpark(ctx, tx, arrived, now)
-	if err != nil {
-		return err
-	}
-	target, _ := customFieldsOf(events.AggregateCompany)
-	customized, err := syncCustomFields(ctx, tx, target, cfs, now)
-	if err != nil {
-		return err
-	}
-	return s.insertOutbox(ctx, tx, append(append(append(outbox, addressed...), linked...), customized...))
+	return nil
 }
 
-func companyPayload(id ids, sc Scope) events.CustomerEvent {
-	return events.CustomerEvent{ID: id.profile.String(), EntityID: id.entity.String(),
-		OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
+// keepCompanyProfile adds the addresses and custom fields of a company with Mercato rows, and notes that it exists
+// (a deleted company's rows exist too: links resolve to it as they do from the person side).
+func (s *Store) keepCompanyProfile(w *profileWrites, cw *companyWrites, o domain.CompanyOutcome, id ids, sc Scope, base events.Company) {
+	hasPrev := o.Before != nil && o.Before.Base != nil
+	var prev []events.Address
+	var prevFields map[string]any
+	if hasPrev {
+		prev, prevFields = o.Before.Base.Addresses, o.Before.Base.CustomFields
+	}
+	w.keepAddresses(o.Key, id.entity, o.Addresses, prev, o.After.Version, o.After.MappingVersion)
+	if !o.After.Deleted {
+		w.keepCustomFields(o.Key, sc, id.profile, len(o.Events) > 0, o.After.Version, o.After.MappingVersion, base.CustomFields,
+			prevFields, hasPrev)
+	}
+	cw.arrived = append(cw.arrived, arrival{tenant: o.Key.Tenant, ref: events.OroRef{Type: o.Key.SourceType, ID: o.Key.SourceID},
+		entity: id.entity, version: o.After.Version, mapping: o.After.MappingVersion})
+}
+
+// writeCompanies writes the companies' rows, applies the links parked for them, and the shared tail.
+func (s *Store) writeCompanies(ctx context.Context, tx pgx.Tx, w *profileWrites, cw *companyWrites) error {
+	for sc, r := range cw.inserts {
+		if err := r.insert(ctx, tx, sc, w.now); err != nil {
+			return err
+		}
+	}
+	if err := insertRows(ctx, tx, nil, nil, w.mappings, w.records, false); err != nil {
+		return err
+	}
+	for _, r := range cw.changed {
+		if err := r.update(ctx, tx, w.now); err != nil {
+			return err
+		}
+	}
+	if err := w.rewrites.exec(ctx, tx, events.AggregateCompany, w.now); err != nil {
+		return err
+	}
+	if err := w.dict.ensure(ctx, tx, s.scopes, w.now); err != nil {
+		return err
+	}
+	linked, err := s.unpark(ctx, tx, cw.arrived, w.now)
+	if err != nil {
+		return err
+	}
+	return s.writeTail(ctx, tx, w, linked)
 }

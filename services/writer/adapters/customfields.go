@@ -303,25 +303,6 @@ func reconcileCustomFields[T any](ctx context.Context, tx pgx.Tx, aggregate stri
 	return err
 }
 
-// personCustomFields is what a person outcome does to its custom fields: Oro's values of the version applied
-// (the snapshot, not the merged values written) against those last synced. Nil for a deleted person.
-func personCustomFields(o domain.Outcome, id ids, sc Scope) *cfRecord {
-	if o.After.Deleted || o.After.Missing {
-		return nil
-	}
-	next := o.After.Person.CustomFields
-	if o.After.Base != nil {
-		next = o.After.Base.CustomFields
-	}
-	var prev map[string]any
-	hasPrev := o.Before != nil && o.Before.Base != nil
-	if hasPrev {
-		prev = o.Before.Base.CustomFields
-	}
-	return profileCustomFields(events.AggregatePerson, o.Key, sc, id.profile, len(o.Events) > 0, o.After.Version,
-		o.After.MappingVersion, next, prev, hasPrev)
-}
-
 // profileCustomFields is the cfRecord of a person's or company's profile row; nil when there is nothing to
 // compare (most records) or no profile row.
 func profileCustomFields(aggregate string, k domain.Key, sc Scope, profile uuid.UUID, announced bool, v events.SourceVersion,

@@ -106,8 +106,8 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 		if c.stage != nil {
 			stage = *c.stage
 		}
-		row, err := rowkit.EventRow(c.key.Tenant, events.AggregatePerson+".updated", companyPayload(c.id, s.scopes[c.key.Tenant]),
-			c.id.entity.String(), c.version, c.mapping, "lifecycle/"+stage)
+		row, err := rowkit.CustomerEventRow(c.key.Tenant, events.AggregatePerson+".updated", s.scopes[c.key.Tenant], c.id.entity, c.id.profile,
+			c.version, c.mapping, "lifecycle/"+stage)
 		if err != nil {
 			return app.Result{}, err
 		}

@@ -229,7 +229,8 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 			continue
 		}
 		r := rs[fillFrom[e]]
-		payload := companyPayload(ids{entity: e, profile: profiles[e]}, r.sc)
+		payload := events.CustomerEvent{ID: profiles[e].String(), EntityID: e.String(), OrganizationID: r.sc.OrganizationID.String(),
+			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
 		// The same version may fill the company again after an account version cleared it: each fill is an event.
 		row, err := rowkit.EventRow(r.key.Tenant, events.AggregateCompany+".updated", payload, e.String(), r.st.Version, r.st.MappingVersion,
 			"merge/"+r.key.SourceType+"/"+r.key.SourceID, now.Format(time.RFC3339Nano))

@@ -141,197 +141,6 @@ func decryptPerson(c *rowkit.Cipher, p *events.Person) {
 	p.FirstName, p.LastName, p.JobTitle = c.DecPtr(p.FirstName), c.DecPtr(p.LastName), c.DecPtr(p.JobTitle)
 }
 
-// persist writes outcomes; salt distinguishes the event ids of a second write of the same source version (a
-// conflict resolution) from the first.
-func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcome, known map[domain.Key]ids, salt string) error {
-	now := s.now().UTC()
-	var (
-		entities []model.CustomerEntities
-		people   []model.CustomerPeople
-		mappings []model.SyncExternalIDMappings
-		records  []model.OrosyncRecords
-		outbox   []model.OrosyncOutbox
-		upd      = updates{now: now, n: len(outcomes)}
-		dict     = dictionary{}
-		links    []linkSync
-		addrs    []addressSync
-		cfs      []cfRecord
-		// recordsNew: no record of the batch has a row yet (none known from a tombstone only), so the records
-		// are inserted without ON CONFLICT.
-		recordsNew = true
-	)
-	for _, o := range outcomes {
-		sc := s.scopes[o.Key.Tenant]
-		c := s.ciphers[o.Key.Tenant]
-		id, ok := known[o.Key]
-		if !o.Applied {
-			ok = ok && o.Before != nil
-		} else {
-			p := o.After.Person
-			var deletedAt *time.Time
-			if o.After.Deleted {
-				deletedAt = &now
-			}
-			var snapshot *string
-			baseJSON := []byte("null") // of o.After.Base, compared below
-			if o.After.Base != nil {
-				plain, err := rowkit.MarshalJSON(o.After.Base)
-				if err != nil {
-					return fmt.Errorf("writer: encoding: %w", err)
-				}
-				sealed := rowkit.Seal(c, plain)
-				snapshot, baseJSON = &sealed, plain
-			}
-			if o.Changed && !o.After.Deleted {
-				dict.add(o.Key.Tenant, "job_title", o.After.Person.JobTitle)
-			}
-			if o.Before == nil || !ok || o.Before.Missing {
-				recordsNew = recordsNew && o.Before == nil
-				id = newIDs(sc, o.Key)
-				switch {
-				case o.After.Missing:
-					// Only the bookkeeping row, below.
-				case o.Link != nil:
-					id.entity, _ = uuid.Parse(o.Link.EntityID)
-					id.profile, _ = uuid.Parse(o.Link.ProfileID)
-					upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, c)
-				default:
-					entities = rowkit.AppendSized(entities, len(outcomes), model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
-						Kind: "person", DisplayName: c.Enc(p.DisplayName), PrimaryEmail: c.EncPtr(p.PrimaryEmail), PrimaryPhone: c.EncPtr(p.PrimaryPhone),
-						IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
-					people = rowkit.AppendSized(people, len(outcomes), model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
-						FirstName: c.EncPtr(p.FirstName), LastName: c.EncPtr(p.LastName), JobTitle: c.EncPtr(p.JobTitle),
-						CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
-				}
-				var profile *uuid.UUID
-				if !o.After.Missing {
-					mappings = rowkit.AppendSized(mappings, len(outcomes), model.SyncExternalIDMappings{ID: rowkit.MappingID(sc, o.Key), IntegrationID: events.SyncOrigin,
-						InternalEntityType: events.AggregatePerson, InternalEntityID: id.entity, ExternalID: o.Key.SourceID,
-						SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: sc.OrganizationID, TenantID: sc.TenantID,
-						CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
-					p := id.profile
-					profile = &p
-				}
-				records = rowkit.AppendSized(records, len(outcomes), model.OrosyncRecords{TenantID: sc.TenantID, OrganizationID: sc.OrganizationID,
-					SourceType: o.Key.SourceType, SourceID: o.Key.SourceID, InternalEntityType: events.AggregatePerson,
-					InternalEntityID: id.entity, ProfileID: profile, SourceUpdatedAt: o.After.Version.UpdatedAt,
-					PayloadHash: o.After.Version.PayloadHash, MappingVersion: o.After.MappingVersion, DeletedAt: deletedAt,
-					CreatedAt: now, UpdatedAt: now, Snapshot: snapshot, WrittenAt: &now,
-					DeletedSourceUpdatedAt: endAt(o.After.DeletedUpTo), DeletedPayloadHash: endHash(o.After.DeletedUpTo)})
-			} else {
-				if o.Changed {
-					upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, c)
-				}
-				if o.Changed || !sameBookkeepingJSON(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted,
-					o.Before.DeletedUpTo, o.After.DeletedUpTo, o.Before.Base, baseJSON) {
-					upd.addRecord(id, o, snapshot)
-				}
-			}
-			for _, evt := range o.Events {
-				row, err := rowkit.CustomerEventRow(o.Key.Tenant, personEvent(evt), sc, id.entity, id.profile, o.After.Version, o.After.MappingVersion, salt)
-				if err != nil {
-					return err
-				}
-				outbox = rowkit.AppendSized(outbox, len(outcomes), row)
-			}
-			if o.SyncLinks && !o.After.Missing {
-				links = rowkit.AppendSized(links, len(outcomes), linkSync{tenant: o.Key.Tenant, person: id.entity, company: id.company, companyLoaded: id.companyLoaded, links: o.Links, version: o.After.Version,
-					mapping: o.After.MappingVersion})
-				as := addressSync{tenant: o.Key.Tenant, person: id.entity, want: o.Addresses, version: o.After.Version,
-					mapping: o.After.MappingVersion}
-				if o.Before != nil && o.Before.Base != nil {
-					as.prev = o.Before.Base.Addresses
-				}
-				addrs = rowkit.AppendSized(addrs, len(outcomes), as)
-				if cf := personCustomFields(o, id, sc); cf != nil {
-					cfs = append(cfs, *cf)
-				}
-			}
-		}
-		for _, cf := range o.Conflicts {
-			var entity *uuid.UUID
-			if ok {
-				e := id.entity
-				entity = &e
-			}
-			row, err := s.queueConflict(ctx, tx, o.Key, sc, c, entity, cf, now)
-			if err != nil {
-				return err
-			}
-			if row != nil {
-				outbox = append(outbox, *row)
-			}
-		}
-	}
-	fresh := make(map[uuid.UUID]bool, len(entities))
-	for _, e := range entities {
-		fresh[e.ID] = true
-	}
-	lp, err := s.planLinks(ctx, tx, links, fresh)
-	if err != nil {
-		return err
-	}
-	for i := range people {
-		if c, ok := lp.primary[people[i].EntityID]; ok {
-			people[i].CompanyEntityID = &c
-		}
-	}
-	// The writes up to the links' go in one round trip (lp.exec sends them).
-	p := &pipeline{}
-	if err := insertRows(ctx, p, entities, people, mappings, records, recordsNew); err != nil {
-		return err
-	}
-	if err := upd.exec(ctx, p); err != nil {
-		return err
-	}
-	if err := dict.ensure(ctx, p, s.scopes, now); err != nil {
-		return err
-	}
-	linked, err := lp.exec(ctx, tx, p, now)
-	if err != nil {
-		return err
-	}
-	addressed, err := s.syncAddresses(ctx, tx, addrs, now)
-	if err != nil {
-		return err
-	}
-	target, _ := customFieldsOf(events.AggregatePerson)
-	customized, err := syncCustomFields(ctx, tx, target, cfs, now)
-	if err != nil {
-		return err
-	}
-	linked = append(linked, customized...)
-	if extra := len(linked) + len(addressed); extra > cap(outbox)-len(outbox) {
-		outbox = append(make([]model.OrosyncOutbox, 0, len(outbox)+extra), outbox...)
-	}
-	return s.insertOutbox(ctx, tx, append(append(outbox, linked...), addressed...))
-}
-
-// updates collects the rewrites of existing records as columns, applied set-based with unnest: go-jet has no
-// unnest-driven UPDATE ... FROM, so these statements are written out; only rows whose values differ are touched,
-// so Mercato's updated_at moves only when something changed. Each also restricts the table to the batch's keys
-// (key = ANY(ids)): joined to the unnest alone, the planner hashed the whole table (at 20,000 people, 13 ms for a
-// statement that updated nothing); so it scans the table with a hashed filter, or probes the index once the table
-// is large. (With encryption every rewritten value differs, so
-// the decision is made on decrypted values in domain.Plan: only outcomes with Changed reach these rows.)
-type updates struct {
-	now time.Time
-	n   int // the outcomes of the batch: room for as many rows is made at the first row
-	// Mercato rows whose mapped values or deletion changed.
-	entity, mapping                []uuid.UUID
-	display                        []string
-	email, phone, first, last, job []*string
-	deleted                        []bool
-	// Bookkeeping of every applied outcome.
-	recEntity              []uuid.UUID
-	recUpdated             []time.Time
-	recHash, recMapping    []string
-	recSnaps               []*string
-	recDeleted, recChanged []bool
-	recEndAt               []*time.Time
-	recEndHash             []*string
-}
-
 func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *rowkit.Cipher) {
 	if u.entity == nil {
 		n := u.n
@@ -348,25 +157,6 @@ func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *row
 	u.last = append(u.last, c.EncPtr(p.LastName))
 	u.job = append(u.job, c.EncPtr(p.JobTitle))
 	u.deleted = append(u.deleted, o.After.Deleted)
-}
-
-// addRecord: records are addressed by their unique internal entity id.
-func (u *updates) addRecord(id ids, o domain.Outcome, snapshot *string) {
-	if u.recEntity == nil {
-		n := u.n
-		u.recEntity, u.recUpdated, u.recHash, u.recMapping = make([]uuid.UUID, 0, n), make([]time.Time, 0, n), make([]string, 0, n), make([]string, 0, n)
-		u.recSnaps, u.recDeleted, u.recChanged = make([]*string, 0, n), make([]bool, 0, n), make([]bool, 0, n)
-		u.recEndAt, u.recEndHash = make([]*time.Time, 0, n), make([]*string, 0, n)
-	}
-	u.recEntity = append(u.recEntity, id.entity)
-	u.recUpdated = append(u.recUpdated, o.After.Version.UpdatedAt)
-	u.recHash = append(u.recHash, o.After.Version.PayloadHash)
-	u.recMapping = append(u.recMapping, o.After.MappingVersion)
-	u.recDeleted = append(u.recDeleted, o.After.Deleted)
-	u.recSnaps = append(u.recSnaps, snapshot)
-	u.recChanged = append(u.recChanged, o.Changed)
-	u.recEndAt = append(u.recEndAt, endAt(o.After.DeletedUpTo))
-	u.recEndHash = append(u.recEndHash, endHash(o.After.DeletedUpTo))
 }
 
 const updateEntitiesSQL = `
@@ -388,16 +178,6 @@ UPDATE sync_external_id_mappings m SET deleted_at = CASE WHEN v.deleted THEN coa
 FROM unnest($1::uuid[], $2::boolean[]) AS v(id, deleted)
 WHERE m.id = ANY($1::uuid[]) AND m.id = v.id AND (m.deleted_at IS NOT NULL) IS DISTINCT FROM v.deleted`
 
-const updateRecordsSQL = `
-UPDATE orosync_records r SET source_updated_at = v.updated, payload_hash = v.hash, mapping_version = v.mapping,
-       deleted_at = CASE WHEN v.deleted THEN coalesce(r.deleted_at, $10) ELSE NULL END, updated_at = $10,
-       snapshot = v.snapshot, written_at = CASE WHEN v.changed THEN $10 ELSE r.written_at END,
-       deleted_source_updated_at = v.end_at, deleted_payload_hash = v.end_hash
-FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::json[], $7::boolean[],
-            $8::timestamptz[], $9::text[])
-     AS v(entity_id, updated, hash, mapping, deleted, snapshot, changed, end_at, end_hash)
-WHERE r.internal_entity_type = 'customers.person' AND r.internal_entity_id = ANY($1::uuid[]) AND r.internal_entity_id = v.entity_id`
-
 func (u *updates) exec(ctx context.Context, tx execer) error {
 	if len(u.entity) > 0 {
 		if _, err := tx.Exec(ctx, updateEntitiesSQL, rowkit.UUIDs(u.entity), rowkit.Texts(u.display), rowkit.OptTexts(u.email), rowkit.OptTexts(u.phone),
@@ -409,12 +189,6 @@ func (u *updates) exec(ctx context.Context, tx execer) error {
 		}
 		if _, err := tx.Exec(ctx, updateMappingsSQL, rowkit.UUIDs(u.mapping), u.deleted, u.now); err != nil {
 			return fmt.Errorf("writer: updating external ids: %w", err)
-		}
-	}
-	if len(u.recEntity) > 0 {
-		if _, err := tx.Exec(ctx, updateRecordsSQL, rowkit.UUIDs(u.recEntity), rowkit.Times(u.recUpdated), rowkit.Texts(u.recHash), rowkit.Texts(u.recMapping),
-			u.recDeleted, u.recSnaps, u.recChanged, rowkit.OptTimes(u.recEndAt), rowkit.OptTexts(u.recEndHash), u.now); err != nil {
-			return fmt.Errorf("writer: updating records: %w", err)
 		}
 	}
 	return nil
@@ -431,4 +205,195 @@ func personEvent(action string) string {
 		return "customers.person.deleted"
 	}
 	return "customers.person." + action
+}
+
+// updates collects the rewrites of existing people as columns, applied set-based with unnest: go-jet has no
+// unnest-driven UPDATE ... FROM, so these statements are written out; only rows whose values differ are touched,
+// so Mercato's updated_at moves only when something changed. Each also restricts the table to the batch's keys
+// (key = ANY(ids)): joined to the unnest alone, the planner hashed the whole table; so it scans the table with a
+// hashed filter, or probes the index once the table is large. (With encryption every rewritten value differs, so
+// the decision is made on decrypted values in domain.Plan: only outcomes with Changed reach these rows.)
+type updates struct {
+	now time.Time
+	n   int // the outcomes of the batch: room for as many rows is made at the first row
+	// Mercato rows whose mapped values or deletion changed.
+	entity, mapping                []uuid.UUID
+	display                        []string
+	email, phone, first, last, job []*string
+	deleted                        []bool
+}
+
+// personWrites collects the person path's own rows: inserts of people new to Mercato, updates of known ones, and
+// the company links to keep.
+type personWrites struct {
+	entities []model.CustomerEntities
+	people   []model.CustomerPeople
+	upd      updates
+	links    []linkSync
+	// recordsNew: no record of the batch has a row yet (none known from a tombstone only), so the records are
+	// inserted without ON CONFLICT.
+	recordsNew bool
+}
+
+// persist writes outcomes; salt distinguishes the event ids of a second write of the same source version (a
+// conflict resolution) from the first.
+func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcome, known map[domain.Key]ids, salt string) error {
+	now := s.now().UTC()
+	w := newProfileWrites(events.AggregatePerson, now, len(outcomes))
+	pw := &personWrites{upd: updates{now: now, n: len(outcomes)}, recordsNew: true}
+	for _, o := range outcomes {
+		id, ok := known[o.Key]
+		if !o.Applied {
+			ok = ok && o.Before != nil
+		} else {
+			var err error
+			if id, err = s.applyPerson(w, pw, o, id, ok, salt); err != nil {
+				return err
+			}
+		}
+		var entity *uuid.UUID
+		if ok {
+			e := id.entity
+			entity = &e
+		}
+		if err := s.queueConflicts(ctx, tx, w, o.Key, entity, o.Conflicts); err != nil {
+			return err
+		}
+	}
+	return s.writePeople(ctx, tx, w, pw)
+}
+
+// applyPerson adds the rows of an applied outcome (id: its loaded ids, if known) and returns the record's ids.
+func (s *Store) applyPerson(w *profileWrites, pw *personWrites, o domain.Outcome, id ids, known bool, salt string) (ids, error) {
+	sc, c := s.scopes[o.Key.Tenant], s.ciphers[o.Key.Tenant]
+	snapshot, baseJSON, err := sealPersonBase(c, o.After.Base)
+	if err != nil {
+		return id, err
+	}
+	if o.Changed && !o.After.Deleted {
+		w.dict.add(o.Key.Tenant, "job_title", o.After.Person.JobTitle)
+	}
+	b := bookkeeping{key: o.Key, sc: sc, missing: o.After.Missing, deleted: o.After.Deleted, changed: o.Changed,
+		version: o.After.Version, mapping: o.After.MappingVersion, upTo: o.After.DeletedUpTo, snapshot: snapshot}
+	if o.Before == nil || !known || o.Before.Missing {
+		pw.recordsNew = pw.recordsNew && o.Before == nil
+		id = newIDs(sc, o.Key)
+		switch {
+		case o.After.Missing:
+			// Only the bookkeeping row.
+		case o.Link != nil:
+			id.entity, _ = uuid.Parse(o.Link.EntityID)
+			id.profile, _ = uuid.Parse(o.Link.ProfileID)
+			pw.upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, c)
+		default:
+			pw.insert(id, sc, c, o.After.Person, b.deletedAt(w.now), w.now, w.n)
+		}
+		b.entity, b.profile = id.entity, id.profile
+		w.newRecord(b)
+	} else {
+		if o.Changed {
+			pw.upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, c)
+		}
+		b.entity = id.entity
+		if o.Changed || !sameBookkeepingJSON(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted,
+			o.Before.DeletedUpTo, o.After.DeletedUpTo, o.Before.Base, baseJSON) {
+			w.rewriteRecord(b)
+		}
+	}
+	for _, evt := range o.Events {
+		row, err := rowkit.CustomerEventRow(o.Key.Tenant, personEvent(evt), sc, id.entity, id.profile, o.After.Version,
+			o.After.MappingVersion, salt)
+		if err != nil {
+			return id, err
+		}
+		w.outbox = rowkit.AppendSized(w.outbox, w.n, row)
+	}
+	if o.SyncLinks && !o.After.Missing {
+		pw.links = rowkit.AppendSized(pw.links, w.n, linkSync{tenant: o.Key.Tenant, person: id.entity, company: id.company,
+			companyLoaded: id.companyLoaded, links: o.Links, version: o.After.Version, mapping: o.After.MappingVersion})
+		var prev []events.Address
+		if o.Before != nil && o.Before.Base != nil {
+			prev = o.Before.Base.Addresses
+		}
+		w.keepAddresses(o.Key, id.entity, o.Addresses, prev, o.After.Version, o.After.MappingVersion)
+		s.keepPersonCustomFields(w, o, id, sc)
+	}
+	return id, nil
+}
+
+// sealPersonBase is the snapshot column of a person's Oro values (nil: none) and their plain JSON ("null": none).
+func sealPersonBase(c *rowkit.Cipher, base *events.Person) (*string, []byte, error) {
+	if base == nil {
+		return nil, []byte("null"), nil
+	}
+	plain, err := rowkit.MarshalJSON(base)
+	if err != nil {
+		return nil, nil, fmt.Errorf("writer: encoding: %w", err)
+	}
+	sealed := rowkit.Seal(c, plain)
+	return &sealed, plain, nil
+}
+
+// insert adds the rows of a person new to Mercato.
+func (pw *personWrites) insert(id ids, sc Scope, c *rowkit.Cipher, p events.Person, deletedAt *time.Time, now time.Time, n int) {
+	pw.entities = rowkit.AppendSized(pw.entities, n, model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID,
+		TenantID: sc.TenantID, Kind: "person", DisplayName: c.Enc(p.DisplayName), PrimaryEmail: c.EncPtr(p.PrimaryEmail),
+		PrimaryPhone: c.EncPtr(p.PrimaryPhone), IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
+	pw.people = rowkit.AppendSized(pw.people, n, model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID,
+		TenantID: sc.TenantID, FirstName: c.EncPtr(p.FirstName), LastName: c.EncPtr(p.LastName), JobTitle: c.EncPtr(p.JobTitle),
+		CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
+}
+
+// keepPersonCustomFields: Oro's values of the version applied (the snapshot, not the merged values written) against
+// those last synced. Nothing for a deleted person.
+func (s *Store) keepPersonCustomFields(w *profileWrites, o domain.Outcome, id ids, sc Scope) {
+	if o.After.Deleted || o.After.Missing {
+		return
+	}
+	next := o.After.Person.CustomFields
+	if o.After.Base != nil {
+		next = o.After.Base.CustomFields
+	}
+	var prev map[string]any
+	hasPrev := o.Before != nil && o.Before.Base != nil
+	if hasPrev {
+		prev = o.Before.Base.CustomFields
+	}
+	w.keepCustomFields(o.Key, sc, id.profile, len(o.Events) > 0, o.After.Version, o.After.MappingVersion, next, prev, hasPrev)
+}
+
+// writePeople resolves the people's company links, then writes the batch's rows up to the links' in one round
+// trip, and the shared tail.
+func (s *Store) writePeople(ctx context.Context, tx pgx.Tx, w *profileWrites, pw *personWrites) error {
+	fresh := make(map[uuid.UUID]bool, len(pw.entities))
+	for _, e := range pw.entities {
+		fresh[e.ID] = true
+	}
+	lp, err := s.planLinks(ctx, tx, pw.links, fresh)
+	if err != nil {
+		return err
+	}
+	for i := range pw.people {
+		if c, ok := lp.primary[pw.people[i].EntityID]; ok {
+			pw.people[i].CompanyEntityID = &c
+		}
+	}
+	p := &pipeline{} // sent by lp.exec
+	if err := insertRows(ctx, p, pw.entities, pw.people, w.mappings, w.records, pw.recordsNew); err != nil {
+		return err
+	}
+	if err := pw.upd.exec(ctx, p); err != nil {
+		return err
+	}
+	if err := w.rewrites.exec(ctx, p, events.AggregatePerson, w.now); err != nil {
+		return err
+	}
+	if err := w.dict.ensure(ctx, p, s.scopes, w.now); err != nil {
+		return err
+	}
+	linked, err := lp.exec(ctx, tx, p, w.now)
+	if err != nil {
+		return err
+	}
+	return s.writeTail(ctx, tx, w, linked)
 }
