@@ -10,7 +10,8 @@ export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orosync_demo?sslmode=d
 
 .PHONY: demo test bench gen lint migrate services fuzz nats-cli build clean
 
-## demo: fresh database, simulator with 5,000 contacts, the whole pipeline until caught up, then a summary
+## demo: fresh database, simulator with a whole CRM around 5,000 contacts, the whole pipeline until caught up, then
+## a table of what landed where
 demo: services
 	$(GO) run ./cmd/orosync demo
 

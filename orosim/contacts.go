@@ -132,8 +132,14 @@ func lastNames() []seedName {
 
 // seedContacts builds n deterministic contacts with ids 1..n. Timestamps are
 // in the past of now; many contacts share the same updatedAt second so that
-// keyset paging on (updatedAt, id) has ties to get right.
+// keyset paging on (updatedAt, id) has ties to get right. Contacts belong to
+// accounts 1..n/5.
 func seedContacts(n int, seed int64, now time.Time) []*record {
+	return seedContactsIn(n, max(1, n/5), seed, now)
+}
+
+// seedContactsIn is seedContacts with contacts belonging to accounts 1..accounts.
+func seedContactsIn(n, accounts int, seed int64, now time.Time) []*record {
 	rng := rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))
 	fns, lns := firstNames(), lastNames()
 	domains := []string{"example.com", "example.org", "example.net", "mail.example"}
@@ -154,7 +160,6 @@ func seedContacts(n int, seed int64, now time.Time) []*record {
 	for i := range pool {
 		pool[i] = now.Add(-time.Duration(1+rng.Int64N(180*24*3600)) * time.Second)
 	}
-	accounts := max(1, n/5)
 
 	out := make([]*record, 0, n)
 	for i := 1; i <= n; i++ {

@@ -25,7 +25,9 @@ type Config struct {
 	// {"accounts": 200, "opportunities": 300, "tasks": 500}. With Counts set,
 	// users (5), organizations (1), businessunits (1), accounts (a fifth of
 	// the contacts) and the contacts' addresses are seeded unless given;
-	// "contacts" here overrides Contacts. Nil seeds contacts only.
+	// "contacts" here overrides Contacts; "contactaddresses" above what the
+	// contacts hold adds addresses to them (at most three a contact). Nil seeds
+	// contacts only. CRMCounts gives the counts of a real instance.
 	Counts map[string]int
 	Seed   int64 // seed of the deterministic seed data
 	// MaxEntities mirrors oro_api.max_entities: 0 or -1 means unlimited (Oro's
@@ -109,10 +111,14 @@ func New(cfg Config) *Server {
 	if n, ok := cfg.Counts["contacts"]; ok {
 		s.cfg.Contacts = n
 	}
-	contacts := seedContacts(s.cfg.Contacts, cfg.Seed, s.clock())
+	accounts := max(1, s.cfg.Contacts/5)
+	if n, ok := cfg.Counts["accounts"]; ok && n > 0 {
+		accounts = n
+	}
+	contacts := seedContactsIn(s.cfg.Contacts, accounts, cfg.Seed, s.clock())
 	if cfg.Counts != nil {
 		counts := map[string]int{"users": 5, "organizations": 1, "businessunits": 1,
-			"accounts": max(1, len(contacts)/5), "contactaddresses": 1}
+			"accounts": accounts, "contactaddresses": 1}
 		for k, v := range cfg.Counts {
 			counts[k] = v
 		}

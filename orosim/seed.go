@@ -92,6 +92,7 @@ func seedCRM(counts map[string]int, seed int64, now time.Time, contacts []*recor
 	g.businessunits()
 	g.users()
 	g.accounts()
+	g.moreAddresses()
 	g.addresses()
 	g.b2bcustomers()
 	g.leads()
@@ -189,7 +190,25 @@ func (g *seeder) accounts() {
 	}
 }
 
-// addresses creates the contact addresses the contacts point to.
+// moreAddresses gives random contacts further addresses, with ids after the contacts' (a contact's first address
+// has the contact's id), until the contacts hold counts["contactaddresses"], at most three each.
+func (g *seeder) moreAddresses() {
+	held := 0
+	for _, c := range g.contacts {
+		held += len(c.Rels["addresses"])
+	}
+	want := min(g.n("contactaddresses"), 3*len(g.contacts))
+	for next := len(g.contacts) + 1; held < want; {
+		c := g.contacts[g.rng.IntN(len(g.contacts))]
+		if len(c.Rels["addresses"]) < 3 {
+			c.Rels["addresses"] = append(c.Rels["addresses"], ref{Type: "contactaddresses", ID: strconv.Itoa(next)})
+			next++
+			held++
+		}
+	}
+}
+
+// addresses creates the contact addresses the contacts point to; a contact's first is its primary one.
 func (g *seeder) addresses() {
 	if g.n("contactaddresses") == 0 {
 		return
@@ -198,11 +217,11 @@ func (g *seeder) addresses() {
 	countries := []string{"DE", "PL", "JP", "GB", "US"}
 	regions := []string{"DE-BE", "PL-MZ", "JP-13", "", "US-CA"}
 	for _, c := range g.contacts {
-		for _, a := range c.Rels["addresses"] {
+		for i, a := range c.Rels["addresses"] {
 			id, _ := strconv.Atoi(a.ID)
 			r := newRec(id)
 			k := g.rng.IntN(len(streets))
-			r.Attrs["primary"] = true
+			r.Attrs["primary"] = i == 0
 			r.Attrs["street"] = streets[k]
 			r.Attrs["city"] = []string{"Berlin", "Warszawa", "東京", "London", "San Francisco"}[k]
 			r.Attrs["postalCode"] = fmt.Sprintf("%05d", g.rng.IntN(100000))
@@ -217,7 +236,7 @@ func (g *seeder) addresses() {
 			if regions[k] != "" {
 				r.Rels["region"] = []ref{{Type: "regions", ID: regions[k]}}
 			}
-			r.Rels["types"] = []ref{{Type: "addresstypes", ID: "billing"}}
+			r.Rels["types"] = []ref{{Type: "addresstypes", ID: []string{"billing", "shipping"}[min(i, 1)]}}
 			r.Attrs["createdAt"], r.Attrs["updatedAt"] = c.Attrs["createdAt"], c.Attrs["updatedAt"]
 			g.out["contactaddresses"] = append(g.out["contactaddresses"], r)
 		}

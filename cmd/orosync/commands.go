@@ -72,7 +72,7 @@ func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*
 			r.oro.ClientSecret = randomSecret()
 		}
 		sim, url, stop, err := startSim(ctx, "127.0.0.1:0", orosim.Config{ClientID: r.oro.ClientID, ClientSecret: r.oro.ClientSecret,
-			Contacts: simContacts, Seed: 1, Logger: log.With("service", "orosim")})
+			Counts: orosim.CRMCounts(simContacts), Seed: 1, Logger: log.With("service", "orosim")})
 		if err != nil {
 			r.Close()
 			return nil, err
@@ -138,7 +138,7 @@ Runs the poller (with the webhook receiver), transformer, writer and reconciler 
 --nats-url an embedded NATS server.`, stdout, stderr)
 	c.register(fs)
 	withMercato := fs.Bool("with-mercato-schema", false, "also create Open Mercato's tables (dev/test databases only)")
-	simContacts := fs.Int("sim-contacts", 5000, "contacts in the bundled simulator (when --oro-url is empty)")
+	simContacts := fs.Int("sim-contacts", 5000, "contacts in the bundled simulator, with the rest of a CRM of that size (when --oro-url is empty)")
 	pollEvery := fs.Duration("poll-interval", envDuration("OROSYNC_POLL_INTERVAL", 10*time.Second), "delay between polls once caught up (OROSYNC_POLL_INTERVAL)")
 	reconcileEvery := fs.Duration("reconcile-interval", envDuration("OROSYNC_RECONCILE_INTERVAL", 15*time.Minute), "delay between reconcile passes (OROSYNC_RECONCILE_INTERVAL)")
 	cfgFile := fs.String("config", env("OROSYNC_CONFIG", ""), "tenants file (YAML or JSON) with several Oro connections; replaces the single-connection flags (OROSYNC_CONFIG)")
@@ -206,13 +206,13 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 Runs the Oro simulator alone until interrupted and prints its base URL and client credentials.`, stdout, stderr)
 	addr := fs.String("addr", env("OROSIM_ADDR", "127.0.0.1:8088"), "listen `address` (OROSIM_ADDR)")
-	contacts := fs.Int("contacts", 5000, "seeded contacts")
+	contacts := fs.Int("contacts", 5000, "seeded contacts; the other types follow at the ratios of a real CRM (see --counts)")
 	seed := fs.Int64("seed", 1, "seed of the deterministic data")
 	clientID := fs.String("client-id", "orosync", "OAuth2 client id accepted")
 	var secret string
 	fs.secretVar(&secret, "client-secret", env("OROSIM_CLIENT_SECRET", ""), "OAuth2 client `secret` accepted; random (and printed) when empty (OROSIM_CLIENT_SECRET)")
 	maxEntities := fs.Int("max-entities", 0, "Oro's max_entities (0 = unlimited)")
-	counts := fs.String("counts", "", "other types to seed, e.g. accounts=200,opportunities=300,tasks=500,calls=400,notes=300,cases=50,leads=100")
+	counts := fs.String("counts", "", "seeded records of other types instead of those of a real CRM with --contacts contacts (per 5,000: accounts=500,b2bcustomers=100,leads=600,opportunities=800,cases=100,tasks=2000,calls=1500,notes=1500,emails=2000,contactaddresses=5000,users=20,businessunits=3); e.g. tasks=0,calls=0")
 	faults := fs.String("faults", env("OROSIM_FAULTS", ""), `faults from the start, as the JSON of PUT /__admin/faults, e.g. {"rateLimitPerMinute":100,"errorRate":0.05} (OROSIM_FAULTS)`)
 	if err := fs.parse(args); err != nil {
 		return err
@@ -222,9 +222,8 @@ Runs the Oro simulator alone until interrupted and prints its base URL and clien
 		secret = randomSecret()
 		shownSecret = secret
 	}
-	cfg := orosim.Config{ClientID: *clientID, ClientSecret: secret, Contacts: *contacts, Seed: *seed, MaxEntities: *maxEntities}
+	cfg := orosim.Config{ClientID: *clientID, ClientSecret: secret, Counts: orosim.CRMCounts(*contacts), Seed: *seed, MaxEntities: *maxEntities}
 	if *counts != "" {
-		cfg.Counts = map[string]int{}
 		for _, part := range strings.Split(*counts, ",") {
 			typ, n, ok := strings.Cut(strings.TrimSpace(part), "=")
 			v, err := strconv.Atoi(n)

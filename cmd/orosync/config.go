@@ -80,7 +80,7 @@ func (c *common) register(fs *command) {
 	fs.StringVar(&c.conflictPolicy, "conflict-policy", env("OROSYNC_CONFLICT_POLICY", "oro-wins"), "when both sides changed: oro-wins, mercato-wins, last-write-wins or merge, or per aggregate/field: customers.person=merge,customers.person.jobTitle=mercato-wins (OROSYNC_CONFLICT_POLICY)")
 	fs.BoolVar(&c.noEmailMatch, "no-email-match", false, "do not link a new Oro record to an existing Mercato person with the same email")
 	fs.BoolVar(&c.replicaRole, "writer-replication-role", envBool("OROSYNC_WRITER_REPLICATION_ROLE"), "the writer applies as a replication session (session_replication_role = replica): no triggers or foreign-key checks on its rows; for initial imports and replays, needs a role allowed to set it (OROSYNC_WRITER_REPLICATION_ROLE)")
-	fs.StringVar(&c.types, "types", env("OROSYNC_TYPES", "contacts"), "comma-separated Oro types to sync (OROSYNC_TYPES)")
+	fs.StringVar(&c.types, "types", env("OROSYNC_TYPES", strings.Join(supportedTypes(), ",")), "comma-separated Oro types to sync (OROSYNC_TYPES)")
 }
 
 func (c *common) scope() (tenantID, orgID uuid.UUID, err error) {
@@ -91,6 +91,13 @@ func (c *common) scope() (tenantID, orgID uuid.UUID, err error) {
 		return tenantID, orgID, fmt.Errorf("--mercato-organization-id %q: %w", c.mercatoOrg, err)
 	}
 	return tenantID, orgID, nil
+}
+
+// supportedTypes are the Oro types the shipped mapping maps, in the order status and the demo list them: users
+// and business units (owners), companies, people, then what refers to them.
+func supportedTypes() []string {
+	return []string{"users", "businessunits", "accounts", "b2bcustomers", "contacts", "leads", "opportunities", "cases",
+		"tasks", "calls", "emails", "notes"}
 }
 
 func (c *common) typeList() []string {

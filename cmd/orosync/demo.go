@@ -23,9 +23,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newCommand("demo", `orosync demo [flags]
 
 First run: drops and re-creates the demo database (only one named orosync_demo*) and the demo's streams, seeds
-the bundled Oro simulator, syncs everything into Mercato's tables once and prints a summary.`, stdout, stderr)
+the bundled Oro simulator with a whole CRM, syncs every type into Mercato's tables once and prints, per Oro type,
+what landed where.`, stdout, stderr)
 	c.register(fs)
-	contacts := fs.Int("contacts", 5000, "contacts in the bundled simulator")
+	contacts := fs.Int("contacts", 5000, "contacts in the bundled simulator, with the rest of a CRM of that size")
 	hold := fs.Bool("hold", isTerminal(os.Stdin), "keep NATS and the simulator running after the summary, for the nats CLI (default when interactive)")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -38,7 +39,7 @@ the bundled Oro simulator, syncs everything into Mercato's tables once and print
 	if err := resetDemo(ctx, &c, stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Starting the Oro simulator with %d contacts, an embedded NATS server and the pipeline…\n", *contacts)
+	fmt.Fprintf(stdout, "Starting the Oro simulator with %d contacts and the rest of a CRM of that size, an embedded NATS server and the pipeline…\n", *contacts)
 	r, err := setup(ctx, &c, *contacts, log)
 	if err != nil {
 		return err
@@ -51,7 +52,11 @@ the bundled Oro simulator, syncs everything into Mercato's tables once and print
 	if err != nil {
 		return err
 	}
-	bar := &progress{w: stdout, total: int64(*contacts), start: time.Now()}
+	types := c.typeList()
+	bar := &progress{w: stdout, start: time.Now(), read: map[string]int64{}, totals: map[string]int64{}}
+	for _, t := range types {
+		bar.totals[t] = int64(r.sim.Count(t))
+	}
 	p.OnPollProgress = bar.polled
 	p.OnWrite = bar.written
 	rep, err := p.SyncOnce(ctx)
@@ -60,34 +65,25 @@ the bundled Oro simulator, syncs everything into Mercato's tables once and print
 	}
 	bar.finish()
 	tid, oid, _ := c.scope()
-	persons, err := countPersons(ctx, c.databaseURL, tid.String(), oid.String())
+	rows, err := status(ctx, r.natsURL, c.databaseURL, c.tenant, types, tid, oid)
 	if err != nil {
 		return err
 	}
-	rows, err := status(ctx, r.natsURL, c.databaseURL, c.tenant, c.typeList(), tid, oid)
+	aggs, err := mappingAggregates()
 	if err != nil {
 		return err
 	}
-	storeDir := r.nats.JetStreamConfig().StoreDir
-	fmt.Fprintf(stdout, `
-Summary
-  records in Oro (contacts):        %d
-  persons in Mercato (live):        %d   (customer_entities kind=person + customer_people + sync_external_id_mappings)
-  records in ORO_RAW:               %d versions of %d records
-  dead letters:                     %d
-  reconcile pass:                   %d listed, %d tombstones
-  time taken:                       %s
-  database:                         %s
-  streams stored in:                %s
-  NATS:                             %s
-`, r.sim.Count("contacts"), persons, rows[0].Versions, rows[0].Seen, rows[0].DeadLetters,
-		listed(rep), tombstones(rep), time.Since(start).Round(time.Millisecond), redact.URL(c.databaseURL), storeDir, r.natsURL)
-	if persons == r.sim.Count("contacts") {
-		fmt.Fprintf(stdout, "\nAll %d contacts are live persons in Mercato.\n", persons)
-	} else {
-		fmt.Fprintf(stdout, "\nMismatch: %d contacts in Oro, %d persons in Mercato; see the dead letters (`nats stream view OROSYNC_DLQ`).\n", r.sim.Count("contacts"), persons)
+	ls, err := landings(ctx, rows, c.databaseURL, tid, oid, r.sim.Count, aggs)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "Inspect the streams with the nats CLI while NATS runs (`orosync run --data-dir %s` or this demo with --hold):\n  nats -s %s stream ls\n  nats -s %s stream view ORO_RAW\n", c.dataDir, r.natsURL, r.natsURL)
+	fmt.Fprintf(stdout, "\nSummary: %s, database %s, streams in %s\n\n", time.Since(start).Round(time.Millisecond),
+		redact.URL(c.databaseURL), r.nats.JetStreamConfig().StoreDir)
+	printLandings(stdout, ls)
+	fmt.Fprintf(stdout, "Reconcile pass: %d records listed in Oro, %d tombstones.\n", listed(rep), tombstones(rep))
+	fmt.Fprintf(stdout, "\nInspect the streams with the nats CLI while NATS runs (this demo with --hold, or `orosync run --data-dir %s`):\n"+
+		"  nats -s %s stream ls\n  nats -s %s stream subjects ORO_RAW 'oro.raw.demo.contacts.*'\n"+
+		"  nats -s %s stream get ORO_RAW --last-for oro.raw.demo.contacts.1\n", c.dataDir, r.natsURL, r.natsURL, r.natsURL)
 	if *hold {
 		fmt.Fprintf(stdout, "\nHolding NATS (%s) and the simulator (%s) open; Ctrl-C to stop.\n", r.natsURL, r.simURL)
 		<-ctx.Done()
@@ -124,31 +120,13 @@ func resetDemo(ctx context.Context, c *common, stdout io.Writer) error {
 	return nil
 }
 
-func countPersons(ctx context.Context, url, tenantID, orgID string) (int, error) {
-	db, err := mercatodb.OpenDB(url)
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = db.Close() }()
-	var n int
-	err = db.QueryRowContext(ctx, `
-SELECT count(*) FROM customer_entities e
-JOIN customer_people p ON p.entity_id = e.id
-JOIN sync_external_id_mappings m ON m.internal_entity_id = e.id AND m.integration_id = 'sync_orocrm'
-     AND m.internal_entity_type = 'customers.person' AND m.deleted_at IS NULL
-WHERE e.kind = 'person' AND e.deleted_at IS NULL AND e.tenant_id = $1 AND e.organization_id = $2`, tenantID, orgID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("counting persons: %w", err)
-	}
-	return n, nil
-}
-
-// progress prints one line per step of the initial sync with an ETA.
+// progress prints one line about twice a second during the initial sync, over every type: records read from Oro,
+// records applied by the writer, and an ETA.
 type progress struct {
 	mu               sync.Mutex
 	w                io.Writer
-	total            int64
-	read, applied    int64
+	read, totals     map[string]int64 // per type
+	applied          int64
 	start, lastPrint time.Time
 }
 
@@ -156,16 +134,16 @@ func (p *progress) polled(pr pollerProgress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if pr.Total > 0 {
-		p.total = pr.Total
+		p.totals[pr.Type] = pr.Total
 	}
-	p.read = pr.Done
+	p.read[pr.Type] = pr.Done
 	p.print(false)
 }
 
 func (p *progress) written(r writerapp.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.applied += int64(r.Created + r.Updated)
+	p.applied += int64(r.Records)
 	p.print(false)
 }
 
@@ -174,12 +152,18 @@ func (p *progress) print(force bool) {
 		return
 	}
 	p.lastPrint = time.Now()
-	eta := "-"
-	if p.applied > 0 && p.total > p.applied {
-		rate := float64(p.applied) / time.Since(p.start).Seconds()
-		eta = time.Duration(float64(p.total-p.applied) / rate * float64(time.Second)).Round(100 * time.Millisecond).String()
+	var read, total int64
+	for t, n := range p.totals {
+		total += n
+		read += min(p.read[t], n)
 	}
-	fmt.Fprintf(p.w, "  %s read from Oro %6d/%d   written to Mercato %6d/%d   ETA %s\n", bar(p.applied, p.total), p.read, p.total, p.applied, p.total, eta)
+	applied := min(p.applied, total) // a record the writer saw twice (a redelivery) counts once here
+	eta := "-"
+	if applied > 0 && total > applied {
+		rate := float64(applied) / time.Since(p.start).Seconds()
+		eta = time.Duration(float64(total-applied) / rate * float64(time.Second)).Round(100 * time.Millisecond).String()
+	}
+	fmt.Fprintf(p.w, "  %s read from Oro %6d/%d   applied to Mercato %6d/%d   ETA %s\n", bar(applied, total), read, total, applied, total, eta)
 }
 
 func (p *progress) finish() {

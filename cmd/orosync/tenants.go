@@ -146,7 +146,7 @@ func loadTenants(path string, lookup func(string) (string, bool), metrics *oro.M
 		}
 		types := t.Types
 		if len(types) == 0 {
-			types = []string{"contacts"}
+			types = supportedTypes()
 		}
 		scope := writer.Scope{TenantID: tid, OrganizationID: oid}
 		if secretKey != "" && err == nil {

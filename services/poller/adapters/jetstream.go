@@ -20,12 +20,16 @@ type RawPublisher struct {
 	JS jetstream.JetStream
 }
 
+// publishStallWait is how long a publish waits for room among the connection's outstanding publishes: every type
+// of every tenant publishes its pages through one connection, so a full window is back-pressure, not a failure.
+const publishStallWait = 30 * time.Second
+
 // PublishRaw publishes asynchronously and waits for every acknowledgement; any failure fails the whole page so
 // the cursor does not move past it.
 func (p RawPublisher) PublishRaw(ctx context.Context, records []events.RawRecord, deadLetters []events.DeadLetter) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(records)+len(deadLetters))
 	send := func(msg *nats.Msg) error {
-		f, err := p.JS.PublishMsgAsync(msg)
+		f, err := p.JS.PublishMsgAsync(msg, jetstream.WithStallWait(publishStallWait))
 		if err != nil {
 			return fmt.Errorf("publishing to %s: %w", msg.Subject, err)
 		}
