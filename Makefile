@@ -36,6 +36,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDocument$$' -fuzztime 30s ./oro/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAudits$$' -fuzztime 30s ./oro/
 	$(GO) test -run '^$$' -fuzz '^FuzzFastParseAgreesWithTheReference$$' -fuzztime 30s ./oro/
+	$(GO) test -run '^$$' -fuzz '^FuzzIsolateTooDeep$$' -fuzztime 30s ./oro/
 	$(GO) test -run '^$$' -fuzz '^FuzzFastHashesEqualTheReference$$' -fuzztime 30s ./events/
 	$(GO) test -run '^$$' -fuzz '^FuzzRawRecordAppendJSONIsJSONMarshal$$' -fuzztime 30s ./events/
 	$(GO) test -run '^$$' -fuzz '^FuzzURLNeverShowsThePassword$$' -fuzztime 30s ./events/redact/

@@ -159,9 +159,12 @@ type DeadLetter struct {
 	Sequence uint64            `json:"sequence,omitempty"`
 	MsgID    string            `json:"msgId,omitempty"`
 	Headers  map[string]string `json:"headers,omitempty"`
-	// Payload is the original body when it was JSON; PayloadText holds it otherwise.
+	// Payload is the original body when it was JSON; PayloadText holds it otherwise. Neither is kept for a message
+	// too big to store (rule max-size): Size and Limit say by how much, and the reason where the original is.
 	Payload     json.RawMessage `json:"payload,omitempty"`
 	PayloadText string          `json:"payloadText,omitempty"`
+	Size        int             `json:"size,omitempty"`
+	Limit       int             `json:"limit,omitempty"`
 	FailedAt    time.Time       `json:"failedAt"`
 }
 

@@ -40,6 +40,9 @@ type Resource struct {
 	Relationships map[string]Relationship
 	// Raw is the resource object exactly as received (byte for byte).
 	Raw json.RawMessage
+	// Invalid is set on a list page's resource that could not be decoded (ErrTooDeep): Type, ID and the updatedAt
+	// attribute are what a shallow read found; it cannot become a record.
+	Invalid error
 }
 
 // Identifier returns the resource's type and id.

@@ -22,6 +22,11 @@ func (c *Client) fetchDoc(ctx context.Context, u *url.URL, hdr http.Header) (*re
 	var doc *Document
 	res, err := c.fetch(ctx, u, hdr, func(body []byte) (err error) {
 		doc, err = ParseDocument(body)
+		if err != nil {
+			if d, ok := isolateTooDeep(body); ok { // one record nested too deep must not fail its page
+				doc, err = d, nil
+			}
+		}
 		return err
 	})
 	if err != nil {

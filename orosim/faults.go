@@ -40,7 +40,14 @@ type Faults struct {
 	// after each list page is served (updatedAt bumps): records edited while
 	// a client pages.
 	DriftEditsPerPage int `json:"driftEditsPerPage"`
+	// DeepRecords ("contacts/42") are listed with one more attribute,
+	// deepValue, nested DeepLevels arrays deep: a JSON custom field gone
+	// wrong, deeper than JSON decoders go (10,000 levels for Go's).
+	DeepRecords []string `json:"deepRecords,omitempty"`
 }
+
+// DeepLevels is how deep a DeepRecords value is nested.
+const DeepLevels = 10_001
 
 // faultState holds the active faults, their random source and the rate
 // limiter's windows.
@@ -182,10 +189,32 @@ func (s *Server) writeList(w http.ResponseWriter, contentType string, body []byt
 	case s.faults.chance(f.MalformedRate):
 		body = append(body[:len(body)/2:len(body)/2], `,,"oops":}`...)
 	}
+	for _, rec := range f.DeepRecords {
+		body = deepen(body, rec)
+	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// deepen gives the resource typ/id of a list body a deepValue attribute nested DeepLevels deep.
+func deepen(body []byte, rec string) []byte {
+	typ, id, ok := strings.Cut(rec, "/")
+	if !ok {
+		return body
+	}
+	start := bytes.Index(body, []byte(`{"type":"`+typ+`","id":"`+id+`",`))
+	if start < 0 {
+		return body
+	}
+	attrs := bytes.Index(body[start:], []byte(`"attributes":{`))
+	if attrs < 0 {
+		return body
+	}
+	at := start + attrs + len(`"attributes":{`)
+	value := `"deepValue":` + strings.Repeat("[", DeepLevels) + strings.Repeat("]", DeepLevels) + ","
+	return append(body[:at:at], append([]byte(value), body[at:]...)...)
 }
 
 // writeTruncated sends a 200 with part of a body and closes the connection,

@@ -1,6 +1,7 @@
 package orosim
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -194,17 +195,17 @@ func TestDriftEditsRecordsAfterEachListPage(t *testing.T) {
 func TestFaultsSwitchAtRunTimeThroughAdmin(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 2})
 	want := Faults{RateLimitPerMinute: 100, ErrorRate: 0.25, Latency: time.Millisecond, TruncateRate: 0.1,
-		MalformedRate: 0.2, ClockSkew: time.Minute, AuditForbidden: true, DriftEditsPerPage: 2}
+		MalformedRate: 0.2, ClockSkew: time.Minute, AuditForbidden: true, DriftEditsPerPage: 2, DeepRecords: []string{"contacts/1"}}
 	b, _ := json.Marshal(want)
 	if resp, body := h.do(http.MethodPut, "/__admin/faults", strings.NewReader(string(b))); resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
 	}
-	if got := h.sim.Faults(); got != want {
+	if got := h.sim.Faults(); !reflect.DeepEqual(got, want) {
 		t.Errorf("faults %+v, want %+v", got, want)
 	}
 	_, body := h.do(http.MethodGet, "/__admin/faults", nil)
 	var got Faults
-	if err := json.Unmarshal(body, &got); err != nil || got != want {
+	if err := json.Unmarshal(body, &got); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("GET: %s (%v)", body, err)
 	}
 	if resp, _ := h.get("/api/rest/latest/audits"); resp.StatusCode != http.StatusForbidden {
@@ -285,5 +286,20 @@ func TestFaultsJSONTakesDurationsAsStringsOrNanoseconds(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"latncy":1}`), &f); err == nil {
 		t.Error("unknown field accepted")
+	}
+}
+
+func TestDeepRecordIsListedWithAValueNestedDeeperThanDecodersGo(t *testing.T) {
+	h := newHarness(t, Config{Contacts: 3, Faults: Faults{DeepRecords: []string{"contacts/2"}}})
+	resp, body := h.get("/api/contacts")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if json.Valid(body) || !bytes.Contains(body, []byte(`"deepValue":`+strings.Repeat("[", DeepLevels)+"]")) {
+		t.Fatalf("the list is valid JSON or lacks the deep value: %.200s", body)
+	}
+	h.sim.SetFaults(Faults{})
+	if _, body := h.get("/api/contacts"); !json.Valid(body) {
+		t.Fatal("the list stays deep after the fault is off")
 	}
 }

@@ -9,6 +9,11 @@ server=${NATS_URL:-nats://127.0.0.1:4333}
 for seq in "$@"; do
   entry=$(nats -s "$server" stream get OROSYNC_DLQ "$seq" -j | jq -r .data | base64 -d)
   subject=$(jq -r .subject <<<"$entry")
+  if ! jq -e 'has("payload") or has("payloadText")' <<<"$entry" >/dev/null; then
+    # A message too big to store (rule max-size) keeps no payload: it is read again from its source once fixed.
+    echo "DLQ #$seq keeps no payload, not redriven: $(jq -r .reason <<<"$entry")" >&2
+    continue
+  fi
   headers=()
   while IFS= read -r h; do headers+=(-H "$h"); done < <(jq -r '.headers // {} | to_entries[] | select(.key != "Nats-Msg-Id") | "\(.key):\(.value)"' <<<"$entry")
   if jq -e 'has("payload")' <<<"$entry" >/dev/null; then

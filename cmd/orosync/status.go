@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
@@ -27,7 +28,9 @@ type typeStatus struct {
 	Cursor           string
 	Lag              uint64 // messages waiting in the transformer and writer
 	DeadLetters      uint64
-	Poller           pollerStatus // strategy, why, run progress and ETA
+	// LastDeadLetter is the newest dead letter of the type: stage, rule and reason.
+	LastDeadLetter string       `json:",omitempty"`
+	Poller         pollerStatus // strategy, why, run progress and ETA
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -80,6 +83,7 @@ Without --nats-url it reads the embedded server's streams from --data-dir.`, std
 		return err
 	}
 	printStrategyReasons(stdout, rows)
+	printLastDeadLetters(stdout, rows)
 	for _, t := range tenants {
 		if err := printBudgetState(ctx, stdout, natsURL, t.Name); err != nil {
 			return err
@@ -144,13 +148,44 @@ FROM orosync_records WHERE tenant_id = $1 AND organization_id = $2 AND source_ty
 			return nil, fmt.Errorf("counting applied %s: %w", typ, err)
 		}
 		if dlq, err := js.Stream(ctx, events.StreamDeadLetter); err == nil {
-			if di, err := dlq.Info(ctx, jetstream.WithSubjectFilter("orosync.dlq.*."+tenant+"."+typ+".*")); err == nil {
+			filter := "orosync.dlq.*." + tenant + "." + typ + ".*"
+			if di, err := dlq.Info(ctx, jetstream.WithSubjectFilter(filter)); err == nil {
 				for _, n := range di.State.Subjects {
 					s.DeadLetters += n
 				}
+			}
+			if s.DeadLetters > 0 {
+				s.LastDeadLetter = lastDeadLetter(ctx, dlq, filter)
 			}
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// lastDeadLetter describes the newest dead letter on filter: stage, rule and reason.
+func lastDeadLetter(ctx context.Context, dlq jetstream.Stream, filter string) string {
+	m, err := dlq.GetLastMsgForSubject(ctx, filter)
+	if err != nil {
+		return ""
+	}
+	var d events.DeadLetter
+	if err := json.Unmarshal(m.Data, &d); err != nil {
+		return ""
+	}
+	what := d.Stage
+	if d.Rule != "" {
+		what += ", " + d.Rule
+	}
+	return fmt.Sprintf("%s (%s): %s", d.FailedAt.Format(time.RFC3339), what, d.Reason)
+}
+
+// printLastDeadLetters lists the newest dead letter of every type that has some (all of them: nats stream view
+// OROSYNC_DLQ --subject 'orosync.dlq.*.<tenant>.<type>.>').
+func printLastDeadLetters(w io.Writer, rows []typeStatus) {
+	for _, r := range rows {
+		if r.LastDeadLetter != "" {
+			fmt.Fprintf(w, "%s/%s: last dead letter %s\n", r.Tenant, r.Type, r.LastDeadLetter)
+		}
+	}
 }

@@ -40,8 +40,12 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	pub, err := adapters.NewRawPublisher(ctx, nc.Conn, js)
+	if err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/webhooks/{tenant}", adapters.WebhookReceiver{Publisher: adapters.RawPublisher{JS: js},
+	mux.Handle("/webhooks/{tenant}", adapters.WebhookReceiver{Publisher: pub,
 		Secrets: p.webhookSecrets(secret), Log: log.With("service", "webhooks")})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/poller/domain"
 )
@@ -18,60 +19,125 @@ import (
 // RawPublisher publishes raw records to ORO_RAW with CloudEvents headers and deterministic Nats-Msg-Ids.
 type RawPublisher struct {
 	JS jetstream.JetStream
+	// Limit is the largest message ORO_RAW takes (natsconn.Limit); 0 leaves the check to the server.
+	Limit int
+	// DeadLetterLimit is OROSYNC_DLQ's: a dead letter bigger than that goes without the original payload.
+	DeadLetterLimit int
+	Now             func() time.Time
 }
 
 // publishStallWait is how long a publish waits for room among the connection's outstanding publishes: every type
 // of every tenant publishes its pages through one connection, so a full window is back-pressure, not a failure.
 const publishStallWait = 30 * time.Second
 
-// PublishRaw publishes asynchronously and waits for every acknowledgement; any failure fails the whole page so
-// the cursor does not move past it.
+// NewRawPublisher reads ORO_RAW's and OROSYNC_DLQ's limits on nc.
+func NewRawPublisher(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) (RawPublisher, error) {
+	raw, err := natsconn.Limit(ctx, nc, js, events.StreamOroRaw)
+	if err != nil {
+		return RawPublisher{}, err
+	}
+	dlq, err := natsconn.Limit(ctx, nc, js, events.StreamDeadLetter)
+	if err != nil {
+		return RawPublisher{}, err
+	}
+	return RawPublisher{JS: js, Limit: raw, DeadLetterLimit: dlq}, nil
+}
+
+// PublishRaw publishes asynchronously and waits for every acknowledgement. A record ORO_RAW cannot take (bigger
+// than its limit) is dead-lettered instead, naming its id, size and the limit; any other failure fails the whole
+// page so the cursor does not move past it.
 func (p RawPublisher) PublishRaw(ctx context.Context, records []events.RawRecord, deadLetters []events.DeadLetter) error {
-	futures := make([]jetstream.PubAckFuture, 0, len(records)+len(deadLetters))
-	send := func(msg *nats.Msg) error {
-		f, err := p.JS.PublishMsgAsync(msg, jetstream.WithStallWait(publishStallWait))
-		if err != nil {
-			return fmt.Errorf("publishing to %s: %w", msg.Subject, err)
-		}
-		futures = append(futures, f)
-		return nil
-	}
+	msgs := make([]*nats.Msg, 0, len(records))
+	refs := make([]events.RecordRef, 0, len(records))
 	for _, r := range records {
-		subject, err := events.RawSubject(r.Tenant, r.Type, r.ID)
+		msg, err := rawMsg(r)
 		if err != nil {
 			return err
 		}
-		body, err := rawBody(r)
-		if err != nil {
-			return fmt.Errorf("%s: encoding: %w", r.RecordRef, err)
+		if size := natsconn.Size(msg); p.Limit > 0 && size > p.Limit {
+			deadLetters = append(deadLetters, p.oversize(r.RecordRef, msg, size, p.Limit))
+			continue
 		}
-		msg := nats.NewMsg(subject)
-		msg.Data = body
-		events.Envelope{ID: r.MsgID(), Source: events.Source(r.Tenant, "poller"), Type: events.TypeRawRecord,
-			Subject: r.Type + "/" + r.ID, Time: r.ObservedAt}.Apply(msg.Header)
-		if err := send(msg); err != nil {
-			return err
-		}
+		msgs, refs = append(msgs, msg), append(refs, r.RecordRef)
 	}
+	tooBig, err := publishAll(ctx, p.JS, msgs)
+	if err != nil {
+		return err
+	}
+	for _, i := range tooBig { // the server's limits are lower than the ones read at start-up
+		deadLetters = append(deadLetters, p.oversize(refs[i], msgs[i], natsconn.Size(msgs[i]), p.Limit))
+	}
+	msgs = msgs[:0]
 	for _, d := range deadLetters {
-		subject, env, body := d.Message()
-		msg := nats.NewMsg(subject)
-		msg.Data = body
-		env.Apply(msg.Header)
-		if err := send(msg); err != nil {
-			return err
-		}
+		msgs = append(msgs, natsconn.DeadLetterMsg(d, p.DeadLetterLimit))
 	}
-	for _, f := range futures {
+	if tooBig, err = publishAll(ctx, p.JS, msgs); err == nil && len(tooBig) > 0 {
+		err = fmt.Errorf("dead letter to %s: %w", msgs[tooBig[0]].Subject, jetstream.ErrStreamMessageExceedsMaximum)
+	}
+	return err
+}
+
+func rawMsg(r events.RawRecord) (*nats.Msg, error) {
+	subject, err := events.RawSubject(r.Tenant, r.Type, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	body, err := rawBody(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encoding: %w", r.RecordRef, err)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = body
+	events.Envelope{ID: r.MsgID(), Source: events.Source(r.Tenant, "poller"), Type: events.TypeRawRecord,
+		Subject: r.Type + "/" + r.ID, Time: r.ObservedAt}.Apply(msg.Header)
+	return msg, nil
+}
+
+// oversize is the dead letter of a record too big for ORO_RAW (limit 0: the server refused it).
+func (p RawPublisher) oversize(ref events.RecordRef, msg *nats.Msg, size, limit int) events.DeadLetter {
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	where := fmt.Sprintf("the record stays in Oro (GET /api/%s/%s); raise max_payload and ORO_RAW's max_msg_size, or drop the "+
+		"large values in Oro", ref.Type, ref.ID)
+	dl := events.Oversize("poller", &ref, events.StreamOroRaw, msg.Subject, msg.Data, size, limit, where, now())
+	dl.MsgID = msg.Header.Get(events.HeaderID)
+	return dl
+}
+
+// publishAll publishes msgs asynchronously and waits for every acknowledgement. It returns the indexes of the
+// messages the server refused as too big, and the first other failure.
+func publishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) (tooBig []int, err error) {
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i, msg := range msgs {
+		f, err := js.PublishMsgAsync(msg, jetstream.WithStallWait(publishStallWait))
+		if natsconn.TooBig(err) {
+			tooBig = append(tooBig, i)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("publishing to %s: %w", msg.Subject, err)
+		}
+		futures[i] = f
+	}
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return fmt.Errorf("publish to %s not acknowledged: %w", f.Msg().Subject, err)
+			if natsconn.TooBig(err) {
+				tooBig = append(tooBig, i)
+				continue
+			}
+			return nil, fmt.Errorf("publish to %s not acknowledged: %w", f.Msg().Subject, err)
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	return nil
+	return tooBig, nil
 }
 
 // Cursors stores cursors in the OROSYNC_CURSORS bucket under <tenant>.<type>.

@@ -227,6 +227,19 @@ func (p PollType) convert(page *oro.Page, needUpdatedAt bool) ([]events.RawRecor
 	hashes := hashAll(page.Data)
 	for i, r := range page.Data {
 		ref := events.RecordRef{Tenant: p.Tenant, Type: p.Type, ID: r.ID}
+		if r.Invalid != nil {
+			// Read by id and updatedAt only (oro's isolateTooDeep): the cursor moves past it.
+			dl := events.DeadLetter{Stage: "poller", Record: &ref, Field: "resource", Rule: "max-depth", FailedAt: now,
+				Reason: fmt.Sprintf("%s %s: %v; the record stays in Oro (GET /api/%s/%s)", p.Type, r.ID, r.Invalid, p.Type, r.ID)}
+			dl.SetPayload(r.Raw)
+			dead = append(dead, dl)
+			if id, err := domain.ParseID(r.ID); err == nil {
+				if at, ok := r.UpdatedAt(); ok || !needUpdatedAt {
+					rows = append(rows, domain.Row{ID: id, UpdatedAt: at.UTC()})
+				}
+			}
+			continue
+		}
 		rec, row, field, err := p.recordOf(r, ref, included, now, needUpdatedAt, hashes[i])
 		if err != nil {
 			dl := events.DeadLetter{Stage: "poller", Record: &ref, Field: field, Rule: "required", Reason: err.Error(), FailedAt: now}
@@ -278,6 +291,9 @@ func hashAll(data []oro.Resource) []hashed {
 func hashRange(data []oro.Resource, out []hashed, lo, hi int) {
 	var h events.Hasher
 	for i := lo; i < hi; i++ {
+		if data[i].Invalid != nil {
+			continue // not decoded: dead-lettered, never hashed
+		}
 		sum, err := h.ValidResourceHash(data[i].Raw) // ParseDocument checked the page
 		out[i] = hashed{hash: sum, err: err, ok: true}
 	}

@@ -90,6 +90,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("poller: jetstream: %w", err)
 	}
+	pub, err := adapters.NewRawPublisher(ctx, nc.Conn, js)
+	if err != nil {
+		return fmt.Errorf("poller: %w", err)
+	}
 	kv, err := js.KeyValue(ctx, "OROSYNC_CURSORS")
 	if err != nil {
 		return fmt.Errorf("poller: cursor bucket OROSYNC_CURSORS (created from contracts/ at start-up): %w", err)
@@ -106,7 +110,7 @@ func Run(ctx context.Context, cfg Config) error {
 		g.Go(func() error { return reportBudget(ctx, adapters.Cursors{KV: kv}, name, client.Budget(), cfg.Once, log) })
 		prober := app.Prober{Oro: client, PageSize: cfg.PageSize, WebhookURL: t.WebhookURL, Now: cfg.Now}
 		for _, typ := range t.Types {
-			poll := app.PollType{Oro: client, Audits: client, Publisher: adapters.RawPublisher{JS: js}, Cursors: adapters.Cursors{KV: kv},
+			poll := app.PollType{Oro: client, Audits: client, Publisher: pub, Cursors: adapters.Cursors{KV: kv},
 				Published: adapters.PublishedHashes{JS: js}, AuditOverlap: cfg.AuditOverlap,
 				Tenant: name, Type: typ, PageSize: cfg.PageSize, SafetyLag: cfg.SafetyLag, OnProgress: cfg.OnProgress, Now: cfg.Now,
 				Log: log}

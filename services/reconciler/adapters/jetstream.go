@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
 )
 
@@ -23,6 +24,9 @@ const DefaultPublishWindow = 1000
 type Tombstones struct {
 	js     jetstream.JetStream
 	window int
+	// Limit is the largest message ORO_RAW takes, DeadLetterLimit OROSYNC_DLQ's (natsconn.Limit); 0 leaves the
+	// checks to the server.
+	Limit, DeadLetterLimit int
 }
 
 // NewTombstones needs a JetStream context; window 0 means DefaultPublishWindow.
@@ -48,8 +52,11 @@ func (p *Tombstones) PublishTombstones(ctx context.Context, tombs []events.Tombs
 			}
 			msgs = append(msgs, msg)
 		}
-		n, d, err := p.send(ctx, msgs, events.StreamOroRaw)
+		n, d, tooBig, err := p.send(ctx, msgs, events.StreamOroRaw)
 		published, duplicates = published+n, duplicates+d
+		if err == nil && len(tooBig) > 0 { // a tombstone is a few hundred bytes: never expected
+			err = fmt.Errorf("tombstone to %s: %w", msgs[tooBig[0]].Subject, jetstream.ErrStreamMessageExceedsMaximum)
+		}
 		if err != nil {
 			return published, duplicates, err
 		}
@@ -58,7 +65,8 @@ func (p *Tombstones) PublishTombstones(ctx context.Context, tombs []events.Tombs
 }
 
 // PublishRaw publishes records Oro lists but Mercato lacks to ORO_RAW exactly as the poller does (subject,
-// CloudEvents headers, Nats-Msg-Id = the version's id), and dead letters for those that cannot be records.
+// CloudEvents headers, Nats-Msg-Id = the version's id), and dead letters for those that cannot be records: a record
+// ORO_RAW cannot take (bigger than its limit) is one of those, by id, size and limit.
 func (p *Tombstones) PublishRaw(ctx context.Context, recs []events.RawRecord, dead []events.DeadLetter) (int, error) {
 	msgs := make([]*nats.Msg, 0, len(recs))
 	for _, r := range recs {
@@ -74,37 +82,62 @@ func (p *Tombstones) PublishRaw(ctx context.Context, recs []events.RawRecord, de
 		msg.Data = body
 		events.Envelope{ID: r.MsgID(), Source: events.Source(r.Tenant, Stage), Type: events.TypeRawRecord,
 			Subject: r.Type + "/" + r.ID, Time: r.ObservedAt}.Apply(msg.Header)
+		if size := natsconn.Size(msg); p.Limit > 0 && size > p.Limit {
+			dead = append(dead, oversize(r, msg, size, p.Limit))
+			continue
+		}
 		msgs = append(msgs, msg)
 	}
-	n, _, err := p.send(ctx, msgs, events.StreamOroRaw)
+	n, _, tooBig, err := p.send(ctx, msgs, events.StreamOroRaw)
 	if err != nil {
 		return n, err
 	}
+	for _, i := range tooBig {
+		var r events.RawRecord
+		_ = json.Unmarshal(msgs[i].Data, &r)
+		dead = append(dead, oversize(r, msgs[i], natsconn.Size(msgs[i]), p.Limit))
+	}
 	msgs = msgs[:0]
 	for _, d := range dead {
-		subject, env, body := d.Message()
-		msg := nats.NewMsg(subject)
-		msg.Data = body
-		env.Apply(msg.Header)
-		msgs = append(msgs, msg)
+		msgs = append(msgs, natsconn.DeadLetterMsg(d, p.DeadLetterLimit))
 	}
-	_, _, err = p.send(ctx, msgs, events.StreamDeadLetter)
+	_, _, tooBig, err = p.send(ctx, msgs, events.StreamDeadLetter)
+	if err == nil && len(tooBig) > 0 {
+		err = fmt.Errorf("dead letter to %s: %w", msgs[tooBig[0]].Subject, jetstream.ErrStreamMessageExceedsMaximum)
+	}
 	return n, err
 }
 
-// send publishes msgs asynchronously, a window at a time, and waits for every acknowledgement.
-func (p *Tombstones) send(ctx context.Context, msgs []*nats.Msg, stream string) (published, duplicates int, err error) {
+// oversize is the dead letter of a record too big for ORO_RAW.
+func oversize(r events.RawRecord, msg *nats.Msg, size, limit int) events.DeadLetter {
+	where := fmt.Sprintf("the record stays in Oro (GET /api/%s/%s); raise max_payload and ORO_RAW's max_msg_size, or drop the "+
+		"large values in Oro", r.Type, r.ID)
+	dl := events.Oversize(Stage, &r.RecordRef, events.StreamOroRaw, msg.Subject, msg.Data, size, limit, where, r.ObservedAt)
+	dl.MsgID = msg.Header.Get(events.HeaderID)
+	return dl
+}
+
+// send publishes msgs asynchronously, a window at a time, and waits for every acknowledgement. tooBig are the
+// indexes of the messages the server refused as too big to store.
+func (p *Tombstones) send(ctx context.Context, msgs []*nats.Msg, stream string) (published, duplicates int, tooBig []int, err error) {
 	for start := 0; start < len(msgs); start += p.window {
 		chunk := msgs[start:min(start+p.window, len(msgs))]
-		futures := make([]jetstream.PubAckFuture, 0, len(chunk))
-		for _, msg := range chunk {
+		futures := make([]jetstream.PubAckFuture, len(chunk))
+		for i, msg := range chunk {
 			fut, err := p.js.PublishMsgAsync(msg, jetstream.WithExpectStream(stream))
-			if err != nil {
-				return published, duplicates, fmt.Errorf("publishing to %s: %w", msg.Subject, err)
+			if natsconn.TooBig(err) {
+				tooBig = append(tooBig, start+i)
+				continue
 			}
-			futures = append(futures, fut)
+			if err != nil {
+				return published, duplicates, tooBig, fmt.Errorf("publishing to %s: %w", msg.Subject, err)
+			}
+			futures[i] = fut
 		}
 		for i, fut := range futures {
+			if fut == nil {
+				continue
+			}
 			select {
 			case ack := <-fut.Ok():
 				published++
@@ -112,13 +145,17 @@ func (p *Tombstones) send(ctx context.Context, msgs []*nats.Msg, stream string) 
 					duplicates++
 				}
 			case err := <-fut.Err():
-				return published, duplicates, fmt.Errorf("%s not acknowledged: %w", chunk[i].Subject, err)
+				if natsconn.TooBig(err) {
+					tooBig = append(tooBig, start+i)
+					continue
+				}
+				return published, duplicates, tooBig, fmt.Errorf("%s not acknowledged: %w", chunk[i].Subject, err)
 			case <-ctx.Done():
-				return published, duplicates, ctx.Err()
+				return published, duplicates, tooBig, ctx.Err()
 			}
 		}
 	}
-	return published, duplicates, nil
+	return published, duplicates, tooBig, nil
 }
 
 func tombstoneMsg(t events.Tombstone) (*nats.Msg, error) {

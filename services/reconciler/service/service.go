@@ -245,6 +245,12 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
+	if pub.Limit, err = natsconn.Limit(ctx, nc.Conn, js, events.StreamOroRaw); err != nil {
+		return nil, fmt.Errorf("reconciler: %w", err)
+	}
+	if pub.DeadLetterLimit, err = natsconn.Limit(ctx, nc.Conn, js, events.StreamDeadLetter); err != nil {
+		return nil, fmt.Errorf("reconciler: %w", err)
+	}
 	kv, err := js.KeyValue(ctx, adapters.CursorBucket)
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: state bucket %s (created from contracts/ at start-up): %w", adapters.CursorBucket, err)
