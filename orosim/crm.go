@@ -168,11 +168,53 @@ func casesType() *typeDef {
 		[]string{"reportedAt"})
 }
 
+// addressAttrs are AbstractAddress's fields as the API exposes them (get_contact_address.yml; createdAt and
+// updatedAt are its created/updated columns, customRegion its regionText).
+func addressAttrs() []attrDef {
+	return cat(str("label", "street", "street2", "city", "postalCode", "organization", "namePrefix", "firstName", "middleName",
+		"lastName", "nameSuffix"), timestamps(), str("customRegion"))
+}
+
+// contactaddressesType is ContactAddress (a typed address: billing, shipping) owned by a contact.
 func contactaddressesType() *typeDef {
-	attrs := cat([]attrDef{at("primary", kindBool)}, str("label", "street", "street2", "city", "postalCode", "organization",
-		"namePrefix", "firstName", "middleName", "lastName", "nameSuffix"), timestamps(), str("customRegion"))
+	attrs := cat([]attrDef{at("primary", kindBool)}, addressAttrs())
 	rels := []relDef{one("owner", "contacts"), many("types", "addresstypes"), one("country", "countries"), one("region", "regions")}
-	return newTypeDef("contactaddresses", attrs, rels, nil, nil)
+	d := newTypeDef("contactaddresses", attrs, rels, []*filterDef{stringFilter("customRegion")}, nil)
+	d.validate = validateAddress
+	return d
+}
+
+// leadaddressesType is LeadAddress: like a contact's, without address types (AbstractAddress plus primary).
+func leadaddressesType() *typeDef {
+	attrs := cat([]attrDef{at("primary", kindBool)}, addressAttrs())
+	rels := []relDef{one("owner", "leads"), one("country", "countries"), one("region", "regions")}
+	d := newTypeDef("leadaddresses", attrs, rels, []*filterDef{stringFilter("customRegion")}, nil)
+	d.validate = validateAddress
+	return d
+}
+
+// addressesType is AddressBundle's plain Address, which b2b customers point to as billingAddress and
+// shippingAddress: no owner, no primary flag, no types.
+func addressesType() *typeDef {
+	rels := []relDef{one("country", "countries"), one("region", "regions")}
+	return newTypeDef("addresses", addressAttrs(), rels, nil, nil)
+}
+
+// owned are the address types owned by a record through its "addresses" relationship: Oro keeps that side
+// (Contact.addresses, Lead.addresses, ordered primary first) and never touches the owner's updatedAt when one of
+// its addresses is written.
+var owned = map[string]string{"contactaddresses": "contacts", "leadaddresses": "leads"}
+
+// validateAddress is what contact_address.md and lead_address.md require: an owner and a country.
+func validateAddress(r *record) []apiError {
+	var errs []apiError
+	if len(r.Rels["owner"]) == 0 {
+		errs = append(errs, pointerError("not blank constraint", "This value should not be blank.", "/data/relationships/owner/data"))
+	}
+	if len(r.Rels["country"]) == 0 {
+		errs = append(errs, pointerError("not blank constraint", "This value should not be blank.", "/data/relationships/country/data"))
+	}
+	return errs
 }
 
 func usersType() *typeDef {

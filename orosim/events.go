@@ -58,7 +58,8 @@ type entity struct {
 
 // entities maps JSON:API types to their Oro entities. Contact, Account,
 // Opportunity, Lead, Case and Task are dataaudit.auditable; Call and Note
-// are not (reference §8).
+// are not (reference §8). ContactAddress is auditable too (its entity
+// config), LeadAddress and Address are not.
 var entities = map[string]entity{
 	"contacts":         {`Oro\Bundle\ContactBundle\Entity\Contact`, "contact", true},
 	"accounts":         {`Oro\Bundle\AccountBundle\Entity\Account`, "account", true},
@@ -68,7 +69,9 @@ var entities = map[string]entity{
 	"tasks":            {`Oro\Bundle\TaskBundle\Entity\Task`, "task", true},
 	"calls":            {`Oro\Bundle\CallBundle\Entity\Call`, "call", false},
 	"notes":            {`Oro\Bundle\NoteBundle\Entity\Note`, "note", false},
-	"contactaddresses": {`Oro\Bundle\ContactBundle\Entity\ContactAddress`, "contactaddress", false},
+	"contactaddresses": {`Oro\Bundle\ContactBundle\Entity\ContactAddress`, "contactaddress", true},
+	"leadaddresses":    {`Oro\Bundle\SalesBundle\Entity\LeadAddress`, "leadaddress", false},
+	"addresses":        {`Oro\Bundle\AddressBundle\Entity\Address`, "address", false},
 	"b2bcustomers":     {`Oro\Bundle\SalesBundle\Entity\B2bCustomer`, "b2bcustomer", false},
 	"emails":           {`Oro\Bundle\EmailBundle\Entity\Email`, "email", false},
 	"users":            {`Oro\Bundle\UserBundle\Entity\User`, "user", false},

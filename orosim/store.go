@@ -453,6 +453,7 @@ func (s *store) update(typ string, id int64, attrs map[string]any, now time.Time
 	}
 	c.replace(r)
 	s.linkActivity(typ, old, r)
+	s.linkOwned(typ, old, r)
 	return old, r, nil
 }
 
@@ -484,6 +485,7 @@ func (s *store) create(typ string, attrs map[string]any, now time.Time) (*record
 	c.updated = append(c.updated, updatedKey(r))
 	c.indexInsert(updEntry{upd: c.updated[len(c.updated)-1], rec: r})
 	s.linkActivity(typ, nil, r)
+	s.linkOwned(typ, nil, r)
 	return r, nil
 }
 
@@ -499,14 +501,21 @@ func (s *store) remove(typ string, id int64) (*record, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s %d: %w", typ, id, ErrNotFound)
 	}
+	c.drop(id)
+	s.linkActivity(typ, old, nil)
+	s.linkOwned(typ, old, nil)
+	s.removeOwned(typ, old)
+	return old, nil
+}
+
+// drop removes a stored record from the collection and its indexes.
+func (c *collection) drop(id int64) {
 	delete(c.byID, id)
 	i, _ := slices.BinarySearchFunc(c.sorted, id, func(x *record, id int64) int { return cmpID(x.ID, id) })
 	c.indexRemove(c.updated[i], id)
 	// A new slice, not an in-place delete: the old backing array stays valid.
 	c.sorted = slices.Concat(c.sorted[:i], c.sorted[i+1:])
 	c.updated = slices.Concat(c.updated[:i], c.updated[i+1:])
-	s.linkActivity(typ, old, nil)
-	return old, nil
 }
 
 // replace swaps in a new version of a stored record.
@@ -621,6 +630,89 @@ func (s *store) linkActivity(typ string, old, cur *record) {
 	}
 	for _, t := range after {
 		edit(t, true)
+	}
+}
+
+// linkOwned keeps an owner's "addresses" in step with a write of one of its addresses (ContactAddress.owner is
+// the owning side), ordered as Oro orders the collection: primary first, then by id. The owner's updatedAt stays:
+// Oro changes an address without touching its owner.
+func (s *store) linkOwned(typ string, old, cur *record) {
+	ownerType, ok := owned[typ]
+	if !ok {
+		return
+	}
+	c, ok := s.cols[ownerType]
+	if !ok {
+		return
+	}
+	var self ref
+	var owners []ref
+	if old != nil {
+		self = ref{Type: typ, ID: old.idString()}
+		owners = append(owners, old.Rels["owner"]...)
+	}
+	if cur != nil {
+		self = ref{Type: typ, ID: cur.idString()}
+		owners = append(owners, cur.Rels["owner"]...)
+	}
+	for _, o := range owners {
+		id, err := strconv.ParseInt(o.ID, 10, 64)
+		if err != nil {
+			continue
+		}
+		rec, ok := c.byID[id]
+		if !ok {
+			continue
+		}
+		n := rec.clone()
+		list := slices.DeleteFunc(slices.Clone(n.Rels["addresses"]), func(x ref) bool { return x == self })
+		if cur != nil && slices.Contains(cur.Rels["owner"], ref{Type: ownerType, ID: rec.idString()}) {
+			list = append(list, self)
+		}
+		n.Rels["addresses"] = s.primaryFirst(typ, list)
+		c.replace(n)
+	}
+}
+
+// primaryFirst orders addresses as Oro's OrderBy({"primary": "DESC"}) does, ids breaking ties.
+func (s *store) primaryFirst(typ string, list []ref) []ref {
+	c := s.cols[typ]
+	primary := func(x ref) bool {
+		id, _ := strconv.ParseInt(x.ID, 10, 64)
+		r, ok := c.byID[id]
+		p, _ := r.Attrs["primary"].(bool)
+		return ok && p
+	}
+	slices.SortStableFunc(list, func(a, b ref) int {
+		if pa, pb := primary(a), primary(b); pa != pb {
+			return -boolSign(pa)
+		}
+		ai, _ := strconv.ParseInt(a.ID, 10, 64)
+		bi, _ := strconv.ParseInt(b.ID, 10, 64)
+		return cmpID(ai, bi)
+	})
+	return list
+}
+
+// removeOwned deletes the addresses of a deleted owner (their owner_id is ON DELETE CASCADE).
+func (s *store) removeOwned(typ string, old *record) {
+	for addrType, ownerType := range owned {
+		if ownerType != typ {
+			continue
+		}
+		c, ok := s.cols[addrType]
+		if !ok {
+			continue
+		}
+		for _, a := range old.Rels["addresses"] {
+			id, err := strconv.ParseInt(a.ID, 10, 64)
+			if err != nil {
+				continue
+			}
+			if _, ok := c.byID[id]; ok {
+				c.drop(id)
+			}
+		}
 	}
 }
 

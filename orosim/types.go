@@ -297,7 +297,7 @@ func newTypeDef(name string, attrs []attrDef, rels []relDef, filters []*filterDe
 func builtinTypes() map[string]*typeDef {
 	out := map[string]*typeDef{}
 	for _, d := range []*typeDef{
-		contactsType(), contactaddressesType(), accountsType(), b2bcustomersType(), opportunitiesType(), leadsType(),
+		contactsType(), contactaddressesType(), leadaddressesType(), addressesType(), accountsType(), b2bcustomersType(), opportunitiesType(), leadsType(),
 		tasksType(), callsType(), notesType(), emailsType(), casesType(), usersType(), businessunitsType(), organizationsType(),
 	} {
 		out[d.Name] = d
