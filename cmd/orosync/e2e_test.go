@@ -38,6 +38,8 @@ type e2e struct {
 	p     pipeline
 	db    *pgxpool.Pool
 	js    jetstream.JetStream
+	// oroURL is the simulator's address (its /__admin endpoints write behind the pipeline's back).
+	oroURL string
 }
 
 const e2eContacts = 500
@@ -46,10 +48,18 @@ const e2eContacts = 500
 // writer → a fresh PostgreSQL database with Mercato's tables, on an embedded JetStream server.
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
+	return newE2EWith(t, orosim.Config{Contacts: e2eContacts}, []string{"contacts"}, 200)
+}
+
+// newE2EWith is newE2E over a simulator seeded as cfg says (its credentials, seed and clock are the test's) and
+// the given types.
+func newE2EWith(t *testing.T, cfg orosim.Config, types []string, pageSize int) *e2e {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	clk := &testClock{now: time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)}
-	sim := orosim.New(orosim.Config{ClientID: "orosync", ClientSecret: "s3cret", Contacts: e2eContacts, Seed: 42, Now: clk.Now})
+	cfg.ClientID, cfg.ClientSecret, cfg.Seed, cfg.Now = "orosync", "s3cret", 42, clk.Now
+	sim := orosim.New(cfg)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	ns := jstest.Start(t)
@@ -59,11 +69,11 @@ func newE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	p := pipeline{NatsURL: ns.URL, DatabaseURL: dbURL, Tenant: "acme", Types: []string{"contacts"}, PageSize: 200,
+	p := pipeline{NatsURL: ns.URL, DatabaseURL: dbURL, Tenant: "acme", Types: types, PageSize: pageSize,
 		Oro:   oro.Config{BaseURL: srv.URL + "/api", ClientID: "orosync", ClientSecret: "s3cret"},
 		Scope: writer.Scope{TenantID: uuid.MustParse(defaultTenantID), OrganizationID: uuid.MustParse(defaultOrgID)},
 		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clk.Now}
-	return &e2e{t: t, ctx: ctx, clock: clk, sim: sim, p: p, db: pool, js: ns.JS}
+	return &e2e{t: t, ctx: ctx, clock: clk, sim: sim, p: p, db: pool, js: ns.JS, oroURL: srv.URL}
 }
 
 func (e *e2e) sync() SyncReport {

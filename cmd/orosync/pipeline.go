@@ -46,6 +46,8 @@ type pipeline struct {
 	// Intervals of the long-running mode.
 	PollInterval      time.Duration
 	ReconcileInterval time.Duration
+	// PartsScanInterval is the poller's parts scan interval (addresses written without their owner); 0: its default.
+	PartsScanInterval time.Duration
 	// OnPollProgress and OnWrite report progress (demo).
 	OnPollProgress func(pollerProgress)
 	OnWrite        func(writerapp.Result)
@@ -158,7 +160,7 @@ func migrate(ctx context.Context, databaseURL string, withMercato bool) error {
 
 func (p pipeline) pollerConfig(once bool) poller.Config {
 	return poller.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, PageSize: p.PageSize, Interval: p.PollInterval, Logger: p.Log, Once: once, Now: p.Now,
-		Tenants: p.pollerTenants(), Metrics: p.PollerMetrics,
+		Tenants: p.pollerTenants(), Metrics: p.PollerMetrics, PartsScanInterval: p.PartsScanInterval,
 		OnProgress: func(pr pollerapp.Progress) {
 			if p.OnPollProgress != nil {
 				p.OnPollProgress(pollerProgress{Type: pr.Type, Done: pr.Cursor.Done, Total: pr.Total, CaughtUp: pr.CaughtUp, Published: pr.Published})

@@ -173,6 +173,24 @@ func (c Cursors) Save(ctx context.Context, tenant, typ string, cur domain.Cursor
 	return nil
 }
 
+// PartsCursors keeps the parts scan's position (app.PartsScanDue), apart from the type's own cursor.
+type PartsCursors struct {
+	KV jetstream.KeyValue
+}
+
+// PartsCursorKey is where a type's parts scan keeps its position.
+func PartsCursorKey(tenant, typ string) string { return tenant + "._parts." + typ }
+
+// Load returns the parts scan's cursor (zero when there is none).
+func (c PartsCursors) Load(ctx context.Context, tenant, typ string) (domain.Cursor, error) {
+	return Cursors(c).Load(ctx, tenant, "_parts."+typ)
+}
+
+// Save stores the parts scan's cursor.
+func (c PartsCursors) Save(ctx context.Context, tenant, typ string, cur domain.Cursor) error {
+	return Cursors(c).Save(ctx, tenant, "_parts."+typ, cur)
+}
+
 // BudgetStateKey is where the poller keeps its connection's request budget state (for `orosync status`).
 func BudgetStateKey(tenant string) string { return tenant + "._budget" }
 

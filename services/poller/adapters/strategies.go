@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -20,8 +21,8 @@ type PublishedHashes struct {
 	JS jetstream.JetStream
 }
 
-// LastHashes maps record id to the payload hash of its latest message (a tombstone gives "").
-func (p PublishedHashes) LastHashes(ctx context.Context, tenant, typ string) (map[string]string, error) {
+// LastVersions maps record id to the source version of its latest message (a tombstone gives the zero version).
+func (p PublishedHashes) LastVersions(ctx context.Context, tenant, typ string) (map[string]events.SourceVersion, error) {
 	filter := events.RawFilter(tenant, typ)
 	st, err := p.JS.Stream(ctx, events.StreamOroRaw)
 	if err != nil {
@@ -31,7 +32,7 @@ func (p PublishedHashes) LastHashes(ctx context.Context, tenant, typ string) (ma
 	if err != nil {
 		return nil, fmt.Errorf("stream %s subjects %s: %w", events.StreamOroRaw, filter, err)
 	}
-	out := make(map[string]string, len(info.State.Subjects))
+	out := make(map[string]events.SourceVersion, len(info.State.Subjects))
 	if len(info.State.Subjects) == 0 {
 		return out, nil
 	}
@@ -51,11 +52,16 @@ func (p PublishedHashes) LastHashes(ctx context.Context, tenant, typ string) (ma
 			return nil, fmt.Errorf("reading %s: %w", filter, err)
 		}
 		var r struct {
-			PayloadHash string `json:"payloadHash"`
+			PayloadHash string     `json:"payloadHash"`
+			UpdatedAt   *time.Time `json:"updatedAt"`
 		}
 		_ = json.Unmarshal(msg.Data(), &r)
 		id := msg.Subject()[strings.LastIndexByte(msg.Subject(), '.')+1:]
-		out[id] = r.PayloadHash
+		v := events.SourceVersion{PayloadHash: r.PayloadHash}
+		if r.UpdatedAt != nil {
+			v.UpdatedAt = r.UpdatedAt.UTC()
+		}
+		out[id] = v
 		meta, err := msg.Metadata()
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", filter, err)

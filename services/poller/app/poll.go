@@ -318,17 +318,24 @@ func (p PollType) recordOf(r oro.Resource, ref events.RecordRef, included map[or
 	if err != nil {
 		return events.RawRecord{}, row, "resource", fmt.Errorf("%s %s: %w", p.Type, r.ID, err)
 	}
+	var updated *time.Time
+	if ok {
+		updated = &at
+	}
+	rec, err := events.NewRawRecord(ref, r.Raw, hash, updated, includedOf(r, included), now, "poll")
+	if err != nil {
+		return events.RawRecord{}, row, "included", fmt.Errorf("%s %s: %w", p.Type, r.ID, err)
+	}
+	return rec, row, "", nil
+}
+
+// includedOf lists the included resources r points to, in the order of its relationships.
+func includedOf(r oro.Resource, included map[oro.Identifier]json.RawMessage) []json.RawMessage {
 	var inc []json.RawMessage
 	for _, ref := range r.Refs() {
 		if raw, ok := included[ref]; ok {
 			inc = append(inc, raw)
 		}
 	}
-	var updated *time.Time
-	if ok {
-		utc := at.UTC()
-		updated = &utc
-	}
-	return events.RawRecord{RecordRef: ref, UpdatedAt: updated, PayloadHash: hash, ObservedAt: now, Via: "poll",
-		Resource: r.Raw, Included: inc}, row, "", nil
+	return inc
 }

@@ -14,10 +14,10 @@ import (
 	"github.com/orosync/orosync/services/poller/domain"
 )
 
-// Published tells the content hash of the version of each record last published to ORO_RAW (by id), so a hash
-// scan publishes only what changed, also across restarts.
+// Published tells the source version (updatedAt and content hash) of each record last published to ORO_RAW (by
+// id), so a hash scan publishes only what changed, also across restarts.
 type Published interface {
-	LastHashes(ctx context.Context, tenant, typ string) (map[string]string, error)
+	LastVersions(ctx context.Context, tenant, typ string) (map[string]events.SourceVersion, error)
 }
 
 // maxIDsPerRequest bounds filter[id]=a,b,c lists (URL length).
@@ -61,24 +61,43 @@ func (p PollType) save(ctx context.Context, prev *domain.Cursor, next domain.Cur
 }
 
 // RunHashScan reads the whole type in id order and publishes the records whose content hash differs from the
-// version last published. The position in the pass is saved after every acknowledged page, so a crash resumes
-// mid-pass.
+// version last published; a change that did not move the record's updatedAt is stamped to supersede it
+// (domain.Supersede). The position in the pass is saved after every acknowledged page, so a crash resumes
+// mid-pass; PassedAt records when a pass ended.
 func (p PollType) RunHashScan(ctx context.Context) error {
 	c, err := p.load(ctx, domain.HashScan)
 	if err != nil {
 		return err
 	}
-	last, err := p.Published.LastHashes(ctx, p.Tenant, p.Type)
+	last, err := p.Published.LastVersions(ctx, p.Tenant, p.Type)
 	if err != nil {
-		return fmt.Errorf("%s/%s: reading published hashes: %w", p.Tenant, p.Type, err)
+		return fmt.Errorf("%s/%s: reading published versions: %w", p.Tenant, p.Type, err)
 	}
-	return p.idPass(ctx, &c, func(c *domain.Cursor) { c.ScanID = 0 }, func(r events.RawRecord) bool {
-		if last[r.ID] == r.PayloadHash {
+	finish := func(c *domain.Cursor) { c.ScanID, c.PassedAt = 0, p.now().UTC() }
+	return p.idPass(ctx, &c, finish, func(r *events.RawRecord, serverNow time.Time) bool {
+		prev, seen := last[r.ID]
+		if seen && prev.PayloadHash == r.PayloadHash {
 			return false
 		}
-		last[r.ID] = r.PayloadHash
+		if at, ok := domain.Supersede(r.UpdatedAt, prev.UpdatedAt, serverNow); ok {
+			r.UpdatedAt = &at
+		}
+		last[r.ID] = r.Version()
 		return true
 	})
+}
+
+// PartsScanDue tells whether a type with parts (addresses) needs a parts scan: its delta strategy does not see an
+// address written without its owner, so every interval a hash scan (RunHashScan on the parts cursor) reads the
+// type again. The first time, right after the type's first full read, it only notes the time.
+func PartsScanDue(c domain.Cursor, now time.Time, interval time.Duration) (due, note bool) {
+	switch {
+	case c.ScanID > 0:
+		return true, false // a pass under way resumes
+	case c.PassedAt.IsZero():
+		return false, true
+	}
+	return now.Sub(c.PassedAt) >= interval, false
 }
 
 // RunAuditLog finds the type's changes in Oro's audit log: ids created or updated since its cursor, fetched in
@@ -168,8 +187,9 @@ func (p PollType) fetchIDs(ctx context.Context, ids []string) (int, error) {
 }
 
 // idPass reads every record in id order from the cursor's ScanID, publishing those keep accepts (all when keep
-// is nil), and saves the position after every acknowledged page; finish marks the pass done.
-func (p PollType) idPass(ctx context.Context, c *domain.Cursor, finish func(*domain.Cursor), keep func(events.RawRecord) bool) error {
+// is nil; it may restamp the record, and is given Oro's clock) and saves the position after every acknowledged
+// page; finish marks the pass done.
+func (p PollType) idPass(ctx context.Context, c *domain.Cursor, finish func(*domain.Cursor), keep func(*events.RawRecord, time.Time) bool) error {
 	total := int64(-1)
 	for first := true; ; {
 		q := oro.Query{Sort: []string{"id"}, PageSize: p.PageSize, NoHateoas: true, Include: p.Include, TotalCount: first}
@@ -191,7 +211,17 @@ func (p PollType) idPass(ctx context.Context, c *domain.Cursor, finish func(*dom
 		first = false
 		records, dead, rows := p.convert(page, false)
 		if keep != nil {
-			records = slices.DeleteFunc(records, func(r events.RawRecord) bool { return !keep(r) })
+			serverNow := page.ServerTime
+			if serverNow.IsZero() {
+				serverNow = p.now()
+			}
+			kept := records[:0]
+			for i := range records {
+				if keep(&records[i], serverNow) {
+					kept = append(kept, records[i])
+				}
+			}
+			records = kept
 		}
 		if err := p.Publisher.PublishRaw(ctx, records, dead); err != nil {
 			return fmt.Errorf("publishing %s/%s page: %w", p.Tenant, p.Type, err)

@@ -43,14 +43,16 @@ type Delivery struct {
 	Topic     string `json:"topic"`
 	MessageID string `json:"messageId"`
 	EventData struct {
-		Data json.RawMessage `json:"data"`
+		Data     json.RawMessage   `json:"data"`
+		Included []json.RawMessage `json:"included,omitempty"`
 	} `json:"eventData"`
 }
 
 // HandleWebhook publishes a verified delivery of a created or updated record exactly like a polled version (same
 // Nats-Msg-Id, so the poll that later sees the same version is a no-op). Thin deliveries (type and id only) and
-// deletes are left to the next poll and the reconciler, which confirm them against Oro. It reports whether a
-// record was published.
+// deletes are left to the next poll and the reconciler, which confirm them against Oro, and so are records with
+// parts (a contact's addresses) whose delivery does not include every one of them: published without them, the
+// version would say the addresses are gone. It reports whether a record was published.
 func HandleWebhook(ctx context.Context, pub Publisher, tenant string, body []byte, now time.Time) (bool, error) {
 	var d Delivery
 	if err := json.Unmarshal(body, &d); err != nil {
@@ -59,7 +61,11 @@ func HandleWebhook(ctx context.Context, pub Publisher, tenant string, body []byt
 	if strings.HasSuffix(d.Topic, ".deleted") || len(d.EventData.Data) == 0 {
 		return false, nil
 	}
-	doc, err := oro.ParseDocument(append(append([]byte(`{"data":`), d.EventData.Data...), '}'))
+	body, err := json.Marshal(d.EventData)
+	if err != nil {
+		return false, fmt.Errorf("%w: %s: %w", ErrUnusable, d.MessageID, err)
+	}
+	doc, err := oro.ParseDocument(body)
 	if err != nil {
 		return false, fmt.Errorf("%w: %s: %w", ErrUnusable, d.MessageID, err)
 	}
@@ -70,9 +76,20 @@ func HandleWebhook(ctx context.Context, pub Publisher, tenant string, body []byt
 	if _, ok := r.UpdatedAt(); !ok {
 		return false, nil // thin format: type and id only
 	}
+	included := make(map[oro.Identifier]json.RawMessage, len(doc.Included))
+	for _, inc := range doc.Included {
+		included[inc.Identifier()] = inc.Raw
+	}
+	for _, rel := range oro.Parts(r.Type) {
+		for _, part := range r.Relationships[rel].Data {
+			if _, ok := included[part]; !ok {
+				return false, nil // the poll reads it with its parts
+			}
+		}
+	}
 	p := PollType{Tenant: tenant, Type: r.Type, Now: func() time.Time { return now }}
 	ref := events.RecordRef{Tenant: tenant, Type: r.Type, ID: r.ID}
-	rec, _, _, err := p.record(r, ref, nil, now.UTC())
+	rec, _, _, err := p.record(r, ref, included, now.UTC())
 	if err != nil {
 		return false, fmt.Errorf("%w: %s: %w", ErrUnusable, d.MessageID, err)
 	}

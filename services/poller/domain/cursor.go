@@ -29,6 +29,8 @@ type Cursor struct {
 	// ScanID is the last id read by the current id-ordered pass (hash scan, audit-log baseline), so a crash
 	// resumes mid-pass; 0 between passes.
 	ScanID int64 `json:"scanId,omitempty"`
+	// PassedAt is when the last id-ordered hash-scan pass ended (the parts scan's schedule).
+	PassedAt time.Time `json:"passedAt,omitzero"`
 	// Baseline says the audit-log strategy's first full pass is done (the audit log only has what changed
 	// after it was switched on, so every record is read once first).
 	Baseline bool `json:"baseline,omitempty"`

@@ -51,6 +51,9 @@ type Config struct {
 	CapabilityMaxAge time.Duration
 	// AuditOverlap is how far before its cursor each audit-log read starts again; default 1 minute.
 	AuditOverlap time.Duration
+	// PartsScanInterval is how often a type with parts (contacts', leads' addresses) whose strategy is not the
+	// hash scan is read again whole to find addresses written without their owner; default 1h, negative: never.
+	PartsScanInterval time.Duration
 	// Metrics receives run progress, ETA and published counts (nil: none).
 	Metrics *Metrics
 	// OnStrategy is told the strategy chosen for every type (after every probe).
@@ -73,6 +76,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.CapabilityMaxAge == 0 {
 		cfg.CapabilityMaxAge = time.Hour
+	}
+	if cfg.PartsScanInterval == 0 {
+		cfg.PartsScanInterval = time.Hour
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -113,8 +119,9 @@ func Run(ctx context.Context, cfg Config) error {
 			poll := app.PollType{Oro: client, Audits: client, Publisher: pub, Cursors: adapters.Cursors{KV: kv},
 				Published: adapters.PublishedHashes{JS: js}, AuditOverlap: cfg.AuditOverlap,
 				Tenant: name, Type: typ, PageSize: cfg.PageSize, SafetyLag: cfg.SafetyLag, OnProgress: cfg.OnProgress, Now: cfg.Now,
-				Log: log}
-			r := &typeRunner{poll: poll, prober: prober, caps: adapters.Cursors{KV: kv}, cfg: cfg, log: log.With("tenant", name, "type", typ),
+				Log: log, Include: oro.Parts(typ)}
+			r := &typeRunner{poll: poll, prober: prober, caps: adapters.Cursors{KV: kv}, parts: adapters.PartsCursors{KV: kv}, cfg: cfg,
+				log:   log.With("tenant", name, "type", typ),
 				track: &tracker{tenant: name, typ: typ, kv: adapters.Cursors{KV: kv}, metrics: cfg.Metrics}}
 			onProgress := cfg.OnProgress
 			r.poll.OnProgress = func(p app.Progress) {
@@ -169,6 +176,7 @@ type typeRunner struct {
 	poll   app.PollType
 	prober app.Prober
 	caps   adapters.Cursors
+	parts  adapters.PartsCursors
 	cfg    Config
 	log    *slog.Logger
 	probed *adapters.Probed // nil: look at the cache or probe before the next round
@@ -231,6 +239,9 @@ func (r *typeRunner) round(ctx context.Context) (interval time.Duration, err err
 	}
 	r.track.start(p.Choice.Strategy)
 	err = poll.RunStrategy(ctx, p.Choice.Strategy)
+	if err == nil && p.Choice.Strategy != domain.HashScan {
+		err = r.partsScan(ctx, poll)
+	}
 	if err != nil && (app.IsBadRequest(err) || oro.IsForbidden(err)) {
 		r.log.Warn("Oro refused a request the probe allowed; probing again", "strategy", p.Choice.Strategy, "err", err)
 		r.probed = nil
@@ -239,6 +250,28 @@ func (r *typeRunner) round(ctx context.Context) (interval time.Duration, err err
 		}
 	}
 	return interval, err
+}
+
+// partsScan runs the type's parts scan when it is due (app.PartsScanDue): a hash scan on a cursor of its own,
+// without progress reports (the type's run is the delta strategy's).
+func (r *typeRunner) partsScan(ctx context.Context, poll app.PollType) error {
+	if len(oro.Parts(poll.Type)) == 0 || r.cfg.PartsScanInterval < 0 {
+		return nil
+	}
+	c, err := r.parts.Load(ctx, poll.Tenant, poll.Type)
+	if err != nil {
+		return err
+	}
+	due, note := app.PartsScanDue(c, r.now(), r.cfg.PartsScanInterval)
+	if note {
+		return r.parts.Save(ctx, poll.Tenant, poll.Type, domain.Cursor{Strategy: domain.HashScan, PassedAt: r.now().UTC()})
+	}
+	if !due {
+		return nil
+	}
+	poll.Cursors, poll.OnProgress = r.parts, nil
+	r.log.Debug("parts scan: reading the type again for addresses written without their owner")
+	return poll.RunHashScan(ctx)
 }
 
 func (r *typeRunner) loop(ctx context.Context) error {

@@ -152,7 +152,7 @@ func (o *Oro) Fetch(ctx context.Context, tenant, typ string, ids []uint64, now t
 			list[i] = strconv.FormatUint(n, 10)
 		}
 		p, err := c.List(ctx, typ, oro.Query{Filters: []oro.Filter{{Field: "id", Value: strings.Join(list, ",")}},
-			Sort: []string{"id"}, PageSize: len(batch), NoHateoas: true})
+			Sort: []string{"id"}, PageSize: len(batch), NoHateoas: true, Include: oro.Parts(typ)})
 		if n, ok := oro.MaxPageSize(err); ok && n < len(batch) {
 			size = n // max_entities below the batch: ask for fewer at a time
 			continue
@@ -161,9 +161,13 @@ func (o *Oro) Fetch(ctx context.Context, tenant, typ string, ids []uint64, now t
 			return recs, dead, fmt.Errorf("fetching %d %s: %w", len(batch), typ, err)
 		}
 		start += len(batch)
+		included := make(map[oro.Identifier]json.RawMessage, len(p.Included))
+		for _, r := range p.Included {
+			included[r.Identifier()] = r.Raw
+		}
 		for _, r := range p.Data {
 			ref := events.RecordRef{Tenant: tenant, Type: typ, ID: r.ID}
-			rec, field, err := rawRecord(r, ref, now)
+			rec, field, err := rawRecord(r, ref, included, now)
 			if err != nil {
 				dl := events.DeadLetter{Stage: Stage, Record: &ref, Field: field, Rule: "required", Reason: err.Error(), FailedAt: now.UTC()}
 				dl.SetPayload(r.Raw)
@@ -176,7 +180,7 @@ func (o *Oro) Fetch(ctx context.Context, tenant, typ string, ids []uint64, now t
 	return recs, dead, nil
 }
 
-func rawRecord(r oro.Resource, ref events.RecordRef, now time.Time) (events.RawRecord, string, error) {
+func rawRecord(r oro.Resource, ref events.RecordRef, included map[oro.Identifier]json.RawMessage, now time.Time) (events.RawRecord, string, error) {
 	if !events.ValidToken(r.ID) {
 		return events.RawRecord{}, "id", fmt.Errorf("%s %q: id is not a subject token", ref.Type, r.ID)
 	}
@@ -184,10 +188,19 @@ func rawRecord(r oro.Resource, ref events.RecordRef, now time.Time) (events.RawR
 	if err != nil {
 		return events.RawRecord{}, "resource", fmt.Errorf("%s %s: %w", ref.Type, r.ID, err)
 	}
-	rec := events.RawRecord{RecordRef: ref, PayloadHash: hash, ObservedAt: now.UTC(), Via: "poll", Resource: json.RawMessage(r.Raw)}
+	var updated *time.Time
 	if at, ok := r.UpdatedAt(); ok {
-		utc := at.UTC()
-		rec.UpdatedAt = &utc
+		updated = &at
+	}
+	var inc []json.RawMessage
+	for _, id := range r.Refs() {
+		if raw, ok := included[id]; ok {
+			inc = append(inc, raw)
+		}
+	}
+	rec, err := events.NewRawRecord(ref, json.RawMessage(r.Raw), hash, updated, inc, now, "poll")
+	if err != nil {
+		return events.RawRecord{}, "included", fmt.Errorf("%s %s: %w", ref.Type, r.ID, err)
 	}
 	return rec, "", nil
 }

@@ -557,7 +557,8 @@ func TestRecordsOroHasButMercatoLacksArePublishedAsThePollerWould(t *testing.T) 
 		if err := json.Unmarshal(m.Data, &raw); err != nil {
 			t.Fatal(err)
 		}
-		hash, _ := events.ResourceHash(raw.Resource)
+		rh, _ := events.ResourceHash(raw.Resource)
+		hash, _ := events.RecordHash(rh, raw.Included)
 		if m.Header.Get(events.HeaderType) != events.TypeRawRecord || raw.ID != id || raw.UpdatedAt == nil || raw.PayloadHash != hash ||
 			m.Header.Get(events.HeaderMsgID) != raw.MsgID() || raw.Via != "poll" {
 			t.Errorf("contact %s: %v %+v", id, m.Header, raw)
@@ -696,4 +697,30 @@ func TestRecordsMercatoLacksArePublishedForEveryTypeThePollerSyncs(t *testing.T)
 			}
 		})
 	}
+	t.Run("contacts carry their addresses as the poller reads them", func(t *testing.T) {
+		with := 0
+		for _, id := range h.sim.ContactIDs() {
+			m, _ := h.lastMsg("contacts", id)
+			var raw events.RawRecord
+			if err := json.Unmarshal(m.Data, &raw); err != nil {
+				t.Fatal(err)
+			}
+			var res struct {
+				Relationships struct {
+					Addresses struct{ Data []any } `json:"addresses"`
+				} `json:"relationships"`
+			}
+			_ = json.Unmarshal(raw.Resource, &res)
+			rh, _ := events.ResourceHash(raw.Resource)
+			hash, _ := events.RecordHash(rh, raw.Included)
+			if len(raw.Included) != len(res.Relationships.Addresses.Data) || raw.PayloadHash != hash {
+				t.Errorf("contact %s: %d addresses included of %d, hash %s want %s", id, len(raw.Included),
+					len(res.Relationships.Addresses.Data), raw.PayloadHash, hash)
+			}
+			with += len(raw.Included)
+		}
+		if with == 0 {
+			t.Error("no fetched contact carries an address")
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"sort"
@@ -259,6 +260,19 @@ func (m *Mapping) exprFunctions() []expr.Option {
 				m := r.(map[string]any)
 				out = append(out, map[string]any{"role": params[0], "type": m["type"], "id": m["id"]})
 			}
+			return out, nil
+		}),
+		expr.Function("with", func(params ...any) (any, error) {
+			if len(params) != 3 {
+				return nil, errors.New("with(object, key, value)")
+			}
+			obj, ok := params[0].(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("with: %T is not an object", params[0])
+			}
+			out := make(map[string]any, len(obj)+1)
+			maps.Copy(out, obj)
+			out[fmt.Sprint(params[1])] = params[2]
 			return out, nil
 		}),
 		expr.Function("table", func(params ...any) (any, error) {
