@@ -1,0 +1,1 @@
+export { metadata } from './modules/sync_orocrm/index.js'

@@ -1,0 +1,7 @@
+import { asValue, type AwilixContainer } from 'awilix'
+import { orocrmHealthCheck } from './lib/health.js'
+
+// Registers the health check service the integration names; Mercato's health service resolves it by name.
+export function register(container: AwilixContainer) {
+  container.register({ orocrmHealthCheck: asValue(orocrmHealthCheck) })
+}

@@ -1,0 +1,100 @@
+// The durable MERCATO_EVENTS consumer: fetches batches, hands each message to the handler, and acknowledges only
+// after the handler returned. A message that can never be handled (PlanError) is terminated and reported; one that
+// failed otherwise is redelivered with a back-off until the consumer's max_deliver, then terminated and reported.
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { jetstream, jetstreamManager, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream'
+import { PlanError } from './plan.js'
+
+export const STREAM = 'MERCATO_EVENTS'
+
+// The durable consumer as orosync's contract defines it (contracts/consumers/MERCATO_EVENTS/mercato.json; a test
+// holds the two equal): created when missing, so events published before the module first ran are delivered too.
+export const MERCATO_CONSUMER = {
+  durable_name: 'mercato',
+  description: "Open Mercato's sync_orocrm module: indexes each changed record and emits the event on Mercato's bus, acknowledging after both.",
+  deliver_policy: 'all',
+  ack_policy: 'explicit',
+  ack_wait: 60_000_000_000,
+  max_deliver: 10,
+  filter_subject: 'mercato.events.>',
+  replay_policy: 'instant',
+  max_ack_pending: 1000,
+  max_waiting: 512,
+} as const satisfies Partial<ConsumerConfig>
+
+export type Delivery = { subject: string; data: Uint8Array; deliveryCount: number; pending: number }
+
+export type Handler = {
+  // handle applies one message; it throws PlanError for messages that can never be applied.
+  handle(d: Delivery): Promise<void>
+  // failed reports a message given up on (terminated), with the reason.
+  failed(d: Delivery, reason: string): Promise<void>
+  // idle runs after each batch, with whether the consumer has caught up with the stream.
+  idle(caughtUp: boolean): Promise<void>
+}
+
+export type ConsumerOptions = {
+  servers: string
+  config: Partial<ConsumerConfig> & { durable_name: string; max_deliver?: number }
+  batch?: number
+  expiresMs?: number
+  log?: (msg: string) => void
+}
+
+// ensureConsumer creates the durable consumer from its contract when it is missing; an existing one is used as is.
+export async function ensureConsumer(nc: NatsConnection, config: ConsumerOptions['config']): Promise<void> {
+  const jsm = await jetstreamManager(nc)
+  try {
+    await jsm.consumers.info(STREAM, config.durable_name)
+  } catch (err) {
+    if (!String((err as Error)?.message ?? err).includes('consumer not found')) throw err
+    await jsm.consumers.add(STREAM, config)
+  }
+}
+
+function backoffMs(deliveryCount: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.max(0, deliveryCount - 1))
+}
+
+async function deliver(m: JsMsg, h: Handler, maxDeliver: number, log: (s: string) => void): Promise<void> {
+  const d: Delivery = { subject: m.subject, data: m.data, deliveryCount: m.info.deliveryCount, pending: m.info.pending }
+  try {
+    await h.handle(d)
+    await m.ackAck()
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err)
+    if (err instanceof PlanError || (maxDeliver > 0 && d.deliveryCount >= maxDeliver)) {
+      log(`sync_orocrm: giving up on ${d.subject} after ${d.deliveryCount} deliveries: ${reason}`)
+      await h.failed(d, reason)
+      m.term()
+      return
+    }
+    log(`sync_orocrm: ${d.subject} failed (delivery ${d.deliveryCount}), redelivering: ${reason}`)
+    m.nak(backoffMs(d.deliveryCount))
+  }
+}
+
+// consume runs until signal aborts, then drains the connection.
+export async function consume(opts: ConsumerOptions, h: Handler, signal: AbortSignal): Promise<void> {
+  const log = opts.log ?? ((s: string) => console.log(s))
+  const nc = await connect({ servers: opts.servers, name: 'mercato-sync-orocrm', maxReconnectAttempts: -1 })
+  try {
+    await ensureConsumer(nc, opts.config)
+    const c = await jetstream(nc).consumers.get(STREAM, opts.config.durable_name)
+    const maxDeliver = opts.config.max_deliver ?? -1
+    while (!signal.aborted) {
+      const batch = await c.fetch({ max_messages: opts.batch ?? 100, expires: opts.expiresMs ?? 1000 })
+      let pending = 0
+      let seen = 0
+      for await (const m of batch) {
+        seen++
+        pending = m.info.pending
+        await deliver(m, h, maxDeliver, log)
+        if (signal.aborted) break
+      }
+      await h.idle(seen === 0 || pending === 0)
+    }
+  } finally {
+    await nc.drain().catch(() => nc.close())
+  }
+}
