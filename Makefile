@@ -2,13 +2,13 @@
 # Both install and start what they need (PostgreSQL; the tests embed NATS).
 
 GO           ?= go
-MODULES      := events contracts oro orosim mercatodb services/poller services/transformer services/writer services/reconciler cmd/orosync
+MODULES      := events contracts oro orosim mercatodb services/poller services/transformer services/writer services/reconciler cmd/orosync e2e/mercato
 PKGS         := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NATSCLI      := github.com/nats-io/natscli/nats@v0.5.0
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orosync_demo?sslmode=disable
 
-.PHONY: demo test bench gen lint migrate services fuzz nats-cli build clean
+.PHONY: demo test bench gen lint migrate services fuzz nats-cli build clean mercato-e2e mercato-module-test
 
 ## demo: fresh database, simulator with a whole CRM around 5,000 contacts, the whole pipeline until caught up, then
 ## a table of what landed where
@@ -30,6 +30,16 @@ bench: services
 	$(GO) test -count=1 -timeout 45m -run 'TestReplayWithAChangedMappingConvergesMercatoToIt' -v ./cmd/orosync/ -args -long
 	$(GO) test -count=1 -timeout 40m -run 'TestDeletingOnePercentOfContacts' ./cmd/orosync/ -args -long
 	$(GO) test -count=1 -timeout 3h -run '^$$' -bench 'BenchmarkEndToEndReplay' -benchtime 1x ./cmd/orosync/ -args -long
+
+## mercato-e2e: a real Open Mercato 0.6.7 with the sync_orocrm module (set up under ~/.cache/orosync-mercato on
+## the first run: MERCATO_SRC, a tarball or checkout, defaults to ../shared/mercato's), orosync and the simulator
+## synced into it, checked through Mercato's HTTP API (scripts/mercato-e2e/run.sh, e2e/mercato). Not part of test.
+mercato-e2e: services
+	./scripts/mercato-e2e/run.sh
+
+## mercato-module-test: the Mercato module's own tests (vitest, a real nats-server), with Mercato's Node
+mercato-module-test:
+	./scripts/mercato-e2e/module-test.sh
 
 ## fuzz: a short run of every fuzz target (the corpus under testdata/fuzz is kept)
 fuzz:
@@ -66,6 +76,8 @@ lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
+	$(GO) vet -tags mercatoe2e ./e2e/mercato/
+	$(GO) run $(STATICCHECK) -tags mercatoe2e ./e2e/mercato/
 
 ## services: make sure PostgreSQL is installed and running (installs it with apt-get when missing)
 services:

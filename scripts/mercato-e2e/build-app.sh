@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-hash=$(module_hash)
+hash=$(app_hash)
 [[ -f $STAMPS/app-build-$hash ]] && { log "app build $hash: cached"; exit 0; }
 t0=$SECONDS
 log "app build $hash ..."

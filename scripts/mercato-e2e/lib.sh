@@ -74,4 +74,40 @@ configure_env() {
 	set_env TENANT_DATA_ENCRYPTION yes
 	set_env TENANT_DATA_ENCRYPTION_FALLBACK_KEY "$MERCATO_SECRET"
 	set_env TENANT_DATA_ENCRYPTION_KEY "$MERCATO_SECRET"
+	set_env OM_WEBHOOKS_ALLOW_PRIVATE_URLS true # the suite's webhook receiver listens on 127.0.0.1
+}
+
+# start_group NAME DIR CMD...: runs CMD in DIR in a process group of its own (setsid), output to $RUN_DIR/NAME.log,
+# group id in $RUN_DIR/NAME.pgid. stop_group NAME ends that group (TERM, then KILL after 20 s).
+start_group() {
+	local name=$1 dir=$2; shift 2
+	(cd "$dir" && exec setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null) &
+	echo $! >"$RUN_DIR/$name.pgid"
+	log "$name started (process group $!), log $RUN_DIR/$name.log"
+}
+
+stop_group() {
+	local f=$RUN_DIR/$1.pgid pgid
+	[[ -f $f ]] || return 0
+	pgid=$(cat "$f")
+	rm -f "$f"
+	kill -TERM -- "-$pgid" 2>/dev/null || return 0
+	for _ in $(seq 40); do kill -0 -- "-$pgid" 2>/dev/null || { log "$1 stopped"; return 0; }; sleep 0.5; done
+	kill -KILL -- "-$pgid" 2>/dev/null || true
+	log "$1 killed"
+}
+
+# wait_http URL SECONDS: waits until URL answers with any HTTP status.
+wait_http() {
+	local url=$1 deadline=$((SECONDS + $2))
+	until curl -s -o /dev/null --max-time 5 "$url"; do
+		((SECONDS < deadline)) || return 1
+		sleep 1
+	done
+}
+
+# app_hash: the hash of the module files Mercato's Next build compiles (web-files.mjs); `next build` runs again
+# only when they change.
+app_hash() {
+	(cd "$MODULE_DIR" && node "$ROOT/scripts/mercato-e2e/web-files.mjs" | xargs sha256sum | sha256sum | cut -c1-16)
 }

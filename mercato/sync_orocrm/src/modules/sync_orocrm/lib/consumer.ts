@@ -77,7 +77,8 @@ async function deliver(m: JsMsg, h: Handler, maxDeliver: number, log: (s: string
 // consume runs until signal aborts, then drains the connection.
 export async function consume(opts: ConsumerOptions, h: Handler, signal: AbortSignal): Promise<void> {
   const log = opts.log ?? ((s: string) => console.log(s))
-  const nc = await connect({ servers: opts.servers, name: 'mercato-sync-orocrm', maxReconnectAttempts: -1 })
+  // waitOnFirstConnect: Mercato may start before orosync's NATS is up.
+  const nc = await connect({ servers: opts.servers, name: 'mercato-sync-orocrm', maxReconnectAttempts: -1, waitOnFirstConnect: true })
   try {
     await ensureConsumer(nc, opts.config)
     const c = await jetstream(nc).consumers.get(STREAM, opts.config.durable_name)

@@ -1,0 +1,508 @@
+//go:build mercatoe2e
+
+package mercato
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orosync/orosync/oro"
+)
+
+// TestOroCRMSyncedIntoARealMercato runs orosync with the simulator's whole CRM into a running Mercato with the
+// sync_orocrm module and checks, through Mercato's HTTP API as an admin would, what Mercato shows of it.
+func TestOroCRMSyncedIntoARealMercato(t *testing.T) {
+	ctx := context.Background()
+	w := setUp(ctx, t)
+	t.Cleanup(func() { w.writeFigures(t) })
+	if !t.Run("lists count what Oro holds", w.listsCountWhatOroHolds) {
+		t.Fatal("the sync did not catch up; the other checks need it")
+	}
+	t.Run("a person's detail shows Oro's addresses, company links, activities, comments and custom fields", w.personDetail)
+	t.Run("the External IDs panel links to the Oro record", w.externalIDLink)
+	t.Run("search finds synced people by name and by email", w.searchByNameAndEmail)
+	t.Run("custom fields are list columns and filters", w.customFieldColumnsAndFilters)
+	t.Run("the deal pipeline shows Oro's stages", w.pipelineShowsOroStages)
+	t.Run("an Oro edit is found under the new name and not the old", w.editFoundUnderNewName)
+	t.Run("a webhook subscribed to customers.person.updated fires for a synced edit", w.webhookFires)
+	t.Run("an Oro delete is gone from lists and search", w.deleteGone)
+	t.Run("the integration is healthy with its last sync run's counts", w.integrationHealthy)
+	t.Run("Mercato's own full reindex of the same people, for comparison", w.fullReindex)
+}
+
+type expectation struct {
+	path  string
+	types []string // the Oro types that become these Mercato records
+}
+
+var lists = []expectation{
+	{"/api/customers/people", []string{"contacts", "leads"}},
+	{"/api/customers/companies", []string{"accounts", "b2bcustomers"}},
+	{"/api/customers/deals", []string{"opportunities"}},
+}
+
+func (w *world) listsCountWhatOroHolds(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range lists {
+		want := 0
+		for _, typ := range e.types {
+			n, err := w.oroCount(ctx, typ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want += n
+		}
+		var got int
+		err := eventually(ctx, 10*time.Minute, time.Second, func() error {
+			l, err := w.m.listOf(ctx, e.path, url.Values{"pageSize": {"1"}})
+			if err != nil {
+				return err
+			}
+			if got = l.Total; got != want {
+				return fmt.Errorf("%s lists %d, Oro holds %d (%s)", e.path, got, want, strings.Join(e.types, "+"))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if e.path == "/api/customers/people" {
+			w.figure("sync_people", fmt.Sprint(want))
+			w.figure("sync_people_listed_seconds", fmt.Sprintf("%.1f", time.Since(w.syncStart).Seconds()))
+		}
+	}
+}
+
+// richContact finds an Oro contact with addresses, accounts, activities, notes and custom fields to compare.
+func (w *world) richContact(ctx context.Context, t *testing.T) oro.Resource {
+	t.Helper()
+	page, err := w.oroAll(ctx, "contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range page.Data {
+		acts := len(refIDs(c, "activityTasks")) + len(refIDs(c, "activityCalls")) + len(refIDs(c, "activityEmails"))
+		if len(refIDs(c, "addresses")) > 0 && len(refIDs(c, "accounts")) > 0 && acts > 0 &&
+			len(refIDs(c, "activityNotes")) > 0 && attr(c, "primaryEmail") != "" && attr(c, "skype") != "" {
+			return c
+		}
+	}
+	t.Fatal("the simulator has no contact with addresses, accounts, activities, notes, an email and a skype name")
+	return oro.Resource{}
+}
+
+// personFor finds the Mercato person synced from an Oro contact, by its email.
+func (w *world) personFor(ctx context.Context, t *testing.T, c oro.Resource) map[string]any {
+	t.Helper()
+	email := strings.ToLower(attr(c, "primaryEmail"))
+	items, err := w.m.all(ctx, "/api/customers/people", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if strings.EqualFold(str(first(it, "primaryEmail", "primary_email")), email) {
+			return it
+		}
+	}
+	t.Fatalf("no Mercato person has the email %s of Oro contact %s", email, c.ID)
+	return nil
+}
+
+func first(m map[string]any, keys ...string) any {
+	for _, k := range keys {
+		if v, ok := m[k]; ok && v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+func (w *world) personDetail(t *testing.T) {
+	ctx := context.Background()
+	c := w.richContact(ctx, t)
+	p := w.personFor(ctx, t, c)
+	var d map[string]any
+	if err := w.m.get(ctx, "/api/customers/people/"+str(p["id"])+"?include=addresses,comments,activities,interactions,deals,todos", &d); err != nil {
+		t.Fatal(err)
+	}
+	count := func(key string) int { xs, _ := d[key].([]any); return len(xs) }
+	if got, want := count("addresses"), len(refIDs(c, "addresses")); got != want {
+		t.Errorf("addresses: Mercato shows %d, Oro contact %s has %d", got, c.ID, want)
+	}
+	if got, want := count("companies"), len(refIDs(c, "accounts")); got != want {
+		t.Errorf("company links: Mercato shows %d, Oro contact %s has %d accounts", got, c.ID, want)
+	}
+	acts := len(refIDs(c, "activityTasks")) + len(refIDs(c, "activityCalls")) + len(refIDs(c, "activityEmails"))
+	if got := count("activities") + count("interactions") + count("todos"); got < acts {
+		t.Errorf("activities: Mercato shows %d (activities %d, interactions %d, todos %d; mode %v), Oro contact %s has %d tasks/calls/emails",
+			got, count("activities"), count("interactions"), count("todos"), d["interactionMode"], c.ID, acts)
+	}
+	if got, want := count("comments"), len(refIDs(c, "activityNotes")); got != want {
+		t.Errorf("comments: Mercato shows %d, Oro contact %s has %d notes", got, c.ID, want)
+	}
+	cf, _ := d["customFields"].(map[string]any)
+	if got := fmt.Sprint(first(cf, "oro_skype", "cf_oro_skype")); got != attr(c, "skype") {
+		t.Errorf("custom field oro_skype: Mercato shows %q, Oro has %q (customFields: %v)", got, attr(c, "skype"), cf)
+	}
+}
+
+func (w *world) externalIDLink(t *testing.T) {
+	ctx := context.Background()
+	c := w.richContact(ctx, t)
+	p := w.personFor(ctx, t, c)
+	ids, _ := p["_integrations"].(map[string]any)
+	ext, _ := ids["sync_orocrm"].(map[string]any)
+	if ext == nil {
+		t.Fatalf("the people list shows no sync_orocrm external id for Oro contact %s: _integrations = %v", c.ID, p["_integrations"])
+	}
+	want := strings.TrimSuffix(w.simBase, "/") + "/contact/view/" + c.ID
+	if got := str(ext["externalUrl"]); got != want {
+		t.Errorf("External IDs link of Oro contact %s (external id %q): got %q, want %q", c.ID, str(ext["externalId"]), got, want)
+	}
+}
+
+// search runs the people list's search and returns the ids it finds.
+func (w *world) search(ctx context.Context, term string) ([]string, error) {
+	l, err := w.m.listOf(ctx, "/api/customers/people", url.Values{"search": {term}})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, it := range l.Items {
+		ids = append(ids, str(it["id"]))
+	}
+	return ids, nil
+}
+
+// findable waits until search for term finds id (or, with gone, no longer finds it) and returns when it did.
+func (w *world) findable(ctx context.Context, term, id string, gone bool, d time.Duration) (time.Time, error) {
+	var at time.Time
+	err := eventually(ctx, d, 100*time.Millisecond, func() error {
+		ids, err := w.search(ctx, term)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(ids, id) == gone {
+			return fmt.Errorf("search %q: found %v, want %s %s", term, ids, map[bool]string{true: "without", false: "with"}[gone], id)
+		}
+		at = time.Now()
+		return nil
+	})
+	return at, err
+}
+
+func (w *world) searchByNameAndEmail(t *testing.T) {
+	ctx := context.Background()
+	c := w.richContact(ctx, t)
+	p := w.personFor(ctx, t, c)
+	for _, term := range []string{attr(c, "lastName"), attr(c, "firstName") + " " + attr(c, "lastName"), attr(c, "primaryEmail")} {
+		if _, err := w.findable(ctx, term, str(p["id"]), false, 30*time.Second); err != nil {
+			t.Errorf("Oro contact %s: %v", c.ID, err)
+		}
+	}
+}
+
+func (w *world) customFieldColumnsAndFilters(t *testing.T) {
+	ctx := context.Background()
+	var defs struct {
+		Items []map[string]any `json:"items"`
+	}
+	if err := w.m.get(ctx, "/api/entities/definitions?entityId=customers:customer_person_profile", &defs); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, d := range defs.Items {
+		keys = append(keys, str(d["key"]))
+	}
+	if !slices.Contains(keys, "oro_skype") {
+		t.Errorf("no custom field definition oro_skype on customers:customer_person_profile (definitions: %v): Mercato shows no column or filter without one", keys)
+	}
+	c := w.richContact(ctx, t)
+	p := w.personFor(ctx, t, c)
+	if got := str(p["cf_oro_skype"]); got != attr(c, "skype") {
+		t.Errorf("people list column cf_oro_skype of Oro contact %s: got %q, want %q", c.ID, got, attr(c, "skype"))
+	}
+	l, err := w.m.listOf(ctx, "/api/customers/people", url.Values{"cf_oro_skype": {attr(c, "skype")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, it := range l.Items {
+		ids = append(ids, str(it["id"]))
+	}
+	if !slices.Contains(ids, str(p["id"])) || l.Total >= lists0(w, ctx) {
+		t.Errorf("filter cf_oro_skype=%q: %d of the people, ids %v; want the person %s among fewer than all", attr(c, "skype"), l.Total, ids, str(p["id"]))
+	}
+}
+
+func lists0(w *world, ctx context.Context) int {
+	l, err := w.m.listOf(ctx, "/api/customers/people", url.Values{"pageSize": {"1"}})
+	if err != nil {
+		return 0
+	}
+	return l.Total
+}
+
+func norm(s string) string {
+	return strings.NewReplacer(" ", "", "_", "", "-", "").Replace(strings.ToLower(s))
+}
+
+func (w *world) pipelineShowsOroStages(t *testing.T) {
+	ctx := context.Background()
+	page, err := w.oroAll(ctx, "opportunities")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, o := range page.Data {
+		for _, s := range refIDs(o, "status") {
+			want[norm(s)] = true
+		}
+	}
+	pipelines, err := w.m.all(ctx, "/api/customers/pipelines", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stages []string
+	for _, p := range pipelines {
+		items, err := w.m.all(ctx, "/api/customers/pipeline-stages", url.Values{"pipelineId": {str(p["id"])}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range items {
+			stages = append(stages, norm(str(first(s, "label", "name"))))
+		}
+	}
+	var missing []string
+	for s := range want {
+		if !slices.Contains(stages, s) {
+			missing = append(missing, s)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("Oro's opportunity stages %v are not stages of any Mercato pipeline (stages: %v)", missing, stages)
+	}
+}
+
+// edited is an Oro contact renamed by the suite, with when it was found under the new name.
+type edited struct {
+	contact           oro.Resource
+	personID, oldName string
+	newName           string
+	foundAt           time.Time
+}
+
+func (w *world) editFoundUnderNewName(t *testing.T) {
+	ctx := context.Background()
+	page, err := w.oroAll(ctx, "contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	people, err := w.m.all(ctx, "/api/customers/people", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byEmail := map[string]string{}
+	for _, p := range people {
+		byEmail[strings.ToLower(str(first(p, "primaryEmail", "primary_email")))] = str(p["id"])
+	}
+	var edits []*edited
+	for i, c := range page.Data {
+		id := byEmail[strings.ToLower(attr(c, "primaryEmail"))]
+		if id == "" || len(attr(c, "lastName")) < 4 || len(edits) == 20 {
+			continue
+		}
+		e := &edited{contact: c, personID: id, oldName: attr(c, "lastName"), newName: fmt.Sprintf("Renamedoro%dx%d", time.Now().Unix()%100000, i)}
+		if err := w.oroAdmin(ctx, http.MethodPatch, "contacts", c.ID, map[string]any{"lastName": e.newName}); err != nil {
+			t.Fatal(err)
+		}
+		edits = append(edits, e)
+	}
+	var delays []time.Duration
+	for _, e := range edits {
+		at, err := w.findable(ctx, e.newName, e.personID, false, 2*time.Minute)
+		if err != nil {
+			t.Errorf("Oro contact %s renamed %s → %s: %v", e.contact.ID, e.oldName, e.newName, err)
+			continue
+		}
+		e.foundAt = at
+		if _, err := w.findable(ctx, e.oldName, e.personID, true, 30*time.Second); err != nil {
+			t.Errorf("Oro contact %s renamed %s → %s: the old name still finds it: %v", e.contact.ID, e.oldName, e.newName, err)
+		}
+		var d struct {
+			Person map[string]any `json:"person"`
+		}
+		if err := w.m.get(ctx, "/api/customers/people/"+e.personID, &d); err != nil {
+			t.Fatal(err)
+		}
+		committed, err := time.Parse(time.RFC3339Nano, str(d.Person["updatedAt"]))
+		if err != nil {
+			t.Fatalf("person %s updatedAt: %v", e.personID, err)
+		}
+		delays = append(delays, at.Sub(committed))
+	}
+	w.delayFigures(delays)
+	w.lastEdit = edits
+}
+
+func (w *world) delayFigures(delays []time.Duration) {
+	if len(delays) == 0 {
+		return
+	}
+	slices.Sort(delays)
+	q := func(p float64) time.Duration { return delays[int(p*float64(len(delays)-1)+0.5)] }
+	w.figure("searchable_after_commit_n", fmt.Sprint(len(delays)))
+	w.figure("searchable_after_commit_p50_ms", fmt.Sprint(q(0.5).Milliseconds()))
+	w.figure("searchable_after_commit_p99_ms", fmt.Sprint(q(0.99).Milliseconds()))
+}
+
+func (w *world) webhookFires(t *testing.T) {
+	if len(w.lastEdit) == 0 {
+		t.Fatal("no synced edit to expect a webhook for")
+	}
+	ids := map[string]bool{}
+	for _, e := range w.lastEdit {
+		ids[e.personID] = true
+	}
+	err := eventually(context.Background(), 2*time.Minute, 250*time.Millisecond, func() error {
+		for _, d := range w.hooks.deliveries() {
+			s := fmt.Sprint(d)
+			if !strings.Contains(s, "customers.person.updated") {
+				continue
+			}
+			for id := range ids {
+				if strings.Contains(s, id) {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("no customers.person.updated delivery for the edited people (%d deliveries: %v)", len(w.hooks.deliveries()), truncate(fmt.Sprint(w.hooks.deliveries()), 400))
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+func (w *world) deleteGone(t *testing.T) {
+	ctx := context.Background()
+	if len(w.lastEdit) == 0 {
+		t.Fatal("no synced person to delete")
+	}
+	e := w.lastEdit[0]
+	before := lists0(w, ctx)
+	if err := w.oroAdmin(ctx, http.MethodDelete, "contacts", e.contact.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.findable(ctx, e.newName, e.personID, true, 3*time.Minute); err != nil {
+		t.Errorf("Oro contact %s deleted: search still finds it: %v", e.contact.ID, err)
+	}
+	if err := eventually(ctx, time.Minute, time.Second, func() error {
+		if n := lists0(w, ctx); n != before-1 {
+			return fmt.Errorf("people list shows %d, want %d after the delete", n, before-1)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	var d map[string]any
+	err := w.m.get(ctx, "/api/customers/people/"+e.personID, &d)
+	if se, ok := err.(*statusError); !ok || se.Status != http.StatusNotFound {
+		t.Errorf("detail of the deleted person %s: want 404, got %v", e.personID, err)
+	}
+}
+
+func (w *world) integrationHealthy(t *testing.T) {
+	ctx := context.Background()
+	var h map[string]any
+	if err := w.m.call(ctx, http.MethodPost, "/api/integrations/sync_orocrm/health", nil, &h); err != nil {
+		t.Fatal(err)
+	}
+	if str(h["status"]) != "healthy" {
+		t.Errorf("health check: %v", h)
+	}
+	items, err := w.m.all(ctx, "/api/integrations", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed map[string]any
+	for _, it := range items {
+		if str(it["id"]) == "sync_orocrm" {
+			listed = it
+		}
+	}
+	if listed == nil {
+		t.Fatal("the integrations page does not list sync_orocrm")
+	}
+	if str(listed["healthStatus"]) != "healthy" || str(listed["title"]) != "OroCRM" {
+		t.Errorf("integrations page shows sync_orocrm as %v", listed)
+	}
+	var runs []map[string]any
+	if err := eventually(ctx, time.Minute, time.Second, func() error {
+		var err error
+		runs, err = w.m.all(ctx, "/api/data_sync/runs", url.Values{"integrationId": {"sync_orocrm"}, "entityType": {"customers.person"}})
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			if str(r["status"]) == "completed" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no completed customers.person run among %d", len(runs))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	created := 0
+	for _, r := range runs {
+		n, _ := r["createdCount"].(float64)
+		created += int(n)
+	}
+	people, err := w.oroCount(ctx, "contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leads, _ := w.oroCount(ctx, "leads")
+	if created < people+leads {
+		t.Errorf("sync runs of customers.person count %d created, Oro has %d contacts and leads: %v", created, people+leads, runs)
+	}
+}
+
+// fullReindex times Mercato's own reindex of every person (what makes rows written straight into the tables
+// searchable without the module), beside the module's per-record delay.
+func (w *world) fullReindex(t *testing.T) {
+	cmd := os.Getenv("MERCATO_REINDEX_CMD")
+	if cmd == "" {
+		t.Fatal("MERCATO_REINDEX_CMD is not set: run the suite with `make mercato-e2e`")
+	}
+	for _, entity := range []string{"customers:customer_person_profile", "customers:customer_entity"} {
+		t0 := time.Now()
+		p := start(t, w.s.runDir, "reindex-"+strings.ReplaceAll(entity, ":", "_"), nil, "bash", "-c", cmd+" --entity "+entity+" --force")
+		if err := p.cmd.Wait(); err != nil {
+			t.Fatalf("%s --entity %s: %v (see %s)", cmd, entity, err, filepath.Join(w.s.runDir, p.name+".log"))
+		}
+		w.figure("full_reindex_"+strings.ReplaceAll(entity, ":", "_")+"_ms", fmt.Sprint(time.Since(t0).Milliseconds()))
+	}
+}
+
+func (w *world) figure(name, value string) { w.figures[name] = value }
+
+func (w *world) writeFigures(t *testing.T) {
+	var lines []string
+	for k, v := range w.figures {
+		lines = append(lines, k+" "+v)
+	}
+	sort.Strings(lines)
+	t.Logf("figures:\n%s", strings.Join(lines, "\n"))
+	_ = os.WriteFile(filepath.Join(w.s.runDir, "figures.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}
