@@ -2,7 +2,7 @@
 // after the handler returned. A message that can never be handled (PlanError) is terminated and reported; one that
 // failed otherwise is redelivered with a back-off until the consumer's max_deliver, then terminated and reported.
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { jetstream, jetstreamManager, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream'
+import { jetstream, jetstreamManager, type Consumer, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream'
 import { PlanError } from './plan.js'
 
 export const STREAM = 'MERCATO_EVENTS'
@@ -74,6 +74,14 @@ async function deliver(m: JsMsg, h: Handler, maxDeliver: number, log: (s: string
   }
 }
 
+// fetchBatch pulls up to max messages and returns them once the pull is over, so handling them (which may take
+// longer than the pull's heartbeat interval) happens outside the pull.
+async function fetchBatch(c: Consumer, max: number, expires: number): Promise<JsMsg[]> {
+  const out: JsMsg[] = []
+  for await (const m of await c.fetch({ max_messages: max, expires })) out.push(m)
+  return out
+}
+
 // consume runs until signal aborts, then drains the connection.
 export async function consume(opts: ConsumerOptions, h: Handler, signal: AbortSignal): Promise<void> {
   const log = opts.log ?? ((s: string) => console.log(s))
@@ -84,16 +92,20 @@ export async function consume(opts: ConsumerOptions, h: Handler, signal: AbortSi
     const c = await jetstream(nc).consumers.get(STREAM, opts.config.durable_name)
     const maxDeliver = opts.config.max_deliver ?? -1
     while (!signal.aborted) {
-      const batch = await c.fetch({ max_messages: opts.batch ?? 100, expires: opts.expiresMs ?? 1000 })
-      let pending = 0
-      let seen = 0
-      for await (const m of batch) {
-        seen++
-        pending = m.info.pending
+      let batch: JsMsg[]
+      try {
+        batch = await fetchBatch(c, opts.batch ?? 100, opts.expiresMs ?? 1000)
+      } catch (err) {
+        // A failed pull (the server restarting, a missed heartbeat) is retried; unacknowledged messages come back.
+        log(`sync_orocrm: fetching from ${STREAM}/${opts.config.durable_name} failed, retrying: ${(err as Error)?.message ?? err}`)
+        await new Promise((r) => setTimeout(r, 1000))
+        continue
+      }
+      for (const m of batch) {
         await deliver(m, h, maxDeliver, log)
         if (signal.aborted) break
       }
-      await h.idle(seen === 0 || pending === 0)
+      await h.idle(batch.length === 0 || batch[batch.length - 1].info.pending === 0)
     }
   } finally {
     await nc.drain().catch(() => nc.close())

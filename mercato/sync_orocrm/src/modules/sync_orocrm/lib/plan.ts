@@ -84,8 +84,8 @@ export function eventName(subject: string): string {
   return parts.slice(3, 6).join('.')
 }
 
-// handles tells whether the module acts on an event: customers events only (orosync.conflict.* is orosync's own).
-export function handles(name: string): boolean {
+// indexes tells whether the module knows the record a customers event is about (and so indexes and counts it).
+export function indexes(name: string): boolean {
   const [mod, entity, action] = name.split('.')
   return mod === 'customers' && !!ENTITIES[entity]?.actions.includes(action)
 }
@@ -96,18 +96,22 @@ function uuidField(subject: string, payload: Record<string, unknown>, field: str
   return v
 }
 
-export function plan(subject: string, body: unknown): Plan {
+// plan returns what to do for a message, or null for events that are not Mercato's (orosync.conflict.* is
+// orosync's review queue): those are acknowledged and left alone. A customers event of a record the module does
+// not know yet still goes to Mercato's bus, unindexed and uncounted, so its subscribers hear it.
+export function plan(subject: string, body: unknown): Plan | null {
   const name = eventName(subject)
-  if (!handles(name)) throw new PlanError(subject, `event ${name} is not a customers event this module handles`)
+  if (!name.startsWith('customers.')) return null
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new PlanError(subject, 'payload: want a JSON object')
   const payload = body as Record<string, unknown>
   const [, entity, action] = name.split('.')
-  const def = ENTITIES[entity]
   const id = uuidField(subject, payload, 'id')
   const tenantId = uuidField(subject, payload, 'tenantId')
   const organizationId = uuidField(subject, payload, 'organizationId')
-  const crud = action === 'created' || action === 'updated' || action === 'deleted' ? (action as Action) : null
   const out: Plan = { event: name, payload: { ...payload, syncOrigin: SYNC_ORIGIN }, tenantId, organizationId, index: [] }
+  if (!indexes(name)) return out
+  const def = ENTITIES[entity]
+  const crud = action === 'created' || action === 'updated' || action === 'deleted' ? (action as Action) : null
   if (!crud) return out // won/lost/completed/canceled follow the record's own updated event, which indexes it
   out.run = { entityType: def.run, action: crud }
   if (!def.indexer) return out

@@ -79,6 +79,7 @@ export function handler(services: () => Promise<Services>, quietMs: number, log:
     async handle(d) {
       const body = decode(d)
       const p = plan(d.subject, body)
+      if (!p) return
       await apply((await svc()).eventBus, p)
       if (p.run) runs.record(p, p.run.entityType, p.run.action, Date.now())
     },
