@@ -1,1 +1,1 @@
-export { metadata } from './modules/sync_orocrm/index.js'
+export { metadata } from './modules/sync_orocrm/index'

@@ -1,7 +1,7 @@
-import { consume, MERCATO_CONSUMER } from './lib/consumer.js'
-import { applyPreset } from './lib/preset.js'
-import { ENV } from './lib/settings.js'
-import { handler, type Services } from './lib/sync.js'
+import { consume, MERCATO_CONSUMER } from './lib/consumer'
+import { applyPreset } from './lib/preset'
+import { ENV } from './lib/settings'
+import { handler, type Services } from './lib/sync'
 
 type Cli = { command: string; run(args: string[]): Promise<void> }
 type Container = { resolve<T>(name: string): T; dispose?: () => Promise<void> }

@@ -1,5 +1,5 @@
-import { externalUrl } from './lib/links.js'
-import { oroUrl } from './lib/settings.js'
+import { externalUrl } from './lib/links'
+import { oroUrl } from './lib/settings'
 
 // Mercato's IntegrationDefinition (@open-mercato/shared/modules/integrations/types), the fields this one sets.
 export type IntegrationDefinition = Record<string, unknown> & { id: string; title: string; buildExternalUrl?: (externalId: string) => string | undefined }

@@ -1,4 +1,4 @@
-import { applyPreset, type PresetServices } from './lib/preset.js'
+import { applyPreset, type PresetServices } from './lib/preset'
 
 type SetupContext = { tenantId: string; organizationId: string; container: { resolve<T>(name: string): T } }
 

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
-import { consume, MERCATO_CONSUMER, STREAM, type Delivery, type Handler } from '../lib/consumer.js'
-import { PlanError } from '../lib/plan.js'
+import { consume, MERCATO_CONSUMER, STREAM, type Delivery, type Handler } from '../lib/consumer'
+import { PlanError } from '../lib/plan'
 
 const contracts = new URL('../../../../../../contracts/', import.meta.url)
 const json = (p: string) => JSON.parse(readFileSync(new URL(p, contracts), 'utf8'))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { externalUrl, oroWebBase } from '../lib/links.js'
+import { externalUrl, oroWebBase } from '../lib/links'
 
 describe('external links', () => {
   it('links a typed id to its Oro view page, from the API base or the back office', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { health, parseMetrics, progress } from '../lib/metrics.js'
-import { checkOrosync } from '../lib/health.js'
+import { health, parseMetrics, progress } from '../lib/metrics'
+import { checkOrosync } from '../lib/health'
 import { createServer } from 'node:http'
 
 // What orosync's /metrics serves (names and labels from its services' metrics), shortened.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { eventName, indexes, plan, PlanError, type Plan } from '../lib/plan.js'
+import { eventName, indexes, plan, PlanError, type Plan } from '../lib/plan'
 
 const T = '11111111-1111-4111-8111-111111111111'
 const O = '22222222-2222-4222-8222-222222222222'

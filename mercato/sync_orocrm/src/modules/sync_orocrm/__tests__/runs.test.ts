@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Runs } from '../lib/runs.js'
+import { Runs } from '../lib/runs'
 
 const A = { tenantId: 't', organizationId: 'o' }
 

@@ -3,7 +3,7 @@
 // failed otherwise is redelivered with a back-off until the consumer's max_deliver, then terminated and reported.
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { jetstream, jetstreamManager, type Consumer, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream'
-import { PlanError } from './plan.js'
+import { PlanError } from './plan'
 
 export const STREAM = 'MERCATO_EVENTS'
 

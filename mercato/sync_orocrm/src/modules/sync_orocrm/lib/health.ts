@@ -1,6 +1,6 @@
 // The integration's health check: asks orosync itself (its metrics endpoint, OROSYNC_METRICS_ADDR) how the sync is.
-import { health, parseMetrics, progress, type Health } from './metrics.js'
-import { rememberOroUrl } from './settings.js'
+import { health, parseMetrics, progress, type Health } from './metrics'
+import { rememberOroUrl } from './settings'
 
 export type Fetch = (url: string, init?: { signal?: AbortSignal }) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>
 

@@ -1,7 +1,7 @@
 // The env preset (OM_INTEGRATION_OROCRM_URL, OM_INTEGRATION_OROCRM_OROSYNC_URL): credentials saved and the
 // integration enabled for a tenant, as Mercato's providers do from setup.ts and a rerunnable CLI command.
-import { readPreset, rememberOroUrl } from './settings.js'
-import type { Scope } from './runs.js'
+import { readPreset, rememberOroUrl } from './settings'
+import type { Scope } from './runs'
 
 export type PresetServices = {
   integrationCredentialsService: { save(id: string, credentials: Record<string, unknown>, scope: Scope): Promise<void> }

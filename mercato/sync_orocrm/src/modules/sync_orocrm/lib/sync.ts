@@ -1,8 +1,8 @@
 // The handler behind the consumer inside Mercato: each change goes to Mercato's event bus the way its own command
 // would have sent it, and each sync run is written through Mercato's data-sync and integration-log services.
-import type { Delivery, Handler } from './consumer.js'
-import { plan, PlanError, SYNC_ORIGIN, type Plan } from './plan.js'
-import { Runs, type Counts, type Scope, type Step } from './runs.js'
+import type { Delivery, Handler } from './consumer'
+import { plan, PlanError, SYNC_ORIGIN, type Plan } from './plan'
+import { Runs, type Counts, type Scope, type Step } from './runs'
 
 export const INTEGRATION_ID = SYNC_ORIGIN
 
