@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Redrive dead letters with the nats CLI: republish each one's original payload, with its original headers (less
 # Nats-Msg-Id, which would be de-duplicated), to its original subject, then remove it from OROSYNC_DLQ.
-#   scripts/dlq-redrive.sh SEQ [SEQ...]        one or more DLQ sequences (see `nats stream view OROSYNC_DLQ`)
+#   scripts/dlq-redrive.sh SEQ [SEQ...]        one or more DLQ sequences (`nats stream subjects OROSYNC_DLQ`, then
+#                                             `nats stream get OROSYNC_DLQ --last-for SUBJECT` shows OROSYNC_DLQ#SEQ)
 # NATS_URL selects the server (default nats://127.0.0.1:4333, the embedded one).
 set -euo pipefail
 server=${NATS_URL:-nats://127.0.0.1:4333}
-[ $# -gt 0 ] || { sed -n '2,5p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,6p' "$0"; exit 2; }
 for seq in "$@"; do
   entry=$(nats -s "$server" stream get OROSYNC_DLQ "$seq" -j | jq -r .data | base64 -d)
   subject=$(jq -r .subject <<<"$entry")

@@ -14,8 +14,8 @@ import (
 	"github.com/orosync/orosync/services/poller/adapters"
 )
 
-// budgetPerMinute is the Oro request budget of the connection: OROSYNC_ORO_BUDGET requests a minute, shared by
-// the poller and the reconciler (0 or unset: unlimited).
+// budgetPerMinute is this process's Oro request budget of the connection: OROSYNC_ORO_BUDGET requests a minute,
+// shared by the poller and the reconciler when this process runs both (0 or unset: unlimited).
 func budgetPerMinute() (float64, error) {
 	v := env("OROSYNC_ORO_BUDGET", "0")
 	n, err := strconv.ParseFloat(v, 64)

@@ -126,7 +126,7 @@ func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
 	return pipeline{NatsURL: r.natsURL, DatabaseURL: c.databaseURL, Tenant: c.tenant, Oro: r.oro, Types: c.typeList(),
 		Scope: scope, Replicas: c.replicas, Log: log, Rules: rules, NoEmailMatch: c.noEmailMatch,
 		WriterReplicationRole: c.replicaRole, PollerMetrics: r.metrics.poller, WriterMetrics: r.metrics.writer,
-		TransformerMetrics: r.metrics.transf}, nil
+		TransformerMetrics: r.metrics.transf, ReconcilerRegisterer: r.metrics.reg}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -168,7 +168,7 @@ Runs the poller (with the webhook receiver), transformer, writer and reconciler 
 	if r.nats != nil {
 		fmt.Fprintf(stdout, "Embedded NATS at %s, streams under %s\n", r.natsURL, r.nats.JetStreamConfig().StoreDir)
 	}
-	if err := prepare(ctx, r.natsURL, c.databaseURL, c.replicas, *withMercato); err != nil {
+	if err := prepare(ctx, r.natsURL, c.databaseURL, c.replicas, *withMercato, log); err != nil {
 		return err
 	}
 	p, err := c.pipeline(r, log)
@@ -190,7 +190,7 @@ Mercato's tables, for a development or test database.`, stdout, stderr)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if err := migrate(ctx, *dbURL, *withMercato); err != nil {
+	if err := migrate(ctx, *dbURL, *withMercato, slog.Default()); err != nil {
 		return err
 	}
 	if *withMercato {

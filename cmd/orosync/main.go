@@ -17,7 +17,7 @@ const usage = `orosync keeps an OroCRM instance and Open Mercato in sync through
 
 Usage:
   orosync run      [flags]   run poller, transformer, writer and reconciler in one process (--services: some of them)
-  orosync demo     [flags]   first run: simulator with realistic contacts → Mercato tables, then a summary
+  orosync demo     [flags]   first run: a simulated Oro CRM → Mercato tables, then what landed where
   orosync sim      [flags]   run the Oro simulator alone (prints base URL and client credentials)
   orosync migrate  [flags]   create/upgrade orosync's own tables (--with-mercato-schema for dev/test databases)
   orosync status   [flags]   per tenant and type: records seen, applied, cursor, lag, reconciler alerts

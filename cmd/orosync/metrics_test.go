@@ -38,6 +38,9 @@ func TestTheMetricsEndpointServesTheWriterAndTransformerMetricsAlongTheOthers(t 
 		t.Fatalf("the pipeline does not count into the served metrics: writer %p (served %p), poller %p",
 			p.WriterMetrics, r.metrics.writer, p.PollerMetrics)
 	}
+	if p.reconcilerConfig().Registerer != r.metrics.reg || r.metrics.reg == nil {
+		t.Fatal("the reconciler does not register its metrics (orosync_reconciler_*) on the served registry")
+	}
 	res, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)

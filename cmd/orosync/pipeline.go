@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts"
@@ -64,6 +65,9 @@ type pipeline struct {
 	WriterMetrics *writer.Metrics
 	// TransformerMetrics counts the transformer's changes and dead letters.
 	TransformerMetrics *transformer.Metrics
+	// ReconcilerRegisterer receives the reconciler's metrics (the breaker, rounds, tombstones) when it starts,
+	// once per process: a second reconciler on the same registry fails to register.
+	ReconcilerRegisterer prometheus.Registerer
 	// Services, when set (orosync run --services), are the only services this process runs; nil runs them all.
 	Services services
 }
@@ -123,7 +127,7 @@ type pollerProgress struct {
 }
 
 // prepare applies the contracts (streams, consumers, buckets) and migrates orosync's tables.
-func prepare(ctx context.Context, natsURL, databaseURL string, replicas int, withMercato bool) error {
+func prepare(ctx context.Context, natsURL, databaseURL string, replicas int, withMercato bool, log *slog.Logger) error {
 	nc, err := nats.Connect(natsURL, nats.Name("orosync-setup"))
 	if err != nil {
 		return fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
@@ -136,10 +140,11 @@ func prepare(ctx context.Context, natsURL, databaseURL string, replicas int, wit
 	if err := contracts.Ensure(ctx, js, contracts.Options{Replicas: replicas}); err != nil {
 		return err
 	}
-	return migrate(ctx, databaseURL, withMercato)
+	return migrate(ctx, databaseURL, withMercato, log)
 }
 
-func migrate(ctx context.Context, databaseURL string, withMercato bool) error {
+// migrate applies the migrations, logging each one to log.
+func migrate(ctx context.Context, databaseURL string, withMercato bool, log *slog.Logger) error {
 	if withMercato {
 		if err := mercatodb.EnsureDatabase(ctx, databaseURL); err != nil {
 			return err
@@ -151,11 +156,11 @@ func migrate(ctx context.Context, databaseURL string, withMercato bool) error {
 	}
 	defer func() { _ = db.Close() }()
 	if withMercato {
-		if err := mercatodb.MigrateMercato(ctx, db, mercatodb.WithLogger(slog.Default())); err != nil {
+		if err := mercatodb.MigrateMercato(ctx, db, mercatodb.WithLogger(log)); err != nil {
 			return err
 		}
 	}
-	return mercatodb.MigrateOrosync(ctx, db, mercatodb.WithLogger(slog.Default()))
+	return mercatodb.MigrateOrosync(ctx, db, mercatodb.WithLogger(log))
 }
 
 func (p pipeline) pollerConfig(once bool) poller.Config {
@@ -170,7 +175,7 @@ func (p pipeline) pollerConfig(once bool) poller.Config {
 
 func (p pipeline) reconcilerConfig() reconciler.Config {
 	c := reconciler.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval, Now: p.Now,
-		Tenants: p.reconcilerTenants()}
+		Tenants: p.reconcilerTenants(), Registerer: p.ReconcilerRegisterer}
 	tune, err := envReconcileTuning()
 	if err != nil {
 		p.Log.Error("reconciler settings: the invalid ones keep their defaults", "err", err)

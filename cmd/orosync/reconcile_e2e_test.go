@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts/jstest"
@@ -161,8 +162,14 @@ func TestMassDeleteTripsTheBreakerAndNothingIsSoftDeletedUntilConfirmed(t *testi
 		}
 	}
 	e.clock.Advance(10 * time.Second)
-	if _, err := e.p.SyncOnce(e.ctx); !errors.Is(err, domain.ErrTooManyDeletes) {
+	reg := prometheus.NewRegistry()
+	tripping := e.p
+	tripping.ReconcilerRegisterer = reg // as `orosync run` serves it on OROSYNC_METRICS_ADDR
+	if _, err := tripping.SyncOnce(e.ctx); !errors.Is(err, domain.ErrTooManyDeletes) {
 		t.Fatalf("deleting half: %v, want the breaker", err)
+	}
+	if got := gaugeValue(t, reg, "orosync_reconciler_breaker_tripped", "acme", "contacts"); got != 1 {
+		t.Errorf("orosync_reconciler_breaker_tripped{tenant=acme,type=contacts} = %v, want 1", got)
 	}
 	if _, deleted := e.liveAndDeleted(); len(deleted) != 0 {
 		t.Fatalf("%d persons deleted while the breaker is tripped", len(deleted))
@@ -291,4 +298,29 @@ func TestConfirmWithNothingTrippedSaysSo(t *testing.T) {
 	if _, err := envReconcileTuning(); err == nil {
 		t.Error("a grace of \"two\" accepted")
 	}
+}
+
+// gaugeValue is the value of the gauge of reg with labels tenant and type.
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name, tenant, typ string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["tenant"] == tenant && labels["type"] == typ {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("%s{tenant=%s,type=%s} is not served", name, tenant, typ)
+	return 0
 }

@@ -36,7 +36,7 @@ import (
 //	      clientId: orosync
 //	      clientSecretEnv: ACME_ORO_CLIENT_SECRET
 //	    types: [contacts, accounts, opportunities]
-//	    budgetPerMinute: 100            # shared by the poller and reconciler of this connection; 0: unlimited
+//	    budgetPerMinute: 100            # per process, shared by its poller and reconciler; 0: unlimited
 //	    mercato: {tenantId: 8f14e45f-…, organizationId: c9f0f895-…}
 //	    webhook:                        # optional
 //	      url: https://orosync.example/webhooks/acme   # where this connection's Oro webhooks deliver
@@ -235,7 +235,7 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 		natsURL = url
 		fmt.Fprintf(stdout, "Embedded NATS at %s, streams under %s\n", url, srv.JetStreamConfig().StoreDir)
 	}
-	if err := prepare(ctx, natsURL, c.databaseURL, c.replicas, withMercato); err != nil {
+	if err := prepare(ctx, natsURL, c.databaseURL, c.replicas, withMercato, log); err != nil {
 		return err
 	}
 	rules, err := parseRules(c.conflictPolicy)
@@ -244,7 +244,7 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 	}
 	p := pipeline{NatsURL: natsURL, DatabaseURL: c.databaseURL, Tenants: conns, Replicas: c.replicas, Log: log, Rules: rules,
 		NoEmailMatch: c.noEmailMatch, WriterReplicationRole: c.replicaRole, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, WriterMetrics: metrics.writer,
-		TransformerMetrics: metrics.transf, Services: svcs}
+		TransformerMetrics: metrics.transf, ReconcilerRegisterer: metrics.reg, Services: svcs}
 	for _, t := range conns {
 		log.Info("orosync tenant", "tenant", t.Name, "types", t.Types, "oro", t.Oro, "mercato_tenant", t.Scope.TenantID,
 			"mercato_organization", t.Scope.OrganizationID, "webhook_url", t.WebhookURL)
@@ -257,9 +257,11 @@ type metricsSet struct {
 	poller *poller.Metrics
 	writer *writer.Metrics
 	transf *transformer.Metrics
+	reg    prometheus.Registerer // the reconciler registers its metrics when it starts
 }
 
-// newMetricsServer builds the Oro budget, poller, transformer and writer metrics of every connection and, with
+// newMetricsServer builds the Oro budget, poller, transformer and writer metrics of every connection (and the
+// registry the reconciler's join when it starts) and, with
 // OROSYNC_METRICS_ADDR set, serves them on /metrics there.
 func newMetricsServer() (metricsSet, func(), error) {
 	reg := prometheus.NewRegistry()
@@ -279,7 +281,7 @@ func newMetricsServer() (metricsSet, func(), error) {
 	if err != nil {
 		return metricsSet{}, nil, err
 	}
-	set := metricsSet{oro: om, poller: pm, writer: wm, transf: tm}
+	set := metricsSet{oro: om, poller: pm, writer: wm, transf: tm, reg: reg}
 	addr := env("OROSYNC_METRICS_ADDR", "")
 	if addr == "" {
 		return set, func() {}, nil
