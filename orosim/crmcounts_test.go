@@ -13,7 +13,7 @@ func TestCRMCountsSeedAWholeCRMAtTheRatiosOfARealInstance(t *testing.T) {
 	s := New(Config{Counts: counts, Seed: 1, Now: now})
 	for typ, want := range map[string]int{"contacts": 5000, "contactaddresses": 5000, "accounts": 500, "b2bcustomers": 100,
 		"opportunities": 800, "leads": 600, "cases": 100, "tasks": 2000, "calls": 1500, "notes": 1500, "emails": 2000,
-		"users": 20, "businessunits": 3, "organizations": 1} {
+		"users": 20, "businessunits": 3, "organizations": 1, "leadaddresses": 300, "addresses": 150} {
 		if got := s.Count(typ); got != want {
 			t.Errorf("%s: %d records, want %d", typ, got, want)
 		}
@@ -53,6 +53,25 @@ func TestCRMCountsSeedAWholeCRMAtTheRatiosOfARealInstance(t *testing.T) {
 	for k := range 4 {
 		if perContact[k] < 250 {
 			t.Errorf("only %d contacts have %d addresses: %v", perContact[k], k, perContact)
+		}
+	}
+	for _, typ := range []string{"leads", "b2bcustomers"} {
+		owners := 0
+		for _, r := range s.store.cols[typ].sorted {
+			for _, rel := range []string{"addresses", "billingAddress", "shippingAddress"} {
+				for _, a := range r.Rels[rel] {
+					aid, _ := strconv.ParseInt(a.ID, 10, 64)
+					if _, ok := s.store.get(a.Type, aid); !ok {
+						t.Errorf("%s %d points to %s %s, which does not exist", typ, r.ID, a.Type, a.ID)
+					}
+				}
+			}
+			if len(r.Rels["addresses"]) > 0 || len(r.Rels["billingAddress"]) > 0 {
+				owners++
+			}
+		}
+		if want := map[string]int{"leads": 300, "b2bcustomers": 100}[typ]; owners != want {
+			t.Errorf("%d %s have an address, want %d", owners, typ, want)
 		}
 	}
 	if inAccounts[2] == 0 || inAccounts[3] == 0 {

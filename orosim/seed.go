@@ -95,7 +95,9 @@ func seedCRM(counts map[string]int, seed int64, now time.Time, contacts []*recor
 	g.moreAddresses()
 	g.addresses()
 	g.b2bcustomers()
+	g.customerAddresses()
 	g.leads()
+	g.leadAddresses()
 	g.opportunities()
 	g.cases()
 	for _, typ := range []string{"tasks", "calls", "notes", "emails"} {
@@ -213,32 +215,74 @@ func (g *seeder) addresses() {
 	if g.n("contactaddresses") == 0 {
 		return
 	}
-	streets := []string{"Hauptstraße 5", "ul. Marszałkowska 12", "1-2-3 Shibuya", "221B Baker Street", "500 Market St"}
-	countries := []string{"DE", "PL", "JP", "GB", "US"}
-	regions := []string{"DE-BE", "PL-MZ", "JP-13", "", "US-CA"}
 	for _, c := range g.contacts {
 		for i, a := range c.Rels["addresses"] {
 			id, _ := strconv.Atoi(a.ID)
-			r := newRec(id)
-			k := g.rng.IntN(len(streets))
+			r := g.place(id, c)
 			r.Attrs["primary"] = i == 0
-			r.Attrs["street"] = streets[k]
-			r.Attrs["city"] = []string{"Berlin", "Warszawa", "東京", "London", "San Francisco"}[k]
-			r.Attrs["postalCode"] = fmt.Sprintf("%05d", g.rng.IntN(100000))
-			if fn, ok := c.str("firstName"); ok {
-				r.Attrs["firstName"] = fn
-			}
-			if ln, ok := c.str("lastName"); ok {
-				r.Attrs["lastName"] = ln
-			}
 			r.Rels["owner"] = []ref{{Type: "contacts", ID: c.idString()}}
-			r.Rels["country"] = []ref{{Type: "countries", ID: countries[k]}}
-			if regions[k] != "" {
-				r.Rels["region"] = []ref{{Type: "regions", ID: regions[k]}}
-			}
 			r.Rels["types"] = []ref{{Type: "addresstypes", ID: []string{"billing", "shipping"}[min(i, 1)]}}
-			r.Attrs["createdAt"], r.Attrs["updatedAt"] = c.Attrs["createdAt"], c.Attrs["updatedAt"]
 			g.out["contactaddresses"] = append(g.out["contactaddresses"], r)
+		}
+	}
+}
+
+// place is an address in one of a few real places, with its owner's names and timestamps (Oro writes an address
+// with its owner).
+func (g *seeder) place(id int, owner *record) *record {
+	streets := []string{"Hauptstraße 5", "ul. Marszałkowska 12", "1-2-3 Shibuya", "221B Baker Street", "500 Market St"}
+	countries := []string{"DE", "PL", "JP", "GB", "US"}
+	regions := []string{"DE-BE", "PL-MZ", "JP-13", "", "US-CA"}
+	r := newRec(id)
+	k := g.rng.IntN(len(streets))
+	r.Attrs["street"] = streets[k]
+	r.Attrs["city"] = []string{"Berlin", "Warszawa", "東京", "London", "San Francisco"}[k]
+	r.Attrs["postalCode"] = fmt.Sprintf("%05d", g.rng.IntN(100000))
+	for _, name := range []string{"firstName", "lastName"} {
+		if v, ok := owner.str(name); ok {
+			r.Attrs[name] = v
+		}
+	}
+	r.Rels["country"] = []ref{{Type: "countries", ID: countries[k]}}
+	if regions[k] != "" {
+		r.Rels["region"] = []ref{{Type: "regions", ID: regions[k]}}
+	}
+	r.Attrs["createdAt"], r.Attrs["updatedAt"] = owner.Attrs["createdAt"], owner.Attrs["updatedAt"]
+	return r
+}
+
+// leadAddresses gives counts["leadaddresses"] random leads an address each, their primary one.
+func (g *seeder) leadAddresses() {
+	leads := g.out["leads"]
+	n := min(g.n("leadaddresses"), len(leads))
+	if n == 0 {
+		return
+	}
+	for i, k := range g.rng.Perm(len(leads))[:n] {
+		l := leads[k]
+		r := g.place(i+1, l)
+		r.Attrs["primary"] = true
+		r.Rels["owner"] = []ref{{Type: "leads", ID: l.idString()}}
+		l.Rels["addresses"] = []ref{{Type: "leadaddresses", ID: r.idString()}}
+		g.out["leadaddresses"] = append(g.out["leadaddresses"], r)
+	}
+}
+
+// customerAddresses gives b2b customers a billing address and about half of them a shipping one, until
+// counts["addresses"] are held (AddressBundle's plain Address: no owner, no primary flag, no types).
+func (g *seeder) customerAddresses() {
+	id := 0
+	for _, rel := range []string{"billingAddress", "shippingAddress"} {
+		for _, c := range g.out["b2bcustomers"] {
+			if id >= g.n("addresses") {
+				return
+			}
+			if rel == "shippingAddress" && g.rng.IntN(2) == 0 {
+				continue
+			}
+			id++
+			c.Rels[rel] = []ref{{Type: "addresses", ID: strconv.Itoa(id)}}
+			g.out["addresses"] = append(g.out["addresses"], g.place(id, c))
 		}
 	}
 }

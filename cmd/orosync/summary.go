@@ -29,6 +29,7 @@ type landing struct {
 	Landed, Expected int
 	Rows             []tableRows // Mercato rows written, by table
 	Held             string      // why records are kept without their Mercato row
+	merged           bool        // some records were merged into another record's company (b2b customers)
 }
 
 type tableRows struct {
@@ -39,7 +40,7 @@ type tableRows struct {
 // mercatoTables says which Mercato rows a record kept as the aggregate becomes, and how to count those orosync
 // wrote (r: its live bookkeeping rows of one Oro type; r.profile_id is the Mercato row of a record aggregate, or the
 // company a b2b customer merged into). The first table decides whether a record landed.
-func mercatoTables(aggregate string) []struct{ table, join string } {
+func mercatoTables(aggregate, typ string) []struct{ table, join string } {
 	type t = struct{ table, join string }
 	entity := t{"customer_entities", "customer_entities x ON x.id = r.internal_entity_id AND x.deleted_at IS NULL"}
 	addresses := t{"customer_addresses", "customer_addresses x ON x.entity_id = r.internal_entity_id"}
@@ -49,9 +50,13 @@ func mercatoTables(aggregate string) []struct{ table, join string } {
 			{"customer_person_company_links", "customer_person_company_links x ON x.person_entity_id = r.internal_entity_id AND x.deleted_at IS NULL"},
 			addresses}
 	case "customers.company":
+		if typ == "accounts" { // Oro's accounts have no addresses; those of b2b customers merged into one count there
+			return []t{entity, {"customer_companies", "customer_companies x ON x.id = r.profile_id"}}
+		}
 		return []t{entity, {"customer_companies", "customer_companies x ON x.id = r.profile_id"}, addresses}
 	case "orosync.company_merge":
-		return []t{{"customer_entities", "customer_entities x ON x.id = r.profile_id AND x.deleted_at IS NULL"}}
+		return []t{{"customer_entities", "customer_entities x ON x.id = r.profile_id AND x.deleted_at IS NULL"},
+			{"customer_addresses", "customer_addresses x ON x.entity_id = r.profile_id"}}
 	case "customers.deal":
 		return []t{{"customer_deals", "customer_deals x ON x.id = r.profile_id AND x.deleted_at IS NULL"},
 			{"customer_deal_companies", "customer_deal_companies x ON x.deal_id = r.profile_id"},
@@ -62,6 +67,11 @@ func mercatoTables(aggregate string) []struct{ table, join string } {
 		return []t{{"customer_comments", "customer_comments x ON x.id = r.profile_id AND x.deleted_at IS NULL"}}
 	}
 	return nil // orosync.user: no Mercato table
+}
+
+// addressTypes is the Oro type of the addresses that come with an owner type, each a customer_addresses row.
+func addressTypes(owner string) string {
+	return map[string]string{"contacts": "contactaddresses", "leads": "leadaddresses", "b2bcustomers": "addresses"}[owner]
 }
 
 // heldWhy explains records of an aggregate kept without their Mercato row.
@@ -88,16 +98,19 @@ func landings(ctx context.Context, rows []typeStatus, databaseURL string, tid, o
 	for _, st := range rows {
 		l := landing{Type: st.Type, InOro: inOro(st.Type), Seen: st.Seen, Versions: st.Versions, DeadLetters: st.DeadLetters,
 			Kept: st.Applied, Expected: inOro(st.Type)}
-		if mercatoTables(aggregates[st.Type]) == nil {
+		if mercatoTables(aggregates[st.Type], st.Type) == nil {
 			l.Expected = 0
 		}
 		if err := l.count(ctx, db, tid, oid); err != nil {
 			return nil, err
 		}
 		out = append(out, l)
-		if st.Type == "contacts" { // addresses come embedded in their contacts
-			n := inOro("contactaddresses")
-			a := landing{Type: "contactaddresses", InOro: n, Seen: -1, Expected: n}
+		if embedded := addressTypes(st.Type); embedded != "" { // addresses come with their owners
+			n := inOro(embedded)
+			a := landing{Type: embedded, InOro: n, Seen: -1, Expected: n}
+			if l.merged {
+				a.Held = "the writer adds no addresses of b2b customers merged into their account's company (it fills only the company's empty fields)"
+			}
 			for _, r := range l.Rows {
 				if r.Table == "customer_addresses" {
 					a.Landed, a.Rows = r.N, []tableRows{r}
@@ -128,7 +141,7 @@ func (l *landing) count(ctx context.Context, db *sql.DB, tid, oid uuid.UUID) err
 		return err
 	}
 	for _, agg := range aggs {
-		for i, t := range mercatoTables(agg) {
+		for i, t := range mercatoTables(agg, l.Type) {
 			var n int
 			q := "SELECT count(*) FROM orosync_records r JOIN " + t.join + scope + " AND r.internal_entity_type = $4"
 			if err := db.QueryRowContext(ctx, q, tid, oid, l.Type, agg).Scan(&n); err != nil {
@@ -139,7 +152,8 @@ func (l *landing) count(ctx context.Context, db *sql.DB, tid, oid uuid.UUID) err
 				l.Landed += n
 			}
 		}
-		if mercatoTables(agg) != nil && l.Held == "" {
+		l.merged = l.merged || agg == "orosync.company_merge"
+		if mercatoTables(agg, l.Type) != nil && l.Held == "" {
 			l.Held = heldWhy(agg)
 		}
 		if agg == "customers.comment" { // a note has a comment per target; only orosync writes them in the demo's tenant
@@ -213,7 +227,10 @@ func (l landing) problems() []string {
 	}
 	if l.Landed != l.Expected {
 		why := ""
-		if l.Held != "" {
+		switch {
+		case l.Held != "" && l.Seen < 0: // embedded: their owners are what the writer keeps
+			why = ": " + l.Held
+		case l.Held != "":
 			why = fmt.Sprintf(": %d kept without a Mercato row, as %s", l.Kept-l.Landed, l.Held)
 		}
 		out = append(out, fmt.Sprintf("%s: %d of %d records have their Mercato row%s", l.Type, l.Landed, l.Expected, why))
