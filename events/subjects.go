@@ -105,3 +105,12 @@ func ParseRawSubject(subject string) (RecordRef, error) {
 	}
 	return RecordRef{Tenant: p[2], Type: p[3], ID: p[4]}, nil
 }
+
+// ParseChangeSubject splits mercato.changes.<tenant>.<aggregate>.<type>.<id> into the record it changes.
+func ParseChangeSubject(subject string) (RecordRef, error) {
+	p := strings.Split(subject, ".")
+	if len(p) != 6 || p[0]+"."+p[1] != changePrefix {
+		return RecordRef{}, fmt.Errorf("subject %q is not mercato.changes.<tenant>.<aggregate>.<type>.<id>", subject)
+	}
+	return RecordRef{Tenant: p[2], Type: p[4], ID: p[5]}, nil
+}

@@ -25,9 +25,9 @@ type Server struct {
 }
 
 // Start runs a JetStream server storing under t.TempDir(), applies the contracts, and stops it on cleanup.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := StartBare(t)
+	s := StartBare(t, opts...)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := contracts.Ensure(ctx, s.JS, contracts.Options{}); err != nil {
@@ -36,10 +36,19 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// Option changes the test server's options.
+type Option func(*server.Options)
+
+// MaxPayload sets the server's max_payload (the default is NATS's 1 MiB; orosync's deploy/nats sets 8 MiB).
+func MaxPayload(n int32) Option { return func(o *server.Options) { o.MaxPayload = n } }
+
 // StartBare runs a JetStream server without creating any stream.
-func StartBare(t testing.TB) *Server {
+func StartBare(t testing.TB, options ...Option) *Server {
 	t.Helper()
 	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
+	for _, o := range options {
+		o(opts)
+	}
 	srv := serve(t, opts)
 	opts.Port = srv.Addr().(*net.TCPAddr).Port // a restart listens where the clients reconnect to
 	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1))

@@ -2,6 +2,7 @@
 package adapters
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,14 +14,24 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orosync/orosync/contracts/natsconn"
+	"github.com/orosync/orosync/events"
 )
 
 // SubjectKey is the metadata key that carries a message's NATS subject through Watermill, both ways;
-// SequenceKey carries the stream sequence of a consumed message.
+// SequenceKey carries the stream sequence of a consumed message, ReplyKey its acknowledgement subject (where a
+// handler that holds it says it is still in progress).
 const (
 	SubjectKey  = "_orosync_subject"
 	SequenceKey = "_orosync_sequence"
+	ReplyKey    = "_orosync_reply"
 )
+
+// HoldTimeout is how long Watermill waits for a handler to acknowledge a message. A handler that waits for the
+// broker to store its outputs holds the message (InProgress) however long that takes; the server's ack_wait, not
+// this, then decides a redelivery.
+const HoldTimeout = 24 * time.Hour
 
 // NewSubscriber binds to an existing durable consumer (created from contracts/ at start-up) on nc, which it drains
 // on Close (so it needs a connection of its own); the Watermill topic is the stream name.
@@ -31,7 +42,8 @@ func NewSubscriber(nc *nats.Conn, consumer string, pull int, logger watermill.Lo
 		ResourceInitializer: wmjs.ExistingConsumer(func(string, string) jetstream.ConsumerConfig {
 			return jetstream.ConsumerConfig{Name: consumer}
 		}, ""),
-		Unmarshaler: unmarshaler{},
+		Unmarshaler:    unmarshaler{},
+		AckWaitTimeout: HoldTimeout,
 		// Each subscription buffers at most pull messages, so workers × pull stays within the consumer's
 		// max_ack_pending (contracts/consumers) and no subscription holds messages it cannot get acknowledged.
 		ConsumeOptions: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(pull)},
@@ -45,13 +57,23 @@ func NewSubscriber(nc *nats.Conn, consumer string, pull int, logger watermill.Lo
 	return s, nil
 }
 
+// Holder says a consumed message is still in progress (JetStream's +WPI on its ReplyKey subject), so its ack
+// deadline passes without a redelivery.
+func Holder(nc *nats.Conn) func(*message.Message) {
+	return func(m *message.Message) {
+		if reply := m.Metadata.Get(ReplyKey); reply != "" {
+			_ = nc.Publish(reply, []byte("+WPI"))
+		}
+	}
+}
+
 // unmarshaler is watermill-nats' default plus the subject; it never fails (watermill-nats would dereference the
 // nil message of a failed unmarshal), joining repeated headers instead.
 type unmarshaler struct{}
 
 func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
 	hdr := msg.Headers()
-	md := make(message.Metadata, len(hdr)+2) // sized for the headers, subject and sequence: no regrowth
+	md := make(message.Metadata, len(hdr)+3) // sized for the headers, subject, sequence and reply: no regrowth
 	for k, v := range hdr {
 		switch {
 		case k == wmnats.WatermillUUIDHdr || k == nats.MsgIdHdr:
@@ -62,6 +84,7 @@ func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
 		}
 	}
 	md[SubjectKey] = msg.Subject()
+	md[ReplyKey] = msg.Reply()
 	if meta, err := msg.Metadata(); err == nil {
 		md[SequenceKey] = strconv.FormatUint(meta.Sequence.Stream, 10)
 	}
@@ -85,35 +108,77 @@ func (unmarshaler) Unmarshal(msg jetstream.Msg) (*message.Message, error) {
 // share writes (BenchmarkTransformerThroughJetStream: ~2.0 → ~1.3 write system calls per event).
 type Publisher struct {
 	js jetstream.JetStream
+	// limits maps a subject prefix to the largest message its stream takes.
+	limits map[string]int
 }
+
+// TooBigError is a message bigger than its stream or the server takes: it is never stored, so it is dead-lettered,
+// not retried. natsconn.TooBig is true of it.
+type TooBigError struct {
+	Subject     string
+	Size, Limit int // Limit 0: the server refused it, at a limit lower than the one read at start-up
+}
+
+func (e *TooBigError) Error() string {
+	return fmt.Sprintf("%s: %d bytes exceed the limit of %d bytes", e.Subject, e.Size, e.Limit)
+}
+
+// Unwrap makes natsconn.TooBig true of it.
+func (e *TooBigError) Unwrap() error { return jetstream.ErrStreamMessageExceedsMaximum }
 
 // PublishTimeout is how long a publish waits for JetStream's acknowledgement before it fails (nats.go's default for
 // a synchronous publish).
 const PublishTimeout = 5 * time.Second
 
 // NewPublisher publishes on nc; at most maxPending publishes wait for their acknowledgement at a time (a publish
-// beyond it waits for room).
-func NewPublisher(nc *nats.Conn, maxPending int) (*Publisher, error) {
+// beyond it waits for room). It reads the limits of MERCATO_CHANGES and OROSYNC_DLQ, where it publishes.
+func NewPublisher(ctx context.Context, nc *nats.Conn, maxPending int) (*Publisher, error) {
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(maxPending),
 		jetstream.WithPublishAsyncTimeout(PublishTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
-	return &Publisher{js: js}, nil
+	limits := map[string]int{}
+	for prefix, stream := range map[string]string{"mercato.changes.": events.StreamMercatoChanges, "orosync.dlq.": events.StreamDeadLetter} {
+		if limits[prefix], err = natsconn.Limit(ctx, nc, js, stream); err != nil {
+			return nil, fmt.Errorf("publisher: %w", err)
+		}
+	}
+	return &Publisher{js: js, limits: limits}, nil
+}
+
+func (p *Publisher) limit(subject string) int {
+	for prefix, n := range p.limits {
+		if strings.HasPrefix(subject, prefix) {
+			return n
+		}
+	}
+	return 0
 }
 
 // PublishAsync sends msgs without waiting for JetStream. stored waits until every one is stored (or found to be a
-// duplicate of a stored one, by its Nats-Msg-Id) and returns the first failure; call it once.
+// duplicate of a stored one, by its Nats-Msg-Id) and returns the first failure; call it once. A message bigger than
+// its stream takes fails with a *TooBigError, before anything is sent, or when the server refuses it.
 func (p *Publisher) PublishAsync(msgs ...*message.Message) (stored func() error, err error) {
-	acks := make([]jetstream.PubAckFuture, 0, len(msgs))
-	for _, m := range msgs {
+	out := make([]*nats.Msg, len(msgs))
+	for i, m := range msgs {
 		subject := m.Metadata.Get(SubjectKey)
 		if subject == "" {
 			return nil, fmt.Errorf("message %s has no subject", m.UUID)
 		}
-		ack, err := p.js.PublishMsgAsync(natsMsg(subject, m), jetstream.WithMsgID(m.UUID))
+		out[i] = natsMsg(subject, m)
+		if size, limit := natsconn.Size(out[i]), p.limit(subject); limit > 0 && size > limit {
+			return nil, &TooBigError{Subject: subject, Size: size, Limit: limit}
+		}
+	}
+	acks := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, msg := range out {
+		ack, err := p.js.PublishMsgAsync(msg)
+		if natsconn.TooBig(err) {
+			return nil, &TooBigError{Subject: msg.Subject, Size: natsconn.Size(msg)}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("publishing %s to %s: %w", m.UUID, subject, err)
+			return nil, fmt.Errorf("publishing %s to %s: %w", msg.Header.Get(nats.MsgIdHdr), msg.Subject, err)
 		}
 		acks = append(acks, ack)
 	}
@@ -122,6 +187,9 @@ func (p *Publisher) PublishAsync(msgs ...*message.Message) (stored func() error,
 			select {
 			case <-a.Ok():
 			case err := <-a.Err():
+				if natsconn.TooBig(err) {
+					return &TooBigError{Subject: a.Msg().Subject, Size: natsconn.Size(a.Msg())}
+				}
 				return fmt.Errorf("publishing %s to %s: %w", a.Msg().Header.Get(nats.MsgIdHdr), a.Msg().Subject, err)
 			}
 		}
@@ -133,8 +201,9 @@ func (p *Publisher) PublishAsync(msgs ...*message.Message) (stored func() error,
 // metadata, in a header map sized once (the marshaler's grew twice per message, and the subject had to be taken
 // out of the metadata and put back).
 func natsMsg(subject string, m *message.Message) *nats.Msg {
-	h := make(nats.Header, len(m.Metadata)+1)
+	h := make(nats.Header, len(m.Metadata)+2)
 	h[wmnats.WatermillUUIDHdr] = []string{m.UUID}
+	h[nats.MsgIdHdr] = []string{m.UUID}
 	for k, v := range m.Metadata {
 		if k != SubjectKey {
 			h[k] = []string{v}

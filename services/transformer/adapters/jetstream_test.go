@@ -56,7 +56,7 @@ func TestPublisherStoresWhatWatermillNatsJetStreamPublisherStores(t *testing.T) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := adapters.NewPublisher(s.NC, 16)
+	pub, err := adapters.NewPublisher(t.Context(), s.NC, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestPublisherStoresWhatWatermillNatsJetStreamPublisherStores(t *testing.T) 
 
 func TestPublisherWaitsForJetStreamAndReturnsItsRejection(t *testing.T) {
 	s := jstest.Start(t)
-	pub, err := adapters.NewPublisher(s.NC, 16)
+	pub, err := adapters.NewPublisher(t.Context(), s.NC, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestPublisherWaitsForJetStreamAndReturnsItsRejection(t *testing.T) {
 
 func TestPublisherReportsAMessageWithoutSubjectOrWithoutStream(t *testing.T) {
 	s := jstest.Start(t)
-	pub, err := adapters.NewPublisher(s.NC, 16)
+	pub, err := adapters.NewPublisher(t.Context(), s.NC, 16)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/orosync/orosync/events"
 )
 
-func TestConsumedMessageCarriesHeadersSubjectAndSequenceAndJoinsRepeatedHeaders(t *testing.T) {
+func TestConsumedMessageCarriesHeadersSubjectSequenceAndReplyAndJoinsRepeatedHeaders(t *testing.T) {
 	s := jstest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -46,7 +46,7 @@ func TestConsumedMessageCarriesHeadersSubjectAndSequenceAndJoinsRepeatedHeaders(
 	if m.UUID != "raw-5" {
 		t.Errorf("UUID %q, want the Nats-Msg-Id when there is no %s", m.UUID, wmnats.WatermillUUIDHdr)
 	}
-	want := map[string]string{"ce-id": "raw-5", "x-repeated": "a,b", SubjectKey: subj, SequenceKey: "1"}
+	want := map[string]string{"ce-id": "raw-5", "x-repeated": "a,b", SubjectKey: subj, SequenceKey: "1", ReplyKey: in.Reply()}
 	if ack.Sequence != 1 || len(m.Metadata) != len(want) {
 		t.Errorf("metadata %v (sequence %d), want %v", m.Metadata, ack.Sequence, want)
 	}

@@ -3,6 +3,7 @@ package ports
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -39,11 +40,30 @@ func DeadLetterOnError(stage string, now func() time.Time) message.HandlerMiddle
 	}
 }
 
+// OversizeDeadLetter makes the dead letter of a change too big for MERCATO_CHANGES (Store.Oversize): the record,
+// the change's size, the limit and its largest values, without the change; the reason says where the raw version
+// is, which a fixed mapping re-transforms.
+func OversizeDeadLetter(stage string, now func() time.Time) func(in, out *message.Message, big *adapters.TooBigError) *message.Message {
+	return func(in, out *message.Message, big *adapters.TooBigError) *message.Message {
+		inc := incoming(in)
+		var ref *events.RecordRef
+		if r, err := events.ParseRawSubject(inc.Subject); err == nil {
+			ref = &r
+		}
+		where := fmt.Sprintf("the raw version is %s #%d (nats stream get %s %d): the mapping makes these values; "+
+			"shorten or leave them out there, then replay", events.StreamOroRaw, inc.Sequence, events.StreamOroRaw, inc.Sequence)
+		dl := events.Oversize(stage, ref, events.StreamMercatoChanges, big.Subject, out.Payload, big.Size, big.Limit, where, now())
+		dl.MsgID = out.UUID
+		subject, env, body := dl.Message()
+		return toMessages([]app.Outgoing{{Subject: subject, Envelope: env, Body: body}})[0]
+	}
+}
+
 func incoming(msg *message.Message) app.Incoming {
 	headers := func() map[string]string {
 		h := make(map[string]string, len(msg.Metadata))
 		for k, v := range msg.Metadata {
-			if k != adapters.SubjectKey && k != adapters.SequenceKey {
+			if k != adapters.SubjectKey && k != adapters.SequenceKey && k != adapters.ReplyKey {
 				h[k] = v
 			}
 		}

@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/transformer/adapters"
 )
 
 // AsyncPublisher sends messages without waiting for the broker; stored blocks until every one is stored and
@@ -32,9 +37,10 @@ var ErrNotStored = errors.New("outputs not stored")
 // ~6.5, 171 → 135 µs). With messages queued, n around the number of cores keeps every core mapping.
 //
 // A panic on a worker is re-raised on the router's goroutine. Once ctx is done the chain runs on the caller's
-// goroutine, as without this middleware.
-func OnWorkers(ctx context.Context, n int, pub AsyncPublisher) message.HandlerMiddleware {
+// goroutine, as without this middleware. Outputs the broker did not store are stored as Store says.
+func OnWorkers(ctx context.Context, n int, pub AsyncPublisher, store Store) message.HandlerMiddleware {
 	type result struct {
+		out    []*message.Message
 		stored func() error
 		err    error
 		panic  any
@@ -55,9 +61,8 @@ func OnWorkers(ctx context.Context, n int, pub AsyncPublisher) message.HandlerMi
 		if err != nil || len(out) == 0 {
 			return result{err: err}
 		}
-		if r.stored, r.err = pub.PublishAsync(out...); r.err != nil {
-			r.err = fmt.Errorf("%w: %w", ErrNotStored, r.err)
-		}
+		r.out = out
+		r.stored, r.err = pub.PublishAsync(out...)
 		return r
 	}
 	for range n {
@@ -85,13 +90,89 @@ func OnWorkers(ctx context.Context, n int, pub AsyncPublisher) message.HandlerMi
 			if r.panic != nil {
 				panic(r.panic)
 			}
-			if r.err != nil || r.stored == nil {
+			if r.out == nil {
 				return nil, r.err
 			}
-			if err := r.stored(); err != nil {
+			err := r.err
+			if err == nil {
+				err = r.stored()
+			}
+			if err != nil {
+				err = store.retry(pub, msg, r.out, err)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("%w: %s: %w", ErrNotStored, msg.UUID, err)
 			}
 			return nil, nil
 		}
 	}
+}
+
+// Store says what becomes of outputs the broker did not store.
+type Store struct {
+	// Oversize is the dead letter that replaces output out of in, which its stream will not take; nil: the failure
+	// is returned.
+	Oversize func(in, out *message.Message, tooBig *adapters.TooBigError) *message.Message
+	// Hold tells the broker in is still being worked on, so its ack deadline passes no delivery; nil: nothing.
+	Hold func(in *message.Message)
+	// Backoff is the first pause before trying again, doubled up to MaxBackoff; defaults 100 ms and 5 s.
+	Backoff, MaxBackoff time.Duration
+	Log                 *slog.Logger
+}
+
+// retry stores the outputs of in after the failure err, until they are stored or in's context ends (shutdown:
+// the error is returned and the input redelivered). An output its stream will not take is replaced by its
+// Oversize dead letter; any other failure passes (no stream leader, a timeout, a disconnect), so the outputs are
+// sent again after a pause that doubles, while the input is held: a broker outage uses up no delivery.
+func (s Store) retry(pub AsyncPublisher, in *message.Message, out []*message.Message, err error) error {
+	wait, ceiling := s.Backoff, s.MaxBackoff
+	if wait <= 0 {
+		wait = 100 * time.Millisecond
+	}
+	if ceiling <= 0 {
+		ceiling = 5 * time.Second
+	}
+	for tries := 1; err != nil; tries++ {
+		var big *adapters.TooBigError
+		switch {
+		case errors.As(err, &big) && s.Oversize != nil:
+			replaced := false
+			for i, o := range out {
+				if o.Metadata.Get(adapters.SubjectKey) == big.Subject && o.Metadata.Get(events.HeaderType) != events.TypeDeadLetter {
+					out[i], replaced = s.Oversize(in, o, big), true
+				}
+			}
+			if !replaced {
+				return err // a dead letter too big: not one to loop on
+			}
+		case errors.As(err, &big):
+			return err
+		default:
+			if tries&(tries-1) == 0 { // the 1st, 2nd, 4th, 8th... try
+				s.log().Warn("transformer outputs not stored; holding the input and trying again", "input", in.UUID,
+					"tries", tries, "retry_in", wait, "err", err)
+			}
+			if s.Hold != nil {
+				s.Hold(in)
+			}
+			select {
+			case <-in.Context().Done():
+				return err
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, ceiling)
+		}
+		var stored func() error
+		if stored, err = pub.PublishAsync(out...); err == nil {
+			err = stored()
+		}
+	}
+	return nil
+}
+
+func (s Store) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
 }

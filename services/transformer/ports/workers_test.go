@@ -3,10 +3,14 @@ package ports_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/transformer/adapters"
 	"github.com/orosync/orosync/services/transformer/ports"
 )
 
@@ -53,7 +57,7 @@ func handleAsync(h message.HandlerFunc, msg *message.Message) <-chan handled {
 
 func TestWorkersPublishTheOutputsAndReturnOnlyOnceTheyAreStored(t *testing.T) {
 	pub := newRecordingPublisher()
-	h := ports.OnWorkers(t.Context(), 2, pub)(func(msg *message.Message) ([]*message.Message, error) {
+	h := ports.OnWorkers(t.Context(), 2, pub, ports.Store{})(func(msg *message.Message) ([]*message.Message, error) {
 		return []*message.Message{message.NewMessage("out-"+msg.UUID, msg.Payload)}, nil
 	})
 	done := handleAsync(h, message.NewMessage("1", []byte("ok")))
@@ -72,29 +76,84 @@ func TestWorkersPublishTheOutputsAndReturnOnlyOnceTheyAreStored(t *testing.T) {
 	}
 }
 
-func TestWorkersReturnAFailureToStoreAsErrNotStored(t *testing.T) {
-	boom := errors.New("no stream")
-	for name, pub := range map[string]*recordingPublisher{
-		"publish": {publishErr: boom},
-		"store":   {published: make(chan []*message.Message, 1), waiting: make(chan struct{}, 1), storeErr: boom},
-	} {
-		if pub.release == nil {
-			pub.release = make(chan struct{})
-			close(pub.release)
+// flakyPublisher fails its first failures publishes (at publish or at store, by turns) with err, then stores.
+type flakyPublisher struct {
+	failures  int
+	err       error
+	published [][]*message.Message
+}
+
+func (p *flakyPublisher) PublishAsync(msgs ...*message.Message) (func() error, error) {
+	p.published = append(p.published, slices.Clone(msgs))
+	n := len(p.published)
+	if n <= p.failures && n%2 == 1 {
+		return nil, p.err
+	}
+	return func() error {
+		if n <= p.failures {
+			return p.err
 		}
-		h := ports.OnWorkers(t.Context(), 1, pub)(func(*message.Message) ([]*message.Message, error) {
+		return nil
+	}, nil
+}
+
+func TestWorkersHoldTheInputAndStoreItsOutputsAgainUntilTheBrokerTakesThem(t *testing.T) {
+	pub := &flakyPublisher{failures: 5, err: errors.New("nats: no response from stream")}
+	holds := 0
+	h := ports.OnWorkers(t.Context(), 1, pub, ports.Store{Hold: func(*message.Message) { holds++ }, Backoff: time.Millisecond})(
+		func(*message.Message) ([]*message.Message, error) {
 			return []*message.Message{message.NewMessage("out", nil)}, nil
 		})
-		if _, err := h(message.NewMessage("1", nil)); !errors.Is(err, ports.ErrNotStored) || !errors.Is(err, boom) {
-			t.Errorf("%s failure: error %v, want ErrNotStored wrapping %v", name, err, boom)
+	if out, err := h(message.NewMessage("1", nil)); err != nil || len(out) != 0 {
+		t.Fatalf("got %v, %v; want the outputs stored after the failures", out, err)
+	}
+	if len(pub.published) != 6 || holds != 5 {
+		t.Errorf("published %d times, held the input %d times; want 6 and 5", len(pub.published), holds)
+	}
+}
+
+func TestWorkersGiveUpStoringOnlyWhenTheInputIsLetGo(t *testing.T) {
+	pub := &flakyPublisher{failures: 1 << 30, err: errors.New("nats: no response from stream")}
+	in := message.NewMessage("1", nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	in.SetContext(ctx)
+	h := ports.OnWorkers(t.Context(), 1, pub, ports.Store{Backoff: time.Millisecond, Hold: func(*message.Message) {
+		if len(pub.published) == 3 {
+			cancel() // the subscriber closes: shutting down
 		}
+	}})(func(*message.Message) ([]*message.Message, error) {
+		return []*message.Message{message.NewMessage("out", nil)}, nil
+	})
+	if _, err := h(in); !errors.Is(err, ports.ErrNotStored) || !errors.Is(err, pub.err) {
+		t.Fatalf("error %v, want ErrNotStored wrapping %v for the input to be redelivered", err, pub.err)
+	}
+}
+
+func TestWorkersReplaceAnOutputTooBigForItsStreamWithItsDeadLetter(t *testing.T) {
+	change := message.NewMessage("chg", []byte(`{"big":"..."}`))
+	change.Metadata.Set(adapters.SubjectKey, "mercato.changes.acme.person.contacts.1")
+	pub := &flakyPublisher{failures: 1, err: &adapters.TooBigError{Subject: "mercato.changes.acme.person.contacts.1", Size: 2 << 20, Limit: 1 << 20}}
+	var replaced *message.Message
+	h := ports.OnWorkers(t.Context(), 1, pub, ports.Store{Oversize: func(in, out *message.Message, big *adapters.TooBigError) *message.Message {
+		if out != change || big.Size != 2<<20 {
+			t.Errorf("oversize of %v (%+v)", out.UUID, big)
+		}
+		replaced = message.NewMessage("dl", nil)
+		replaced.Metadata.Set(events.HeaderType, events.TypeDeadLetter)
+		return replaced
+	}})(func(*message.Message) ([]*message.Message, error) { return []*message.Message{change}, nil })
+	if _, err := h(message.NewMessage("1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.published) != 2 || pub.published[1][0] != replaced {
+		t.Fatalf("published %v, want the change, then its dead letter in its place", pub.published)
 	}
 }
 
 func TestWorkersReturnTheHandlersErrorsAndPublishNothing(t *testing.T) {
 	pub := newRecordingPublisher()
 	boom := errors.New("boom")
-	h := ports.OnWorkers(t.Context(), 1, pub)(func(msg *message.Message) ([]*message.Message, error) {
+	h := ports.OnWorkers(t.Context(), 1, pub, ports.Store{})(func(msg *message.Message) ([]*message.Message, error) {
 		if string(msg.Payload) == "fail" {
 			return nil, boom
 		}
@@ -116,7 +175,7 @@ func TestWorkersStillPublishAndWaitOnTheCallersGoroutineAfterShutdown(t *testing
 	cancel()
 	pub := newRecordingPublisher()
 	close(pub.release)
-	h := ports.OnWorkers(ctx, 1, pub)(func(*message.Message) ([]*message.Message, error) {
+	h := ports.OnWorkers(ctx, 1, pub, ports.Store{})(func(*message.Message) ([]*message.Message, error) {
 		return []*message.Message{message.NewMessage("out", nil)}, nil
 	})
 	if out, err := h(message.NewMessage("1", nil)); err != nil || len(out) != 0 || len(pub.published) != 1 ||
@@ -126,7 +185,7 @@ func TestWorkersStillPublishAndWaitOnTheCallersGoroutineAfterShutdown(t *testing
 }
 
 func TestWorkersReraiseAPanicOnTheCallersGoroutine(t *testing.T) {
-	h := ports.OnWorkers(t.Context(), 1, newRecordingPublisher())(func(*message.Message) ([]*message.Message, error) {
+	h := ports.OnWorkers(t.Context(), 1, newRecordingPublisher(), ports.Store{})(func(*message.Message) ([]*message.Message, error) {
 		panic("bad record")
 	})
 	defer func() {

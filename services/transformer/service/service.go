@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
@@ -101,7 +102,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Mappers = runtime.GOMAXPROCS(0)
 	}
 	// Every message in flight publishes a change (or a dead letter) at a time: room for all of them.
-	pub, err := adapters.NewPublisher(nc.Conn, 2*cfg.Workers)
+	pub, err := adapters.NewPublisher(ctx, nc.Conn, 2*cfg.Workers)
 	if err != nil {
 		return fmt.Errorf("transformer: %w", err)
 	}
@@ -120,7 +121,8 @@ func Run(ctx context.Context, cfg Config) error {
 		ports.Observe(cfg.Metrics.seen), // the dead letters of DeadLetterOnError
 		ports.DeadLetterOnError("transformer", time.Now),
 		ports.RetryAfterAFailure(middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, Logger: wlog}),
-		ports.OnWorkers(poolCtx, cfg.Mappers, pub),
+		ports.OnWorkers(poolCtx, cfg.Mappers, pub, ports.Store{Oversize: ports.OversizeDeadLetter("transformer", time.Now),
+			Hold: adapters.Holder(subConn.Conn), Log: cfg.Logger.With("service", "transformer")}),
 		middleware.Recoverer,
 	)
 	if cfg.Mapping == nil {
@@ -139,6 +141,9 @@ func Run(ctx context.Context, cfg Config) error {
 	for i := range cfg.Workers {
 		router.AddHandler(fmt.Sprintf("%s-%d", cfg.Consumer, i), events.StreamOroRaw, sub, "", pub, handler)
 	}
+	if err := watchMaxDeliveries(ctx, nc, cfg); err != nil {
+		return err
+	}
 	cfg.Logger.Debug("transformer running", "consumer", cfg.Consumer, "mapping", cfg.Mapping.Version)
 	err = router.Run(ctx)
 	if closed := natsconn.Cause(ctx); closed != nil {
@@ -147,5 +152,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("transformer: %w", err)
 	}
+	return nil
+}
+
+// watchMaxDeliveries dead-letters, until ctx is done, what the consumer gives up on after max_deliver deliveries.
+func watchMaxDeliveries(ctx context.Context, nc *natsconn.Conn, cfg Config) error {
+	js, err := jetstream.New(nc.Conn)
+	if err != nil {
+		return fmt.Errorf("transformer: %w", err)
+	}
+	go func() {
+		if err := natsconn.WatchMaxDeliveries(ctx, nc.Conn, js, events.StreamOroRaw, cfg.Consumer, "transformer", cfg.Logger); err != nil {
+			cfg.Logger.Error("transformer: messages skipped after max deliveries will not be dead-lettered", "err", err)
+		}
+	}()
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -16,6 +17,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/natsconn"
+	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 )
 
@@ -32,6 +35,11 @@ type Forwarder struct {
 	Recent *Cache
 	// Relayed, when set, hears the outcome of each relay pass in Run (metrics).
 	Relayed func(n int, err error)
+	// Limit is the largest message MERCATO_EVENTS takes, DeadLetterLimit OROSYNC_DLQ's (natsconn.Limit); 0 leaves
+	// the checks to the server. An event MERCATO_EVENTS will not take is dead-lettered in its place.
+	Limit, DeadLetterLimit int
+	// DeadLettered, when set, is called for each event dead-lettered (metrics).
+	DeadLettered func()
 }
 
 // New relays from pool to js.
@@ -120,31 +128,83 @@ func (f *Forwarder) RelayOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].id < msgs[j].id }) // RETURNING has no order
-	futures := make([]jetstream.PubAckFuture, len(msgs))
+	out := make([]*nats.Msg, len(msgs))
 	for i, m := range msgs {
 		msg := &nats.Msg{Subject: m.subject, Data: []byte(m.payload), Header: make(nats.Header, 9)}
 		if err := setHeaders(msg.Header, m.headers); err != nil {
 			return 0, fmt.Errorf("outbox row %d: headers: %w", m.id, err)
 		}
 		completeHeaders(msg.Header, m.msgID, m.typ)
-		if futures[i], err = f.js.PublishMsgAsync(msg); err != nil {
-			return 0, fmt.Errorf("outbox row %d: publishing to %s: %w", m.id, m.subject, err)
+		if size := natsconn.Size(msg); f.Limit > 0 && size > f.Limit {
+			msg = f.oversize(msg, size)
 		}
+		out[i] = msg
 	}
-	for i, fut := range futures {
-		select {
-		case <-fut.Ok():
-		case err := <-fut.Err():
-			return 0, fmt.Errorf("outbox row %d: not acknowledged: %w", msgs[i].id, err)
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		}
+	if err := f.publishAll(ctx, msgs, out); err != nil {
+		return 0, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("outbox: commit: %w", err)
 	}
 	f.Recent.forget(fromMem)
 	return len(msgs), nil
+}
+
+// publishAll publishes out (the events of msgs) and waits for every acknowledgement; an event the server refuses
+// as too big is dead-lettered in its place.
+func (f *Forwarder) publishAll(ctx context.Context, msgs []outboxMsg, out []*nats.Msg) error {
+	futures := make([]jetstream.PubAckFuture, len(out))
+	for i := 0; i < len(out); i++ {
+		fut, err := f.js.PublishMsgAsync(out[i])
+		if natsconn.TooBig(err) && !isDeadLetter(out[i]) {
+			out[i] = f.oversize(out[i], natsconn.Size(out[i]))
+			i-- // publish the dead letter in its place
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("outbox row %d: publishing to %s: %w", msgs[i].id, out[i].Subject, err)
+		}
+		futures[i] = fut
+	}
+	for i, fut := range futures {
+		select {
+		case <-fut.Ok():
+		case err := <-fut.Err():
+			if !natsconn.TooBig(err) || isDeadLetter(out[i]) {
+				return fmt.Errorf("outbox row %d: not acknowledged: %w", msgs[i].id, err)
+			}
+			if _, err := f.js.PublishMsg(ctx, f.oversize(out[i], natsconn.Size(out[i]))); err != nil {
+				return fmt.Errorf("outbox row %d: dead letter of an event too big: %w", msgs[i].id, err)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// oversize is the dead letter of an event MERCATO_EVENTS will not take (size bytes): the event with its headers,
+// for a redrive once the stream takes it.
+func (f *Forwarder) oversize(msg *nats.Msg, size int) *nats.Msg {
+	where := "the record is written in Mercato; only its event is held here: raise MERCATO_EVENTS' max_msg_size and redrive it"
+	dl := events.Oversize("writer", nil, events.StreamMercatoEvents, msg.Subject, msg.Data, size, f.Limit, where, time.Now())
+	dl.MsgID = msg.Header.Get(nats.MsgIdHdr)
+	dl.Headers = make(map[string]string, len(msg.Header))
+	for k, v := range msg.Header {
+		if k != nats.MsgIdHdr {
+			dl.Headers[k] = strings.Join(v, ",")
+		}
+	}
+	dl.SetPayload(msg.Data)
+	f.log.Warn("event dead-lettered: too big for its stream", "subject", msg.Subject, "size", size, "limit", f.Limit)
+	if f.DeadLettered != nil {
+		f.DeadLettered()
+	}
+	return natsconn.DeadLetterMsg(dl, f.DeadLetterLimit)
+}
+
+func isDeadLetter(msg *nats.Msg) bool {
+	return msg.Header.Get(events.HeaderType) == events.TypeDeadLetter
 }
 
 func upTo(next *int64) int64 {

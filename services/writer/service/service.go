@@ -90,6 +90,13 @@ func Run(ctx context.Context, cfg Config) error {
 	store.Recent = relay.NewCache(4)
 	fwd.Recent = store.Recent
 	fwd.Relayed = cfg.Metrics.relay
+	fwd.DeadLettered = cfg.Metrics.deadLetter
+	if fwd.Limit, err = natsconn.Limit(ctx, nc.Conn, js, events.StreamMercatoEvents); err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
+	if fwd.DeadLetterLimit, err = natsconn.Limit(ctx, nc.Conn, js, events.StreamDeadLetter); err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
 	consumer := &ports.Consumer{
 		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store, Rules: cfg.Rules}, Log: log, BatchSize: cfg.BatchSize,
 		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok }, DatabaseDown: store.DatabaseDown,
@@ -107,6 +114,9 @@ func Run(ctx context.Context, cfg Config) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return fwd.Run(gctx) })
+	g.Go(func() error {
+		return natsconn.WatchMaxDeliveries(gctx, nc.Conn, js, events.StreamMercatoChanges, "writer", "writer", log)
+	})
 	err = g.Wait()
 	if closed := natsconn.Cause(ctx); closed != nil {
 		return fmt.Errorf("writer: %w", closed) // exit non-zero: a supervisor restarts the writer
