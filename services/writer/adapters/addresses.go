@@ -74,18 +74,98 @@ ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, purpose = EXCLUDED.purpose,
 
 const deleteAddressesSQL = `DELETE FROM customer_addresses WHERE id = ANY($1::uuid[])`
 
-// syncAddresses brings the addresses of the given people in line with their last versions; it returns the outbox
-// rows (customers.address.created|updated|deleted, payload {id, organizationId, tenantId, syncOrigin}).
-func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSync, now time.Time) ([]model.OrosyncOutbox, error) {
-	type target struct {
-		sync int
-		row  addressRow
+// addressTarget is an address row one of the syncs (by index) wants, or wants gone.
+type addressTarget struct {
+	sync int
+	row  addressRow
+}
+
+// addressWrites are the addresses to upsert, as columns, the ids to delete, and the events of both.
+type addressWrites struct {
+	id, org, ten, entity                                             []uuid.UUID
+	name, purpose, company, line1, line2, city, region, postal, ctry []*string
+	prim                                                             []bool
+	gone                                                             []uuid.UUID
+	outbox                                                           []model.OrosyncOutbox
+}
+
+func (w *addressWrites) add(sc Scope, c *rowkit.Cipher, entity uuid.UUID, r addressRow) {
+	w.id, w.org, w.ten, w.entity = append(w.id, r.id), append(w.org, sc.OrganizationID), append(w.ten, sc.TenantID), append(w.entity, entity)
+	w.name, w.purpose, w.company = append(w.name, c.EncPtr(r.name)), append(w.purpose, r.purpose), append(w.company, c.EncPtr(r.company))
+	w.line1, w.line2, w.city = append(w.line1, c.EncPtr(r.line1)), append(w.line2, c.EncPtr(r.line2)), append(w.city, c.EncPtr(r.city))
+	w.region, w.postal, w.ctry = append(w.region, c.EncPtr(r.region)), append(w.postal, c.EncPtr(r.postal)), append(w.ctry, c.EncPtr(r.ctry))
+	w.prim = append(w.prim, r.primary)
+}
+
+// event adds customers.address.<action> of an address (payload {id, organizationId, tenantId, syncOrigin}).
+func (w *addressWrites) event(as addressSync, sc Scope, id uuid.UUID, action string) error {
+	payload := events.RecordEvent{ID: id.String(), OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(),
+		SyncOrigin: events.SyncOrigin}
+	row, err := rowkit.EventRow(as.tenant, "customers.address."+action, payload, id.String(), as.version, as.mapping, "")
+	if err == nil {
+		w.outbox = append(w.outbox, row)
 	}
-	var (
-		wanted  []target
-		removed []target
-		ids     []uuid.UUID
-	)
+	return err
+}
+
+func (w *addressWrites) exec(ctx context.Context, tx pgx.Tx, now time.Time) error {
+	if len(w.id) > 0 {
+		if _, err := tx.Exec(ctx, upsertAddressesSQL, rowkit.UUIDs(w.id), rowkit.UUIDs(w.org), rowkit.UUIDs(w.ten), rowkit.UUIDs(w.entity),
+			w.name, w.purpose, w.company, w.line1, w.line2, w.city, w.region, w.postal, w.ctry, w.prim, now); err != nil {
+			return fmt.Errorf("writer: writing addresses: %w", err)
+		}
+	}
+	if len(w.gone) > 0 {
+		if _, err := tx.Exec(ctx, deleteAddressesSQL, rowkit.UUIDs(w.gone)); err != nil {
+			return fmt.Errorf("writer: deleting addresses: %w", err)
+		}
+	}
+	return nil
+}
+
+// syncAddresses brings the addresses of the given people in line with their last versions; it returns the outbox
+// rows (customers.address.created|updated|deleted).
+func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSync, now time.Time) ([]model.OrosyncOutbox, error) {
+	wanted, removed, ids := s.planAddresses(syncs)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	existing, err := loadAddresses(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var w addressWrites
+	for _, t := range wanted {
+		as := syncs[t.sync]
+		sc, c := s.scopes[as.tenant], s.ciphers[as.tenant]
+		action := "created"
+		if cur, ok := existing[t.row.id]; ok {
+			if cur.decrypt(c).same(t.row) {
+				continue
+			}
+			action = "updated"
+		}
+		w.add(sc, c, as.person, t.row)
+		if err := w.event(as, sc, t.row.id, action); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range removed {
+		if _, ok := existing[t.row.id]; !ok {
+			continue
+		}
+		w.gone = append(w.gone, t.row.id)
+		as := syncs[t.sync]
+		if err := w.event(as, s.scopes[as.tenant], t.row.id, "deleted"); err != nil {
+			return nil, err
+		}
+	}
+	return w.outbox, w.exec(ctx, tx, now)
+}
+
+// planAddresses lists the address rows the syncs want (those without addressLine1 skipped), those orosync wrote
+// for their previous versions that they no longer want, and the ids of both.
+func (s *Store) planAddresses(syncs []addressSync) (wanted, removed []addressTarget, ids []uuid.UUID) {
 	for si, as := range syncs {
 		sc := s.scopes[as.tenant]
 		keep := map[uuid.UUID]bool{}
@@ -100,99 +180,45 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 				continue
 			}
 			keep[id] = true
-			wanted = append(wanted, target{si, rowOf(id, a)})
+			wanted = append(wanted, addressTarget{si, rowOf(id, a)})
 			ids = append(ids, id)
 		}
 		for i, a := range as.prev {
 			id := addressID(sc, as.person, a, i)
 			if !keep[id] {
 				keep[id] = true
-				removed = append(removed, target{si, addressRow{id: id}})
+				removed = append(removed, addressTarget{si, addressRow{id: id}})
 				ids = append(ids, id)
 			}
 		}
 	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
+	return wanted, removed, ids
+}
+
+func loadAddresses(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]addressRow, error) {
 	rows, err := tx.Query(ctx, loadAddressesSQL, rowkit.UUIDs(ids))
 	if err != nil {
 		return nil, fmt.Errorf("writer: loading addresses: %w", err)
 	}
+	defer rows.Close()
 	existing := map[uuid.UUID]addressRow{}
 	for rows.Next() {
 		var r addressRow
 		if err := rows.Scan(&r.id, &r.name, &r.purpose, &r.company, &r.line1, &r.line2, &r.city, &r.region, &r.postal, &r.ctry, &r.primary); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("writer: loading addresses: %w", err)
 		}
 		existing[r.id] = r
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("writer: loading addresses: %w", err)
 	}
-	var (
-		outbox                                                           []model.OrosyncOutbox
-		id, org, ten, entity                                             []uuid.UUID
-		name, purpose, company, line1, line2, city, region, postal, ctry []*string
-		prim                                                             []bool
-		gone                                                             []uuid.UUID
-	)
-	event := func(t target, action string) error {
-		as := syncs[t.sync]
-		sc := s.scopes[as.tenant]
-		payload := events.RecordEvent{ID: t.row.id.String(), OrganizationID: sc.OrganizationID.String(),
-			TenantID: sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
-		row, err := rowkit.EventRow(as.tenant, "customers.address."+action, payload, t.row.id.String(), as.version, as.mapping, "")
-		if err == nil {
-			outbox = append(outbox, row)
-		}
-		return err
-	}
-	for _, t := range wanted {
-		as := syncs[t.sync]
-		c := s.ciphers[as.tenant]
-		action := "created"
-		if cur, ok := existing[t.row.id]; ok {
-			cur.name, cur.purpose, cur.company, cur.line1, cur.line2 = c.DecPtr(cur.name), c.DecPtr(cur.purpose), c.DecPtr(cur.company),
-				c.DecPtr(cur.line1), c.DecPtr(cur.line2)
-			cur.city, cur.region, cur.postal, cur.ctry = c.DecPtr(cur.city), c.DecPtr(cur.region), c.DecPtr(cur.postal), c.DecPtr(cur.ctry)
-			if cur.same(t.row) {
-				continue
-			}
-			action = "updated"
-		}
-		sc := s.scopes[as.tenant]
-		r := t.row
-		id, org, ten, entity = append(id, r.id), append(org, sc.OrganizationID), append(ten, sc.TenantID), append(entity, as.person)
-		name, purpose, company = append(name, c.EncPtr(r.name)), append(purpose, r.purpose), append(company, c.EncPtr(r.company))
-		line1, line2, city = append(line1, c.EncPtr(r.line1)), append(line2, c.EncPtr(r.line2)), append(city, c.EncPtr(r.city))
-		region, postal, ctry = append(region, c.EncPtr(r.region)), append(postal, c.EncPtr(r.postal)), append(ctry, c.EncPtr(r.ctry))
-		prim = append(prim, r.primary)
-		if err := event(t, action); err != nil {
-			return nil, err
-		}
-	}
-	for _, t := range removed {
-		if _, ok := existing[t.row.id]; !ok {
-			continue
-		}
-		gone = append(gone, t.row.id)
-		if err := event(t, "deleted"); err != nil {
-			return nil, err
-		}
-	}
-	if len(id) > 0 {
-		if _, err := tx.Exec(ctx, upsertAddressesSQL, rowkit.UUIDs(id), rowkit.UUIDs(org), rowkit.UUIDs(ten), rowkit.UUIDs(entity), name, purpose, company, line1, line2, city,
-			region, postal, ctry, prim, now); err != nil {
-			return nil, fmt.Errorf("writer: writing addresses: %w", err)
-		}
-	}
-	if len(gone) > 0 {
-		if _, err := tx.Exec(ctx, deleteAddressesSQL, rowkit.UUIDs(gone)); err != nil {
-			return nil, fmt.Errorf("writer: deleting addresses: %w", err)
-		}
-	}
-	return outbox, nil
+	return existing, nil
+}
+
+// decrypt returns the row with its encrypted columns decrypted.
+func (r addressRow) decrypt(c *rowkit.Cipher) addressRow {
+	r.name, r.purpose, r.company, r.line1, r.line2 = c.DecPtr(r.name), c.DecPtr(r.purpose), c.DecPtr(r.company), c.DecPtr(r.line1),
+		c.DecPtr(r.line2)
+	r.city, r.region, r.postal, r.ctry = c.DecPtr(r.city), c.DecPtr(r.region), c.DecPtr(r.postal), c.DecPtr(r.ctry)
+	return r
 }

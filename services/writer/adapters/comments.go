@@ -102,7 +102,38 @@ func dedupeRefs(refs []events.OroRef) []events.OroRef {
 	return out
 }
 
+// commentPlan is what a reconcile of notes writes: their rows (full, or relations only for a re-reconcile of a
+// row that exists) and the rows of targets a version dropped.
+type commentPlan struct {
+	rs           []recState[events.Comment]
+	cur          map[uuid.UUID]rowState
+	found        map[refKey]target
+	never        map[refKey]bool
+	viaDeal      map[uuid.UUID]uuid.UUID
+	dealPending  map[uuid.UUID][]events.OroRef
+	full, relink commentRows
+	where        map[uuid.UUID]int // row id → record index
+	drop         []uuid.UUID
+}
+
 func reconcileComments(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Comment], out *reconciled, now time.Time) error {
+	cp, err := s.loadCommentPlan(ctx, tx, rs)
+	if err != nil {
+		return err
+	}
+	for i, r := range rs {
+		if !r.st.Missing {
+			cp.add(s, i, r, out)
+		}
+	}
+	if err := cp.write(ctx, tx, out, now); err != nil {
+		return err
+	}
+	return cp.dropRows(ctx, tx, out)
+}
+
+// loadCommentPlan loads the rows the notes have or had and resolves their targets.
+func (s *Store) loadCommentPlan(ctx context.Context, tx pgx.Tx, rs []recState[events.Comment]) (*commentPlan, error) {
 	var ids []uuid.UUID
 	var refs []refKey
 	for _, r := range rs {
@@ -120,110 +151,113 @@ func reconcileComments(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[e
 			ids = append(ids, commentRowID(r.id, t))
 		}
 	}
-	cur, err := loadRowStates(ctx, tx, loadCommentRowsSQL, ids)
-	if err != nil {
-		return err
+	cp := &commentPlan{rs: rs, where: map[uuid.UUID]int{}}
+	var err error
+	if cp.cur, err = loadRowStates(ctx, tx, loadCommentRowsSQL, ids); err != nil {
+		return nil, err
 	}
-	found, never, err := s.resolveRefs(ctx, tx, refs)
-	if err != nil {
-		return err
+	if cp.found, cp.never, err = s.resolveRefs(ctx, tx, refs); err != nil {
+		return nil, err
 	}
 	dealOnly := map[uuid.UUID]string{}
-	for k, t := range found {
+	for k, t := range cp.found {
 		if t.kind == "deal" {
 			dealOnly[t.id] = k.tenant
 		}
 	}
-	viaDeal, dealPending, err := s.dealEntities(ctx, tx, dealOnly)
+	cp.viaDeal, cp.dealPending, err = s.dealEntities(ctx, tx, dealOnly)
+	return cp, err
+}
+
+// add plans the rows of note i: one per target written (or whose row names an entity already), and the removal
+// of the rows of targets its previous version had.
+func (cp *commentPlan) add(s *Store, i int, r recState[events.Comment], out *reconciled) {
+	keep := map[events.OroRef]bool{}
+	for _, ref := range dedupeRefs(r.st.Value.Targets) {
+		keep[ref] = true
+		rowID := commentRowID(r.id, ref)
+		st := cp.cur[rowID]
+		entity, deal := cp.resolve(i, r.key.Tenant, ref, out)
+		if entity == nil {
+			entity = st.entity
+		}
+		if entity == nil {
+			continue
+		}
+		rows := &cp.full
+		if r.relink && st.exists {
+			rows = &cp.relink
+		}
+		body := r.st.Value.Body
+		rows.id, rows.org, rows.ten = append(rows.id, rowID), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
+		rows.body = append(rows.body, *rowkit.KeepCipher(s.ciphers[r.key.Tenant], st.a, &body))
+		rows.deleted = append(rows.deleted, r.st.Deleted)
+		rows.entity, rows.deal, rows.idx = append(rows.entity, *entity), append(rows.deal, deal), append(rows.idx, i)
+		cp.where[rowID] = i
+		if out.rowID[i] == nil {
+			id := rowID
+			out.rowID[i] = &id
+		}
+	}
+	if r.prev != nil {
+		for _, ref := range dedupeRefs(r.prev.Targets) {
+			if rowID := commentRowID(r.id, ref); !keep[ref] && cp.cur[rowID].exists {
+				cp.drop = append(cp.drop, rowID)
+				cp.where[rowID] = i
+			}
+		}
+	}
+}
+
+// resolve is the entity and deal a note's target stands for (nil: not written yet, then the note waits for it).
+func (cp *commentPlan) resolve(i int, tenant string, ref events.OroRef, out *reconciled) (entity, deal *uuid.UUID) {
+	k := refKey{tenant, ref}
+	t, ok := cp.found[k]
+	switch {
+	case !ok:
+		if !cp.never[k] {
+			out.waiting[i] = append(out.waiting[i], ref)
+		}
+	case t.kind == "person" || t.kind == "company":
+		id := t.id
+		entity = &id
+	case t.kind == "deal":
+		id := t.id
+		deal = &id
+		if e, ok := cp.viaDeal[t.id]; ok {
+			entity = &e
+		}
+		// Re-applied whenever the deal or its people and companies are written.
+		out.waiting[i] = append(append(out.waiting[i], ref), cp.dealPending[t.id]...)
+	}
+	return entity, deal
+}
+
+// emit adds the event of a comment row.
+func (cp *commentPlan) emit(out *reconciled, rowID uuid.UUID, evt string, salt string) error {
+	r := cp.rs[cp.where[rowID]]
+	row, err := rowkit.EventRow(r.key.Tenant, commentEvent+evt, events.RecordEvent{ID: rowID.String(), OrganizationID: r.sc.OrganizationID.String(),
+		TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, rowID.String(), r.st.Version, r.st.MappingVersion, salt)
 	if err != nil {
 		return err
 	}
-	var (
-		full, relink commentRows
-		where        = map[uuid.UUID]int{} // row id → record index
-		drop         []uuid.UUID
-	)
-	for i, r := range rs {
-		if r.st.Missing {
-			continue
-		}
-		targets := dedupeRefs(r.st.Value.Targets)
-		keep := map[events.OroRef]bool{}
-		for _, ref := range targets {
-			keep[ref] = true
-			k := refKey{r.key.Tenant, ref}
-			rowID := commentRowID(r.id, ref)
-			st := cur[rowID]
-			t, ok := found[k]
-			var entity, deal *uuid.UUID
-			switch {
-			case !ok:
-				if !never[k] {
-					out.waiting[i] = append(out.waiting[i], ref)
-				}
-			case t.kind == "person" || t.kind == "company":
-				id := t.id
-				entity = &id
-			case t.kind == "deal":
-				id := t.id
-				deal = &id
-				if e, ok := viaDeal[t.id]; ok {
-					entity = &e
-				}
-				// Re-applied whenever the deal or its people and companies are written.
-				out.waiting[i] = append(append(out.waiting[i], ref), dealPending[t.id]...)
-			}
-			if entity == nil {
-				entity = st.entity
-			}
-			if entity == nil {
-				continue
-			}
-			rows := &full
-			if r.relink && st.exists {
-				rows = &relink
-			}
-			c := s.ciphers[r.key.Tenant]
-			body := r.st.Value.Body
-			rows.id, rows.org, rows.ten = append(rows.id, rowID), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
-			rows.body, rows.deleted = append(rows.body, *rowkit.KeepCipher(c, st.a, &body)), append(rows.deleted, r.st.Deleted)
-			rows.entity, rows.deal, rows.idx = append(rows.entity, *entity), append(rows.deal, deal), append(rows.idx, i)
-			where[rowID] = i
-			if out.rowID[i] == nil {
-				id := rowID
-				out.rowID[i] = &id
-			}
-		}
-		if r.prev != nil {
-			for _, ref := range dedupeRefs(r.prev.Targets) {
-				if rowID := commentRowID(r.id, ref); !keep[ref] && cur[rowID].exists {
-					drop = append(drop, rowID)
-					where[rowID] = i
-				}
-			}
-		}
-	}
-	emit := func(rowID uuid.UUID, evt string, salt string) error {
-		r := rs[where[rowID]]
-		row, err := rowkit.EventRow(r.key.Tenant, commentEvent+evt, events.RecordEvent{ID: rowID.String(), OrganizationID: r.sc.OrganizationID.String(),
-			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, rowID.String(), r.st.Version, r.st.MappingVersion, salt)
-		if err != nil {
-			return err
-		}
-		out.outbox = append(out.outbox, row)
-		return nil
-	}
+	out.outbox = append(out.outbox, row)
+	return nil
+}
+
+// write upserts the planned rows and emits the events of those that changed.
+func (cp *commentPlan) write(ctx context.Context, tx pgx.Tx, out *reconciled, now time.Time) error {
 	for _, set := range []struct {
 		rows *commentRows
 		sql  string
-	}{{&full, upsertCommentsSQL}, {&relink, relinkCommentsSQL}} {
+	}{{&cp.full, upsertCommentsSQL}, {&cp.relink, relinkCommentsSQL}} {
 		written, err := set.rows.exec(ctx, tx, set.sql, now)
 		if err != nil {
 			return err
 		}
 		for j, rowID := range set.rows.id {
-			r := rs[set.rows.idx[j]]
-			evt := rowEvent(cur[rowID], r.st.Deleted, written[rowID])
+			r := cp.rs[set.rows.idx[j]]
+			evt := rowEvent(cp.cur[rowID], r.st.Deleted, written[rowID])
 			if evt == "" {
 				continue
 			}
@@ -231,36 +265,42 @@ func reconcileComments(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[e
 			if evt == "updated" {
 				salt = rowkit.Digest([]any{r.st.Value.Body, set.rows.entity[j], set.rows.deal[j]})
 			}
-			if err := emit(rowID, evt, salt); err != nil {
+			if err := cp.emit(out, rowID, evt, salt); err != nil {
 				return err
 			}
 		}
 	}
-	if len(drop) > 0 {
-		rows, err := tx.Query(ctx, dropCommentsSQL, rowkit.UUIDs(drop))
-		if err != nil {
+	return nil
+}
+
+// dropRows deletes the rows of dropped targets; a row that was live is announced deleted.
+func (cp *commentPlan) dropRows(ctx context.Context, tx pgx.Tx, out *reconciled) error {
+	if len(cp.drop) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, dropCommentsSQL, rowkit.UUIDs(cp.drop))
+	if err != nil {
+		return fmt.Errorf("writer: removing comments: %w", err)
+	}
+	var dropped []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		var wasDeleted bool
+		if err := rows.Scan(&id, &wasDeleted); err != nil {
+			rows.Close()
 			return fmt.Errorf("writer: removing comments: %w", err)
 		}
-		var dropped []uuid.UUID
-		for rows.Next() {
-			var id uuid.UUID
-			var wasDeleted bool
-			if err := rows.Scan(&id, &wasDeleted); err != nil {
-				rows.Close()
-				return fmt.Errorf("writer: removing comments: %w", err)
-			}
-			if !wasDeleted {
-				dropped = append(dropped, id)
-			}
+		if !wasDeleted {
+			dropped = append(dropped, id)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("writer: removing comments: %w", err)
-		}
-		for _, id := range dropped {
-			if err := emit(id, "deleted", "dropped"); err != nil {
-				return err
-			}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("writer: removing comments: %w", err)
+	}
+	for _, id := range dropped {
+		if err := cp.emit(out, id, "deleted", "dropped"); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -23,16 +23,7 @@ func (s *Store) ApplyCompanies(ctx context.Context, rules domain.Policies, chang
 		return nil, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	var keys []domain.Key
-	seen := map[domain.Key]bool{}
-	for _, c := range changes {
-		k := domain.Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	stored, known, err := s.loadCompanies(ctx, tx, keys)
+	stored, known, err := s.loadCompanies(ctx, tx, domain.KeysOf(changes))
 	if err != nil {
 		return nil, err
 	}

@@ -157,112 +157,6 @@ type cfRecord struct {
 	mapping   string
 }
 
-// syncCustomFields writes the custom_field_values of the records and returns the events of those whose custom
-// fields alone changed.
-func syncCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, recs []cfRecord, now time.Time) ([]model.OrosyncOutbox, error) {
-	recs = slices.DeleteFunc(slices.Clone(recs), func(r cfRecord) bool { return len(r.next) == 0 && len(r.prev) == 0 })
-	if len(recs) == 0 {
-		return nil, nil
-	}
-	ids := make([]string, len(recs))
-	for i, r := range recs {
-		ids[i] = r.record.String()
-	}
-	existing := map[cfField]map[uuid.UUID]bool{}
-	rows, err := tx.Query(ctx, loadCustomFieldsSQL, target.entity, ids)
-	if err != nil {
-		return nil, fmt.Errorf("writer: loading custom fields of %d %s records: %w", len(ids), target.entity, err)
-	}
-	for rows.Next() {
-		var (
-			id          [16]byte
-			record, key string
-		)
-		if err := rows.Scan(&id, &record, &key); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("writer: reading custom fields: %w", err)
-		}
-		f := cfField{record, key}
-		if existing[f] == nil {
-			existing[f] = map[uuid.UUID]bool{}
-		}
-		existing[f][id] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("writer: reading custom fields: %w", err)
-	}
-
-	var (
-		ins     cfInserts
-		del     []uuid.UUID
-		changed = make([]bool, len(recs))
-	)
-	for n, r := range recs {
-		keys := make(map[string]bool, len(r.next)+len(r.prev))
-		for k := range r.next {
-			keys[k] = true
-		}
-		for k := range r.prev {
-			keys[k] = true
-		}
-		if r.relink && written(existing, ids[n], keys) {
-			continue // its values were written with its row
-		}
-		for key := range keys {
-			have := existing[cfField{ids[n], key}]
-			if r.hasPrev && len(have) > 0 && sameJSON(r.prev[key], r.next[key]) {
-				continue // Oro did not change it: what Mercato holds stays
-			}
-			values, err := domain.CustomFieldValues(r.next[key])
-			if err != nil {
-				return nil, fmt.Errorf("writer: %s: custom field %q: %w", r.label, key, err)
-			}
-			want := make(map[uuid.UUID]bool, len(values))
-			for pos, v := range values {
-				id := customFieldRowID(r.sc, target.entity, r.record, key, pos, v)
-				want[id] = true
-				if !have[id] {
-					ins.add(id, r.sc, ids[n], key, v)
-					changed[n] = true
-				}
-			}
-			for id := range have {
-				if !want[id] {
-					del = append(del, id)
-					changed[n] = true
-				}
-			}
-		}
-	}
-	if len(del) > 0 {
-		slices.SortFunc(del, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }) // lock order
-		if _, err := tx.Exec(ctx, deleteCustomFieldsSQL, rowkit.UUIDs(del)); err != nil {
-			return nil, fmt.Errorf("writer: deleting %d custom field values: %w", len(del), err)
-		}
-	}
-	if len(ins.id) > 0 {
-		if _, err := tx.Exec(ctx, insertCustomFieldsSQL, target.entity, rowkit.UUIDs(ins.id), ins.record, rowkit.UUIDs(ins.org), rowkit.UUIDs(ins.ten), ins.key,
-			ins.text, ins.multi, ins.integer, ins.float, ins.boolean, now); err != nil {
-			return nil, fmt.Errorf("writer: inserting %d custom field values: %w", len(ins.id), err)
-		}
-	}
-	// A record announced anyway carries the change in its own event, as Mercato's update commands do.
-	var out []model.OrosyncOutbox
-	for n, r := range recs {
-		if !changed[n] || r.announced {
-			continue
-		}
-		row, err := rowkit.EventRow(r.tenant, target.event, events.RecordEvent{ID: ids[n], OrganizationID: r.sc.OrganizationID.String(),
-			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, ids[n], r.version, r.mapping, "custom-fields/"+rowkit.Digest(r.next))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, row)
-	}
-	return out, nil
-}
-
 // written says whether a record has values of any of the keys.
 func written(existing map[cfField]map[uuid.UUID]bool, record string, keys map[string]bool) bool {
 	for k := range keys {
@@ -312,4 +206,134 @@ func profileCustomFields(aggregate string, k domain.Key, sc Scope, profile uuid.
 	}
 	return &cfRecord{sc: sc, tenant: k.Tenant, label: aggregate + " " + k.SourceType + "/" + k.SourceID, record: profile,
 		announced: announced, next: next, prev: prev, hasPrev: hasPrev, version: v, mapping: mapping}
+}
+
+// syncCustomFields writes the custom_field_values of the records and returns the events of those whose custom
+// fields alone changed.
+func syncCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, recs []cfRecord, now time.Time) ([]model.OrosyncOutbox, error) {
+	recs = slices.DeleteFunc(slices.Clone(recs), func(r cfRecord) bool { return len(r.next) == 0 && len(r.prev) == 0 })
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.record.String()
+	}
+	existing, err := loadCustomFields(ctx, tx, target, ids)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		ins     cfInserts
+		del     []uuid.UUID
+		changed = make([]bool, len(recs))
+	)
+	for n, r := range recs {
+		if changed[n], err = planCustomFields(target, r, ids[n], existing, &ins, &del); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeCustomFields(ctx, tx, target, ins, del, now); err != nil {
+		return nil, err
+	}
+	// A record announced anyway carries the change in its own event, as Mercato's update commands do.
+	var out []model.OrosyncOutbox
+	for n, r := range recs {
+		if !changed[n] || r.announced {
+			continue
+		}
+		row, err := rowkit.EventRow(r.tenant, target.event, events.RecordEvent{ID: ids[n], OrganizationID: r.sc.OrganizationID.String(),
+			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, ids[n], r.version, r.mapping, "custom-fields/"+rowkit.Digest(r.next))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// loadCustomFields reads the ids of the live values of the records, per record and key.
+func loadCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, ids []string) (map[cfField]map[uuid.UUID]bool, error) {
+	existing := map[cfField]map[uuid.UUID]bool{}
+	rows, err := tx.Query(ctx, loadCustomFieldsSQL, target.entity, ids)
+	if err != nil {
+		return nil, fmt.Errorf("writer: loading custom fields of %d %s records: %w", len(ids), target.entity, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id          [16]byte
+			record, key string
+		)
+		if err := rows.Scan(&id, &record, &key); err != nil {
+			return nil, fmt.Errorf("writer: reading custom fields: %w", err)
+		}
+		f := cfField{record, key}
+		if existing[f] == nil {
+			existing[f] = map[uuid.UUID]bool{}
+		}
+		existing[f][id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("writer: reading custom fields: %w", err)
+	}
+	return existing, nil
+}
+
+// planCustomFields adds the values record r (id record) gains and loses to ins and del; it reports whether any.
+func planCustomFields(target customFieldTarget, r cfRecord, record string, existing map[cfField]map[uuid.UUID]bool, ins *cfInserts,
+	del *[]uuid.UUID) (bool, error) {
+	keys := make(map[string]bool, len(r.next)+len(r.prev))
+	for k := range r.next {
+		keys[k] = true
+	}
+	for k := range r.prev {
+		keys[k] = true
+	}
+	if r.relink && written(existing, record, keys) {
+		return false, nil // its values were written with its row
+	}
+	changed := false
+	for key := range keys {
+		have := existing[cfField{record, key}]
+		if r.hasPrev && len(have) > 0 && sameJSON(r.prev[key], r.next[key]) {
+			continue // Oro did not change it: what Mercato holds stays
+		}
+		values, err := domain.CustomFieldValues(r.next[key])
+		if err != nil {
+			return false, fmt.Errorf("writer: %s: custom field %q: %w", r.label, key, err)
+		}
+		want := make(map[uuid.UUID]bool, len(values))
+		for pos, v := range values {
+			id := customFieldRowID(r.sc, target.entity, r.record, key, pos, v)
+			want[id] = true
+			if !have[id] {
+				ins.add(id, r.sc, record, key, v)
+				changed = true
+			}
+		}
+		for id := range have {
+			if !want[id] {
+				*del = append(*del, id)
+				changed = true
+			}
+		}
+	}
+	return changed, nil
+}
+
+func writeCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, ins cfInserts, del []uuid.UUID, now time.Time) error {
+	if len(del) > 0 {
+		slices.SortFunc(del, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }) // lock order
+		if _, err := tx.Exec(ctx, deleteCustomFieldsSQL, rowkit.UUIDs(del)); err != nil {
+			return fmt.Errorf("writer: deleting %d custom field values: %w", len(del), err)
+		}
+	}
+	if len(ins.id) > 0 {
+		if _, err := tx.Exec(ctx, insertCustomFieldsSQL, target.entity, rowkit.UUIDs(ins.id), ins.record, rowkit.UUIDs(ins.org),
+			rowkit.UUIDs(ins.ten), ins.key, ins.text, ins.multi, ins.integer, ins.float, ins.boolean, now); err != nil {
+			return fmt.Errorf("writer: inserting %d custom field values: %w", len(ins.id), err)
+		}
+	}
+	return nil
 }

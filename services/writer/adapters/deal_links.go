@@ -62,6 +62,15 @@ INSERT INTO customer_deal_companies (id, created_at, deal_id, company_entity_id)
 SELECT v.id, $4, v.deal, v.entity FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS v(id, deal, entity) ORDER BY v.id
 ON CONFLICT DO NOTHING RETURNING deal_id`
 
+func sortedIDs(m map[uuid.UUID]bool) []string {
+	out := make([]string, 0, len(m))
+	for id := range m {
+		out = append(out, id.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
 // exec brings the links in line and returns, per deal whose links changed, a digest of its new link set.
 func (l *dealLinkSync) exec(ctx context.Context, tx pgx.Tx, rs []recState[events.Deal], now time.Time) (map[uuid.UUID]string, error) {
 	var deals []uuid.UUID
@@ -70,85 +79,17 @@ func (l *dealLinkSync) exec(ctx context.Context, tx pgx.Tx, rs []recState[events
 			deals = append(deals, r.id)
 		}
 	}
-	changed := map[uuid.UUID]bool{}
 	if len(deals) == 0 {
 		return nil, nil
 	}
-	rows, err := tx.Query(ctx, currentDealLinksSQL, rowkit.UUIDs(deals))
+	changed := map[uuid.UUID]bool{}
+	have, err := l.removeDropped(ctx, tx, deals, changed)
 	if err != nil {
-		return nil, fmt.Errorf("writer: loading deal links: %w", err)
-	}
-	have := map[string]map[uuid.UUID]map[uuid.UUID]bool{"person": {}, "company": {}}
-	var delPeople, delCompanies []uuid.UUID
-	for rows.Next() {
-		var kind string
-		var id, deal, entity uuid.UUID
-		if err := rows.Scan(&kind, &id, &deal, &entity); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("writer: loading deal links: %w", err)
-		}
-		want := l.wantPeople
-		if kind == "company" {
-			want = l.wantCompanies
-		}
-		if have[kind][deal] == nil {
-			have[kind][deal] = map[uuid.UUID]bool{}
-		}
-		have[kind][deal][entity] = true
-		if id == dealLinkID(deal, entity) && !want[deal][entity] { // only links orosync made
-			if kind == "person" {
-				delPeople = append(delPeople, id)
-			} else {
-				delCompanies = append(delCompanies, id)
-			}
-			changed[deal] = true
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("writer: loading deal links: %w", err)
-	}
-	if len(delPeople) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM customer_deal_people WHERE id = ANY($1::uuid[])`, rowkit.UUIDs(delPeople)); err != nil {
-			return nil, fmt.Errorf("writer: removing deal links: %w", err)
-		}
-	}
-	if len(delCompanies) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM customer_deal_companies WHERE id = ANY($1::uuid[])`, rowkit.UUIDs(delCompanies)); err != nil {
-			return nil, fmt.Errorf("writer: removing deal links: %w", err)
-		}
+		return nil, err
 	}
 	for _, kind := range []string{"person", "company"} {
-		want, sql := l.wantPeople, insertDealPeopleSQL
-		if kind == "company" {
-			want, sql = l.wantCompanies, insertDealCompaniesSQL
-		}
-		var ids, ds, es []uuid.UUID
-		for _, deal := range deals {
-			for entity := range want[deal] {
-				if !have[kind][deal][entity] {
-					ids, ds, es = append(ids, dealLinkID(deal, entity)), append(ds, deal), append(es, entity)
-				}
-			}
-		}
-		if len(ids) == 0 {
-			continue
-		}
-		rows, err := tx.Query(ctx, sql, rowkit.UUIDs(ids), rowkit.UUIDs(ds), rowkit.UUIDs(es), now)
-		if err != nil {
-			return nil, fmt.Errorf("writer: writing deal links: %w", err)
-		}
-		for rows.Next() {
-			var deal uuid.UUID
-			if err := rows.Scan(&deal); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("writer: writing deal links: %w", err)
-			}
-			changed[deal] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("writer: writing deal links: %w", err)
+		if err := l.insert(ctx, tx, kind, deals, have[kind], changed, now); err != nil {
+			return nil, err
 		}
 	}
 	out := map[uuid.UUID]string{}
@@ -158,11 +99,83 @@ func (l *dealLinkSync) exec(ctx context.Context, tx pgx.Tx, rs []recState[events
 	return out, nil
 }
 
-func sortedIDs(m map[uuid.UUID]bool) []string {
-	out := make([]string, 0, len(m))
-	for id := range m {
-		out = append(out, id.String())
+// removeDropped deletes the links orosync made that the deals no longer want (noting those deals in changed),
+// and returns the links the deals have, per kind, deal and entity.
+func (l *dealLinkSync) removeDropped(ctx context.Context, tx pgx.Tx, deals []uuid.UUID, changed map[uuid.UUID]bool) (
+	map[string]map[uuid.UUID]map[uuid.UUID]bool, error) {
+	rows, err := tx.Query(ctx, currentDealLinksSQL, rowkit.UUIDs(deals))
+	if err != nil {
+		return nil, fmt.Errorf("writer: loading deal links: %w", err)
 	}
-	sort.Strings(out)
-	return out
+	defer rows.Close()
+	have := map[string]map[uuid.UUID]map[uuid.UUID]bool{"person": {}, "company": {}}
+	del := map[string][]uuid.UUID{}
+	for rows.Next() {
+		var kind string
+		var id, deal, entity uuid.UUID
+		if err := rows.Scan(&kind, &id, &deal, &entity); err != nil {
+			return nil, fmt.Errorf("writer: loading deal links: %w", err)
+		}
+		if have[kind][deal] == nil {
+			have[kind][deal] = map[uuid.UUID]bool{}
+		}
+		have[kind][deal][entity] = true
+		if id == dealLinkID(deal, entity) && !l.wants(kind)[deal][entity] { // only links orosync made
+			del[kind] = append(del[kind], id)
+			changed[deal] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("writer: loading deal links: %w", err)
+	}
+	rows.Close()
+	for _, kt := range [][2]string{{"person", "customer_deal_people"}, {"company", "customer_deal_companies"}} {
+		if len(del[kt[0]]) == 0 {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM `+kt[1]+` WHERE id = ANY($1::uuid[])`, rowkit.UUIDs(del[kt[0]])); err != nil {
+			return nil, fmt.Errorf("writer: removing deal links: %w", err)
+		}
+	}
+	return have, nil
+}
+
+func (l *dealLinkSync) wants(kind string) map[uuid.UUID]map[uuid.UUID]bool {
+	if kind == "company" {
+		return l.wantCompanies
+	}
+	return l.wantPeople
+}
+
+// insert adds the links of one kind the deals want and do not have, noting the deals it changed.
+func (l *dealLinkSync) insert(ctx context.Context, tx pgx.Tx, kind string, deals []uuid.UUID, have map[uuid.UUID]map[uuid.UUID]bool,
+	changed map[uuid.UUID]bool, now time.Time) error {
+	sql := insertDealPeopleSQL
+	if kind == "company" {
+		sql = insertDealCompaniesSQL
+	}
+	want := l.wants(kind)
+	var ids, ds, es []uuid.UUID
+	for _, deal := range deals {
+		for entity := range want[deal] {
+			if !have[deal][entity] {
+				ids, ds, es = append(ids, dealLinkID(deal, entity)), append(ds, deal), append(es, entity)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, sql, rowkit.UUIDs(ids), rowkit.UUIDs(ds), rowkit.UUIDs(es), now)
+	if err != nil {
+		return fmt.Errorf("writer: writing deal links: %w", err)
+	}
+	written, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return fmt.Errorf("writer: writing deal links: %w", err)
+	}
+	for _, deal := range written {
+		changed[deal] = true
+	}
+	return nil
 }

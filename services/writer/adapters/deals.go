@@ -95,77 +95,42 @@ func (r *dealRows) exec(ctx context.Context, tx pgx.Tx, now time.Time) (map[uuid
 	return written, rows.Err()
 }
 
+// closureEvent is won or lost when an update moves a live deal's status to win or loose, as Mercato's deal update
+// command emits them (a deal first seen closed is history, not a closure).
+func closureEvent(before rowState, d events.Deal, evt string) string {
+	if evt != "updated" || !before.exists || before.deleted || (before.status != nil && *before.status == d.Status) {
+		return ""
+	}
+	switch d.Status {
+	case "win":
+		return "won"
+	case "loose":
+		return "lost"
+	}
+	return ""
+}
+
 func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Deal], out *reconciled, now time.Time) error {
 	ids := make([]uuid.UUID, len(rs))
+	var refs []refKey // of live deals
 	for i, r := range rs {
 		ids[i] = r.id
+		if r.st.Missing || r.st.Deleted {
+			continue
+		}
+		for _, ref := range append(append([]events.OroRef{}, r.st.Value.People...), r.st.Value.Companies...) {
+			refs = append(refs, refKey{r.key.Tenant, ref})
+		}
 	}
 	cur, err := loadRowStates(ctx, tx, loadDealRowsSQL, ids)
 	if err != nil {
 		return err
 	}
-	// References of live deals.
-	var refs []refKey
-	for _, r := range rs {
-		if r.st.Missing || r.st.Deleted {
-			continue
-		}
-		for _, p := range r.st.Value.People {
-			refs = append(refs, refKey{r.key.Tenant, p})
-		}
-		for _, c := range r.st.Value.Companies {
-			refs = append(refs, refKey{r.key.Tenant, c})
-		}
-	}
 	found, never, err := s.resolveRefs(ctx, tx, refs)
 	if err != nil {
 		return err
 	}
-	// The rows to write and their statuses: the board (pipeline, stages) comes first.
-	var write []int
-	statuses := make([]string, len(rs))
-	values := boardValues{}
-	for i, r := range rs {
-		if r.st.Missing || (r.relink && cur[r.id].exists) {
-			continue // a re-reconcile only fixes links: local edits of the deal stay until Oro's next version
-		}
-		statuses[i] = r.st.Value.Status
-		if statuses[i] == "" {
-			statuses[i] = "open"
-		}
-		write = append(write, i)
-		values.add(r.key.Tenant, statuses[i])
-	}
-	boards, err := ensureBoards(ctx, tx, s.scopes, values, out.dict, now)
-	if err != nil {
-		return err
-	}
-	var rows dealRows
-	for _, i := range write {
-		r, st := rs[i], cur[rs[i].id]
-		c := s.ciphers[r.key.Tenant]
-		d := r.st.Value
-		status := statuses[i]
-		title := d.Title
-		pipeline, stage := boards[r.key.Tenant].stageOf(status)
-		rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
-		rows.title = append(rows.title, *rowkit.KeepCipher(c, st.a, &title))
-		rows.description = append(rows.description, rowkit.KeepCipher(c, st.b, d.Description))
-		rows.status, rows.amount, rows.currency = append(rows.status, &status), append(rows.amount, d.ValueAmount), append(rows.currency, d.ValueCurrency)
-		rows.lossNotes = append(rows.lossNotes, d.LossReason)
-		var prob *int32
-		if d.Probability != nil {
-			p := int32(*d.Probability)
-			prob = &p
-		}
-		rows.probability = append(rows.probability, prob)
-		rows.closeAt = append(rows.closeAt, parseDate(d.ExpectedCloseAt))
-		rows.deleted = append(rows.deleted, r.st.Deleted)
-		rows.pipeline, rows.stage, rows.closure = append(rows.pipeline, pipeline), append(rows.stage, stage), append(rows.closure, closureOutcome(status))
-		// Every value written is in the dictionary, a deleted deal's too, so the entries do not depend on arrival order.
-		out.dict.add(r.key.Tenant, "deal_status", &status)
-	}
-	written, err := rows.exec(ctx, tx, now)
+	written, err := s.writeDeals(ctx, tx, rs, cur, out, now)
 	if err != nil {
 		return err
 	}
@@ -189,51 +154,98 @@ func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[even
 		return err
 	}
 	for _, r := range rs {
-		if r.st.Missing {
-			continue
-		}
-		evt := rowEvent(cur[r.id], r.st.Deleted, written[r.id])
-		salt := ""
-		if evt == "" && !r.st.Deleted && changedLinks[r.id] != "" {
-			evt, salt = "updated", "links/"+changedLinks[r.id]
-		}
-		if evt == "" {
-			continue
-		}
-		if evt == "updated" && salt == "" {
-			salt = rowkit.Digest(r.st.Value)
-		}
-		row, err := rowkit.EventRow(r.key.Tenant, dealEvent+evt, events.RecordEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
-			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
-		if err != nil {
-			return err
-		}
-		out.outbox = append(out.outbox, row)
-		if closure := closureEvent(cur[r.id], r.st.Value, evt); closure != "" {
-			d := r.st.Value
-			row, err := rowkit.EventRow(r.key.Tenant, dealEvent+closure, events.DealClosureEvent{ID: r.id.String(), TenantID: r.sc.TenantID.String(),
-				OrganizationID: r.sc.OrganizationID.String(), Title: d.Title, ValueAmount: d.ValueAmount, ValueCurrency: d.ValueCurrency,
-				SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, "")
-			if err != nil {
+		if !r.st.Missing {
+			if err := emitDeal(r, cur[r.id], written[r.id], changedLinks[r.id], out); err != nil {
 				return err
 			}
-			out.outbox = append(out.outbox, row)
 		}
 	}
 	return nil
 }
 
-// closureEvent is won or lost when an update moves a live deal's status to win or loose, as Mercato's deal update
-// command emits them (a deal first seen closed is history, not a closure).
-func closureEvent(before rowState, d events.Deal, evt string) string {
-	if evt != "updated" || !before.exists || before.deleted || (before.status != nil && *before.status == d.Status) {
-		return ""
+// writeDeals writes the rows of the deals (a re-reconcile only fixes links: local edits of an existing deal stay
+// until Oro's next version) on their statuses' stages, the board coming first; it returns the rows it changed.
+func (s *Store) writeDeals(ctx context.Context, tx pgx.Tx, rs []recState[events.Deal], cur map[uuid.UUID]rowState, out *reconciled,
+	now time.Time) (map[uuid.UUID]bool, error) {
+	var write []int
+	statuses := make([]string, len(rs))
+	values := boardValues{}
+	for i, r := range rs {
+		if r.st.Missing || (r.relink && cur[r.id].exists) {
+			continue
+		}
+		statuses[i] = r.st.Value.Status
+		if statuses[i] == "" {
+			statuses[i] = "open"
+		}
+		write = append(write, i)
+		values.add(r.key.Tenant, statuses[i])
 	}
-	switch d.Status {
-	case "win":
-		return "won"
-	case "loose":
-		return "lost"
+	boards, err := ensureBoards(ctx, tx, s.scopes, values, out.dict, now)
+	if err != nil {
+		return nil, err
 	}
-	return ""
+	var rows dealRows
+	for _, i := range write {
+		r := rs[i]
+		rows.add(r, cur[r.id], s.ciphers[r.key.Tenant], statuses[i], boards[r.key.Tenant])
+		// Every value written is in the dictionary, a deleted deal's too, so the entries do not depend on arrival order.
+		out.dict.add(r.key.Tenant, "deal_status", &statuses[i])
+	}
+	return rows.exec(ctx, tx, now)
+}
+
+// add adds a deal's row with the given status, on its board.
+func (rows *dealRows) add(r recState[events.Deal], st rowState, c *rowkit.Cipher, status string, b board) {
+	d := r.st.Value
+	title := d.Title
+	pipeline, stage := b.stageOf(status)
+	rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
+	rows.title = append(rows.title, *rowkit.KeepCipher(c, st.a, &title))
+	rows.description = append(rows.description, rowkit.KeepCipher(c, st.b, d.Description))
+	rows.status, rows.amount, rows.currency = append(rows.status, &status), append(rows.amount, d.ValueAmount), append(rows.currency, d.ValueCurrency)
+	rows.lossNotes = append(rows.lossNotes, d.LossReason)
+	var prob *int32
+	if d.Probability != nil {
+		p := int32(*d.Probability)
+		prob = &p
+	}
+	rows.probability = append(rows.probability, prob)
+	rows.closeAt = append(rows.closeAt, parseDate(d.ExpectedCloseAt))
+	rows.deleted = append(rows.deleted, r.st.Deleted)
+	rows.pipeline, rows.stage, rows.closure = append(rows.pipeline, pipeline), append(rows.stage, stage), append(rows.closure, closureOutcome(status))
+}
+
+// emitDeal adds a deal's events: what its write caused (a change of links alone is an update), and won or lost.
+func emitDeal(r recState[events.Deal], before rowState, written bool, linksDigest string, out *reconciled) error {
+	evt := rowEvent(before, r.st.Deleted, written)
+	salt := ""
+	if evt == "" && !r.st.Deleted && linksDigest != "" {
+		evt, salt = "updated", "links/"+linksDigest
+	}
+	if evt == "" {
+		return nil
+	}
+	if evt == "updated" && salt == "" {
+		salt = rowkit.Digest(r.st.Value)
+	}
+	row, err := rowkit.EventRow(r.key.Tenant, dealEvent+evt, events.RecordEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
+		TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
+	if err != nil {
+		return err
+	}
+	out.outbox = append(out.outbox, row)
+	closure := closureEvent(before, r.st.Value, evt)
+	if closure == "" {
+		return nil
+	}
+	d := r.st.Value
+	row, err = rowkit.EventRow(r.key.Tenant, dealEvent+closure, events.DealClosureEvent{ID: r.id.String(), TenantID: r.sc.TenantID.String(),
+		OrganizationID: r.sc.OrganizationID.String(), Title: d.Title, ValueAmount: d.ValueAmount, ValueCurrency: d.ValueCurrency,
+		SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, "")
+	if err != nil {
+		return err
+	}
+	out.outbox = append(out.outbox, row)
+	return nil
 }

@@ -183,149 +183,6 @@ func waitFor(tenant string, refs []events.OroRef, found map[refKey]target, never
 	return out
 }
 
-func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Interaction], out *reconciled, now time.Time) error {
-	ids := make([]uuid.UUID, len(rs))
-	var refs []refKey
-	for i, r := range rs {
-		ids[i] = r.id
-		if r.st.Missing {
-			continue
-		}
-		for _, ref := range interactionTargets(r.st.Value) {
-			refs = append(refs, refKey{r.key.Tenant, ref})
-		}
-	}
-	cur, err := loadRowStates(ctx, tx, loadInteractionRowsSQL, ids)
-	if err != nil {
-		return err
-	}
-	found, never, err := s.resolveRefs(ctx, tx, refs)
-	if err != nil {
-		return err
-	}
-	// Deals standing for their entity when no person or company target is written.
-	dealOnly := map[uuid.UUID]string{}
-	for _, r := range rs {
-		if r.st.Missing {
-			continue
-		}
-		if e, d := pickTargets(r.key.Tenant, interactionTargets(r.st.Value), found); e == nil && d != nil {
-			dealOnly[*d] = r.key.Tenant
-		}
-	}
-	viaDeal, dealPending, err := s.dealEntities(ctx, tx, dealOnly)
-	if err != nil {
-		return err
-	}
-	var full, relink interactionRows
-	for i, r := range rs {
-		if r.st.Missing {
-			continue
-		}
-		in := r.st.Value
-		targets := interactionTargets(in)
-		out.waiting[i] = waitFor(r.key.Tenant, targets, found, never)
-		entity, deal := pickTargets(r.key.Tenant, targets, found)
-		st := cur[r.id]
-		if entity == nil && deal != nil {
-			if e, ok := viaDeal[*deal]; ok {
-				entity = &e
-			}
-			// Re-applied whenever the deal or its people and companies are written, so the entity is the deal's
-			// first company or person whatever order they arrived in.
-			if dk := dealKey(r.key.Tenant, targets, found, *deal); dk != nil {
-				out.waiting[i] = append(out.waiting[i], *dk)
-			}
-			out.waiting[i] = append(out.waiting[i], dealPending[*deal]...)
-		}
-		if entity == nil {
-			entity = st.entity // keep the row's entity (a target written before may have been removed since)
-		}
-		if entity == nil {
-			continue // waits: Mercato needs an entity
-		}
-		rows := &full
-		if r.relink && st.exists {
-			rows = &relink
-		}
-		c := s.ciphers[r.key.Tenant]
-		status := in.Status
-		if status == "" {
-			status = "planned"
-		}
-		rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
-		rows.typ, rows.status = append(rows.typ, in.InteractionType), append(rows.status, status)
-		rows.title, rows.body = append(rows.title, rowkit.KeepCipher(c, st.a, in.Title)), append(rows.body, rowkit.KeepCipher(c, st.b, in.Body))
-		rows.scheduled, rows.occurred = append(rows.scheduled, parseDate(in.ScheduledAt)), append(rows.occurred, parseDate(in.OccurredAt))
-		rows.priority, rows.duration = append(rows.priority, int32Ptr(in.Priority)), append(rows.duration, int32Ptr(in.DurationMinutes))
-		rows.deal, rows.entity = append(rows.deal, deal), append(rows.entity, entity)
-		parts := in.Participants
-		if len(parts) == 0 && in.Entity != nil {
-			parts = []events.OroRef{*in.Entity}
-		}
-		rows.participants = append(rows.participants, targetsJSON(r.key.Tenant, parts, found))
-		rows.linked = append(rows.linked, targetsJSON(r.key.Tenant, targets, found))
-		rows.deleted = append(rows.deleted, r.st.Deleted)
-		rows.idx = append(rows.idx, i)
-		id := r.id
-		out.rowID[i] = &id
-		if !r.st.Deleted {
-			out.dict.add(r.key.Tenant, "activity_type", &in.InteractionType)
-			out.dict.add(r.key.Tenant, "interaction_status", &status)
-		}
-	}
-	touched := map[uuid.UUID]bool{} // entities whose next-interaction projection may have moved
-	for _, set := range []struct {
-		rows *interactionRows
-		sql  string
-	}{{&full, upsertInteractionsSQL}, {&relink, relinkInteractionsSQL}} {
-		written, err := set.rows.exec(ctx, tx, set.sql, now)
-		if err != nil {
-			return err
-		}
-		for j, id := range set.rows.id {
-			if written[id] {
-				touched[*set.rows.entity[j]] = true
-				if before := cur[id].entity; before != nil {
-					touched[*before] = true
-				}
-			}
-		}
-		for j, i := range set.rows.idx {
-			r := rs[i]
-			evt := rowEvent(cur[r.id], r.st.Deleted, written[r.id])
-			if evt == "" {
-				continue
-			}
-			payload := events.InteractionEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
-				TenantID: r.sc.TenantID.String(), EntityID: set.rows.entity[j].String(), InteractionType: set.rows.typ[j],
-				Status: set.rows.status[j], SyncOrigin: events.SyncOrigin}
-			salt := ""
-			if evt == "updated" {
-				salt = rowkit.Digest([]any{r.st.Value, set.rows.entity[j], set.rows.deal[j], set.rows.linked[j]})
-			}
-			row, err := rowkit.EventRow(r.key.Tenant, interactionEvent+evt, payload, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
-			if err != nil {
-				return err
-			}
-			out.outbox = append(out.outbox, row)
-			if st := cur[r.id]; evt == "updated" && st.status != nil && *st.status != payload.Status {
-				// Mercato's interaction commands announce a status reaching done or canceled as such, too.
-				action := map[string]string{"done": "completed", "canceled": "canceled"}[payload.Status]
-				if action == "" {
-					continue
-				}
-				row, err := rowkit.EventRow(r.key.Tenant, interactionEvent+action, payload, r.id.String(), r.st.Version, r.st.MappingVersion, "")
-				if err != nil {
-					return err
-				}
-				out.outbox = append(out.outbox, row)
-			}
-		}
-	}
-	return projectNextInteractions(ctx, tx, touched, now)
-}
-
 // nextInteractionsSQL is Mercato's recomputeNextInteraction (lib/interactionProjection.ts) for many entities: the
 // open (status not terminal), scheduled, live interaction first by scheduled_at, priority desc, created_at, id is
 // projected onto customer_entities.next_interaction_* (name = its title, else its type), or nothing.
@@ -377,4 +234,193 @@ func int32Ptr(v *int) *int32 {
 	}
 	x := int32(*v)
 	return &x
+}
+
+// interactionPlan is what a reconcile of interactions writes: their rows (full, or relations only for a
+// re-reconcile of a row that exists).
+type interactionPlan struct {
+	rs           []recState[events.Interaction]
+	cur          map[uuid.UUID]rowState
+	found        map[refKey]target
+	never        map[refKey]bool
+	viaDeal      map[uuid.UUID]uuid.UUID
+	dealPending  map[uuid.UUID][]events.OroRef
+	full, relink interactionRows
+}
+
+func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Interaction], out *reconciled, now time.Time) error {
+	ip, err := s.loadInteractionPlan(ctx, tx, rs)
+	if err != nil {
+		return err
+	}
+	for i, r := range rs {
+		if !r.st.Missing {
+			ip.add(s, i, r, out)
+		}
+	}
+	touched := map[uuid.UUID]bool{} // entities whose next-interaction projection may have moved
+	for _, set := range []struct {
+		rows *interactionRows
+		sql  string
+	}{{&ip.full, upsertInteractionsSQL}, {&ip.relink, relinkInteractionsSQL}} {
+		if err := ip.write(ctx, tx, set.rows, set.sql, touched, out, now); err != nil {
+			return err
+		}
+	}
+	return projectNextInteractions(ctx, tx, touched, now)
+}
+
+// loadInteractionPlan loads the interactions' rows, resolves their targets, and the entities of the deals that
+// stand for an entity when no person or company target is written.
+func (s *Store) loadInteractionPlan(ctx context.Context, tx pgx.Tx, rs []recState[events.Interaction]) (*interactionPlan, error) {
+	ids := make([]uuid.UUID, len(rs))
+	var refs []refKey
+	for i, r := range rs {
+		ids[i] = r.id
+		if r.st.Missing {
+			continue
+		}
+		for _, ref := range interactionTargets(r.st.Value) {
+			refs = append(refs, refKey{r.key.Tenant, ref})
+		}
+	}
+	ip := &interactionPlan{rs: rs}
+	var err error
+	if ip.cur, err = loadRowStates(ctx, tx, loadInteractionRowsSQL, ids); err != nil {
+		return nil, err
+	}
+	if ip.found, ip.never, err = s.resolveRefs(ctx, tx, refs); err != nil {
+		return nil, err
+	}
+	dealOnly := map[uuid.UUID]string{}
+	for _, r := range rs {
+		if r.st.Missing {
+			continue
+		}
+		if e, d := pickTargets(r.key.Tenant, interactionTargets(r.st.Value), ip.found); e == nil && d != nil {
+			dealOnly[*d] = r.key.Tenant
+		}
+	}
+	ip.viaDeal, ip.dealPending, err = s.dealEntities(ctx, tx, dealOnly)
+	return ip, err
+}
+
+// entityOf picks interaction i's entity and deal among its targets, noting what it waits for; nil entity: none yet.
+func (ip *interactionPlan) entityOf(i int, r recState[events.Interaction], targets []events.OroRef, out *reconciled) (entity, deal *uuid.UUID) {
+	out.waiting[i] = waitFor(r.key.Tenant, targets, ip.found, ip.never)
+	entity, deal = pickTargets(r.key.Tenant, targets, ip.found)
+	if entity == nil && deal != nil {
+		if e, ok := ip.viaDeal[*deal]; ok {
+			entity = &e
+		}
+		// Re-applied whenever the deal or its people and companies are written, so the entity is the deal's
+		// first company or person whatever order they arrived in.
+		if dk := dealKey(r.key.Tenant, targets, ip.found, *deal); dk != nil {
+			out.waiting[i] = append(out.waiting[i], *dk)
+		}
+		out.waiting[i] = append(out.waiting[i], ip.dealPending[*deal]...)
+	}
+	if entity == nil {
+		entity = ip.cur[r.id].entity // keep the row's entity (a target written before may have been removed since)
+	}
+	return entity, deal
+}
+
+// add plans the row of interaction i, once it has an entity (Mercato needs one).
+func (ip *interactionPlan) add(s *Store, i int, r recState[events.Interaction], out *reconciled) {
+	in := r.st.Value
+	targets := interactionTargets(in)
+	entity, deal := ip.entityOf(i, r, targets, out)
+	if entity == nil {
+		return // waits
+	}
+	st := ip.cur[r.id]
+	rows := &ip.full
+	if r.relink && st.exists {
+		rows = &ip.relink
+	}
+	c := s.ciphers[r.key.Tenant]
+	status := in.Status
+	if status == "" {
+		status = "planned"
+	}
+	rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
+	rows.typ, rows.status = append(rows.typ, in.InteractionType), append(rows.status, status)
+	rows.title, rows.body = append(rows.title, rowkit.KeepCipher(c, st.a, in.Title)), append(rows.body, rowkit.KeepCipher(c, st.b, in.Body))
+	rows.scheduled, rows.occurred = append(rows.scheduled, parseDate(in.ScheduledAt)), append(rows.occurred, parseDate(in.OccurredAt))
+	rows.priority, rows.duration = append(rows.priority, int32Ptr(in.Priority)), append(rows.duration, int32Ptr(in.DurationMinutes))
+	rows.deal, rows.entity = append(rows.deal, deal), append(rows.entity, entity)
+	parts := in.Participants
+	if len(parts) == 0 && in.Entity != nil {
+		parts = []events.OroRef{*in.Entity}
+	}
+	rows.participants = append(rows.participants, targetsJSON(r.key.Tenant, parts, ip.found))
+	rows.linked = append(rows.linked, targetsJSON(r.key.Tenant, targets, ip.found))
+	rows.deleted = append(rows.deleted, r.st.Deleted)
+	rows.idx = append(rows.idx, i)
+	id := r.id
+	out.rowID[i] = &id
+	if !r.st.Deleted {
+		out.dict.add(r.key.Tenant, "activity_type", &in.InteractionType)
+		out.dict.add(r.key.Tenant, "interaction_status", &status)
+	}
+}
+
+// write upserts rows, notes the entities whose projection may have moved, and emits the events of the rows
+// that changed.
+func (ip *interactionPlan) write(ctx context.Context, tx pgx.Tx, rows *interactionRows, sql string, touched map[uuid.UUID]bool,
+	out *reconciled, now time.Time) error {
+	written, err := rows.exec(ctx, tx, sql, now)
+	if err != nil {
+		return err
+	}
+	for j, id := range rows.id {
+		if written[id] {
+			touched[*rows.entity[j]] = true
+			if before := ip.cur[id].entity; before != nil {
+				touched[*before] = true
+			}
+		}
+	}
+	for j, i := range rows.idx {
+		if err := ip.emit(rows, j, ip.rs[i], written, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit adds the events of row j: created, updated or deleted, and completed or canceled when an update moves the
+// status there (Mercato's interaction commands announce those too).
+func (ip *interactionPlan) emit(rows *interactionRows, j int, r recState[events.Interaction], written map[uuid.UUID]bool, out *reconciled) error {
+	evt := rowEvent(ip.cur[r.id], r.st.Deleted, written[r.id])
+	if evt == "" {
+		return nil
+	}
+	payload := events.InteractionEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
+		TenantID: r.sc.TenantID.String(), EntityID: rows.entity[j].String(), InteractionType: rows.typ[j],
+		Status: rows.status[j], SyncOrigin: events.SyncOrigin}
+	salt := ""
+	if evt == "updated" {
+		salt = rowkit.Digest([]any{r.st.Value, rows.entity[j], rows.deal[j], rows.linked[j]})
+	}
+	row, err := rowkit.EventRow(r.key.Tenant, interactionEvent+evt, payload, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
+	if err != nil {
+		return err
+	}
+	out.outbox = append(out.outbox, row)
+	st := ip.cur[r.id]
+	if evt != "updated" || st.status == nil || *st.status == payload.Status {
+		return nil
+	}
+	action := map[string]string{"done": "completed", "canceled": "canceled"}[payload.Status]
+	if action == "" {
+		return nil
+	}
+	row, err = rowkit.EventRow(r.key.Tenant, interactionEvent+action, payload, r.id.String(), r.st.Version, r.st.MappingVersion, "")
+	if err != nil {
+		return err
+	}
+	out.outbox = append(out.outbox, row)
+	return nil
 }

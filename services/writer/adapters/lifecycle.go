@@ -34,6 +34,16 @@ UPDATE customer_entities e SET lifecycle_stage = v.stage, updated_at = $3
 FROM unnest($1::uuid[], $2::text[]) AS v(id, stage)
 WHERE e.id = v.id AND e.lifecycle_stage IS DISTINCT FROM v.stage`
 
+// stageChange is a person whose lifecycle stage differs from its last applied version's.
+type stageChange struct {
+	key     domain.Key
+	id      ids
+	stage   *string
+	notify  bool // not a person just created: announced as updated
+	version events.SourceVersion
+	mapping string
+}
+
 // ApplyLifecycleStages brings customer_entities.lifecycle_stage of the given people in line with their last
 // applied versions; a person updated so (not one just created) gets a customers.person.updated event.
 func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (app.Result, error) {
@@ -45,38 +55,48 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 		return app.Result{}, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
+	changes, err := s.stageChanges(ctx, tx, keys)
+	if err != nil {
+		return app.Result{}, err
+	}
+	if len(changes) == 0 {
+		return app.Result{}, tx.Commit(ctx)
+	}
+	n, err := s.writeStages(ctx, tx, changes)
+	if err != nil {
+		return app.Result{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return app.Result{}, fmt.Errorf("writer: commit: %w", err)
+	}
+	return app.Result{Updated: n}, nil
+}
+
+// stageChanges locks the people's entities and lists those whose stage differs from their snapshot's.
+func (s *Store) stageChanges(ctx context.Context, tx pgx.Tx, keys []domain.Key) ([]stageChange, error) {
 	ts, os, sts, sis := s.keyColumns(keys)
 	rows, err := tx.Query(ctx, stagesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
-		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
+		return nil, fmt.Errorf("writer: lifecycle stages: %w", err)
 	}
-	type change struct {
-		key     domain.Key
-		id      ids
-		stage   *string
-		notify  bool
-		version events.SourceVersion
-		mapping string
-	}
-	var changes []change
+	defer rows.Close()
+	var changes []stageChange
 	for rows.Next() {
 		var (
 			i        int64
-			c        change
+			c        stageChange
 			cur      *string
 			snapshot []byte
 			fresh    bool
 		)
 		if err := rows.Scan(&i, &c.id.entity, &cur, &snapshot, &fresh, &c.version.UpdatedAt, &c.version.PayloadHash, &c.mapping,
 			&c.id.profile); err != nil {
-			rows.Close()
-			return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
+			return nil, fmt.Errorf("writer: lifecycle stages: %w", err)
 		}
 		c.key = keys[i-1]
 		var p events.Person
 		if err := rowkit.OpenJSON(s.ciphers[c.key.Tenant], snapshot, &p); err != nil {
-			rows.Close()
-			return app.Result{}, fmt.Errorf("writer: snapshot of %s/%s: %w", c.key.SourceType, c.key.SourceID, err)
+			return nil, fmt.Errorf("writer: snapshot of %s/%s: %w", c.key.SourceType, c.key.SourceID, err)
 		}
 		if p.LifecycleStage == nil && cur == nil || p.LifecycleStage != nil && cur != nil && *p.LifecycleStage == *cur {
 			continue
@@ -85,13 +105,14 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 		c.version.UpdatedAt = c.version.UpdatedAt.UTC()
 		changes = append(changes, c)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
+		return nil, fmt.Errorf("writer: lifecycle stages: %w", err)
 	}
-	if len(changes) == 0 {
-		return app.Result{}, tx.Commit(ctx)
-	}
+	return changes, nil
+}
+
+// writeStages writes the stages, their dictionary entries and events; it returns how many people were announced.
+func (s *Store) writeStages(ctx context.Context, tx pgx.Tx, changes []stageChange) (int, error) {
 	now := s.now().UTC()
 	entities, stages := make([]uuid.UUID, len(changes)), make([]*string, len(changes))
 	d := dictionary{}
@@ -109,21 +130,15 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 		row, err := rowkit.CustomerEventRow(c.key.Tenant, events.AggregatePerson+".updated", s.scopes[c.key.Tenant], c.id.entity, c.id.profile,
 			c.version, c.mapping, "lifecycle/"+stage)
 		if err != nil {
-			return app.Result{}, err
+			return 0, err
 		}
 		outbox = append(outbox, row)
 	}
 	if _, err := tx.Exec(ctx, setStagesSQL, rowkit.UUIDs(entities), stages, now); err != nil {
-		return app.Result{}, fmt.Errorf("writer: lifecycle stages: %w", err)
+		return 0, fmt.Errorf("writer: lifecycle stages: %w", err)
 	}
 	if err := d.ensure(ctx, tx, s.scopes, now); err != nil {
-		return app.Result{}, err
+		return 0, err
 	}
-	if err := s.insertOutbox(ctx, tx, outbox); err != nil {
-		return app.Result{}, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return app.Result{}, fmt.Errorf("writer: commit: %w", err)
-	}
-	return app.Result{Updated: len(outbox)}, nil
+	return len(outbox), s.insertOutbox(ctx, tx, outbox)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
+	"github.com/orosync/orosync/services/writer/domain"
 )
 
 // Person ↔ company links. A person's links are those of its last applied version (Person.CompanyLinks): links to
@@ -140,153 +141,6 @@ type linkPlan struct {
 	pPrimary        []bool
 	pAt             []time.Time
 	outbox          []model.OrosyncOutbox
-}
-
-// planLinks resolves the companies the given people link to and decides the link rows to write. fresh are the
-// people this batch inserts: they have no links, parked links nor primary company yet, so nothing is loaded for
-// them.
-func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fresh map[uuid.UUID]bool) (*linkPlan, error) {
-	lp := &linkPlan{syncs: syncs, primary: make(map[uuid.UUID]uuid.UUID, len(syncs))}
-	if len(syncs) == 0 {
-		return lp, nil
-	}
-	tenants := map[string]bool{}
-	for _, ls := range syncs {
-		tenants[ls.tenant] = true
-	}
-	// The tenants' link locks, the resolution of every referenced company and the current links of people not
-	// new to Mercato go in one round trip.
-	p := &pipeline{}
-	queueLinkLocks(p, tenants)
-	type ref struct {
-		tenant string
-		events.OroRef
-	}
-	var refs []ref
-	index := map[ref]int{}
-	for _, ls := range syncs {
-		for _, l := range ls.links {
-			r := ref{ls.tenant, l.Company}
-			if _, ok := index[r]; !ok {
-				index[r] = len(refs)
-				refs = append(refs, r)
-			}
-		}
-	}
-	resolved := map[ref]uuid.UUID{}
-	if len(refs) > 0 {
-		n := len(refs)
-		ts, os, sts, sis := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]string, n), make([]string, n)
-		for i, r := range refs {
-			sc := s.scopes[r.tenant]
-			ts[i], os[i], sts[i], sis[i] = sc.TenantID, sc.OrganizationID, r.Type, r.ID
-		}
-		p.b.Queue(resolveCompaniesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), rowkit.Texts(sts), rowkit.Texts(sis)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var i int64
-				var entity [16]byte
-				if err := rows.Scan(&i, &entity); err != nil {
-					return err
-				}
-				resolved[refs[i-1]] = entity
-			}
-			return rows.Err()
-		})
-	}
-	for _, ls := range syncs {
-		if !fresh[ls.person] {
-			lp.clear = append(lp.clear, ls.person)
-		}
-	}
-	current := map[uuid.UUID][]linkRow{}
-	if len(lp.clear) > 0 {
-		p.b.Queue(currentLinksSQL, rowkit.UUIDs(lp.clear)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var l linkRow
-				if err := rows.Scan(rowkit.ScanUUID(&l.id), rowkit.ScanUUID(&l.person), rowkit.ScanUUID(&l.company), &l.primary); err != nil {
-					return err
-				}
-				current[l.person] = append(current[l.person], l)
-			}
-			return rows.Err()
-		})
-	}
-	if err := p.flush(ctx, tx); err != nil {
-		return nil, fmt.Errorf("writer: resolving companies and loading links: %w", err)
-	}
-
-	for si, ls := range syncs {
-		sc := s.scopes[ls.tenant]
-		want := map[uuid.UUID]bool{} // company entity → primary
-		var order []uuid.UUID
-		var primary *uuid.UUID
-		primaryTaken := false
-		parked := map[events.OroRef]int{} // the same account twice is one link
-		for _, l := range ls.links {
-			isPrimary := l.IsPrimary && !primaryTaken
-			primaryTaken = primaryTaken || l.IsPrimary
-			company, ok := resolved[ref{ls.tenant, l.Company}]
-			if !ok {
-				if j, dup := parked[l.Company]; dup {
-					lp.pPrimary[j] = lp.pPrimary[j] || isPrimary
-					continue
-				}
-				parked[l.Company] = len(lp.pPerson)
-				lp.pT, lp.pO, lp.pPerson = append(lp.pT, sc.TenantID), append(lp.pO, sc.OrganizationID), append(lp.pPerson, ls.person)
-				lp.pST, lp.pSI, lp.pPrimary = append(lp.pST, l.Company.Type), append(lp.pSI, l.Company.ID), append(lp.pPrimary, isPrimary)
-				lp.pAt, lp.pHash = append(lp.pAt, ls.version.UpdatedAt), append(lp.pHash, ls.version.PayloadHash)
-				continue
-			}
-			if _, dup := want[company]; !dup {
-				order = append(order, company)
-			}
-			want[company] = want[company] || isPrimary
-			if isPrimary {
-				c := company
-				primary = &c
-			}
-		}
-		have := map[uuid.UUID]linkRow{}
-		for _, l := range current[ls.person] {
-			if _, ok := want[l.company]; !ok {
-				lp.del = append(lp.del, l.id)
-				row, err := rowkit.LinkEventRow(ls.tenant, linkEvent+"deleted", sc, l.id, l.person, l.company, ls.version, ls.mapping)
-				if err != nil {
-					return nil, err
-				}
-				lp.outbox = append(lp.outbox, row)
-				continue
-			}
-			have[l.company] = l
-		}
-		for _, company := range order {
-			if l, ok := have[company]; ok {
-				if l.primary != want[company] {
-					lp.updID, lp.updPrimary = append(lp.updID, l.id), append(lp.updPrimary, want[company])
-				}
-				continue
-			}
-			n := len(syncs)
-			lp.ins = rowkit.AppendSized(lp.ins, n, linkRow{id: rowkit.LinkID(sc, ls.person, company), person: ls.person, company: company, primary: want[company]})
-			lp.insScope, lp.insSync = rowkit.AppendSized(lp.insScope, n, sc), rowkit.AppendSized(lp.insSync, n, si)
-			lp.insFresh = rowkit.AppendSized(lp.insFresh, n, fresh[ls.person])
-		}
-		if fresh[ls.person] {
-			if primary != nil {
-				lp.primary[ls.person] = *primary
-			}
-			continue
-		}
-		var p uuid.UUID
-		if primary != nil {
-			p = *primary
-		}
-		if ls.companyLoaded && ls.company == p {
-			continue
-		}
-		lp.primaryPerson, lp.primaryComp = append(lp.primaryPerson, ls.person), append(lp.primaryComp, p)
-	}
-	return lp, nil
 }
 
 // exec writes the planned links after the writes queued in p (the people they belong to), sends them all, and
@@ -482,4 +336,172 @@ type arrival struct {
 	entity  uuid.UUID
 	version events.SourceVersion
 	mapping string
+}
+
+// planLinks resolves the companies the given people link to and decides the link rows to write. fresh are the
+// people this batch inserts: they have no links, parked links nor primary company yet, so nothing is loaded for
+// them.
+func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fresh map[uuid.UUID]bool) (*linkPlan, error) {
+	lp := &linkPlan{syncs: syncs, primary: make(map[uuid.UUID]uuid.UUID, len(syncs))}
+	if len(syncs) == 0 {
+		return lp, nil
+	}
+	resolved, current, err := s.loadLinks(ctx, tx, lp, fresh)
+	if err != nil {
+		return nil, err
+	}
+	for si, ls := range syncs {
+		sc := s.scopes[ls.tenant]
+		want, order, primary := lp.want(sc, ls, resolved)
+		if err := lp.diff(si, sc, ls, want, order, current[ls.person], fresh[ls.person]); err != nil {
+			return nil, err
+		}
+		lp.setPrimary(ls, primary, fresh[ls.person])
+	}
+	return lp, nil
+}
+
+// loadLinks takes the tenants' link locks, resolves every referenced company and loads the current links of people
+// not new to Mercato (lp.clear), in one round trip.
+func (s *Store) loadLinks(ctx context.Context, tx pgx.Tx, lp *linkPlan, fresh map[uuid.UUID]bool) (map[refKey]uuid.UUID,
+	map[uuid.UUID][]linkRow, error) {
+	tenants := map[string]bool{}
+	var refs []refKey
+	index := map[refKey]int{}
+	for _, ls := range lp.syncs {
+		tenants[ls.tenant] = true
+		for _, l := range ls.links {
+			r := refKey{ls.tenant, l.Company}
+			if _, ok := index[r]; !ok {
+				index[r] = len(refs)
+				refs = append(refs, r)
+			}
+		}
+		if !fresh[ls.person] {
+			lp.clear = append(lp.clear, ls.person)
+		}
+	}
+	p := &pipeline{}
+	queueLinkLocks(p, tenants)
+	resolved := map[refKey]uuid.UUID{}
+	if len(refs) > 0 {
+		keys := make([]domain.Key, len(refs))
+		for i, r := range refs {
+			keys[i] = r.key()
+		}
+		ts, os, sts, sis := s.keyColumns(keys)
+		p.b.Queue(resolveCompaniesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var i int64
+				var entity [16]byte
+				if err := rows.Scan(&i, &entity); err != nil {
+					return err
+				}
+				resolved[refs[i-1]] = entity
+			}
+			return rows.Err()
+		})
+	}
+	current := map[uuid.UUID][]linkRow{}
+	if len(lp.clear) > 0 {
+		p.b.Queue(currentLinksSQL, rowkit.UUIDs(lp.clear)).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var l linkRow
+				if err := rows.Scan(rowkit.ScanUUID(&l.id), rowkit.ScanUUID(&l.person), rowkit.ScanUUID(&l.company), &l.primary); err != nil {
+					return err
+				}
+				current[l.person] = append(current[l.person], l)
+			}
+			return rows.Err()
+		})
+	}
+	if err := p.flush(ctx, tx); err != nil {
+		return nil, nil, fmt.Errorf("writer: resolving companies and loading links: %w", err)
+	}
+	return resolved, current, nil
+}
+
+// want is the link set a person's version asks for: per company written, whether it is the primary one, in order,
+// and the primary company; links to companies not written yet are parked (the same account twice is one link).
+func (lp *linkPlan) want(sc Scope, ls linkSync, resolved map[refKey]uuid.UUID) (want map[uuid.UUID]bool, order []uuid.UUID,
+	primary *uuid.UUID) {
+	want = map[uuid.UUID]bool{}
+	primaryTaken := false
+	parked := map[events.OroRef]int{}
+	for _, l := range ls.links {
+		isPrimary := l.IsPrimary && !primaryTaken
+		primaryTaken = primaryTaken || l.IsPrimary
+		company, ok := resolved[refKey{ls.tenant, l.Company}]
+		if !ok {
+			if j, dup := parked[l.Company]; dup {
+				lp.pPrimary[j] = lp.pPrimary[j] || isPrimary
+				continue
+			}
+			parked[l.Company] = len(lp.pPerson)
+			lp.pT, lp.pO, lp.pPerson = append(lp.pT, sc.TenantID), append(lp.pO, sc.OrganizationID), append(lp.pPerson, ls.person)
+			lp.pST, lp.pSI, lp.pPrimary = append(lp.pST, l.Company.Type), append(lp.pSI, l.Company.ID), append(lp.pPrimary, isPrimary)
+			lp.pAt, lp.pHash = append(lp.pAt, ls.version.UpdatedAt), append(lp.pHash, ls.version.PayloadHash)
+			continue
+		}
+		if _, dup := want[company]; !dup {
+			order = append(order, company)
+		}
+		want[company] = want[company] || isPrimary
+		if isPrimary {
+			c := company
+			primary = &c
+		}
+	}
+	return want, order, primary
+}
+
+// diff plans the link rows that bring a person's current links (of sync si) to want: deletions (announced),
+// primary flags, and inserts.
+func (lp *linkPlan) diff(si int, sc Scope, ls linkSync, want map[uuid.UUID]bool, order []uuid.UUID, current []linkRow, fresh bool) error {
+	have := map[uuid.UUID]linkRow{}
+	for _, l := range current {
+		if _, ok := want[l.company]; !ok {
+			lp.del = append(lp.del, l.id)
+			row, err := rowkit.LinkEventRow(ls.tenant, linkEvent+"deleted", sc, l.id, l.person, l.company, ls.version, ls.mapping)
+			if err != nil {
+				return err
+			}
+			lp.outbox = append(lp.outbox, row)
+			continue
+		}
+		have[l.company] = l
+	}
+	n := len(lp.syncs)
+	for _, company := range order {
+		if l, ok := have[company]; ok {
+			if l.primary != want[company] {
+				lp.updID, lp.updPrimary = append(lp.updID, l.id), append(lp.updPrimary, want[company])
+			}
+			continue
+		}
+		lp.ins = rowkit.AppendSized(lp.ins, n, linkRow{id: rowkit.LinkID(sc, ls.person, company), person: ls.person, company: company,
+			primary: want[company]})
+		lp.insScope, lp.insSync = rowkit.AppendSized(lp.insScope, n, sc), rowkit.AppendSized(lp.insSync, n, si)
+		lp.insFresh = rowkit.AppendSized(lp.insFresh, n, fresh)
+	}
+	return nil
+}
+
+// setPrimary notes a person's primary company: in its insert when the batch creates it, else as an update when it
+// changed.
+func (lp *linkPlan) setPrimary(ls linkSync, primary *uuid.UUID, fresh bool) {
+	if fresh {
+		if primary != nil {
+			lp.primary[ls.person] = *primary
+		}
+		return
+	}
+	var p uuid.UUID
+	if primary != nil {
+		p = *primary
+	}
+	if ls.companyLoaded && ls.company == p {
+		return
+	}
+	lp.primaryPerson, lp.primaryComp = append(lp.primaryPerson, ls.person), append(lp.primaryComp, p)
 }

@@ -51,7 +51,7 @@ func (s *Store) SplitMerges(ctx context.Context, changes []events.Change) (mine,
 	if len(candidates) == 0 {
 		return nil, changes, nil
 	}
-	keys := keysOf(candidates)
+	keys := domain.KeysOf(candidates)
 	ts, os, sts, sis := s.keyColumns(keys)
 	rows, err := s.pool.Query(ctx, recordTypesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
@@ -78,7 +78,7 @@ func (s *Store) SplitMerges(ctx context.Context, changes []events.Change) (mine,
 	wantsMerge := map[domain.Key]bool{}
 	for _, c := range candidates {
 		if c.Company != nil && c.Company.MergeInto != nil {
-			wantsMerge[domain.Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}] = true
+			wantsMerge[domain.KeyOf(c)] = true
 		}
 	}
 	isMerged := map[domain.Key]bool{}
@@ -97,7 +97,7 @@ func (s *Store) SplitMerges(ctx context.Context, changes []events.Change) (mine,
 		}
 	}
 	for _, c := range changes {
-		if isMerged[domain.Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}] {
+		if isMerged[domain.KeyOf(c)] {
 			mine = append(mine, c)
 		} else {
 			rest = append(rest, c)
@@ -135,6 +135,13 @@ RETURNING c.entity_id`
 
 const companyProfilesSQL = `SELECT entity_id, id FROM customer_companies WHERE entity_id = ANY($1::uuid[])`
 
+// mergeFills are the values merged records fill into their companies, one per company, as columns.
+type mergeFills struct {
+	ents                                     []uuid.UUID
+	emails, phones, descs, legal, webs, inds []*string
+	from                                     map[uuid.UUID]int // company → the record (index) that fills it
+}
+
 func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Company], out *reconciled, now time.Time) error {
 	var refs []refKey
 	for _, r := range rs {
@@ -146,12 +153,7 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 	if err != nil {
 		return err
 	}
-	var (
-		ents                               []uuid.UUID
-		emails, phones, descs, legal, webs []*string
-		inds                               []*string
-		fillFrom                           = map[uuid.UUID]int{}
-	)
+	f := mergeFills{from: map[uuid.UUID]int{}}
 	for i, r := range rs {
 		if r.st.Missing || r.st.Value.MergeInto == nil {
 			continue
@@ -167,77 +169,94 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 		if r.st.Deleted {
 			continue
 		}
-		if _, dup := fillFrom[id]; dup {
+		if _, dup := f.from[id]; dup {
 			continue // two records merged into one company in a batch: the first fills
 		}
-		fillFrom[id] = i
-		c := s.ciphers[r.key.Tenant]
-		v := r.st.Value
-		ents = append(ents, id)
-		emails, phones, descs = append(emails, c.EncPtr(v.PrimaryEmail)), append(phones, c.EncPtr(v.PrimaryPhone)), append(descs, c.EncPtr(v.Description))
-		legal, webs, inds = append(legal, c.EncPtr(v.LegalName)), append(webs, c.EncPtr(v.WebsiteURL)), append(inds, c.EncPtr(v.Industry))
-		out.dict.add(r.key.Tenant, "industry", v.Industry)
+		f.add(id, i, s.ciphers[r.key.Tenant], r.st.Value)
+		out.dict.add(r.key.Tenant, "industry", r.st.Value.Industry)
 	}
-	if len(ents) == 0 {
+	if len(f.ents) == 0 {
 		return nil
 	}
+	filled, err := f.exec(ctx, tx, now)
+	if err != nil || len(filled) == 0 {
+		return err
+	}
+	profiles, err := companyProfiles(ctx, tx, f.ents)
+	if err != nil {
+		return err
+	}
+	for _, e := range f.ents {
+		if filled[e] {
+			if err := emitFill(rs[f.from[e]], e, profiles[e], out, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (f *mergeFills) add(company uuid.UUID, from int, c *rowkit.Cipher, v events.Company) {
+	f.from[company] = from
+	f.ents = append(f.ents, company)
+	f.emails, f.phones, f.descs = append(f.emails, c.EncPtr(v.PrimaryEmail)), append(f.phones, c.EncPtr(v.PrimaryPhone)), append(f.descs, c.EncPtr(v.Description))
+	f.legal, f.webs, f.inds = append(f.legal, c.EncPtr(v.LegalName)), append(f.webs, c.EncPtr(v.WebsiteURL)), append(f.inds, c.EncPtr(v.Industry))
+}
+
+// exec fills the companies' empty fields and returns the companies it filled something into.
+func (f *mergeFills) exec(ctx context.Context, tx pgx.Tx, now time.Time) (map[uuid.UUID]bool, error) {
 	filled := map[uuid.UUID]bool{}
 	for _, q := range []struct {
 		sql     string
 		a, b, c []*string
 		what    string
-	}{{fillEntitiesSQL, emails, phones, descs, "companies"}, {fillCompaniesSQL, legal, webs, inds, "company profiles"}} {
-		rows, err := tx.Query(ctx, q.sql, rowkit.UUIDs(ents), q.a, q.b, q.c, now)
+	}{{fillEntitiesSQL, f.emails, f.phones, f.descs, "companies"}, {fillCompaniesSQL, f.legal, f.webs, f.inds, "company profiles"}} {
+		rows, err := tx.Query(ctx, q.sql, rowkit.UUIDs(f.ents), q.a, q.b, q.c, now)
 		if err != nil {
-			return fmt.Errorf("writer: filling merged %s: %w", q.what, err)
+			return nil, fmt.Errorf("writer: filling merged %s: %w", q.what, err)
 		}
-		for rows.Next() {
-			var id uuid.UUID
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("writer: filling merged %s: %w", q.what, err)
-			}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return nil, fmt.Errorf("writer: filling merged %s: %w", q.what, err)
+		}
+		for _, id := range ids {
 			filled[id] = true
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("writer: filling merged %s: %w", q.what, err)
-		}
 	}
-	if len(filled) == 0 {
-		return nil
-	}
+	return filled, nil
+}
+
+// companyProfiles are the profile ids of company entities.
+func companyProfiles(ctx context.Context, tx pgx.Tx, ents []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
 	rows, err := tx.Query(ctx, companyProfilesSQL, rowkit.UUIDs(ents))
 	if err != nil {
-		return fmt.Errorf("writer: merged company profiles: %w", err)
+		return nil, fmt.Errorf("writer: merged company profiles: %w", err)
 	}
+	defer rows.Close()
 	profiles := map[uuid.UUID]uuid.UUID{}
 	for rows.Next() {
 		var e, p uuid.UUID
 		if err := rows.Scan(&e, &p); err != nil {
-			rows.Close()
-			return fmt.Errorf("writer: merged company profiles: %w", err)
+			return nil, fmt.Errorf("writer: merged company profiles: %w", err)
 		}
 		profiles[e] = p
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("writer: merged company profiles: %w", err)
+		return nil, fmt.Errorf("writer: merged company profiles: %w", err)
 	}
-	for _, e := range ents {
-		if !filled[e] {
-			continue
-		}
-		r := rs[fillFrom[e]]
-		payload := events.CustomerEvent{ID: profiles[e].String(), EntityID: e.String(), OrganizationID: r.sc.OrganizationID.String(),
-			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
-		// The same version may fill the company again after an account version cleared it: each fill is an event.
-		row, err := rowkit.EventRow(r.key.Tenant, events.AggregateCompany+".updated", payload, e.String(), r.st.Version, r.st.MappingVersion,
-			"merge/"+r.key.SourceType+"/"+r.key.SourceID, now.Format(time.RFC3339Nano))
-		if err != nil {
-			return err
-		}
-		out.outbox = append(out.outbox, row)
+	return profiles, nil
+}
+
+// emitFill announces a company a merged record filled (customers.company.updated). The same version may fill the
+// company again after an account version cleared it: each fill is an event.
+func emitFill(r recState[events.Company], entity, profile uuid.UUID, out *reconciled, now time.Time) error {
+	payload := events.CustomerEvent{ID: profile.String(), EntityID: entity.String(), OrganizationID: r.sc.OrganizationID.String(),
+		TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
+	row, err := rowkit.EventRow(r.key.Tenant, events.AggregateCompany+".updated", payload, entity.String(), r.st.Version, r.st.MappingVersion,
+		"merge/"+r.key.SourceType+"/"+r.key.SourceID, now.Format(time.RFC3339Nano))
+	if err != nil {
+		return err
 	}
+	out.outbox = append(out.outbox, row)
 	return nil
 }

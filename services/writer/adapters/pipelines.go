@@ -133,6 +133,13 @@ FROM unnest($4::uuid[], $5::text[], $6::int[]) AS v(id, name, position)
 ORDER BY v.id
 ON CONFLICT (id) DO NOTHING`
 
+// pipelineState is a scope's pipeline as found: its id and its stages, by id and by normalized name.
+type pipelineState struct {
+	pipeline uuid.UUID
+	ids      map[uuid.UUID]bool
+	byName   map[string]uuid.UUID
+}
+
 // ensureBoards resolves each tenant's pipeline and the stages of its status values, creating what is missing and
 // ensuring the values in the pipeline_stage dictionary (d), as Mercato's commands do for the values they write.
 // One round trip when pipeline and stages exist, two when stages are added.
@@ -147,12 +154,28 @@ func ensureBoards(ctx context.Context, tx pgx.Tx, scopes map[string]Scope, want 
 		tenants = append(tenants, t)
 	}
 	sort.Strings(tenants) // advisory locks in one order
-	type current struct {
-		pipeline uuid.UUID
-		ids      map[uuid.UUID]bool
-		byName   map[string]uuid.UUID
+	cur, err := resolvePipelines(ctx, tx, scopes, tenants, now)
+	if err != nil {
+		return nil, err
 	}
-	cur := make([]current, len(tenants))
+	adds := &pgx.Batch{}
+	for i, t := range tenants {
+		if cur[i].pipeline == uuid.Nil {
+			return nil, fmt.Errorf("writer: deal pipeline of tenant %s: %q was created concurrently without orosync's lock", t, oroPipelineName)
+		}
+		out[t] = cur[i].board(adds, scopes[t], t, want[t], d, now)
+	}
+	if adds.Len() > 0 {
+		if err := tx.SendBatch(ctx, adds).Close(); err != nil {
+			return nil, fmt.Errorf("writer: deal pipeline stages: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// resolvePipelines locks, finds (or creates) and reads each tenant's pipeline, in one round trip.
+func resolvePipelines(ctx context.Context, tx pgx.Tx, scopes map[string]Scope, tenants []string, now time.Time) ([]pipelineState, error) {
+	cur := make([]pipelineState, len(tenants))
 	b := &pgx.Batch{}
 	for i, t := range tenants {
 		sc := scopes[t]
@@ -180,43 +203,36 @@ func ensureBoards(ctx context.Context, tx pgx.Tx, scopes map[string]Scope, want 
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("writer: deal pipelines: %w", err)
 	}
-	adds := &pgx.Batch{}
-	for i, t := range tenants {
-		sc, c := scopes[t], cur[i]
-		if c.pipeline == uuid.Nil {
-			return nil, fmt.Errorf("writer: deal pipeline of tenant %s: %q was created concurrently without orosync's lock", t, oroPipelineName)
-		}
-		bd := board{pipeline: c.pipeline, stages: map[string]uuid.UUID{}}
-		norms := make([]string, 0, len(want[t]))
-		for norm := range want[t] {
-			norms = append(norms, norm)
-		}
-		sort.Strings(norms)
-		var ids []uuid.UUID
-		var names []string
-		var positions []int32
-		for _, norm := range norms {
-			value := want[t][norm]
-			d.add(t, "pipeline_stage", &value)
-			sid := stageID(sc, c.pipeline, norm)
-			if !c.ids[sid] {
-				if other, ok := c.byName[norm]; ok {
-					sid = other // a stage of that name made in Mercato
-				} else {
-					ids, names, positions = append(ids, sid), append(names, value), append(positions, stagePosition(norm))
-				}
+	return cur, nil
+}
+
+// board is the tenant's board for its status values (normalized → as written): stages found by id or name, the
+// others queued in adds; every value goes to the pipeline_stage dictionary.
+func (c pipelineState) board(adds *pgx.Batch, sc Scope, tenant string, values map[string]string, d dictionary, now time.Time) board {
+	bd := board{pipeline: c.pipeline, stages: map[string]uuid.UUID{}}
+	norms := make([]string, 0, len(values))
+	for norm := range values {
+		norms = append(norms, norm)
+	}
+	sort.Strings(norms)
+	var ids []uuid.UUID
+	var names []string
+	var positions []int32
+	for _, norm := range norms {
+		value := values[norm]
+		d.add(tenant, "pipeline_stage", &value)
+		sid := stageID(sc, c.pipeline, norm)
+		if !c.ids[sid] {
+			if other, ok := c.byName[norm]; ok {
+				sid = other // a stage of that name made in Mercato
+			} else {
+				ids, names, positions = append(ids, sid), append(names, value), append(positions, stagePosition(norm))
 			}
-			bd.stages[norm] = sid
 		}
-		if len(ids) > 0 {
-			adds.Queue(insertStagesSQL, sc.OrganizationID, sc.TenantID, c.pipeline, rowkit.UUIDs(ids), names, positions, now)
-		}
-		out[t] = bd
+		bd.stages[norm] = sid
 	}
-	if adds.Len() > 0 {
-		if err := tx.SendBatch(ctx, adds).Close(); err != nil {
-			return nil, fmt.Errorf("writer: deal pipeline stages: %w", err)
-		}
+	if len(ids) > 0 {
+		adds.Queue(insertStagesSQL, sc.OrganizationID, sc.TenantID, c.pipeline, rowkit.UUIDs(ids), names, positions, now)
 	}
-	return out, nil
+	return bd
 }

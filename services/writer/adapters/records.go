@@ -58,19 +58,6 @@ type recordKind[T any] struct {
 	reconcile func(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[T], out *reconciled, now time.Time) error
 }
 
-func keysOf(changes []events.Change) []domain.Key {
-	var keys []domain.Key
-	seen := map[domain.Key]bool{}
-	for _, c := range changes {
-		k := domain.Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	return keys
-}
-
 func sortedTenants(keys []domain.Key) []string {
 	tenants := map[string]bool{}
 	for _, k := range keys {
@@ -100,7 +87,7 @@ func applyRecords[T any](ctx context.Context, s *Store, kind recordKind[T], chan
 		return app.Result{}, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	keys := keysOf(changes)
+	keys := domain.KeysOf(changes)
 	if err := lockRefs(ctx, tx, keys); err != nil {
 		return app.Result{}, err
 	}

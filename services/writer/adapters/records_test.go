@@ -433,7 +433,7 @@ func BenchmarkResolveWaitingAfterAContactBatch(b *testing.B) {
 	}
 	keys := make([]domain.Key, len(batch))
 	for i, c := range batch {
-		keys[i] = domain.Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
+		keys[i] = domain.KeyOf(c)
 	}
 	b.ResetTimer()
 	for range b.N {

@@ -28,6 +28,10 @@ type refKey struct {
 	events.OroRef
 }
 
+func (r refKey) key() domain.Key {
+	return domain.Key{Tenant: r.tenant, SourceType: r.Type, SourceID: r.ID}
+}
+
 // resolveRefs resolves Oro references to the Mercato rows orosync wrote for them. A record known but of no
 // resolvable kind (an interaction, a user) is returned in never: waiting for it is pointless.
 func (s *Store) resolveRefs(ctx context.Context, tx pgx.Tx, refs []refKey) (found map[refKey]target, never map[refKey]bool, err error) {
@@ -37,7 +41,7 @@ func (s *Store) resolveRefs(ctx context.Context, tx pgx.Tx, refs []refKey) (foun
 	}
 	keys := make([]domain.Key, len(refs))
 	for i, r := range refs {
-		keys[i] = domain.Key{Tenant: r.tenant, SourceType: r.Type, SourceID: r.ID}
+		keys[i] = r.key()
 	}
 	ts, os, sts, sis := s.keyColumns(keys)
 	rows, err := tx.Query(ctx, resolveRefsSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)

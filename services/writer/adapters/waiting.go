@@ -103,24 +103,73 @@ func (s *Store) anyWaiting(ctx context.Context, arrived []domain.Key) (bool, err
 	return found, nil
 }
 
+// rereconcile reconciles records again from their stored state.
+func rereconcile[T any](ctx context.Context, s *Store, tx pgx.Tx, kind recordKind[T], keys []domain.Key) (app.Result, error) {
+	stored, err := loadRecords[T](ctx, s, tx, keys)
+	if err != nil {
+		return app.Result{}, err
+	}
+	var rs []recState[T]
+	for _, k := range keys {
+		st, ok := stored[k]
+		if !ok {
+			continue
+		}
+		sc := s.scopes[k.Tenant]
+		r := recState[T]{key: k, sc: sc, id: newIDs(sc, k).entity, st: *st, relink: true}
+		if !st.Missing {
+			v := st.Value
+			r.prev = &v
+		}
+		rs = append(rs, r)
+	}
+	if len(rs) == 0 {
+		return app.Result{}, nil
+	}
+	return reconcileRecords(ctx, s, tx, kind, rs)
+}
+
 func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([]domain.Key, app.Result, error) {
-	var res app.Result
 	if found, err := s.anyWaiting(ctx, arrived); err != nil || !found {
-		return nil, res, err
+		return nil, app.Result{}, err
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
-		return nil, res, fmt.Errorf("writer: begin: %w", err)
+		return nil, app.Result{}, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	if err := lockRefs(ctx, tx, arrived); err != nil {
+		return nil, app.Result{}, err
+	}
+	owners, err := s.takeWaiting(ctx, tx, arrived)
+	if err != nil {
+		return nil, app.Result{}, err
+	}
+	if len(owners) == 0 {
+		return nil, app.Result{}, tx.Commit(ctx)
+	}
+	byType, err := s.ownerTypes(ctx, tx, owners)
+	if err != nil {
+		return nil, app.Result{}, err
+	}
+	done, res, err := s.rereconcileAll(ctx, tx, byType)
+	if err != nil {
 		return nil, res, err
 	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, res, fmt.Errorf("writer: commit: %w", err)
+	}
+	return done, res, nil
+}
+
+// takeWaiting deletes the waiting references to the arrived records and returns the records that waited.
+func (s *Store) takeWaiting(ctx context.Context, tx pgx.Tx, arrived []domain.Key) ([]domain.Key, error) {
 	ts, os, sts, sis := s.keyColumns(arrived)
 	rows, err := tx.Query(ctx, takeWaitingSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
-		return nil, res, fmt.Errorf("writer: waiting references: %w", err)
+		return nil, fmt.Errorf("writer: waiting references: %w", err)
 	}
+	defer rows.Close()
 	tenantOf := map[[2]uuid.UUID]string{}
 	for name, sc := range s.scopes {
 		tenantOf[[2]uuid.UUID{sc.TenantID, sc.OrganizationID}] = name
@@ -131,8 +180,7 @@ func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([
 		var t, o uuid.UUID
 		var st, si string
 		if err := rows.Scan(&t, &o, &st, &si); err != nil {
-			rows.Close()
-			return nil, res, fmt.Errorf("writer: waiting references: %w", err)
+			return nil, fmt.Errorf("writer: waiting references: %w", err)
 		}
 		tenant, ok := tenantOf[[2]uuid.UUID{t, o}]
 		k := domain.Key{Tenant: tenant, SourceType: st, SourceID: si}
@@ -141,33 +189,41 @@ func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([
 			owners = append(owners, k)
 		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, res, fmt.Errorf("writer: waiting references: %w", err)
+		return nil, fmt.Errorf("writer: waiting references: %w", err)
 	}
-	if len(owners) == 0 {
-		return nil, res, tx.Commit(ctx)
-	}
-	ts, os, sts, sis = s.keyColumns(owners)
-	rows, err = tx.Query(ctx, ownerTypesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
+	return owners, nil
+}
+
+// ownerTypes groups records by their aggregate.
+func (s *Store) ownerTypes(ctx context.Context, tx pgx.Tx, owners []domain.Key) (map[string][]domain.Key, error) {
+	ts, os, sts, sis := s.keyColumns(owners)
+	rows, err := tx.Query(ctx, ownerTypesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
-		return nil, res, fmt.Errorf("writer: waiting records: %w", err)
+		return nil, fmt.Errorf("writer: waiting records: %w", err)
 	}
+	defer rows.Close()
 	byType := map[string][]domain.Key{}
 	for rows.Next() {
 		var i int64
 		var typ string
 		if err := rows.Scan(&i, &typ); err != nil {
-			rows.Close()
-			return nil, res, fmt.Errorf("writer: waiting records: %w", err)
+			return nil, fmt.Errorf("writer: waiting records: %w", err)
 		}
 		byType[typ] = append(byType[typ], owners[i-1])
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, res, fmt.Errorf("writer: waiting records: %w", err)
+		return nil, fmt.Errorf("writer: waiting records: %w", err)
 	}
-	var done []domain.Key
+	return byType, nil
+}
+
+// rereconcileAll reconciles the records of each kind again, merged companies first; it returns those it did.
+func (s *Store) rereconcileAll(ctx context.Context, tx pgx.Tx, byType map[string][]domain.Key) ([]domain.Key, app.Result, error) {
+	var (
+		done []domain.Key
+		res  app.Result
+	)
 	for _, typ := range []string{events.AggregateCompanyMerge, events.AggregateDeal, events.AggregateInteraction, events.AggregateComment} {
 		keys := byType[typ]
 		if len(keys) == 0 {
@@ -193,34 +249,5 @@ func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([
 		}
 		done = append(done, keys...)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, res, fmt.Errorf("writer: commit: %w", err)
-	}
 	return done, res, nil
-}
-
-// rereconcile reconciles records again from their stored state.
-func rereconcile[T any](ctx context.Context, s *Store, tx pgx.Tx, kind recordKind[T], keys []domain.Key) (app.Result, error) {
-	stored, err := loadRecords[T](ctx, s, tx, keys)
-	if err != nil {
-		return app.Result{}, err
-	}
-	var rs []recState[T]
-	for _, k := range keys {
-		st, ok := stored[k]
-		if !ok {
-			continue
-		}
-		sc := s.scopes[k.Tenant]
-		r := recState[T]{key: k, sc: sc, id: newIDs(sc, k).entity, st: *st, relink: true}
-		if !st.Missing {
-			v := st.Value
-			r.prev = &v
-		}
-		rs = append(rs, r)
-	}
-	if len(rs) == 0 {
-		return app.Result{}, nil
-	}
-	return reconcileRecords(ctx, s, tx, kind, rs)
 }

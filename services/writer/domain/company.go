@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"sort"
 	"time"
 
 	"github.com/orosync/orosync/events"
@@ -51,24 +50,10 @@ type CompanyOutcome struct {
 // sync is merged under rules, as people are (MergeCompany); what they cannot decide, and the deletion of a
 // locally edited company, become conflicts. Records whose outcome changes nothing are left out.
 func PlanCompanies(stored map[Key]*CompanyStored, rules Policies, changes []events.Change) []CompanyOutcome {
-	byKey := map[Key][]events.Change{}
-	var keys []Key
-	for _, c := range changes {
-		k := Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
-		if _, ok := byKey[k]; !ok {
-			keys = append(keys, k)
-		}
-		byKey[k] = append(byKey[k], c)
-	}
+	keys, byKey := byRecord(changes)
 	var out []CompanyOutcome
 	for _, k := range keys {
 		cs := byKey[k]
-		sort.SliceStable(cs, func(i, j int) bool {
-			if c := cs[i].SourceVersion.Compare(cs[j].SourceVersion); c != 0 {
-				return c < 0
-			}
-			return cs[i].Op == events.OpUpsert && cs[j].Op == events.OpDelete
-		})
 		o := CompanyOutcome{Key: k, Before: stored[k]}
 		var cur *CompanyStored
 		if o.Before != nil {

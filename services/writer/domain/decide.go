@@ -2,18 +2,10 @@
 package domain
 
 import (
-	"sort"
 	"time"
 
 	"github.com/orosync/orosync/events"
 )
-
-// Key identifies one synced Oro record within a Mercato tenant.
-type Key struct {
-	Tenant     string // orosync connection
-	SourceType string
-	SourceID   string
-}
 
 // Stored is what Mercato (and orosync's bookkeeping) holds for a record before the batch.
 type Stored struct {
@@ -75,24 +67,10 @@ type Outcome struct {
 // record was edited in Mercato since the last sync, rules decide (see Policy); what they cannot decide becomes a
 // Conflict for the review queue. Records whose outcome changes nothing are left out.
 func Plan(state State, rules Rules, changes []events.Change) []Outcome {
-	byKey := make(map[Key][]events.Change, len(changes))
-	keys := make([]Key, 0, len(changes))
-	for _, c := range changes {
-		k := Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
-		if _, ok := byKey[k]; !ok {
-			keys = append(keys, k)
-		}
-		byKey[k] = append(byKey[k], c)
-	}
+	keys, byKey := byRecord(changes)
 	out := make([]Outcome, 0, len(keys))
 	for _, k := range keys {
 		cs := byKey[k]
-		sort.SliceStable(cs, func(i, j int) bool {
-			if c := cs[i].SourceVersion.Compare(cs[j].SourceVersion); c != 0 {
-				return c < 0
-			}
-			return cs[i].Op == events.OpUpsert && cs[j].Op == events.OpDelete // a delete of version v follows v
-		})
 		o := Outcome{Key: k, Before: state.Records[k]}
 		var cur *Stored
 		if o.Before != nil {

@@ -1,8 +1,6 @@
 package domain
 
 import (
-	"sort"
-
 	"github.com/orosync/orosync/events"
 )
 
@@ -37,24 +35,10 @@ type RecordOutcome[T any] struct {
 // shares (lifecycle.go). payload picks the aggregate's value from a change (nil: not this aggregate's upsert).
 // Records the batch leaves as they were are left out.
 func PlanRecords[T any](stored map[Key]*RecordStored[T], changes []events.Change, payload func(events.Change) *T) []RecordOutcome[T] {
-	byKey := map[Key][]events.Change{}
-	var keys []Key
-	for _, c := range changes {
-		k := Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
-		if _, ok := byKey[k]; !ok {
-			keys = append(keys, k)
-		}
-		byKey[k] = append(byKey[k], c)
-	}
+	keys, byKey := byRecord(changes)
 	var out []RecordOutcome[T]
 	for _, k := range keys {
 		cs := byKey[k]
-		sort.SliceStable(cs, func(i, j int) bool {
-			if c := cs[i].SourceVersion.Compare(cs[j].SourceVersion); c != 0 {
-				return c < 0
-			}
-			return cs[i].Op == events.OpUpsert && cs[j].Op == events.OpDelete
-		})
 		o := RecordOutcome[T]{Key: k, Before: stored[k]}
 		var cur *RecordStored[T]
 		if o.Before != nil {

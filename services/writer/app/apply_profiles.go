@@ -1,4 +1,3 @@
-// Package app holds the writer's use case: apply a batch of changes to Mercato.
 package app
 
 import (
@@ -9,32 +8,6 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/domain"
 )
-
-// Lookup names what a batch needs loaded: its records, and the email each record arrives with (for the
-// first-import email match of records new to orosync).
-type Lookup struct {
-	Keys   []domain.Key
-	Emails map[domain.Key]string
-}
-
-// BatchStore loads, decides and persists in one transaction (the decision is domain.Plan).
-type BatchStore interface {
-	ApplyBatch(ctx context.Context, lookup Lookup, plan func(domain.State) []domain.Outcome) ([]domain.Outcome, error)
-	// ApplyCompanies applies customers.company changes (domain.PlanCompanies) in one transaction.
-	ApplyCompanies(ctx context.Context, rules domain.Policies, changes []events.Change) ([]domain.CompanyOutcome, error)
-	RecordStore
-}
-
-// Result counts what a batch did.
-type Result struct {
-	Records, Created, Updated, Deleted, Conflicts int
-}
-
-// ApplyChanges applies changes idempotently: redelivered or out-of-order changes converge on the same rows.
-type ApplyChanges struct {
-	Store BatchStore
-	Rules domain.Rules
-}
 
 // Handle applies one batch: its companies first (one transaction), so links of the batch's people to them resolve,
 // then its people (one transaction). A failure leaves the batch to be redelivered; what was committed is a no-op
@@ -69,14 +42,9 @@ func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Chang
 		return r, nil
 	}
 	changes = people
-	lookup := Lookup{Emails: make(map[domain.Key]string, len(changes)), Keys: make([]domain.Key, 0, len(changes))}
-	seen := make(map[domain.Key]bool, len(changes))
+	lookup := Lookup{Emails: make(map[domain.Key]string, len(changes)), Keys: domain.KeysOf(changes)}
 	for _, c := range changes {
-		k := domain.Key{Tenant: c.Tenant, SourceType: c.Source.Type, SourceID: c.Source.ID}
-		if !seen[k] {
-			seen[k] = true
-			lookup.Keys = append(lookup.Keys, k)
-		}
+		k := domain.KeyOf(c)
 		if c.Op == events.OpUpsert && c.Person != nil && c.Person.PrimaryEmail != nil && *c.Person.PrimaryEmail != "" {
 			lookup.Emails[k] = strings.ToLower(*c.Person.PrimaryEmail)
 		}
@@ -97,15 +65,51 @@ func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Chang
 	return r, nil
 }
 
-func (r *Result) count(evts []string) {
-	for _, e := range evts {
-		switch e {
-		case "created":
-			r.Created++
-		case "updated":
-			r.Updated++
-		case "deleted":
-			r.Deleted++
+// dictionaryValues lists the dictionary values a person or company change brings that the entity paths do not
+// ensure themselves: its lifecycle stage and its address types (Oro's types are joined with "," in purpose).
+func dictionaryValues(c events.Change) []DictionaryValue {
+	var out []DictionaryValue
+	var addrs []events.Address
+	switch {
+	case c.Person != nil:
+		if c.Person.LifecycleStage != nil {
+			out = append(out, DictionaryValue{c.Tenant, "lifecycle_stage", *c.Person.LifecycleStage})
+		}
+		addrs = c.Person.Addresses
+	case c.Company != nil:
+		addrs = c.Company.Addresses
+	}
+	for _, a := range addrs {
+		if a.Purpose == nil {
+			continue
+		}
+		for _, p := range strings.Split(*a.Purpose, ",") {
+			out = append(out, DictionaryValue{c.Tenant, "address_type", p})
 		}
 	}
+	return out
+}
+
+// applyProfiles applies the batch's companies and people, their lifecycle stages and dictionary entries.
+func (a ApplyChanges) applyProfiles(ctx context.Context, b batch) (Result, error) {
+	r := Result{}
+	if len(b.entities) > 0 {
+		var err error
+		if r, err = a.handleEntities(ctx, b.entities); err != nil {
+			return Result{}, err
+		}
+	}
+	if len(b.staged) > 0 {
+		n, err := a.Store.ApplyLifecycleStages(ctx, b.staged)
+		if err != nil {
+			return Result{}, fmt.Errorf("applying lifecycle stages: %w", err)
+		}
+		r.add(n)
+	}
+	if len(b.dict) > 0 {
+		if err := a.Store.EnsureDictionary(ctx, b.dict); err != nil {
+			return Result{}, fmt.Errorf("dictionary entries: %w", err)
+		}
+	}
+	return r, nil
 }
