@@ -11,6 +11,7 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
+	"github.com/orosync/orosync/services/writer/domain"
 )
 
 // Comments (customers.comment, from Oro notes): one customer_comments row per target (deterministic id per note
@@ -185,7 +186,7 @@ func (cp *commentPlan) add(s *Store, i int, r recState[events.Comment], out *rec
 			continue
 		}
 		rows := &cp.full
-		if r.relink && st.exists {
+		if r.relink && st.Exists {
 			rows = &cp.relink
 		}
 		body := r.st.Value.Body
@@ -201,7 +202,7 @@ func (cp *commentPlan) add(s *Store, i int, r recState[events.Comment], out *rec
 	}
 	if r.prev != nil {
 		for _, ref := range dedupeRefs(r.prev.Targets) {
-			if rowID := commentRowID(r.id, ref); !keep[ref] && cp.cur[rowID].exists {
+			if rowID := commentRowID(r.id, ref); !keep[ref] && cp.cur[rowID].Exists {
 				cp.drop = append(cp.drop, rowID)
 				cp.where[rowID] = i
 			}
@@ -257,7 +258,7 @@ func (cp *commentPlan) write(ctx context.Context, tx pgx.Tx, out *reconciled, no
 		}
 		for j, rowID := range set.rows.id {
 			r := cp.rs[set.rows.idx[j]]
-			evt := rowEvent(cp.cur[rowID], r.st.Deleted, written[rowID])
+			evt := domain.RowEvent(cp.cur[rowID].RowState, r.st.Deleted, written[rowID])
 			if evt == "" {
 				continue
 			}

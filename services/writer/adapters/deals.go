@@ -11,6 +11,7 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
+	"github.com/orosync/orosync/services/writer/domain"
 )
 
 // Deals (customers.deal, from Oro opportunities): a customer_deals row (id deterministic, soft-deleted by a
@@ -95,21 +96,6 @@ func (r *dealRows) exec(ctx context.Context, tx pgx.Tx, now time.Time) (map[uuid
 	return written, rows.Err()
 }
 
-// closureEvent is won or lost when an update moves a live deal's status to win or loose, as Mercato's deal update
-// command emits them (a deal first seen closed is history, not a closure).
-func closureEvent(before rowState, d events.Deal, evt string) string {
-	if evt != "updated" || !before.exists || before.deleted || (before.status != nil && *before.status == d.Status) {
-		return ""
-	}
-	switch d.Status {
-	case "win":
-		return "won"
-	case "loose":
-		return "lost"
-	}
-	return ""
-}
-
 func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Deal], out *reconciled, now time.Time) error {
 	ids := make([]uuid.UUID, len(rs))
 	var refs []refKey // of live deals
@@ -171,7 +157,7 @@ func (s *Store) writeDeals(ctx context.Context, tx pgx.Tx, rs []recState[events.
 	statuses := make([]string, len(rs))
 	values := boardValues{}
 	for i, r := range rs {
-		if r.st.Missing || (r.relink && cur[r.id].exists) {
+		if r.st.Missing || (r.relink && cur[r.id].Exists) {
 			continue
 		}
 		statuses[i] = r.st.Value.Status
@@ -213,12 +199,12 @@ func (rows *dealRows) add(r recState[events.Deal], st rowState, c *rowkit.Cipher
 	rows.probability = append(rows.probability, prob)
 	rows.closeAt = append(rows.closeAt, parseDate(d.ExpectedCloseAt))
 	rows.deleted = append(rows.deleted, r.st.Deleted)
-	rows.pipeline, rows.stage, rows.closure = append(rows.pipeline, pipeline), append(rows.stage, stage), append(rows.closure, closureOutcome(status))
+	rows.pipeline, rows.stage, rows.closure = append(rows.pipeline, pipeline), append(rows.stage, stage), append(rows.closure, domain.ClosureOutcome(status))
 }
 
 // emitDeal adds a deal's events: what its write caused (a change of links alone is an update), and won or lost.
 func emitDeal(r recState[events.Deal], before rowState, written bool, linksDigest string, out *reconciled) error {
-	evt := rowEvent(before, r.st.Deleted, written)
+	evt := domain.RowEvent(before.RowState, r.st.Deleted, written)
 	salt := ""
 	if evt == "" && !r.st.Deleted && linksDigest != "" {
 		evt, salt = "updated", "links/"+linksDigest
@@ -235,7 +221,7 @@ func emitDeal(r recState[events.Deal], before rowState, written bool, linksDiges
 		return err
 	}
 	out.outbox = append(out.outbox, row)
-	closure := closureEvent(before, r.st.Value, evt)
+	closure := domain.ClosureEvent(before.RowState, r.st.Value, evt)
 	if closure == "" {
 		return nil
 	}

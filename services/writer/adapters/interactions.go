@@ -13,6 +13,7 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
+	"github.com/orosync/orosync/services/writer/domain"
 )
 
 // Interactions (customers.interaction, from Oro tasks, calls, emails, cases): one customer_interactions row. Its
@@ -336,7 +337,7 @@ func (ip *interactionPlan) add(s *Store, i int, r recState[events.Interaction], 
 	}
 	st := ip.cur[r.id]
 	rows := &ip.full
-	if r.relink && st.exists {
+	if r.relink && st.Exists {
 		rows = &ip.relink
 	}
 	c := s.ciphers[r.key.Tenant]
@@ -393,7 +394,7 @@ func (ip *interactionPlan) write(ctx context.Context, tx pgx.Tx, rows *interacti
 // emit adds the events of row j: created, updated or deleted, and completed or canceled when an update moves the
 // status there (Mercato's interaction commands announce those too).
 func (ip *interactionPlan) emit(rows *interactionRows, j int, r recState[events.Interaction], written map[uuid.UUID]bool, out *reconciled) error {
-	evt := rowEvent(ip.cur[r.id], r.st.Deleted, written[r.id])
+	evt := domain.RowEvent(ip.cur[r.id].RowState, r.st.Deleted, written[r.id])
 	if evt == "" {
 		return nil
 	}
@@ -410,7 +411,7 @@ func (ip *interactionPlan) emit(rows *interactionRows, j int, r recState[events.
 	}
 	out.outbox = append(out.outbox, row)
 	st := ip.cur[r.id]
-	if evt != "updated" || st.status == nil || *st.status == payload.Status {
+	if evt != "updated" || st.Status == nil || *st.Status == payload.Status {
 		return nil
 	}
 	action := map[string]string{"done": "completed", "canceled": "canceled"}[payload.Status]

@@ -9,7 +9,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
+	"github.com/orosync/orosync/services/writer/domain"
 )
 
 // Deals go on Mercato's pipeline board (customer_deals.pipeline_id + pipeline_stage_id). Per scope the pipeline is
@@ -33,46 +35,6 @@ func stageID(sc Scope, pipeline uuid.UUID, norm string) uuid.UUID {
 	b := append(rowkit.AppendScope(buf[:0], sc), "pipeline-stage/"...)
 	b = append(rowkit.AppendUUID(b, pipeline), '/')
 	return rowkit.NameID(append(b, norm...))
-}
-
-// stagePosition orders the stages from the status value alone, so stages made in any order (a replay, a reverse
-// one, concurrent writers) sit where they would have anyway, and no stage is ever renumbered: open, in_progress,
-// then other values alphabetically (by their first three bytes; values sharing them share a position), then win
-// and loose.
-func stagePosition(norm string) int32 {
-	switch norm {
-	case "open":
-		return 0
-	case "in_progress":
-		return 1
-	case "win":
-		return 1 << 30
-	case "loose":
-		return 1<<30 + 1
-	}
-	var k int32
-	for i := range 3 {
-		k <<= 8
-		if i < len(norm) {
-			k |= int32(norm[i])
-		}
-	}
-	return 2 + k
-}
-
-// closureOutcome is customer_deals.closure_outcome for a status: our reading of Mercato's closure statistics
-// (customer_deals_closure_stats_idx) and of the won/lost events its deal command emits for win/loose.
-func closureOutcome(status string) *string {
-	var o string
-	switch status {
-	case "win":
-		o = "won"
-	case "loose":
-		o = "lost"
-	default:
-		return nil
-	}
-	return &o
 }
 
 // board is where a scope's deals go: its pipeline and the stage of each status value (normalized).
@@ -226,7 +188,7 @@ func (c pipelineState) board(adds *pgx.Batch, sc Scope, tenant string, values ma
 			if other, ok := c.byName[norm]; ok {
 				sid = other // a stage of that name made in Mercato
 			} else {
-				ids, names, positions = append(ids, sid), append(names, value), append(positions, stagePosition(norm))
+				ids, names, positions = append(ids, sid), append(names, value), append(positions, domain.StagePosition(norm))
 			}
 		}
 		bd.stages[norm] = sid

@@ -7,35 +7,18 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
+	"github.com/orosync/orosync/services/writer/domain"
 )
 
+// rowState is a record aggregate's Mercato row as loaded for a reconcile.
 type rowState struct {
-	exists, deleted bool
+	domain.RowState
 	// encrypted columns as stored (compared decrypted, kept when equal)
 	a, b *string
 	// entity is the row's entity_id (interactions, comments).
 	entity *uuid.UUID
-	// status is the row's status (deals).
-	status *string
-}
-
-// rowEvent is the event a write caused: created (new, or back from deleted), deleted, updated (values changed).
-func rowEvent(before rowState, deleted, written bool) string {
-	switch {
-	case !before.exists:
-		if deleted {
-			return "" // a version a tombstone already ended: Mercato never saw it live
-		}
-		return "created"
-	case before.deleted && !deleted:
-		return "created"
-	case !before.deleted && deleted:
-		return "deleted"
-	case !deleted && written:
-		return "updated"
-	}
-	return ""
 }
 
 // loadRowStates locks and reads the rows (id, two encrypted columns, deleted, entity, status) a reconcile compares
@@ -52,8 +35,8 @@ func loadRowStates(ctx context.Context, tx pgx.Tx, sql string, ids []uuid.UUID) 
 	defer rows.Close()
 	for rows.Next() {
 		var id uuid.UUID
-		st := rowState{exists: true}
-		if err := rows.Scan(&id, &st.a, &st.b, &st.deleted, &st.entity, &st.status); err != nil {
+		st := rowState{RowState: domain.RowState{Exists: true}}
+		if err := rows.Scan(&id, &st.a, &st.b, &st.Deleted, &st.entity, &st.Status); err != nil {
 			return nil, fmt.Errorf("writer: loading rows: %w", err)
 		}
 		out[id] = st

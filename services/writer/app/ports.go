@@ -46,3 +46,8 @@ type RecordStore interface {
 type DictionaryValue struct {
 	Tenant, Kind, Value string
 }
+
+// ConflictStore settles review-queue entries (see ResolveConflict).
+type ConflictStore interface {
+	Resolve(ctx context.Context, id int64, resolution string) error
+}

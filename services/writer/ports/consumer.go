@@ -16,6 +16,7 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/app"
+	"github.com/orosync/orosync/services/writer/domain"
 )
 
 // Consumer fetches batches from MERCATO_CHANGES, applies them in one transaction each, and acknowledges only
@@ -169,21 +170,10 @@ func (c *Consumer) parse(m jetstream.Msg) (events.Change, error) {
 	if err := gojson.Unmarshal(m.Data(), &ch); err != nil {
 		return ch, fmt.Errorf("change body is not JSON of a Change: %w", err)
 	}
-	switch {
-	case !c.KnownTenant(ch.Tenant):
+	if !c.KnownTenant(ch.Tenant) {
 		return ch, fmt.Errorf("%s: tenant %q has no Mercato tenant/organization configured", ch.Source, ch.Tenant)
-	case ch.Aggregate != events.AggregatePerson && ch.Aggregate != events.AggregateCompany && !isRecordAggregate(ch.Aggregate):
-		return ch, fmt.Errorf("%s: aggregate %q is not supported by this writer", ch.Source, ch.Aggregate)
-	case ch.Aggregate == events.AggregatePerson && ch.Op == events.OpUpsert && (ch.Person == nil || ch.Person.DisplayName == ""):
-		return ch, fmt.Errorf("%s: upsert without person.displayName", ch.Source)
-	case ch.Aggregate == events.AggregateCompany && ch.Op == events.OpUpsert && (ch.Company == nil || ch.Company.DisplayName == ""):
-		return ch, fmt.Errorf("%s: upsert without company.displayName", ch.Source)
-	case ch.Op != events.OpUpsert && ch.Op != events.OpDelete:
-		return ch, fmt.Errorf("%s: op %q is neither upsert nor delete", ch.Source, ch.Op)
-	case ch.Source.ID == "" || ch.Source.Type == "":
-		return ch, fmt.Errorf("change without source type and id")
 	}
-	return ch, validateRecord(ch)
+	return ch, domain.ValidateChange(ch)
 }
 
 func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, cause error) {

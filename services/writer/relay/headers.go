@@ -6,6 +6,7 @@ import (
 
 	gojson "github.com/goccy/go-json"
 	"github.com/nats-io/nats.go"
+
 	"github.com/orosync/orosync/events"
 )
 

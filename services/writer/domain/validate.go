@@ -1,4 +1,4 @@
-package ports
+package domain
 
 import (
 	"fmt"
@@ -7,15 +7,32 @@ import (
 	"time"
 
 	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/services/writer/domain"
 )
 
 func isRecordAggregate(a string) bool {
 	return a == events.AggregateDeal || a == events.AggregateInteraction || a == events.AggregateComment || a == events.AggregateUser
 }
 
-// validateRecord checks what Mercato's columns would refuse, so a bad value is dead-lettered with its field
-// instead of failing the batch it arrives in.
+// ValidateChange checks a change the writer reads: an aggregate it writes, an op, a source, the values a person's
+// or company's upsert needs, and what Mercato's columns would refuse, so a bad change is dead-lettered naming its
+// record and field instead of failing the batch it arrives in.
+func ValidateChange(ch events.Change) error {
+	switch {
+	case ch.Aggregate != events.AggregatePerson && ch.Aggregate != events.AggregateCompany && !isRecordAggregate(ch.Aggregate):
+		return fmt.Errorf("%s: aggregate %q is not supported by this writer", ch.Source, ch.Aggregate)
+	case ch.Aggregate == events.AggregatePerson && ch.Op == events.OpUpsert && (ch.Person == nil || ch.Person.DisplayName == ""):
+		return fmt.Errorf("%s: upsert without person.displayName", ch.Source)
+	case ch.Aggregate == events.AggregateCompany && ch.Op == events.OpUpsert && (ch.Company == nil || ch.Company.DisplayName == ""):
+		return fmt.Errorf("%s: upsert without company.displayName", ch.Source)
+	case ch.Op != events.OpUpsert && ch.Op != events.OpDelete:
+		return fmt.Errorf("%s: op %q is neither upsert nor delete", ch.Source, ch.Op)
+	case ch.Source.ID == "" || ch.Source.Type == "":
+		return fmt.Errorf("change without source type and id")
+	}
+	return validateRecord(ch)
+}
+
+// validateRecord checks the values of an upsert Mercato's columns would refuse.
 func validateRecord(ch events.Change) error {
 	if ch.Op != events.OpUpsert {
 		return nil
@@ -23,7 +40,7 @@ func validateRecord(ch events.Change) error {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%s: %s: %s", ch.Source, field, fmt.Sprintf(format, args...))
 	}
-	if key, err := domain.CheckCustomFields(customFields(ch)); err != nil {
+	if key, err := CheckCustomFields(customFields(ch)); err != nil {
 		return bad("customFields."+key, "%v", err)
 	}
 	switch ch.Aggregate {
