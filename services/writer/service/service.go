@@ -20,9 +20,6 @@ import (
 	"github.com/orosync/orosync/services/writer/relay"
 )
 
-// Scope re-exports the tenant scope for callers wiring the writer.
-type Scope = adapters.Scope
-
 // Config of the writer.
 type Config struct {
 	NatsURL     string

@@ -1,0 +1,124 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/adapters"
+	"github.com/orosync/orosync/services/writer/app"
+	"github.com/orosync/orosync/services/writer/domain"
+)
+
+// What the CLI needs of the writer besides Run: its configuration types, the review queue, and a direct applier.
+
+// Scope is the Mercato tenant and organization an orosync connection writes into.
+type Scope = adapters.Scope
+
+// Result counts what a committed batch did.
+type Result = app.Result
+
+// Conflict policies (domain.Policy): per aggregate, optional per field.
+type (
+	Rules    = domain.Rules
+	Policies = domain.Policies
+	Policy   = domain.Policy
+)
+
+// The conflict policies.
+const (
+	OroWins       = domain.OroWins
+	MercatoWins   = domain.MercatoWins
+	LastWriteWins = domain.LastWriteWins
+	Merge         = domain.Merge
+)
+
+// ParsePolicy accepts the policy names.
+func ParsePolicy(s string) (Policy, error) { return domain.ParsePolicy(s) }
+
+// DeriveTenantDEK derives a tenant's data encryption key from Mercato's TENANT_DATA_ENCRYPTION_KEY, as Mercato does.
+func DeriveTenantDEK(secret, tenantID string) (string, error) { return adapters.DeriveTenantDEK(secret, tenantID) }
+
+// Conflict is one review-queue entry, decrypted; ConflictEmailMatch and the others are its kinds.
+type Conflict = adapters.ConflictRow
+
+// Kinds of review-queue entries.
+const (
+	ConflictFieldMerge      = domain.ConflictFieldMerge
+	ConflictEmailMatch      = domain.ConflictEmailMatch
+	ConflictDeleteLocalEdit = domain.ConflictDeleteLocalEdit
+)
+
+// ErrNoConflict is returned for an unknown conflict id; ErrBadResolution for a resolution that does not fit.
+var (
+	ErrNoConflict    = adapters.ErrNoConflict
+	ErrBadResolution = domain.ErrBadResolution
+)
+
+// ReviewQueue is the writer's review queue of sync conflicts (orosync_conflicts) of some tenants.
+type ReviewQueue struct {
+	pool    *pgxpool.Pool
+	store   *adapters.Store
+	resolve app.ResolveConflict
+}
+
+// OpenReviewQueue connects to Mercato's database; Close releases it.
+func OpenReviewQueue(ctx context.Context, databaseURL string, tenants map[string]Scope) (*ReviewQueue, error) {
+	pool, err := adapters.NewPool(ctx, databaseURL, false)
+	if err != nil {
+		return nil, err
+	}
+	store, err := adapters.NewStore(pool, tenants, nil)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &ReviewQueue{pool: pool, store: store, resolve: app.ResolveConflict{Store: store}}, nil
+}
+
+// List returns the entries with the given status ("" : every status), at most limit.
+func (q *ReviewQueue) List(ctx context.Context, status string, limit int) ([]Conflict, error) {
+	return q.store.Conflicts(ctx, status, limit)
+}
+
+// Get returns one entry.
+func (q *ReviewQueue) Get(ctx context.Context, id int64) (Conflict, error) { return q.store.Conflict(ctx, id) }
+
+// Resolve settles an open entry: oro, mercato, new, or link:<customer_entities.id>.
+func (q *ReviewQueue) Resolve(ctx context.Context, id int64, resolution string) error {
+	return q.resolve.Handle(ctx, id, resolution)
+}
+
+// Close releases the database connections.
+func (q *ReviewQueue) Close() { q.pool.Close() }
+
+// Applier applies batches of changes to Mercato's tables directly, without JetStream: what a test or a benchmark
+// of the whole pipeline uses to prepare or measure the writer's part alone.
+type Applier struct {
+	pool  *pgxpool.Pool
+	apply app.ApplyChanges
+}
+
+// NewApplier connects to Mercato's database (replicationRole: see Config.ReplicationRole); Close releases it.
+func NewApplier(ctx context.Context, databaseURL string, tenants map[string]Scope, rules Rules, replicationRole bool) (*Applier, error) {
+	pool, err := adapters.NewPool(ctx, databaseURL, replicationRole)
+	if err != nil {
+		return nil, err
+	}
+	store, err := adapters.NewStore(pool, tenants, time.Now)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Applier{pool: pool, apply: app.ApplyChanges{Store: store, Rules: rules}}, nil
+}
+
+// Apply applies one batch as the writer's consumer does (its events stay in the outbox).
+func (a *Applier) Apply(ctx context.Context, changes []events.Change) (Result, error) {
+	return a.apply.Handle(ctx, changes)
+}
+
+// Close releases the database connections.
+func (a *Applier) Close() { a.pool.Close() }
