@@ -71,13 +71,16 @@ gen: services
 migrate: services
 	$(GO) run ./cmd/orosync migrate $(ARGS)
 
-## lint: gofmt, go vet and staticcheck on every module
+## lint: gofmt, go vet and staticcheck on every module; cmd/orosync reaches services only through services/*/service
+## (scripts/check-layers.sh), and that check refuses a forbidden import (scripts/check-layers-test.sh)
 lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
 	$(GO) vet -tags mercatoe2e ./e2e/mercato/
 	$(GO) run $(STATICCHECK) -tags mercatoe2e ./e2e/mercato/
+	./scripts/check-layers.sh
+	./scripts/check-layers-test.sh
 
 ## services: make sure PostgreSQL is installed and running (installs it with apt-get when missing)
 services:

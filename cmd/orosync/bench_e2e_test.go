@@ -24,8 +24,6 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb"
 	"github.com/orosync/orosync/mercatodb/dbtest"
-	writeradapters "github.com/orosync/orosync/services/writer/adapters"
-	writerapp "github.com/orosync/orosync/services/writer/app"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
 
@@ -314,16 +312,11 @@ func checkReplayed(b *testing.B, ctx context.Context, dbURL string, n, accounts 
 func writerFloor(b *testing.B, ctx context.Context, js jetstream.JetStream, p pipeline, total int) float64 {
 	b.Helper()
 	dbURL := dbtest.NewDatabase(b)
-	pool, err := writeradapters.NewPool(ctx, dbURL, *e2eReplicationRole)
+	applier, err := writer.NewApplier(ctx, dbURL, map[string]writer.Scope{p.Tenant: p.Scope}, nil, *e2eReplicationRole)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer pool.Close()
-	store, err := writeradapters.NewStore(pool, map[string]writeradapters.Scope{p.Tenant: p.Scope}, time.Now)
-	if err != nil {
-		b.Fatal(err)
-	}
-	apply := writerapp.ApplyChanges{Store: store}
+	defer applier.Close()
 	cons, err := js.OrderedConsumer(ctx, events.StreamMercatoChanges, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		b.Fatal(err)
@@ -351,7 +344,7 @@ func writerFloor(b *testing.B, ctx context.Context, js jetstream.JetStream, p pi
 			continue
 		}
 		start := time.Now()
-		if _, err := apply.Handle(ctx, batch); err != nil {
+		if _, err := applier.Apply(ctx, batch); err != nil {
 			b.Fatal(err)
 		}
 		spent += time.Since(start)

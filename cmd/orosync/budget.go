@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/oro"
-	"github.com/orosync/orosync/services/poller/adapters"
+	poller "github.com/orosync/orosync/services/poller/service"
 )
 
 // budgetPerMinute is this process's Oro request budget of the connection: OROSYNC_ORO_BUDGET requests a minute,
@@ -41,7 +41,7 @@ func printBudgetState(ctx context.Context, w io.Writer, natsURL, tenant string) 
 	if err != nil {
 		return err
 	}
-	e, err := kv.Get(ctx, adapters.BudgetStateKey(tenant))
+	e, err := kv.Get(ctx, poller.BudgetStateKey(tenant))
 	if err != nil {
 		fmt.Fprintf(w, "\nOro connection %s: no budget state yet\n", tenant)
 		return nil

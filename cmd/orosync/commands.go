@@ -20,8 +20,6 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/orosim"
-	writeradapters "github.com/orosync/orosync/services/writer/adapters"
-	writerdomain "github.com/orosync/orosync/services/writer/domain"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
 
@@ -118,7 +116,7 @@ func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
 	scope := writer.Scope{TenantID: tid, OrganizationID: oid}
 	if secret := os.Getenv("TENANT_DATA_ENCRYPTION_KEY"); secret != "" {
 		// Mercato's derived-key fallback (reference §1.8): encrypt the columns Mercato encrypts, in its format.
-		if scope.DEK, err = writeradapters.DeriveTenantDEK(secret, tid.String()); err != nil {
+		if scope.DEK, err = writer.DeriveTenantDEK(secret, tid.String()); err != nil {
 			return pipeline{}, err
 		}
 		log.Info("encrypting Mercato's encrypted columns with the tenant key derived from TENANT_DATA_ENCRYPTION_KEY")
@@ -251,20 +249,20 @@ Runs the Oro simulator alone until interrupted and prints its base URL and clien
 
 // parseRules reads --conflict-policy: one policy for everything ("merge"), or a comma list of
 // aggregate=policy and aggregate.field=policy ("customers.person=merge,customers.person.jobTitle=mercato-wins").
-func parseRules(spec string) (writerdomain.Rules, error) {
-	rules := writerdomain.Rules{}
+func parseRules(spec string) (writer.Rules, error) {
+	rules := writer.Rules{}
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		return rules, nil
 	}
 	if !strings.Contains(spec, "=") {
-		p, err := writerdomain.ParsePolicy(spec)
+		p, err := writer.ParsePolicy(spec)
 		if err != nil {
 			return nil, fmt.Errorf("--conflict-policy: %w", err)
 		}
 		for _, agg := range []string{events.AggregatePerson, events.AggregateCompany, events.AggregateDeal,
 			events.AggregateInteraction, events.AggregateComment} {
-			rules[agg] = writerdomain.Policies{Default: p}
+			rules[agg] = writer.Policies{Default: p}
 		}
 		return rules, nil
 	}
@@ -273,7 +271,7 @@ func parseRules(spec string) (writerdomain.Rules, error) {
 		if !ok {
 			return nil, fmt.Errorf("--conflict-policy: %q is not aggregate=policy", part)
 		}
-		p, err := writerdomain.ParsePolicy(val)
+		p, err := writer.ParsePolicy(val)
 		if err != nil {
 			return nil, fmt.Errorf("--conflict-policy %s: %w", key, err)
 		}
@@ -288,7 +286,7 @@ func parseRules(spec string) (writerdomain.Rules, error) {
 			pol.Default = p
 		} else {
 			if pol.Fields == nil {
-				pol.Fields = map[string]writerdomain.Policy{}
+				pol.Fields = map[string]writer.Policy{}
 			}
 			pol.Fields[field] = p
 		}

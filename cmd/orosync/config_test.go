@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/orosync/orosync/events"
-	writerdomain "github.com/orosync/orosync/services/writer/domain"
+	writer "github.com/orosync/orosync/services/writer/service"
 )
 
 func TestConflictPolicyFlagSetsDefaultsAndFieldOverrides(t *testing.T) {
@@ -13,11 +13,11 @@ func TestConflictPolicyFlagSetsDefaultsAndFieldOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	person := rules[events.AggregatePerson]
-	if person.Default != writerdomain.Merge || person.Fields["jobTitle"] != writerdomain.MercatoWins || rules[events.AggregateCompany].Default != writerdomain.LastWriteWins {
+	if person.Default != writer.Merge || person.Fields["jobTitle"] != writer.MercatoWins || rules[events.AggregateCompany].Default != writer.LastWriteWins {
 		t.Errorf("rules %+v", rules)
 	}
 	all, err := parseRules("mercato-wins")
-	if err != nil || all[events.AggregatePerson].Default != writerdomain.MercatoWins || all[events.AggregateDeal].Default != writerdomain.MercatoWins {
+	if err != nil || all[events.AggregatePerson].Default != writer.MercatoWins || all[events.AggregateDeal].Default != writer.MercatoWins {
 		t.Errorf("one policy for everything: %+v, %v", all, err)
 	}
 	for _, bad := range []string{"sometimes", "customers.person=maybe", "person=merge", "customers.person"} {

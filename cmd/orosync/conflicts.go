@@ -10,9 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	writer "github.com/orosync/orosync/services/writer/adapters"
+	writer "github.com/orosync/orosync/services/writer/service"
 )
 
 const conflictsUsage = `Usage:
@@ -93,22 +91,18 @@ func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 	}
-	pool, err := pgxpool.New(ctx, c.databaseURL)
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
-	}
-	defer pool.Close()
-	store, err := writer.NewStore(pool, map[string]writer.Scope{c.tenant: sc}, nil)
+	queue, err := writer.OpenReviewQueue(ctx, c.databaseURL, map[string]writer.Scope{c.tenant: sc})
 	if err != nil {
 		return err
 	}
+	defer queue.Close()
 	switch sub {
 	case "list":
 		st := *status
 		if st == "all" {
 			st = ""
 		}
-		rows, err := store.Conflicts(ctx, st, *limit)
+		rows, err := queue.List(ctx, st, *limit)
 		if err != nil {
 			return err
 		}
@@ -131,13 +125,13 @@ func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return tw.Flush()
 	case "show":
-		r, err := store.Conflict(ctx, id)
+		r, err := queue.Get(ctx, id)
 		if err != nil {
 			return err
 		}
 		return printJSON(stdout, r)
 	default: // resolve
-		if err := store.Resolve(ctx, id, fs.Arg(1)); err != nil {
+		if err := queue.Resolve(ctx, id, fs.Arg(1)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "conflict %d resolved: %s\n", id, fs.Arg(1))

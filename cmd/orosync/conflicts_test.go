@@ -12,9 +12,7 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/dbtest"
-	writer "github.com/orosync/orosync/services/writer/adapters"
-	"github.com/orosync/orosync/services/writer/app"
-	"github.com/orosync/orosync/services/writer/domain"
+	writer "github.com/orosync/orosync/services/writer/service"
 )
 
 func TestConflictsCommandListsShowsAndResolvesTheReviewQueue(t *testing.T) {
@@ -27,24 +25,24 @@ func TestConflictsCommandListsShowsAndResolvesTheReviewQueue(t *testing.T) {
 	}
 	defer pool.Close()
 	tid, oid := uuid.MustParse(defaultTenantID), uuid.MustParse(defaultOrgID)
-	store, err := writer.NewStore(pool, map[string]writer.Scope{"demo": {TenantID: tid, OrganizationID: oid}}, nil)
+	applier, err := writer.NewApplier(ctx, url, map[string]writer.Scope{"demo": {TenantID: tid, OrganizationID: oid}}, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer applier.Close()
 	s := func(v string) *string { return &v }
 	change := events.Change{Tenant: "demo", Op: events.OpUpsert, Aggregate: events.AggregatePerson,
 		Source:         events.RecordRef{Tenant: "demo", Type: "contacts", ID: "42"},
 		SourceVersion:  events.SourceVersion{UpdatedAt: time.Unix(1_700_000_000, 0).UTC(), PayloadHash: "a"},
 		MappingVersion: "v1", Person: &events.Person{DisplayName: "Ann Lee", FirstName: s("Ann"), LastName: s("Lee")}}
-	apply := app.ApplyChanges{Store: store}
-	if _, err := apply.Handle(ctx, []events.Change{change}); err != nil {
+	if _, err := applier.Apply(ctx, []events.Change{change}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE customer_people SET last_name = 'Lee-Local', updated_at = now()`); err != nil {
 		t.Fatal(err)
 	}
 	change.Op, change.Person = events.OpDelete, nil
-	if _, err := apply.Handle(ctx, []events.Change{change}); err != nil {
+	if _, err := applier.Apply(ctx, []events.Change{change}); err != nil {
 		t.Fatal(err)
 	}
 	orosync := func(args ...string) string {
@@ -57,7 +55,7 @@ func TestConflictsCommandListsShowsAndResolvesTheReviewQueue(t *testing.T) {
 		return out.String()
 	}
 	list := orosync("conflicts", "list")
-	if !strings.Contains(list, domain.ConflictDeleteLocalEdit) || !strings.Contains(list, "contacts/42") {
+	if !strings.Contains(list, writer.ConflictDeleteLocalEdit) || !strings.Contains(list, "contacts/42") {
 		t.Fatalf("list:\n%s", list)
 	}
 	id := strings.Fields(strings.Split(list, "\n")[1])[0]

@@ -15,7 +15,7 @@ import (
 
 	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
-	writerapp "github.com/orosync/orosync/services/writer/app"
+	writer "github.com/orosync/orosync/services/writer/service"
 )
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -140,7 +140,7 @@ func (p *progress) polled(pr pollerProgress) {
 	p.print(false)
 }
 
-func (p *progress) written(r writerapp.Result) {
+func (p *progress) written(r writer.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.applied += int64(r.Records)

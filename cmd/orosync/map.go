@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/orosync/orosync/services/transformer/domain"
+	transformer "github.com/orosync/orosync/services/transformer/service"
 )
 
 // cmdMap previews a mapping: a JSON:API document on stdin becomes the normalized changes, one JSON line each
@@ -24,7 +24,7 @@ line each; --report prints the mapping's fidelity report instead.`, stdout, stde
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	m, err := domain.LoadMapping(*mappingFile)
+	m, err := transformer.LoadMapping(*mappingFile)
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ line each; --report prints the mapping's fidelity report instead.`, stdout, stde
 	if err != nil {
 		return fmt.Errorf("reading the document: %w", err)
 	}
-	records, err := domain.ParseDocument(doc, *tenant, time.Now().UTC())
+	records, err := transformer.ParseDocument(doc, *tenant, time.Now().UTC())
 	if err != nil {
 		return err
 	}

@@ -22,12 +22,9 @@ import (
 	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
 	"github.com/orosync/orosync/oro"
-	pollerapp "github.com/orosync/orosync/services/poller/app"
 	poller "github.com/orosync/orosync/services/poller/service"
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
 	transformer "github.com/orosync/orosync/services/transformer/service"
-	writerapp "github.com/orosync/orosync/services/writer/app"
-	writerdomain "github.com/orosync/orosync/services/writer/domain"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
 
@@ -51,11 +48,11 @@ type pipeline struct {
 	PartsScanInterval time.Duration
 	// OnPollProgress and OnWrite report progress (demo).
 	OnPollProgress func(pollerProgress)
-	OnWrite        func(writerapp.Result)
+	OnWrite        func(writer.Result)
 	// Now is the poller's clock before Oro's Date header is known (tests share it with the simulator).
 	Now func() time.Time
 	// Rules are the writer's conflict policies; NoEmailMatch turns off the first-import email match.
-	Rules        writerdomain.Rules
+	Rules        writer.Rules
 	NoEmailMatch bool
 	// WriterReplicationRole: the writer applies as a replication session (--writer-replication-role).
 	WriterReplicationRole bool
@@ -166,7 +163,7 @@ func migrate(ctx context.Context, databaseURL string, withMercato bool, log *slo
 func (p pipeline) pollerConfig(once bool) poller.Config {
 	return poller.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, PageSize: p.PageSize, Interval: p.PollInterval, Logger: p.Log, Once: once, Now: p.Now,
 		Tenants: p.pollerTenants(), Metrics: p.PollerMetrics, PartsScanInterval: p.PartsScanInterval,
-		OnProgress: func(pr pollerapp.Progress) {
+		OnProgress: func(pr poller.Progress) {
 			if p.OnPollProgress != nil {
 				p.OnPollProgress(pollerProgress{Type: pr.Type, Done: pr.Cursor.Done, Total: pr.Total, CaughtUp: pr.CaughtUp, Published: pr.Published})
 			}

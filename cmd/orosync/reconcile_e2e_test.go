@@ -23,7 +23,6 @@ import (
 	"github.com/orosync/orosync/mercatodb/dbtest"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/orosim"
-	"github.com/orosync/orosync/services/reconciler/domain"
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
@@ -165,7 +164,7 @@ func TestMassDeleteTripsTheBreakerAndNothingIsSoftDeletedUntilConfirmed(t *testi
 	reg := prometheus.NewRegistry()
 	tripping := e.p
 	tripping.ReconcilerRegisterer = reg // as `orosync run` serves it on OROSYNC_METRICS_ADDR
-	if _, err := tripping.SyncOnce(e.ctx); !errors.Is(err, domain.ErrTooManyDeletes) {
+	if _, err := tripping.SyncOnce(e.ctx); !errors.Is(err, reconciler.ErrTooManyDeletes) {
 		t.Fatalf("deleting half: %v, want the breaker", err)
 	}
 	if got := gaugeValue(t, reg, "orosync_reconciler_breaker_tripped", "acme", "contacts"); got != 1 {

@@ -17,14 +17,13 @@ import (
 	"github.com/orosync/orosync/contracts"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/events/redact"
-	"github.com/orosync/orosync/services/transformer/domain"
 	transformer "github.com/orosync/orosync/services/transformer/service"
 )
 
 // replayConfig re-transforms ORO_RAW with another mapping version.
 type replayConfig struct {
 	NatsURL string
-	Mapping *domain.Mapping
+	Mapping *transformer.Mapping
 	Tenant  string // empty: every tenant
 	Type    string // empty: every type
 	Since   time.Time
@@ -154,7 +153,7 @@ when it has caught up; the writer converges Mercato to it.`, stdout, stderr)
 		fs.usage(stderr)
 		return errUsage
 	}
-	m, err := domain.LoadMapping(*mappingFile)
+	m, err := transformer.LoadMapping(*mappingFile)
 	if err != nil {
 		return err
 	}

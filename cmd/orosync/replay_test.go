@@ -21,8 +21,7 @@ import (
 	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/mercatodb/dbtest"
-	"github.com/orosync/orosync/services/transformer/mappings"
-	writerapp "github.com/orosync/orosync/services/writer/app"
+	transformer "github.com/orosync/orosync/services/transformer/service"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
 
@@ -42,7 +41,7 @@ type writeCounter struct {
 	changed chan struct{}
 }
 
-func (w *writeCounter) add(r writerapp.Result) {
+func (w *writeCounter) add(r writer.Result) {
 	w.mu.Lock()
 	w.records += r.Records
 	close(w.changed)
@@ -144,7 +143,7 @@ WHERE e.kind = 'person' AND e.deleted_at IS NULL AND e.tenant_id = $1`, scope.Te
 	}
 
 	// Mapping v2 changes two columns: display names in capitals, job titles spelled out.
-	b, _ := mappings.Files.ReadFile(mappings.Default)
+	b, _ := transformer.DefaultMapping()
 	v2 := strings.Replace(string(b), "version: oro-v1", "version: oro-v2-test", 1)
 	v2 = strings.Replace(v2, `n != "" ? n : (out.primaryEmail`, `n != "" ? upper(n) : (out.primaryEmail`, 1)
 	v2 = strings.Replace(v2, `{to: jobTitle, from: attributes.jobTitle, as: text}`,

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
+	poller "github.com/orosync/orosync/services/poller/service"
 )
 
 // typeStatus is one line of `orosync status`.
@@ -76,7 +76,7 @@ Without --nats-url it reads the embedded server's streams from --data-dir.`, std
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TENANT\tTYPE\tSTRATEGY\tPROGRESS\tSEEN\tVERSIONS\tAPPLIED\tDELETED\tCURSOR\tLAG\tDEAD LETTERS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\n", r.Tenant, r.Type, r.Poller.strategyColumn(), r.Poller.progressColumn(),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\n", r.Tenant, r.Type, strategyColumn(r.Poller), progressColumn(r.Poller),
 			r.Seen, r.Versions, r.Applied, r.Deleted, r.Cursor, r.Lag, r.DeadLetters)
 	}
 	if err := tw.Flush(); err != nil {
@@ -128,7 +128,7 @@ func status(ctx context.Context, natsURL, databaseURL, tenant string, types []st
 	}
 	var out []typeStatus
 	for _, typ := range types {
-		s := typeStatus{Tenant: tenant, Type: typ, Lag: lag, Cursor: "-", Poller: readPollerStatus(ctx, kv, tenant, typ)}
+		s := typeStatus{Tenant: tenant, Type: typ, Lag: lag, Cursor: "-", Poller: poller.State(ctx, kv, tenant, typ)}
 		info, err := raw.Info(ctx, jetstream.WithSubjectFilter(events.RawFilter(tenant, typ)))
 		if err != nil {
 			return nil, err
@@ -137,10 +137,10 @@ func status(ctx context.Context, natsURL, databaseURL, tenant string, types []st
 		for _, n := range info.State.Subjects {
 			s.Versions += n
 		}
-		if e, err := kv.Get(ctx, tenant+"."+typ); err == nil {
-			s.Cursor = cursorText(e.Value())
-		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		if cur, ok, err := poller.Cursor(ctx, kv, tenant, typ); err != nil {
 			return nil, err
+		} else if ok {
+			s.Cursor = cur
 		}
 		err = db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL)
 FROM orosync_records WHERE tenant_id = $1 AND organization_id = $2 AND source_type = $3`, tid, oid, typ).Scan(&s.Applied, &s.Deleted)

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/orosync/orosync/mercatodb"
-	"github.com/orosync/orosync/services/transformer/domain"
+	transformer "github.com/orosync/orosync/services/transformer/service"
 )
 
 // landing is what one Oro type became: the demo's summary line, from the simulator (Oro), ORO_RAW, orosync's
@@ -240,7 +240,7 @@ func (l landing) problems() []string {
 
 // mappingAggregates maps each Oro type to its Mercato aggregate under the mapping the transformer runs.
 func mappingAggregates() (map[string]string, error) {
-	m, err := domain.LoadMapping(os.Getenv("OROSYNC_MAPPING"))
+	m, err := transformer.LoadMapping(os.Getenv("OROSYNC_MAPPING"))
 	if err != nil {
 		return nil, err
 	}

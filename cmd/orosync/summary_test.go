@@ -16,11 +16,11 @@ import (
 
 	"github.com/orosync/orosync/mercatodb/dbtest"
 	"github.com/orosync/orosync/orosim"
-	"github.com/orosync/orosync/services/transformer/domain"
+	transformer "github.com/orosync/orosync/services/transformer/service"
 )
 
 func TestRunSyncsEveryTypeTheShippedMappingMapsByDefault(t *testing.T) {
-	m, err := domain.LoadMapping("")
+	m, err := transformer.LoadMapping("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,6 @@ import (
 	poller "github.com/orosync/orosync/services/poller/service"
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
 	transformer "github.com/orosync/orosync/services/transformer/service"
-	writeradapters "github.com/orosync/orosync/services/writer/adapters"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
 
@@ -150,7 +149,7 @@ func loadTenants(path string, lookup func(string) (string, bool), metrics *oro.M
 		}
 		scope := writer.Scope{TenantID: tid, OrganizationID: oid}
 		if secretKey != "" && err == nil {
-			if scope.DEK, err = writeradapters.DeriveTenantDEK(secretKey, tid.String()); err != nil {
+			if scope.DEK, err = writer.DeriveTenantDEK(secretKey, tid.String()); err != nil {
 				bad("mercato.tenantId", err.Error())
 			}
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/contracts/natsconn"
-	"github.com/orosync/orosync/services/poller/adapters"
+	poller "github.com/orosync/orosync/services/poller/service"
 )
 
 // serveWebhooks receives Oro's webhooks on OROSYNC_WEBHOOK_ADDR (e.g. ":8089", path /webhooks/<tenant>), verified
@@ -40,13 +40,12 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pub, err := adapters.NewRawPublisher(ctx, nc.Conn, js)
+	receiver, err := poller.NewWebhookReceiver(ctx, nc.Conn, js, p.webhookSecrets(secret), log.With("service", "webhooks"))
 	if err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/webhooks/{tenant}", adapters.WebhookReceiver{Publisher: pub,
-		Secrets: p.webhookSecrets(secret), Log: log.With("service", "webhooks")})
+	mux.Handle("/webhooks/{tenant}", receiver)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("webhooks: listen on %s: %w", addr, err)

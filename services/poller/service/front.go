@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/services/poller/adapters"
@@ -26,9 +27,14 @@ type Progress = app.Progress
 type SyncProgress = domain.SyncProgress
 
 // NewWebhookReceiver is the HTTP handler of Oro's webhooks (route /webhooks/{tenant}): each notification's records
-// are published to ORO_RAW; secrets maps a tenant to its webhooks' secret.
-func NewWebhookReceiver(js jetstream.JetStream, secrets map[string]string, log *slog.Logger) http.Handler {
-	return adapters.WebhookReceiver{Publisher: adapters.RawPublisher{JS: js}, Secrets: secrets, Log: log}
+// are published to ORO_RAW through nc; secrets maps a tenant to its webhooks' secret.
+func NewWebhookReceiver(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, secrets map[string]string,
+	log *slog.Logger) (http.Handler, error) {
+	pub, err := adapters.NewRawPublisher(ctx, nc, js)
+	if err != nil {
+		return nil, err
+	}
+	return adapters.WebhookReceiver{Publisher: pub, Secrets: secrets, Log: log}, nil
 }
 
 // BudgetStateKey is the cursor-bucket key of a tenant's Oro request budget.
@@ -41,13 +47,10 @@ type TypeState struct {
 	Webhooks bool          `json:"webhooks,omitempty"`
 	Reason   string        `json:"reason,omitempty"`
 	Progress *SyncProgress `json:"progress,omitempty"`
-	// Cursor is where the type's strategy stands ("" before its first run; see CursorText).
-	Cursor string `json:"cursor,omitempty"`
 }
 
-// State reads a type's state from the cursor bucket; a probe or progress missing or unreadable is left empty, and
-// so is the cursor before the type's first run.
-func State(ctx context.Context, kv jetstream.KeyValue, tenant, typ string) (TypeState, error) {
+// State reads a type's state from the cursor bucket; a probe or progress missing or unreadable is left empty.
+func State(ctx context.Context, kv jetstream.KeyValue, tenant, typ string) TypeState {
 	var s TypeState
 	if e, err := kv.Get(ctx, adapters.CapabilitiesKey(tenant, typ)); err == nil {
 		var p adapters.Probed
@@ -61,14 +64,19 @@ func State(ctx context.Context, kv jetstream.KeyValue, tenant, typ string) (Type
 			s.Progress = &p
 		}
 	}
+	return s
+}
+
+// Cursor is where a type's strategy stands (CursorText); ok is false before its first run.
+func Cursor(ctx context.Context, kv jetstream.KeyValue, tenant, typ string) (text string, ok bool, err error) {
 	e, err := kv.Get(ctx, tenant+"."+typ)
 	switch {
-	case err == nil:
-		s.Cursor = CursorText(e.Value())
-	case !errors.Is(err, jetstream.ErrKeyNotFound):
-		return s, fmt.Errorf("cursor of %s/%s: %w", tenant, typ, err)
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
 	}
-	return s, nil
+	return CursorText(e.Value()), true, nil
 }
 
 // CursorText renders a type's cursor as its strategy keeps it: keyset "2026-11-01T09:00:00Z #42", audit log

@@ -39,7 +39,9 @@ const (
 func ParsePolicy(s string) (Policy, error) { return domain.ParsePolicy(s) }
 
 // DeriveTenantDEK derives a tenant's data encryption key from Mercato's TENANT_DATA_ENCRYPTION_KEY, as Mercato does.
-func DeriveTenantDEK(secret, tenantID string) (string, error) { return adapters.DeriveTenantDEK(secret, tenantID) }
+func DeriveTenantDEK(secret, tenantID string) (string, error) {
+	return adapters.DeriveTenantDEK(secret, tenantID)
+}
 
 // Conflict is one review-queue entry, decrypted; ConflictEmailMatch and the others are its kinds.
 type Conflict = adapters.ConflictRow
@@ -84,7 +86,9 @@ func (q *ReviewQueue) List(ctx context.Context, status string, limit int) ([]Con
 }
 
 // Get returns one entry.
-func (q *ReviewQueue) Get(ctx context.Context, id int64) (Conflict, error) { return q.store.Conflict(ctx, id) }
+func (q *ReviewQueue) Get(ctx context.Context, id int64) (Conflict, error) {
+	return q.store.Conflict(ctx, id)
+}
 
 // Resolve settles an open entry: oro, mercato, new, or link:<customer_entities.id>.
 func (q *ReviewQueue) Resolve(ctx context.Context, id int64, resolution string) error {
