@@ -1,6 +1,8 @@
 // Package contracts holds orosync's published contracts as data: the AsyncAPI document, one JSON Schema per
 // message type, and the JetStream stream, consumer and key-value definitions (the same JSON files an operator
-// applies with `nats stream add --config FILE`). Services load these files; nothing is defined twice.
+// applies with `nats stream add --config FILE`). They are compiled in (go:embed): Ensure creates what is missing
+// from them at start-up and refuses to start on a difference, and the services read their consumers' settings
+// here (Consumer); nothing is defined twice.
 package contracts
 
 import (

@@ -113,9 +113,9 @@ func assertSameHashes(t *testing.T, h *Hasher, in []byte) {
 		t.Fatalf("PayloadHash(%q) = %q, %v; reference %q, %v", in, got, gotErr, want, wantErr)
 	}
 	wantC, _ := canonicalReference(in)
-	gotC, _ := Canonical(in)
+	gotC, _ := canonical(in)
 	if string(gotC) != string(wantC) {
-		t.Fatalf("Canonical(%q) = %q; reference %q", in, gotC, wantC)
+		t.Fatalf("canonical(%q) = %q; reference %q", in, gotC, wantC)
 	}
 }
 

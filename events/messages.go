@@ -192,15 +192,6 @@ func ResourceHash(raw []byte) (string, error) {
 	return h.ResourceHash(raw)
 }
 
-// Canonical re-encodes JSON with sorted object keys and numbers kept verbatim.
-func Canonical(raw []byte) ([]byte, error) {
-	var h Hasher
-	if out, ok := h.canonical(raw, false, false); ok {
-		return out, nil
-	}
-	return canonicalReference(raw)
-}
-
 // ID derives a deterministic message id from its parts: the same version of the same record always gets the same
 // Nats-Msg-Id, so publishing it twice is a no-op inside the stream's duplicate window.
 func ID(kind string, parts ...string) string {

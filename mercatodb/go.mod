@@ -6,6 +6,7 @@ require (
 	github.com/go-jet/jet/v2 v2.14.1
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/orosync/orosync/events v0.0.0
 	github.com/pressly/goose/v3 v3.30.0
 )
 
@@ -22,3 +23,5 @@ require (
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 )
+
+replace github.com/orosync/orosync/events => ../events

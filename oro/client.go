@@ -31,6 +31,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/orosync/orosync/events/redact"
 )
 
 const (
@@ -78,7 +80,7 @@ type Config struct {
 // String renders the config with the client secret masked.
 func (c Config) String() string {
 	return fmt.Sprintf("oro.Config{BaseURL: %q, TokenURL: %q, ClientID: %q, ClientSecret: %s, UserAgent: %q}",
-		redactURL(c.BaseURL), redactURL(c.TokenURL), c.ClientID, maskSecret(c.ClientSecret), c.UserAgent)
+		redact.URL(c.BaseURL), redact.URL(c.TokenURL), c.ClientID, maskSecret(c.ClientSecret), c.UserAgent)
 }
 
 // GoString keeps %#v from printing the secret.
@@ -87,8 +89,8 @@ func (c Config) GoString() string { return c.String() }
 // LogValue implements slog.LogValuer with the client secret masked.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("base_url", redactURL(c.BaseURL)),
-		slog.String("token_url", redactURL(c.TokenURL)),
+		slog.String("base_url", redact.URL(c.BaseURL)),
+		slog.String("token_url", redact.URL(c.TokenURL)),
 		slog.String("client_id", c.ClientID),
 		slog.String("client_secret", maskSecret(c.ClientSecret)),
 		slog.String("user_agent", c.UserAgent),
@@ -100,19 +102,6 @@ func maskSecret(s string) string {
 		return `""`
 	}
 	return redacted
-}
-
-// redactURL hides a password in a URL's user info; unparsable input is
-// masked as a whole.
-func redactURL(s string) string {
-	if s == "" {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "[unparsable URL]"
-	}
-	return u.Redacted()
 }
 
 // Client talks to one Oro installation. It is safe for concurrent use.
@@ -156,7 +145,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if tokenURL == "" {
 		tokenURL = (&url.URL{Scheme: base.Scheme, Host: base.Host, Path: "/oauth2-token"}).String()
 	} else if tu, err := url.Parse(tokenURL); err != nil || (tu.Scheme != "http" && tu.Scheme != "https") || tu.Host == "" {
-		return nil, fmt.Errorf("oro: token URL %q: must be an absolute http(s) URL", redactURL(tokenURL))
+		return nil, fmt.Errorf("oro: token URL %q: must be an absolute http(s) URL", redact.URL(tokenURL))
 	}
 	ua := cfg.UserAgent
 	if ua == "" {
@@ -195,7 +184,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	})
 	return &Client{
 		base:      base,
-		tokenURL:  redactURL(tokenURL),
+		tokenURL:  redact.URL(tokenURL),
 		clientID:  cfg.ClientID,
 		userAgent: ua,
 		hc:        hc,

@@ -3,6 +3,7 @@ module github.com/orosync/orosync/oro
 go 1.26.0
 
 require (
+	github.com/orosync/orosync/events v0.0.0
 	github.com/prometheus/client_golang v1.24.1
 	golang.org/x/oauth2 v0.38.0
 	golang.org/x/time v0.16.0
@@ -20,3 +21,5 @@ require (
 	golang.org/x/sys v0.47.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
+
+replace github.com/orosync/orosync/events => ../events

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
 	"github.com/orosync/orosync/mercatodb/internal/pgadmin"
 )
@@ -81,7 +82,7 @@ func NewEmptyDatabase(t testing.TB) (url string) {
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	if err := mercatodb.EnsureDatabase(ctx, url); err != nil {
-		t.Fatalf("dbtest: create test database (server %s from $%s): %v", pgadmin.Redact(server), EnvServerURL, err)
+		t.Fatalf("dbtest: create test database (server %s from $%s): %v", redact.URL(server), EnvServerURL, err)
 	}
 	t.Cleanup(func() {
 		// t.Context() is already cancelled when cleanups run.

@@ -52,16 +52,6 @@ func DropDatabase(ctx context.Context, serverURL, name string) error {
 	return nil
 }
 
-// Redact hides a password in a server address for messages.
-func Redact(serverURL string) string {
-	if isURL(serverURL) {
-		if u, err := url.Parse(serverURL); err == nil {
-			return u.Redacted()
-		}
-	}
-	return "(keyword/value DSN)"
-}
-
 func isURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }

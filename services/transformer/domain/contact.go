@@ -47,28 +47,6 @@ func Default() *Mapping {
 	return m
 }
 
-// MapContact turns one observed Oro contact version into an upsert of a Mercato person (the default mapping).
-func MapContact(raw events.RawRecord) (events.Change, error) {
-	r, err := Default().Map(raw)
-	if err != nil {
-		return events.Change{}, err
-	}
-	if r.Change == nil {
-		return events.Change{}, &FieldError{Record: raw.RecordRef, Field: "type", Rule: "known-type", Detail: r.Skipped}
-	}
-	return *r.Change, nil
-}
-
-// MapTombstone turns a deleted Oro contact into a delete of its person (the default mapping).
-func MapTombstone(t events.Tombstone) events.Change {
-	c := events.Change{Tenant: t.Tenant, Op: events.OpDelete, Aggregate: events.AggregatePerson, Source: t.RecordRef,
-		MappingVersion: MappingVersion}
-	if r, err := Default().MapTombstone(t); err == nil && r.Change != nil {
-		c = *r.Change
-	}
-	return c
-}
-
 func abbreviate(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "…"

@@ -21,7 +21,7 @@ func raw(t *testing.T, attrs string) events.RawRecord {
 }
 
 func TestContactBecomesPersonWithLowercasedEmailAndNames(t *testing.T) {
-	c, err := MapContact(raw(t, `{"firstName":" Zoë ","lastName":"Łukasiewicz","primaryEmail":"Zoe.L@Example.COM","primaryPhone":"+48 600 100 200","jobTitle":"CTO","emails":[{"email":"Zoe.L@Example.COM"}]}`))
+	c, err := mapContact(raw(t, `{"firstName":" Zoë ","lastName":"Łukasiewicz","primaryEmail":"Zoe.L@Example.COM","primaryPhone":"+48 600 100 200","jobTitle":"CTO","emails":[{"email":"Zoe.L@Example.COM"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestContactBecomesPersonWithLowercasedEmailAndNames(t *testing.T) {
 }
 
 func TestContactWithoutNameIsNamedByEmailThenPhone(t *testing.T) {
-	c, err := MapContact(raw(t, `{"firstName":null,"lastName":"","primaryEmail":null,"primaryPhone":"5556661112"}`))
+	c, err := mapContact(raw(t, `{"firstName":null,"lastName":"","primaryEmail":null,"primaryPhone":"5556661112"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestBadContactsNameTheRecordFieldAndRule(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := MapContact(raw(t, tc.attrs))
+			_, err := mapContact(raw(t, tc.attrs))
 			var fe *FieldError
 			if !errors.As(err, &fe) {
 				t.Fatalf("err = %v, want a FieldError", err)
@@ -69,14 +69,14 @@ func TestBrokenResourceIsAFieldErrorNotAPanic(t *testing.T) {
 	r := raw(t, `{}`)
 	r.Resource = json.RawMessage(`[1,2`)
 	var fe *FieldError
-	if _, err := MapContact(r); !errors.As(err, &fe) || fe.Field != "resource" {
+	if _, err := mapContact(r); !errors.As(err, &fe) || fe.Field != "resource" {
 		t.Errorf("err = %v", err)
 	}
 }
 
 func TestTombstoneBecomesDeleteAtLastSeenVersion(t *testing.T) {
 	v := events.SourceVersion{UpdatedAt: time.Unix(100, 0).UTC(), PayloadHash: "h"}
-	c := MapTombstone(events.Tombstone{RecordRef: events.RecordRef{Tenant: "acme", Type: "contacts", ID: "7"}, LastSeen: &v, Reason: "id-diff"})
+	c := mapTombstone(events.Tombstone{RecordRef: events.RecordRef{Tenant: "acme", Type: "contacts", ID: "7"}, LastSeen: &v, Reason: "id-diff"})
 	if c.Op != events.OpDelete || c.SourceVersion != v || c.Person != nil {
 		t.Errorf("change %+v", c)
 	}
@@ -98,7 +98,7 @@ func FuzzMapContact(f *testing.F) {
 	f.Fuzz(func(t *testing.T, resource []byte) {
 		at := time.Unix(0, 0)
 		r := events.RawRecord{RecordRef: events.RecordRef{Tenant: "acme", Type: "contacts", ID: "7"}, UpdatedAt: &at, Resource: resource}
-		c, err := MapContact(r)
+		c, err := mapContact(r)
 		if err != nil {
 			var fe *FieldError
 			if !errors.As(err, &fe) {

@@ -166,7 +166,7 @@ func TestFidelityReportAccountsForEveryAttributeAndRelationshipInTheFixtures(t *
 			}
 			for _, f := range fields {
 				total++
-				if !m.Accounts(report, r.Type, f) {
+				if !m.accounts(report, r.Type, f) {
 					missing = append(missing, name+": "+r.Type+" "+f)
 				}
 			}

@@ -2,7 +2,6 @@ package domain
 
 import (
 	"sort"
-	"strings"
 )
 
 // Disposition of one Oro attribute or relationship under a mapping.
@@ -78,17 +77,4 @@ func (m *Mapping) Report() []ReportLine {
 		return a.Disposition < b.Disposition
 	})
 	return lines
-}
-
-// Accounts reports whether the mapping says what happens to a source field of a type.
-func (m *Mapping) Accounts(report []ReportLine, oroType, field string) bool {
-	if _, ok := m.Ignore[oroType]; ok {
-		return true
-	}
-	for _, l := range report {
-		if l.Type == oroType && (l.Field == field || strings.HasSuffix(l.Field, ".*") && strings.HasPrefix(field, strings.TrimSuffix(l.Field, "*"))) {
-			return true
-		}
-	}
-	return false
 }
