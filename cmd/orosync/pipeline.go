@@ -182,9 +182,8 @@ func (p pipeline) reconcilerConfig() reconciler.Config {
 }
 
 // writerGCPercent: the writer allocates per batch (decoded changes, encoded parameters, outbox JSON) and keeps
-// ~20–30 MB live; at Go's default of 100 the collector took a fifth of its CPU. 200 cut the writer process's CPU
-// per contact by about a fifth (BenchmarkEndToEndReplay: 87–98 → 69–72 µs) for a peak RSS of ~130 MB instead of
-// ~100; 400 saved no more and doubled the RSS.
+// little live, so a lazier collector saves CPU for some memory; 400 saved no more than 200 (README, "Measured
+// capacity").
 const writerGCPercent = 200
 
 // tuneGC sets the collector's target for the services this process runs, the highest any of them asks for (the

@@ -165,8 +165,7 @@ when it has caught up; the writer converges Mercato to it.`, stdout, stderr)
 		}
 	}
 	// A replay is a batch job in its own process whose live heap stays small: at the default GOGC the collector
-	// runs every few hundred records. 400 cut the transformer's CPU per event by about a fifth
-	// (BenchmarkTransformerEventsPerSecond, GOGC=100 vs 400); an operator's GOGC still wins.
+	// runs every few hundred records, so the transformer's lazier setting applies; an operator's GOGC still wins.
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}

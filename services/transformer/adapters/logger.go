@@ -10,8 +10,7 @@ import (
 // Logger maps Watermill's per-message info logs to debug so a busy pipeline does not flood the log.
 //
 // Watermill's own slog adapter turns every call's fields into slog attributes before slog checks the level, and the
-// router and subscriber log several times per message at trace level: that was ~4% of the transformer's CPU per
-// event through JetStream (BenchmarkTransformerThroughJetStream profile). This one checks the level first.
+// router and subscriber log several times per message at trace level. This one checks the level first.
 func Logger(l *slog.Logger) watermill.LoggerAdapter {
 	if l == nil {
 		l = slog.Default()

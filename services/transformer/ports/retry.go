@@ -8,8 +8,7 @@ import (
 )
 
 // RetryAfterAFailure is r's retries, set up only once the first attempt has failed: Watermill's Retry builds its
-// backoff, options and closures for every message, ~2% of the CPU per event through JetStream
-// (BenchmarkTransformerThroughJetStream profile), though the handler almost never fails. The attempts stay 1 +
+// backoff, options and closures for every message, though the handler almost never fails. The attempts stay 1 +
 // r.MaxRetries; the first retry follows the failure without the initial interval. Outputs that were not stored
 // (ErrNotStored) are not retried here: JetStream redelivers the input.
 func RetryAfterAFailure(r middleware.Retry) message.HandlerMiddleware {

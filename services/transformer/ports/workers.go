@@ -28,13 +28,11 @@ var ErrNotStored = errors.New("outputs not stored")
 // stored and returns no messages. So the router acknowledges the input only once its outputs are stored (at least
 // once, as when the router publishes them itself), and a failure to store them is an error wrapping ErrNotStored.
 //
-// Why: the router starts a fresh goroutine for every message; its small stack grew several times while mapping
-// a record (a recursive JSON parse, expressions) and while publishing it, and copying it took ~5% of the CPU per
-// event through JetStream (runtime.copystack in the BenchmarkTransformerThroughJetStream profile). These goroutines
-// keep their grown stacks. And a worker that does not wait for JetStream's acknowledgement maps the next message
-// meanwhile, so publishes share writes to the socket instead of each being a write and a wake-up of the server
-// (in that benchmark: write system calls per event 2.0 → 1.25; CPU per event, median of 5 alternating runs at load
-// ~6.5, 171 → 135 µs). With messages queued, n around the number of cores keeps every core mapping.
+// Why: the router starts a fresh goroutine for every message, whose small stack grows several times while mapping
+// a record and publishing it; these goroutines keep their grown stacks. And a worker that does not wait for
+// JetStream's acknowledgement maps the next message meanwhile, so publishes share writes to the socket instead of
+// each being a write and a wake-up of the server (README, "Measured capacity"). With messages queued, n around the
+// number of cores keeps every core mapping.
 //
 // A panic on a worker is re-raised on the router's goroutine. Once ctx is done the chain runs on the caller's
 // goroutine, as without this middleware. Outputs the broker did not store are stored as Store says.

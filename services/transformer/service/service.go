@@ -48,10 +48,8 @@ type Config struct {
 	Metrics *Metrics
 }
 
-// DefaultGCPercent: the transformer allocates ~12 KB per event and keeps little, so at Go's default of 100 the
-// collector runs every few hundred events and its write barriers and marking take about a fifth of the CPU
-// (BenchmarkTransformerEventsPerSecond, GOGC=100 vs 400); 400 lets the heap grow to five times what is live (the
-// in-flight messages: tens of MB) instead of two.
+// DefaultGCPercent: the transformer allocates much per event and keeps little (the in-flight messages), so a
+// lazier collector costs little memory and saves CPU (README, "Measured capacity").
 const DefaultGCPercent = 400
 
 // gcPercent sets the collector's target as cfg says and returns the restore.
@@ -134,9 +132,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// Each handler is one pull subscription on the same durable consumer and handles one message at a time (the
 	// input is acknowledged only once its change is stored): parallel subscriptions keep the mappers fed while
-	// changes wait for JetStream, and more of them let the NATS connections batch writes (64 used ~7% less CPU per
-	// event than 8 in BenchmarkTransformerThroughJetStream). Order across records is not needed (the writer orders
-	// versions itself).
+	// changes wait for JetStream, and more of them let the NATS connections batch writes (README, "Measured
+	// capacity"). Order across records is not needed (the writer orders versions itself).
 	handler := ports.Observe(cfg.Metrics.seen)(ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping}))
 	for i := range cfg.Workers {
 		router.AddHandler(fmt.Sprintf("%s-%d", cfg.Consumer, i), events.StreamOroRaw, sub, "", pub, handler)

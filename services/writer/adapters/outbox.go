@@ -24,10 +24,10 @@ const outboxBatchEvents = 100
 const insertOutboxBatchSQL = `INSERT INTO orosync_outbox_batches (events) VALUES ($1::json) RETURNING id`
 
 // insertOutbox writes a transaction's events. Many events become one orosync_outbox_batches row (an outbox row per
-// event was a third of a 1,000-contact batch's WAL, and its relay deleted as many rows); a few, one orosync_outbox
+// event weighed on the batch's WAL, and its relay deleted as many rows); a few, one orosync_outbox
 // row each, de-duplicated on msg_id. Batch rows are not de-duplicated there: the same event written twice is
 // published twice with the same Nats-Msg-Id, and MERCATO_EVENTS keeps one (its duplicate window is an hour).
-// The batch row's JSON (a megabyte for 1,000 contacts) is built in a buffer of s.outboxBufs, free again once the
+// The batch row's JSON is built in a buffer of s.outboxBufs, free again once the
 // statement returned.
 func (s *Store) insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.OrosyncOutbox) error {
 	n := len(rows)

@@ -49,8 +49,7 @@ func (s *Store) ApplyBatch(ctx context.Context, lookup app.Lookup, plan func(dom
 }
 
 // loadSQL looks each key up in orosync_records' primary key (a LATERAL subquery: one index probe per key, whatever
-// the table's size and statistics; a join let the planner hash the whole table, 10 ms per 1,000-key batch at 20,000
-// records and growing with it) and locks the rows in key order (the keys are sorted first), so concurrent batches
+// the table's size and statistics; a join let the planner hash the whole table) and locks the rows in key order (the keys are sorted first), so concurrent batches
 // cannot deadlock on them.
 const loadSQL = `
 SELECT k.i, r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,

@@ -65,13 +65,11 @@ func NewPool(ctx context.Context, url string, replicationRole bool) (*pgxpool.Po
 // PoolConfig is the writer's pool configuration: every statement is planned for its own arguments, and only the
 // writer's statements are. The statements unnest arrays whose length only a custom plan sees; a prepared
 // statement may switch to a generic plan after five executions, built for "10 rows" and whatever the table held
-// then (measured: a nested loop over a sequential scan, 2 s per 1,000-row batch instead of 4 ms). So statements
-// go as unnamed statements (pgx's QueryExecModeCacheDescribe: parsed and planned with their arguments on every
-// execution, their result descriptions cached; parsing and planning them costs well under a millisecond), not
-// through plan_cache_mode = force_custom_plan: that setting also re-plans every foreign-key check Mercato's
-// constraints run inside our inserts (one SELECT ... FOR KEY SHARE per row and constraint, 4,000 per
-// 1,000-contact batch), which then cost ~15 µs each instead of ~4 µs with their cached plan: half the PostgreSQL
-// CPU of an insert batch.
+// then (a nested loop over a sequential scan). So statements go as unnamed statements (pgx's
+// QueryExecModeCacheDescribe: parsed and planned with their arguments on every execution, their result
+// descriptions cached), not through plan_cache_mode = force_custom_plan: that setting also re-plans every
+// foreign-key check Mercato's constraints run inside our inserts (one SELECT ... FOR KEY SHARE per row and
+// constraint), which then lose their cached plans (services/writer/README.md has the figures).
 func PoolConfig(url string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {

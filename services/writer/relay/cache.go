@@ -7,8 +7,7 @@ import (
 )
 
 // Cache keeps the events of the last few orosync_outbox_batches rows this process inserted, by row id, so
-// the relay publishes them from memory instead of reading back and decoding half a megabyte of JSON per
-// 1,000 contacts (a quarter of the relay's CPU). It is only an optimisation: the relay uses an entry only for a
+// the relay publishes them from memory instead of reading back and decoding their JSON. It is only an optimisation: the relay uses an entry only for a
 // row its own DELETE returned, which proves the row committed with exactly these events (a rolled-back insert's
 // id is never used again); any row not here is read from the table as before.
 type Cache struct {

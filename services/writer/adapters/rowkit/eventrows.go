@@ -15,9 +15,8 @@ import (
 
 // An outbox row per written record (two per new contact: the person and its company link) was built with
 // encoding/json's reflection, a map of CloudEvents headers, events.EventSubject's split and join, a sha256
-// hash.Hash per message id and a uuid.String per mention of an id: a fifth of the writer's CPU on a
-// 1,000-contact batch. The functions here append the same bytes into stack buffers (tests compare them with
-// those functions on random input).
+// hash.Hash per message id and a uuid.String per mention of an id. The functions here append the same bytes into
+// stack buffers (tests compare them with those functions on random input).
 
 // eventSubjectPrefix is where events.EventSubject puts Mercato events.
 const eventSubjectPrefix = "mercato.events."

@@ -9,7 +9,7 @@ import (
 
 // outboxBatchJSON is the JSON array of BatchEvent an orosync_outbox_batches row holds, appended by hand: headers and
 // payloads are already JSON (from json.Marshal), and json.Marshal of a []BatchEvent re-validated and re-compacted
-// every one of them (a sixth of the writer's CPU on a 1,000-contact batch).
+// every one of them.
 func outboxBatchJSON(rows []model.OrosyncOutbox) []byte { return AppendOutboxBatchJSON(nil, rows) }
 
 func AppendOutboxBatchJSON(b []byte, rows []model.OrosyncOutbox) []byte {

@@ -7,7 +7,7 @@ import (
 )
 
 // MarshalJSON is json.Marshal(v), with the person snapshot (written for every contact, and compared twice on a
-// replay) appended by hand: encoding/json's reflection was a tenth of the writer's CPU on such batches. Persons
+// replay) appended by hand, without encoding/json's reflection. Persons
 // carrying custom fields, related records or addresses, rare, still go through encoding/json. Tests compare the
 // two on random persons.
 func MarshalJSON(v any) ([]byte, error) {
