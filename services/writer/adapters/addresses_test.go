@@ -54,7 +54,7 @@ func (e *env) addresses(contactID string) map[string]string {
 	return out
 }
 
-func TestPersonAddressesAreWrittenKeptInStepAndAddressesWithoutLineOneSkipped(t *testing.T) {
+func TestPersonAddressesAreKeptInStepSkippingThoseWithoutLineOne(t *testing.T) {
 	e := newEnv(t, scope)
 	var logged bytes.Buffer
 	e.store.Log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -109,7 +109,7 @@ VALUES ($1, $2, $3, 'Mercato Way 9', now(), now())`, scope.OrganizationID, scope
 	}
 }
 
-func TestEncryptedTenantAddressesAreEncryptedAndNotRewrittenWhenUnchanged(t *testing.T) {
+func TestAnEncryptedTenantsAddressesAreWrittenEncryptedOnlyWhenChanged(t *testing.T) {
 	sc := scope
 	dek, err := adapters.DeriveTenantDEK("tenant-data-encryption-key-for-tests", scope.TenantID.String())
 	if err != nil {
@@ -130,7 +130,7 @@ func TestEncryptedTenantAddressesAreEncryptedAndNotRewrittenWhenUnchanged(t *tes
 	}
 }
 
-func TestCompanyAddressesAreWrittenAndRemovedWithTheAccount(t *testing.T) {
+func TestCompanyAddressesFollowTheAccount(t *testing.T) {
 	e := newEnv(t, scope)
 	acme := account{id: "7", name: "Acme", sec: 1}.change()
 	hq, depot := address("h", "HQ Road 1", "Berlin", true), address("d", "Depot Lane 2", "Kiel", false)

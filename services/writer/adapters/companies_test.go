@@ -121,7 +121,7 @@ WHERE person_entity_id = $1 AND deleted_at IS NULL`, p.entityID)
 	return out, primary
 }
 
-func TestAccountBecomesACompanyWithExternalIDVersionRulesAndEvents(t *testing.T) {
+func TestAnAccountBecomesACompany(t *testing.T) {
 	e := newEnv(t, scope)
 	v1 := account{id: "7", name: "Acme", industry: "Retail", sec: 1}.change()
 	e.apply(nil, v1)
@@ -190,7 +190,7 @@ func TestCompanyTombstoneBeforeAnyVersionKeepsOlderVersionsFromResurrectingIt(t 
 	}
 }
 
-func TestLinkOfAPersonArrivingBeforeItsCompanyIsParkedAndAppliedWhenTheCompanyArrives(t *testing.T) {
+func TestALinkToACompanyNotYetWrittenIsParkedUntilItArrives(t *testing.T) {
 	e := newEnv(t, scope)
 	e.apply(nil, withLinks(contact{id: "1", first: "Ada", last: "L", email: "ada@x.io", sec: 1}.change(), "7", "7"))
 	links, primary := e.links("1")
@@ -230,7 +230,7 @@ func TestLinkOfAPersonArrivingAfterItsCompanyIsWrittenAtOnce(t *testing.T) {
 	}
 }
 
-func TestContactInThreeAccountsGetsThreeLinksAndRemovedLinksAreSoftDeleted(t *testing.T) {
+func TestAContactsLinksFollowItsAccounts(t *testing.T) {
 	e := newEnv(t, scope)
 	// Person, one company before it and two after it, in one batch and across batches.
 	e.apply(nil, account{id: "7", name: "Acme", sec: 1}.change())
@@ -353,7 +353,7 @@ SELECT md5(string_agg(x, E'\n' ORDER BY x)) FROM (
 	return sum
 }
 
-func TestCompaniesLinksAndAddressesAppliedInReverseOrShuffledLeaveIdenticalTables(t *testing.T) {
+func TestCompanyChangesAppliedInReverseOrShuffledLeaveIdenticalTables(t *testing.T) {
 	stream := accountStream(12, 30)
 	once := newEnv(t, scope)
 	once.applyInBatches(stream, 7)
@@ -386,7 +386,7 @@ func TestCompaniesLinksAndAddressesAppliedInReverseOrShuffledLeaveIdenticalTable
 	}
 }
 
-func TestPersonAndItsCompanyWrittenConcurrentlyNeverLoseTheLink(t *testing.T) {
+func TestAPersonWrittenConcurrentlyWithItsCompanyNeverLosesTheLink(t *testing.T) {
 	e := newEnv(t, scope)
 	const rounds = 20
 	for i := range rounds {

@@ -80,7 +80,7 @@ func TestCompanyChangedOnBothSidesUnderLastWriteWinsTakesTheNewerSide(t *testing
 	}
 }
 
-func TestCompanyChangedOnBothSidesUnderMergeTakesOneSidedChangesAndQueuesTheRest(t *testing.T) {
+func TestCompanyChangedOnBothSidesUnderMergeTakesOneSidedChangesQueuingTheRest(t *testing.T) {
 	e := bothChanged(t, companyRules(domain.Merge), oroTime.Add(-time.Minute))
 	legal, web, _ := e.companyValues("7")
 	if legal != "Local Legal" || web != "https://new.example" {

@@ -76,7 +76,7 @@ func TestFieldsChangedOnOneSideOnlyMergeWithoutReview(t *testing.T) {
 	}
 }
 
-func TestFieldConflictIsQueuedWithAnEventAndResolvedForOro(t *testing.T) {
+func TestAFieldConflictIsQueuedWithAnEventThenResolvedForOro(t *testing.T) {
 	e := newEnv(t, scope)
 	e.apply(nil, contact{id: "1", first: "Ann", last: "Lee", email: "ann@example.com", job: "Engineer", sec: 10}.change())
 	e.editInMercato("1", time.Now(), "", "job_title = $3", "Manager")
@@ -125,7 +125,7 @@ func (e *env) nativePerson(first, last, email, phone string) uuid.UUID {
 	return id
 }
 
-func TestFirstImportWithOneEmailCandidateLinksAndMerges(t *testing.T) {
+func TestFirstImportWithOneEmailCandidateMergesIntoIt(t *testing.T) {
 	e := newEnv(t, scope)
 	native := e.nativePerson("Kim", "Park", "kim@example.com", "+1 555 0100")
 	r := e.apply(nil, contact{id: "5", first: "Kim", last: "Park", email: "Kim@Example.com", job: "CTO", sec: 10}.change())

@@ -86,7 +86,7 @@ func TestDealCustomFieldsBecomeCustomFieldValuesInTheColumnOfTheirKind(t *testin
 	}
 }
 
-func TestOnlyCustomFieldsOroChangedAreRewrittenAndMercatoEditsOfTheOthersStay(t *testing.T) {
+func TestOnlyCustomFieldsOroChangedAreRewritten(t *testing.T) {
 	e := newEnv(t, scope)
 	v1 := withCustomFields(dealChange("7", 10, "Renewal", nil, nil),
 		map[string]any{"oro_budget_amount": "1500.00", "oro_customer": "42", "oro_close_reason": "outsold"})
@@ -177,7 +177,7 @@ func TestACallsDirectionIsKeptAsACustomFieldMercatoHasNoColumnFor(t *testing.T) 
 	}
 }
 
-func TestACustomFieldValueMercatoCannotStoreFailsNamingTheRecordAndTheField(t *testing.T) {
+func TestACustomFieldValueMercatoCannotStoreFailsNamingItsField(t *testing.T) {
 	e := newEnv(t, scope)
 	_, err := app.ApplyChanges{Store: e.store}.Handle(e.ctx, []events.Change{
 		withCustomFields(dealChange("9", 10, "Huge", nil, nil), map[string]any{"oro_budget_amount": math.MaxFloat64})})
@@ -189,7 +189,7 @@ func TestACustomFieldValueMercatoCannotStoreFailsNamingTheRecordAndTheField(t *t
 	}
 }
 
-func TestPersonAndCompanyCustomFieldsGoToTheirProfileRows(t *testing.T) {
+func TestProfileCustomFieldsGoToTheProfileRows(t *testing.T) {
 	e := newEnv(t, scope)
 	ada := contact{id: "1", first: "Ada", last: "Lovelace", email: "ada@x.example", sec: 1}
 	e.apply(nil, withCustomFields(account{id: "5", name: "Analytical", sec: 1}.change(), map[string]any{"oro_external_id": "X-5"}),

@@ -6,7 +6,7 @@ import (
 	"github.com/orosync/orosync/events"
 )
 
-func TestLeadGetsItsLifecycleStageAndEveryWrittenValueHasADictionaryEntry(t *testing.T) {
+func TestALeadGetsItsLifecycleStageWithADictionaryEntryForEveryValue(t *testing.T) {
 	e := newEnv(t, scope)
 	lead := contact{id: "L1", first: "Lea", last: "Day", email: "lea@example.com", sec: 10}.change()
 	lead.Source.Type = "leads"

@@ -13,7 +13,7 @@ import (
 	"github.com/orosync/orosync/services/writer/relay"
 )
 
-func TestEachCommittedChangeYieldsExactlyOneEventWhenTheProcessDiesBetweenCommitAndRelay(t *testing.T) {
+func TestEachCommittedChangeYieldsExactlyOneEventWhenTheProcessDiesBeforeTheRelay(t *testing.T) {
 	e := newEnv(t, scope)
 	s := jstest.Start(t)
 	for i := range 5 {
@@ -61,11 +61,11 @@ func TestEachCommittedChangeYieldsExactlyOneEventWhenTheProcessDiesBetweenCommit
 	}
 }
 
-// TestEventsOfALargeBatchAreOneOutboxRowAndRelayedExactlyOnceInCommitOrder: a batch of 150 contacts stores its
+// TestEventsOfALargeBatch: a batch of 150 contacts stores its
 // events as one orosync_outbox_batches row between smaller transactions' single rows; a relay that published part
 // of the batch row and died before deleting it is followed by one that relays everything: every event exactly
 // once, and a record's events in the order they were committed.
-func TestEventsOfALargeBatchAreOneOutboxRowAndRelayedExactlyOnceInCommitOrder(t *testing.T) {
+func TestEventsOfALargeBatch(t *testing.T) {
 	e := newEnv(t, scope)
 	s := jstest.Start(t)
 	c := func(i int) events.Change {
@@ -81,55 +81,61 @@ func TestEventsOfALargeBatchAreOneOutboxRowAndRelayedExactlyOnceInCommitOrder(t 
 	}
 	e.apply(nil, large...)
 	e.apply(nil, tombstone(c(0)), tombstone(c(100)))
-	if singles, batches := e.count(`SELECT count(*) FROM orosync_outbox`), e.count(`SELECT count(*) FROM orosync_outbox_batches`); singles != 5 || batches != 1 {
-		t.Fatalf("%d outbox rows and %d batch rows, want 5 and 1", singles, batches)
-	}
-	// A relay published the first 40 events of the batch row, then died.
-	var raw []byte
-	if err := e.db.QueryRow(e.ctx, `SELECT events::text FROM orosync_outbox_batches`).Scan(&raw); err != nil {
-		t.Fatal(err)
-	}
-	var evts []struct {
-		Subject string            `json:"s"`
-		MsgID   string            `json:"m"`
-		Payload json.RawMessage   `json:"p"`
-		Headers map[string]string `json:"h"`
-	}
-	if err := json.Unmarshal(raw, &evts); err != nil || len(evts) != 150 {
-		t.Fatalf("batch row: %d events, %v", len(evts), err)
-	}
-	for _, ev := range evts[:40] {
-		msg := nats.NewMsg(ev.Subject)
-		msg.Data = ev.Payload
-		msg.Header.Set(nats.MsgIdHdr, ev.MsgID)
-		if _, err := s.JS.PublishMsg(e.ctx, msg); err != nil {
+	t.Run("are one outbox row", func(t *testing.T) {
+		if singles, batches := e.count(`SELECT count(*) FROM orosync_outbox`), e.count(`SELECT count(*) FROM orosync_outbox_batches`); singles != 5 || batches != 1 {
+			t.Fatalf("%d outbox rows and %d batch rows, want 5 and 1", singles, batches)
+		}
+	})
+	t.Run("are relayed exactly once after a relay died midway", func(t *testing.T) {
+		// A relay published the first 40 events of the batch row, then died.
+		var raw []byte
+		if err := e.db.QueryRow(e.ctx, `SELECT events::text FROM orosync_outbox_batches`).Scan(&raw); err != nil {
 			t.Fatal(err)
 		}
-	}
-	fwd := relay.New(e.db, s.JS, slog.Default())
-	if total := relayAll(t, e.ctx, fwd); total != 155 {
-		t.Errorf("relayed %d events, want 155", total)
-	}
-	st, n := eventsStream(t, e, s)
-	if n != 155 {
-		t.Errorf("%d events on %s, want 155 (153 created, 2 deleted)", n, events.StreamMercatoEvents)
-	}
-	// Contact 100's created event (in the batch row) precedes its deleted event (a later single row).
-	for _, id := range []string{"0", "100"} {
-		entity := e.person(id).entityID.String()
-		var seqs []uint64
-		for _, action := range []string{"created", "deleted"} {
-			m, err := st.GetLastMsgForSubject(e.ctx, "mercato.events.acme.customers.person."+action+"."+entity)
-			if err != nil {
-				t.Fatalf("contact %s %s: %v", id, action, err)
+		var evts []struct {
+			Subject string            `json:"s"`
+			MsgID   string            `json:"m"`
+			Payload json.RawMessage   `json:"p"`
+			Headers map[string]string `json:"h"`
+		}
+		if err := json.Unmarshal(raw, &evts); err != nil || len(evts) != 150 {
+			t.Fatalf("batch row: %d events, %v", len(evts), err)
+		}
+		for _, ev := range evts[:40] {
+			msg := nats.NewMsg(ev.Subject)
+			msg.Data = ev.Payload
+			msg.Header.Set(nats.MsgIdHdr, ev.MsgID)
+			if _, err := s.JS.PublishMsg(e.ctx, msg); err != nil {
+				t.Fatal(err)
 			}
-			seqs = append(seqs, m.Sequence)
 		}
-		if seqs[0] > seqs[1] {
-			t.Errorf("contact %s: created at %d after deleted at %d", id, seqs[0], seqs[1])
+		fwd := relay.New(e.db, s.JS, slog.Default())
+		if total := relayAll(t, e.ctx, fwd); total != 155 {
+			t.Errorf("relayed %d events, want 155", total)
 		}
-	}
-	if n := e.count(`SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`); n != 0 {
-		t.Errorf("%d outbox rows left", n)
-	}
+		if _, n := eventsStream(t, e, s); n != 155 {
+			t.Errorf("%d events on %s, want 155 (153 created, 2 deleted)", n, events.StreamMercatoEvents)
+		}
+	})
+	t.Run("go out in commit order", func(t *testing.T) {
+		st, _ := eventsStream(t, e, s)
+		// Contact 100's created event (in the batch row) precedes its deleted event (a later single row).
+		for _, id := range []string{"0", "100"} {
+			entity := e.person(id).entityID.String()
+			var seqs []uint64
+			for _, action := range []string{"created", "deleted"} {
+				m, err := st.GetLastMsgForSubject(e.ctx, "mercato.events.acme.customers.person."+action+"."+entity)
+				if err != nil {
+					t.Fatalf("contact %s %s: %v", id, action, err)
+				}
+				seqs = append(seqs, m.Sequence)
+			}
+			if seqs[0] > seqs[1] {
+				t.Errorf("contact %s: created at %d after deleted at %d", id, seqs[0], seqs[1])
+			}
+		}
+		if n := e.count(`SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`); n != 0 {
+			t.Errorf("%d outbox rows left", n)
+		}
+	})
 }

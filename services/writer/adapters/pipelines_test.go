@@ -109,7 +109,7 @@ func TestSyncedDealsLandOnTheOroCRMPipelineStageOfTheirStatus(t *testing.T) {
 	}
 }
 
-func TestDealStatusChangeMovesItToTheStageAndSetsClosureOutcome(t *testing.T) {
+func TestADealStatusChangeMovesItToItsStageWithItsClosureOutcome(t *testing.T) {
 	e := newEnv(t, scope)
 	e.apply(nil, statusDeal("9", 10, "open"))
 	for i, c := range []struct{ status, closure string }{{"win", "won"}, {"loose", "lost"}, {"open", ""}, {"negotiation", ""}} {
@@ -177,7 +177,7 @@ WHERE id = $2`, own, dealID); err != nil {
 	}
 }
 
-func TestPipelineAndStagesAreCreatedOnceAcrossBatchesAndReplays(t *testing.T) {
+func TestTheDealBoard(t *testing.T) {
 	e := newEnv(t, scope)
 	var all []events.Change
 	for batch, status := range []string{"open", "win", "open", "win"} {
@@ -191,39 +191,43 @@ func TestPipelineAndStagesAreCreatedOnceAcrossBatchesAndReplays(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM customer_pipelines`); n != 1 {
 		t.Fatalf("%d pipelines after four batches, want 1", n)
 	}
-	pipelineID := e.dealPlace("0").pipelineID
-	if got := e.stages(pipelineID); got != "open@0,win@1073741824" {
-		t.Errorf("stages %s after four batches", got)
-	}
-	if p := e.dealPlace("9"); p.pipelineID != pipelineID || p.stage != "win" || !closureIs(p.closure, "won") {
-		t.Errorf("deal of the fourth batch on %s/%q (closure %s)", p.pipelineID, p.stage, deref(p.closure))
-	}
-	if n := e.count(`SELECT count(*) FROM customer_dictionary_entries WHERE kind = 'pipeline_stage'`); n != 2 {
-		t.Errorf("%d pipeline_stage dictionary entries, want 2", n)
-	}
-	// A replay under a new mapping with the same values rewrites no deal, pipeline or stage, and adds none.
-	versions := map[string]map[string]string{}
-	for _, tbl := range []string{"customer_deals", "customer_pipelines", "customer_pipeline_stages", "customer_dictionary_entries"} {
-		versions[tbl] = e.rowVersions(tbl)
-	}
-	for _, c := range all {
-		c.MappingVersion = "oro-v2"
-		e.apply(nil, c)
-	}
-	for tbl, before := range versions {
-		after := e.rowVersions(tbl)
-		if n := rewrites(before, after); n != 0 || len(after) != len(before) {
-			t.Errorf("the replay rewrote %d rows of %s and added %d", n, tbl, len(after)-len(before))
+	t.Run("are created once across batches", func(t *testing.T) {
+		pipelineID := e.dealPlace("0").pipelineID
+		if got := e.stages(pipelineID); got != "open@0,win@1073741824" {
+			t.Errorf("stages %s after four batches", got)
 		}
-	}
-	if n := len(e.events("customers.deal.updated")); n != 0 {
-		t.Errorf("%d updated events for a replay with the same values", n)
-	}
+		if p := e.dealPlace("9"); p.pipelineID != pipelineID || p.stage != "win" || !closureIs(p.closure, "won") {
+			t.Errorf("deal of the fourth batch on %s/%q (closure %s)", p.pipelineID, p.stage, deref(p.closure))
+		}
+		if n := e.count(`SELECT count(*) FROM customer_dictionary_entries WHERE kind = 'pipeline_stage'`); n != 2 {
+			t.Errorf("%d pipeline_stage dictionary entries, want 2", n)
+		}
+	})
+	t.Run("are not rewritten by a replay", func(t *testing.T) {
+		// A replay under a new mapping with the same values rewrites no deal, pipeline or stage, and adds none.
+		versions := map[string]map[string]string{}
+		for _, tbl := range []string{"customer_deals", "customer_pipelines", "customer_pipeline_stages", "customer_dictionary_entries"} {
+			versions[tbl] = e.rowVersions(tbl)
+		}
+		for _, c := range all {
+			c.MappingVersion = "oro-v2"
+			e.apply(nil, c)
+		}
+		for tbl, before := range versions {
+			after := e.rowVersions(tbl)
+			if n := rewrites(before, after); n != 0 || len(after) != len(before) {
+				t.Errorf("the replay rewrote %d rows of %s and added %d", n, tbl, len(after)-len(before))
+			}
+		}
+		if n := len(e.events("customers.deal.updated")); n != 0 {
+			t.Errorf("%d updated events for a replay with the same values", n)
+		}
+	})
 }
 
 // Every deal batch takes the tenant's reference lock too, so this checks that writers sharing a database end with
 // one pipeline and one stage per value, whichever lock keeps them apart.
-func TestConcurrentWritersShareOnePipelineAndOneStagePerStatus(t *testing.T) {
+func TestConcurrentWritersShareOnePipelineWithOneStagePerStatus(t *testing.T) {
 	e := newEnv(t, scope)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -260,7 +264,7 @@ func TestConcurrentWritersShareOnePipelineAndOneStagePerStatus(t *testing.T) {
 	}
 }
 
-func TestExistingDefaultPipelineIsKeptAndOroCRMPipelineIsAdded(t *testing.T) {
+func TestAnExistingDefaultPipeline(t *testing.T) {
 	e := newEnv(t, scope)
 	sales := e.addPipeline("Sales", true, "open", "won")
 	salesRows := e.rowVersions("customer_pipelines")
@@ -269,23 +273,27 @@ func TestExistingDefaultPipelineIsKeptAndOroCRMPipelineIsAdded(t *testing.T) {
 	if p.pipeline != "OroCRM" || p.pipelineID == sales || p.stage != "open" {
 		t.Fatalf("deal on %q (%s) / %q, want a new OroCRM pipeline", p.pipeline, p.pipelineID, p.stage)
 	}
-	var oroDefault, salesDefault bool
-	if err := e.db.QueryRow(e.ctx, `SELECT (SELECT is_default FROM customer_pipelines WHERE id = $1),
-       (SELECT is_default FROM customer_pipelines WHERE id = $2)`, p.pipelineID, sales).Scan(&oroDefault, &salesDefault); err != nil {
-		t.Fatal(err)
-	}
-	if oroDefault || !salesDefault {
-		t.Errorf("OroCRM default %v, Sales default %v; want the admin's default kept", oroDefault, salesDefault)
-	}
-	if after := e.rowVersions("customer_pipelines"); after[sales] != salesRows[sales] {
-		t.Error("the existing pipeline was rewritten")
-	}
-	if got := e.stages(sales); got != "open@0,won@1" {
-		t.Errorf("the existing pipeline's stages became %s", got)
-	}
+	t.Run("stays the default next to the OroCRM pipeline added", func(t *testing.T) {
+		var oroDefault, salesDefault bool
+		if err := e.db.QueryRow(e.ctx, `SELECT (SELECT is_default FROM customer_pipelines WHERE id = $1),
+	       (SELECT is_default FROM customer_pipelines WHERE id = $2)`, p.pipelineID, sales).Scan(&oroDefault, &salesDefault); err != nil {
+			t.Fatal(err)
+		}
+		if oroDefault || !salesDefault {
+			t.Errorf("OroCRM default %v, Sales default %v; want the admin's default kept", oroDefault, salesDefault)
+		}
+	})
+	t.Run("is not rewritten, nor its stages", func(t *testing.T) {
+		if after := e.rowVersions("customer_pipelines"); after[sales] != salesRows[sales] {
+			t.Error("the existing pipeline was rewritten")
+		}
+		if got := e.stages(sales); got != "open@0,won@1" {
+			t.Errorf("the existing pipeline's stages became %s", got)
+		}
+	})
 }
 
-func TestAnExistingOroCRMPipelineAndItsStagesAreUsed(t *testing.T) {
+func TestAnExistingOroCRMPipelineIsUsedWithItsStages(t *testing.T) {
 	e := newEnv(t, scope)
 	e.addPipeline("Sales", true, "Open")
 	admins := e.addPipeline(" orocrm ", false, "Negotiation", "Open")

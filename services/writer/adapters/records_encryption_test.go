@@ -7,7 +7,7 @@ import (
 	"github.com/orosync/orosync/services/writer/adapters"
 )
 
-func TestDealInteractionAndCommentTextIsEncryptedAndAReplayWithTheSameValuesRewritesNothing(t *testing.T) {
+func TestEncryptedRecordTextIsNotRewrittenByAReplayWithTheSameValues(t *testing.T) {
 	const secret = "tenant-data-encryption-key-for-tests"
 	dek, err := adapters.DeriveTenantDEK(secret, scope.TenantID.String())
 	if err != nil {

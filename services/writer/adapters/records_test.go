@@ -83,7 +83,7 @@ FROM customer_deals d WHERE id = $1`, id).Scan(&d.title, &d.status, &d.amount, &
 	return d
 }
 
-func TestDealIsWrittenWithItsLinksWhichWaitForPeopleAndCompaniesNotYetWritten(t *testing.T) {
+func TestADealIsWrittenWithItsLinksWhichWaitForRecordsNotYetWritten(t *testing.T) {
 	e := newEnv(t, scope)
 	v1 := dealChange("9", 10, "Big deal", []events.OroRef{ref("contacts", "1")}, []events.OroRef{ref("accounts", "7")})
 	if r := e.apply(nil, v1); r.Records != 1 || r.Created != 1 {
@@ -191,7 +191,7 @@ WHERE r.source_type || '/' || r.source_id = $1`, key).Scan(&r.entity, &r.typ, &r
 	return r, true
 }
 
-func TestInteractionKeepsEveryTargetAndTakesThePrimaryOneOnceItIsWritten(t *testing.T) {
+func TestAnInteractionKeepsEveryTargetTakingThePrimaryOneOnceWritten(t *testing.T) {
 	e := newEnv(t, scope)
 	task := interactionChange("tasks", "3", 10, "Call back", ref("contacts", "1"), ref("contacts", "2"), ref("accounts", "7"),
 		ref("opportunities", "9"))
@@ -250,7 +250,7 @@ func TestInteractionKeepsEveryTargetAndTakesThePrimaryOneOnceItIsWritten(t *test
 	}
 }
 
-func TestNoteBecomesOneCommentPerTargetAndADroppedTargetIsSoftDeleted(t *testing.T) {
+func TestANotesCommentsFollowItsTargets(t *testing.T) {
 	e := newEnv(t, scope)
 	e.apply(nil, contact{id: "1", first: "Ann", last: "Lee", email: "ann@example.com", sec: 1}.change(),
 		account{id: "7", name: "Acme", sec: 1}.change())
@@ -400,7 +400,7 @@ SELECT string_agg(x, E'\n' ORDER BY x) FROM (
 	return sum
 }
 
-func TestDealsInteractionsAndCommentsAppliedTwiceOrInReverseLeaveIdenticalTables(t *testing.T) {
+func TestRecordChangesAppliedTwiceOrInReverseLeaveIdenticalTables(t *testing.T) {
 	stream := recordStream()
 	once, want := appliedTwiceAndInReverse(t, stream, 7, (*env).recordRows)
 	if n := once.count(`SELECT count(*) FROM customer_interactions`); n == 0 {

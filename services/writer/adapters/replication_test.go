@@ -11,7 +11,7 @@ import (
 	"github.com/orosync/orosync/services/writer/app"
 )
 
-func TestAReplicationRolePoolWritesPeopleAndLinksWithoutTriggers(t *testing.T) {
+func TestAReplicationRolePoolWritesPeopleWithTheirLinksWithoutTriggers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	url := dbtest.NewDatabase(t)

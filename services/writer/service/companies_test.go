@@ -18,7 +18,7 @@ func accountChange(id string, sec int, name string) events.Change {
 		MappingVersion: "accounts-v1", Company: &events.Company{DisplayName: name}}
 }
 
-func TestCompanyAndLinkEventsReachMercatoEventsAndAMergedB2BCustomerAddsNoCompany(t *testing.T) {
+func TestAnAccountReachedByAContactThenByAMergedB2BCustomer(t *testing.T) {
 	h := start(t)
 	merged := accountChange("b2b-5", 10, "Acme shop")
 	merged.Source.Type = "b2bcustomers"
@@ -35,43 +35,48 @@ func TestCompanyAndLinkEventsReachMercatoEventsAndAMergedB2BCustomerAddsNoCompan
 WHERE e.kind = 'company'`).Scan(&companyID, &linkCompany); err != nil {
 		t.Fatal(err)
 	}
-	if linkCompany != companyID {
-		t.Errorf("primary company %s, want %s", linkCompany, companyID)
-	}
-	cons, err := h.js.OrderedConsumer(h.ctx, events.StreamMercatoEvents, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]map[string]string{}
-	for len(seen) < 3 {
-		m, err := cons.Next(jetstream.FetchContext(h.ctx))
-		if err != nil {
-			t.Fatalf("waiting for events (have %v): %v", seen, err)
+	t.Run("the person's primary company is the account's", func(t *testing.T) {
+		if linkCompany != companyID {
+			t.Errorf("primary company %s, want %s", linkCompany, companyID)
 		}
-		payload := map[string]string{}
-		if err := json.Unmarshal(m.Data(), &payload); err != nil {
+	})
+	t.Run("company, link and person events reach MERCATO_EVENTS", func(t *testing.T) {
+		cons, err := h.js.OrderedConsumer(h.ctx, events.StreamMercatoEvents, jetstream.OrderedConsumerConfig{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		seen[m.Headers().Get(events.HeaderType)] = payload
-		if !strings.HasPrefix(m.Subject(), "mercato.events.acme."+m.Headers().Get(events.HeaderType)+".") {
-			t.Errorf("event %s on subject %s", m.Headers().Get(events.HeaderType), m.Subject())
+		seen := map[string]map[string]string{}
+		for len(seen) < 3 {
+			m, err := cons.Next(jetstream.FetchContext(h.ctx))
+			if err != nil {
+				t.Fatalf("waiting for events (have %v): %v", seen, err)
+			}
+			payload := map[string]string{}
+			if err := json.Unmarshal(m.Data(), &payload); err != nil {
+				t.Fatal(err)
+			}
+			seen[m.Headers().Get(events.HeaderType)] = payload
+			if !strings.HasPrefix(m.Subject(), "mercato.events.acme."+m.Headers().Get(events.HeaderType)+".") {
+				t.Errorf("event %s on subject %s", m.Headers().Get(events.HeaderType), m.Subject())
+			}
 		}
-	}
-	if c := seen["customers.company.created"]; c == nil || c["entityId"] != companyID || c["syncOrigin"] != "sync_orocrm" {
-		t.Errorf("company event %v", c)
-	}
-	if l := seen["customers.person_company_link.created"]; l == nil || l["companyEntityId"] != companyID || l["personEntityId"] == "" {
-		t.Errorf("link event %v", l)
-	}
-	if seen["customers.person.created"] == nil {
-		t.Errorf("events %v", seen)
-	}
-
-	if n := h.count(`SELECT count(*) FROM sync_external_id_mappings WHERE internal_entity_type = 'customers.company'
-AND external_id = 'b2b-5' AND internal_entity_id = '` + companyID + `'`); n != 1 {
-		t.Errorf("%d second external ids of the merged b2b customer, want 1", n)
-	}
-	if n := h.count(`SELECT count(*) FROM customer_entities WHERE kind = 'company'`); n != 1 {
-		t.Errorf("%d companies, want 1 (the merged b2b customer is not a company of its own)", n)
-	}
+		if c := seen["customers.company.created"]; c == nil || c["entityId"] != companyID || c["syncOrigin"] != "sync_orocrm" {
+			t.Errorf("company event %v", c)
+		}
+		if l := seen["customers.person_company_link.created"]; l == nil || l["companyEntityId"] != companyID || l["personEntityId"] == "" {
+			t.Errorf("link event %v", l)
+		}
+		if seen["customers.person.created"] == nil {
+			t.Errorf("events %v", seen)
+		}
+	})
+	t.Run("a merged b2b customer is a second external id, not a company", func(t *testing.T) {
+		if n := h.count(`SELECT count(*) FROM sync_external_id_mappings WHERE internal_entity_type = 'customers.company'
+	AND external_id = 'b2b-5' AND internal_entity_id = '` + companyID + `'`); n != 1 {
+			t.Errorf("%d second external ids of the merged b2b customer, want 1", n)
+		}
+		if n := h.count(`SELECT count(*) FROM customer_entities WHERE kind = 'company'`); n != 1 {
+			t.Errorf("%d companies, want 1 (the merged b2b customer is not a company of its own)", n)
+		}
+	})
 }

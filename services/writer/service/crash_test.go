@@ -102,7 +102,7 @@ func (c *child) kill9(t *testing.T) {
 	_ = c.cmd.Wait()
 }
 
-func TestWriterKilledMidBatchTenTimesAndDatabaseConnectionsDroppedLosesAndDuplicatesNothing(t *testing.T) {
+func TestWriterKilledMidBatchOrCutOffFromTheDatabaseNeitherLosesNorDuplicates(t *testing.T) {
 	const contacts = 3000
 	s := jstest.Start(t)
 	dbURL := dbtest.NewDatabase(t)

@@ -42,7 +42,7 @@ func hasLabel[L interface {
 	return false
 }
 
-func TestMetricsCountCommittedRecordsRelayedEventsAndDeadLetters(t *testing.T) {
+func TestMetricsCountTheWritersWork(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := service.NewMetrics(reg)
 	if err != nil {

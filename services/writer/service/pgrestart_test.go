@@ -40,13 +40,13 @@ func (s signal) Handle(_ context.Context, r slog.Record) error {
 func (s signal) WithAttrs([]slog.Attr) slog.Handler { return s }
 func (s signal) WithGroup(string) slog.Handler      { return s }
 
-// TestPostgresRestartedMidRunRecoversAndLosesNothing runs the writer against a private PostgreSQL server, crashes
+// TestPostgresRestartedMidRunLosesNothing runs the writer against a private PostgreSQL server, crashes
 // the server (pg_ctl stop -m immediate) while the writer is committing batches, publishes more changes while it
 // is down, keeps it down until the writer has retried a batch five times (longer than the five failed deliveries
 // after which a change that fails on its own is dead-lettered), and starts the server again: the writer carries on
 // with the batch it holds, and in the end every change is applied exactly once, acknowledged, and nothing went to
 // the dead-letter stream.
-func TestPostgresRestartedMidRunRecoversAndLosesNothing(t *testing.T) {
+func TestPostgresRestartedMidRunLosesNothing(t *testing.T) {
 	const before, during = 3000, 500
 	cluster := dbtest.StartCluster(t)
 	dbURL := cluster.NewDatabase(t)

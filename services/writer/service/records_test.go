@@ -11,7 +11,7 @@ import (
 	"github.com/orosync/orosync/events"
 )
 
-func TestDealInteractionAndCommentChangesLandInMercatoTablesWithTheirEvents(t *testing.T) {
+func TestRecordChangesLandInMercatoTablesWithTheirEvents(t *testing.T) {
 	h := start(t)
 	v := func(sec int) events.SourceVersion {
 		return events.SourceVersion{UpdatedAt: time.Unix(int64(1_700_000_000+sec), 0).UTC(), PayloadHash: "h"}

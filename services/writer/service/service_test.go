@@ -162,7 +162,7 @@ func (h *harness) count(q string) int {
 	return n
 }
 
-func TestRedeliveryAndOutOfOrderDeliveryConvergeWithoutTouchingRows(t *testing.T) {
+func TestRedeliveredOrReorderedChangesConvergeWithoutTouchingRows(t *testing.T) {
 	h := start(t)
 	h.publish(person("1", 10, "Ann", "Old", "ann@example.com"), person("2", 10, "Bob", "Ray", "bob@example.com"))
 	h.drain()
@@ -193,23 +193,27 @@ func TestRedeliveryAndOutOfOrderDeliveryConvergeWithoutTouchingRows(t *testing.T
 	}
 }
 
-func TestDeletedContactIsSoftDeletedAndComesBackWhenItReappears(t *testing.T) {
+func TestDeletedContact(t *testing.T) {
 	h := start(t)
 	c := person("7", 10, "Zoë", "Ørsted", "zoe@example.com")
 	h.publish(c)
 	h.drain()
-	del := events.Change{Tenant: "acme", Op: events.OpDelete, Aggregate: events.AggregatePerson, Source: c.Source,
-		SourceVersion: c.SourceVersion, MappingVersion: c.MappingVersion}
-	h.publish(del)
-	h.drain()
-	if r := h.row("7"); !r.deleted || r.mappingsAlive != 0 {
-		t.Errorf("after tombstone: %+v", r)
-	}
-	h.publish(person("7", 30, "Zoë", "Ørsted", "zoe@example.com"))
-	h.drain()
-	if r := h.row("7"); r.deleted || r.mappingsAlive != 1 || r.mappings != 1 {
-		t.Errorf("after reappearing: %+v", r)
-	}
+	t.Run("is soft-deleted by its tombstone", func(t *testing.T) {
+		del := events.Change{Tenant: "acme", Op: events.OpDelete, Aggregate: events.AggregatePerson, Source: c.Source,
+			SourceVersion: c.SourceVersion, MappingVersion: c.MappingVersion}
+		h.publish(del)
+		h.drain()
+		if r := h.row("7"); !r.deleted || r.mappingsAlive != 0 {
+			t.Errorf("after tombstone: %+v", r)
+		}
+	})
+	t.Run("comes back when it reappears", func(t *testing.T) {
+		h.publish(person("7", 30, "Zoë", "Ørsted", "zoe@example.com"))
+		h.drain()
+		if r := h.row("7"); r.deleted || r.mappingsAlive != 1 || r.mappings != 1 {
+			t.Errorf("after reappearing: %+v", r)
+		}
+	})
 }
 
 func TestWriterPublishesMercatoEventsFromItsOutbox(t *testing.T) {
@@ -249,26 +253,30 @@ func TestWriterPublishesMercatoEventsFromItsOutbox(t *testing.T) {
 	}
 }
 
-func TestChangeForUnknownTenantIsDeadLetteredAndOthersProceed(t *testing.T) {
+func TestChangeForAnUnknownTenant(t *testing.T) {
 	h := start(t)
 	bad := person("9", 10, "X", "Y", "x@example.com")
 	bad.Tenant, bad.Source.Tenant = "globex", "globex"
 	h.publish(bad, person("1", 10, "Ann", "Lee", "ann@example.com"))
 	h.drain()
-	if r := h.row("1"); r.display != "Ann Lee" {
-		t.Errorf("%+v", r)
-	}
-	cons, err := h.js.OrderedConsumer(h.ctx, events.StreamDeadLetter, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := cons.Next(jetstream.FetchContext(h.ctx))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dl events.DeadLetter
-	_ = json.Unmarshal(m.Data(), &dl)
-	if dl.Stage != "writer" || dl.Record == nil || dl.Record.ID != "9" || m.Subject() != "orosync.dlq.writer.globex.contacts.9" {
-		t.Errorf("dead letter %s %+v", m.Subject(), dl)
-	}
+	t.Run("does not hold back the others", func(t *testing.T) {
+		if r := h.row("1"); r.display != "Ann Lee" {
+			t.Errorf("%+v", r)
+		}
+	})
+	t.Run("is dead-lettered naming its record", func(t *testing.T) {
+		cons, err := h.js.OrderedConsumer(h.ctx, events.StreamDeadLetter, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := cons.Next(jetstream.FetchContext(h.ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dl events.DeadLetter
+		_ = json.Unmarshal(m.Data(), &dl)
+		if dl.Stage != "writer" || dl.Record == nil || dl.Record.ID != "9" || m.Subject() != "orosync.dlq.writer.globex.contacts.9" {
+			t.Errorf("dead letter %s %+v", m.Subject(), dl)
+		}
+	})
 }
