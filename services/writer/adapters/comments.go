@@ -106,12 +106,9 @@ func dedupeRefs(refs []events.OroRef) []events.OroRef {
 // commentPlan is what a reconcile of notes writes: their rows (full, or relations only for a re-reconcile of a
 // row that exists) and the rows of targets a version dropped.
 type commentPlan struct {
-	rs           []recState[events.Comment]
-	cur          map[uuid.UUID]rowState
-	found        map[refKey]target
-	never        map[refKey]bool
-	viaDeal      map[uuid.UUID]uuid.UUID
-	dealPending  map[uuid.UUID][]events.OroRef
+	rs  []recState[events.Comment]
+	cur map[uuid.UUID]rowState
+	resolvedTargets
 	full, relink commentRows
 	where        map[uuid.UUID]int // row id → record index
 	drop         []uuid.UUID
@@ -157,16 +154,15 @@ func (s *Store) loadCommentPlan(ctx context.Context, tx pgx.Tx, rs []recState[ev
 	if cp.cur, err = loadRowStates(ctx, tx, loadCommentRowsSQL, ids); err != nil {
 		return nil, err
 	}
-	if cp.found, cp.never, err = s.resolveRefs(ctx, tx, refs); err != nil {
-		return nil, err
-	}
-	dealOnly := map[uuid.UUID]string{}
-	for k, t := range cp.found {
-		if t.kind == "deal" {
-			dealOnly[t.id] = k.tenant
+	cp.resolvedTargets, err = s.resolveTargets(ctx, tx, refs, func(found map[refKey]target) map[uuid.UUID]string {
+		deals := map[uuid.UUID]string{}
+		for k, t := range found {
+			if t.kind == "deal" {
+				deals[t.id] = k.tenant
+			}
 		}
-	}
-	cp.viaDeal, cp.dealPending, err = s.dealEntities(ctx, tx, dealOnly)
+		return deals
+	})
 	return cp, err
 }
 

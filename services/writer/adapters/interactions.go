@@ -240,12 +240,9 @@ func int32Ptr(v *int) *int32 {
 // interactionPlan is what a reconcile of interactions writes: their rows (full, or relations only for a
 // re-reconcile of a row that exists).
 type interactionPlan struct {
-	rs           []recState[events.Interaction]
-	cur          map[uuid.UUID]rowState
-	found        map[refKey]target
-	never        map[refKey]bool
-	viaDeal      map[uuid.UUID]uuid.UUID
-	dealPending  map[uuid.UUID][]events.OroRef
+	rs  []recState[events.Interaction]
+	cur map[uuid.UUID]rowState
+	resolvedTargets
 	full, relink interactionRows
 }
 
@@ -290,19 +287,19 @@ func (s *Store) loadInteractionPlan(ctx context.Context, tx pgx.Tx, rs []recStat
 	if ip.cur, err = loadRowStates(ctx, tx, loadInteractionRowsSQL, ids); err != nil {
 		return nil, err
 	}
-	if ip.found, ip.never, err = s.resolveRefs(ctx, tx, refs); err != nil {
-		return nil, err
-	}
-	dealOnly := map[uuid.UUID]string{}
-	for _, r := range rs {
-		if r.st.Missing {
-			continue
+	// Deals stand for their entity when no person or company target is written.
+	ip.resolvedTargets, err = s.resolveTargets(ctx, tx, refs, func(found map[refKey]target) map[uuid.UUID]string {
+		deals := map[uuid.UUID]string{}
+		for _, r := range rs {
+			if r.st.Missing {
+				continue
+			}
+			if e, d := pickTargets(r.key.Tenant, interactionTargets(r.st.Value), found); e == nil && d != nil {
+				deals[*d] = r.key.Tenant
+			}
 		}
-		if e, d := pickTargets(r.key.Tenant, interactionTargets(r.st.Value), ip.found); e == nil && d != nil {
-			dealOnly[*d] = r.key.Tenant
-		}
-	}
-	ip.viaDeal, ip.dealPending, err = s.dealEntities(ctx, tx, dealOnly)
+		return deals
+	})
 	return ip, err
 }
 

@@ -149,3 +149,25 @@ func (s *Store) dealEntities(ctx context.Context, tx pgx.Tx, tenant map[uuid.UUI
 	}
 	return out, pending, nil
 }
+
+// resolvedTargets are the Oro references of a batch's records resolved to Mercato rows (never: records of a kind
+// that never resolves), and for the deals among them that stand for an entity, that entity and the people and
+// companies they still wait for.
+type resolvedTargets struct {
+	found       map[refKey]target
+	never       map[refKey]bool
+	viaDeal     map[uuid.UUID]uuid.UUID
+	dealPending map[uuid.UUID][]events.OroRef
+}
+
+// resolveTargets resolves refs, then the entities of the deals dealsOf picks among them (deal id → tenant).
+func (s *Store) resolveTargets(ctx context.Context, tx pgx.Tx, refs []refKey,
+	dealsOf func(found map[refKey]target) map[uuid.UUID]string) (resolvedTargets, error) {
+	var rt resolvedTargets
+	var err error
+	if rt.found, rt.never, err = s.resolveRefs(ctx, tx, refs); err != nil {
+		return rt, err
+	}
+	rt.viaDeal, rt.dealPending, err = s.dealEntities(ctx, tx, dealsOf(rt.found))
+	return rt, err
+}

@@ -24,6 +24,15 @@ type ApplyChanges struct {
 	Rules domain.Rules
 }
 
+// tally counts one record's outcome: applied or not, the conflicts it queued, the events it caused.
+func (r *Result) tally(applied bool, conflicts int, evts []string) {
+	if applied {
+		r.Records++
+	}
+	r.Conflicts += conflicts
+	r.count(evts)
+}
+
 func (r *Result) count(evts []string) {
 	for _, e := range evts {
 		switch e {

@@ -31,11 +31,7 @@ func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Chang
 			return Result{}, fmt.Errorf("applying %d company changes: %w", len(companies), err)
 		}
 		for _, o := range outcomes {
-			if o.Applied {
-				r.Records++
-			}
-			r.Conflicts += len(o.Conflicts)
-			r.count(o.Events)
+			r.tally(o.Applied, len(o.Conflicts), o.Events)
 		}
 	}
 	if len(people) == 0 {
@@ -56,11 +52,7 @@ func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Chang
 		return Result{}, fmt.Errorf("applying %d changes: %w", len(changes), err)
 	}
 	for _, o := range outcomes {
-		if o.Applied {
-			r.Records++
-		}
-		r.Conflicts += len(o.Conflicts)
-		r.count(o.Events)
+		r.tally(o.Applied, len(o.Conflicts), o.Events)
 	}
 	return r, nil
 }
