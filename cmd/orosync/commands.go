@@ -236,13 +236,17 @@ Runs the Oro simulator alone until interrupted and prints its base URL and clien
 			return fmt.Errorf("--faults: %w", err)
 		}
 	}
-	_, url, stop, err := startSim(ctx, *addr, cfg)
+	sim, url, stop, err := startSim(ctx, *addr, cfg)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	fmt.Fprintf(stdout, "Oro simulator with %d contacts (and %v)\n  base URL:      %s/api\n  token URL:     %s/oauth2-token\n  client id:     %s\n  client secret: %s\n  admin:         PATCH/DELETE %s/__admin/contacts/{id}\nCtrl-C to stop.\n",
-		*contacts, cfg.Counts, url, url, *clientID, shownSecret, url)
+	var seeded []string
+	for _, typ := range append(supportedTypes(), "contactaddresses", "leadaddresses", "addresses") {
+		seeded = append(seeded, fmt.Sprintf("%d %s", sim.Count(typ), typ))
+	}
+	fmt.Fprintf(stdout, "Oro simulator with %s\n  base URL:      %s/api\n  token URL:     %s/oauth2-token\n  client id:     %s\n  client secret: %s\n  admin:         PATCH/DELETE %s/__admin/contacts/{id}\nCtrl-C to stop.\n",
+		strings.Join(seeded, ", "), url, url, *clientID, shownSecret, url)
 	<-ctx.Done()
 	return nil
 }

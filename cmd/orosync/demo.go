@@ -82,8 +82,8 @@ what landed where.`, stdout, stderr)
 	printLandings(stdout, ls)
 	fmt.Fprintf(stdout, "Reconcile pass: %d records listed in Oro, %d tombstones.\n", listed(rep), tombstones(rep))
 	fmt.Fprintf(stdout, "\nInspect the streams with the nats CLI while NATS runs (this demo with --hold, or `orosync run --data-dir %s`):\n"+
-		"  nats -s %s stream ls\n  nats -s %s stream subjects ORO_RAW 'oro.raw.demo.contacts.*'\n"+
-		"  nats -s %s stream get ORO_RAW --last-for oro.raw.demo.contacts.1\n", c.dataDir, r.natsURL, r.natsURL, r.natsURL)
+		"  nats -s %s stream ls\n  nats -s %s stream subjects ORO_RAW 'oro.raw.%s.contacts.>'\n"+
+		"  nats -s %s stream get ORO_RAW --last-for oro.raw.%s.contacts.1\n", c.dataDir, r.natsURL, r.natsURL, c.tenant, r.natsURL, c.tenant)
 	if *hold {
 		fmt.Fprintf(stdout, "\nHolding NATS (%s) and the simulator (%s) open; Ctrl-C to stop.\n", r.natsURL, r.simURL)
 		<-ctx.Done()
