@@ -61,6 +61,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRelayHeadersAreWhatTheJSONDecoderReads$$' -fuzztime 30s ./services/writer/relay/
 	$(GO) test -run '^$$' -fuzz '^FuzzCustomFieldValuesSetExactlyOneColumn$$' -fuzztime 30s ./services/writer/domain/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFilters$$' -fuzztime 30s ./orosim/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifySignature$$' -fuzztime 30s ./services/poller/app/
+	$(GO) test -run '^$$' -fuzz '^FuzzWebhookReceiver$$' -fuzztime 30s ./services/poller/adapters/
 	$(GO) test -run '^$$' -fuzz '^FuzzGraceState$$' -fuzztime 30s ./services/reconciler/domain/
 
 ## gen: go-jet models from a scratch database migrated with both migration sets

@@ -501,7 +501,10 @@ func Start(ctx context.Context, cfg Config, addr string) (*Running, error) {
 	run := &Running{
 		Server: s,
 		URL:    "http://" + ln.Addr().String(),
-		srv:    &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
+		// A client may hold a connection only so long: headers, request, response (a page of every record can take
+		// minutes to write) and idle keep-alive each have a bound.
+		srv: &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute},
 	}
 	served := make(chan struct{})
 	go func() {

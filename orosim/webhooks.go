@@ -31,9 +31,10 @@ type Webhook struct {
 
 // delivery is one queued webhook POST.
 type delivery struct {
-	hookID string
-	topic  string
-	body   []byte
+	hookID    string
+	topic     string
+	messageID string
+	body      []byte
 }
 
 // webhookState holds subscriptions and the delivery queue. One worker
@@ -181,13 +182,16 @@ func (ws *webhookState) fire(s *Server, def *typeDef, action string, prev, next 
 		if ws.hooks[id].Format == "thin" {
 			data = ref{Type: def.Name, ID: r.idString()}
 		}
+		// As Oro's WebhookNotifier: the timestamp is taken when the notification is queued (retries keep it), the
+		// message id is a UUID v4.
+		msgID := ws.uuid()
 		body, _ := appendJSON(nil, object{
 			{"topic", topic},
 			{"eventData", object{{"data", data}}},
 			{"timestamp", s.now().Unix()},
-			{"messageId", fmt.Sprintf("%016x%016x", ws.rng.Uint64(), ws.rng.Uint64())},
+			{"messageId", msgID},
 		})
-		ws.queue = append(ws.queue, delivery{hookID: id, topic: topic, body: body})
+		ws.queue = append(ws.queue, delivery{hookID: id, topic: topic, messageID: msgID, body: body})
 	}
 	if !ws.running {
 		ws.running = true
@@ -212,12 +216,31 @@ func (ws *webhookState) work() {
 	}
 }
 
+// uuid is a version 4 UUID from the simulator's seeded source.
+func (ws *webhookState) uuid() string {
+	a, b := ws.rng.Uint64(), ws.rng.Uint64()
+	a = a&^0xf000 | 0x4000           // version 4
+	b = b&^(0xc000<<48) | 0x8000<<48 // RFC 4122 variant
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, a>>16&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
+}
+
 // webhookAttempts is how often a delivery is tried before it is dropped.
 const webhookAttempts = 5
 
-// deliver POSTs one event, retrying failures after Retry-After (or an
-// exponential backoff); a 410 Gone reply deletes the webhook, as Oro's
-// HttpGoneWebhookResponseProcessor does.
+// retryableWebhookStatus is what Oro delivers a webhook again after (Symfony's GenericRetryStrategy with its default
+// codes, for a POST: 500, 504, 507, 510 and transport errors are retried for idempotent methods only).
+func retryableWebhookStatus(code int) bool {
+	switch code {
+	case http.StatusLocked, http.StatusTooEarly, http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable:
+		return true
+	}
+	return false
+}
+
+// deliver POSTs one event, retrying a retryable status (423, 425, 429, 502,
+// 503) after Retry-After or an exponential backoff; a 410 Gone reply deletes
+// the webhook, as Oro's HttpGoneWebhookResponseProcessor does; anything else
+// ends the delivery.
 func (ws *webhookState) deliver(d delivery) {
 	s := ws.s
 	for attempt := 1; attempt <= webhookAttempts; attempt++ {
@@ -252,7 +275,7 @@ func (ws *webhookState) post(h Webhook, d delivery) (wait time.Duration, done bo
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Webhook-Topic", d.topic)
-	req.Header.Set("Webhook-Id", h.ID)
+	req.Header.Set("Webhook-Id", d.messageID) // Oro's WebhookNotificationSender: the message id, not the webhook's
 	if h.Secret != "" {
 		mac := hmac.New(sha256.New, []byte(h.Secret))
 		mac.Write(d.body)
@@ -265,8 +288,8 @@ func (ws *webhookState) post(h Webhook, d delivery) (wait time.Duration, done bo
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		s.log.Info("webhook delivery failed", "webhook", h.ID, "err", err)
-		return 0, false
+		s.log.Info("webhook delivery failed; a POST is not retried after a transport error", "webhook", h.ID, "err", err)
+		return 0, true
 	}
 	_ = resp.Body.Close()
 	switch {
@@ -274,6 +297,9 @@ func (ws *webhookState) post(h Webhook, d delivery) (wait time.Duration, done bo
 		return 0, true
 	case resp.StatusCode == http.StatusGone:
 		_ = s.RemoveWebhook(h.ID)
+		return 0, true
+	case !retryableWebhookStatus(resp.StatusCode):
+		s.log.Info("webhook delivery refused; not retried", "webhook", h.ID, "status", resp.StatusCode)
 		return 0, true
 	}
 	return parseRetryAfter(resp.Header.Get("Retry-After"), s.now()), false

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -52,7 +51,7 @@ func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*
 		r.closers = append(r.closers, func() { srv.Shutdown(); srv.WaitForShutdown() })
 	}
 	r.oro = oro.Config{BaseURL: c.oroURL, ClientID: c.oroClientID, ClientSecret: c.oroSecret, UserAgent: "orosync"}
-	metrics, stopMetrics, err := newMetricsServer()
+	metrics, stopMetrics, err := newMetricsServer(httpTimeouts{})
 	if err != nil {
 		r.Close()
 		return nil, err
@@ -70,7 +69,7 @@ func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*
 			r.oro.ClientSecret = randomSecret()
 		}
 		sim, url, stop, err := startSim(ctx, "127.0.0.1:0", orosim.Config{ClientID: r.oro.ClientID, ClientSecret: r.oro.ClientSecret,
-			Counts: orosim.CRMCounts(simContacts), Seed: 1, Logger: log.With("service", "orosim")})
+			Counts: orosim.CRMCounts(simContacts), Seed: 1, Logger: log.With("service", "orosim")}, simTimeouts())
 		if err != nil {
 			r.Close()
 			return nil, err
@@ -82,13 +81,21 @@ func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*
 	return r, nil
 }
 
-func startSim(ctx context.Context, addr string, cfg orosim.Config) (*orosim.Server, string, func(), error) {
+// simTimeouts are the simulator's: its pages can be large (page[size]=-1 lists every record), so a response may take
+// minutes to write.
+func simTimeouts() httpTimeouts {
+	t := httpTimeouts{}.orDefault()
+	t.Write = 5 * time.Minute
+	return t
+}
+
+func startSim(ctx context.Context, addr string, cfg orosim.Config, timeouts httpTimeouts) (*orosim.Server, string, func(), error) {
 	sim := orosim.New(cfg)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("simulator: listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	srv := timeouts.server(sim)
 	go func() { _ = srv.Serve(ln) }()
 	stop := func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -236,7 +243,7 @@ Runs the Oro simulator alone until interrupted and prints its base URL and clien
 			return fmt.Errorf("--faults: %w", err)
 		}
 	}
-	sim, url, stop, err := startSim(ctx, *addr, cfg)
+	sim, url, stop, err := startSim(ctx, *addr, cfg, simTimeouts())
 	if err != nil {
 		return err
 	}

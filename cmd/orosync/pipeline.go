@@ -67,6 +67,8 @@ type pipeline struct {
 	ReconcilerRegisterer prometheus.Registerer
 	// Services, when set (orosync run --services), are the only services this process runs; nil runs them all.
 	Services services
+	// HTTPTimeouts bound the webhook receiver's clients; zero: httpTimeouts' defaults.
+	HTTPTimeouts httpTimeouts
 }
 
 // Service names for orosync run --services. The webhook receiver belongs to the poller: both publish to ORO_RAW.

@@ -198,24 +198,11 @@ func (p pipeline) writerScopes() map[string]writer.Scope {
 	return out
 }
 
-// webhookSecrets maps each tenant to its webhook secret (the config's, else the process-wide one).
-func (p pipeline) webhookSecrets(fallback string) map[string]string {
-	out := map[string]string{}
-	for _, c := range p.connections() {
-		if c.WebhookSecret != "" {
-			out[c.Name] = c.WebhookSecret
-		} else if fallback != "" {
-			out[c.Name] = fallback
-		}
-	}
-	return out
-}
-
 // runTenants is `orosync run --config FILE`: every configured connection in this process, sharing NATS,
 // PostgreSQL and the transformer and writer.
 func runTenants(ctx context.Context, c *common, path string, svcs services, pollEvery, reconcileEvery time.Duration, withMercato bool, stdout, stderr io.Writer) error {
 	log := c.logger(stderr)
-	metrics, stopMetrics, err := newMetricsServer()
+	metrics, stopMetrics, err := newMetricsServer(httpTimeouts{})
 	if err != nil {
 		return err
 	}
@@ -262,7 +249,7 @@ type metricsSet struct {
 // newMetricsServer builds the Oro budget, poller, transformer and writer metrics of every connection (and the
 // registry the reconciler's join when it starts) and, with
 // OROSYNC_METRICS_ADDR set, serves them on /metrics there.
-func newMetricsServer() (metricsSet, func(), error) {
+func newMetricsServer(timeouts httpTimeouts) (metricsSet, func(), error) {
 	reg := prometheus.NewRegistry()
 	om, err := oro.NewMetrics(reg)
 	if err != nil {
@@ -291,7 +278,7 @@ func newMetricsServer() (metricsSet, func(), error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := timeouts.orDefault().server(mux)
 	go func() { _ = srv.Serve(ln) }()
 	return set, func() { _ = srv.Close() }, nil
 }

@@ -15,15 +15,17 @@ import (
 	poller "github.com/orosync/orosync/services/poller/service"
 )
 
-// serveWebhooks receives Oro's webhooks on OROSYNC_WEBHOOK_ADDR (e.g. ":8089", path /webhooks/<tenant>), verified
-// with OROSYNC_WEBHOOK_SECRET, until ctx is done. Without an address it does nothing: polling alone keeps the sync.
+// serveWebhooks receives Oro's webhooks on OROSYNC_WEBHOOK_ADDR (e.g. ":8089", path /webhooks/<tenant>), each
+// tenant's verified with its own secret, until ctx is done. Without an address it does nothing: polling alone keeps
+// the sync.
 func (p pipeline) serveWebhooks(ctx context.Context) error {
-	addr, secret := env("OROSYNC_WEBHOOK_ADDR", ""), env("OROSYNC_WEBHOOK_SECRET", "")
+	addr := env("OROSYNC_WEBHOOK_ADDR", "")
 	if addr == "" {
 		return nil
 	}
-	if len(p.webhookSecrets(secret)) < len(p.connections()) {
-		return errors.New("OROSYNC_WEBHOOK_ADDR is set but a tenant has no webhook secret (OROSYNC_WEBHOOK_SECRET, or webhook.secretEnv in the tenants config): its deliveries could not be verified")
+	conns, err := p.webhookConnections(env("OROSYNC_WEBHOOK_SECRET", ""))
+	if err != nil {
+		return err
 	}
 	log := p.Log
 	if log == nil {
@@ -40,7 +42,7 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	receiver, err := poller.NewWebhookReceiver(ctx, nc.Conn, js, p.webhookSecrets(secret), log.With("service", "webhooks"))
+	receiver, err := poller.NewWebhookReceiver(ctx, nc.Conn, js, conns, log.With("service", "webhooks"))
 	if err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
@@ -50,7 +52,7 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("webhooks: listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := p.HTTPTimeouts.orDefault().server(mux)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -62,4 +64,36 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 		return err
 	}
 	return natsconn.Cause(ctx) // a closed connection ends the process non-zero
+}
+
+// webhookConnections is every tenant that receives webhooks, with its own secret and types: the tenants file's
+// webhook.secretEnv, or for the single connection of the flags OROSYNC_WEBHOOK_SECRET (single). A secret never
+// serves another tenant: with a tenants file OROSYNC_WEBHOOK_SECRET is refused, and two tenants with one secret are.
+func (p pipeline) webhookConnections(single string) (map[string]poller.WebhookConnection, error) {
+	out := map[string]poller.WebhookConnection{}
+	owner := map[string]string{} // secret → tenant
+	for _, c := range p.connections() {
+		secret := c.WebhookSecret
+		if len(p.Tenants) == 0 {
+			secret = single
+		}
+		if secret == "" {
+			continue // no webhooks for this tenant: its deliveries are refused as unsigned
+		}
+		if other, dup := owner[secret]; dup {
+			return nil, fmt.Errorf("webhooks: tenants %s and %s have the same webhook secret: each must have its own, or one's "+
+				"Oro could post as the other", other, c.Name)
+		}
+		owner[secret] = c.Name
+		out[c.Name] = poller.WebhookConnection{Secret: secret, Types: c.Types}
+	}
+	switch {
+	case len(p.Tenants) > 0 && single != "":
+		return nil, errors.New("webhooks: OROSYNC_WEBHOOK_SECRET is the secret of the one connection the flags configure; " +
+			"with a tenants file each tenant names its own (webhook.secretEnv)")
+	case len(out) == 0:
+		return nil, errors.New("webhooks: OROSYNC_WEBHOOK_ADDR is set but no tenant has a webhook secret " +
+			"(OROSYNC_WEBHOOK_SECRET, or webhook.secretEnv in the tenants config): no delivery could be verified")
+	}
+	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -139,7 +140,8 @@ func TestAWebhookOfAContactWithAddressesIsPublishedOnlyWithThem(t *testing.T) {
 	address := `"included":[{"type":"contactaddresses","id":"9","attributes":{"street":"1 Main St","updatedAt":"2026-11-01T09:00:30Z"}}]`
 	post := func(eventData string) {
 		t.Helper()
-		body := []byte(`{"topic":"contact.updated","eventData":{` + eventData + `},"timestamp":1,"messageId":"m"}`)
+		body := []byte(`{"topic":"contact.updated","eventData":{` + eventData + `},"timestamp":` +
+			strconv.FormatInt(f.clock.Now().Unix(), 10) + `,"messageId":"m"}`)
 		mac := hmac.New(sha256.New, []byte("hook-secret"))
 		mac.Write(body)
 		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))

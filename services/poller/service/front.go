@@ -26,15 +26,19 @@ type Progress = app.Progress
 // SyncProgress is the progress a type's run keeps in the cursor bucket.
 type SyncProgress = domain.SyncProgress
 
+// WebhookConnection is a tenant's webhook secret (its own) and the Oro types it syncs.
+type WebhookConnection = adapters.WebhookConnection
+
 // NewWebhookReceiver is the HTTP handler of Oro's webhooks (route /webhooks/{tenant}): each notification's records
-// are published to ORO_RAW through nc; secrets maps a tenant to its webhooks' secret.
-func NewWebhookReceiver(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, secrets map[string]string,
+// are published to ORO_RAW through nc; conns maps a tenant to its secret and types (adapters.WebhookReceiver says
+// what is checked).
+func NewWebhookReceiver(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, conns map[string]WebhookConnection,
 	log *slog.Logger) (http.Handler, error) {
 	pub, err := adapters.NewRawPublisher(ctx, nc, js)
 	if err != nil {
 		return nil, err
 	}
-	return adapters.WebhookReceiver{Publisher: pub, Secrets: secrets, Log: log}, nil
+	return adapters.WebhookReceiver{Publisher: pub, Connections: conns, Log: log}, nil
 }
 
 // BudgetStateKey is the cursor-bucket key of a tenant's Oro request budget.
