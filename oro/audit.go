@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/orosync/orosync/events/redact"
 )
 
 // Oro's data audit lives only in the legacy REST API (reference §8):
@@ -123,7 +125,7 @@ func (c *Client) Audits(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
 		out, err = parseAudits(body)
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("%s: GET %s: %w", what, u.Redacted(), err)
+		return nil, fmt.Errorf("%s: GET %s: %w", what, redact.URL(u.String()), err)
 	}
 	return out, nil
 }

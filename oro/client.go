@@ -128,10 +128,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("oro: base URL: %w", err)
 	}
 	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("oro: base URL %q: must be an absolute http(s) URL", base.Redacted())
+		return nil, fmt.Errorf("oro: base URL %q: must be an absolute http(s) URL", redact.URL(base.String()))
 	}
 	if base.RawQuery != "" || base.Fragment != "" {
-		return nil, fmt.Errorf("oro: base URL %q: must not have a query or fragment", base.Redacted())
+		return nil, fmt.Errorf("oro: base URL %q: must not have a query or fragment", redact.URL(base.String()))
 	}
 	base.Path = strings.TrimRight(base.Path, "/")
 	base.RawPath = ""
@@ -208,7 +208,7 @@ func (c *Client) Budget() *Budget { return c.budget }
 
 // String describes the client without credentials.
 func (c *Client) String() string {
-	return fmt.Sprintf("oro.Client{BaseURL: %q, TokenURL: %q, ClientID: %q}", c.base.Redacted(), c.tokenURL, c.clientID)
+	return fmt.Sprintf("oro.Client{BaseURL: %q, TokenURL: %q, ClientID: %q}", redact.URL(c.base.String()), c.tokenURL, c.clientID)
 }
 
 // GoString keeps %#v from printing internals.
@@ -217,7 +217,7 @@ func (c *Client) GoString() string { return c.String() }
 // LogValue implements slog.LogValuer without credentials.
 func (c *Client) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("base_url", c.base.Redacted()),
+		slog.String("base_url", redact.URL(c.base.String())),
 		slog.String("token_url", c.tokenURL),
 		slog.String("client_id", c.clientID),
 	)
@@ -269,7 +269,7 @@ func (c *Client) FollowNext(ctx context.Context, next string, totalCount bool) (
 	}
 	if u.Scheme != c.base.Scheme || u.Host != c.base.Host || u.User != nil ||
 		!strings.HasPrefix(u.EscapedPath(), c.base.EscapedPath()+"/") {
-		return nil, fmt.Errorf("%s: %q does not lie under the base URL %q", what, u.Redacted(), c.base.Redacted())
+		return nil, fmt.Errorf("%s: %q does not lie under the base URL %q", what, redact.URL(u.String()), redact.URL(c.base.String()))
 	}
 	u.Fragment = ""
 	return c.listURL(ctx, what, u, Query{TotalCount: totalCount}.includes())
@@ -282,17 +282,17 @@ func (c *Client) listURL(ctx context.Context, what string, u *url.URL, include s
 	}
 	res, doc, err := c.fetchDoc(ctx, u, hdr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: GET %s: %w", what, u.Redacted(), err)
+		return nil, fmt.Errorf("%s: GET %s: %w", what, redact.URL(u.String()), err)
 	}
 	if doc.Single {
-		return nil, fmt.Errorf("%s: GET %s: decode response: %w", what, u.Redacted(),
+		return nil, fmt.Errorf("%s: GET %s: decode response: %w", what, redact.URL(u.String()),
 			parseErrf("data", "must be an array for a list"))
 	}
 	p := &Page{Data: doc.Data, Included: doc.Included, Next: doc.Links["next"], Total: -1, ServerTime: res.date}
 	if tc := res.header.Get("X-Include-Total-Count"); tc != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(tc))
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%s: GET %s: X-Include-Total-Count %q: not a count", what, u.Redacted(), snippet([]byte(tc), 40))
+			return nil, fmt.Errorf("%s: GET %s: X-Include-Total-Count %q: not a count", what, redact.URL(u.String()), snippet([]byte(tc), 40))
 		}
 		p.Total = n
 	}
@@ -323,10 +323,10 @@ func (c *Client) Get(ctx context.Context, typ, id string, q Query) (*Document, e
 	}
 	_, doc, err := c.fetchDoc(ctx, u, hdr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: GET %s: %w", what, u.Redacted(), err)
+		return nil, fmt.Errorf("%s: GET %s: %w", what, redact.URL(u.String()), err)
 	}
 	if !doc.Single || len(doc.Data) != 1 {
-		return nil, fmt.Errorf("%s: GET %s: decode response: %w", what, u.Redacted(),
+		return nil, fmt.Errorf("%s: GET %s: decode response: %w", what, redact.URL(u.String()),
 			parseErrf("data", "must be a resource object for a single resource"))
 	}
 	return doc, nil

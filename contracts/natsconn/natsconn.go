@@ -49,7 +49,7 @@ func Options(name string, log *slog.Logger) []nats.Option {
 			log.Warn("NATS disconnected; reconnecting without limit", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted(), "reconnects", nc.Stats().Reconnects)
+			log.Info("NATS reconnected", "url", redact.URL(nc.ConnectedUrl()), "reconnects", nc.Stats().Reconnects)
 		}),
 	}
 }
