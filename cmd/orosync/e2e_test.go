@@ -100,12 +100,12 @@ type personRow struct {
 func (e *e2e) persons() map[string]personRow {
 	e.t.Helper()
 	rows, err := e.db.Query(e.ctx, `
-SELECT m.external_id, e.id, e.display_name, coalesce(e.primary_email, ''), coalesce(p.job_title, ''), e.updated_at, e.deleted_at IS NOT NULL, p.updated_at,
+SELECT substr(m.external_id, length('contacts:') + 1), e.id, e.display_name, coalesce(e.primary_email, ''), coalesce(p.job_title, ''), e.updated_at, e.deleted_at IS NOT NULL, p.updated_at,
        count(*) OVER (PARTITION BY m.external_id)
 FROM sync_external_id_mappings m
 JOIN customer_entities e ON e.id = m.internal_entity_id AND e.kind = 'person'
 JOIN customer_people p ON p.entity_id = e.id AND p.tenant_id = e.tenant_id AND p.organization_id = e.organization_id
-WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.person'
+WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.person' AND starts_with(m.external_id, 'contacts:')
   AND e.tenant_id = $1 AND e.organization_id = $2`, e.p.Scope.TenantID, e.p.Scope.OrganizationID)
 	if err != nil {
 		e.t.Fatal(err)

@@ -58,10 +58,10 @@ func (e *e2e) liveAndDeleted() (live, deleted map[string]bool) {
 		e.t.Fatal(err)
 	}
 	rows, err := e.db.Query(e.ctx, `
-SELECT m.external_id, e.deleted_at IS NOT NULL
+SELECT substr(m.external_id, length('contacts:') + 1), e.deleted_at IS NOT NULL
 FROM sync_external_id_mappings m
 JOIN customer_entities e ON e.id = m.internal_entity_id AND e.kind = 'person'
-WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.person'
+WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.person' AND starts_with(m.external_id, 'contacts:')
   AND e.tenant_id = $1 AND e.organization_id = $2`, e.p.Scope.TenantID, e.p.Scope.OrganizationID)
 	if err != nil {
 		e.t.Fatal(err)

@@ -131,23 +131,16 @@ UPDATE customer_companies c SET legal_name = v.legal, website_url = v.website, i
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS v(entity_id, legal, website, industry)
 WHERE c.entity_id = v.entity_id AND (c.legal_name, c.website_url, c.industry) IS DISTINCT FROM (v.legal, v.website, v.industry)`
 
-const updateCompanyMappingsSQL = `
-UPDATE sync_external_id_mappings m SET deleted_at = CASE WHEN v.deleted THEN coalesce(m.deleted_at, $3) ELSE NULL END,
-       sync_status = 'synced', last_synced_at = $3, updated_at = $3
-FROM unnest($1::uuid[], $2::boolean[]) AS v(entity_id, deleted)
-WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.company' AND m.internal_entity_id = v.entity_id
-      AND (m.deleted_at IS NOT NULL) IS DISTINCT FROM v.deleted`
-
 // companyRows collects a batch's company writes as one array per column.
 type companyRows struct {
-	entity, profile                             []uuid.UUID
+	entity, profile, mapping                    []uuid.UUID
 	display                                     []string
 	description, email, phone, legal, web, inds []*string
 	deleted                                     []*time.Time
 }
 
-func (r *companyRows) add(id ids, c *rowkit.Cipher, co events.Company, deleted *time.Time) {
-	r.entity, r.profile = append(r.entity, id.entity), append(r.profile, id.profile)
+func (r *companyRows) add(id ids, mapping uuid.UUID, c *rowkit.Cipher, co events.Company, deleted *time.Time) {
+	r.entity, r.profile, r.mapping = append(r.entity, id.entity), append(r.profile, id.profile), append(r.mapping, mapping)
 	r.display = append(r.display, c.Enc(co.DisplayName))
 	r.description, r.email, r.phone = append(r.description, c.EncPtr(co.Description)), append(r.email, c.EncPtr(co.PrimaryEmail)),
 		append(r.phone, c.EncPtr(co.PrimaryPhone))
@@ -180,7 +173,7 @@ func (r *companyRows) update(ctx context.Context, tx pgx.Tx, now time.Time) erro
 	if _, err := tx.Exec(ctx, updateCompaniesSQL, rowkit.UUIDs(r.entity), r.legal, r.web, r.inds, now); err != nil {
 		return fmt.Errorf("writer: updating company profiles: %w", err)
 	}
-	if _, err := tx.Exec(ctx, updateCompanyMappingsSQL, rowkit.UUIDs(r.entity), dels, now); err != nil {
+	if _, err := tx.Exec(ctx, updateMappingsSQL, rowkit.UUIDs(r.mapping), dels, now); err != nil {
 		return fmt.Errorf("writer: updating company external ids: %w", err)
 	}
 	return nil
@@ -244,13 +237,13 @@ func (s *Store) applyCompany(w *profileWrites, cw *companyWrites, o domain.Compa
 	if o.Before == nil || !ok || o.Before.Missing {
 		id = newIDs(sc, o.Key)
 		if !o.After.Missing {
-			cw.rows(cw.inserts, sc).add(id, c, o.After.Company, deletedAt)
+			cw.rows(cw.inserts, sc).add(id, rowkit.MappingID(sc, o.Key), c, o.After.Company, deletedAt)
 		}
 		b.entity, b.profile = id.entity, id.profile
 		w.newRecord(b)
 	} else {
 		if o.Changed {
-			cw.rows(cw.changed, sc).add(id, c, o.After.Company, deletedAt)
+			cw.rows(cw.changed, sc).add(id, rowkit.MappingID(sc, o.Key), c, o.After.Company, deletedAt)
 		}
 		var prev any
 		if o.Before.Base != nil {

@@ -61,7 +61,7 @@ func (e *env) company(oroID string) company {
 SELECT en.id, cc.id, en.display_name, coalesce(cc.legal_name, ''), cc.industry, en.deleted_at IS NOT NULL
 FROM sync_external_id_mappings m JOIN customer_entities en ON en.id = m.internal_entity_id AND en.kind = 'company'
 JOIN customer_companies cc ON cc.entity_id = en.id
-WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.company' AND m.external_id = $1`, oroID).
+WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.company' AND m.external_id = $1`, externalID("accounts", oroID)).
 		Scan(&c.entityID, &c.profileID, &c.display, &c.legal, &c.industry, &c.deleted); err != nil {
 		e.t.Fatalf("company of account %s: %v", oroID, err)
 	}

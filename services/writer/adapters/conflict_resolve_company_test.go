@@ -15,7 +15,7 @@ func (e *env) companyValues(oroID string) (legal, website string, deleted bool) 
 	var l, w *string
 	if err := e.db.QueryRow(e.ctx, `SELECT c.legal_name, c.website_url, en.deleted_at IS NOT NULL
 FROM sync_external_id_mappings m JOIN customer_entities en ON en.id = m.internal_entity_id JOIN customer_companies c ON c.entity_id = en.id
-WHERE m.internal_entity_type = 'customers.company' AND m.external_id = $1`, oroID).Scan(&l, &w, &deleted); err != nil {
+WHERE m.internal_entity_type = 'customers.company' AND m.external_id = 'accounts:' || $1`, oroID).Scan(&l, &w, &deleted); err != nil {
 		e.t.Fatal(err)
 	}
 	return deref(l), deref(w), deleted

@@ -65,7 +65,7 @@ func TestDealCustomFieldsBecomeCustomFieldValuesInTheColumnOfTheirKind(t *testin
 		"oro_budget_amount": "1500.00", "oro_note": "first line\nsecond line", "oro_seats": float64(12), "oro_ratio": 0.25,
 		"oro_strategic": true, "oro_to": []any{"a@x.example", "b@x.example"}, "oro_close_reason": nil,
 		"oro_meta": map[string]any{"k": "v"}}))
-	deal, _ := e.mapped(events.AggregateDeal, "7")
+	deal, _ := e.mapped(events.AggregateDeal, "opportunities:7")
 	got := e.customFieldRows("customers:customer_deal")
 	want := []string{
 		deal + " oro_budget_amount text=1500.00",
@@ -91,7 +91,7 @@ func TestOnlyCustomFieldsOroChangedAreRewritten(t *testing.T) {
 	v1 := withCustomFields(dealChange("7", 10, "Renewal", nil, nil),
 		map[string]any{"oro_budget_amount": "1500.00", "oro_customer": "42", "oro_close_reason": "outsold"})
 	e.apply(nil, v1)
-	deal, _ := e.mapped(events.AggregateDeal, "7")
+	deal, _ := e.mapped(events.AggregateDeal, "opportunities:7")
 	if _, err := e.db.Exec(e.ctx, `UPDATE custom_field_values SET value_text = 'edited in Mercato'
 WHERE record_id = $1 AND field_key = 'oro_customer'`, deal); err != nil {
 		t.Fatal(err)
@@ -171,7 +171,7 @@ func TestACallsDirectionIsKeptAsACustomFieldMercatoHasNoColumnFor(t *testing.T) 
 	in.Direction = ptr("outgoing")
 	call.Interaction = &in
 	e.apply(nil, call)
-	id, _ := e.mapped(events.AggregateInteraction, "3")
+	id, _ := e.mapped(events.AggregateInteraction, "calls:3")
 	if got, want := e.customFieldRows("customers:customer_interaction"), []string{id + " oro_direction text=outgoing"}; !slices.Equal(got, want) {
 		t.Errorf("custom fields of the call: %v, want %v", got, want)
 	}

@@ -16,7 +16,7 @@ func TestALeadGetsItsLifecycleStageWithADictionaryEntryForEveryValue(t *testing.
 	e.apply(nil, lead)
 	stage := func() string {
 		var s *string
-		if err := e.db.QueryRow(e.ctx, `SELECT lifecycle_stage FROM customer_entities WHERE id = $1`, e.person("L1").entityID).Scan(&s); err != nil {
+		if err := e.db.QueryRow(e.ctx, `SELECT lifecycle_stage FROM customer_entities WHERE id = $1`, e.person("leads:L1").entityID).Scan(&s); err != nil {
 			t.Fatal(err)
 		}
 		return deref(s)

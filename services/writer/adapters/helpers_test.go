@@ -2,6 +2,7 @@ package adapters_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,7 +85,15 @@ type person struct {
 	updatedAt            time.Time
 }
 
-// person reads the Mercato person linked to an Oro contact.
+// externalID is the external id of an Oro record: oroID as given when it names its type ("leads:4"), else of type typ.
+func externalID(typ, oroID string) string {
+	if strings.Contains(oroID, ":") {
+		return oroID
+	}
+	return typ + ":" + oroID
+}
+
+// person reads the Mercato person linked to an Oro contact (or "<type>:<id>" of another Oro type).
 func (e *env) person(oroID string) person {
 	e.t.Helper()
 	var p person
@@ -92,7 +101,7 @@ func (e *env) person(oroID string) person {
 SELECT en.id, en.display_name, coalesce(pp.first_name, ''), coalesce(pp.last_name, ''), en.primary_email, pp.job_title,
        en.deleted_at IS NOT NULL, en.updated_at
 FROM sync_external_id_mappings m JOIN customer_entities en ON en.id = m.internal_entity_id JOIN customer_people pp ON pp.entity_id = en.id
-WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.person' AND m.external_id = $1`, oroID).
+WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.person' AND m.external_id = $1`, externalID("contacts", oroID)).
 		Scan(&p.entityID, &p.display, &p.first, &p.last, &p.email, &p.job, &p.deleted, &p.updatedAt); err != nil {
 		e.t.Fatalf("person of contact %s: %v", oroID, err)
 	}

@@ -21,7 +21,7 @@ type dealPlace struct {
 
 func (e *env) dealPlace(oroID string) dealPlace {
 	e.t.Helper()
-	id, _ := e.mapped(events.AggregateDeal, oroID)
+	id, _ := e.mapped(events.AggregateDeal, "opportunities:"+oroID)
 	var p dealPlace
 	if err := e.db.QueryRow(e.ctx, `
 SELECT coalesce(d.pipeline_id::text, ''), coalesce(p.name, ''), coalesce(s.name, ''), d.pipeline_stage, d.closure_outcome
@@ -143,7 +143,7 @@ func TestAStageMovedInMercatoStaysUntilOrosNextVersion(t *testing.T) {
 	v1 := dealChange("9", 10, "Deal", []events.OroRef{ref("contacts", "1")}, nil)
 	e.apply(nil, v1)
 	p := e.dealPlace("9")
-	dealID, _ := e.mapped(events.AggregateDeal, "9")
+	dealID, _ := e.mapped(events.AggregateDeal, "opportunities:9")
 	// A Mercato user drags the deal to a stage of their own in the OroCRM pipeline.
 	var own string
 	if err := e.db.QueryRow(e.ctx, `INSERT INTO customer_pipeline_stages (organization_id, tenant_id, pipeline_id, name, position,

@@ -64,7 +64,7 @@ func (w *profileWrites) newRecord(b bookkeeping) {
 	var profile *uuid.UUID
 	if !b.missing {
 		w.mappings = rowkit.AppendSized(w.mappings, w.n, model.SyncExternalIDMappings{ID: rowkit.MappingID(b.sc, b.key),
-			IntegrationID: events.SyncOrigin, InternalEntityType: w.aggregate, InternalEntityID: b.entity, ExternalID: b.key.SourceID,
+			IntegrationID: events.SyncOrigin, InternalEntityType: w.aggregate, InternalEntityID: b.entity, ExternalID: rowkit.ExternalID(b.key),
 			SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: b.sc.OrganizationID, TenantID: b.sc.TenantID,
 			CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
 		p := b.profile

@@ -154,13 +154,11 @@ func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind reco
 			ProfileID: row, SourceUpdatedAt: r.st.Version.UpdatedAt, PayloadHash: r.st.Version.PayloadHash,
 			MappingVersion: r.st.MappingVersion, DeletedAt: deletedAt, CreatedAt: now, UpdatedAt: now, Snapshot: snap,
 			WrittenAt: &now, DeletedSourceUpdatedAt: endAt(r.st.DeletedUpTo), DeletedPayloadHash: endHash(r.st.DeletedUpTo)})
-		if row != nil {
-			typ := kind.aggregate
-			if typ == events.AggregateCompanyMerge {
-				typ = events.AggregateCompany // a second external id of the company it is merged into
-			}
-			mappings = append(mappings, mappingRow{id: rowkit.MappingID(r.sc, r.key), sc: r.sc, aggregate: typ, entity: *row,
-				external: r.key.SourceID, deleted: r.st.Deleted})
+		// A merged record is no external id of the company it fills: Mercato keeps one live mapping per local record
+		// (data_sync/lib/id-mapping.ts storeExternalIdMapping), the account's.
+		if row != nil && kind.aggregate != events.AggregateCompanyMerge {
+			mappings = append(mappings, mappingRow{id: rowkit.MappingID(r.sc, r.key), sc: r.sc, aggregate: kind.aggregate, entity: *row,
+				external: rowkit.ExternalID(r.key), deleted: r.st.Deleted})
 		}
 		owners = append(owners, r.key)
 	}

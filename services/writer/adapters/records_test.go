@@ -53,11 +53,12 @@ func recordTombstone(c events.Change, sec int) events.Change {
 	return c
 }
 
-// mapped returns the Mercato id orosync's external id mapping gives an Oro record of an aggregate ("" if none).
-func (e *env) mapped(aggregate, oroID string) (id string, deleted bool) {
+// mapped returns the Mercato id orosync's external id mapping gives an Oro record of an aggregate ("" if none);
+// external is "<Oro type>:<Oro id>".
+func (e *env) mapped(aggregate, external string) (id string, deleted bool) {
 	e.t.Helper()
 	_ = e.db.QueryRow(e.ctx, `SELECT internal_entity_id::text, deleted_at IS NOT NULL FROM sync_external_id_mappings
-WHERE integration_id = 'sync_orocrm' AND internal_entity_type = $1 AND external_id = $2`, aggregate, oroID).Scan(&id, &deleted)
+WHERE integration_id = 'sync_orocrm' AND internal_entity_type = $1 AND external_id = $2`, aggregate, external).Scan(&id, &deleted)
 	return id, deleted
 }
 
@@ -89,7 +90,7 @@ func TestADealIsWrittenWithItsLinksWhichWaitForRecordsNotYetWritten(t *testing.T
 	if r := e.apply(nil, v1); r.Records != 1 || r.Created != 1 {
 		t.Errorf("result %+v, want one record and one created event (the relay is woken by events)", r)
 	}
-	dealID, _ := e.mapped(events.AggregateDeal, "9")
+	dealID, _ := e.mapped(events.AggregateDeal, "opportunities:9")
 	if dealID == "" {
 		t.Fatal("no external id for opportunity 9")
 	}
@@ -148,7 +149,7 @@ func TestADealIsWrittenWithItsLinksWhichWaitForRecordsNotYetWritten(t *testing.T
 	if d := e.deal(dealID); !d.deleted || len(d.companies) != 0 {
 		t.Fatalf("deal after tombstone: %+v", d)
 	}
-	if _, deleted := e.mapped(events.AggregateDeal, "9"); !deleted {
+	if _, deleted := e.mapped(events.AggregateDeal, "opportunities:9"); !deleted {
 		t.Error("external id of the deleted deal is live")
 	}
 	if n := len(e.events("customers.deal.deleted")); n != 1 {
@@ -207,7 +208,7 @@ func TestAnInteractionKeepsEveryTargetTakingThePrimaryOneOnceWritten(t *testing.
 	e.apply(nil, contact{id: "1", first: "Ann", last: "Lee", email: "ann@example.com", sec: 1}.change(),
 		account{id: "7", name: "Acme", sec: 1}.change(), dealChange("9", 1, "Deal", nil, nil))
 	r, _ = e.interaction("tasks", "3")
-	dealID, _ := e.mapped(events.AggregateDeal, "9")
+	dealID, _ := e.mapped(events.AggregateDeal, "opportunities:9")
 	if r.entity != e.person("1").entityID.String() || r.deal == nil || *r.deal != dealID {
 		t.Fatalf("interaction once every target is written: %+v", r)
 	}
@@ -303,13 +304,16 @@ JOIN customer_companies c ON c.entity_id = e.id WHERE e.id = $1`, co.entityID).S
 	if email != "info@7.example" || phone != "+1 555" || industry != "Retail" || co.display != "Acme" {
 		t.Errorf("merged company: email %s phone %s industry %s display %s", email, phone, industry, co.display)
 	}
-	if id, _ := e.mapped(events.AggregateCompany, "5"); id != co.entityID.String() {
-		t.Errorf("second external id points to %q, want %s", id, co.entityID)
+	if id, _ := e.mapped(events.AggregateCompany, "b2bcustomers:5"); id != "" {
+		t.Errorf("the merged b2b customer is an external id of %s: Mercato keeps one mapping per record, the account's", id)
+	}
+	if id, _ := e.mapped(events.AggregateCompany, "accounts:7"); id != co.entityID.String() {
+		t.Errorf("the account's external id points to %q, want %s", id, co.entityID)
 	}
 	if n := e.count(`SELECT count(*) FROM customer_entities WHERE kind = 'company'`); n != 1 {
 		t.Errorf("%d companies, want 1", n)
 	}
-	dealID, _ := e.mapped(events.AggregateDeal, "9")
+	dealID, _ := e.mapped(events.AggregateDeal, "opportunities:9")
 	if d := e.deal(dealID); len(d.companies) != 1 || d.companies[0] != co.entityID.String() {
 		t.Errorf("deal on the b2b customer links %v, want the account's company", d.companies)
 	}
@@ -318,7 +322,7 @@ JOIN customer_companies c ON c.entity_id = e.id WHERE e.id = $1`, co.entityID).S
 	own := shop
 	own.Source.ID, own.Company = "6", &events.Company{DisplayName: "Solo shop"}
 	e.apply(nil, own)
-	if c := e.company("6"); c.display != "Solo shop" {
+	if c := e.company("b2bcustomers:6"); c.display != "Solo shop" {
 		t.Errorf("own company %+v", c)
 	}
 }
@@ -508,7 +512,7 @@ FROM customer_entities WHERE id = $1`, e.person("1").entityID).Scan(&at, &name, 
 		}
 		return at, name, ref
 	}
-	soonerID, _ := e.mapped(events.AggregateInteraction, "2")
+	soonerID, _ := e.mapped(events.AggregateInteraction, "tasks:2")
 	if at, name, id := next(); at == nil || !at.Equal(time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)) || deref(name) != "Sooner" ||
 		deref(id) != soonerID {
 		t.Errorf("next interaction %v %s %s, want Sooner (%s)", at, deref(name), deref(id), soonerID)

@@ -144,7 +144,7 @@ SELECT e.id, e.display_name, e.primary_email, p.first_name, p.last_name, e.updat
 FROM sync_external_id_mappings m0
 JOIN customer_entities e ON e.id = m0.internal_entity_id AND e.kind = 'person'
 JOIN customer_people p ON p.entity_id = e.id
-WHERE m0.integration_id = 'sync_orocrm' AND m0.internal_entity_type = 'customers.person' AND m0.external_id = $1
+WHERE m0.integration_id = 'sync_orocrm' AND m0.internal_entity_type = 'customers.person' AND m0.external_id = 'contacts:' || $1
   AND e.tenant_id = $2 AND e.organization_id = $3`, oroID, scope.TenantID, scope.OrganizationID).
 		Scan(&r.entityID, &r.display, &r.email, &r.first, &r.last, &r.updatedAt, &r.deleted, &r.mappings, &r.mappingsAlive)
 	if err != nil {

@@ -66,6 +66,13 @@ func RecordIDs(sc Scope, k domain.Key) (entity, profile uuid.UUID) {
 	return entity, orderedID(append(name[:n], "/profile"...), kind, n, ord, isNum)
 }
 
+// ExternalID is the record's sync_external_id_mappings.external_id: "<Oro type>:<Oro id>" (contacts:42, leads:42).
+// Oro types share ids (contacts and leads both become people, accounts and b2b customers companies, tasks, calls,
+// emails and cases interactions), and Mercato resolves one record per (integration, Mercato type, external id)
+// (data_sync/lib/id-mapping.ts); the Oro type also lets an integration link the id to its Oro page.
+func ExternalID(k domain.Key) string { return k.SourceType + ":" + k.SourceID }
+
+// MappingID is the id of the record's sync_external_id_mappings row.
 func MappingID(sc Scope, k domain.Key) uuid.UUID {
 	var buf [160]byte
 	name := appendRecordName(buf[:0], sc, k)
