@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -17,8 +18,9 @@ import (
 
 // proc is a child process in a process group of its own, ended by group.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
+	name     string
+	cmd      *exec.Cmd
+	pgidFile string
 }
 
 // start runs bin args with env added, output to <runDir>/<name>.log; the test's cleanup ends its process group.
@@ -35,7 +37,9 @@ func start(t *testing.T, runDir, name string, env []string, bin string, args ...
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
-	p := &proc{name: name, cmd: cmd}
+	p := &proc{name: name, cmd: cmd, pgidFile: filepath.Join(runDir, name+".pgid")}
+	// run.sh ends the groups named in <runDir>/*.pgid too, should the suite itself be killed before its cleanup.
+	_ = os.WriteFile(p.pgidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
 	t.Cleanup(func() { p.stop(); f.Close() })
 	t.Logf("%s started (process group %d), log %s", name, cmd.Process.Pid, f.Name())
 	return p
@@ -43,6 +47,7 @@ func start(t *testing.T, runDir, name string, env []string, bin string, args ...
 
 // stop ends the process group: TERM, then KILL after 20 s.
 func (p *proc) stop() {
+	defer os.Remove(p.pgidFile)
 	if p.cmd.ProcessState != nil {
 		return
 	}

@@ -52,6 +52,7 @@ MERCATO_SECRET=orosync-e2e-tenant-encryption-secret-32chars
 MERCATO_TEMPLATE_DB=orosync_mercato_tpl_${MERCATO_COMMIT:0:10}
 MERCATO_ADMIN_EMAIL=admin@acme.com
 MERCATO_ADMIN_PASSWORD=secret
+MERCATO_REDIS_PORT=${MERCATO_REDIS_PORT:-6390}
 
 # set_env KEY VALUE: sets KEY in the app's .env (written from .env.example by configure_env).
 set_env() {
@@ -59,8 +60,10 @@ set_env() {
 	if grep -q "^$1=" "$f"; then sed -i "s|^$1=.*|$1=$2|" "$f"; else printf '%s=%s\n' "$1" "$2" >>"$f"; fi
 }
 
-# configure_env writes the app's .env: its own database, memory cache, local queue, tenant encryption on (Mercato's
-# default) with a known secret that orosync is given too.
+# configure_env writes the app's .env: its own database, memory cache, tenant encryption on (Mercato's default) with a
+# known secret that orosync is given too, and the Redis queue (QUEUE_STRATEGY=async): the local strategy keeps a
+# queue in one JSON file that only one process may write (its lock is in-process), and the module's consumer is a
+# process of its own that enqueues persistent events while Mercato's workers dequeue them.
 configure_env() {
 	cp "$APP/.env.example" "$APP/.env"
 	set_env DATABASE_URL "postgres://postgres@127.0.0.1:5432/$MERCATO_DB"
@@ -69,7 +72,8 @@ configure_env() {
 	set_env APP_URL "$MERCATO_URL"
 	set_env PORT "$MERCATO_PORT"
 	set_env CACHE_STRATEGY memory
-	set_env QUEUE_STRATEGY local
+	set_env QUEUE_STRATEGY async
+	set_env REDIS_URL "redis://127.0.0.1:$MERCATO_REDIS_PORT"
 	set_env OM_INIT_SUPERADMIN_PASSWORD orosync-e2e-superadmin
 	set_env TENANT_DATA_ENCRYPTION yes
 	set_env TENANT_DATA_ENCRYPTION_FALLBACK_KEY "$MERCATO_SECRET"
@@ -110,4 +114,14 @@ wait_http() {
 # only when they change.
 app_hash() {
 	(cd "$MODULE_DIR" && node "$ROOT/scripts/mercato-e2e/web-files.mjs" | xargs sha256sum | sha256sum | cut -c1-16)
+}
+
+# redis_ping: whether the suite's Redis answers PING.
+redis_ping() {
+	local r
+	exec 3<>"/dev/tcp/127.0.0.1/$MERCATO_REDIS_PORT" 2>/dev/null || return 1
+	printf 'PING\r\n' >&3
+	read -r -t 2 r <&3 || true
+	exec 3<&-
+	[[ $r == +PONG* ]]
 }
