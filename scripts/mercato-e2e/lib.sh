@@ -119,7 +119,7 @@ app_hash() {
 # redis_ping: whether the suite's Redis answers PING.
 redis_ping() {
 	local r
-	exec 3<>"/dev/tcp/127.0.0.1/$MERCATO_REDIS_PORT" 2>/dev/null || return 1
+	{ exec 3<>"/dev/tcp/127.0.0.1/$MERCATO_REDIS_PORT"; } 2>/dev/null || return 1
 	printf 'PING\r\n' >&3
 	read -r -t 2 r <&3 || true
 	exec 3<&-
