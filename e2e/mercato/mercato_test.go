@@ -56,8 +56,12 @@ func (w *world) peopleCountWhatOroHolds(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	// Synced means searchable too: the last contact Oro lists, found by its email.
+	// Synced means indexed too: the module's sync runs complete once its consumer has caught up with every change.
 	ctx := context.Background()
+	if err := w.runsSettled(ctx, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	w.figure("sync_module_caught_up_seconds", fmt.Sprintf("%.1f", time.Since(w.syncStart).Seconds()))
 	page, err := w.oroAll(ctx, "contacts")
 	if err != nil || len(page.Data) == 0 {
 		t.Fatalf("listing Oro's contacts: %v", err)
@@ -73,6 +77,25 @@ func (w *world) peopleCountWhatOroHolds(t *testing.T) {
 
 func (w *world) companiesAndDealsCountWhatOroHolds(t *testing.T) {
 	w.countWhatOroHolds(t, lists[1:], 2*time.Minute)
+}
+
+// runsSettled waits until the data-sync view shows Oro sync runs and none of them still running.
+func (w *world) runsSettled(ctx context.Context, d time.Duration) error {
+	return eventually(ctx, d, time.Second, func() error {
+		runs, err := w.m.all(ctx, "/api/data_sync/runs", url.Values{"integrationId": {"sync_orocrm"}})
+		if err != nil {
+			return err
+		}
+		if len(runs) == 0 {
+			return fmt.Errorf("no sync_orocrm sync runs yet")
+		}
+		for _, r := range runs {
+			if s := str(r["status"]); s == "running" || s == "pending" {
+				return fmt.Errorf("sync run of %s is %s: %v created, %v updated", str(r["entityType"]), s, r["createdCount"], r["updatedCount"])
+			}
+		}
+		return nil
+	})
 }
 
 // countWhatOroHolds waits up to d for each list to count what Oro holds of its types.
@@ -173,21 +196,43 @@ func (w *world) richContact(ctx context.Context, t *testing.T) oro.Resource {
 	return page.Data[best]
 }
 
-// personFor finds the Mercato person synced from an Oro contact, by its email.
-func (w *world) personFor(ctx context.Context, t *testing.T, c oro.Resource) map[string]any {
+// personKey is how the suite recognizes the Mercato person of an Oro contact: email and display name (a lead may
+// share a contact's email).
+func personKey(email, displayName string) string {
+	return strings.ToLower(strings.TrimSpace(email)) + "|" + strings.TrimSpace(displayName)
+}
+
+func contactKey(c oro.Resource) string {
+	name := strings.TrimSpace(attr(c, "firstName") + " " + attr(c, "lastName"))
+	return personKey(attr(c, "primaryEmail"), name)
+}
+
+// peopleByKey maps every Mercato person's personKey to its id.
+func (w *world) peopleByKey(ctx context.Context, t *testing.T) map[string]string {
 	t.Helper()
-	email := strings.ToLower(attr(c, "primaryEmail"))
 	items, err := w.m.all(ctx, "/api/customers/people", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := map[string]string{}
 	for _, it := range items {
-		if strings.EqualFold(str(first(it, "primaryEmail", "primary_email")), email) {
-			return it
-		}
+		out[personKey(str(first(it, "primaryEmail", "primary_email")), str(first(it, "displayName", "display_name")))] = str(it["id"])
 	}
-	t.Fatalf("no Mercato person has the email %s of Oro contact %s", email, c.ID)
-	return nil
+	return out
+}
+
+// personFor finds the Mercato person synced from an Oro contact, by email and name.
+func (w *world) personFor(ctx context.Context, t *testing.T, c oro.Resource) map[string]any {
+	t.Helper()
+	id := w.peopleByKey(ctx, t)[contactKey(c)]
+	if id == "" {
+		t.Fatalf("no Mercato person has the email and name of Oro contact %s (%s)", c.ID, contactKey(c))
+	}
+	l, err := w.m.listOf(ctx, "/api/customers/people", url.Values{"id": {id}})
+	if err != nil || len(l.Items) != 1 {
+		t.Fatalf("people list ?id=%s: %v, %d items", id, err, len(l.Items))
+	}
+	return l.Items[0]
 }
 
 func first(m map[string]any, keys ...string) any {
@@ -387,17 +432,10 @@ func (w *world) editFoundUnderNewName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	people, err := w.m.all(ctx, "/api/customers/people", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byEmail := map[string]string{}
-	for _, p := range people {
-		byEmail[strings.ToLower(str(first(p, "primaryEmail", "primary_email")))] = str(p["id"])
-	}
+	byKey := w.peopleByKey(ctx, t)
 	var edits []*edited
 	for i, c := range page.Data {
-		id := byEmail[strings.ToLower(attr(c, "primaryEmail"))]
+		id := byKey[contactKey(c)]
 		// The old name must be findable by nothing else of the person: not in its email (the simulator derives
 		// most emails from names), so that search without it shows the index dropped it.
 		last := strings.ToLower(attr(c, "lastName"))

@@ -97,6 +97,31 @@ describe('MERCATO_EVENTS consumer', () => {
     expect(first).not.toContain(second[0])
   })
 
+  it('hands one record\'s messages over in order while other records go in parallel', async () => {
+    const js = jetstream(nc)
+    for (const action of ['created', 'updated', 'deleted']) {
+      for (const id of ['a', 'b', 'c']) await js.publish(`mercato.events.order.customers.person.${action}.${id}`, '{}')
+    }
+    const seen: string[] = []
+    let inFlight = 0
+    let maxInFlight = 0
+    await run('t-order', {
+      async handle(d) {
+        if (!d.subject.includes('.order.')) return
+        inFlight++
+        maxInFlight = Math.max(maxInFlight, inFlight)
+        await new Promise((r) => setTimeout(r, 20))
+        seen.push(d.subject.split('.').slice(5).join('.'))
+        inFlight--
+      },
+      async failed() {},
+    }, () => seen.length >= 9)
+    for (const id of ['a', 'b', 'c']) {
+      expect(seen.filter((s) => s.endsWith(`.${id}`))).toEqual([`created.${id}`, `updated.${id}`, `deleted.${id}`])
+    }
+    expect(maxInFlight).toBeGreaterThan(1)
+  })
+
   it('redelivers a message whose handling failed, and handles it once it succeeds', async () => {
     await publish(1, 'retry')
     const tries: Delivery[] = []

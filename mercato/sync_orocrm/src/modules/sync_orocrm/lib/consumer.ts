@@ -38,6 +38,9 @@ export type ConsumerOptions = {
   config: Partial<ConsumerConfig> & { durable_name: string; max_deliver?: number }
   batch?: number
   expiresMs?: number
+  // concurrency: records handled at once (each record's messages in order); Mercato's indexing waits on the
+  // database, so several in flight keep it busy
+  concurrency?: number
   log?: (msg: string) => void
 }
 
@@ -74,6 +77,29 @@ async function deliver(m: JsMsg, h: Handler, maxDeliver: number, log: (s: string
   }
 }
 
+// byRecord groups a batch by record (the subject without its action: one record's created, updated and deleted
+// events stay in order), keeping the batch's order within each group.
+export function byRecord(batch: JsMsg[]): JsMsg[][] {
+  const groups = new Map<string, JsMsg[]>()
+  for (const m of batch) {
+    const p = m.subject.split('.')
+    const key = p.length === 7 ? [...p.slice(2, 5), p[6]].join('.') : m.subject
+    const g = groups.get(key)
+    if (g) g.push(m)
+    else groups.set(key, [m])
+  }
+  return [...groups.values()]
+}
+
+// inParallel runs fn over items with at most n running at once.
+async function inParallel<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++])
+  }
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker))
+}
+
 // fetchBatch pulls up to max messages and returns them once the pull is over, so handling them (which may take
 // longer than the pull's heartbeat interval) happens outside the pull.
 async function fetchBatch(c: Consumer, max: number, expires: number): Promise<JsMsg[]> {
@@ -101,10 +127,9 @@ export async function consume(opts: ConsumerOptions, h: Handler, signal: AbortSi
         await new Promise((r) => setTimeout(r, 1000))
         continue
       }
-      for (const m of batch) {
-        await deliver(m, h, maxDeliver, log)
-        if (signal.aborted) break
-      }
+      await inParallel(byRecord(batch), opts.concurrency ?? 8, async (msgs) => {
+        for (const m of msgs) if (!signal.aborted) await deliver(m, h, maxDeliver, log)
+      })
       await h.idle(batch.length === 0 || batch[batch.length - 1].info.pending === 0)
     }
   } finally {
