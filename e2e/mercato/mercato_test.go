@@ -67,8 +67,9 @@ func (w *world) peopleCountWhatOroHolds(t *testing.T) {
 		t.Fatalf("listing Oro's contacts: %v", err)
 	}
 	var last oro.Resource
+	byKey := w.peopleByKey(ctx, t)
 	for _, c := range page.Data {
-		if attr(c, "primaryEmail") != "" {
+		if attr(c, "primaryEmail") != "" && byKey[contactKey(c)] != "" {
 			last = c
 		}
 	}
@@ -178,8 +179,12 @@ func (w *world) richContact(ctx context.Context, t *testing.T) oro.Resource {
 	if err != nil {
 		t.Fatal(err)
 	}
+	byKey := w.peopleByKey(ctx, t)
 	best, bestScore := -1, -1
 	for i, c := range page.Data {
+		if byKey[contactKey(c)] == "" {
+			continue
+		}
 		acts := len(refIDs(c, "activityTasks")) + len(refIDs(c, "activityCalls")) + len(refIDs(c, "activityEmails"))
 		if len(refIDs(c, "addresses")) == 0 || len(refIDs(c, "accounts")) == 0 || acts == 0 || attr(c, "primaryEmail") == "" {
 			continue
@@ -221,7 +226,12 @@ func (w *world) peopleByKey(ctx context.Context, t *testing.T) map[string]string
 	}
 	out := map[string]string{}
 	for _, it := range items {
-		out[personKey(str(first(it, "primaryEmail", "primary_email")), str(first(it, "displayName", "display_name")))] = str(it["id"])
+		k := personKey(str(first(it, "primaryEmail", "primary_email")), str(first(it, "displayName", "display_name")))
+		if _, dup := out[k]; dup {
+			out[k] = "" // a lead with the contact's name and email: ambiguous, not used
+			continue
+		}
+		out[k] = str(it["id"])
 	}
 	return out
 }
