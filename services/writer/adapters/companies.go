@@ -280,7 +280,7 @@ func (s *Store) keepCompanyProfile(w *profileWrites, cw *companyWrites, o domain
 	}
 	w.keepAddresses(o.Key, id.entity, o.Addresses, prev, o.After.Version, o.After.MappingVersion)
 	if !o.After.Deleted {
-		w.keepCustomFields(o.Key, sc, id.profile, len(o.Events) > 0, o.After.Version, o.After.MappingVersion, base.CustomFields,
+		w.keepCustomFields(o.Key, sc, id, len(o.Events) > 0, o.After.Version, o.After.MappingVersion, base.CustomFields,
 			prevFields, hasPrev)
 	}
 	cw.arrived = append(cw.arrived, arrival{tenant: o.Key.Tenant, ref: events.OroRef{Type: o.Key.SourceType, ID: o.Key.SourceID},

@@ -259,6 +259,15 @@ func TestAContactsLinksFollowItsAccounts(t *testing.T) {
 	if len(deleted) != 1 || deleted[0]["companyEntityId"] != globex.String() {
 		t.Errorf("link deleted events %v", deleted)
 	}
+	// Mercato's link update command announces the link it made primary (clearing the others is silent), its delete
+	// command clears the deleted link's flag (personCompanyLinks.ts).
+	updated := e.events("customers.person_company_link.updated")
+	if len(updated) != 1 || updated[0]["companyEntityId"] != acme.String() || updated[0]["personEntityId"] != e.person("1").entityID.String() {
+		t.Errorf("link updated events %v, want one: Acme made primary", updated)
+	}
+	if n := e.count(`SELECT count(*) FROM customer_person_company_links WHERE deleted_at IS NOT NULL AND is_primary`); n != 0 {
+		t.Errorf("%d soft-deleted links still primary", n)
+	}
 
 	// Globex comes back: the same row is revived (no duplicate under the partial unique index).
 	e.apply(nil, withLinks(contact{id: "1", first: "Ada", last: "L", email: "ada@x.io", sec: 3}.change(), "7", "7", "8", "9"))
@@ -267,6 +276,13 @@ func TestAContactsLinksFollowItsAccounts(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM customer_person_company_links`); n != 3 {
 		t.Errorf("%d link rows, want 3", n)
+	}
+	// Mercato's create command announces a revived link as updated.
+	if n := len(e.events("customers.person_company_link.created")); n != 3 {
+		t.Errorf("%d link created events after the revival, want still 3", n)
+	}
+	if updated := e.events("customers.person_company_link.updated"); len(updated) != 2 || updated[1]["companyEntityId"] != globex.String() {
+		t.Errorf("link updated events %v, want the second for the revived Globex link", updated)
 	}
 
 	// Deleting the person soft-deletes its links.

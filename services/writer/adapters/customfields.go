@@ -28,24 +28,68 @@ import (
 // the mapping never wrote (fields defined in Mercato) are left alone. A record whose row waited for a reference
 // gets its values when the row is written.
 
-// customFieldTarget is where an aggregate's custom fields go: custom_field_values.entity_id, and the event Mercato
-// emits for a change of custom fields only (`<module>.<entity>.updated` of that entity id, reference §3).
+// customFieldTarget is where an aggregate's custom fields go (custom_field_values.entity_id) and what Mercato's
+// command announces when it writes them. Mercato's data engine announces custom fields set with notify as
+// `<module>.<entity>.updated` {id: record} (engine.ts setCustomFields); only the people commands notify (the profile's,
+// or the entity's for keys routed to customers:customer_entity), companies, deals and interactions do not. Their
+// update command announces the record itself whatever changed, so a change of custom fields alone is also the
+// record's own updated event (own, for people and companies).
 type customFieldTarget struct {
-	entity, event string
+	entity string
+	notify bool
+	own    string
+	// alone is the event of a record aggregate whose custom fields alone changed.
+	alone string
 }
 
 func customFieldsOf(aggregate string) (customFieldTarget, bool) {
 	switch aggregate {
 	case events.AggregatePerson:
-		return customFieldTarget{"customers:customer_person_profile", "customers.customer_person_profile.updated"}, true
+		return customFieldTarget{entity: "customers:customer_person_profile", notify: true, own: "customers.person.updated"}, true
 	case events.AggregateCompany:
-		return customFieldTarget{"customers:customer_company_profile", "customers.customer_company_profile.updated"}, true
+		return customFieldTarget{entity: "customers:customer_company_profile", own: "customers.company.updated"}, true
 	case events.AggregateDeal:
-		return customFieldTarget{"customers:customer_deal", "customers.customer_deal.updated"}, true
+		return customFieldTarget{entity: "customers:customer_deal", alone: "customers.customer_deal.updated"}, true
 	case events.AggregateInteraction:
-		return customFieldTarget{"customers:customer_interaction", "customers.customer_interaction.updated"}, true
+		return customFieldTarget{entity: "customers:customer_interaction", alone: "customers.customer_interaction.updated"}, true
 	}
 	return customFieldTarget{}, false
+}
+
+// notifyEvent is the event Mercato's data engine emits for custom fields of entityID set with notify:
+// customers:customer_person_profile → customers.customer_person_profile.updated.
+func notifyEvent(entityID string) string {
+	return strings.Replace(entityID, ":", ".", 1) + ".updated"
+}
+
+// events are the outbox rows announcing that record r's custom fields changed (record: its record id).
+func (t customFieldTarget) events(r cfRecord, record string) ([]model.OrosyncOutbox, error) {
+	salt := "custom-fields/" + rowkit.Digest(r.next)
+	payload := events.RecordEvent{ID: record, OrganizationID: r.sc.OrganizationID.String(), TenantID: r.sc.TenantID.String(),
+		SyncOrigin: events.SyncOrigin}
+	var out []model.OrosyncOutbox
+	add := func(row model.OrosyncOutbox, err error) error {
+		if err == nil {
+			out = append(out, row)
+		}
+		return err
+	}
+	if t.notify {
+		if err := add(rowkit.EventRow(r.tenant, notifyEvent(t.entity), payload, record, r.version, r.mapping, salt)); err != nil {
+			return nil, err
+		}
+	}
+	if r.announced {
+		return out, nil // the record's own event is written anyway
+	}
+	var err error
+	switch {
+	case t.own != "":
+		err = add(rowkit.CustomerEventRow(r.tenant, t.own, r.sc, r.entity, r.record, r.version, r.mapping, salt))
+	case t.alone != "":
+		err = add(rowkit.EventRow(r.tenant, t.alone, payload, record, r.version, r.mapping, salt))
+	}
+	return out, err
 }
 
 // customFields are the custom fields of a record aggregate's value (nil: none).
@@ -152,6 +196,8 @@ type cfRecord struct {
 	relink bool
 	// announced: the write emits an event of the record anyway (a change of custom fields rides on it).
 	announced bool
+	// entity is the customer_entities row of a person's or company's profile record.
+	entity uuid.UUID
 	next      map[string]any
 	version   events.SourceVersion
 	mapping   string
@@ -199,12 +245,12 @@ func reconcileCustomFields[T any](ctx context.Context, tx pgx.Tx, aggregate stri
 
 // profileCustomFields is the cfRecord of a person's or company's profile row; nil when there is nothing to
 // compare (most records) or no profile row.
-func profileCustomFields(aggregate string, k domain.Key, sc Scope, profile uuid.UUID, announced bool, v events.SourceVersion,
+func profileCustomFields(aggregate string, k domain.Key, sc Scope, id ids, announced bool, v events.SourceVersion,
 	mapping string, next map[string]any, prev map[string]any, hasPrev bool) *cfRecord {
-	if profile == uuid.Nil || (len(next) == 0 && len(prev) == 0) {
+	if id.profile == uuid.Nil || (len(next) == 0 && len(prev) == 0) {
 		return nil
 	}
-	return &cfRecord{sc: sc, tenant: k.Tenant, label: aggregate + " " + k.SourceType + "/" + k.SourceID, record: profile,
+	return &cfRecord{sc: sc, tenant: k.Tenant, label: aggregate + " " + k.SourceType + "/" + k.SourceID, record: id.profile, entity: id.entity,
 		announced: announced, next: next, prev: prev, hasPrev: hasPrev, version: v, mapping: mapping}
 }
 
@@ -236,18 +282,16 @@ func syncCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, 
 	if err := writeCustomFields(ctx, tx, target, ins, del, now); err != nil {
 		return nil, err
 	}
-	// A record announced anyway carries the change in its own event, as Mercato's update commands do.
 	var out []model.OrosyncOutbox
 	for n, r := range recs {
-		if !changed[n] || r.announced {
+		if !changed[n] {
 			continue
 		}
-		row, err := rowkit.EventRow(r.tenant, target.event, events.RecordEvent{ID: ids[n], OrganizationID: r.sc.OrganizationID.String(),
-			TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, ids[n], r.version, r.mapping, "custom-fields/"+rowkit.Digest(r.next))
+		rows, err := target.events(r, ids[n])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, row)
+		out = append(out, rows...)
 	}
 	return out, nil
 }

@@ -207,22 +207,41 @@ func TestProfileCustomFieldsGoToTheProfileRows(t *testing.T) {
 		t.Errorf("company custom fields: %v, want %v", got, want)
 	}
 
-	// A version changing only a custom field: the person's rows stay, Mercato's custom-fields event announces it.
-	personEvents := e.count(`SELECT count(*) FROM orosync_outbox WHERE event_type LIKE 'customers.person.%'`)
+	// Mercato's people commands set custom fields with notify (people.ts setCustomFieldsForPerson; engine.ts
+	// setCustomFields emits <module>.<entity>.updated {id: record}), its company commands without (companies.ts).
+	if evts := e.events("customers.customer_person_profile.updated"); len(evts) != 1 || evts[0]["id"] != person {
+		t.Errorf("creating a person with custom fields: customers.customer_person_profile.updated %v, want one for %s", evts, person)
+	}
+	if evts := e.events("customers.customer_company_profile.updated"); len(evts) != 0 {
+		t.Errorf("Mercato never emits customers.customer_company_profile.updated; got %v", evts)
+	}
+
+	// A version changing only a custom field: the update command announces the person and its custom fields.
+	personEvents := len(e.events("customers.person.updated"))
 	v2 := withCustomFields(ada.change(), map[string]any{"oro_gender": "female", "oro_birthday": "1815-12-10", "oro_skype": "ada.l"})
 	v2.SourceVersion = events.SourceVersion{UpdatedAt: v2.SourceVersion.UpdatedAt.Add(time.Hour), PayloadHash: "with skype"}
 	e.apply(nil, v2)
-	if n := e.count(`SELECT count(*) FROM orosync_outbox WHERE event_type LIKE 'customers.person.%'`); n != personEvents {
-		t.Errorf("a change of custom fields only emitted %d customers.person.* events", n-personEvents)
+	if n := len(e.events("customers.person.updated")); n != personEvents+1 {
+		t.Errorf("a change of custom fields only emitted %d customers.person.updated, want 1", n-personEvents)
 	}
-	if evts := e.events("customers.customer_person_profile.updated"); len(evts) != 1 || evts[0]["id"] != person {
-		t.Errorf("customers.customer_person_profile.updated events: %v, want one for %s", evts, person)
+	if evts := e.events("customers.customer_person_profile.updated"); len(evts) != 2 || evts[1]["id"] != person {
+		t.Errorf("customers.customer_person_profile.updated events: %v, want a second for %s", evts, person)
 	}
 	if got := e.customFieldRows("customers:customer_person_profile"); len(got) != 3 || got[2] != person+" oro_skype text=ada.l" {
 		t.Errorf("after the new field: %v", got)
 	}
 	e.apply(nil, v2) // redelivered
-	if n := len(e.events("customers.customer_person_profile.updated")); n != 1 {
-		t.Errorf("a redelivery emitted %d more custom-field events", n-1)
+	if n := len(e.events("customers.customer_person_profile.updated")); n != 2 {
+		t.Errorf("a redelivery emitted %d more custom-field events", n-2)
+	}
+
+	// A company's custom fields alone changing: the company's own update event, nothing else.
+	co := withCustomFields(account{id: "5", name: "Analytical", sec: 2}.change(), map[string]any{"oro_external_id": "X-6"})
+	e.apply(nil, co)
+	if evts := e.events("customers.company.updated"); len(evts) != 1 || evts[0]["id"] != company {
+		t.Errorf("customers.company.updated after a custom field change: %v, want one for %s", evts, company)
+	}
+	if evts := e.events("customers.customer_company_profile.updated"); len(evts) != 0 {
+		t.Errorf("Mercato never emits customers.customer_company_profile.updated; got %v", evts)
 	}
 }

@@ -74,7 +74,8 @@ CROSS JOIN LATERAL (SELECT id, person_entity_id, company_entity_id, is_primary F
 ORDER BY l.id`
 
 // upsertLinksSQL creates links, or revives orosync's soft-deleted row of the same pair (ids are deterministic);
-// a live link of the pair made in Mercato is left as it is (partial unique index).
+// a live link of the pair made in Mercato is left as it is (partial unique index). It returns whether each row was
+// inserted (xmax = 0) or revived: Mercato's create command announces a revived link as updated.
 const upsertLinksSQL = `
 INSERT INTO customer_person_company_links (id, organization_id, tenant_id, is_primary, created_at, updated_at, person_entity_id,
        company_entity_id, deleted_at)
@@ -84,7 +85,7 @@ WHERE NOT EXISTS (SELECT 1 FROM customer_person_company_links l
                   WHERE l.person_entity_id = v.person AND l.company_entity_id = v.company AND l.deleted_at IS NULL)
 ORDER BY v.id
 ON CONFLICT (id) DO UPDATE SET deleted_at = NULL, is_primary = EXCLUDED.is_primary, updated_at = EXCLUDED.updated_at
-RETURNING id`
+RETURNING id, xmax = 0`
 
 const newLinksSQL = `
 INSERT INTO customer_person_company_links (id, organization_id, tenant_id, is_primary, created_at, updated_at, person_entity_id,
@@ -97,8 +98,10 @@ UPDATE customer_person_company_links l SET is_primary = v.primary, updated_at = 
 FROM unnest($1::uuid[], $2::boolean[]) AS v(id, "primary")
 WHERE l.id = ANY($1::uuid[]) AND l.id = v.id AND l.is_primary IS DISTINCT FROM v.primary`
 
+// deleteLinksSQL soft-deletes links as Mercato's delete command does: deleted_at set, is_primary cleared.
 const deleteLinksSQL = `
-UPDATE customer_person_company_links SET deleted_at = $2, updated_at = $2 WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`
+UPDATE customer_person_company_links SET deleted_at = $2, is_primary = false, updated_at = $2
+WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`
 
 const primaryCompanySQL = `
 UPDATE customer_people p SET company_entity_id = v.company, updated_at = $3
@@ -166,11 +169,12 @@ func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, p *pipeline, now time.T
 	}
 	outbox := append(make([]model.OrosyncOutbox, 0, len(lp.outbox)+len(lp.ins)), lp.outbox...)
 	for i, l := range lp.ins {
-		if !created[l.id] {
+		name, ok := created[l.id]
+		if !ok {
 			continue
 		}
 		ls := lp.syncs[lp.insSync[i]]
-		row, err := rowkit.LinkEventRow(ls.tenant, linkCreated, lp.insScope[i], l.id, l.person, l.company, ls.version, ls.mapping)
+		row, err := rowkit.LinkEventRow(ls.tenant, name, lp.insScope[i], l.id, l.person, l.company, ls.version, ls.mapping)
 		if err != nil {
 			return nil, err
 		}
@@ -179,7 +183,7 @@ func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, p *pipeline, now time.T
 	return outbox, nil
 }
 
-func insertLinks(ctx context.Context, tx pgx.Tx, ins []linkRow, scopes []Scope, now time.Time) (map[uuid.UUID]bool, error) {
+func insertLinks(ctx context.Context, tx pgx.Tx, ins []linkRow, scopes []Scope, now time.Time) (map[uuid.UUID]string, error) {
 	p := &pipeline{}
 	created := queueInsertLinks(p, ins, scopes, nil, now)
 	if err := p.flush(ctx, tx); err != nil {
@@ -188,17 +192,18 @@ func insertLinks(ctx context.Context, tx pgx.Tx, ins []linkRow, scopes []Scope, 
 	return created, nil
 }
 
-// queueInsertLinks queues the upsert of links; the returned set is filled with the links it created (or
-// revived) once p is sent. Links of people the batch inserts (fresh) cannot exist yet: they are inserted plainly
-// (no anti-join over the live links, no ON CONFLICT, no RETURNING), and all of them are created.
-func queueInsertLinks(p *pipeline, ins []linkRow, scopes []Scope, fresh []bool, now time.Time) map[uuid.UUID]bool {
-	created := make(map[uuid.UUID]bool, len(ins))
+// queueInsertLinks queues the upsert of links; the returned map is filled, once p is sent, with the event of each
+// link it wrote: linkCreated, or linkUpdated for one it revived. Links of people the batch inserts (fresh) cannot
+// exist yet: they are inserted plainly (no anti-join over the live links, no ON CONFLICT, no RETURNING), and all of
+// them are created.
+func queueInsertLinks(p *pipeline, ins []linkRow, scopes []Scope, fresh []bool, now time.Time) map[uuid.UUID]string {
+	created := make(map[uuid.UUID]string, len(ins))
 	var newRows, rows []linkRow
 	var newScopes, rowScopes []Scope
 	for i, l := range ins {
 		if fresh != nil && fresh[i] {
 			newRows, newScopes = rowkit.AppendSized(newRows, len(ins), l), rowkit.AppendSized(newScopes, len(ins), scopes[i])
-			created[l.id] = true
+			created[l.id] = linkCreated
 		} else {
 			rows, rowScopes = rowkit.AppendSized(rows, len(ins), l), rowkit.AppendSized(rowScopes, len(ins), scopes[i])
 		}
@@ -212,10 +217,14 @@ func queueInsertLinks(p *pipeline, ins []linkRow, scopes []Scope, fresh []bool, 
 	p.b.Queue(upsertLinksSQL, linkColumns(rows, rowScopes, now)...).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var x [16]byte
-			if err := rows.Scan(&x); err != nil {
+			var inserted bool
+			if err := rows.Scan(&x, &inserted); err != nil {
 				return fmt.Errorf("writer: inserting links: %w", err)
 			}
-			created[x] = true
+			created[x] = linkUpdated
+			if inserted {
+				created[x] = linkCreated
+			}
 		}
 		return rows.Err()
 	})
@@ -250,7 +259,10 @@ func setPrimaryCompanies(ctx context.Context, tx execer, people, companies []uui
 	return nil
 }
 
-const linkCreated = linkEvent + "created"
+const (
+	linkCreated = linkEvent + "created"
+	linkUpdated = linkEvent + "updated"
+)
 
 const unparkSQL = `
 DELETE FROM orosync_pending_links p
@@ -312,11 +324,12 @@ func (s *Store) unpark(ctx context.Context, tx pgx.Tx, arrived []arrival, now ti
 		if l.primary {
 			people, primaryComp = append(people, l.person), append(primaryComp, l.company)
 		}
-		if !created[l.id] {
+		name, ok := created[l.id]
+		if !ok {
 			continue
 		}
 		a := arrived[from[j]]
-		row, err := rowkit.LinkEventRow(a.tenant, linkCreated, scopes[j], l.id, l.person, l.company, a.version, a.mapping)
+		row, err := rowkit.LinkEventRow(a.tenant, name, scopes[j], l.id, l.person, l.company, a.version, a.mapping)
 		if err != nil {
 			return nil, err
 		}
@@ -454,8 +467,8 @@ func (lp *linkPlan) want(sc Scope, ls linkSync, resolved map[refKey]uuid.UUID) (
 	return want, order, primary
 }
 
-// diff plans the link rows that bring a person's current links (of sync si) to want: deletions (announced),
-// primary flags, and inserts.
+// diff plans the link rows that bring a person's current links (of sync si) to want: deletions and primary flags
+// (announced), and inserts.
 func (lp *linkPlan) diff(si int, sc Scope, ls linkSync, want map[uuid.UUID]bool, order []uuid.UUID, current []linkRow, fresh bool) error {
 	have := map[uuid.UUID]linkRow{}
 	for _, l := range current {
@@ -471,10 +484,12 @@ func (lp *linkPlan) diff(si int, sc Scope, ls linkSync, want map[uuid.UUID]bool,
 		have[l.company] = l
 	}
 	n := len(lp.syncs)
+	var moved []linkRow // links whose primary flag changes (a zero row: a new link made primary)
 	for _, company := range order {
 		if l, ok := have[company]; ok {
 			if l.primary != want[company] {
 				lp.updID, lp.updPrimary = append(lp.updID, l.id), append(lp.updPrimary, want[company])
+				moved = append(moved, l)
 			}
 			continue
 		}
@@ -482,6 +497,37 @@ func (lp *linkPlan) diff(si int, sc Scope, ls linkSync, want map[uuid.UUID]bool,
 			primary: want[company]})
 		lp.insScope, lp.insSync = rowkit.AppendSized(lp.insScope, n, sc), rowkit.AppendSized(lp.insSync, n, si)
 		lp.insFresh = rowkit.AppendSized(lp.insFresh, n, fresh)
+		if want[company] {
+			moved = append(moved, linkRow{}) // a new primary link: announced as created
+		}
+	}
+	return lp.announceMoved(sc, ls, moved)
+}
+
+// announceMoved adds customers.person_company_link.updated for a primary flag that moved, as Mercato's link update
+// command emits it for the link it was called on: the one made primary (clearing the others is silent there), else
+// the one that stopped being primary.
+func (lp *linkPlan) announceMoved(sc Scope, ls linkSync, moved []linkRow) error {
+	var made, unmade []linkRow
+	for _, l := range moved {
+		if l.primary {
+			unmade = append(unmade, l)
+		} else {
+			made = append(made, l)
+		}
+	}
+	if len(made) == 0 {
+		made = unmade
+	}
+	for _, l := range made {
+		if l.id == uuid.Nil {
+			continue
+		}
+		row, err := rowkit.LinkEventRow(ls.tenant, linkUpdated, sc, l.id, l.person, l.company, ls.version, ls.mapping)
+		if err != nil {
+			return err
+		}
+		lp.outbox = append(lp.outbox, row)
 	}
 	return nil
 }

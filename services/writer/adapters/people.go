@@ -358,7 +358,7 @@ func (s *Store) keepPersonCustomFields(w *profileWrites, o domain.Outcome, id id
 	if hasPrev {
 		prev = o.Before.Base.CustomFields
 	}
-	w.keepCustomFields(o.Key, sc, id.profile, len(o.Events) > 0, o.After.Version, o.After.MappingVersion, next, prev, hasPrev)
+	w.keepCustomFields(o.Key, sc, id, len(o.Events) > 0, o.After.Version, o.After.MappingVersion, next, prev, hasPrev)
 }
 
 // writePeople resolves the people's company links, then writes the batch's rows up to the links' in one round

@@ -84,11 +84,11 @@ func (w *profileWrites) keepAddresses(k domain.Key, entity uuid.UUID, want, prev
 		mapping: mapping})
 }
 
-// keepCustomFields brings the custom fields of a profile row in line with Oro's values of the version applied
+// keepCustomFields brings the custom fields of a profile row (id.profile) in line with Oro's values of the version applied
 // (next), compared with those last synced (prev, when hasPrev).
-func (w *profileWrites) keepCustomFields(k domain.Key, sc Scope, profile uuid.UUID, announced bool, v events.SourceVersion,
+func (w *profileWrites) keepCustomFields(k domain.Key, sc Scope, id ids, announced bool, v events.SourceVersion,
 	mapping string, next, prev map[string]any, hasPrev bool) {
-	if cf := profileCustomFields(w.aggregate, k, sc, profile, announced, v, mapping, next, prev, hasPrev); cf != nil {
+	if cf := profileCustomFields(w.aggregate, k, sc, id, announced, v, mapping, next, prev, hasPrev); cf != nil {
 		w.cfs = append(w.cfs, *cf)
 	}
 }
