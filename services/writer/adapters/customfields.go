@@ -197,10 +197,10 @@ type cfRecord struct {
 	// announced: the write emits an event of the record anyway (a change of custom fields rides on it).
 	announced bool
 	// entity is the customer_entities row of a person's or company's profile record.
-	entity uuid.UUID
-	next      map[string]any
-	version   events.SourceVersion
-	mapping   string
+	entity  uuid.UUID
+	next    map[string]any
+	version events.SourceVersion
+	mapping string
 }
 
 // written says whether a record has values of any of the keys.
