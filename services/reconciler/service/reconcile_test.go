@@ -258,57 +258,60 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return -1
 }
 
-func TestMassDeleteTripsTheBreakerAndNothingIsDeletedUntilConfirmed(t *testing.T) {
+func TestAMassDelete(t *testing.T) {
 	h := start(t, options{contacts: 40})
 	reg := prometheus.NewRegistry()
 	h.cfg.Registerer = reg
 	h.deleteInOro(ids(1, 20)...) // half of them
-	for range 2 {
-		rep, err := service.RunOnce(h.ctx, h.cfg)
-		if !errors.Is(err, domain.ErrTooManyDeletes) {
-			t.Fatalf("deleting 20 of 40: err = %v, want the breaker", err)
+	t.Run("trips the breaker, publishing nothing", func(t *testing.T) {
+		for range 2 {
+			rep, err := service.RunOnce(h.ctx, h.cfg)
+			if !errors.Is(err, domain.ErrTooManyDeletes) {
+				t.Fatalf("deleting 20 of 40: err = %v, want the breaker", err)
+			}
+			if !strings.Contains(err.Error(), "20 of 40") || !strings.Contains(err.Error(), "--confirm") {
+				t.Errorf("alert %q does not name the numbers and the way out", err)
+			}
+			if rep.Published != 0 || h.rawMessages() != 0 {
+				t.Fatalf("a tripped breaker published %d", h.rawMessages())
+			}
+			if g := gauge(t, reg, "orosync_reconciler_breaker_tripped"); g != 1 {
+				t.Errorf("breaker gauge %v", g)
+			}
+			h.cfg.Registerer = nil // one registration per registry
 		}
-		if !strings.Contains(err.Error(), "20 of 40") || !strings.Contains(err.Error(), "--confirm") {
-			t.Errorf("alert %q does not name the numbers and the way out", err)
+		st := h.states()
+		if len(st) != 1 || !st[0].Breaker.Tripped || st[0].Breaker.Missing != 20 || st[0].Breaker.Held != 40 || st[0].Breaker.Confirmed {
+			t.Fatalf("state %+v", st)
 		}
-		if rep.Published != 0 || h.rawMessages() != 0 {
-			t.Fatalf("a tripped breaker published %d", h.rawMessages())
+		if !strings.Contains(h.log.String(), "breaker tripped") {
+			t.Error("no log line for the tripped breaker")
 		}
-		if g := gauge(t, reg, "orosync_reconciler_breaker_tripped"); g != 1 {
-			t.Errorf("breaker gauge %v", g)
+	})
+	t.Run("is published once confirmed", func(t *testing.T) {
+		released, err := service.Confirm(h.ctx, h.kv(), tenant, "contacts", "test operator", time.Now())
+		if err != nil || len(released) != 1 || !released[0].Breaker.Confirmed {
+			t.Fatalf("confirm: %+v, %v", released, err)
 		}
-		h.cfg.Registerer = nil // one registration per registry
-	}
-	st := h.states()
-	if len(st) != 1 || !st[0].Breaker.Tripped || st[0].Breaker.Missing != 20 || st[0].Breaker.Held != 40 || st[0].Breaker.Confirmed {
-		t.Fatalf("state %+v", st)
-	}
-	if !strings.Contains(h.log.String(), "breaker tripped") {
-		t.Error("no log line for the tripped breaker")
-	}
-
-	released, err := service.Confirm(h.ctx, h.kv(), tenant, "contacts", "test operator", time.Now())
-	if err != nil || len(released) != 1 || !released[0].Breaker.Confirmed {
-		t.Fatalf("confirm: %+v, %v", released, err)
-	}
-	reg = prometheus.NewRegistry()
-	h.cfg.Registerer = reg
-	rep := h.mustRunOnce()
-	if rep.Published != 20 || rep.Audited != 20 {
-		t.Errorf("confirmed round %+v", counts(rep))
-	}
-	if n := h.rawMessages(); n != 20 {
-		t.Errorf("ORO_RAW holds %d tombstones, want 20", n)
-	}
-	if st := h.states(); st[0].Breaker.Tripped {
-		t.Errorf("breaker still tripped after the confirmed round: %+v", st[0].Breaker)
-	}
-	if g := gauge(t, reg, "orosync_reconciler_breaker_tripped"); g != 0 {
-		t.Errorf("breaker gauge %v after release", g)
-	}
-	if again, err := service.Confirm(h.ctx, h.kv(), tenant, "", "x", time.Now()); err != nil || len(again) != 0 {
-		t.Errorf("confirming nothing tripped: %+v, %v", again, err)
-	}
+		reg = prometheus.NewRegistry()
+		h.cfg.Registerer = reg
+		rep := h.mustRunOnce()
+		if rep.Published != 20 || rep.Audited != 20 {
+			t.Errorf("confirmed round %+v", counts(rep))
+		}
+		if n := h.rawMessages(); n != 20 {
+			t.Errorf("ORO_RAW holds %d tombstones, want 20", n)
+		}
+		if st := h.states(); st[0].Breaker.Tripped {
+			t.Errorf("breaker still tripped after the confirmed round: %+v", st[0].Breaker)
+		}
+		if g := gauge(t, reg, "orosync_reconciler_breaker_tripped"); g != 0 {
+			t.Errorf("breaker gauge %v after release", g)
+		}
+		if again, err := service.Confirm(h.ctx, h.kv(), tenant, "", "x", time.Now()); err != nil || len(again) != 0 {
+			t.Errorf("confirming nothing tripped: %+v, %v", again, err)
+		}
+	})
 }
 
 func TestTheDiffPathTripsTooAndAConfirmationCoversOnlyThatMany(t *testing.T) {
@@ -352,33 +355,37 @@ func failSecondPage(failed, healed *atomic.Bool) func(*orosim.Server, http.Handl
 	}
 }
 
-func TestIncompleteListingPublishesNothingAndDoesNotCountAsAPass(t *testing.T) {
+func TestAnIncompleteListing(t *testing.T) {
 	var failed, healed atomic.Bool
 	h := start(t, options{contacts: 30, noAudit: true, wrap: failSecondPage(&failed, &healed)})
 	h.deleteInOro("3", "25")
-	for range 3 {
-		rep, err := h.runOnce()
-		if !errors.Is(err, domain.ErrIncomplete) || !strings.Contains(err.Error(), "nothing published") || !strings.Contains(err.Error(), "500") {
-			t.Fatalf("err = %v, want an incomplete listing", err)
+	t.Run("publishes nothing", func(t *testing.T) {
+		for range 3 {
+			rep, err := h.runOnce()
+			if !errors.Is(err, domain.ErrIncomplete) || !strings.Contains(err.Error(), "nothing published") || !strings.Contains(err.Error(), "500") {
+				t.Fatalf("err = %v, want an incomplete listing", err)
+			}
+			if rep.Missing != 0 || rep.Published != 0 {
+				t.Errorf("report %+v", counts(rep))
+			}
 		}
-		if rep.Missing != 0 || rep.Published != 0 {
-			t.Errorf("report %+v", counts(rep))
+		if !failed.Load() {
+			t.Fatal("the second page was never asked for")
 		}
-	}
-	if !failed.Load() {
-		t.Fatal("the second page was never asked for")
-	}
-	if n := h.rawMessages(); n != 0 {
-		t.Fatalf("incomplete listings published %d tombstones", n)
-	}
-	// Oro answers again: two complete passes do the work (the failed ones counted for nothing).
-	healed.Store(true)
-	if rep := h.mustRunOnce(); rep.Listed != 28 || rep.Waiting != 2 || rep.Published != 0 {
-		t.Errorf("first complete pass %+v", counts(rep))
-	}
-	if rep := h.mustRunOnce(); rep.Published != 2 {
-		t.Errorf("second complete pass %+v", counts(rep))
-	}
+		if n := h.rawMessages(); n != 0 {
+			t.Fatalf("incomplete listings published %d tombstones", n)
+		}
+	})
+	t.Run("does not count as a pass", func(t *testing.T) {
+		// Oro answers again: two complete passes do the work (the failed ones counted for nothing).
+		healed.Store(true)
+		if rep := h.mustRunOnce(); rep.Listed != 28 || rep.Waiting != 2 || rep.Published != 0 {
+			t.Errorf("first complete pass %+v", counts(rep))
+		}
+		if rep := h.mustRunOnce(); rep.Published != 2 {
+			t.Errorf("second complete pass %+v", counts(rep))
+		}
+	})
 }
 
 func TestTruncatedListingFaultPublishesNoTombstone(t *testing.T) {

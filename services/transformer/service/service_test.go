@@ -41,7 +41,7 @@ func next(t *testing.T, ctx context.Context, c jetstream.Consumer) jetstream.Msg
 	return m
 }
 
-func TestBadContactGoesToDeadLetterAndTheRestOfThePageProceeds(t *testing.T) {
+func TestABadContactInAPage(t *testing.T) {
 	s := jstest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -52,52 +52,56 @@ func TestBadContactGoesToDeadLetterAndTheRestOfThePageProceeds(t *testing.T) {
 	publishRaw(t, s.JS, "2", `{"firstName":"Bad","primaryEmail":"not-an-email"}`)
 	publishRaw(t, s.JS, "3", `{"firstName":"王芳"}`)
 
-	changes, err := s.JS.OrderedConsumer(ctx, events.StreamMercatoChanges, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for range 2 {
-		m := next(t, ctx, changes)
-		var c events.Change
-		if err := json.Unmarshal(m.Data(), &c); err != nil {
+	t.Run("does not hold back the rest", func(t *testing.T) {
+		changes, err := s.JS.OrderedConsumer(ctx, events.StreamMercatoChanges, jetstream.OrderedConsumerConfig{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if m.Headers().Get(events.HeaderType) != events.TypeChange || m.Headers().Get(events.HeaderMsgID) != c.MsgID() ||
-			m.Headers().Get(events.HeaderMappingVersion) != c.MappingVersion {
-			t.Errorf("change headers %v", m.Headers())
+		var got []string
+		for range 2 {
+			m := next(t, ctx, changes)
+			var c events.Change
+			if err := json.Unmarshal(m.Data(), &c); err != nil {
+				t.Fatal(err)
+			}
+			if m.Headers().Get(events.HeaderType) != events.TypeChange || m.Headers().Get(events.HeaderMsgID) != c.MsgID() ||
+				m.Headers().Get(events.HeaderMappingVersion) != c.MappingVersion {
+				t.Errorf("change headers %v", m.Headers())
+			}
+			got = append(got, c.Source.ID+":"+c.Person.DisplayName)
 		}
-		got = append(got, c.Source.ID+":"+c.Person.DisplayName)
-	}
-	if got[0] != "1:Zoë Ørsted" || got[1] != "3:王芳" {
-		t.Errorf("changes %v", got)
-	}
-
-	dlq, err := s.JS.OrderedConsumer(ctx, events.StreamDeadLetter, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := next(t, ctx, dlq)
-	var dl events.DeadLetter
-	if err := json.Unmarshal(m.Data(), &dl); err != nil {
-		t.Fatal(err)
-	}
-	if m.Subject() != "orosync.dlq.transformer.acme.contacts.2" || dl.Field != "attributes.primaryEmail" || dl.Rule != "email" ||
-		dl.Record == nil || dl.Record.ID != "2" || dl.Subject != "oro.raw.acme.contacts.2" || len(dl.Payload) == 0 ||
-		dl.Headers[events.HeaderType] != events.TypeRawRecord || dl.Sequence != 2 {
-		t.Errorf("dead letter on %s: %+v", m.Subject(), dl)
-	}
-
-	// Every raw message was acknowledged: nothing is left pending for the transformer.
-	cons, _ := s.JS.Consumer(ctx, events.StreamOroRaw, "transformer")
-	waitFor(t, ctx, func() bool {
-		info, err := cons.Info(ctx)
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		if got[0] != "1:Zoë Ørsted" || got[1] != "3:王芳" {
+			t.Errorf("changes %v", got)
+		}
 	})
-	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		t.Errorf("Run: %v", err)
-	}
+	t.Run("goes to the dead-letter stream naming its field and rule", func(t *testing.T) {
+		dlq, err := s.JS.OrderedConsumer(ctx, events.StreamDeadLetter, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := next(t, ctx, dlq)
+		var dl events.DeadLetter
+		if err := json.Unmarshal(m.Data(), &dl); err != nil {
+			t.Fatal(err)
+		}
+		if m.Subject() != "orosync.dlq.transformer.acme.contacts.2" || dl.Field != "attributes.primaryEmail" || dl.Rule != "email" ||
+			dl.Record == nil || dl.Record.ID != "2" || dl.Subject != "oro.raw.acme.contacts.2" || len(dl.Payload) == 0 ||
+			dl.Headers[events.HeaderType] != events.TypeRawRecord || dl.Sequence != 2 {
+			t.Errorf("dead letter on %s: %+v", m.Subject(), dl)
+		}
+	})
+	t.Run("leaves nothing pending", func(t *testing.T) {
+		// Every raw message was acknowledged: nothing is left pending for the transformer.
+		cons, _ := s.JS.Consumer(ctx, events.StreamOroRaw, "transformer")
+		waitFor(t, ctx, func() bool {
+			info, err := cons.Info(ctx)
+			return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		})
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	})
 }
 
 // waitFor polls a condition that has no event to await (consumer ack state lives on the server).
