@@ -196,12 +196,14 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 	w := newProfileWrites(events.AggregateCompany, s.now().UTC(), len(outcomes))
 	cw := &companyWrites{inserts: map[Scope]*companyRows{}, changed: map[Scope]*companyRows{}}
 	for _, o := range outcomes {
-		var entity *uuid.UUID
-		if id, ok := known[o.Key]; ok {
-			entity = &id.entity
-		}
-		if err := s.queueConflicts(ctx, tx, w, o.Key, entity, o.Conflicts); err != nil {
-			return err
+		if len(o.Conflicts) > 0 {
+			var entity *uuid.UUID
+			if id, ok := known[o.Key]; ok {
+				entity = &id.entity
+			}
+			if err := s.queueConflicts(ctx, tx, w, o.Key, entity, o.Conflicts); err != nil {
+				return err
+			}
 		}
 		if o.Applied {
 			if err := s.applyCompany(w, cw, o, known); err != nil {

@@ -362,9 +362,12 @@ func (s *Store) planLinks(ctx context.Context, tx pgx.Tx, syncs []linkSync, fres
 	if err != nil {
 		return nil, err
 	}
+	var order []uuid.UUID // reused: the companies of one person in order
 	for si, ls := range syncs {
 		sc := s.scopes[ls.tenant]
-		want, order, primary := lp.want(sc, ls, resolved)
+		want := map[uuid.UUID]bool{} // company entity → primary (kept on the stack: lp.want only fills it)
+		var primary uuid.UUID
+		order, primary = lp.want(sc, ls, resolved, want, order[:0])
 		if err := lp.diff(si, sc, ls, want, order, current[ls.person], fresh[ls.person]); err != nil {
 			return nil, err
 		}
@@ -433,11 +436,12 @@ func (s *Store) loadLinks(ctx context.Context, tx pgx.Tx, lp *linkPlan, fresh ma
 	return resolved, current, nil
 }
 
-// want is the link set a person's version asks for: per company written, whether it is the primary one, in order,
-// and the primary company; links to companies not written yet are parked (the same account twice is one link).
-func (lp *linkPlan) want(sc Scope, ls linkSync, resolved map[refKey]uuid.UUID) (want map[uuid.UUID]bool, order []uuid.UUID,
-	primary *uuid.UUID) {
-	want = map[uuid.UUID]bool{}
+// want fills in the link set a person's version asks for: per company written, whether it is the primary one
+// (want), the companies in order (appended to order), and the primary company (uuid.Nil: none); links to companies
+// not written yet are parked (the same account twice is one link).
+func (lp *linkPlan) want(sc Scope, ls linkSync, resolved map[refKey]uuid.UUID, want map[uuid.UUID]bool, order []uuid.UUID) (
+	[]uuid.UUID, uuid.UUID) {
+	var primary uuid.UUID
 	primaryTaken := false
 	parked := map[events.OroRef]int{}
 	for _, l := range ls.links {
@@ -460,11 +464,10 @@ func (lp *linkPlan) want(sc Scope, ls linkSync, resolved map[refKey]uuid.UUID) (
 		}
 		want[company] = want[company] || isPrimary
 		if isPrimary {
-			c := company
-			primary = &c
+			primary = company
 		}
 	}
-	return want, order, primary
+	return order, primary
 }
 
 // diff plans the link rows that bring a person's current links (of sync si) to want: deletions and primary flags
@@ -532,21 +535,17 @@ func (lp *linkPlan) announceMoved(sc Scope, ls linkSync, moved []linkRow) error 
 	return nil
 }
 
-// setPrimary notes a person's primary company: in its insert when the batch creates it, else as an update when it
-// changed.
-func (lp *linkPlan) setPrimary(ls linkSync, primary *uuid.UUID, fresh bool) {
+// setPrimary notes a person's primary company (uuid.Nil: none): in its insert when the batch creates it, else as
+// an update when it changed.
+func (lp *linkPlan) setPrimary(ls linkSync, primary uuid.UUID, fresh bool) {
 	if fresh {
-		if primary != nil {
-			lp.primary[ls.person] = *primary
+		if primary != uuid.Nil {
+			lp.primary[ls.person] = primary
 		}
 		return
 	}
-	var p uuid.UUID
-	if primary != nil {
-		p = *primary
-	}
-	if ls.companyLoaded && ls.company == p {
+	if ls.companyLoaded && ls.company == primary {
 		return
 	}
-	lp.primaryPerson, lp.primaryComp = append(lp.primaryPerson, ls.person), append(lp.primaryComp, p)
+	lp.primaryPerson, lp.primaryComp = append(lp.primaryPerson, ls.person), append(lp.primaryComp, primary)
 }

@@ -250,6 +250,9 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 				return err
 			}
 		}
+		if len(o.Conflicts) == 0 {
+			continue
+		}
 		var entity *uuid.UUID
 		if ok {
 			e := id.entity
@@ -285,7 +288,7 @@ func (s *Store) applyPerson(w *profileWrites, pw *personWrites, o domain.Outcome
 			id.profile, _ = uuid.Parse(o.Link.ProfileID)
 			pw.upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, c)
 		default:
-			pw.insert(id, sc, c, o.After.Person, b.deletedAt(w.now), w.now, w.n)
+			pw.insert(id, sc, c, o.After.Person, w.deletedAt(b.deleted), w.now, w.n)
 		}
 		b.entity, b.profile = id.entity, id.profile
 		w.newRecord(b)

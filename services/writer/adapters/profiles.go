@@ -50,30 +50,31 @@ type bookkeeping struct {
 	snapshot *string
 }
 
-func (b bookkeeping) deletedAt(now time.Time) *time.Time {
-	if !b.deleted {
+// deletedAt is the deleted_at of rows written deleted (nil: live); rows share the one time of the batch.
+func (w *profileWrites) deletedAt(deleted bool) *time.Time {
+	if !deleted {
 		return nil
 	}
-	return &now
+	return &w.now
 }
 
 // newRecord adds the bookkeeping row of a record new to orosync (or known from a tombstone only) and, once it has
 // Mercato rows, its external id.
 func (w *profileWrites) newRecord(b bookkeeping) {
-	now, deletedAt := w.now, b.deletedAt(w.now)
+	now, deletedAt := &w.now, w.deletedAt(b.deleted)
 	var profile *uuid.UUID
 	if !b.missing {
 		w.mappings = rowkit.AppendSized(w.mappings, w.n, model.SyncExternalIDMappings{ID: rowkit.MappingID(b.sc, b.key),
 			IntegrationID: events.SyncOrigin, InternalEntityType: w.aggregate, InternalEntityID: b.entity, ExternalID: rowkit.ExternalID(b.key),
-			SyncStatus: "synced", LastSyncedAt: &now, OrganizationID: b.sc.OrganizationID, TenantID: b.sc.TenantID,
-			CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
+			SyncStatus: "synced", LastSyncedAt: now, OrganizationID: b.sc.OrganizationID, TenantID: b.sc.TenantID,
+			CreatedAt: *now, UpdatedAt: *now, DeletedAt: deletedAt})
 		p := b.profile
 		profile = &p
 	}
 	w.records = rowkit.AppendSized(w.records, w.n, model.OrosyncRecords{TenantID: b.sc.TenantID, OrganizationID: b.sc.OrganizationID,
 		SourceType: b.key.SourceType, SourceID: b.key.SourceID, InternalEntityType: w.aggregate, InternalEntityID: b.entity,
 		ProfileID: profile, SourceUpdatedAt: b.version.UpdatedAt, PayloadHash: b.version.PayloadHash, MappingVersion: b.mapping,
-		DeletedAt: deletedAt, CreatedAt: now, UpdatedAt: now, Snapshot: b.snapshot, WrittenAt: &now,
+		DeletedAt: deletedAt, CreatedAt: *now, UpdatedAt: *now, Snapshot: b.snapshot, WrittenAt: now,
 		DeletedSourceUpdatedAt: endAt(b.upTo), DeletedPayloadHash: endHash(b.upTo)})
 }
 
