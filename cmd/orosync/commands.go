@@ -31,6 +31,7 @@ type runtime struct {
 	closers []func()
 	oro     oro.Config
 	metrics metricsSet
+	keys    writer.EncryptionKeys
 }
 
 func (r *runtime) Close() {
@@ -42,6 +43,10 @@ func (r *runtime) Close() {
 // setup starts what the flags ask for; simContacts > 0 seeds the bundled simulator when no Oro URL is given.
 func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*runtime, error) {
 	r := &runtime{natsURL: c.natsURL}
+	var err error
+	if r.keys, err = encryptionKeys(log); err != nil {
+		return nil, err // before anything starts: a set-up orosync cannot follow is refused at once
+	}
 	if r.natsURL == "" {
 		srv, url, err := embeddedNATS(c.dataDir, c.natsPort)
 		if err != nil {
@@ -121,12 +126,8 @@ func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
 		return pipeline{}, err
 	}
 	scope := writer.Scope{TenantID: tid, OrganizationID: oid}
-	if secret := os.Getenv("TENANT_DATA_ENCRYPTION_KEY"); secret != "" {
-		// Mercato's derived-key fallback (reference §1.8): encrypt the columns Mercato encrypts, in its format.
-		if scope.DEK, err = writer.DeriveTenantDEK(secret, tid.String()); err != nil {
-			return pipeline{}, err
-		}
-		log.Info("encrypting Mercato's encrypted columns with the tenant key derived from TENANT_DATA_ENCRYPTION_KEY")
+	if scope.DEK, err = r.keys.TenantDEK(tid.String()); err != nil {
+		return pipeline{}, err
 	}
 	return pipeline{NatsURL: r.natsURL, DatabaseURL: c.databaseURL, Tenant: c.tenant, Oro: r.oro, Types: c.typeList(),
 		Scope: scope, Replicas: c.replicas, Log: log, Rules: rules, NoEmailMatch: c.noEmailMatch,
@@ -304,4 +305,22 @@ func parseRules(spec string) (writer.Rules, error) {
 		rules[agg] = pol
 	}
 	return rules, nil
+}
+
+// encryptionKeys reads Mercato's tenant data encryption set-up from the environment and says what it means.
+func encryptionKeys(log *slog.Logger) (writer.EncryptionKeys, error) {
+	keys, err := writer.ReadEncryptionKeys(os.Getenv)
+	switch {
+	case err != nil:
+		return keys, err
+	case keys.Off:
+		log.Info("TENANT_DATA_ENCRYPTION is off: Mercato's columns are written as plaintext, as Mercato writes them")
+	case keys.Secret == "":
+		log.Info("no tenant data encryption secret (TENANT_DATA_ENCRYPTION_FALLBACK_KEY, TENANT_DATA_ENCRYPTION_KEY): " +
+			"Mercato's columns are written as plaintext, as a Mercato without one writes them")
+	default:
+		log.Info("encrypting the columns each tenant's encryption_maps list, with tenant keys derived as Mercato derives them",
+			"source", keys.Source, "secretFingerprint", keys.Fingerprint())
+	}
+	return keys, nil
 }

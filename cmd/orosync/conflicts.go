@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -60,8 +61,8 @@ func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.args = nargs
 	c.register(fs)
 	var secret string
-	fs.secretVar(&secret, "encryption-key", env("TENANT_DATA_ENCRYPTION_KEY", ""),
-		"Mercato's tenant data encryption `secret`, to read entries of an encrypted tenant (TENANT_DATA_ENCRYPTION_KEY)")
+	fs.secretVar(&secret, "encryption-key", "", "Mercato's tenant data encryption `secret`, to read entries of an encrypted tenant "+
+		"(default: the one Mercato uses, TENANT_DATA_ENCRYPTION_FALLBACK_KEY, else TENANT_DATA_ENCRYPTION_KEY)")
 	status := fs.String("status", "open", "list: open, resolved or all")
 	asJSON := fs.Bool("json", false, "print JSON")
 	limit := fs.Int("limit", 100, "list: at most this many entries")
@@ -86,10 +87,17 @@ func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	sc := writer.Scope{TenantID: tid, OrganizationID: oid}
-	if secret != "" {
-		if sc.DEK, err = writer.DeriveTenantDEK(secret, tid.String()); err != nil {
-			return err
+	keys, err := writer.ReadEncryptionKeys(func(k string) string {
+		if secret != "" && k == "TENANT_DATA_ENCRYPTION_FALLBACK_KEY" {
+			return secret
 		}
+		return os.Getenv(k)
+	})
+	if err != nil {
+		return err
+	}
+	if sc.DEK, err = keys.TenantDEK(tid.String()); err != nil {
+		return err
 	}
 	queue, err := writer.OpenReviewQueue(ctx, c.databaseURL, map[string]writer.Scope{c.tenant: sc})
 	if err != nil {

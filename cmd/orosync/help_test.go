@@ -280,6 +280,21 @@ func TestHelpPrintsUsageAndExitsZeroWithoutTouchingAnything(t *testing.T) {
 	}
 }
 
+func TestAMercatoWithVaultIsRefusedAtStartWithoutTouchingAnything(t *testing.T) {
+	w := newWatched(t)
+	before := w.snapshot()
+	env := append(w.env(), "VAULT_ADDR=http://127.0.0.1:1", "VAULT_TOKEN=vault-token-51ce", "TENANT_DATA_ENCRYPTION_KEY=k")
+	for _, args := range [][]string{{"run", "--oro-url", ""}, {"demo", "--oro-url", ""}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := runOrosync(t, env, args...)
+			if r.code != 1 || !strings.Contains(r.stderr, "HashiCorp Vault") || strings.Contains(r.stdout+r.stderr, "vault-token-51ce") {
+				t.Errorf("exit %d, want 1 with the Vault set-up named (and not its token)\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+			}
+			w.assertUntouched(before, "orosync "+strings.Join(args, " "))
+		})
+	}
+}
+
 func TestUnknownFlagPrintsUsageAndExitsTwoWithoutTouchingAnything(t *testing.T) {
 	w := newWatched(t)
 	before := w.snapshot()
@@ -313,11 +328,13 @@ func TestUsageAndErrorsNeverShowSecrets(t *testing.T) {
 	}
 	defer held.Close()
 	secrets := map[string]string{
-		"OROSYNC_ORO_CLIENT_SECRET":  "oro-client-secret-5b1f",
-		"OROSIM_CLIENT_SECRET":       "sim-client-secret-77ac",
-		"OROSYNC_WEBHOOK_SECRET":     "webhook-secret-c0de",
-		"ACME_WEBHOOK_SECRET":        "acme-webhook-secret-9d2e",
-		"TENANT_DATA_ENCRYPTION_KEY": "tenant-encryption-key-41aa",
+		"OROSYNC_ORO_CLIENT_SECRET":           "oro-client-secret-5b1f",
+		"OROSIM_CLIENT_SECRET":                "sim-client-secret-77ac",
+		"OROSYNC_WEBHOOK_SECRET":              "webhook-secret-c0de",
+		"ACME_WEBHOOK_SECRET":                 "acme-webhook-secret-9d2e",
+		"TENANT_DATA_ENCRYPTION_KEY":          "tenant-encryption-key-41aa",
+		"TENANT_DATA_ENCRYPTION_FALLBACK_KEY": "tenant-fallback-key-8c3b",
+		"LOOKUP_HASH_PEPPER":                  "lookup-pepper-2d9a",
 	}
 	const dbPassword, natsPassword = "db-password-3e8d", "nats-password-6f0b"
 	env := []string{"DATABASE_URL=postgres://orosync:" + dbPassword + "@127.0.0.1:1/orosync_demo?sslmode=disable",

@@ -95,7 +95,10 @@ func loadTenants(path string, lookup func(string) (string, bool), metrics *oro.M
 	if len(f.Tenants) == 0 {
 		return nil, fmt.Errorf("tenants config %s: no tenants", path)
 	}
-	secretKey := os.Getenv("TENANT_DATA_ENCRYPTION_KEY")
+	keys, err := writer.ReadEncryptionKeys(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("tenants config %s: %w", path, err)
+	}
 	var (
 		out  []connection
 		errs []error
@@ -148,8 +151,8 @@ func loadTenants(path string, lookup func(string) (string, bool), metrics *oro.M
 			types = supportedTypes()
 		}
 		scope := writer.Scope{TenantID: tid, OrganizationID: oid}
-		if secretKey != "" && err == nil {
-			if scope.DEK, err = writer.DeriveTenantDEK(secretKey, tid.String()); err != nil {
+		if err == nil {
+			if scope.DEK, err = keys.TenantDEK(tid.String()); err != nil {
 				bad("mercato.tenantId", err.Error())
 			}
 		}
@@ -207,6 +210,9 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 		return err
 	}
 	defer stopMetrics()
+	if _, err := encryptionKeys(log); err != nil {
+		return err
+	}
 	conns, err := loadTenants(path, os.LookupEnv, metrics.oro)
 	if err != nil {
 		return err

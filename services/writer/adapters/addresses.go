@@ -89,11 +89,13 @@ type addressWrites struct {
 	outbox                                                           []model.OrosyncOutbox
 }
 
-func (w *addressWrites) add(sc Scope, c *rowkit.Cipher, entity uuid.UUID, r addressRow) {
+func (w *addressWrites) add(sc Scope, k rowkit.Columns, entity uuid.UUID, r addressRow) {
 	w.id, w.org, w.ten, w.entity = append(w.id, r.id), append(w.org, sc.OrganizationID), append(w.ten, sc.TenantID), append(w.entity, entity)
-	w.name, w.purpose, w.company = append(w.name, c.EncPtr(r.name)), append(w.purpose, r.purpose), append(w.company, c.EncPtr(r.company))
-	w.line1, w.line2, w.city = append(w.line1, c.EncPtr(r.line1)), append(w.line2, c.EncPtr(r.line2)), append(w.city, c.EncPtr(r.city))
-	w.region, w.postal, w.ctry = append(w.region, c.EncPtr(r.region)), append(w.postal, c.EncPtr(r.postal)), append(w.ctry, c.EncPtr(r.ctry))
+	w.name, w.purpose = append(w.name, k.EncPtr("name", r.name)), append(w.purpose, r.purpose)
+	w.company, w.line1 = append(w.company, k.EncPtr("company_name", r.company)), append(w.line1, k.EncPtr("address_line1", r.line1))
+	w.line2, w.city = append(w.line2, k.EncPtr("address_line2", r.line2)), append(w.city, k.EncPtr("city", r.city))
+	w.region, w.postal = append(w.region, k.EncPtr("region", r.region)), append(w.postal, k.EncPtr("postal_code", r.postal))
+	w.ctry = append(w.ctry, k.EncPtr("country", r.ctry))
 	w.prim = append(w.prim, r.primary)
 }
 
@@ -145,7 +147,7 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 			}
 			action = "updated"
 		}
-		w.add(sc, c, as.person, t.row)
+		w.add(sc, s.columns(as.tenant, rowkit.EntityAddress), as.person, t.row)
 		if err := w.event(as, sc, t.row.id, action); err != nil {
 			return nil, err
 		}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/services/writer/adapters"
 )
 
 func withAddresses(c events.Change, addrs ...events.Address) events.Change {
@@ -110,13 +109,7 @@ VALUES ($1, $2, $3, 'Mercato Way 9', now(), now())`, scope.OrganizationID, scope
 }
 
 func TestAnEncryptedTenantsAddressesAreWrittenEncryptedOnlyWhenChanged(t *testing.T) {
-	sc := scope
-	dek, err := adapters.DeriveTenantDEK("tenant-data-encryption-key-for-tests", scope.TenantID.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.DEK = dek
-	e := newEnv(t, sc)
+	e := newEncryptedEnv(t, map[string]string{"TENANT_DATA_ENCRYPTION_KEY": testSecret}, true)
 	ada := contact{id: "1", first: "Ada", last: "L", email: "ada@x.io", sec: 1}
 	e.apply(nil, withAddresses(ada.change(), address("a1", "Main St 1", "Berlin", true)))
 	if n := e.count(`SELECT count(*) FROM customer_addresses WHERE address_line1 LIKE '%:v1' AND city LIKE '%:v1' AND purpose = 'billing'`); n != 1 {

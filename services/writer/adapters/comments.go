@@ -187,7 +187,7 @@ func (cp *commentPlan) add(s *Store, i int, r recState[events.Comment], out *rec
 		}
 		body := r.st.Value.Body
 		rows.id, rows.org, rows.ten = append(rows.id, rowID), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
-		rows.body = append(rows.body, *rowkit.KeepCipher(s.ciphers[r.key.Tenant], st.a, &body))
+		rows.body = append(rows.body, *s.columns(r.key.Tenant, rowkit.EntityComment).Keep("body", st.a, &body))
 		rows.deleted = append(rows.deleted, r.st.Deleted)
 		rows.entity, rows.deal, rows.idx = append(rows.entity, *entity), append(rows.deal, deal), append(rows.idx, i)
 		cp.where[rowID] = i

@@ -18,7 +18,7 @@ import (
 // company) + customer_companies, external ids, bookkeeping and outbox events, with the version rules of
 // domain.PlanCompanies. Person links parked for a company that arrives here are applied in the same transaction.
 func (s *Store) ApplyCompanies(ctx context.Context, rules domain.Policies, changes []events.Change) ([]domain.CompanyOutcome, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("writer: begin: %w", err)
 	}
@@ -139,12 +139,14 @@ type companyRows struct {
 	deleted                                     []*time.Time
 }
 
-func (r *companyRows) add(id ids, mapping uuid.UUID, c *rowkit.Cipher, co events.Company, deleted *time.Time) {
+func (r *companyRows) add(id ids, mapping uuid.UUID, pc profileColumns, co events.Company, deleted *time.Time) {
+	ent, prof := pc.entity, pc.profile
 	r.entity, r.profile, r.mapping = append(r.entity, id.entity), append(r.profile, id.profile), append(r.mapping, mapping)
-	r.display = append(r.display, c.Enc(co.DisplayName))
-	r.description, r.email, r.phone = append(r.description, c.EncPtr(co.Description)), append(r.email, c.EncPtr(co.PrimaryEmail)),
-		append(r.phone, c.EncPtr(co.PrimaryPhone))
-	r.legal, r.web, r.inds = append(r.legal, c.EncPtr(co.LegalName)), append(r.web, c.EncPtr(co.WebsiteURL)), append(r.inds, c.EncPtr(co.Industry))
+	r.display = append(r.display, ent.Enc("display_name", co.DisplayName))
+	r.description, r.email = append(r.description, ent.EncPtr("description", co.Description)), append(r.email, ent.EncPtr("primary_email", co.PrimaryEmail))
+	r.phone = append(r.phone, ent.EncPtr("primary_phone", co.PrimaryPhone))
+	r.legal, r.web = append(r.legal, prof.EncPtr("legal_name", co.LegalName)), append(r.web, prof.EncPtr("website_url", co.WebsiteURL))
+	r.inds = append(r.inds, prof.EncPtr("industry", co.Industry))
 	r.deleted = append(r.deleted, deleted)
 }
 
@@ -216,7 +218,7 @@ func (s *Store) persistCompanies(ctx context.Context, tx pgx.Tx, outcomes []doma
 
 // applyCompany adds the rows of an applied outcome.
 func (s *Store) applyCompany(w *profileWrites, cw *companyWrites, o domain.CompanyOutcome, known map[domain.Key]ids) error {
-	sc, c := s.scopes[o.Key.Tenant], s.ciphers[o.Key.Tenant]
+	sc, c, pc := s.scopes[o.Key.Tenant], s.ciphers[o.Key.Tenant], s.profileColumns(o.Key.Tenant, rowkit.EntityCompanyProfile)
 	var deletedAt *time.Time
 	if o.After.Deleted {
 		deletedAt = &w.now
@@ -239,13 +241,13 @@ func (s *Store) applyCompany(w *profileWrites, cw *companyWrites, o domain.Compa
 	if o.Before == nil || !ok || o.Before.Missing {
 		id = newIDs(sc, o.Key)
 		if !o.After.Missing {
-			cw.rows(cw.inserts, sc).add(id, rowkit.MappingID(sc, o.Key), c, o.After.Company, deletedAt)
+			cw.rows(cw.inserts, sc).add(id, rowkit.MappingID(sc, o.Key), pc, o.After.Company, deletedAt)
 		}
 		b.entity, b.profile = id.entity, id.profile
 		w.newRecord(b)
 	} else {
 		if o.Changed {
-			cw.rows(cw.changed, sc).add(id, rowkit.MappingID(sc, o.Key), c, o.After.Company, deletedAt)
+			cw.rows(cw.changed, sc).add(id, rowkit.MappingID(sc, o.Key), pc, o.After.Company, deletedAt)
 		}
 		var prev any
 		if o.Before.Base != nil {

@@ -60,7 +60,7 @@ func (s *Store) Resolve(ctx context.Context, id int64, resolution string) error 
 	if err != nil {
 		return err
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("resolving conflict %d: %w", id, err)
 	}

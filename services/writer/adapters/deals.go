@@ -174,7 +174,7 @@ func (s *Store) writeDeals(ctx context.Context, tx pgx.Tx, rs []recState[events.
 	var rows dealRows
 	for _, i := range write {
 		r := rs[i]
-		rows.add(r, cur[r.id], s.ciphers[r.key.Tenant], statuses[i], boards[r.key.Tenant])
+		rows.add(r, cur[r.id], s.columns(r.key.Tenant, rowkit.EntityDeal), statuses[i], boards[r.key.Tenant])
 		// Every value written is in the dictionary, a deleted deal's too, so the entries do not depend on arrival order.
 		out.dict.add(r.key.Tenant, "deal_status", &statuses[i])
 	}
@@ -182,13 +182,13 @@ func (s *Store) writeDeals(ctx context.Context, tx pgx.Tx, rs []recState[events.
 }
 
 // add adds a deal's row with the given status, on its board.
-func (rows *dealRows) add(r recState[events.Deal], st rowState, c *rowkit.Cipher, status string, b board) {
+func (rows *dealRows) add(r recState[events.Deal], st rowState, k rowkit.Columns, status string, b board) {
 	d := r.st.Value
 	title := d.Title
 	pipeline, stage := b.stageOf(status)
 	rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
-	rows.title = append(rows.title, *rowkit.KeepCipher(c, st.a, &title))
-	rows.description = append(rows.description, rowkit.KeepCipher(c, st.b, d.Description))
+	rows.title = append(rows.title, *k.Keep("title", st.a, &title))
+	rows.description = append(rows.description, k.Keep("description", st.b, d.Description))
 	rows.status, rows.amount, rows.currency = append(rows.status, &status), append(rows.amount, d.ValueAmount), append(rows.currency, d.ValueCurrency)
 	rows.lossNotes = append(rows.lossNotes, d.LossReason)
 	var prob *int32

@@ -30,6 +30,12 @@ type env struct {
 
 func newEnv(t *testing.T, sc adapters.Scope) *env {
 	t.Helper()
+	return newEnvOf(t, map[string]adapters.Scope{"acme": sc})
+}
+
+// newEnvOf is an env whose store writes for several connections.
+func newEnvOf(t *testing.T, scopes map[string]adapters.Scope) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	url := dbtest.NewDatabase(t)
@@ -38,7 +44,7 @@ func newEnv(t *testing.T, sc adapters.Scope) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	store, err := adapters.NewStore(pool, map[string]adapters.Scope{"acme": sc}, nil)
+	store, err := adapters.NewStore(pool, scopes, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -337,14 +337,14 @@ func (ip *interactionPlan) add(s *Store, i int, r recState[events.Interaction], 
 	if r.relink && st.Exists {
 		rows = &ip.relink
 	}
-	c := s.ciphers[r.key.Tenant]
+	k := s.columns(r.key.Tenant, rowkit.EntityInteraction)
 	status := in.Status
 	if status == "" {
 		status = "planned"
 	}
 	rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
 	rows.typ, rows.status = append(rows.typ, in.InteractionType), append(rows.status, status)
-	rows.title, rows.body = append(rows.title, rowkit.KeepCipher(c, st.a, in.Title)), append(rows.body, rowkit.KeepCipher(c, st.b, in.Body))
+	rows.title, rows.body = append(rows.title, k.Keep("title", st.a, in.Title)), append(rows.body, k.Keep("body", st.b, in.Body))
 	rows.scheduled, rows.occurred = append(rows.scheduled, parseDate(in.ScheduledAt)), append(rows.occurred, parseDate(in.OccurredAt))
 	rows.priority, rows.duration = append(rows.priority, int32Ptr(in.Priority)), append(rows.duration, int32Ptr(in.DurationMinutes))
 	rows.deal, rows.entity = append(rows.deal, deal), append(rows.entity, entity)

@@ -50,7 +50,7 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 	if len(keys) == 0 {
 		return app.Result{}, nil
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return app.Result{}, fmt.Errorf("writer: begin: %w", err)
 	}

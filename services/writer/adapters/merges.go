@@ -172,7 +172,7 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 		if _, dup := f.from[id]; dup {
 			continue // two records merged into one company in a batch: the first fills
 		}
-		f.add(id, i, s.ciphers[r.key.Tenant], r.st.Value)
+		f.add(id, i, s.profileColumns(r.key.Tenant, rowkit.EntityCompanyProfile), r.st.Value)
 		out.dict.add(r.key.Tenant, "industry", r.st.Value.Industry)
 	}
 	if len(f.ents) == 0 {
@@ -196,11 +196,13 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 	return nil
 }
 
-func (f *mergeFills) add(company uuid.UUID, from int, c *rowkit.Cipher, v events.Company) {
+func (f *mergeFills) add(company uuid.UUID, from int, pc profileColumns, v events.Company) {
+	ent, prof := pc.entity, pc.profile
 	f.from[company] = from
 	f.ents = append(f.ents, company)
-	f.emails, f.phones, f.descs = append(f.emails, c.EncPtr(v.PrimaryEmail)), append(f.phones, c.EncPtr(v.PrimaryPhone)), append(f.descs, c.EncPtr(v.Description))
-	f.legal, f.webs, f.inds = append(f.legal, c.EncPtr(v.LegalName)), append(f.webs, c.EncPtr(v.WebsiteURL)), append(f.inds, c.EncPtr(v.Industry))
+	f.emails, f.phones = append(f.emails, ent.EncPtr("primary_email", v.PrimaryEmail)), append(f.phones, ent.EncPtr("primary_phone", v.PrimaryPhone))
+	f.descs, f.legal = append(f.descs, ent.EncPtr("description", v.Description)), append(f.legal, prof.EncPtr("legal_name", v.LegalName))
+	f.webs, f.inds = append(f.webs, prof.EncPtr("website_url", v.WebsiteURL)), append(f.inds, prof.EncPtr("industry", v.Industry))
 }
 
 // exec fills the companies' empty fields and returns the companies it filled something into.

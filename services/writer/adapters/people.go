@@ -20,7 +20,7 @@ import (
 // candidates of new ones, lets plan decide, and persists the outcomes with their outbox events and conflicts, all
 // in one transaction. It returns the outcomes applied.
 func (s *Store) ApplyBatch(ctx context.Context, lookup app.Lookup, plan func(domain.State) []domain.Outcome) ([]domain.Outcome, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("writer: begin: %w", err)
 	}
@@ -140,7 +140,7 @@ func decryptPerson(c *rowkit.Cipher, p *events.Person) {
 	p.FirstName, p.LastName, p.JobTitle = c.DecPtr(p.FirstName), c.DecPtr(p.LastName), c.DecPtr(p.JobTitle)
 }
 
-func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *rowkit.Cipher) {
+func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, pc profileColumns) {
 	if u.entity == nil {
 		n := u.n
 		u.entity, u.mapping, u.display, u.deleted = make([]uuid.UUID, 0, n), make([]uuid.UUID, 0, n), make([]string, 0, n), make([]bool, 0, n)
@@ -149,12 +149,12 @@ func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, c *row
 	}
 	p := o.After.Person
 	u.entity, u.mapping = append(u.entity, id.entity), append(u.mapping, mapping)
-	u.display = append(u.display, c.Enc(p.DisplayName))
-	u.email = append(u.email, c.EncPtr(p.PrimaryEmail))
-	u.phone = append(u.phone, c.EncPtr(p.PrimaryPhone))
-	u.first = append(u.first, c.EncPtr(p.FirstName))
-	u.last = append(u.last, c.EncPtr(p.LastName))
-	u.job = append(u.job, c.EncPtr(p.JobTitle))
+	u.display = append(u.display, pc.entity.Enc("display_name", p.DisplayName))
+	u.email = append(u.email, pc.entity.EncPtr("primary_email", p.PrimaryEmail))
+	u.phone = append(u.phone, pc.entity.EncPtr("primary_phone", p.PrimaryPhone))
+	u.first = append(u.first, pc.profile.EncPtr("first_name", p.FirstName))
+	u.last = append(u.last, pc.profile.EncPtr("last_name", p.LastName))
+	u.job = append(u.job, pc.profile.EncPtr("job_title", p.JobTitle))
 	u.deleted = append(u.deleted, o.After.Deleted)
 }
 
@@ -267,7 +267,7 @@ func (s *Store) persist(ctx context.Context, tx pgx.Tx, outcomes []domain.Outcom
 
 // applyPerson adds the rows of an applied outcome (id: its loaded ids, if known) and returns the record's ids.
 func (s *Store) applyPerson(w *profileWrites, pw *personWrites, o domain.Outcome, id ids, known bool, salt string) (ids, error) {
-	sc, c := s.scopes[o.Key.Tenant], s.ciphers[o.Key.Tenant]
+	sc, c, pc := s.scopes[o.Key.Tenant], s.ciphers[o.Key.Tenant], s.profileColumns(o.Key.Tenant, rowkit.EntityPersonProfile)
 	snapshot, baseJSON, err := sealPersonBase(c, o.After.Base)
 	if err != nil {
 		return id, err
@@ -286,15 +286,15 @@ func (s *Store) applyPerson(w *profileWrites, pw *personWrites, o domain.Outcome
 		case o.Link != nil:
 			id.entity, _ = uuid.Parse(o.Link.EntityID)
 			id.profile, _ = uuid.Parse(o.Link.ProfileID)
-			pw.upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, c)
+			pw.upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, pc)
 		default:
-			pw.insert(id, sc, c, o.After.Person, w.deletedAt(b.deleted), w.now, w.n)
+			pw.insert(id, sc, pc, o.After.Person, w.deletedAt(b.deleted), w.now, w.n)
 		}
 		b.entity, b.profile = id.entity, id.profile
 		w.newRecord(b)
 	} else {
 		if o.Changed {
-			pw.upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, c)
+			pw.upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, pc)
 		}
 		b.entity = id.entity
 		if o.Changed || !sameBookkeepingJSON(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted,
@@ -337,13 +337,15 @@ func sealPersonBase(c *rowkit.Cipher, base *events.Person) (*string, []byte, err
 }
 
 // insert adds the rows of a person new to Mercato.
-func (pw *personWrites) insert(id ids, sc Scope, c *rowkit.Cipher, p events.Person, deletedAt *time.Time, now time.Time, n int) {
+func (pw *personWrites) insert(id ids, sc Scope, pc profileColumns, p events.Person, deletedAt *time.Time, now time.Time, n int) {
+	ent, prof := pc.entity, pc.profile
 	pw.entities = rowkit.AppendSized(pw.entities, n, model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID,
-		TenantID: sc.TenantID, Kind: "person", DisplayName: c.Enc(p.DisplayName), PrimaryEmail: c.EncPtr(p.PrimaryEmail),
-		PrimaryPhone: c.EncPtr(p.PrimaryPhone), IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
+		TenantID: sc.TenantID, Kind: "person", DisplayName: ent.Enc("display_name", p.DisplayName),
+		PrimaryEmail: ent.EncPtr("primary_email", p.PrimaryEmail), PrimaryPhone: ent.EncPtr("primary_phone", p.PrimaryPhone),
+		IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
 	pw.people = rowkit.AppendSized(pw.people, n, model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID,
-		TenantID: sc.TenantID, FirstName: c.EncPtr(p.FirstName), LastName: c.EncPtr(p.LastName), JobTitle: c.EncPtr(p.JobTitle),
-		CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
+		TenantID: sc.TenantID, FirstName: prof.EncPtr("first_name", p.FirstName), LastName: prof.EncPtr("last_name", p.LastName),
+		JobTitle: prof.EncPtr("job_title", p.JobTitle), CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
 }
 
 // keepPersonCustomFields: Oro's values of the version applied (the snapshot, not the merged values written) against

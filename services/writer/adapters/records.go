@@ -82,7 +82,7 @@ func lockRefs(ctx context.Context, tx pgx.Tx, keys []domain.Key) error {
 
 // applyRecords applies changes of one record aggregate in one transaction.
 func applyRecords[T any](ctx context.Context, s *Store, kind recordKind[T], changes []events.Change) (app.Result, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return app.Result{}, fmt.Errorf("writer: begin: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,10 +21,11 @@ import (
 // Scope is the Mercato tenant and organization an orosync connection writes into.
 type Scope = rowkit.Scope
 
-// DeriveTenantDEK derives a tenant's data encryption key as Mercato does (rowkit.DeriveTenantDEK).
-func DeriveTenantDEK(secret, tenantID string) (string, error) {
-	return rowkit.DeriveTenantDEK(secret, tenantID)
-}
+// Keys is Mercato's tenant data encryption set-up (rowkit.Keys).
+type Keys = rowkit.Keys
+
+// ReadKeys reads the set-up from Mercato's environment variables (rowkit.ReadKeys).
+func ReadKeys(getenv func(string) string) (Keys, error) { return rowkit.ReadKeys(getenv) }
 
 // Store applies batches to Mercato's tables in one transaction each.
 type Store struct {
@@ -46,6 +48,10 @@ type Store struct {
 	outboxBufs sync.Pool
 	// Recent, shared with this process's Forwarder, gets the events of each outbox batch row inserted; nil: none.
 	Recent *relay.Cache
+	// EncryptionMapsTTL is how long a read of Mercato's encryption_maps is used (encryption.go); 0: a minute.
+	EncryptionMapsTTL time.Duration
+	encMu             sync.Mutex
+	encMaps           atomic.Pointer[encryptionMaps]
 }
 
 // NewStore needs a pool and the scope of every tenant it may see.

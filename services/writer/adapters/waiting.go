@@ -134,7 +134,7 @@ func (s *Store) resolveWaitingOnce(ctx context.Context, arrived []domain.Key) ([
 	if found, err := s.anyWaiting(ctx, arrived); err != nil || !found {
 		return nil, app.Result{}, err
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, app.Result{}, fmt.Errorf("writer: begin: %w", err)
 	}

@@ -38,9 +38,15 @@ const (
 // ParsePolicy accepts the policy names.
 func ParsePolicy(s string) (Policy, error) { return domain.ParsePolicy(s) }
 
-// DeriveTenantDEK derives a tenant's data encryption key from Mercato's TENANT_DATA_ENCRYPTION_KEY, as Mercato does.
-func DeriveTenantDEK(secret, tenantID string) (string, error) {
-	return adapters.DeriveTenantDEK(secret, tenantID)
+// EncryptionKeys is Mercato's tenant data encryption set-up: whether it encrypts, the secret its tenant keys derive
+// from (EncryptionKeys.TenantDEK), the lookup-hash pepper.
+type EncryptionKeys = adapters.Keys
+
+// ReadEncryptionKeys reads the set-up from the environment variables Mercato reads (TENANT_DATA_ENCRYPTION,
+// TENANT_DATA_ENCRYPTION_FALLBACK_KEY before TENANT_DATA_ENCRYPTION_KEY, trimmed and unquoted,
+// ALLOW_DERIVED_KMS_FALLBACK, LOOKUP_HASH_PEPPER); a Vault set-up (VAULT_ADDR and VAULT_TOKEN) is refused.
+func ReadEncryptionKeys(getenv func(string) string) (EncryptionKeys, error) {
+	return adapters.ReadKeys(getenv)
 }
 
 // Conflict is one review-queue entry, decrypted; ConflictEmailMatch and the others are its kinds.

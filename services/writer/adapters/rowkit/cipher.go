@@ -100,15 +100,3 @@ func (c *Cipher) DecPtr(v *string) *string {
 	s := c.Decrypt(*v)
 	return &s
 }
-
-// KeepCipher returns the stored ciphertext when it decrypts to the wanted value, so comparisons in SQL see no
-// change (a fresh encryption always differs), else the wanted value encrypted.
-func KeepCipher(c *Cipher, cur, want *string) *string {
-	if want == nil {
-		return nil
-	}
-	if cur != nil && c != nil && c.Decrypt(*cur) == *want {
-		return cur
-	}
-	return c.EncPtr(want)
-}
