@@ -36,6 +36,9 @@ what landed where.`, stdout, stderr)
 	}
 	log := c.logger(stderr)
 	start := time.Now()
+	if _, err := writer.ReadEncryptionKeys(os.Getenv); err != nil {
+		return err // refused before the demo database is reset
+	}
 	if err := resetDemo(ctx, &c, stdout); err != nil {
 		return err
 	}
