@@ -19,9 +19,16 @@ const (
 	HeaderMsgID = "Nats-Msg-Id"
 	// HeaderMappingVersion is a CloudEvents extension attribute naming the mapping that produced a change.
 	HeaderMappingVersion = "ce-orosyncmapping"
+	// HeaderRepair is a CloudEvents extension attribute on a version the reconciler publishes again because Mercato
+	// lacks it (a change lost on the way): the reconcile pass. The version and its change get message ids of their
+	// own (RepairID), so the duplicate windows do not drop them as copies of what was lost.
+	HeaderRepair = "ce-orosyncrepair"
 
 	SpecVersion = "1.0"
 )
+
+// RepairID is the message id of a repair (HeaderRepair) of the message with id msgID.
+func RepairID(msgID, repair string) string { return ID("repair", msgID, repair) }
 
 // CloudEvents types (ce-type) of orosync's own messages. Mercato customer events use Mercato's event names
 // (customers.person.created, ...) as their type, so TypeScript subscribers see the names they already know.

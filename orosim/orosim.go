@@ -173,6 +173,21 @@ func (s *Server) DeleteContact(id string) error {
 // ContactIDs returns the ids of all contacts in ascending order.
 func (s *Server) ContactIDs() []string { return s.store.ids("contacts") }
 
+// UpdatedAt is a record's updatedAt attribute, as a list shows it (ok false: no such record, or no updatedAt). It
+// reads the store: no request is counted.
+func (s *Server) UpdatedAt(typ, id string) (time.Time, bool) {
+	n, err := parseID(id)
+	if err != nil {
+		return time.Time{}, false
+	}
+	r, ok := s.store.get(typ, n)
+	if !ok {
+		return time.Time{}, false
+	}
+	at, ok := r.Attrs["updatedAt"].(time.Time)
+	return at.UTC().Truncate(time.Second), ok // lists render whole seconds
+}
+
 // Count returns the number of records of a JSON:API type (0 if unknown).
 func (s *Server) Count(typ string) int { return s.store.count(typ) }
 

@@ -329,7 +329,7 @@ func idle(ctx context.Context, js jetstream.JetStream, db *sql.DB) (bool, error)
 
 // consumedAll says whether a consumer has acknowledged every message its stream held when asked. The stream's
 // last sequence is read first and compared with the consumer's ack floor: the consumer's own pending count can
-// lag a message that was just stored.
+// lag a message that was just stored. A stream whose last messages were deleted ends at the last one it holds.
 func consumedAll(ctx context.Context, js jetstream.JetStream, stream, consumer string) (bool, error) {
 	st, err := js.Stream(ctx, stream)
 	if err != nil {
@@ -347,5 +347,16 @@ func consumedAll(ctx context.Context, js jetstream.JetStream, stream, consumer s
 	if err != nil {
 		return false, fmt.Errorf("consumer %s/%s: %w", stream, consumer, err)
 	}
-	return info.AckFloor.Stream >= si.State.LastSeq && info.NumAckPending == 0 && info.NumPending == 0, nil
+	last := si.State.LastSeq
+	if si.State.NumDeleted > 0 {
+		switch m, err := st.GetLastMsgForSubject(ctx, ">"); {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			last = 0
+		case err != nil:
+			return false, fmt.Errorf("stream %s: %w", stream, err)
+		default:
+			last = m.Sequence
+		}
+	}
+	return info.AckFloor.Stream >= last && info.NumAckPending == 0 && info.NumPending == 0, nil
 }

@@ -105,14 +105,14 @@ func cmdReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	tune.apply(&cfg)
 	rep, err := reconciler.RunOnce(ctx, cfg)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TENANT\tTYPE\tLISTED\tPAGES\tHELD\tMISSING\tWAITING\tTOMBSTONES\tAUDIT\tFETCHED\tBREAKER")
+	fmt.Fprintln(tw, "TENANT\tTYPE\tLISTED\tPAGES\tHELD\tMISSING\tWAITING\tTOMBSTONES\tAUDIT\tFETCHED\tREPAIRED\tBREAKER")
 	for _, p := range rep.Passes {
 		b := "ok"
 		if p.Breaker.Tripped {
 			b = "TRIPPED"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", p.Tenant, p.Type, p.Listed, p.Pages, p.Held, p.Missing,
-			p.Waiting, p.Published, p.Audited, p.Fetched, b)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", p.Tenant, p.Type, p.Listed, p.Pages, p.Held, p.Missing,
+			p.Waiting, p.Published, p.Audited, p.Fetched, p.Repaired, b)
 	}
 	if ferr := tw.Flush(); ferr != nil {
 		return errors.Join(err, ferr)

@@ -66,8 +66,10 @@ func (p *Tombstones) PublishTombstones(ctx context.Context, tombs []events.Tombs
 
 // PublishRaw publishes records Oro lists but Mercato lacks to ORO_RAW exactly as the poller does (subject,
 // CloudEvents headers, Nats-Msg-Id = the version's id), and dead letters for those that cannot be records: a record
-// ORO_RAW cannot take (bigger than its limit) is one of those, by id, size and limit.
-func (p *Tombstones) PublishRaw(ctx context.Context, recs []events.RawRecord, dead []events.DeadLetter) (int, error) {
+// ORO_RAW cannot take (bigger than its limit) is one of those, by id, size and limit. With a repair (the pass),
+// the versions are ones a change of which was lost on the way: they carry events.HeaderRepair and an id of their
+// own (events.RepairID), which the duplicate window has not seen.
+func (p *Tombstones) PublishRaw(ctx context.Context, recs []events.RawRecord, dead []events.DeadLetter, repair string) (int, error) {
 	msgs := make([]*nats.Msg, 0, len(recs))
 	for _, r := range recs {
 		subject, err := events.RawSubject(r.Tenant, r.Type, r.ID)
@@ -80,8 +82,15 @@ func (p *Tombstones) PublishRaw(ctx context.Context, recs []events.RawRecord, de
 		}
 		msg := nats.NewMsg(subject)
 		msg.Data = body
-		events.Envelope{ID: r.MsgID(), Source: events.Source(r.Tenant, Stage), Type: events.TypeRawRecord,
+		id := r.MsgID()
+		if repair != "" {
+			id = events.RepairID(id, repair)
+		}
+		events.Envelope{ID: id, Source: events.Source(r.Tenant, Stage), Type: events.TypeRawRecord,
 			Subject: r.Type + "/" + r.ID, Time: r.ObservedAt}.Apply(msg.Header)
+		if repair != "" {
+			msg.Header.Set(events.HeaderRepair, repair)
+		}
 		if size := natsconn.Size(msg); p.Limit > 0 && size > p.Limit {
 			dead = append(dead, oversize(r, msg, size, p.Limit))
 			continue

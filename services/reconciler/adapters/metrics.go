@@ -13,6 +13,7 @@ type Metrics struct {
 	passes    *prometheus.CounterVec
 	tombs     *prometheus.CounterVec
 	fetched   *prometheus.CounterVec
+	repaired  *prometheus.CounterVec
 	unparsed  *prometheus.GaugeVec
 	listCalls *prometheus.CounterVec
 }
@@ -31,13 +32,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Tombstones JetStream acknowledged, by reason (audit, diff)."}, append(l, "reason")),
 		fetched: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orosync_reconciler_fetched_total",
 			Help: "Records Oro lists but Mercato lacked, fetched and published to ORO_RAW."}, l),
+		repaired: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orosync_reconciler_repaired_total",
+			Help: "Records Oro lists at a newer updatedAt than Mercato holds (a change lost on the way), published again."}, l),
 		unparsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "orosync_reconciler_unparsable_ids",
 			Help: "Held records whose id is not an Oro id (never tombstoned)."}, l),
 		listCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orosync_reconciler_list_requests_total",
 			Help: "Id-listing requests of diff passes."}, l),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.tripped, m.waiting, m.passes, m.tombs, m.fetched, m.unparsed, m.listCalls} {
+		for _, c := range []prometheus.Collector{m.tripped, m.waiting, m.passes, m.tombs, m.fetched, m.repaired, m.unparsed, m.listCalls} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering reconciler metrics: %w", err)
 			}
@@ -51,7 +54,7 @@ type Round struct {
 	Tenant, Type, Kind, Result               string
 	Tripped                                  bool
 	Waiting, Audited, Diffed, Fetched, Pages int
-	Unparsable                               int
+	Repaired, Unparsable                     int
 }
 
 // Observe updates the metrics after a round.
@@ -65,6 +68,7 @@ func (m *Metrics) Observe(r Round) {
 	m.tombs.WithLabelValues(r.Tenant, r.Type, "audit").Add(float64(r.Audited))
 	m.tombs.WithLabelValues(r.Tenant, r.Type, "diff").Add(float64(r.Diffed))
 	m.fetched.WithLabelValues(r.Tenant, r.Type).Add(float64(r.Fetched))
+	m.repaired.WithLabelValues(r.Tenant, r.Type).Add(float64(r.Repaired))
 	m.listCalls.WithLabelValues(r.Tenant, r.Type).Add(float64(r.Pages))
 	if r.Kind == "diff" && r.Result != "incomplete" {
 		m.waiting.WithLabelValues(r.Tenant, r.Type).Set(float64(r.Waiting))

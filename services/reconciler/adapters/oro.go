@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,8 @@ type Oro struct {
 
 	mu     sync.Mutex
 	probed map[string]int // tenant/type → page size the instance accepted
+	// idsOnly are the tenant/types whose listing refused updatedAt in its fieldset: listed by id alone.
+	idsOnly map[string]bool
 }
 
 // NewOro needs an Oro client per tenant. pageSize 0 means DefaultPageSize, -1 asks for everything at once (Oro
@@ -55,7 +58,7 @@ func NewOro(clients map[string]*oro.Client, pageSize int, log *slog.Logger) (*Or
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Oro{clients: clients, pageSize: pageSize, log: log, probed: map[string]int{}}, nil
+	return &Oro{clients: clients, pageSize: pageSize, log: log, probed: map[string]int{}, idsOnly: map[string]bool{}}, nil
 }
 
 func (o *Oro) client(tenant string) (*oro.Client, error) {
@@ -66,12 +69,14 @@ func (o *Oro) client(tenant string) (*oro.Client, error) {
 	return c, nil
 }
 
-// ListIDs lists every id of typ with keyset paging on id (filter[id][gt]=<last>&sort=id&fields[typ]=id, with
-// X-Include: totalCount) and hands each page to page in ascending order. Offset paging would skip a row for every
-// row deleted in front of the reader, and those rows would then be tombstoned although they exist. It returns nil
-// only when the listing is complete: every page came back, and each page's ids match Oro's count of the ids after
-// the cursor (domain.CheckPage). last is the highest id handed on so far.
-func (o *Oro) ListIDs(ctx context.Context, tenant, typ string, last func() (uint64, bool), page func(ids []string) error) (pages int, err error) {
+// ListIDs lists every id of typ, with its updatedAt (fields[typ]=id,updatedAt: the same calls as ids alone), with
+// keyset paging on id (filter[id][gt]=<last>&sort=id, with X-Include: totalCount) and hands each page to page in
+// ascending order. Offset paging would skip a row for every row deleted in front of the reader, and those rows would
+// then be tombstoned although they exist. A type without updatedAt is listed without it; one whose listing Oro
+// refuses with updatedAt in the fieldset (400) is listed by id alone from then on. It returns nil only when the
+// listing is complete: every page came back, and each page's ids match Oro's count of the ids after the cursor
+// (domain.CheckPage). last is the highest id handed on so far.
+func (o *Oro) ListIDs(ctx context.Context, tenant, typ string, last func() (uint64, bool), page func([]domain.Listed) error) (pages int, err error) {
 	c, err := o.client(tenant)
 	if err != nil {
 		return 0, err
@@ -79,13 +84,18 @@ func (o *Oro) ListIDs(ctx context.Context, tenant, typ string, last func() (uint
 	key := tenant + "/" + typ
 	o.mu.Lock()
 	size, ok := o.probed[key]
+	idsOnly := o.idsOnly[key]
 	o.mu.Unlock()
 	if !ok {
 		size = o.pageSize
 	}
-	ids := make([]string, 0, max(size, 0))
+	listed := make([]domain.Listed, 0, max(size, 0))
 	for {
-		q := oro.Query{Sort: []string{"id"}, PageSize: size, Fields: map[string][]string{typ: {"id"}}, TotalCount: true, NoHateoas: true}
+		fields := []string{"id", "updatedAt"}
+		if idsOnly {
+			fields = fields[:1]
+		}
+		q := oro.Query{Sort: []string{"id"}, PageSize: size, Fields: map[string][]string{typ: fields}, TotalCount: true, NoHateoas: true}
 		if n, ok := last(); ok {
 			q.Filters = []oro.Filter{{Field: "id", Op: "gt", Value: strconv.FormatUint(n, 10)}}
 		}
@@ -99,21 +109,30 @@ func (o *Oro) ListIDs(ctx context.Context, tenant, typ string, last func() (uint
 				o.mu.Unlock()
 				continue
 			}
+			if !idsOnly && badRequest(err) {
+				o.log.Info("Oro refuses updatedAt in the id listing's fieldset; listing ids alone", "tenant", tenant, "type", typ, "err", err)
+				idsOnly = true
+				o.mu.Lock()
+				o.idsOnly[key] = true
+				o.mu.Unlock()
+				continue
+			}
 			return pages, fmt.Errorf("%w: listing %s after %d pages: %w", domain.ErrIncomplete, typ, pages, err)
 		}
 		pages++
-		ids = ids[:0]
+		listed = listed[:0]
 		for _, r := range p.Data {
 			if r.Type != typ {
 				return pages, fmt.Errorf("%w: listing %s: page %d holds a resource of type %q", domain.ErrIncomplete, typ, pages, r.Type)
 			}
-			ids = append(ids, r.ID)
+			at, _ := r.UpdatedAt()
+			listed = append(listed, domain.Listed{ID: r.ID, UpdatedAt: at.UTC()})
 		}
-		done, err := domain.CheckPage(len(ids), p.Total, size)
+		done, err := domain.CheckPage(len(listed), p.Total, size)
 		if err != nil {
 			return pages, fmt.Errorf("listing %s: page %d: %w", typ, pages, err)
 		}
-		if err := page(ids); err != nil {
+		if err := page(listed); err != nil {
 			return pages, fmt.Errorf("listing %s: page %d: %w", typ, pages, err)
 		}
 		if done {
@@ -214,4 +233,10 @@ func (o *Oro) Removed(ctx context.Context, tenant, typ string, since time.Time) 
 	}
 	class, _ := oro.AuditClass(typ)
 	return c.AllAudits(ctx, oro.AuditQuery{Action: oro.AuditRemove, ObjectClass: class, Since: since, Limit: 100})
+}
+
+// badRequest says whether Oro answered 400.
+func badRequest(err error) bool {
+	var ae *oro.APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusBadRequest
 }

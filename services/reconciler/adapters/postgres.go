@@ -27,10 +27,10 @@ func NewRecords(pool *pgxpool.Pool) (*Records, error) {
 	return &Records{pool: pool}, nil
 }
 
-// heldIDsSQL streams the live ids of one type in Oro's numeric order; ids that are not numbers (or too long to
-// be one) come last, where the merge reports them as unparsable.
+// heldIDsSQL streams the live ids of one type, with the updatedAt of the version applied, in Oro's numeric order;
+// ids that are not numbers (or too long to be one) come last, where the merge reports them as unparsable.
 const heldIDsSQL = `
-SELECT source_id FROM orosync_records
+SELECT source_id, source_updated_at FROM orosync_records
 WHERE tenant_id = $1 AND organization_id = $2 AND source_type = $3 AND deleted_at IS NULL
 ORDER BY (CASE WHEN source_id ~ '^[0-9]{1,19}$' THEN source_id::numeric END) NULLS LAST, source_id`
 
@@ -51,19 +51,22 @@ func (s *Records) StreamHeld(ctx context.Context, scope domain.Scope, typ string
 	return &HeldIDs{rows: rows, typ: typ}, nil
 }
 
-// Next yields the next id; ok is false at the end.
-func (h *HeldIDs) Next() (string, bool, error) {
+// Next yields the next id and the updatedAt of its applied version; ok is false at the end.
+func (h *HeldIDs) Next() (string, time.Time, bool, error) {
 	if !h.rows.Next() {
 		if err := h.rows.Err(); err != nil {
-			return "", false, fmt.Errorf("streaming live %s ids: %w", h.typ, err)
+			return "", time.Time{}, false, fmt.Errorf("streaming live %s ids: %w", h.typ, err)
 		}
-		return "", false, nil
+		return "", time.Time{}, false, nil
 	}
-	var id string
-	if err := h.rows.Scan(&id); err != nil {
-		return "", false, fmt.Errorf("streaming live %s ids: %w", h.typ, err)
+	var (
+		id string
+		at time.Time
+	)
+	if err := h.rows.Scan(&id, &at); err != nil {
+		return "", time.Time{}, false, fmt.Errorf("streaming live %s ids: %w", h.typ, err)
 	}
-	return id, true, nil
+	return id, at.UTC(), true, nil
 }
 
 // Close ends the stream.

@@ -13,7 +13,7 @@ import (
 )
 
 // CursorBucket is the key-value bucket the reconciler keeps its state in, next to the poller's cursors, under
-// keys of its own: _reconciler.<tenant>.<type>.grace|breaker|audit.
+// keys of its own: _reconciler.<tenant>.<type>.grace|breaker|audit|repairs.
 const CursorBucket = "OROSYNC_CURSORS"
 
 // StateKey is the key of one part of a type's reconciler state.
@@ -105,4 +105,16 @@ func (s State) AuditCursor(ctx context.Context, tenant, typ string) (domain.Audi
 // SaveAuditCursor stores a type's audit cursor.
 func (s State) SaveAuditCursor(ctx context.Context, tenant, typ string, c domain.AuditCursor) error {
 	return s.save(ctx, StateKey(tenant, typ, "audit"), c)
+}
+
+// Repairs loads the versions a type's passes repaired (none when none).
+func (s State) Repairs(ctx context.Context, tenant, typ string) (domain.Repairs, error) {
+	r := domain.Repairs{}
+	_, err := s.load(ctx, StateKey(tenant, typ, "repairs"), &r)
+	return r, err
+}
+
+// SaveRepairs stores the versions a type's passes repaired.
+func (s State) SaveRepairs(ctx context.Context, tenant, typ string, r domain.Repairs) error {
+	return s.save(ctx, StateKey(tenant, typ, "repairs"), r)
 }

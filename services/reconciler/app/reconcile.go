@@ -20,17 +20,18 @@ import (
 
 // Oro is what the reconciler reads from Oro.
 type Oro interface {
-	// ListIDs hands every id of typ to page, ascending, and returns nil only for a complete listing.
-	ListIDs(ctx context.Context, tenant, typ string, last func() (uint64, bool), page func(ids []string) error) (pages int, err error)
+	// ListIDs hands every id of typ (with its updatedAt where Oro has one) to page, ascending, and returns nil only
+	// for a complete listing.
+	ListIDs(ctx context.Context, tenant, typ string, last func() (uint64, bool), page func([]domain.Listed) error) (pages int, err error)
 	// Fetch reads records by id as raw records (dead letters for those that cannot be).
 	Fetch(ctx context.Context, tenant, typ string, ids []uint64, now time.Time) ([]events.RawRecord, []events.DeadLetter, error)
 	// Removed yields the audit log's remove entries of typ since a time.
 	Removed(ctx context.Context, tenant, typ string, since time.Time) iter.Seq2[oro.AuditEntry, error]
 }
 
-// HeldStream yields held ids in Oro's numeric order.
+// HeldStream yields held ids in Oro's numeric order, with the updatedAt of the version applied.
 type HeldStream interface {
-	Next() (id string, ok bool, err error)
+	Next() (id string, updatedAt time.Time, ok bool, err error)
 	Close()
 }
 
@@ -41,10 +42,11 @@ type Records interface {
 	LiveCount(ctx context.Context, scope domain.Scope, typ string) (int, error)
 }
 
-// Publisher publishes to ORO_RAW and waits until JetStream acknowledged every message.
+// Publisher publishes to ORO_RAW and waits until JetStream acknowledged every message. PublishRaw with a repair
+// (the pass) publishes versions again that were lost on the way (events.HeaderRepair).
 type Publisher interface {
 	PublishTombstones(ctx context.Context, tombs []events.Tombstone) (published, duplicates int, err error)
-	PublishRaw(ctx context.Context, recs []events.RawRecord, dead []events.DeadLetter) (int, error)
+	PublishRaw(ctx context.Context, recs []events.RawRecord, dead []events.DeadLetter, repair string) (int, error)
 }
 
 // State keeps grace, breaker and audit cursor per tenant and type.
@@ -55,6 +57,8 @@ type State interface {
 	SaveBreaker(ctx context.Context, tenant, typ string, b domain.Breaker) error
 	AuditCursor(ctx context.Context, tenant, typ string) (domain.AuditCursor, error)
 	SaveAuditCursor(ctx context.Context, tenant, typ string, c domain.AuditCursor) error
+	Repairs(ctx context.Context, tenant, typ string) (domain.Repairs, error)
+	SaveRepairs(ctx context.Context, tenant, typ string, r domain.Repairs) error
 }
 
 // Reconcile asks for one round of a type: the audit fast path, and the full diff when Diff is set.
@@ -90,9 +94,13 @@ type Options struct {
 	AuditLag    time.Duration // re-read this much audit log before the cursor; default 5 min
 	// AuditLookback is how far back the first audit read goes; default 1 h (older deletions are the diff's).
 	AuditLookback time.Duration
-	// MaxFetch bounds the records Oro lists but Mercato lacks that one pass fetches; default 1000.
+	// MaxFetch bounds the records Oro lists but Mercato lacks, and those it lists newer than Mercato holds, that one
+	// pass fetches; default 1000 each.
 	MaxFetch int
-	Now      func() time.Time
+	// RepairAfter is how old a version Oro lists newer than the one applied must be for the pass to publish it
+	// again (a younger one may still be on its way through the pipeline); default 10 minutes.
+	RepairAfter time.Duration
+	Now         func() time.Time
 }
 
 // Handler runs rounds.
@@ -126,6 +134,9 @@ func NewHandler(o Oro, r Records, p Publisher, s State, opt Options) (*Handler, 
 	}
 	if opt.MaxFetch == 0 {
 		opt.MaxFetch = 1000
+	}
+	if opt.RepairAfter == 0 {
+		opt.RepairAfter = 10 * time.Minute
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -211,6 +222,34 @@ func (r *round) saveBreaker(ctx context.Context) error {
 		return nil
 	}
 	return r.h.state.SaveBreaker(ctx, r.cmd.Tenant, r.cmd.Type, r.breaker)
+}
+
+// fetch reads ids from Oro and publishes them (repair: as repairs of the pass); it returns how many it published.
+func (r *round) fetch(ctx context.Context, ids []uint64, repair string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	recs, dead, err := r.h.oro.Fetch(ctx, r.cmd.Tenant, r.cmd.Type, ids, r.h.opt.Now())
+	if err != nil {
+		return 0, err
+	}
+	return r.h.publisher.PublishRaw(ctx, recs, dead, repair)
+}
+
+// repair publishes again the stale versions not repaired before (domain.Repairs), as repairs of the pass.
+func (r *round) repair(ctx context.Context, stale []domain.HeldID) error {
+	repairs, err := r.h.state.Repairs(ctx, r.cmd.Tenant, r.cmd.Type)
+	if err != nil {
+		return err
+	}
+	due, next := repairs.Due(stale)
+	if r.rep.Repaired, err = r.fetch(ctx, due, r.rep.Pass); err != nil {
+		return err
+	}
+	if len(next) == 0 && len(repairs) == 0 {
+		return nil
+	}
+	return r.h.state.SaveRepairs(ctx, r.cmd.Tenant, r.cmd.Type, next)
 }
 
 // audited is what the audit path found in a round.
@@ -328,9 +367,9 @@ func (r *round) diff(ctx context.Context, audit audited) error {
 		return fmt.Errorf("reading held records: %w", err)
 	}
 	defer stream.Close()
-	m := domain.NewMerge(stream.Next, func(n uint64) bool { return audit.tombstoned[n] })
-	m.AbsentCap = h.opt.MaxFetch
-	rep.Pages, err = h.oro.ListIDs(ctx, cmd.Tenant, cmd.Type, m.Last, m.Page)
+	m := domain.NewVersionedMerge(stream.Next, func(n uint64) bool { return audit.tombstoned[n] })
+	m.AbsentCap, m.StaleBefore = h.opt.MaxFetch, r.start.Add(-h.opt.RepairAfter)
+	rep.Pages, err = h.oro.ListIDs(ctx, cmd.Tenant, cmd.Type, m.Last, m.PageListed)
 	if err == nil {
 		err = m.Finish()
 	}
@@ -339,17 +378,15 @@ func (r *round) diff(ctx context.Context, audit audited) error {
 	if err != nil {
 		return fmt.Errorf("listing incomplete, nothing published: %w", err)
 	}
-	rep.Missing, rep.Absent = len(m.Missing), m.AbsentCount
+	rep.Missing, rep.Absent, rep.Stale = len(m.Missing), m.AbsentCount, m.StaleCount
 
-	// Records Oro has and Mercato lacks (never landed, or deleted and recreated with the same id) land again.
-	if len(m.Absent) > 0 {
-		recs, dead, err := h.oro.Fetch(ctx, cmd.Tenant, cmd.Type, m.Absent, h.opt.Now())
-		if err == nil {
-			rep.Fetched, err = h.publisher.PublishRaw(ctx, recs, dead)
-		}
-		if err != nil {
-			return fmt.Errorf("fetching records Mercato lacks: %w", err)
-		}
+	// Records Oro has and Mercato lacks (never landed, or deleted and recreated with the same id) land again, and
+	// so do versions newer than the ones applied (a change lost on the way), as repairs.
+	if rep.Fetched, err = r.fetch(ctx, m.Absent, ""); err != nil {
+		return fmt.Errorf("fetching records Mercato lacks: %w", err)
+	}
+	if err := r.repair(ctx, m.Stale); err != nil {
+		return fmt.Errorf("fetching records newer than Mercato holds: %w", err)
 	}
 
 	grace, err := h.state.Grace(ctx, cmd.Tenant, cmd.Type)

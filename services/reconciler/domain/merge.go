@@ -3,16 +3,18 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // MaxReportedUnparsable bounds the unparsable ids a pass keeps for its log line.
 const MaxReportedUnparsable = 20
 
 // Merge compares, one page at a time, the ids Oro lists (ascending, keyset paging on id) with the ids Mercato holds
-// (streamed in the same numeric order). Memory is one page plus what it finds: Missing (held, not listed) and up to
-// AbsentCap of Absent (listed, not held). Neither side is ever loaded in full.
+// (streamed in the same numeric order). Memory is one page plus what it finds: Missing (held, not listed), up to
+// AbsentCap of Absent (listed, not held) and of Stale (listed at a newer updatedAt than the one applied). Neither
+// side is ever loaded in full.
 type Merge struct {
-	next func() (string, bool, error)
+	next func() (string, time.Time, bool, error)
 	skip func(uint64) bool
 
 	cur    HeldID
@@ -23,29 +25,43 @@ type Merge struct {
 	last   uint64 // last listed id
 	listed bool
 
-	// AbsentCap bounds Absent; further absent ids are only counted.
+	// AbsentCap bounds Absent and Stale; further ids are only counted.
 	AbsentCap int
+	// StaleBefore: a listed updatedAt newer than the applied one counts as stale only when it is before this (a
+	// later version may be on its way through the pipeline); zero: always.
+	StaleBefore time.Time
 	// Missing are held ids Oro does not list, ascending.
 	Missing []HeldID
 	// Absent are listed ids Mercato does not hold, ascending, at most AbsentCap.
 	Absent []uint64
+	// Stale are listed ids whose updatedAt (in UpdatedAt) is newer than the version applied, ascending, at most
+	// AbsentCap.
+	Stale []HeldID
 	// UnparsableIDs are up to MaxReportedUnparsable held ids that are not Oro ids (or came out of order); they are
 	// left alone.
 	UnparsableIDs []string
 
-	Listed, Held, AbsentCount, Unparsable int
+	Listed, Held, AbsentCount, StaleCount, Unparsable int
 }
 
 // NewMerge reads held ids from next (ok false at the end). skip, when set, names ids to treat as not held (the
 // audit path tombstoned them this round).
 func NewMerge(next func() (id string, ok bool, err error), skip func(uint64) bool) *Merge {
+	return NewVersionedMerge(func() (string, time.Time, bool, error) {
+		id, ok, err := next()
+		return id, time.Time{}, ok, err
+	}, skip)
+}
+
+// NewVersionedMerge is NewMerge of held ids with the updatedAt of their applied versions.
+func NewVersionedMerge(next func() (id string, updatedAt time.Time, ok bool, err error), skip func(uint64) bool) *Merge {
 	return &Merge{next: next, skip: skip}
 }
 
 // advance reads the next usable held id into cur.
 func (m *Merge) advance() error {
 	for !m.ended {
-		id, ok, err := m.next()
+		id, at, ok, err := m.next()
 		if err != nil {
 			return fmt.Errorf("reading held ids: %w", err)
 		}
@@ -66,7 +82,7 @@ func (m *Merge) advance() error {
 			continue
 		}
 		m.Held++
-		m.cur, m.have = HeldID{N: n, ID: id}, true
+		m.cur, m.have = HeldID{N: n, ID: id, UpdatedAt: at}, true
 		return nil
 	}
 	m.have = false
@@ -80,13 +96,23 @@ func (m *Merge) start() error {
 	return m.advance()
 }
 
-// Page merges the next page of listed ids. It refuses an id that is not numeric or not above the previous one: a
-// listing out of order could have skipped rows, and the reconciler never acts on a listing it cannot trust.
+// Page merges the next page of listed ids (without versions).
 func (m *Merge) Page(ids []string) error {
+	listed := make([]Listed, len(ids))
+	for i, id := range ids {
+		listed[i] = Listed{ID: id}
+	}
+	return m.PageListed(listed)
+}
+
+// PageListed merges the next page of listed ids. It refuses an id that is not numeric or not above the previous
+// one: a listing out of order could have skipped rows, and the reconciler never acts on a listing it cannot trust.
+func (m *Merge) PageListed(listed []Listed) error {
 	if err := m.start(); err != nil {
 		return err
 	}
-	for _, s := range ids {
+	for _, li := range listed {
+		s := li.ID
 		l, err := ParseID(s)
 		if err != nil {
 			return fmt.Errorf("listing: %w", err)
@@ -103,6 +129,7 @@ func (m *Merge) Page(ids []string) error {
 			}
 		}
 		if m.have && m.cur.N == l {
+			m.compare(l, li.UpdatedAt)
 			for m.have && m.cur.N == l { // "7" and "007" are both record 7
 				if err := m.advance(); err != nil {
 					return err
@@ -116,6 +143,19 @@ func (m *Merge) Page(ids []string) error {
 		}
 	}
 	return nil
+}
+
+// compare notes listed record l as stale when Oro's updatedAt is newer than the applied one (and before
+// StaleBefore).
+func (m *Merge) compare(l uint64, listed time.Time) {
+	applied := m.cur.UpdatedAt
+	if listed.IsZero() || applied.IsZero() || !listed.After(applied) || (!m.StaleBefore.IsZero() && !listed.Before(m.StaleBefore)) {
+		return
+	}
+	m.StaleCount++
+	if len(m.Stale) < m.AbsentCap {
+		m.Stale = append(m.Stale, HeldID{N: l, ID: m.cur.ID, UpdatedAt: listed})
+	}
 }
 
 // Last is the highest id listed so far (for filter[id][gt]); ok is false while nothing has been listed.

@@ -41,10 +41,18 @@ type Held struct {
 	Version events.SourceVersion
 }
 
-// HeldID is a held record's id as stored (ID) and as a number (N).
+// HeldID is a held record's id as stored (ID) and as a number (N), with the updatedAt of the version last applied
+// (zero when unknown).
 type HeldID struct {
-	N  uint64
-	ID string
+	N         uint64
+	ID        string
+	UpdatedAt time.Time
+}
+
+// Listed is an id Oro listed, with its updatedAt when the listing asked for it (zero otherwise).
+type Listed struct {
+	ID        string
+	UpdatedAt time.Time
 }
 
 // Counts are what one or more passes did.
@@ -60,6 +68,10 @@ type Counts struct {
 	// Absent are records Oro lists that Mercato does not hold; Fetched of them were fetched and published.
 	Absent  int
 	Fetched int
+	// Stale are records Oro lists at a newer updatedAt than the version applied (a change lost on the way);
+	// Repaired of them were fetched and published again.
+	Stale    int
+	Repaired int
 	// Audited are tombstones published from Oro's audit log (included in Published).
 	Audited int
 }
@@ -68,7 +80,8 @@ type Counts struct {
 func (c Counts) Add(o Counts) Counts {
 	return Counts{Listed: c.Listed + o.Listed, Held: c.Held + o.Held, Missing: c.Missing + o.Missing,
 		Published: c.Published + o.Published, Duplicates: c.Duplicates + o.Duplicates, Unparsable: c.Unparsable + o.Unparsable,
-		Waiting: c.Waiting + o.Waiting, Absent: c.Absent + o.Absent, Fetched: c.Fetched + o.Fetched, Audited: c.Audited + o.Audited}
+		Waiting: c.Waiting + o.Waiting, Absent: c.Absent + o.Absent, Fetched: c.Fetched + o.Fetched, Audited: c.Audited + o.Audited,
+		Stale: c.Stale + o.Stale, Repaired: c.Repaired + o.Repaired}
 }
 
 // Policy is the mass-delete breaker: a pass that would delete more than MaxShare of a type's held records, or more

@@ -260,8 +260,8 @@ func TestAuditCursorReReadsTheLagWindow(t *testing.T) {
 }
 
 func TestCountsAdd(t *testing.T) {
-	a := Counts{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	if got := a.Add(a); got != (Counts{2, 4, 6, 8, 10, 12, 14, 16, 18, 20}) {
+	a := Counts{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	if got := a.Add(a); got != (Counts{2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24}) {
 		t.Errorf("Add = %+v", got)
 	}
 }
@@ -293,5 +293,50 @@ func BenchmarkMergeOfAMillionIDs(b *testing.B) {
 		if err := m.Finish(); err != nil || len(m.Missing) != listed/100 {
 			b.Fatalf("%d missing, %v", len(m.Missing), err)
 		}
+	}
+}
+
+func TestListedVersionsNewerThanTheAppliedOnesAreStale(t *testing.T) {
+	at := func(min int) time.Time { return time.Date(2026, 11, 1, 9, min, 0, 0, time.UTC) }
+	held := []HeldID{{ID: "1", UpdatedAt: at(10)}, {ID: "2", UpdatedAt: at(10)}, {ID: "3", UpdatedAt: at(10)},
+		{ID: "4", UpdatedAt: at(10)}, {ID: "5"}}
+	i := 0
+	m := NewVersionedMerge(func() (string, time.Time, bool, error) {
+		if i == len(held) {
+			return "", time.Time{}, false, nil
+		}
+		i++
+		return held[i-1].ID, held[i-1].UpdatedAt, true, nil
+	}, nil)
+	m.AbsentCap, m.StaleBefore = 10, at(30)
+	err := m.PageListed([]Listed{
+		{ID: "1", UpdatedAt: at(10)}, // as applied
+		{ID: "2", UpdatedAt: at(20)}, // newer: a change lost on the way
+		{ID: "3", UpdatedAt: at(5)},  // older than applied (Oro's clock moved back): not ours to repair
+		{ID: "4", UpdatedAt: at(40)}, // newer, but recent: maybe still on its way
+		{ID: "5", UpdatedAt: at(20)}, // applied version unknown
+		{ID: "6"},                    // listed without versions
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Stale) != 1 || m.Stale[0].N != 2 || !m.Stale[0].UpdatedAt.Equal(at(20)) || m.StaleCount != 1 ||
+		len(m.Absent) != 1 || m.Absent[0] != 6 {
+		t.Errorf("stale %v (%d), absent %v; want [2] and [6]", m.Stale, m.StaleCount, m.Absent)
+	}
+}
+
+func TestAStaleVersionIsRepairedOnce(t *testing.T) {
+	at := func(min int) time.Time { return time.Date(2026, 11, 1, 9, min, 0, 0, time.UTC) }
+	repairs := Repairs{2: at(20), 3: at(20), 4: at(20)}
+	due, next := repairs.Due([]HeldID{{N: 1, UpdatedAt: at(20)}, {N: 2, UpdatedAt: at(20)}, {N: 3, UpdatedAt: at(30)}})
+	if len(due) != 2 || due[0] != 1 || due[1] != 3 {
+		t.Errorf("due %v, want 1 (new) and 3 (a newer version than the one repaired), not 2 (repaired already)", due)
+	}
+	if len(next) != 3 || !next[3].Equal(at(30)) {
+		t.Errorf("kept %v, want 1, 2 and 3 at their versions; 4 is no longer stale", next)
 	}
 }

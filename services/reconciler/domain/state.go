@@ -48,3 +48,21 @@ func (c AuditCursor) Advance(id int64, at time.Time) AuditCursor {
 	c.Unavailable = ""
 	return c
 }
+
+// Repairs are the versions (Oro id → updatedAt) a pass published again because Mercato held an older one. A
+// version is repaired once: if its repair does not land either (the transformer dead-letters it, say), the dead
+// letter says why, and the next passes leave it alone until Oro has a newer one.
+type Repairs map[uint64]time.Time
+
+// Due splits the stale versions a pass found into those to repair and the repairs to keep: versions repaired before
+// are not repaired again, and repairs of versions no longer stale are forgotten.
+func (r Repairs) Due(stale []HeldID) (due []uint64, next Repairs) {
+	next = make(Repairs, len(stale))
+	for _, s := range stale {
+		if at, done := r[s.N]; !done || !at.Equal(s.UpdatedAt) {
+			due = append(due, s.N)
+		}
+		next[s.N] = s.UpdatedAt
+	}
+	return due, next
+}

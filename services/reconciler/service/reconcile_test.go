@@ -731,3 +731,38 @@ func TestRecordsMercatoLacksArePublishedForEveryTypeThePollerSyncs(t *testing.T)
 		}
 	})
 }
+
+func TestAVersionNewerThanTheAppliedOneIsRepublishedOnceAsARepair(t *testing.T) {
+	h := start(t, options{contacts: 10, noAudit: true})
+	// Mercato holds contact 4 at a version older than Oro's: its last change was lost on the way.
+	if _, err := h.db.Exec(h.ctx, `UPDATE orosync_records SET source_updated_at = source_updated_at - interval '1 hour'
+WHERE source_type = 'contacts' AND source_id = '4'`); err != nil {
+		t.Fatal(err)
+	}
+	rep := h.mustRunOnce()
+	if rep.Stale != 1 || rep.Repaired != 1 || h.rawMessages() != 1 {
+		t.Fatalf("%d stale, %d repaired, %d messages; want contact 4 published once", rep.Stale, rep.Repaired, h.rawMessages())
+	}
+	st, err := h.js.Stream(h.ctx, events.StreamOroRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.GetLastMsgForSubject(h.ctx, "oro.raw.acme.contacts.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r events.RawRecord
+	if err := json.Unmarshal(m.Data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if m.Header.Get(events.HeaderRepair) != rep.Passes[0].Pass || m.Header.Get(events.HeaderMsgID) != events.RepairID(r.MsgID(), rep.Passes[0].Pass) {
+		t.Errorf("headers %v: want the pass as the repair and an id of its own", m.Header)
+	}
+
+	t.Run("a repair that did not land is not repeated", func(t *testing.T) {
+		rep := h.mustRunOnce() // no writer here: Mercato still holds the old version
+		if rep.Stale != 1 || rep.Repaired != 0 || h.rawMessages() != 1 {
+			t.Errorf("%d stale, %d repaired, %d messages; want the same version left alone", rep.Stale, rep.Repaired, h.rawMessages())
+		}
+	})
+}

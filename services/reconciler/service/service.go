@@ -79,8 +79,12 @@ type Config struct {
 	// AuditLag re-reads this much of the audit log before the cursor (Oro writes audit rows through its message
 	// queue, late). 0 means 5 minutes.
 	AuditLag time.Duration
-	// MaxFetch bounds how many records Oro lists but Mercato lacks one pass fetches and publishes. 0 means 1000.
+	// MaxFetch bounds how many records Oro lists but Mercato lacks one pass fetches and publishes, and how many
+	// whose version Oro lists newer than the one applied it repairs. 0 means 1000.
 	MaxFetch int
+	// RepairAfter is how old such a newer version must be before a pass repairs it (younger ones may be on their
+	// way through the pipeline). 0 means 10 minutes.
+	RepairAfter time.Duration
 	// Registerer receives the reconciler's Prometheus metrics (nil: not exported).
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -186,9 +190,9 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
-	if cfg.GracePasses < 0 || cfg.MaxFetch < 0 || cfg.AuditLag < 0 {
-		return nil, fmt.Errorf("reconciler: grace passes %d, max fetch %d and audit lag %v must not be negative",
-			cfg.GracePasses, cfg.MaxFetch, cfg.AuditLag)
+	if cfg.GracePasses < 0 || cfg.MaxFetch < 0 || cfg.AuditLag < 0 || cfg.RepairAfter < 0 {
+		return nil, fmt.Errorf("reconciler: grace passes %d, max fetch %d, audit lag %v and repair delay %v must not be negative",
+			cfg.GracePasses, cfg.MaxFetch, cfg.AuditLag, cfg.RepairAfter)
 	}
 	passes, err := passesOf(cfg.Tenants)
 	if err != nil {
@@ -257,7 +261,8 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 	}
 
 	r.handler, err = app.NewHandler(oroAdapter, records{recs}, pub, adapters.State{KV: kv}, app.Options{
-		Policy: policy, GracePasses: cfg.GracePasses, AuditLag: cfg.AuditLag, MaxFetch: cfg.MaxFetch, Now: cfg.Now})
+		Policy: policy, GracePasses: cfg.GracePasses, AuditLag: cfg.AuditLag, MaxFetch: cfg.MaxFetch, RepairAfter: cfg.RepairAfter,
+		Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -350,10 +355,11 @@ func (r *reconciler) observe(cmd app.Reconcile, rep app.Report, err error) {
 		result = "failed"
 	}
 	r.metrics.Observe(adapters.Round{Tenant: cmd.Tenant, Type: cmd.Type, Kind: kind, Result: result, Tripped: rep.Breaker.Tripped,
-		Waiting: rep.Waiting, Audited: rep.Audited, Diffed: rep.Published - rep.Audited, Fetched: rep.Fetched, Pages: rep.Pages,
-		Unparsable: rep.Unparsable})
+		Waiting: rep.Waiting, Audited: rep.Audited, Diffed: rep.Published - rep.Audited, Fetched: rep.Fetched, Repaired: rep.Repaired,
+		Pages: rep.Pages, Unparsable: rep.Unparsable})
 	attrs := []any{"tenant", cmd.Tenant, "type", cmd.Type, "kind", kind, "pass", rep.Pass, "listed", rep.Listed, "pages", rep.Pages,
 		"held", rep.Held, "missing", rep.Missing, "waiting", rep.Waiting, "absent", rep.Absent, "fetched", rep.Fetched,
+		"stale", rep.Stale, "repaired", rep.Repaired,
 		"published", rep.Published, "audited", rep.Audited, "duplicates", rep.Duplicates, "duration_ms", rep.Duration.Milliseconds()}
 	if rep.Unparsable > 0 {
 		r.log.Warn("held records with ids that are not Oro ids were left alone", "tenant", cmd.Tenant, "type", cmd.Type,

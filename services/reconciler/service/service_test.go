@@ -104,12 +104,17 @@ func start(t *testing.T, o options) *harness {
 	return hs
 }
 
-// seed writes orosync_records rows as the writer would have after syncing the given records.
+// seed writes orosync_records rows as the writer would have after syncing the given records: at Oro's updatedAt
+// for the records Oro has (ids it does not have get one of their own).
 func (h *harness) seed(sc service.Scope, typ string, ids ...string) {
 	h.t.Helper()
 	for _, id := range ids {
 		n, _ := strconv.Atoi(id)
-		v := events.SourceVersion{UpdatedAt: time.Date(2026, 1, 2, 3, 4, n%60, 0, time.UTC), PayloadHash: fmt.Sprintf("hash-%s-%s", typ, id)}
+		at, ok := h.sim.UpdatedAt(typ, id)
+		if !ok {
+			at = time.Date(2026, 1, 2, 3, 4, n%60, 0, time.UTC)
+		}
+		v := events.SourceVersion{UpdatedAt: at, PayloadHash: fmt.Sprintf("hash-%s-%s", typ, id)}
 		if sc == scope && typ == "contacts" {
 			h.versions[id] = v
 		}

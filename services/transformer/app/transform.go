@@ -95,7 +95,11 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 	if result.Change == nil {
 		return nil, nil // ignored or embedded type: acknowledged, still replayable from ORO_RAW
 	}
-	return t.publish(ref, *result.Change)
+	out, err := t.publish(ref, *result.Change)
+	if repair := in.Header(events.HeaderRepair); repair != "" && err == nil {
+		repaired(out, repair)
+	}
+	return out, err
 }
 
 // publish encodes one change as the message to publish.
@@ -115,6 +119,20 @@ func (t Transform) publish(ref events.RecordRef, change events.Change) ([]Outgoi
 		Extensions: t.mapping().Extensions(),
 		Body:       body,
 	}}, nil
+}
+
+// repaired marks the changes of a version the reconciler published again (HeaderRepair): ids of their own, so
+// MERCATO_CHANGES' duplicate window does not drop them as copies of the change that was lost.
+func repaired(out []Outgoing, repair string) {
+	for i := range out {
+		ext := make(map[string]string, len(out[i].Extensions)+1)
+		for k, v := range out[i].Extensions {
+			ext[k] = v
+		}
+		ext[events.HeaderRepair] = repair
+		out[i].Extensions = ext
+		out[i].Envelope.ID = events.RepairID(out[i].Envelope.ID, repair)
+	}
 }
 
 func (t Transform) now() time.Time {

@@ -107,3 +107,24 @@ func BenchmarkTransformContacts(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+func TestARepairedVersionsChangeHasAnIDOfItsOwn(t *testing.T) {
+	in := rawMessage(t, "contacts", "42", contact)
+	in.Headers[events.HeaderRepair] = "pass-7"
+	out, err := Transform{Now: func() time.Time { return at }}.Handle(in)
+	if err != nil || len(out) != 1 {
+		t.Fatalf("%v, %v", out, err)
+	}
+	var c events.Change
+	if err := json.Unmarshal(out[0].Body, &c); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Envelope.ID != events.RepairID(c.MsgID(), "pass-7") || out[0].Extensions[events.HeaderRepair] != "pass-7" ||
+		out[0].Extensions[events.HeaderMappingVersion] != "oro-v1" {
+		t.Errorf("id %s, extensions %v; want the repair's id and header beside the mapping", out[0].Envelope.ID, out[0].Extensions)
+	}
+	plain, _ := Transform{Now: func() time.Time { return at }}.Handle(rawMessage(t, "contacts", "42", contact))
+	if _, ok := plain[0].Extensions[events.HeaderRepair]; ok || plain[0].Envelope.ID != c.MsgID() {
+		t.Error("the repair leaked into the mapping's shared extensions or the plain change's id")
+	}
+}
