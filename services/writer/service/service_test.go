@@ -23,7 +23,7 @@ var scope = service.Scope{TenantID: uuid.MustParse("11111111-1111-4111-8111-1111
 	OrganizationID: uuid.MustParse("22222222-2222-4222-8222-222222222222")}
 
 type harness struct {
-	t         *testing.T
+	t         testing.TB
 	ctx       context.Context
 	js        jetstream.JetStream
 	db        *pgxpool.Pool
@@ -34,7 +34,7 @@ type harness struct {
 func start(t *testing.T) *harness { t.Helper(); return startWith(t, nil) }
 
 // startWith runs the writer with the config configure adjusts.
-func startWith(t *testing.T, configure func(*service.Config)) *harness {
+func startWith(t testing.TB, configure func(*service.Config)) *harness {
 	t.Helper()
 	s := jstest.Start(t)
 	url := dbtest.NewDatabase(t)
