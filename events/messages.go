@@ -124,6 +124,14 @@ type Person struct {
 	// LifecycleStage is customer_entities.lifecycle_stage ("lead" for Oro leads).
 	LifecycleStage *string `json:"lifecycleStage,omitempty"`
 	Description    *string `json:"description,omitempty"`
+	// LinkedInURL and TwitterURL are customer_people.linked_in_url / twitter_url: http(s) URLs, as Mercato's
+	// validator wants them (the mapping keeps a handle it cannot make one as a custom field).
+	LinkedInURL *string `json:"linkedInUrl,omitempty"`
+	TwitterURL  *string `json:"twitterUrl,omitempty"`
+	// Source and Status are customer_entities.source / status: values of Mercato's source and status dictionaries
+	// (an Oro contact's or lead's source, a lead's status).
+	Source *string `json:"source,omitempty"`
+	Status *string `json:"status,omitempty"`
 	// Emails and Phones are every address and number, the primary first.
 	Emails []string `json:"emails,omitempty"`
 	Phones []string `json:"phones,omitempty"`

@@ -178,12 +178,15 @@ func compileSetters(ct *compiledType, payload reflect.Type) []setter {
 	for i, f := range ct.fields {
 		last[f.spec.To] = i
 	}
+	computed := false // a field computes custom fields: they are set with the custom section's (customValues)
 	for i, f := range ct.fields {
-		if last[f.spec.To] == i {
+		if f.spec.To == "customFields" {
+			computed = true
+		} else if last[f.spec.To] == i {
 			setters[i] = setter{name: f.spec.To, index: fields[f.spec.To].index}
 		}
 	}
-	if len(ct.custom) > 0 {
+	if len(ct.custom) > 0 || computed {
 		setters[len(ct.fields)] = setter{name: "customFields", index: custom.index}
 	}
 	return setters

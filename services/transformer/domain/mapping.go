@@ -275,6 +275,16 @@ func (m *Mapping) exprFunctions() []expr.Option {
 			out[fmt.Sprint(params[1])] = params[2]
 			return out, nil
 		}),
+		expr.Function("profileUrl", func(params ...any) (any, error) {
+			if len(params) != 2 {
+				return nil, errors.New("profileUrl(value, base)")
+			}
+			base, ok := params[1].(string)
+			if !ok || !validWebURL(base+"x") {
+				return nil, fmt.Errorf("profileUrl: base %v is not the start of an http(s) URL", params[1])
+			}
+			return profileURL(params[0], base), nil
+		}),
 		expr.Function("table", func(params ...any) (any, error) {
 			if len(params) != 2 {
 				return nil, errors.New("table(name, key)")
@@ -554,27 +564,45 @@ func (rec *record) evaluate(ct *compiledType, res resource) (map[string]any, err
 	if top {
 		rec.vals[len(ct.fields)] = nil
 	}
-	if len(ct.custom) > 0 {
-		cf := map[string]any{}
-		for _, c := range ct.custom {
-			var v any
-			if c.section == "attributes" {
-				v = attrs[c.name]
-			} else {
-				v = rels[c.name]
-			}
-			if l, ok := v.([]any); v != nil && (!ok || len(l) > 0) {
-				cf[c.key] = v
-			}
+	if cf := customValues(ct, out, attrs, rels); cf != nil {
+		out["customFields"] = cf
+		if top {
+			rec.vals[len(ct.fields)] = cf
 		}
-		if len(cf) > 0 {
-			out["customFields"] = cf
-			if top {
-				rec.vals[len(ct.fields)] = cf
-			}
-		}
+	} else {
+		delete(out, "customFields")
 	}
 	return out, nil
+}
+
+// customValues are the record's custom fields: those a customFields field computed (a value kept as a custom field
+// only when no column takes it), then the custom section's source fields; null values and empty lists are left
+// out, and nil is returned when none is left.
+func customValues(ct *compiledType, out, attrs, rels map[string]any) map[string]any {
+	computed, _ := out["customFields"].(map[string]any)
+	if len(ct.custom) == 0 && len(computed) == 0 {
+		return nil
+	}
+	cf := make(map[string]any, len(computed)+len(ct.custom))
+	add := func(key string, v any) {
+		if l, ok := v.([]any); v != nil && (!ok || len(l) > 0) {
+			cf[key] = v
+		}
+	}
+	for k, v := range computed {
+		add(k, v)
+	}
+	for _, c := range ct.custom {
+		if c.section == "attributes" {
+			add(c.key, attrs[c.name])
+		} else {
+			add(c.key, rels[c.name])
+		}
+	}
+	if len(cf) == 0 {
+		return nil
+	}
+	return cf
 }
 
 func empty(v any) bool {
@@ -696,16 +724,14 @@ func init() {
 		"text":     textOf(maxText),
 		"longtext": textOf(maxLongText),
 		"email": func(v any) (any, string, string) {
-			s, rule, detail := textOf(maxText)(v)
-			if rule != "" || s == nil {
+			s, rule, detail := emailAsGiven(v)
+			if s == nil {
 				return s, rule, detail
 			}
-			str := s.(string)
-			if !validAddress(str) {
-				return nil, "email", fmt.Sprintf("%q is not an email address", str)
-			}
-			return strings.ToLower(str), "", ""
+			return strings.ToLower(s.(string)), "", ""
 		},
+		// emailAsGiven keeps the address's case, as Mercato's company commands do (only people's are lower-cased).
+		"emailAsGiven": emailAsGiven,
 		"date": func(v any) (any, string, string) {
 			s, rule, detail := textOf(maxText)(v)
 			if rule != "" || s == nil {
@@ -829,6 +855,18 @@ func init() {
 
 // Longest body-like text (descriptions, notes, email bodies) accepted.
 const maxLongText = 100000
+
+// emailAsGiven is a trimmed email address, its case kept.
+func emailAsGiven(v any) (any, string, string) {
+	s, rule, detail := textOf(maxText)(v)
+	if rule != "" || s == nil {
+		return s, rule, detail
+	}
+	if str := s.(string); !validAddress(str) {
+		return nil, "email", fmt.Sprintf("%q is not an email address", str)
+	}
+	return s, "", ""
+}
 
 func textOf(limit int) converter {
 	return func(v any) (any, string, string) {

@@ -18,7 +18,8 @@ type nativeEmails struct {
 }
 
 const candidatesSQL = `
-SELECT k.i, e.id, p.id, e.display_name, e.primary_email, e.primary_phone, p.first_name, p.last_name, p.job_title, e.updated_at
+SELECT k.i, e.id, p.id, e.display_name, e.primary_email, e.primary_phone, p.first_name, p.last_name, p.job_title, e.updated_at,
+       e.description, p.linked_in_url, p.twitter_url, e.source, e.status
 FROM unnest($1::text[]) WITH ORDINALITY AS k(email, i)
 JOIN customer_entities e ON e.tenant_id = $2 AND e.organization_id = $3 AND e.kind = 'person' AND e.deleted_at IS NULL
      AND lower(e.primary_email) = k.email
@@ -97,7 +98,7 @@ func (s *Store) candidates(ctx context.Context, tx pgx.Tx, lookup app.Lookup, st
 			)
 			p := &c.Person
 			if err := rows.Scan(&i, &entity, &profile, &p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName,
-				&p.JobTitle, &c.UpdatedAt); err != nil {
+				&p.JobTitle, &c.UpdatedAt, &p.Description, &p.LinkedInURL, &p.TwitterURL, &p.Source, &p.Status); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("writer: reading email candidate: %w", err)
 			}

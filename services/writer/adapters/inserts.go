@@ -17,15 +17,15 @@ import (
 
 const insertEntitiesSQL = `
 INSERT INTO customer_entities (id, organization_id, tenant_id, kind, display_name, primary_email, primary_phone, is_active,
-       created_at, updated_at, deleted_at)
+       created_at, updated_at, deleted_at, description, source, status)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[],
-       $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])`
+       $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[], $14::text[])`
 
 const insertPeopleSQL = `
 INSERT INTO customer_people (id, organization_id, tenant_id, first_name, last_name, job_title, created_at, updated_at, entity_id,
-       company_entity_id)
+       company_entity_id, linked_in_url, twitter_url)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-       $8::timestamptz[], $9::uuid[], $10::uuid[])`
+       $8::timestamptz[], $9::uuid[], $10::uuid[], $11::text[], $12::text[])`
 
 const insertMappingsSQL = `
 INSERT INTO sync_external_id_mappings (id, integration_id, internal_entity_type, internal_entity_id, external_id, sync_status,
@@ -78,13 +78,16 @@ func insertEntities(ctx context.Context, tx execer, entities []model.CustomerEnt
 		active           = make([]bool, n)
 		created, updated = make([]time.Time, n), make([]time.Time, n)
 		deleted          = make([]*time.Time, n)
+		desc, src, st    = make([]*string, n), make([]*string, n), make([]*string, n)
 	)
 	for i, e := range entities {
 		id[i], org[i], ten[i], kind[i], display[i], email[i], phone[i] = e.ID, e.OrganizationID, e.TenantID, e.Kind, e.DisplayName, e.PrimaryEmail, e.PrimaryPhone
 		active[i], created[i], updated[i], deleted[i] = e.IsActive, e.CreatedAt, e.UpdatedAt, e.DeletedAt
+		desc[i], src[i], st[i] = e.Description, e.Source, e.Status
 	}
 	if _, err := tx.Exec(ctx, insertEntitiesSQL, rowkit.UUIDs(id), rowkit.UUIDs(org), rowkit.UUIDs(ten), rowkit.Texts(kind), rowkit.Texts(display), rowkit.OptTexts(email), rowkit.OptTexts(phone),
-		active, rowkit.Times(created), rowkit.Times(updated), rowkit.OptTimes(deleted)); err != nil {
+		active, rowkit.Times(created), rowkit.Times(updated), rowkit.OptTimes(deleted), rowkit.OptTexts(desc), rowkit.OptTexts(src),
+		rowkit.OptTexts(st)); err != nil {
 		return fmt.Errorf("writer: inserting people: %w", err)
 	}
 	return nil
@@ -100,13 +103,15 @@ func insertPeople(ctx context.Context, tx execer, people []model.CustomerPeople)
 		first, last, job     = make([]*string, n), make([]*string, n), make([]*string, n)
 		created, updated     = make([]time.Time, n), make([]time.Time, n)
 		company              = make([]*uuid.UUID, n)
+		linkedIn, twitter    = make([]*string, n), make([]*string, n)
 	)
 	for i, p := range people {
 		id[i], org[i], ten[i], entity[i], first[i], last[i], job[i] = p.ID, p.OrganizationID, p.TenantID, p.EntityID, p.FirstName, p.LastName, p.JobTitle
-		created[i], updated[i], company[i] = p.CreatedAt, p.UpdatedAt, p.CompanyEntityID
+		created[i], updated[i], company[i], linkedIn[i], twitter[i] = p.CreatedAt, p.UpdatedAt, p.CompanyEntityID, p.LinkedInURL, p.TwitterURL
 	}
 	if _, err := tx.Exec(ctx, insertPeopleSQL, rowkit.UUIDs(id), rowkit.UUIDs(org), rowkit.UUIDs(ten), rowkit.OptTexts(first), rowkit.OptTexts(last), rowkit.OptTexts(job),
-		rowkit.Times(created), rowkit.Times(updated), rowkit.UUIDs(entity), rowkit.OptUUIDs(company)); err != nil {
+		rowkit.Times(created), rowkit.Times(updated), rowkit.UUIDs(entity), rowkit.OptUUIDs(company), rowkit.OptTexts(linkedIn),
+		rowkit.OptTexts(twitter)); err != nil {
 		return fmt.Errorf("writer: inserting person profiles: %w", err)
 	}
 	return nil

@@ -23,7 +23,13 @@ import (
 
 func mergeKind() recordKind[events.Company] {
 	return recordKind[events.Company]{aggregate: events.AggregateCompanyMerge,
-		payload:   func(c events.Change) *events.Company { return c.Company },
+		payload: func(c events.Change) *events.Company {
+			if c.Company == nil {
+				return nil
+			}
+			n := domain.NormalizeCompany(*c.Company)
+			return &n
+		},
 		reconcile: reconcileMerges}
 }
 

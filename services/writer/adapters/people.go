@@ -54,14 +54,16 @@ func (s *Store) ApplyBatch(ctx context.Context, lookup app.Lookup, plan func(dom
 const loadSQL = `
 SELECT k.i, r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,
        r.deleted, r.display_name, r.primary_email, r.primary_phone, r.first_name, r.last_name, r.job_title, r.snapshot,
-       r.local_at, r.deleted_source_updated_at, r.deleted_payload_hash, r.has_profile, r.company_entity_id
+       r.local_at, r.deleted_source_updated_at, r.deleted_payload_hash, r.has_profile, r.company_entity_id,
+       r.description, r.linked_in_url, r.twitter_url, r.source, r.status
 FROM (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS u(t, o, st, si, i)
       ORDER BY t, o, st, si) k
 CROSS JOIN LATERAL (
   SELECT r.internal_entity_id, r.profile_id, r.source_updated_at, r.payload_hash, r.mapping_version,
          r.deleted_at IS NOT NULL AS deleted, coalesce(e.display_name, '') AS display_name, e.primary_email, e.primary_phone,
          p.first_name, p.last_name, p.job_title, r.snapshot, coalesce(e.updated_at, r.updated_at) AS local_at,
-         r.deleted_source_updated_at, r.deleted_payload_hash, p.id IS NOT NULL AS has_profile, p.company_entity_id
+         r.deleted_source_updated_at, r.deleted_payload_hash, p.id IS NOT NULL AS has_profile, p.company_entity_id,
+         e.description, p.linked_in_url, p.twitter_url, e.source, e.status
   FROM orosync_records r
   LEFT JOIN customer_entities e ON e.id = r.internal_entity_id
   LEFT JOIN customer_people p ON p.entity_id = r.internal_entity_id
@@ -100,7 +102,7 @@ func (s *Store) load(ctx context.Context, tx pgx.Tx, keys []domain.Key) (map[dom
 		entity = uuid.UUID{}
 		if err := rows.Scan(&i, rowkit.ScanUUID(&entity), &profile, &updated, &st.Version.PayloadHash, &st.MappingVersion, &st.Deleted,
 			&p.DisplayName, &p.PrimaryEmail, &p.PrimaryPhone, &p.FirstName, &p.LastName, &p.JobTitle, &snapshot, &localAt, &endAt, &endHash,
-			&companyLoaded, &company); err != nil {
+			&companyLoaded, &company, &p.Description, &p.LinkedInURL, &p.TwitterURL, &p.Source, &p.Status); err != nil {
 			return nil, nil, fmt.Errorf("writer: reading stored record: %w", err)
 		}
 		k := keys[i-1]
@@ -138,6 +140,8 @@ func decryptPerson(c *rowkit.Cipher, p *events.Person) {
 	p.DisplayName = c.Decrypt(p.DisplayName)
 	p.PrimaryEmail, p.PrimaryPhone = c.DecPtr(p.PrimaryEmail), c.DecPtr(p.PrimaryPhone)
 	p.FirstName, p.LastName, p.JobTitle = c.DecPtr(p.FirstName), c.DecPtr(p.LastName), c.DecPtr(p.JobTitle)
+	p.Description, p.LinkedInURL, p.TwitterURL = c.DecPtr(p.Description), c.DecPtr(p.LinkedInURL), c.DecPtr(p.TwitterURL)
+	p.Source, p.Status = c.DecPtr(p.Source), c.DecPtr(p.Status) // encrypted only where a tenant's map says so
 }
 
 func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, pc profileColumns) {
@@ -146,6 +150,8 @@ func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, pc pro
 		u.entity, u.mapping, u.display, u.deleted = make([]uuid.UUID, 0, n), make([]uuid.UUID, 0, n), make([]string, 0, n), make([]bool, 0, n)
 		u.email, u.phone, u.first, u.last, u.job = make([]*string, 0, n), make([]*string, 0, n), make([]*string, 0, n), make([]*string, 0, n),
 			make([]*string, 0, n)
+		u.desc, u.source, u.status, u.linkedIn, u.twitter = make([]*string, 0, n), make([]*string, 0, n), make([]*string, 0, n),
+			make([]*string, 0, n), make([]*string, 0, n)
 	}
 	p := o.After.Person
 	u.entity, u.mapping = append(u.entity, id.entity), append(u.mapping, mapping)
@@ -155,21 +161,30 @@ func (u *updates) addMercato(id ids, mapping uuid.UUID, o domain.Outcome, pc pro
 	u.first = append(u.first, pc.profile.EncPtr("first_name", p.FirstName))
 	u.last = append(u.last, pc.profile.EncPtr("last_name", p.LastName))
 	u.job = append(u.job, pc.profile.EncPtr("job_title", p.JobTitle))
+	u.desc, u.source, u.status = append(u.desc, pc.entity.EncPtr("description", p.Description)),
+		append(u.source, pc.entity.EncPtr("source", p.Source)), append(u.status, pc.entity.EncPtr("status", p.Status))
+	u.linkedIn = append(u.linkedIn, pc.profile.EncPtr("linked_in_url", p.LinkedInURL))
+	u.twitter = append(u.twitter, pc.profile.EncPtr("twitter_url", p.TwitterURL))
 	u.deleted = append(u.deleted, o.After.Deleted)
 }
 
 const updateEntitiesSQL = `
 UPDATE customer_entities e SET display_name = v.display_name, primary_email = v.email, primary_phone = v.phone,
-       deleted_at = CASE WHEN v.deleted THEN coalesce(e.deleted_at, $6) ELSE NULL END, updated_at = $6
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[]) AS v(id, display_name, email, phone, deleted)
-WHERE e.id = ANY($1::uuid[]) AND e.id = v.id AND (e.display_name, e.primary_email, e.primary_phone, e.deleted_at IS NOT NULL)
-      IS DISTINCT FROM (v.display_name, v.email, v.phone, v.deleted)`
+       description = v.description, source = v.source, status = v.status,
+       deleted_at = CASE WHEN v.deleted THEN coalesce(e.deleted_at, $9) ELSE NULL END, updated_at = $9
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[], $7::text[], $8::text[])
+     AS v(id, display_name, email, phone, deleted, description, source, status)
+WHERE e.id = ANY($1::uuid[]) AND e.id = v.id
+      AND (e.display_name, e.primary_email, e.primary_phone, e.description, e.source, e.status, e.deleted_at IS NOT NULL)
+      IS DISTINCT FROM (v.display_name, v.email, v.phone, v.description, v.source, v.status, v.deleted)`
 
 const updatePeopleSQL = `
-UPDATE customer_people p SET first_name = v.first, last_name = v.last, job_title = v.job, updated_at = $5
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS v(entity_id, first, last, job)
+UPDATE customer_people p SET first_name = v.first, last_name = v.last, job_title = v.job, linked_in_url = v.linked_in,
+       twitter_url = v.twitter, updated_at = $7
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(entity_id, first, last, job, linked_in, twitter)
 WHERE p.entity_id = ANY($1::uuid[]) AND p.entity_id = v.entity_id
-      AND (p.first_name, p.last_name, p.job_title) IS DISTINCT FROM (v.first, v.last, v.job)`
+      AND (p.first_name, p.last_name, p.job_title, p.linked_in_url, p.twitter_url)
+      IS DISTINCT FROM (v.first, v.last, v.job, v.linked_in, v.twitter)`
 
 const updateMappingsSQL = `
 UPDATE sync_external_id_mappings m SET deleted_at = CASE WHEN v.deleted THEN coalesce(m.deleted_at, $3) ELSE NULL END,
@@ -180,10 +195,11 @@ WHERE m.id = ANY($1::uuid[]) AND m.id = v.id AND (m.deleted_at IS NOT NULL) IS D
 func (u *updates) exec(ctx context.Context, tx execer) error {
 	if len(u.entity) > 0 {
 		if _, err := tx.Exec(ctx, updateEntitiesSQL, rowkit.UUIDs(u.entity), rowkit.Texts(u.display), rowkit.OptTexts(u.email), rowkit.OptTexts(u.phone),
-			u.deleted, u.now); err != nil {
+			u.deleted, rowkit.OptTexts(u.desc), rowkit.OptTexts(u.source), rowkit.OptTexts(u.status), u.now); err != nil {
 			return fmt.Errorf("writer: updating people: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updatePeopleSQL, rowkit.UUIDs(u.entity), rowkit.OptTexts(u.first), rowkit.OptTexts(u.last), rowkit.OptTexts(u.job), u.now); err != nil {
+		if _, err := tx.Exec(ctx, updatePeopleSQL, rowkit.UUIDs(u.entity), rowkit.OptTexts(u.first), rowkit.OptTexts(u.last), rowkit.OptTexts(u.job),
+			rowkit.OptTexts(u.linkedIn), rowkit.OptTexts(u.twitter), u.now); err != nil {
 			return fmt.Errorf("writer: updating person profiles: %w", err)
 		}
 		if _, err := tx.Exec(ctx, updateMappingsSQL, rowkit.UUIDs(u.mapping), u.deleted, u.now); err != nil {
@@ -216,10 +232,11 @@ type updates struct {
 	now time.Time
 	n   int // the outcomes of the batch: room for as many rows is made at the first row
 	// Mercato rows whose mapped values or deletion changed.
-	entity, mapping                []uuid.UUID
-	display                        []string
-	email, phone, first, last, job []*string
-	deleted                        []bool
+	entity, mapping                         []uuid.UUID
+	display                                 []string
+	email, phone, first, last, job          []*string
+	desc, source, status, linkedIn, twitter []*string
+	deleted                                 []bool
 }
 
 // personWrites collects the person path's own rows: inserts of people new to Mercato, updates of known ones, and
@@ -273,7 +290,11 @@ func (s *Store) applyPerson(w *profileWrites, pw *personWrites, o domain.Outcome
 		return id, err
 	}
 	if o.Changed && !o.After.Deleted {
-		w.dict.add(o.Key.Tenant, "job_title", o.After.Person.JobTitle)
+		// Mercato's people commands ensure these (commands/people.ts ensureDictionaryEntry).
+		p := &o.After.Person
+		w.dict.add(o.Key.Tenant, "job_title", p.JobTitle)
+		w.dict.add(o.Key.Tenant, "status", p.Status)
+		w.dict.add(o.Key.Tenant, "source", p.Source)
 	}
 	b := bookkeeping{key: o.Key, sc: sc, missing: o.After.Missing, deleted: o.After.Deleted, changed: o.Changed,
 		version: o.After.Version, mapping: o.After.MappingVersion, upTo: o.After.DeletedUpTo, snapshot: snapshot}
@@ -342,10 +363,12 @@ func (pw *personWrites) insert(id ids, sc Scope, pc profileColumns, p events.Per
 	pw.entities = rowkit.AppendSized(pw.entities, n, model.CustomerEntities{ID: id.entity, OrganizationID: sc.OrganizationID,
 		TenantID: sc.TenantID, Kind: "person", DisplayName: ent.Enc("display_name", p.DisplayName),
 		PrimaryEmail: ent.EncPtr("primary_email", p.PrimaryEmail), PrimaryPhone: ent.EncPtr("primary_phone", p.PrimaryPhone),
-		IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
+		Description: ent.EncPtr("description", p.Description), Source: ent.EncPtr("source", p.Source),
+		Status: ent.EncPtr("status", p.Status), IsActive: true, CreatedAt: now, UpdatedAt: now, DeletedAt: deletedAt})
 	pw.people = rowkit.AppendSized(pw.people, n, model.CustomerPeople{ID: id.profile, OrganizationID: sc.OrganizationID,
 		TenantID: sc.TenantID, FirstName: prof.EncPtr("first_name", p.FirstName), LastName: prof.EncPtr("last_name", p.LastName),
-		JobTitle: prof.EncPtr("job_title", p.JobTitle), CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
+		JobTitle: prof.EncPtr("job_title", p.JobTitle), LinkedInURL: prof.EncPtr("linked_in_url", p.LinkedInURL),
+		TwitterURL: prof.EncPtr("twitter_url", p.TwitterURL), CreatedAt: now, UpdatedAt: now, EntityID: id.entity})
 }
 
 // keepPersonCustomFields: Oro's values of the version applied (the snapshot, not the merged values written) against

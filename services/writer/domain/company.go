@@ -107,7 +107,7 @@ func applyCompany(cur *CompanyStored, c events.Change, rules Policies) (*Company
 		if c.Company == nil {
 			return nil, "", false, nil
 		}
-		in := *c.Company
+		in := NormalizeCompany(*c.Company)
 		if cur == nil {
 			return &CompanyStored{Version: c.SourceVersion, MappingVersion: c.MappingVersion, Company: in, Base: &in}, "created", true, nil
 		}

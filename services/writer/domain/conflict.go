@@ -92,6 +92,11 @@ var PersonFields = []personField{
 	{"firstName", func(p *events.Person) *string { return p.FirstName }},
 	{"lastName", func(p *events.Person) *string { return p.LastName }},
 	{"jobTitle", func(p *events.Person) *string { return p.JobTitle }},
+	{"description", func(p *events.Person) *string { return p.Description }},
+	{"linkedInUrl", func(p *events.Person) *string { return p.LinkedInURL }},
+	{"twitterUrl", func(p *events.Person) *string { return p.TwitterURL }},
+	{"source", func(p *events.Person) *string { return p.Source }},
+	{"status", func(p *events.Person) *string { return p.Status }},
 }
 
 func fieldValue(p *events.Person, f personField) (string, bool) {
@@ -123,6 +128,16 @@ func setField(p *events.Person, name string, v string, ok bool) {
 		p.LastName = s
 	case "jobTitle":
 		p.JobTitle = s
+	case "description":
+		p.Description = s
+	case "linkedInUrl":
+		p.LinkedInURL = s
+	case "twitterUrl":
+		p.TwitterURL = s
+	case "source":
+		p.Source = s
+	case "status":
+		p.Status = s
 	}
 }
 

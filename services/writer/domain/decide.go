@@ -138,7 +138,7 @@ func (s *step) apply(cur *Stored, c events.Change) (*Stored, string, bool) {
 		if c.Person == nil {
 			return nil, "", false
 		}
-		in := *c.Person
+		in := NormalizePerson(*c.Person)
 		if cur == nil {
 			switch len(s.candidates) {
 			case 0:
@@ -206,9 +206,12 @@ func (s *step) apply(cur *Stored, c events.Change) (*Stored, string, bool) {
 	return nil, "", false
 }
 
-// SamePerson compares mapped values, not pointers.
+// SamePerson compares the mapped values Mercato stores in the person's columns (those of PersonFields), not
+// pointers.
 func SamePerson(a, b events.Person) bool {
 	eq := func(x, y *string) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
 	return a.DisplayName == b.DisplayName && eq(a.PrimaryEmail, b.PrimaryEmail) && eq(a.PrimaryPhone, b.PrimaryPhone) &&
-		eq(a.FirstName, b.FirstName) && eq(a.LastName, b.LastName) && eq(a.JobTitle, b.JobTitle)
+		eq(a.FirstName, b.FirstName) && eq(a.LastName, b.LastName) && eq(a.JobTitle, b.JobTitle) &&
+		eq(a.Description, b.Description) && eq(a.LinkedInURL, b.LinkedInURL) && eq(a.TwitterURL, b.TwitterURL) &&
+		eq(a.Source, b.Source) && eq(a.Status, b.Status)
 }

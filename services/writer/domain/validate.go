@@ -3,8 +3,10 @@ package domain
 import (
 	"fmt"
 	"math/big"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/orosync/orosync/events"
 )
@@ -44,6 +46,15 @@ func validateRecord(ch events.Change) error {
 		return bad("customFields."+key, "%v", err)
 	}
 	switch ch.Aggregate {
+	case events.AggregatePerson:
+		for _, f := range []struct {
+			name string
+			v    *string
+		}{{"person.linkedInUrl", ch.Person.LinkedInURL}, {"person.twitterUrl", ch.Person.TwitterURL}} {
+			if v := optional(f.v); v != nil && !webURL(*v) {
+				return bad(f.name, "%q is not an http(s) URL of at most 300 characters, which Mercato's validator wants", *v)
+			}
+		}
 	case events.AggregateCompany:
 		if m := ch.Company.MergeInto; m != nil && (m.Type == "" || m.ID == "") {
 			return bad("company.mergeInto", "needs a type and an id")
@@ -86,6 +97,16 @@ func validateRecord(ch events.Change) error {
 		}
 	}
 	return nil
+}
+
+// webURL is what Mercato's clearableUrlSchema takes (customers/data/validators.ts: z.string().url().max(300)), of
+// the http(s) kind a profile link is.
+func webURL(s string) bool {
+	if utf8.RuneCountInString(s) > 300 || strings.ContainsAny(s, " \t\r\n") {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != ""
 }
 
 func validDate(s string) bool {

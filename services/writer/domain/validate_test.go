@@ -33,6 +33,10 @@ func TestRecordValuesMercatoWouldRefuseAreRejectedNamingTheirField(t *testing.T)
 		"custom field with NUL": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregateDeal, Source: events.RecordRef{Type: "opportunities", ID: "4"},
 			Deal: &events.Deal{Title: "T", Extras: events.Extras{CustomFields: map[string]any{"oro_to": []any{"a", "b\x00"}}}}}, "customFields.oro_to"},
 		"user without name": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregateUser, User: &events.User{}}, "user.displayName"},
+		"a handle as linkedIn URL": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregatePerson,
+			Person: &events.Person{DisplayName: "A", LinkedInURL: str("ada-lovelace")}}, "person.linkedInUrl"},
+		"a twitter URL of another kind": {events.Change{Op: events.OpUpsert, Aggregate: events.AggregatePerson,
+			Person: &events.Person{DisplayName: "A", TwitterURL: str("ftp://twitter.com/ada")}}, "person.twitterUrl"},
 	} {
 		err := validateRecord(tc.change)
 		if err == nil || !strings.Contains(err.Error(), tc.field) {

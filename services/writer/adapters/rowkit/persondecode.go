@@ -178,7 +178,7 @@ func (d *personDecoder) oroRef(r *events.OroRef) bool {
 
 var (
 	personKeys = []string{"displayName", "primaryEmail", "primaryPhone", "firstName", "lastName", "jobTitle", "lifecycleStage",
-		"description", "emails", "phones", "companyLinks"}
+		"description", "emails", "phones", "companyLinks", "linkedInUrl", "twitterUrl", "source", "status"}
 	companyLinkKeys = []string{"company", "isPrimary"}
 )
 
@@ -222,6 +222,14 @@ func (d *personDecoder) person(p *events.Person) bool {
 				return ok
 			})
 			p.CompanyLinks = links
+		case 11:
+			p.LinkedInURL, ok = d.optStr()
+		case 12:
+			p.TwitterURL, ok = d.optStr()
+		case 13:
+			p.Source, ok = d.optStr()
+		case 14:
+			p.Status, ok = d.optStr()
 		}
 		return ok
 	})

@@ -32,7 +32,7 @@ func personJSONSize(p *events.Person) int {
 			n += len(*s) + 2
 		}
 	}
-	for _, s := range []*string{p.LifecycleStage, p.Description} {
+	for _, s := range []*string{p.LifecycleStage, p.Description, p.LinkedInURL, p.TwitterURL, p.Source, p.Status} {
 		if s != nil {
 			n += len(*s) + 20
 		}
@@ -69,8 +69,14 @@ func appendPersonJSON(b []byte, p *events.Person) []byte {
 	if p.LifecycleStage != nil {
 		b = appendJSONPtr(append(b, `,"lifecycleStage":`...), p.LifecycleStage)
 	}
-	if p.Description != nil {
-		b = appendJSONPtr(append(b, `,"description":`...), p.Description)
+	for _, f := range [...]struct {
+		key string
+		v   *string
+	}{{`,"description":`, p.Description}, {`,"linkedInUrl":`, p.LinkedInURL}, {`,"twitterUrl":`, p.TwitterURL},
+		{`,"source":`, p.Source}, {`,"status":`, p.Status}} {
+		if f.v != nil {
+			b = appendJSONPtr(append(b, f.key...), f.v)
+		}
 	}
 	if len(p.Emails) > 0 {
 		b = appendJSONStrings(append(b, `,"emails":`...), p.Emails)

@@ -46,6 +46,7 @@ func fuzzPerson(a, b, c string, shape uint32) *events.Person {
 	if shape&(1<<15) != 0 {
 		p.CompanyLinks = []events.CompanyLink{}
 	}
+	p.LinkedInURL, p.TwitterURL, p.Source, p.Status = opt(16, "https://"+a), opt(17, b), opt(18, c), opt(19, a+c)
 	return p
 }
 
@@ -63,7 +64,7 @@ func TestPersonSnapshotJSONIsWhatEncodingJSONWrites(t *testing.T) {
 	checkPersonJSON(t, &events.Person{})
 	checkPersonJSON(t, events.Person{DisplayName: "value, not pointer"})
 	for _, s := range oddStrings {
-		for _, shape := range []uint32{0, 0xffff, 0x0fff, 0x07ff, 0x5555, 0xaaaa, 1 << 12, 1 << 14} {
+		for _, shape := range []uint32{0, 0xfffff, 0x0fff, 0x07ff, 0x55555, 0xaaaaa, 1 << 12, 1 << 14, 0xf0000} {
 			checkPersonJSON(t, fuzzPerson(s, s+"x", "<"+s+">", shape))
 		}
 	}
@@ -93,7 +94,7 @@ func checkPersonDecode(t *testing.T, raw []byte) {
 
 func TestPersonSnapshotDecodingIsWhatEncodingJSONReads(t *testing.T) {
 	for _, s := range oddStrings {
-		for _, shape := range []uint32{0, 0xffff, 0x0fff, 0x07ff, 0x5555, 0xaaaa, 1 << 12, 1 << 14} {
+		for _, shape := range []uint32{0, 0xfffff, 0x0fff, 0x07ff, 0x55555, 0xaaaaa, 1 << 12, 1 << 14, 0xf0000} {
 			raw, err := json.Marshal(fuzzPerson(s, s+"x", "<"+s+">", shape))
 			if err != nil {
 				t.Fatal(err)
