@@ -49,9 +49,20 @@ func TestTheMetricsEndpointServesTheWriterAndTransformerMetricsAlongTheOthers(t 
 	body, _ := io.ReadAll(res.Body)
 	for _, name := range []string{"orosync_writer_batches_committed_total", "orosync_writer_versions_applied_total",
 		"orosync_writer_events_relayed_total", "orosync_writer_dead_letters_total", "orosync_transformer_changes_total",
-		"orosync_transformer_dead_letters_total"} {
+		"orosync_transformer_dead_letters_total", "orosync_writer_paused"} {
 		if !strings.Contains(string(body), "\n"+name+" ") {
 			t.Errorf("/metrics does not serve %s:\n%s", name, body)
 		}
 	}
+
+	t.Run("readiness", func(t *testing.T) {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = res.Body.Close() }()
+		if body, _ := io.ReadAll(res.Body); res.StatusCode != http.StatusOK || string(body) != "ready\n" {
+			t.Errorf("/readyz: %d %q, want 200 ready while the writer writes", res.StatusCode, body)
+		}
+	})
 }

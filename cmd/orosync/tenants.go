@@ -201,6 +201,15 @@ func (p pipeline) writerScopes() map[string]writer.Scope {
 	return out
 }
 
+// ready answers a readiness probe: 503 while the writer waits for PostgreSQL (down, or refusing writes), saying why.
+func ready(w http.ResponseWriter, wm *writer.Metrics) {
+	if ok, why := wm.Ready(); !ok {
+		http.Error(w, "not ready: the writer waits for PostgreSQL: "+why, http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
 // runTenants is `orosync run --config FILE`: every configured connection in this process, sharing NATS,
 // PostgreSQL and the transformer and writer.
 func runTenants(ctx context.Context, c *common, path string, svcs services, pollEvery, reconcileEvery time.Duration, withMercato bool, stdout, stderr io.Writer) error {
@@ -284,6 +293,7 @@ func newMetricsServer(timeouts httpTimeouts) (metricsSet, func(), error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { ready(w, wm) })
 	srv := timeouts.orDefault().server(mux)
 	go func() { _ = srv.Serve(ln) }()
 	return set, func() { _ = srv.Close() }, nil

@@ -13,32 +13,66 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// DatabaseDown says whether a failed batch failed because of the database rather than its changes: the server
-// is unreachable, restarting or shutting down, or the transaction lost a serialization race. Such a batch is
-// retried as it is, however long that takes; only failures of the changes themselves count towards
-// dead-lettering (a PostgreSQL restart must not send good changes to the dead-letter stream).
-func (s *Store) DatabaseDown(ctx context.Context, err error) bool {
+// DatabaseDown says whether a failed batch failed because of the database rather than its changes, and why: the
+// server is unreachable, restarting or shutting down, the transaction lost a serialization race, or PostgreSQL
+// refuses writes for reasons of its own (read-only after a failover, disk full, out of memory or another resource,
+// a statement timeout, a permission revoked, an I/O error). Such a batch is retried as it is, however long that
+// takes; only failures of the changes themselves count towards dead-lettering (a PostgreSQL restart or a full disk
+// must not send good changes to the dead-letter stream).
+func (s *Store) DatabaseDown(ctx context.Context, err error) (bool, string) {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		switch {
-		case len(pgErr.Code) == 5 && pgErr.Code[:2] == "08", // connection exception
-			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // admin/crash shutdown, cannot connect now
-			pgErr.Code == "53300",                        // too many connections
-			pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock
-			return true
+		if why := refusal(pgErr.Code); why != "" {
+			return true, why + " (SQLSTATE " + pgErr.Code + ")"
 		}
-		return false // the server answered: the statement itself failed
+		return false, "" // the server answered: the statement itself failed
 	}
 	var netErr net.Error
 	var connErr *pgconn.ConnectError
 	if errors.As(err, &netErr) || errors.As(err, &connErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		pgconn.SafeToRetry(err) {
-		return true
+		return true, "unreachable"
 	}
 	// Anything else that did not come from the server (a connection closed under the statement, ...): ask it.
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return s.pool.Ping(pctx) != nil
+	if s.pool.Ping(pctx) != nil {
+		return true, "unreachable"
+	}
+	return false, ""
+}
+
+// refusal names an SQLSTATE that is the database's doing, not the batch's ("" for the others).
+func refusal(code string) string {
+	class := ""
+	if len(code) == 5 {
+		class = code[:2]
+	}
+	switch {
+	case class == "08":
+		return "connection lost"
+	case code == "57P01", code == "57P02", code == "57P03":
+		return "shutting down or starting"
+	case code == "40001", code == "40P01":
+		return "serialization failure or deadlock"
+	case code == "25006":
+		return "read-only (a standby, or after a failover)"
+	case code == "53100":
+		return "disk full"
+	case code == "53200":
+		return "out of memory"
+	case class == "53":
+		return "out of a resource"
+	case code == "57014":
+		return "statement timeout or cancelled"
+	case code == "55P03":
+		return "lock timeout"
+	case code == "42501":
+		return "permission denied"
+	case class == "58":
+		return "system or I/O error"
+	}
+	return ""
 }
 
 // NewPool opens a pool configured for the writer's statements (PoolConfig). With replicationRole its sessions

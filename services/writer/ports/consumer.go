@@ -32,17 +32,21 @@ type Consumer struct {
 	BatchSize   int
 	// A change failing this many deliveries on its own is dead-lettered.
 	MaxFailures uint64
-	// DatabaseDown says whether a failure is the database's (unreachable, restarting) rather than the batch's:
-	// such a batch is kept and retried until it commits, nothing is dead-lettered. Nil: every failure is the
-	// batch's.
-	DatabaseDown func(context.Context, error) bool
-	Now          func() time.Time
+	// DatabaseDown says whether a failure is the database's (unreachable, restarting, refusing writes) rather than
+	// the batch's, and why: such a batch is kept and retried until it commits, nothing is dead-lettered. Nil: every
+	// failure is the batch's.
+	DatabaseDown func(context.Context, error) (bool, string)
+	// Paused, when set, hears why the writer waits for the database, and "" once a batch commits again (metrics,
+	// readiness).
+	Paused func(why string)
+	Now    func() time.Time
 	// DeadLettered, when set, is called for each change parked in the dead-letter stream (metrics).
 	DeadLettered func()
 }
 
-// DatabaseUnavailable is logged (warning) each time a batch waits for the database to come back.
-const DatabaseUnavailable = "writer: database unavailable; retrying the batch"
+// DatabaseUnavailable is logged (warning, with why and the SQLSTATE) each time a batch waits for the database to
+// come back or take writes again.
+const DatabaseUnavailable = "writer: database unavailable or refusing writes; retrying the batch"
 
 type pending struct {
 	msg    jetstream.Msg
@@ -117,8 +121,17 @@ func (c *Consumer) apply(ctx context.Context, work []pending) {
 		changes[i] = p.change
 	}
 	res, err := c.Apply.Handle(ctx, changes)
-	for wait := 250 * time.Millisecond; err != nil && ctx.Err() == nil && c.DatabaseDown != nil && c.DatabaseDown(ctx, err); {
-		c.Log.Warn(DatabaseUnavailable, "changes", len(work), "retry_in", wait, "err", err)
+	paused := false
+	for wait := 250 * time.Millisecond; err != nil && ctx.Err() == nil; {
+		down, why := c.databaseDown(ctx, err)
+		if !down {
+			break
+		}
+		c.Log.Warn(DatabaseUnavailable, "why", why, "changes", len(work), "retry_in", wait, "err", err)
+		if c.Paused != nil {
+			c.Paused(why)
+			paused = true
+		}
 		for _, p := range work {
 			_ = p.msg.InProgress() // keeps the batch ours while the database is away
 		}
@@ -129,6 +142,9 @@ func (c *Consumer) apply(ctx context.Context, work []pending) {
 		}
 		wait = min(2*wait, 5*time.Second)
 		res, err = c.Apply.Handle(ctx, changes)
+	}
+	if paused {
+		c.Paused("") // writing again, whatever this batch's outcome
 	}
 	if err == nil {
 		for _, p := range work {
@@ -153,6 +169,13 @@ func (c *Consumer) apply(ctx context.Context, work []pending) {
 	half := len(work) / 2
 	c.apply(ctx, work[:half])
 	c.apply(ctx, work[half:])
+}
+
+func (c *Consumer) databaseDown(ctx context.Context, err error) (bool, string) {
+	if c.DatabaseDown == nil {
+		return false, ""
+	}
+	return c.DatabaseDown(ctx, err)
 }
 
 func (c *Consumer) fail(ctx context.Context, p pending, err error) {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,6 +17,10 @@ type Metrics struct {
 	relayed      prometheus.Counter
 	relayErrors  prometheus.Counter
 	deadLettered prometheus.Counter
+	paused       prometheus.Gauge
+
+	mu    sync.Mutex
+	pause string // why the writer waits for the database; "" while it writes
 }
 
 // NewMetrics registers the writer metrics with reg.
@@ -34,8 +39,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Outbox relay passes that failed and were rolled back (their events are retried)."}),
 		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Name: "orosync_writer_dead_letters_total",
 			Help: "Changes the writer parked in OROSYNC_DLQ."}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "orosync_writer_paused",
+			Help: "1 while the writer waits for PostgreSQL to come back or take writes again (its batch kept, nothing dead-lettered)."}),
 	}
-	for _, c := range []prometheus.Collector{m.batches, m.versions, m.outcomes, m.relayed, m.relayErrors, m.deadLettered} {
+	for _, c := range []prometheus.Collector{m.batches, m.versions, m.outcomes, m.relayed, m.relayErrors, m.deadLettered, m.paused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("writer metrics: %w", err)
 		}
@@ -69,4 +76,28 @@ func (m *Metrics) deadLetter() {
 	if m != nil {
 		m.deadLettered.Inc()
 	}
+}
+
+func (m *Metrics) setPaused(why string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.pause = why
+	m.mu.Unlock()
+	if why == "" {
+		m.paused.Set(0)
+		return
+	}
+	m.paused.Set(1)
+}
+
+// Ready says whether the writer writes: not while it waits for PostgreSQL (why says for what).
+func (m *Metrics) Ready() (ready bool, why string) {
+	if m == nil {
+		return true, ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pause == "", m.pause
 }

@@ -97,7 +97,7 @@ func Run(ctx context.Context, cfg Config) error {
 	consumer := &ports.Consumer{
 		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store, Rules: cfg.Rules}, Log: log, BatchSize: cfg.BatchSize,
 		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok }, DatabaseDown: store.DatabaseDown,
-		DeadLettered: cfg.Metrics.deadLetter,
+		DeadLettered: cfg.Metrics.deadLetter, Paused: cfg.Metrics.setPaused,
 		Committed: func(r app.Result) {
 			if r.Created+r.Updated+r.Deleted+r.Conflicts > 0 {
 				fwd.Wake()
