@@ -225,6 +225,9 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 
 // Run runs the services of p.Services (every one when nil) until ctx is done.
 func (p pipeline) Run(ctx context.Context) error {
+	if err := p.claimScopes(ctx); err != nil {
+		return err
+	}
 	defer p.tuneGC()()
 	g, ctx := errgroup.WithContext(ctx)
 	p.startConsumers(ctx, g)
@@ -251,6 +254,9 @@ type SyncReport struct {
 // drains again; then it stops the services.
 func (p pipeline) SyncOnce(ctx context.Context) (SyncReport, error) {
 	var rep SyncReport
+	if err := p.claimScopes(ctx); err != nil {
+		return rep, err
+	}
 	defer p.tuneGC()()
 	svcCtx, stop := context.WithCancel(ctx)
 	g, gctx := errgroup.WithContext(svcCtx)

@@ -151,6 +151,12 @@ func loadTenants(path string, lookup func(string) (string, bool), metrics *oro.M
 			types = supportedTypes()
 		}
 		scope := writer.Scope{TenantID: tid, OrganizationID: oid}
+		for _, o := range out {
+			if tid != uuid.Nil && oid != uuid.Nil && o.Scope.TenantID == tid && o.Scope.OrganizationID == oid {
+				bad("mercato", fmt.Sprintf("the tenantId and organizationId of %s: two connections in one Mercato organization "+
+					"would overwrite and tombstone each other's records; give each an organization of its own", o.Name))
+			}
+		}
 		if err == nil {
 			if scope.DEK, err = keys.TenantDEK(tid.String()); err != nil {
 				bad("mercato.tenantId", err.Error())
