@@ -58,7 +58,8 @@ func (c *command) secretVar(p *string, name, value, usage string) {
 	c.Var(secretValue{p}, name, usage)
 }
 
-// urlVar defines a connection-string flag whose usage shows its default without a password (redact.URL).
+// urlVar defines a connection-string flag whose usage shows its default as is, or as (set) when it holds a
+// password or token (anything redact.URL would hide).
 func (c *command) urlVar(p *string, name, value, usage string) {
 	*p = value
 	c.Var(urlValue{p}, name, usage)
@@ -87,7 +88,10 @@ func (u urlValue) String() string {
 	if u.p == nil {
 		return ""
 	}
-	return redact.URL(*u.p)
+	if redact.URL(*u.p) != *u.p {
+		return "(set)"
+	}
+	return *u.p
 }
 
 func (u urlValue) Set(v string) error { *u.p = v; return nil }

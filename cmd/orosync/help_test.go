@@ -370,7 +370,7 @@ func TestUsageAndErrorsNeverShowSecrets(t *testing.T) {
 			if args[len(args)-1] != "-h" {
 				return
 			}
-			for _, shown := range map[string][]string{"run": {"(default (set))", "(default postgres://orosync:xxxxx@", "(default nats://app:xxxxx@"},
+			for _, shown := range map[string][]string{"run": {"(DATABASE_URL) (default (set))", "(OROSYNC_NATS_URL) (default (set))", "(default (set))"},
 				"conflicts": {"(default (set))"}, "sim": {"(default (set))"}}[args[0]] {
 				if !strings.Contains(r.stdout, shown) {
 					t.Errorf("the usage lacks %q:\n%s", shown, r.stdout)
