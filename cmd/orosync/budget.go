@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/oro"
 	poller "github.com/orosync/orosync/services/poller/service"
 )
@@ -28,7 +29,7 @@ func budgetPerMinute() (float64, error) {
 // printBudgetState prints the connection's request budget as the poller last saved it: whether it is waiting or
 // backing off, and why.
 func printBudgetState(ctx context.Context, w io.Writer, natsURL, tenant string) error {
-	nc, err := nats.Connect(natsURL, nats.Name("orosync-status"))
+	nc, err := nats.Connect(natsURL, nats.Name("orosync-status"), natsconn.Inbox(natsURL))
 	if err != nil {
 		return err
 	}

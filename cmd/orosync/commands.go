@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/orosim"
 	writer "github.com/orosync/orosync/services/writer/service"
@@ -148,6 +149,7 @@ Runs the poller (with the webhook receiver), transformer, writer and reconciler 
 	pollEvery := fs.Duration("poll-interval", envDuration("OROSYNC_POLL_INTERVAL", 10*time.Second), "delay between polls once caught up (OROSYNC_POLL_INTERVAL)")
 	reconcileEvery := fs.Duration("reconcile-interval", envDuration("OROSYNC_RECONCILE_INTERVAL", 15*time.Minute), "delay between reconcile passes (OROSYNC_RECONCILE_INTERVAL)")
 	cfgFile := fs.String("config", env("OROSYNC_CONFIG", ""), "tenants file (YAML or JSON) with several Oro connections; replaces the single-connection flags (OROSYNC_CONFIG)")
+	fs.BoolVar(&c.applyContracts, "apply-contracts", envBoolOr("OROSYNC_APPLY_CONTRACTS", true), "create the streams, consumers and buckets contracts/ defines when missing; false when the process connects as a service's NATS user, which may not (an admin applies them with orosync migrate --nats-url) (OROSYNC_APPLY_CONTRACTS)")
 	svcList := fs.String("services", env("OROSYNC_SERVICES", "all"), "the services this process runs, comma-separated: poller (with the webhook receiver), transformer, writer, reconciler; one process per service scales them apart on a cluster (OROSYNC_SERVICES)")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -174,7 +176,7 @@ Runs the poller (with the webhook receiver), transformer, writer and reconciler 
 	if r.nats != nil {
 		fmt.Fprintf(stdout, "Embedded NATS at %s, streams under %s\n", r.natsURL, r.nats.JetStreamConfig().StoreDir)
 	}
-	if err := prepare(ctx, r.natsURL, c.databaseURL, c.replicas, *withMercato, log); err != nil {
+	if err := prepare(ctx, r.natsURL, c.databaseURL, c.replicas, c.applyContracts, *withMercato, log); err != nil {
 		return err
 	}
 	p, err := c.pipeline(r, log)
@@ -190,14 +192,21 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newCommand("migrate", `orosync migrate [flags]
 
 Creates or upgrades orosync's own tables (orosync_*) on the database; with --with-mercato-schema also Open
-Mercato's tables, for a development or test database.`, stdout, stderr)
+Mercato's tables, for a development or test database; with --nats-url also the streams, consumers and buckets
+contracts/ defines (the services' own NATS users may not create them).`, stdout, stderr)
 	dbURL := fs.url("database-url", env("DATABASE_URL", defaultDBURL), "Mercato's PostgreSQL `URL` (DATABASE_URL)")
 	withMercato := fs.Bool("with-mercato-schema", false, "also create Open Mercato's own tables, as its migrations define them: dev/test databases only")
+	var natsURL string
+	fs.urlVar(&natsURL, "nats-url", env("OROSYNC_NATS_ADMIN_URL", ""), "also create the streams, consumers and buckets contracts/ defines on this NATS `URL`, as a user allowed to (admin) (OROSYNC_NATS_ADMIN_URL)")
+	replicas := fs.Int("replicas", 0, "with --nats-url: stream and bucket replicas (3 on a 3-node cluster; 0 keeps contracts/: 1)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if err := migrate(ctx, *dbURL, *withMercato, slog.Default()); err != nil {
+	if err := prepare(ctx, natsURL, *dbURL, *replicas, natsURL != "", *withMercato, slog.Default()); err != nil {
 		return err
+	}
+	if natsURL != "" {
+		fmt.Fprintf(stdout, "NATS at %s has the streams, consumers and buckets of contracts/.\n", redact.URL(natsURL))
 	}
 	if *withMercato {
 		fmt.Fprintln(stdout, "Open Mercato's tables and orosync's tables are up to date.")

@@ -26,6 +26,14 @@ func envBool(name string) bool {
 	return b
 }
 
+// envBoolOr is the variable's boolean value, def when it is unset or not a boolean.
+func envBoolOr(name string, def bool) bool {
+	if b, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+		return b
+	}
+	return def
+}
+
 func envDuration(name string, def time.Duration) time.Duration {
 	if v, ok := os.LookupEnv(name); ok {
 		if d, err := time.ParseDuration(v); err == nil {
@@ -62,6 +70,8 @@ type common struct {
 	conflictPolicy string
 	noEmailMatch   bool
 	replicaRole    bool
+	// applyContracts: orosync run creates what contracts/ defines (--apply-contracts).
+	applyContracts bool
 }
 
 func (c *common) register(fs *command) {

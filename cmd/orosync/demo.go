@@ -48,7 +48,7 @@ what landed where.`, stdout, stderr)
 		return err
 	}
 	defer r.Close()
-	if err := prepare(ctx, r.natsURL, c.databaseURL, c.replicas, true, log); err != nil {
+	if err := prepare(ctx, r.natsURL, c.databaseURL, c.replicas, true, true, log); err != nil {
 		return err
 	}
 	p, err := c.pipeline(r, log)

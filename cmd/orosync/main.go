@@ -25,6 +25,7 @@ Usage:
   orosync conflicts list|show|resolve   the writer's review queue of sync conflicts
   orosync map      [flags]   preview a mapping: JSON:API document on stdin → changes as JSON lines (--report: fidelity)
   orosync replay   [flags]   re-transform ORO_RAW with another mapping version on a new durable consumer
+  orosync nats-accounts [flags]  nats-server users with least privilege for every service and connection
 
 "orosync COMMAND -h" (or "orosync help COMMAND") prints a command's flags, with the environment variable a flag
 reads its default from where it has one; it does nothing else.
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMap(args[1:], stdinReader, stdout, stderr)
 	case "replay":
 		return cmdReplay(ctx, args[1:], stdout, stderr)
+	case "nats-accounts":
+		return cmdNATSAccounts(ctx, args[1:], stdout, stderr)
 	case "reconcile":
 		return cmdReconcile(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

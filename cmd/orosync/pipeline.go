@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts"
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
@@ -125,9 +126,13 @@ type pollerProgress struct {
 	Published int
 }
 
-// prepare applies the contracts (streams, consumers, buckets) and migrates orosync's tables.
-func prepare(ctx context.Context, natsURL, databaseURL string, replicas int, withMercato bool, log *slog.Logger) error {
-	nc, err := nats.Connect(natsURL, nats.Name("orosync-setup"))
+// prepare applies the contracts (streams, consumers, buckets) unless told not to (the services' own NATS users may
+// not: an admin applies them with orosync migrate --nats-url) and migrates orosync's tables.
+func prepare(ctx context.Context, natsURL, databaseURL string, replicas int, applyContracts, withMercato bool, log *slog.Logger) error {
+	if !applyContracts {
+		return migrate(ctx, databaseURL, withMercato, log)
+	}
+	nc, err := nats.Connect(natsURL, nats.Name("orosync-setup"), natsconn.Inbox(natsURL))
 	if err != nil {
 		return fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
 	}
@@ -225,8 +230,11 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 
 // Run runs the services of p.Services (every one when nil) until ctx is done.
 func (p pipeline) Run(ctx context.Context) error {
-	if err := p.claimScopes(ctx); err != nil {
-		return err
+	// The writer writes into the scopes; a process without it (and its NATS user) leaves the claim to the writer's.
+	if p.Services.has(svcWriter) {
+		if err := p.claimScopes(ctx); err != nil {
+			return err
+		}
 	}
 	defer p.tuneGC()()
 	g, ctx := errgroup.WithContext(ctx)
@@ -285,7 +293,7 @@ func (p pipeline) SyncOnce(ctx context.Context) (SyncReport, error) {
 // drain waits until the transformer and writer have nothing pending and the outbox is relayed. The state lives
 // on the NATS server and in PostgreSQL, so it is polled.
 func (p pipeline) drain(ctx context.Context) error {
-	nc, err := nats.Connect(p.NatsURL, nats.Name("orosync-drain"))
+	nc, err := nats.Connect(p.NatsURL, nats.Name("orosync-drain"), natsconn.Inbox(p.NatsURL))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/oro"
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
@@ -121,7 +122,7 @@ func cmdReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func reconcilerKV(ctx context.Context, natsURL string) (jetstream.KeyValue, func(), error) {
-	nc, err := nats.Connect(natsURL, nats.Name("orosync-reconcile"))
+	nc, err := nats.Connect(natsURL, nats.Name("orosync-reconcile"), natsconn.Inbox(natsURL))
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
 	}

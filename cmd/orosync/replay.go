@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts"
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/events/redact"
 	transformer "github.com/orosync/orosync/services/transformer/service"
@@ -39,7 +40,7 @@ func ReplayConsumer(version string) string { return "transformer-" + version }
 // from Since, runs the transformer with the mapping on it until it has caught up, and returns. The consumer stays,
 // so a second run resumes; the pipeline's own consumer is not touched.
 func replay(ctx context.Context, cfg replayConfig) (uint64, error) {
-	nc, err := nats.Connect(cfg.NatsURL, nats.Name("orosync-replay"))
+	nc, err := nats.Connect(cfg.NatsURL, nats.Name("orosync-replay"), natsconn.Inbox(cfg.NatsURL))
 	if err != nil {
 		return 0, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(cfg.NatsURL), err)
 	}

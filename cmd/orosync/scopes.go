@@ -8,6 +8,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts"
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events/redact"
 )
 
@@ -18,12 +20,12 @@ import (
 
 // scopeKey is the key of the claim on a Mercato tenant and organization.
 func scopeKey(s connection) string {
-	return "_scope." + s.Scope.TenantID.String() + "." + s.Scope.OrganizationID.String()
+	return contracts.ScopeKeyPrefix + "." + s.Scope.TenantID.String() + "." + s.Scope.OrganizationID.String()
 }
 
 // claimScopes claims the Mercato scope of every connection for it, and refuses a scope another connection claimed.
 func (p pipeline) claimScopes(ctx context.Context) error {
-	nc, err := nats.Connect(p.NatsURL, append(p.NatsOptions, nats.Name("orosync-scopes"))...)
+	nc, err := nats.Connect(p.NatsURL, append([]nats.Option{natsconn.Inbox(p.NatsURL)}, append(p.NatsOptions, nats.Name("orosync-scopes"))...)...)
 	if err != nil {
 		return fmt.Errorf("connecting to NATS at %s: %w", redact.URL(p.NatsURL), err)
 	}

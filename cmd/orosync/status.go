@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
@@ -96,7 +97,7 @@ Without --nats-url it reads the embedded server's streams from --data-dir.`, std
 }
 
 func status(ctx context.Context, natsURL, databaseURL, tenant string, types []string, tid, oid uuid.UUID) ([]typeStatus, error) {
-	nc, err := nats.Connect(natsURL, nats.Name("orosync-status"))
+	nc, err := nats.Connect(natsURL, nats.Name("orosync-status"), natsconn.Inbox(natsURL))
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
 	}

@@ -242,7 +242,7 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 		natsURL = url
 		fmt.Fprintf(stdout, "Embedded NATS at %s, streams under %s\n", url, srv.JetStreamConfig().StoreDir)
 	}
-	if err := prepare(ctx, natsURL, c.databaseURL, c.replicas, withMercato, log); err != nil {
+	if err := prepare(ctx, natsURL, c.databaseURL, c.replicas, c.applyContracts, withMercato, log); err != nil {
 		return err
 	}
 	rules, err := parseRules(c.conflictPolicy)

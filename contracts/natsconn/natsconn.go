@@ -9,11 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/orosync/orosync/contracts"
 	"github.com/orosync/orosync/events/redact"
 )
 
@@ -48,16 +51,24 @@ func Options(name string, log *slog.Logger) []nats.Option {
 			}
 			log.Warn("NATS disconnected; reconnecting without limit", "err", err)
 		}),
+		// Errors the server sends asynchronously: a permissions violation (a user denied what it tried) among them.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if sub != nil {
+				log.Error("NATS error", "subject", sub.Subject, "err", err)
+				return
+			}
+			log.Error("NATS error", "err", err)
+		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("NATS reconnected", "url", redact.URL(nc.ConnectedUrl()), "reconnects", nc.Stats().Reconnects)
 		}),
 	}
 }
 
-// Connect dials url with Options(name, log) followed by opts.
+// Connect dials url with Options(name, log) and Inbox(url) followed by opts.
 func Connect(url, name string, log *slog.Logger, opts ...nats.Option) (*Conn, error) {
 	c := &Conn{name: name, closed: make(chan struct{})}
-	all := append(Options(name, log), opts...)
+	all := append(append(Options(name, log), Inbox(url)), opts...)
 	all = append(all, nats.ClosedHandler(func(*nats.Conn) { c.once.Do(func() { close(c.closed) }) }))
 	nc, err := nats.Connect(url, all...)
 	if err != nil {
@@ -65,6 +76,27 @@ func Connect(url, name string, log *slog.Logger, opts ...nats.Option) (*Conn, er
 	}
 	c.Conn = nc
 	return c, nil
+}
+
+// User is the user name in url (the first of a comma-separated list that has one), "" without one.
+func User(url string) string {
+	for _, u := range strings.Split(url, ",") {
+		if p, err := neturl.Parse(strings.TrimSpace(u)); err == nil && p.User != nil && p.User.Username() != "" {
+			return p.User.Username()
+		}
+	}
+	return ""
+}
+
+// Inbox makes the connection's inboxes _INBOX_<user> when url names a user (contracts.InboxPrefix): the only
+// ones that user may subscribe to under deploy/nats's permissions. Without a user they stay _INBOX.
+func Inbox(url string) nats.Option {
+	return func(o *nats.Options) error {
+		if u := User(url); u != "" {
+			o.InboxPrefix = contracts.InboxPrefix(u)
+		}
+		return nil
+	}
 }
 
 // Closed is closed once the connection is.

@@ -89,3 +89,16 @@ func TestAFailedConnectNamesTheURLWithoutItsPassword(t *testing.T) {
 		t.Fatalf("error %v: want the server's address without the password", err)
 	}
 }
+
+func TestUserIsTheFirstUserNamedInTheURLs(t *testing.T) {
+	for url, want := range map[string]string{
+		"nats://127.0.0.1:4222":                                  "",
+		"nats://poller-acme:pw@127.0.0.1:4222":                   "poller-acme",
+		"nats://127.0.0.1:4222, nats://writer:pw@127.0.0.1:4223": "writer",
+		"nats://writer:p%40ss@a:1,nats://writer:p%40ss@b:1":      "writer",
+	} {
+		if got := natsconn.User(url); got != want {
+			t.Errorf("User(%q) = %q, want %q", url, got, want)
+		}
+	}
+}

@@ -108,11 +108,26 @@ async function fetchBatch(c: Consumer, max: number, expires: number): Promise<Js
   return out
 }
 
+// inboxPrefix is _INBOX_<user> when the URL names a user: orosync's NATS users (deploy/nats/accounts.conf, user
+// mercato) may subscribe to their own inboxes only. Without a user, nats.js's default.
+export function inboxPrefix(servers: string): string | undefined {
+  for (const s of servers.split(',')) {
+    try {
+      const user = decodeURIComponent(new URL(s.trim()).username)
+      if (user) return `_INBOX_${user}`
+    } catch {
+      // not a URL (host:port): no user in it
+    }
+  }
+  return undefined
+}
+
 // consume runs until signal aborts, then drains the connection.
 export async function consume(opts: ConsumerOptions, h: Handler, signal: AbortSignal): Promise<void> {
   const log = opts.log ?? ((s: string) => console.log(s))
   // waitOnFirstConnect: Mercato may start before orosync's NATS is up.
-  const nc = await connect({ servers: opts.servers, name: 'mercato-sync-orocrm', maxReconnectAttempts: -1, waitOnFirstConnect: true })
+  const nc = await connect({ servers: opts.servers, name: 'mercato-sync-orocrm', maxReconnectAttempts: -1, waitOnFirstConnect: true,
+    inboxPrefix: inboxPrefix(opts.servers) })
   try {
     await ensureConsumer(nc, opts.config)
     const c = await jetstream(nc).consumers.get(STREAM, opts.config.durable_name)

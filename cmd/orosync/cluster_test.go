@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orosync/orosync/contracts"
+	"github.com/orosync/orosync/contracts/natsconn"
+	"github.com/orosync/orosync/mercatodb/dbtest"
+	"github.com/orosync/orosync/orosim"
+)
+
+// clusterEnv is a 3-node cluster with orosync's contracts applied by the admin at 3 replicas, a simulator and a
+// database.
+type clusterEnv struct {
+	t      *testing.T
+	ctx    context.Context
+	nats   *natsCluster
+	sim    *orosim.Server
+	oroURL string
+	dbURL  string
+	db     *pgxpool.Pool
+}
+
+func newClusterEnv(t *testing.T, contacts int, timeout time.Duration) *clusterEnv {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	sim := orosim.New(orosim.Config{ClientID: "orosync", ClientSecret: "s3cret", Contacts: contacts, Seed: 11})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	e := &clusterEnv{t: t, ctx: ctx, nats: startNATSCluster(t, "acme", "globex"), sim: sim, oroURL: srv.URL + "/api",
+		dbURL: dbtest.NewDatabase(t)}
+	var err error
+	if e.db, err = pgxpool.New(ctx, e.dbURL); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.db.Close)
+	if err := run(ctx, []string{"migrate", "--database-url", e.dbURL, "--nats-url", e.nats.URL(contracts.UserAdmin), "--replicas", "3"},
+		io.Discard, io.Discard); err != nil {
+		t.Fatalf("orosync migrate --nats-url (admin) --replicas 3: %v", err)
+	}
+	t.Setenv("OROSYNC_ORO_CLIENT_SECRET", "s3cret")
+	return e
+}
+
+// start runs `orosync run --services svc` as the service's own NATS user of connection acme.
+func (e *clusterEnv) start(svc string, extra ...string) *child {
+	user := map[string]string{svcPoller: contracts.PollerUser("acme"), svcReconciler: contracts.ReconcilerUser("acme"),
+		svcTransformer: contracts.UserTransformer, svcWriter: contracts.UserWriter}[svc]
+	args := []string{"run", "--services", svc, "--apply-contracts=false", "--nats-url", e.nats.URL(user), "--database-url", e.dbURL,
+		"--tenant", "acme", "--types", "contacts", "--log-level", "warn"}
+	if svc == svcPoller || svc == svcReconciler {
+		args = append(args, "--oro-url", e.oroURL, "--poll-interval", "1s")
+	}
+	return startOrosync(e.t, append(args, extra...)...)
+}
+
+// waitForPersons waits until Mercato holds want people from Oro, failing if a process ends first.
+func (e *clusterEnv) waitForPersons(want int, procs map[string]*child) {
+	e.t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for persons := 0; persons < want; {
+		select {
+		case <-e.ctx.Done():
+			e.t.Fatalf("%d of %d contacts reached Mercato: %v\n%s", persons, want, e.ctx.Err(), outputs(procs))
+		case <-tick.C:
+		}
+		for name, c := range procs {
+			select {
+			case <-c.Exited():
+				e.t.Fatalf("%s ended: %v\n%s", name, c.err, c.output)
+			default:
+			}
+		}
+		if err := e.db.QueryRow(e.ctx, `SELECT count(*) FROM customer_people p JOIN sync_external_id_mappings m
+			ON m.internal_entity_id = p.entity_id AND m.internal_entity_type = 'customers.person'`).Scan(&persons); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+func outputs(procs map[string]*child) string {
+	var b strings.Builder
+	for name, c := range procs {
+		b.WriteString("--- " + name + "\n" + c.output.String())
+	}
+	return b.String()
+}
+
+// userConn is a connection as one user that reports the server's asynchronous errors (permission violations).
+type userConn struct {
+	*nats.Conn
+	js     jetstream.JetStream
+	errors chan error
+}
+
+func (e *clusterEnv) connectAs(user string) *userConn {
+	e.t.Helper()
+	u := &userConn{errors: make(chan error, 64)}
+	url := e.nats.URL(user)
+	nc, err := nats.Connect(url, natsconn.Inbox(url), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		select {
+		case u.errors <- err:
+		default:
+		}
+	}))
+	if err != nil {
+		e.t.Fatalf("connecting as %s: %v", user, err)
+	}
+	e.t.Cleanup(nc.Close)
+	u.Conn = nc
+	if u.js, err = jetstream.New(nc); err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// denied waits for the server's permissions violation naming subject (what refused it), failing on another error
+// or none before the context ends.
+func (u *userConn) denied(t *testing.T, ctx context.Context, what, subject string) {
+	t.Helper()
+	for {
+		select {
+		case err := <-u.errors:
+			if errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
+				return
+			}
+			if !errors.Is(err, nats.ErrPermissionViolation) {
+				t.Fatalf("%s: error %v, want a permissions violation", what, err)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s: no permissions violation for %s", what, subject)
+		}
+	}
+}
+
+// publishDenied publishes to subject and waits for the violation.
+func (u *userConn) publishDenied(t *testing.T, ctx context.Context, subject string) {
+	t.Helper()
+	if err := u.Publish(subject, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.FlushWithContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u.denied(t, ctx, "publish to "+subject, subject)
+}
+
+// subscribeDenied subscribes to subject and waits for the violation.
+func (u *userConn) subscribeDenied(t *testing.T, ctx context.Context, subject string) {
+	t.Helper()
+	if _, err := u.SubscribeSync(subject); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.FlushWithContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	u.denied(t, ctx, "subscription to "+subject, subject)
+}
+
+// kv opens OROSYNC_CURSORS as the user.
+func (u *userConn) kv(t *testing.T, ctx context.Context) jetstream.KeyValue {
+	t.Helper()
+	kv, err := u.js.KeyValue(ctx, "OROSYNC_CURSORS")
+	if err != nil {
+		t.Fatalf("opening OROSYNC_CURSORS: %v", err)
+	}
+	return kv
+}
+
+// putDenied tries a key-value write and checks it was refused and the key is absent.
+func (u *userConn) putDenied(t *testing.T, ctx context.Context, admin jetstream.KeyValue, key string) {
+	t.Helper()
+	kv := u.kv(t, ctx)
+	pctx, cancel := context.WithTimeout(ctx, time.Second) // the refused write gets no acknowledgement: the violation tells
+	defer cancel()
+	if _, err := kv.Put(pctx, key, []byte("x")); err == nil {
+		t.Fatalf("writing %s succeeded", key)
+	}
+	u.denied(t, ctx, "writing "+key, "$KV.OROSYNC_CURSORS."+key)
+	if _, err := admin.Get(ctx, key); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("%s after the refused write: %v, want not found", key, err)
+	}
+}
+
+func TestClusterRunsEachServiceAsItsOwnNATSUserWithLeastPrivilege(t *testing.T) {
+	const contacts = 300
+	e := newClusterEnv(t, contacts, 4*time.Minute)
+	admin := e.connectAs(contracts.UserAdmin)
+	t.Run("streams and the bucket have three replicas", func(t *testing.T) {
+		names := []string{"ORO_RAW", "MERCATO_CHANGES", "MERCATO_EVENTS", "OROSYNC_DLQ", "KV_OROSYNC_CURSORS"}
+		for _, n := range names {
+			st, err := admin.js.Stream(e.ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := st.CachedInfo()
+			if info.Config.Replicas != 3 || info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
+				t.Errorf("stream %s: %d replicas configured, cluster %+v; want 3", n, info.Config.Replicas, info.Cluster)
+			}
+		}
+	})
+
+	procs := map[string]*child{}
+	for _, svc := range allServices {
+		procs[svc] = e.start(svc, "--reconcile-interval", "1h")
+	}
+	e.waitForPersons(contacts, procs)
+	for svc, c := range procs {
+		if out := c.output.String(); strings.Contains(out, "Permissions Violation") {
+			t.Errorf("the %s was refused something it does:\n%s", svc, out)
+		}
+	}
+
+	adminKV := admin.kv(t, e.ctx)
+	poller, reconciler := e.connectAs(contracts.PollerUser("acme")), e.connectAs(contracts.ReconcilerUser("acme"))
+	transformer, writer, mercato := e.connectAs(contracts.UserTransformer), e.connectAs(contracts.UserWriter), e.connectAs(contracts.UserMercato)
+	t.Run("each user writes its own keys", func(t *testing.T) {
+		for u, key := range map[*userConn]string{poller: "acme._test", reconciler: "_reconciler.acme._test", writer: "_scope._test"} {
+			if _, err := u.kv(t, e.ctx).Put(e.ctx, key, []byte("ok")); err != nil {
+				t.Errorf("writing %s: %v", key, err)
+			}
+		}
+	})
+	t.Run("publishes outside a user's job are refused", func(t *testing.T) {
+		poller.publishDenied(t, e.ctx, "oro.raw.globex.contacts.1") // another tenant's subjects
+		poller.publishDenied(t, e.ctx, "mercato.changes.acme.person.contacts.1")
+		poller.publishDenied(t, e.ctx, "$JS.API.CONSUMER.DELETE.ORO_RAW.transformer")
+		poller.publishDenied(t, e.ctx, "$JS.API.STREAM.PURGE.ORO_RAW")
+		reconciler.publishDenied(t, e.ctx, "oro.raw.globex.contacts.1")
+		transformer.publishDenied(t, e.ctx, "oro.raw.acme.contacts.1")
+		transformer.publishDenied(t, e.ctx, "$JS.API.CONSUMER.MSG.NEXT.MERCATO_CHANGES.writer") // the writer's deliveries
+		writer.publishDenied(t, e.ctx, "mercato.changes.acme.person.contacts.1")
+		writer.publishDenied(t, e.ctx, "$JS.API.CONSUMER.MSG.NEXT.ORO_RAW.transformer")
+		mercato.publishDenied(t, e.ctx, "mercato.events.acme.customers.person.created.1")
+		mercato.publishDenied(t, e.ctx, "$JS.API.STREAM.DELETE.MERCATO_EVENTS")
+	})
+	t.Run("subscribing to another user's inboxes is refused", func(t *testing.T) {
+		mercato.subscribeDenied(t, e.ctx, "_INBOX.>")
+		mercato.subscribeDenied(t, e.ctx, contracts.InboxPrefix(contracts.UserTransformer)+".>")
+		poller.subscribeDenied(t, e.ctx, contracts.InboxPrefix(contracts.UserWriter)+".>")
+		transformer.subscribeDenied(t, e.ctx, contracts.InboxPrefix(contracts.PollerUser("acme"))+".>")
+		writer.subscribeDenied(t, e.ctx, "oro.raw.>")
+		reconciler.subscribeDenied(t, e.ctx, contracts.InboxPrefix(contracts.PollerUser("globex"))+".>")
+	})
+	t.Run("key-value writes outside a user's keys are refused", func(t *testing.T) {
+		poller.putDenied(t, e.ctx, adminKV, "_reconciler.acme.contacts.breaker") // the reconciler's breaker
+		poller.putDenied(t, e.ctx, adminKV, "globex.contacts")                   // another tenant's cursor
+		reconciler.putDenied(t, e.ctx, adminKV, "_reconciler.globex.contacts.breaker")
+		reconciler.putDenied(t, e.ctx, adminKV, "acme.contacts_x")
+		writer.putDenied(t, e.ctx, adminKV, "acme.contacts_x")
+		transformer.publishDenied(t, e.ctx, "$KV.OROSYNC_CURSORS._scope.x") // it may not even open the bucket
+	})
+	for _, c := range procs {
+		c.stop(t)
+	}
+}
