@@ -33,7 +33,8 @@ func aggregateExamples() map[string]events.Change {
 	deal := base(events.AggregateDeal, "opportunities", "3")
 	deal.Deal = &events.Deal{Title: "Big one", Status: "win", Probability: ptr(35), ValueAmount: ptr("100.0000"),
 		ValueCurrency: ptr("USD"), ExpectedCloseAt: ptr("2026-06-30"), People: []events.OroRef{{Type: "contacts", ID: "42"}},
-		Companies: []events.OroRef{{Type: "accounts", ID: "7"}}}
+		Companies: []events.OroRef{{Type: "accounts", ID: "7"}}, Stage: &events.DealStage{ID: "won", Label: "Closed Won", Order: 5, Probability: ptr(100)},
+		Pipeline: []events.DealStage{{ID: "in_progress", Label: "Open", Order: 0, Probability: ptr(0)}, {ID: "won", Label: "Closed Won", Order: 5}}}
 	interaction := base(events.AggregateInteraction, "tasks", "9")
 	interaction.Interaction = &events.Interaction{InteractionType: "task", Title: ptr("Call back"), Status: "planned",
 		Priority: ptr(2), ScheduledAt: ptr("2026-02-01T09:00:00Z"), Entity: &events.OroRef{Type: "contacts", ID: "42"},

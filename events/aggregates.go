@@ -104,7 +104,20 @@ type Deal struct {
 	// People and Companies become customer_deal_people / customer_deal_companies rows.
 	People    []OroRef `json:"people,omitempty"`
 	Companies []OroRef `json:"companies,omitempty"`
+	// Stage is the deal's Oro status as a stage of Mercato's pipeline; Pipeline every Oro status in Oro's order,
+	// the stages of the board the deal is on. Without them (older mappings) the stage is named after Status.
+	Stage    *DealStage  `json:"stage,omitempty"`
+	Pipeline []DealStage `json:"pipeline,omitempty"`
 	Extras
+}
+
+// DealStage is an Oro opportunity status as a Mercato pipeline stage: Oro's enum id, its label (the stage's name),
+// its place in Oro's order (the stage's position) and Oro's default probability for it, in percent.
+type DealStage struct {
+	ID          string `json:"id"`
+	Label       string `json:"label"`
+	Order       int    `json:"order"`
+	Probability *int   `json:"probability"`
 }
 
 // Interaction is the customers.interaction aggregate (customer_interactions).

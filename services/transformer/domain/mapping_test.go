@@ -248,3 +248,26 @@ func FuzzParseDocumentAndMap(f *testing.F) {
 		}
 	})
 }
+
+func TestOpportunityStatusIsAStageOfOrosPipelineWithItsDefaultProbability(t *testing.T) {
+	d := mustMap(t, oroRecord(t, "opportunities", "4", `"attributes":{"name":"Big"},"relationships":{"status":{"data":{"type":"opportunitystatuses","id":"solution_development"}},"account":{"data":{"type":"accounts","id":"2"}}}`)).Deal
+	if d.Stage == nil || d.Stage.Label != "Solution Development" || d.Stage.Order != 3 || d.Probability == nil || *d.Probability != 50 {
+		t.Errorf("stage %+v, probability %v: want Solution Development at 3, Oro's default 50 %%", d.Stage, d.Probability)
+	}
+	var labels []string
+	for i, st := range d.Pipeline {
+		if st.Order != i {
+			t.Errorf("stage %s at %d, want %d", st.ID, st.Order, i)
+		}
+		labels = append(labels, st.Label)
+	}
+	if got := strings.Join(labels, ","); got != "Open,Identification & Alignment,Needs Analysis,Solution Development,Negotiation,Closed Won,Closed Lost" {
+		t.Errorf("pipeline %s", got)
+	}
+	t.Run("a status Oro added is a stage after Oro's own", func(t *testing.T) {
+		d := mustMap(t, oroRecord(t, "opportunities", "5", `"attributes":{"name":"Big","probability":0.35},"relationships":{"status":{"data":{"type":"opportunitystatuses","id":"demo_booked"}},"account":{"data":{"type":"accounts","id":"2"}}}`)).Deal
+		if d.Stage == nil || d.Stage.Label != "demo_booked" || d.Stage.Order != 7 || *d.Probability != 35 {
+			t.Errorf("stage %+v, probability %v", d.Stage, d.Probability)
+		}
+	})
+}

@@ -15,7 +15,8 @@ import (
 )
 
 // Deals (customers.deal, from Oro opportunities): a customer_deals row (id deterministic, soft-deleted by a
-// tombstone, on the stage of its status in the scope's OroCRM pipeline: pipelines.go) and its customer_deal_people /
+// tombstone, on the stage of its Oro status in the scope's OroCRM pipeline: pipelines.go), its stage transitions
+// (deal_stage_transitions.go) and its customer_deal_people /
 // customer_deal_companies links to the people and companies orosync wrote. Links to records not written yet wait
 // (orosync_waiting_refs); links a version drops are removed (the link tables have no deleted_at), only those
 // orosync made. A deleted deal keeps no links, as Mercato's delete leaves none, so people and companies stay
@@ -35,17 +36,17 @@ func dealKind() recordKind[events.Deal] {
 }
 
 const loadDealRowsSQL = `
-SELECT id, title, description, deleted_at IS NOT NULL, NULL::uuid, status FROM customer_deals WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
+SELECT id, title, description, deleted_at IS NOT NULL, pipeline_stage_id, status FROM customer_deals WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`
 
 const dealColumnsSQL = `
 INSERT INTO customer_deals (id, organization_id, tenant_id, title, description, status, value_amount, value_currency,
        probability, expected_close_at, loss_notes, pipeline_id, pipeline_stage_id, pipeline_stage, closure_outcome,
        created_at, updated_at, deleted_at)
 SELECT v.id, v.org, v.ten, v.title, v.description, v.status, v.amount::numeric, v.currency, v.probability, v.close_at, v.loss,
-       v.pipeline, v.stage, v.status, v.closure, $16, $16, CASE WHEN v.deleted THEN $16::timestamptz END
+       v.pipeline, v.stage, coalesce(v.stage_label, v.status), v.closure, $16, $16, CASE WHEN v.deleted THEN $16::timestamptz END
 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
-            $10::timestamptz[], $11::text[], $12::boolean[], $13::uuid[], $14::uuid[], $15::text[])
-     AS v(id, org, ten, title, description, status, amount, currency, probability, close_at, loss, deleted, pipeline, stage, closure)
+            $10::timestamptz[], $11::text[], $12::boolean[], $13::uuid[], $14::uuid[], $15::text[], $17::text[])
+     AS v(id, org, ten, title, description, status, amount, currency, probability, close_at, loss, deleted, pipeline, stage, closure, stage_label)
 ORDER BY v.id`
 
 // upsertDealsSQL writes only rows whose values differ (Mercato's updated_at moves only then) and returns them.
@@ -69,6 +70,7 @@ type dealRows struct {
 	id, org, ten                                              []uuid.UUID
 	title                                                     []string
 	description, status, amount, currency, lossNotes, closure []*string
+	stageLabel                                                []*string
 	probability                                               []*int32
 	closeAt                                                   []*time.Time
 	deleted                                                   []bool
@@ -81,7 +83,7 @@ func (r *dealRows) exec(ctx context.Context, tx pgx.Tx, now time.Time) (map[uuid
 		return written, nil
 	}
 	rows, err := tx.Query(ctx, upsertDealsSQL, rowkit.UUIDs(r.id), rowkit.UUIDs(r.org), rowkit.UUIDs(r.ten), r.title, r.description, r.status, r.amount,
-		r.currency, r.probability, r.closeAt, r.lossNotes, r.deleted, rowkit.OptUUIDs(r.pipeline), rowkit.OptUUIDs(r.stage), r.closure, now)
+		r.currency, r.probability, r.closeAt, r.lossNotes, r.deleted, rowkit.OptUUIDs(r.pipeline), rowkit.OptUUIDs(r.stage), r.closure, now, r.stageLabel)
 	if err != nil {
 		return nil, fmt.Errorf("writer: writing deals: %w", err)
 	}
@@ -116,8 +118,11 @@ func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[even
 	if err != nil {
 		return err
 	}
-	written, err := s.writeDeals(ctx, tx, rs, cur, out, now)
+	written, boards, err := s.writeDeals(ctx, tx, rs, cur, out, now)
 	if err != nil {
+		return err
+	}
+	if err := writeStageTransitions(ctx, tx, rs, cur, boards, now); err != nil {
 		return err
 	}
 	links := dealLinkSync{}
@@ -149,47 +154,86 @@ func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[even
 	return nil
 }
 
+// dealStatus is the deal's Mercato status (Mercato's default, open, when blank).
+func dealStatus(d events.Deal) string {
+	if d.Status == "" {
+		return "open"
+	}
+	return d.Status
+}
+
+// stageName is the name of the stage a deal value is on: its Oro status's label, else (older mappings) its status.
+func stageName(d events.Deal) string {
+	if d.Stage != nil {
+		return d.Stage.Label
+	}
+	return dealStatus(d)
+}
+
+// addStages adds the stages a deal value needs: its board's (Oro's statuses at Oro's positions) and its own.
+func (v boardValues) addStages(tenant string, d events.Deal) {
+	for _, st := range d.Pipeline {
+		v.add(tenant, st.Label, int32(st.Order))
+	}
+	if d.Stage != nil {
+		v.add(tenant, d.Stage.Label, int32(d.Stage.Order))
+		return
+	}
+	v.add(tenant, dealStatus(d), domain.StagePosition(normStage(dealStatus(d))))
+}
+
 // writeDeals writes the rows of the deals (a re-reconcile only fixes links: local edits of an existing deal stay
-// until Oro's next version) on their statuses' stages, the board coming first; it returns the rows it changed.
+// until Oro's next version) on their stages, the board coming first; it returns the rows it changed and the boards.
 func (s *Store) writeDeals(ctx context.Context, tx pgx.Tx, rs []recState[events.Deal], cur map[uuid.UUID]rowState, out *reconciled,
-	now time.Time) (map[uuid.UUID]bool, error) {
+	now time.Time) (map[uuid.UUID]bool, map[string]board, error) {
 	var write []int
-	statuses := make([]string, len(rs))
 	values := boardValues{}
 	for i, r := range rs {
 		if r.st.Missing || (r.relink && cur[r.id].Exists) {
 			continue
 		}
-		statuses[i] = r.st.Value.Status
-		if statuses[i] == "" {
-			statuses[i] = "open"
-		}
 		write = append(write, i)
-		values.add(r.key.Tenant, statuses[i])
+		values.addStages(r.key.Tenant, r.st.Value)
+		for _, step := range r.steps { // the stages a batch's versions passed through get their transitions
+			if !step.Missing {
+				values.addStages(r.key.Tenant, step.Value)
+			}
+		}
 	}
 	boards, err := ensureBoards(ctx, tx, s.scopes, values, out.dict, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var rows dealRows
 	for _, i := range write {
 		r := rs[i]
-		rows.add(r, cur[r.id], s.columns(r.key.Tenant, rowkit.EntityDeal), statuses[i], boards[r.key.Tenant])
+		status := dealStatus(r.st.Value)
+		rows.add(r, cur[r.id], s.columns(r.key.Tenant, rowkit.EntityDeal), status, boards[r.key.Tenant])
 		// Every value written is in the dictionary, a deleted deal's too, so the entries do not depend on arrival order.
-		out.dict.add(r.key.Tenant, "deal_status", &statuses[i])
+		out.dict.add(r.key.Tenant, "deal_status", &status)
 	}
-	return rows.exec(ctx, tx, now)
+	written, err := rows.exec(ctx, tx, now)
+	return written, boards, err
 }
 
 // add adds a deal's row with the given status, on its board.
 func (rows *dealRows) add(r recState[events.Deal], st rowState, k rowkit.Columns, status string, b board) {
 	d := r.st.Value
 	title := d.Title
-	pipeline, stage := b.stageOf(status)
+	pipeline, stage := b.stageOf(stageName(d))
+	var stageID *uuid.UUID
+	var stageLabel *string
+	if stage != nil {
+		stageID = &stage.id
+		if d.Stage != nil { // Mercato's pipeline_stage is the stage's label; older mappings wrote the status
+			stageLabel = &stage.name
+		}
+	}
 	rows.id, rows.org, rows.ten = append(rows.id, r.id), append(rows.org, r.sc.OrganizationID), append(rows.ten, r.sc.TenantID)
 	rows.title = append(rows.title, *k.Keep("title", st.a, &title))
 	rows.description = append(rows.description, k.Keep("description", st.b, d.Description))
 	rows.status, rows.amount, rows.currency = append(rows.status, &status), append(rows.amount, d.ValueAmount), append(rows.currency, d.ValueCurrency)
+	rows.stageLabel = append(rows.stageLabel, stageLabel)
 	rows.lossNotes = append(rows.lossNotes, d.LossReason)
 	var prob *int32
 	if d.Probability != nil {
@@ -199,7 +243,7 @@ func (rows *dealRows) add(r recState[events.Deal], st rowState, k rowkit.Columns
 	rows.probability = append(rows.probability, prob)
 	rows.closeAt = append(rows.closeAt, parseDate(d.ExpectedCloseAt))
 	rows.deleted = append(rows.deleted, r.st.Deleted)
-	rows.pipeline, rows.stage, rows.closure = append(rows.pipeline, pipeline), append(rows.stage, stage), append(rows.closure, domain.ClosureOutcome(status))
+	rows.pipeline, rows.stage, rows.closure = append(rows.pipeline, pipeline), append(rows.stage, stageID), append(rows.closure, domain.ClosureOutcome(status))
 }
 
 // emitDeal adds a deal's events: what its write caused (a change of links alone is an update), and won or lost.

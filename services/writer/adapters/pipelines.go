@@ -11,13 +11,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
-	"github.com/orosync/orosync/services/writer/domain"
 )
 
 // Deals go on Mercato's pipeline board (customer_deals.pipeline_id + pipeline_stage_id). Per scope the pipeline is
 // orosync's own (deterministic id, whatever an admin renamed it to), else the oldest one named "OroCRM", else one
-// orosync creates: "OroCRM", the default only when the scope has no pipeline at all. In it each deal status value
-// written has a stage named after it, found by id or by name (lower(trim)), else created with a deterministic id.
+// orosync creates: "OroCRM", the default only when the scope has no pipeline at all. In it each stage a deal names
+// (Oro's opportunity statuses, every one of them, at Oro's position; without them, from older mappings, the deal's
+// status value at domain.StagePosition) is found by id or by name (lower(trim)), else created with a deterministic
+// id. Positions are set on creation only: an admin's reordering in Mercato stays.
 // Pipelines and stages have no unique key in Mercato, so a per-scope advisory lock serialises orosync's writers
 // (look-up and insert); ids are deterministic, so replays and rebuilt databases converge.
 
@@ -37,34 +38,51 @@ func stageID(sc Scope, pipeline uuid.UUID, norm string) uuid.UUID {
 	return rowkit.NameID(append(b, norm...))
 }
 
-// board is where a scope's deals go: its pipeline and the stage of each status value (normalized).
+// board is where a scope's deals go: its pipeline and its stages by normalized name.
 type board struct {
 	pipeline uuid.UUID
-	stages   map[string]uuid.UUID
+	stages   map[string]stageRow
 }
 
-// stageOf returns the pipeline and stage a deal of the given status goes to (nils for a blank status).
-func (b board) stageOf(status string) (pipeline, stage *uuid.UUID) {
-	sid, ok := b.stages[strings.ToLower(strings.TrimSpace(status))]
+// stageRow is a stage of the board as Mercato holds it: id, name, position.
+type stageRow struct {
+	id       uuid.UUID
+	name     string
+	position int32
+}
+
+// stageOf returns the pipeline and stage a deal on the stage of that name goes to (nils for a blank name).
+func (b board) stageOf(name string) (pipeline *uuid.UUID, stage *stageRow) {
+	st, ok := b.stages[normStage(name)]
 	if !ok {
 		return nil, nil
 	}
 	p := b.pipeline
-	return &p, &sid
+	return &p, &st
 }
 
-// boardValues collects, per tenant, the status values deals are written with: normalized → as written (trimmed).
-type boardValues map[string]map[string]string
+func normStage(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
 
-func (v boardValues) add(tenant, status string) {
-	value := strings.TrimSpace(status)
+// stageSpec is a stage a deal needs: its name (trimmed) and the position it gets if created.
+type stageSpec struct {
+	name     string
+	position int32
+}
+
+// boardValues collects, per tenant, the stages deals are written on: normalized name → spec.
+type boardValues map[string]map[string]stageSpec
+
+func (v boardValues) add(tenant, name string, position int32) {
+	value := strings.TrimSpace(name)
 	if value == "" {
 		return
 	}
 	if v[tenant] == nil {
-		v[tenant] = map[string]string{}
+		v[tenant] = map[string]stageSpec{}
 	}
-	v[tenant][strings.ToLower(value)] = value
+	if _, ok := v[tenant][strings.ToLower(value)]; !ok {
+		v[tenant][strings.ToLower(value)] = stageSpec{value, position}
+	}
 }
 
 const lockPipelineSQL = `SELECT pg_advisory_xact_lock(hashtext('orosync-pipeline/' || $1 || '/' || $2))`
@@ -84,7 +102,7 @@ made AS (
   ON CONFLICT (id) DO NOTHING
   RETURNING id),
 pipe AS (SELECT id FROM found UNION ALL SELECT id FROM made)
-SELECT pipe.id, s.id, lower(btrim(s.name))
+SELECT pipe.id, s.id, s.name, s.position
 FROM pipe LEFT JOIN customer_pipeline_stages s ON s.pipeline_id = pipe.id
 ORDER BY s.created_at, s.id`
 
@@ -98,8 +116,8 @@ ON CONFLICT (id) DO NOTHING`
 // pipelineState is a scope's pipeline as found: its id and its stages, by id and by normalized name.
 type pipelineState struct {
 	pipeline uuid.UUID
-	ids      map[uuid.UUID]bool
-	byName   map[string]uuid.UUID
+	ids      map[uuid.UUID]stageRow
+	byName   map[string]stageRow
 }
 
 // ensureBoards resolves each tenant's pipeline and the stages of its status values, creating what is missing and
@@ -142,21 +160,23 @@ func resolvePipelines(ctx context.Context, tx pgx.Tx, scopes map[string]Scope, t
 	for i, t := range tenants {
 		sc := scopes[t]
 		c := &cur[i]
-		c.ids, c.byName = map[uuid.UUID]bool{}, map[string]uuid.UUID{}
+		c.ids, c.byName = map[uuid.UUID]stageRow{}, map[string]stageRow{}
 		b.Queue(lockPipelineSQL, sc.TenantID.String(), sc.OrganizationID.String())
 		b.Queue(resolvePipelineSQL, sc.OrganizationID, sc.TenantID, pipelineID(sc), oroPipelineName, now).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var sid *uuid.UUID
-				var norm *string
-				if err := rows.Scan(&c.pipeline, &sid, &norm); err != nil {
+				var name *string
+				var position *int32
+				if err := rows.Scan(&c.pipeline, &sid, &name, &position); err != nil {
 					return err
 				}
 				if sid == nil {
 					continue
 				}
-				c.ids[*sid] = true
-				if _, ok := c.byName[*norm]; !ok {
-					c.byName[*norm] = *sid
+				st := stageRow{*sid, *name, *position}
+				c.ids[*sid] = st
+				if _, ok := c.byName[normStage(*name)]; !ok {
+					c.byName[normStage(*name)] = st
 				}
 			}
 			return rows.Err()
@@ -168,10 +188,10 @@ func resolvePipelines(ctx context.Context, tx pgx.Tx, scopes map[string]Scope, t
 	return cur, nil
 }
 
-// board is the tenant's board for its status values (normalized → as written): stages found by id or name, the
-// others queued in adds; every value goes to the pipeline_stage dictionary.
-func (c pipelineState) board(adds *pgx.Batch, sc Scope, tenant string, values map[string]string, d dictionary, now time.Time) board {
-	bd := board{pipeline: c.pipeline, stages: map[string]uuid.UUID{}}
+// board is the tenant's board for its stages (normalized → spec): stages found by id or name, the others queued in
+// adds; every stage name goes to the pipeline_stage dictionary.
+func (c pipelineState) board(adds *pgx.Batch, sc Scope, tenant string, values map[string]stageSpec, d dictionary, now time.Time) board {
+	bd := board{pipeline: c.pipeline, stages: map[string]stageRow{}}
 	norms := make([]string, 0, len(values))
 	for norm := range values {
 		norms = append(norms, norm)
@@ -181,17 +201,17 @@ func (c pipelineState) board(adds *pgx.Batch, sc Scope, tenant string, values ma
 	var names []string
 	var positions []int32
 	for _, norm := range norms {
-		value := values[norm]
-		d.add(tenant, "pipeline_stage", &value)
+		spec := values[norm]
+		d.add(tenant, "pipeline_stage", &spec.name)
 		sid := stageID(sc, c.pipeline, norm)
-		if !c.ids[sid] {
-			if other, ok := c.byName[norm]; ok {
-				sid = other // a stage of that name made in Mercato
-			} else {
-				ids, names, positions = append(ids, sid), append(names, value), append(positions, domain.StagePosition(norm))
+		st, ok := c.ids[sid]
+		if !ok {
+			if st, ok = c.byName[norm]; !ok { // else a stage of that name made in Mercato
+				st = stageRow{sid, spec.name, spec.position}
+				ids, names, positions = append(ids, sid), append(names, spec.name), append(positions, spec.position)
 			}
 		}
-		bd.stages[norm] = sid
+		bd.stages[norm] = st
 	}
 	if len(ids) > 0 {
 		adds.Queue(insertStagesSQL, sc.OrganizationID, sc.TenantID, c.pipeline, rowkit.UUIDs(ids), names, positions, now)

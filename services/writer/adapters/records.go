@@ -36,6 +36,8 @@ type recState[T any] struct {
 	// relink: reconciled again because a record it references was written; only its relations are brought in
 	// line (rows that do not exist yet are written), values edited in Mercato meanwhile are left alone.
 	relink bool
+	// steps are the states this batch's versions led through, in order (none for a relink).
+	steps []domain.RecordStored[T]
 }
 
 // reconciled is what a reconcile wrote: outbox rows, per record (by index) the references still unresolved and
@@ -102,7 +104,7 @@ func applyRecords[T any](ctx context.Context, s *Store, kind recordKind[T], chan
 	rs := make([]recState[T], len(outcomes))
 	for i, o := range outcomes {
 		sc := s.scopes[o.Key.Tenant]
-		rs[i] = recState[T]{key: o.Key, sc: sc, id: newIDs(sc, o.Key).entity, st: o.After}
+		rs[i] = recState[T]{key: o.Key, sc: sc, id: newIDs(sc, o.Key).entity, st: o.After, steps: o.Steps}
 		if o.Before != nil && !o.Before.Missing {
 			v := o.Before.Value
 			rs[i].prev = &v

@@ -29,6 +29,9 @@ type RecordOutcome[T any] struct {
 	Key    Key
 	Before *RecordStored[T]
 	After  RecordStored[T]
+	// Steps are the states the batch's applied changes led through, in order (After is the last), so a history
+	// of values (a deal's stage transitions) is the same whether versions arrive one by one or in one batch.
+	Steps []RecordStored[T]
 }
 
 // PlanRecords folds a batch of changes of one record aggregate with the version and tombstone rules every aggregate
@@ -49,6 +52,7 @@ func PlanRecords[T any](stored map[Key]*RecordStored[T], changes []events.Change
 		for _, c := range cs {
 			if next, ok := applyRecord(cur, c, payload); ok {
 				cur, applied = next, true
+				o.Steps = append(o.Steps, *next)
 			}
 		}
 		if applied {
