@@ -29,7 +29,6 @@ type landing struct {
 	Landed, Expected int
 	Rows             []tableRows // Mercato rows written, by table
 	Held             string      // why records are kept without their Mercato row
-	merged           bool        // some records were merged into another record's company (b2b customers)
 }
 
 type tableRows struct {
@@ -108,9 +107,6 @@ func landings(ctx context.Context, rows []typeStatus, databaseURL string, tid, o
 		if embedded := addressTypes(st.Type); embedded != "" { // addresses come with their owners
 			n := inOro(embedded)
 			a := landing{Type: embedded, InOro: n, Seen: -1, Expected: n}
-			if l.merged {
-				a.Held = "the writer adds no addresses of b2b customers merged into their account's company (it fills only the company's empty fields)"
-			}
 			for _, r := range l.Rows {
 				if r.Table == "customer_addresses" {
 					a.Landed, a.Rows = r.N, []tableRows{r}
@@ -143,7 +139,11 @@ func (l *landing) count(ctx context.Context, db *sql.DB, tid, oid uuid.UUID) err
 	for _, agg := range aggs {
 		for i, t := range mercatoTables(agg, l.Type) {
 			var n int
-			q := "SELECT count(*) FROM orosync_records r JOIN " + t.join + scope + " AND r.internal_entity_type = $4"
+			what := "count(*)"
+			if t.table == "customer_addresses" { // b2b customers merged into one company share its addresses
+				what = "count(DISTINCT x.id)"
+			}
+			q := "SELECT " + what + " FROM orosync_records r JOIN " + t.join + scope + " AND r.internal_entity_type = $4"
 			if err := db.QueryRowContext(ctx, q, tid, oid, l.Type, agg).Scan(&n); err != nil {
 				return fmt.Errorf("counting %s of %s: %w", t.table, l.Type, err)
 			}
@@ -152,7 +152,6 @@ func (l *landing) count(ctx context.Context, db *sql.DB, tid, oid uuid.UUID) err
 				l.Landed += n
 			}
 		}
-		l.merged = l.merged || agg == "orosync.company_merge"
 		if mercatoTables(agg, l.Type) != nil && l.Held == "" {
 			l.Held = heldWhy(agg)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/orosync/orosync/events"
@@ -34,7 +35,8 @@ func TestContactAddressPurposeIsOneAddressTypeOfMercatosDictionary(t *testing.T)
 			`"types":{"data":[{"type":"addresstypes","id":"billing"},{"type":"addresstypes","id":"shipping"}]},`+
 			`"country":{"data":{"type":"countries","id":"US"}},"region":{"data":{"type":"regions","id":"US-MI"}}}}`))
 	a := c.Person.Addresses
-	if len(a) != 1 || *a[0].Purpose != "billing" || *a[0].Region != "US-MI" || *a[0].CompanyName != "Acme" || *a[0].Name != "HQ" {
+	if len(a) != 1 || *a[0].Purpose != "billing" || *a[0].Region != "US-MI" || *a[0].CompanyName != "Acme" ||
+		*a[0].Name != "HQ — Ramona Venters" {
 		t.Fatalf("addresses %+v", a)
 	}
 	types, _ := json.Marshal(a[0].CustomFields["oro_address_types"])
@@ -49,8 +51,36 @@ func TestLeadAddressesLandOnThePersonWithoutPurpose(t *testing.T) {
 			`"country":{"data":{"type":"countries","id":"US"}},"region":{"data":null}}}`))
 	a := c.Person.Addresses
 	if len(a) != 1 || a[0].Source != (events.OroRef{Type: "leadaddresses", ID: "106"}) || *a[0].AddressLine1 != "873 John Avenue" ||
-		!a[0].IsPrimary || a[0].Purpose != nil || *a[0].Country != "US" || a[0].CustomFields["oro_first_name"] != "Ramona" {
+		!a[0].IsPrimary || a[0].Purpose != nil || *a[0].Country != "US" || *a[0].Name != "HQ — Ramona Venters" {
 		t.Fatalf("addresses %+v", a)
+	}
+}
+
+func TestTheAddresseeIsFoldedIntoTheAddressNameAsMercatoHasOne(t *testing.T) {
+	long := strings.Repeat("x", 140)
+	for _, tc := range []struct {
+		name, attrs string
+		want        *string
+	}{
+		{"label and addressee", `"label":"HQ","namePrefix":"Dr.","firstName":"Ramona","middleName":"J","lastName":"Venters","nameSuffix":"Jr."`,
+			str("HQ — Dr. Ramona J Venters Jr.")},
+		{"addressee only", `"label":" ","firstName":"Ramona","lastName":"Venters"`, str("Ramona Venters")},
+		{"label only", `"label":"Warehouse","firstName":null`, str("Warehouse")},
+		{"label that is the addressee", `"label":"Ramona Venters","firstName":"Ramona","lastName":"Venters"`, str("Ramona Venters")},
+		{"neither", `"label":null`, nil},
+		{"both longer than Mercato's 150 characters keep the label", `"label":"` + long + `","firstName":"Ramona","lastName":"Venters"`, &long},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mapBoth(t, oroRecord(t, "contacts", "7", `"attributes":{"firstName":"Ann"},"relationships":{"addresses":{"data":[{"type":"contactaddresses","id":"11"}]}}`,
+				`{"type":"contactaddresses","id":"11","attributes":{"street":"1 Main St",`+tc.attrs+`},"relationships":{}}`))
+			a := c.Person.Addresses
+			if len(a) != 1 || (a[0].Name == nil) != (tc.want == nil) || (tc.want != nil && *a[0].Name != *tc.want) {
+				t.Fatalf("addresses %+v, want name %v", a, deref(tc.want))
+			}
+			if len(a[0].CustomFields) != 0 {
+				t.Errorf("name parts kept as custom fields too: %v", a[0].CustomFields)
+			}
+		})
 	}
 }
 
@@ -84,3 +114,5 @@ func TestB2BCustomerBillingAndShippingAddressesKeepTheirRole(t *testing.T) {
 		}
 	})
 }
+
+func str(s string) *string { return &s }

@@ -14,12 +14,15 @@ import (
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 )
 
-// Addresses of people and companies (Person.Addresses, Company.Addresses) become customer_addresses rows with
-// deterministic ids (person or company entity + Oro address). Mercato has no deleted_at on addresses and its own commands delete them outright, so an address
-// gone from the person's last version, or every address of a deleted person, is deleted; only addresses orosync
-// wrote (those of the previous synced version) are ever deleted, never ones added in Mercato. An address without
-// addressLine1 (NOT NULL in Mercato) is skipped with a log line. Values are compared decrypted, so a version
-// that does not change an address does not rewrite it.
+// Addresses of people and companies (Person.Addresses, Company.Addresses, and those of b2b customers merged into a
+// company) become customer_addresses rows with deterministic ids (person or company entity + Oro address). Mercato
+// has no deleted_at on addresses and its own commands delete them outright, so an address gone from the person's
+// last version, or every address of a deleted person, is deleted; only addresses orosync wrote (those of the
+// previous synced version) are ever deleted, never ones added in Mercato. An address without addressLine1 (NOT
+// NULL in Mercato) is skipped with a log line. Values are compared decrypted, so a version that does not change an
+// address does not rewrite it. One address of a version is primary (the first marked so); writing it clears the
+// flag on the entity's other addresses, Mercato's own included, as Mercato's address commands do
+// (customers/commands/addresses.ts enforcePrimaryAddress: a native update, so no event and no updated_at).
 
 // addressSync is the address set a person or company must end up with, and what orosync wrote for it before.
 type addressSync struct {
@@ -29,6 +32,8 @@ type addressSync struct {
 	prev    []events.Address
 	version events.SourceVersion
 	mapping string
+	// onlyMissing: write only the addresses that have no row (a re-reconcile: values edited in Mercato stay).
+	onlyMissing bool
 }
 
 type addressRow struct {
@@ -74,6 +79,12 @@ ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, purpose = EXCLUDED.purpose,
 
 const deleteAddressesSQL = `DELETE FROM customer_addresses WHERE id = ANY($1::uuid[])`
 
+// clearPrimarySQL: the entity's other addresses stop being primary once one is written primary.
+const clearPrimarySQL = `
+UPDATE customer_addresses a SET is_primary = false
+FROM unnest($1::uuid[], $2::uuid[]) AS v(entity, keep)
+WHERE a.entity_id = ANY($1::uuid[]) AND a.entity_id = v.entity AND a.id <> v.keep AND a.is_primary`
+
 // addressTarget is an address row one of the syncs (by index) wants, or wants gone.
 type addressTarget struct {
 	sync int
@@ -86,7 +97,9 @@ type addressWrites struct {
 	name, purpose, company, line1, line2, city, region, postal, ctry []*string
 	prim                                                             []bool
 	gone                                                             []uuid.UUID
-	outbox                                                           []model.OrosyncOutbox
+	// primaryOf, keep: entities that had an address written primary, and that address.
+	primaryOf, keep []uuid.UUID
+	outbox          []model.OrosyncOutbox
 }
 
 func (w *addressWrites) add(sc Scope, k rowkit.Columns, entity uuid.UUID, r addressRow) {
@@ -97,6 +110,9 @@ func (w *addressWrites) add(sc Scope, k rowkit.Columns, entity uuid.UUID, r addr
 	w.region, w.postal = append(w.region, k.EncPtr("region", r.region)), append(w.postal, k.EncPtr("postal_code", r.postal))
 	w.ctry = append(w.ctry, k.EncPtr("country", r.ctry))
 	w.prim = append(w.prim, r.primary)
+	if r.primary {
+		w.primaryOf, w.keep = append(w.primaryOf, entity), append(w.keep, r.id)
+	}
 }
 
 // event adds customers.address.<action> of an address (payload {id, organizationId, tenantId, syncOrigin}).
@@ -115,6 +131,11 @@ func (w *addressWrites) exec(ctx context.Context, tx pgx.Tx, now time.Time) erro
 		if _, err := tx.Exec(ctx, upsertAddressesSQL, rowkit.UUIDs(w.id), rowkit.UUIDs(w.org), rowkit.UUIDs(w.ten), rowkit.UUIDs(w.entity),
 			w.name, w.purpose, w.company, w.line1, w.line2, w.city, w.region, w.postal, w.ctry, w.prim, now); err != nil {
 			return fmt.Errorf("writer: writing addresses: %w", err)
+		}
+	}
+	if len(w.keep) > 0 {
+		if _, err := tx.Exec(ctx, clearPrimarySQL, rowkit.UUIDs(w.primaryOf), rowkit.UUIDs(w.keep)); err != nil {
+			return fmt.Errorf("writer: clearing primary addresses: %w", err)
 		}
 	}
 	if len(w.gone) > 0 {
@@ -142,7 +163,7 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 		sc, c := s.scopes[as.tenant], s.ciphers[as.tenant]
 		action := "created"
 		if cur, ok := existing[t.row.id]; ok {
-			if cur.decrypt(c).same(t.row) {
+			if as.onlyMissing || cur.decrypt(c).same(t.row) {
 				continue
 			}
 			action = "updated"
@@ -165,12 +186,14 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 	return w.outbox, w.exec(ctx, tx, now)
 }
 
-// planAddresses lists the address rows the syncs want (those without addressLine1 skipped), those orosync wrote
-// for their previous versions that they no longer want, and the ids of both.
+// planAddresses lists the address rows the syncs want (those without addressLine1 skipped; only the first one
+// marked primary stays primary), those orosync wrote for their previous versions that they no longer want, and
+// the ids of both.
 func (s *Store) planAddresses(syncs []addressSync) (wanted, removed []addressTarget, ids []uuid.UUID) {
 	for si, as := range syncs {
 		sc := s.scopes[as.tenant]
 		keep := map[uuid.UUID]bool{}
+		primary := false
 		for i, a := range as.want {
 			if a.AddressLine1 == nil || strings.TrimSpace(*a.AddressLine1) == "" {
 				s.logger().Debug("address without addressLine1 skipped (Mercato requires it)", "tenant", as.tenant,
@@ -182,7 +205,10 @@ func (s *Store) planAddresses(syncs []addressSync) (wanted, removed []addressTar
 				continue
 			}
 			keep[id] = true
-			wanted = append(wanted, addressTarget{si, rowOf(id, a)})
+			row := rowOf(id, a)
+			row.primary = row.primary && !primary
+			primary = primary || row.primary
+			wanted = append(wanted, addressTarget{si, row})
 			ids = append(ids, id)
 		}
 		for i, a := range as.prev {

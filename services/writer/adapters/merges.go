@@ -15,8 +15,9 @@ import (
 )
 
 // Merged companies (an Oro b2bcustomer with an account: Company.MergeInto): no Mercato row of their own. Once the
-// account's company is written, the record's id becomes a second external id of that company
-// (sync_external_id_mappings, customers.company) and its values fill only the fields the company lacks. The record
+// account's company is written, its values fill only the fields the company lacks, and its addresses become
+// addresses of the company (none primary: the company's primary address is the account's; deleted with the
+// record or when they leave it, never rewritten by a re-reconcile). The record
 // keeps waiting on the account, so the fill is applied again after each write of the account (which, oro-wins,
 // may clear a filled field). References to the b2bcustomer (a deal's customer) resolve to that company.
 // orosync_records holds it as orosync.company_merge, profile_id = the company's entity once resolved.
@@ -160,6 +161,7 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 		return err
 	}
 	f := mergeFills{from: map[uuid.UUID]int{}}
+	var addrs []addressSync
 	for i, r := range rs {
 		if r.st.Missing || r.st.Value.MergeInto == nil {
 			continue
@@ -172,6 +174,7 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 		}
 		id := t.id
 		out.rowID[i] = &id
+		addrs = append(addrs, mergedAddresses(r, id))
 		if r.st.Deleted {
 			continue
 		}
@@ -181,6 +184,11 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 		f.add(id, i, s.profileColumns(r.key.Tenant, rowkit.EntityCompanyProfile), r.st.Value)
 		out.dict.add(r.key.Tenant, "industry", r.st.Value.Industry)
 	}
+	addressed, err := s.syncAddresses(ctx, tx, addrs, now)
+	if err != nil {
+		return err
+	}
+	out.outbox = append(out.outbox, addressed...)
 	if len(f.ents) == 0 {
 		return nil
 	}
@@ -200,6 +208,27 @@ func reconcileMerges(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[eve
 		}
 	}
 	return nil
+}
+
+// mergedAddresses are the addresses a merged record keeps on its company: those of its last version (none once
+// deleted), not primary; prev, those of the version reconciled before.
+func mergedAddresses(r recState[events.Company], company uuid.UUID) addressSync {
+	notPrimary := func(as []events.Address) []events.Address {
+		out := make([]events.Address, len(as))
+		for i, a := range as {
+			a.IsPrimary = false
+			out[i] = a
+		}
+		return out
+	}
+	as := addressSync{tenant: r.key.Tenant, person: company, version: r.st.Version, mapping: r.st.MappingVersion, onlyMissing: r.relink}
+	if !r.st.Deleted {
+		as.want = notPrimary(r.st.Value.Addresses)
+	}
+	if r.prev != nil {
+		as.prev = r.prev.Addresses
+	}
+	return as
 }
 
 func (f *mergeFills) add(company uuid.UUID, from int, pc profileColumns, v events.Company) {

@@ -341,7 +341,8 @@ func recordStream() []events.Change {
 		out = append(out, events.Change{Tenant: "acme", Op: events.OpUpsert, Aggregate: events.AggregateCompany,
 			Source: events.RecordRef{Tenant: "acme", Type: "b2bcustomers", ID: fmt.Sprint(i)}, SourceVersion: at(5), MappingVersion: "oro-v1",
 			Company: &events.Company{DisplayName: fmt.Sprint("Shop", i), PrimaryPhone: ptr(fmt.Sprint("+1 555 ", i)),
-				MergeInto: &events.OroRef{Type: "accounts", ID: fmt.Sprint(i)}}})
+				MergeInto: &events.OroRef{Type: "accounts", ID: fmt.Sprint(i)},
+				Addresses: []events.Address{b2bAddress(fmt.Sprint(i), fmt.Sprint(i, " Bill St"), "billing", true)}}})
 	}
 	pick := func(typ string, n int) events.OroRef { return ref(typ, fmt.Sprint(1+rng.IntN(n))) }
 	for i := 1; i <= 8; i++ {
@@ -398,6 +399,7 @@ SELECT string_agg(x, E'\n' ORDER BY x) FROM (
   UNION ALL SELECT ROW('k', kind, normalized_value)::text FROM customer_dictionary_entries
   UNION ALL SELECT ROW('e', id, display_name, primary_email, primary_phone, deleted_at IS NOT NULL)::text FROM customer_entities
   UNION ALL SELECT ROW('co', entity_id, legal_name, website_url, industry)::text FROM customer_companies
+  UNION ALL SELECT ROW('a', id, entity_id, address_line1, purpose, is_primary)::text FROM customer_addresses
 ) t(x)`).Scan(&sum); err != nil {
 		e.t.Fatal(err)
 	}
