@@ -19,8 +19,11 @@ import (
 // Interactions (customers.interaction, from Oro tasks, calls, emails, cases): one customer_interactions row. Its
 // entity_id (NOT NULL in Mercato) is the primary target when orosync wrote it, else the first target it wrote (and
 // the primary one once it arrives); a target that is a deal sets deal_id, and stands for the deal's first company
-// or person when no person or company target is written. Every target is kept, resolved or not, in participants
-// and linked_entities. Until some target resolves the interaction waits (no row). An update moving the status to
+// or person when no person or company target is written. The company and deal targets written are its
+// linked_entities ({id, type, label}, Mercato's validator shape); participants are Mercato users, which Oro targets
+// are not (NULL). source is what Mercato's own activity and todo APIs write (adapter:activity, tasks adapter:todo),
+// so the person, company and deal pages list them with the unified-interactions toggle off (Mercato's default)
+// as well as on. Until some target resolves the interaction waits (no row). An update moving the status to
 // done or canceled is also announced as customers.interaction.completed / canceled.
 
 const interactionEvent = "customers.interaction."
@@ -41,9 +44,11 @@ SELECT id, title, body, deleted_at IS NOT NULL, entity_id, status FROM customer_
 
 const interactionColumnsSQL = `
 INSERT INTO customer_interactions (id, organization_id, tenant_id, interaction_type, title, body, status, scheduled_at,
-       occurred_at, priority, duration_minutes, deal_id, entity_id, participants, linked_entities, created_at, updated_at, deleted_at)
+       occurred_at, priority, duration_minutes, deal_id, entity_id, participants, linked_entities, source, created_at, updated_at,
+       deleted_at)
 SELECT v.id, v.org, v.ten, v.typ, v.title, v.body, v.status, v.scheduled, v.occurred, v.priority, v.duration, v.deal, v.entity,
-       v.participants, v.linked, $17, $17, CASE WHEN v.deleted THEN $17::timestamptz END
+       v.participants, v.linked, CASE WHEN v.typ = 'task' THEN 'adapter:todo' ELSE 'adapter:activity' END, $17, $17,
+       CASE WHEN v.deleted THEN $17::timestamptz END
 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
             $9::timestamptz[], $10::int[], $11::int[], $12::uuid[], $13::uuid[], $14::jsonb[], $15::jsonb[], $16::boolean[])
      AS v(id, org, ten, typ, title, body, status, scheduled, occurred, priority, duration, deal, entity, participants, linked, deleted)
@@ -54,24 +59,25 @@ ON CONFLICT (id) DO UPDATE SET interaction_type = EXCLUDED.interaction_type, tit
        status = EXCLUDED.status, scheduled_at = EXCLUDED.scheduled_at, occurred_at = EXCLUDED.occurred_at,
        priority = EXCLUDED.priority, duration_minutes = EXCLUDED.duration_minutes, deal_id = EXCLUDED.deal_id,
        entity_id = EXCLUDED.entity_id, participants = EXCLUDED.participants, linked_entities = EXCLUDED.linked_entities,
-       updated_at = EXCLUDED.updated_at,
+       source = EXCLUDED.source, updated_at = EXCLUDED.updated_at,
        deleted_at = CASE WHEN EXCLUDED.deleted_at IS NULL THEN NULL ELSE coalesce(customer_interactions.deleted_at, EXCLUDED.deleted_at) END
 WHERE (customer_interactions.interaction_type, customer_interactions.title, customer_interactions.body, customer_interactions.status,
        customer_interactions.scheduled_at, customer_interactions.occurred_at, customer_interactions.priority,
        customer_interactions.duration_minutes, customer_interactions.deal_id, customer_interactions.entity_id,
-       customer_interactions.participants, customer_interactions.linked_entities, customer_interactions.deleted_at IS NOT NULL)
+       customer_interactions.participants, customer_interactions.linked_entities, customer_interactions.source,
+       customer_interactions.deleted_at IS NOT NULL)
       IS DISTINCT FROM (EXCLUDED.interaction_type, EXCLUDED.title, EXCLUDED.body, EXCLUDED.status, EXCLUDED.scheduled_at,
        EXCLUDED.occurred_at, EXCLUDED.priority, EXCLUDED.duration_minutes, EXCLUDED.deal_id, EXCLUDED.entity_id,
-       EXCLUDED.participants, EXCLUDED.linked_entities, EXCLUDED.deleted_at IS NOT NULL)
+       EXCLUDED.participants, EXCLUDED.linked_entities, EXCLUDED.source, EXCLUDED.deleted_at IS NOT NULL)
 RETURNING id`
 
 // relinkInteractionsSQL touches only the relations of existing rows.
 const relinkInteractionsSQL = interactionColumnsSQL + `
 ON CONFLICT (id) DO UPDATE SET deal_id = EXCLUDED.deal_id, entity_id = EXCLUDED.entity_id, participants = EXCLUDED.participants,
-       linked_entities = EXCLUDED.linked_entities, updated_at = EXCLUDED.updated_at
+       linked_entities = EXCLUDED.linked_entities, source = EXCLUDED.source, updated_at = EXCLUDED.updated_at
 WHERE (customer_interactions.deal_id, customer_interactions.entity_id, customer_interactions.participants,
-       customer_interactions.linked_entities)
-      IS DISTINCT FROM (EXCLUDED.deal_id, EXCLUDED.entity_id, EXCLUDED.participants, EXCLUDED.linked_entities)
+       customer_interactions.linked_entities, customer_interactions.source)
+      IS DISTINCT FROM (EXCLUDED.deal_id, EXCLUDED.entity_id, EXCLUDED.participants, EXCLUDED.linked_entities, EXCLUDED.source)
 RETURNING id`
 
 type interactionRows struct {
@@ -81,7 +87,7 @@ type interactionRows struct {
 	scheduled, occurred  []*time.Time
 	priority, duration   []*int32
 	deal, entity         []*uuid.UUID
-	participants, linked []string
+	participants, linked []*string
 	deleted              []bool
 	idx                  []int
 }
@@ -111,26 +117,74 @@ func (r *interactionRows) exec(ctx context.Context, tx pgx.Tx, sql string, now t
 	return written, rows.Err()
 }
 
-// targetJSON is one target in participants / linked_entities: the Oro record and, once written, its Mercato row.
-type targetJSON struct {
-	EntityID   *string `json:"entityId"`
-	EntityType *string `json:"entityType"` // person, company, deal
-	SourceType string  `json:"sourceType"`
-	SourceID   string  `json:"sourceId"`
+// linkedEntityJSON is one linked_entities item as Mercato's validator takes it (interactionLinkedEntitySchema).
+type linkedEntityJSON struct {
+	ID    string `json:"id"`
+	Type  string `json:"type"` // company, deal
+	Label string `json:"label"`
 }
 
-func targetsJSON(tenant string, refs []events.OroRef, found map[refKey]target) string {
-	out := make([]targetJSON, 0, len(refs))
+// linkedJSON is the linked_entities of an interaction: its company and deal targets written, labelled with their
+// names (nil when none, as Mercato stores no list).
+func linkedJSON(tenant string, refs []events.OroRef, found map[refKey]target, labels map[uuid.UUID]string) *string {
+	var out []linkedEntityJSON
+	seen := map[uuid.UUID]bool{}
 	for _, ref := range refs {
-		t := targetJSON{SourceType: ref.Type, SourceID: ref.ID}
-		if f, ok := found[refKey{tenant, ref}]; ok {
-			id, kind := f.id.String(), f.kind
-			t.EntityID, t.EntityType = &id, &kind
+		f, ok := found[refKey{tenant, ref}]
+		if !ok || (f.kind != "company" && f.kind != "deal") || seen[f.id] {
+			continue
 		}
-		out = append(out, t)
+		seen[f.id] = true
+		label := labels[f.id]
+		if len(label) > 500 { // the validator's limit
+			label = label[:500]
+		}
+		out = append(out, linkedEntityJSON{ID: f.id.String(), Type: f.kind, Label: label})
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	b, _ := json.Marshal(out)
-	return string(b)
+	js := string(b)
+	return &js
+}
+
+// targetLabelsSQL reads the names of companies (display_name) and deals (title) by id.
+const targetLabelsSQL = `
+SELECT id, display_name FROM customer_entities WHERE id = ANY($1::uuid[])
+UNION ALL
+SELECT id, title FROM customer_deals WHERE id = ANY($1::uuid[])`
+
+// targetLabels reads the labels of the company and deal targets found (decrypted with their tenant's cipher).
+func (s *Store) targetLabels(ctx context.Context, tx pgx.Tx, found map[refKey]target) (map[uuid.UUID]string, error) {
+	tenantOf := map[uuid.UUID]string{}
+	var ids []uuid.UUID
+	for k, t := range found {
+		if (t.kind == "company" || t.kind == "deal") && tenantOf[t.id] == "" {
+			tenantOf[t.id] = k.tenant
+			ids = append(ids, t.id)
+		}
+	}
+	out := map[uuid.UUID]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, targetLabelsSQL, rowkit.UUIDs(ids))
+	if err != nil {
+		return nil, fmt.Errorf("writer: labels of interaction targets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		var label *string
+		if err := rows.Scan(&id, &label); err != nil {
+			return nil, fmt.Errorf("writer: labels of interaction targets: %w", err)
+		}
+		if v := s.ciphers[tenantOf[id]].DecPtr(label); v != nil {
+			out[id] = *v
+		}
+	}
+	return out, rows.Err()
 }
 
 // pickTargets chooses entity_id and deal_id from the targets in order (primary first).
@@ -243,6 +297,7 @@ type interactionPlan struct {
 	rs  []recState[events.Interaction]
 	cur map[uuid.UUID]rowState
 	resolvedTargets
+	labels       map[uuid.UUID]string // of company and deal targets
 	full, relink interactionRows
 }
 
@@ -300,6 +355,10 @@ func (s *Store) loadInteractionPlan(ctx context.Context, tx pgx.Tx, rs []recStat
 		}
 		return deals
 	})
+	if err != nil {
+		return nil, err
+	}
+	ip.labels, err = s.targetLabels(ctx, tx, ip.found)
 	return ip, err
 }
 
@@ -348,12 +407,8 @@ func (ip *interactionPlan) add(s *Store, i int, r recState[events.Interaction], 
 	rows.scheduled, rows.occurred = append(rows.scheduled, parseDate(in.ScheduledAt)), append(rows.occurred, parseDate(in.OccurredAt))
 	rows.priority, rows.duration = append(rows.priority, int32Ptr(in.Priority)), append(rows.duration, int32Ptr(in.DurationMinutes))
 	rows.deal, rows.entity = append(rows.deal, deal), append(rows.entity, entity)
-	parts := in.Participants
-	if len(parts) == 0 && in.Entity != nil {
-		parts = []events.OroRef{*in.Entity}
-	}
-	rows.participants = append(rows.participants, targetsJSON(r.key.Tenant, parts, ip.found))
-	rows.linked = append(rows.linked, targetsJSON(r.key.Tenant, targets, ip.found))
+	rows.participants = append(rows.participants, nil)
+	rows.linked = append(rows.linked, linkedJSON(r.key.Tenant, targets, ip.found, ip.labels))
 	rows.deleted = append(rows.deleted, r.st.Deleted)
 	rows.idx = append(rows.idx, i)
 	id := r.id
@@ -400,7 +455,7 @@ func (ip *interactionPlan) emit(rows *interactionRows, j int, r recState[events.
 		Status: rows.status[j], SyncOrigin: events.SyncOrigin}
 	salt := ""
 	if evt == "updated" {
-		salt = rowkit.Digest([]any{r.st.Value, rows.entity[j], rows.deal[j], rows.linked[j]})
+		salt = rowkit.Digest([]any{r.st.Value, rows.entity[j], rows.deal[j], rows.linked[j] != nil, orEmptyString(rows.linked[j])})
 	}
 	row, err := rowkit.EventRow(r.key.Tenant, interactionEvent+evt, payload, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
 	if err != nil {
@@ -421,4 +476,11 @@ func (ip *interactionPlan) emit(rows *interactionRows, j int, r recState[events.
 	}
 	out.outbox = append(out.outbox, row)
 	return nil
+}
+
+func orEmptyString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
