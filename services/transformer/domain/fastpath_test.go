@@ -56,6 +56,13 @@ func TestFastPathMapsEveryFixtureExactlyAsMapDoes(t *testing.T) {
 	for name, body := range fixtureBodies(t) {
 		ref := refOf(body)
 		want, err := referenceMap(m, body, ref)
+		if err != nil && fixtureActivitiesWithoutTarget[ref.String()] {
+			// an activity no Mercato record can hold: the fast path leaves it to the reference path's dead letter
+			if got, ok := m.MapRawJSON(body, ref); ok {
+				t.Errorf("%s: fast path mapped it to %+v, want it left to the reference path", name, got)
+			}
+			continue
+		}
 		if err != nil {
 			t.Fatalf("%s: reference: %v", name, err)
 		}

@@ -15,7 +15,8 @@ import (
 )
 
 // Comments (customers.comment, from Oro notes): one customer_comments row per target (deterministic id per note
-// and target). A person or company target is the row's entity; a deal target sets deal_id and stands for the
+// and target). A person or company target is the row's entity, an Oro case stands for the person or company its
+// interaction is on (no second comment where another target gave one); a deal target sets deal_id and stands for the
 // deal's first company or person. A target not written yet waits; a target a version drops has its row deleted
 // (as Mercato's comment delete does), a deleted note soft-deletes all its rows.
 
@@ -170,7 +171,20 @@ func (s *Store) loadCommentPlan(ctx context.Context, tx pgx.Tx, rs []recState[ev
 // of the rows of targets its previous version had.
 func (cp *commentPlan) add(s *Store, i int, r recState[events.Comment], out *reconciled) {
 	keep := map[events.OroRef]bool{}
+	taken := map[uuid.UUID]bool{} // entities with a comment of this note: a case standing for one adds none
 	for _, ref := range dedupeRefs(r.st.Value.Targets) {
+		if t, ok := cp.found[refKey{r.key.Tenant, ref}]; ok && !t.viaCase && t.kind != "deal" {
+			taken[t.id] = true
+		}
+	}
+	for _, ref := range dedupeRefs(r.st.Value.Targets) {
+		if t := cp.found[refKey{r.key.Tenant, ref}]; t.viaCase {
+			if taken[t.id] {
+				out.waiting[i] = append(out.waiting[i], ref) // follows the case, though it adds no comment now
+				continue
+			}
+			taken[t.id] = true
+		}
 		keep[ref] = true
 		rowID := commentRowID(r.id, ref)
 		st := cp.cur[rowID]
@@ -218,6 +232,9 @@ func (cp *commentPlan) resolve(i int, tenant string, ref events.OroRef, out *rec
 	case t.kind == "person" || t.kind == "company":
 		id := t.id
 		entity = &id
+		if t.viaCase { // applied again whenever the case is written, so it follows the case's entity
+			out.waiting[i] = append(out.waiting[i], ref)
+		}
 	case t.kind == "deal":
 		id := t.id
 		deal = &id

@@ -19,7 +19,8 @@ import (
 // Interactions (customers.interaction, from Oro tasks, calls, emails, cases): one customer_interactions row. Its
 // entity_id (NOT NULL in Mercato) is the primary target when orosync wrote it, else the first target it wrote (and
 // the primary one once it arrives); a target that is a deal sets deal_id, and stands for the deal's first company
-// or person when no person or company target is written. The company and deal targets written are its
+// or person when no person or company target is written; a target that is an Oro case stands for the person or
+// company the case is on (refs.go). The company and deal targets written are its
 // linked_entities ({id, type, label}, Mercato's validator shape); participants are Mercato users, which Oro targets
 // are not (NULL). source is what Mercato's own activity and todo APIs write (adapter:activity, tasks adapter:todo),
 // so the person, company and deal pages list them with the unified-interactions toggle off (Mercato's default)
@@ -226,6 +227,18 @@ func interactionTargets(in events.Interaction) []events.OroRef {
 	return out
 }
 
+// viaCases lists the targets that stand for their case's entity: the record is applied again whenever the case is
+// written, so it follows the case's entity.
+func viaCases(tenant string, refs []events.OroRef, found map[refKey]target) []events.OroRef {
+	var out []events.OroRef
+	for _, ref := range refs {
+		if found[refKey{tenant, ref}].viaCase {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
 // waitFor lists the targets not written yet (records of a kind that never resolves are not waited for).
 func waitFor(tenant string, refs []events.OroRef, found map[refKey]target, never map[refKey]bool) []events.OroRef {
 	var out []events.OroRef
@@ -364,7 +377,7 @@ func (s *Store) loadInteractionPlan(ctx context.Context, tx pgx.Tx, rs []recStat
 
 // entityOf picks interaction i's entity and deal among its targets, noting what it waits for; nil entity: none yet.
 func (ip *interactionPlan) entityOf(i int, r recState[events.Interaction], targets []events.OroRef, out *reconciled) (entity, deal *uuid.UUID) {
-	out.waiting[i] = waitFor(r.key.Tenant, targets, ip.found, ip.never)
+	out.waiting[i] = append(waitFor(r.key.Tenant, targets, ip.found, ip.never), viaCases(r.key.Tenant, targets, ip.found)...)
 	entity, deal = pickTargets(r.key.Tenant, targets, ip.found)
 	if entity == nil && deal != nil {
 		if e, ok := ip.viaDeal[*deal]; ok {

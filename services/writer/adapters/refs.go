@@ -16,12 +16,19 @@ import (
 type target struct {
 	kind string // person, company, deal
 	id   uuid.UUID
+	// viaCase: the reference is an interaction's (an Oro case: activities target cases), standing for the person
+	// or company its row is on.
+	viaCase bool
 }
 
+// resolveRefsSQL resolves references to orosync's records; an interaction's (an Oro case's) with the kind and id
+// of the entity its row is on.
 const resolveRefsSQL = `
-SELECT k.i, r.internal_entity_type, r.internal_entity_id, r.profile_id
+SELECT k.i, r.internal_entity_type, r.internal_entity_id, r.profile_id, ce.kind, ce.id
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
-JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si`
+JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
+LEFT JOIN customer_interactions ci ON r.internal_entity_type = 'customers.interaction' AND ci.id = r.profile_id
+LEFT JOIN customer_entities ce ON ce.id = ci.entity_id`
 
 // refKey is an Oro reference within a tenant.
 type refKey struct {
@@ -33,8 +40,9 @@ func (r refKey) key() domain.Key {
 	return domain.Key{Tenant: r.tenant, SourceType: r.Type, SourceID: r.ID}
 }
 
-// resolveRefs resolves Oro references to the Mercato rows orosync wrote for them. A record known but of no
-// resolvable kind (an interaction, a user) is returned in never: waiting for it is pointless.
+// resolveRefs resolves Oro references to the Mercato rows orosync wrote for them. An Oro case (an interaction)
+// resolves to the person or company its row is on, once it has a row; a record known but of no resolvable kind (a
+// user, another activity) is returned in never: waiting for it is pointless.
 func (s *Store) resolveRefs(ctx context.Context, tx pgx.Tx, refs []refKey) (found map[refKey]target, never map[refKey]bool, err error) {
 	found, never = map[refKey]target{}, map[refKey]bool{}
 	if len(refs) == 0 {
@@ -52,12 +60,14 @@ func (s *Store) resolveRefs(ctx context.Context, tx pgx.Tx, refs []refKey) (foun
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			i       int64
-			typ     string
-			id      uuid.UUID
-			profile *uuid.UUID
+			i          int64
+			typ        string
+			id         uuid.UUID
+			profile    *uuid.UUID
+			caseKind   *string
+			caseEntity *uuid.UUID
 		)
-		if err := rows.Scan(&i, &typ, &id, &profile); err != nil {
+		if err := rows.Scan(&i, &typ, &id, &profile, &caseKind, &caseEntity); err != nil {
 			return nil, nil, fmt.Errorf("writer: resolving references: %w", err)
 		}
 		r := refs[i-1]
@@ -70,6 +80,10 @@ func (s *Store) resolveRefs(ctx context.Context, tx pgx.Tx, refs []refKey) (foun
 			if profile != nil {
 				found[r] = target{kind: "company", id: *profile}
 			}
+		case events.AggregateInteraction:
+			if caseKind != nil && (*caseKind == "person" || *caseKind == "company") {
+				found[r] = target{kind: *caseKind, id: *caseEntity, viaCase: true}
+			} // else its row waits for its own targets, and so does this reference
 		default:
 			never[r] = true
 		}
