@@ -29,3 +29,21 @@ type DealClosureEvent struct {
 	ValueCurrency  *string `json:"valueCurrency"`
 	SyncOrigin     string  `json:"syncOrigin"`
 }
+
+// InteractionCompletedEvent is the payload of customers.interaction.completed: the interaction's, with the time it
+// happened (Mercato's complete command: commands/interactions.ts).
+type InteractionCompletedEvent struct {
+	InteractionEvent
+	OccurredAt *string `json:"occurredAt"`
+}
+
+// NextInteractionEvent is the payload of customers.next_interaction.updated, which Mercato's interaction commands
+// emit for the entity whose next-interaction projection they recomputed (id is the entity's).
+type NextInteractionEvent struct {
+	ID                string  `json:"id"`
+	EntityID          string  `json:"entityId"`
+	NextInteractionID *string `json:"nextInteractionId"`
+	OrganizationID    string  `json:"organizationId"`
+	TenantID          string  `json:"tenantId"`
+	SyncOrigin        string  `json:"syncOrigin"`
+}

@@ -227,6 +227,16 @@ func interactionTargets(in events.Interaction) []events.OroRef {
 	return out
 }
 
+// interactionSource is customer_interactions.source as Mercato's legacy APIs write it: tasks come from its todos
+// API, the others from its activities API (the SQL of interactionColumnsSQL says the same).
+func interactionSource(typ string) *string {
+	s := "adapter:activity"
+	if typ == "task" {
+		s = "adapter:todo"
+	}
+	return &s
+}
+
 // viaCases lists the targets that stand for their case's entity: the record is applied again whenever the case is
 // written, so it follows the case's entity.
 func viaCases(tenant string, refs []events.OroRef, found map[refKey]target) []events.OroRef {
@@ -325,15 +335,65 @@ func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recSta
 		}
 	}
 	touched := map[uuid.UUID]bool{} // entities whose next-interaction projection may have moved
+	announce := map[uuid.UUID]int{} // entity of a written row → the first such record (by index)
 	for _, set := range []struct {
 		rows *interactionRows
 		sql  string
 	}{{&ip.full, upsertInteractionsSQL}, {&ip.relink, relinkInteractionsSQL}} {
-		if err := ip.write(ctx, tx, set.rows, set.sql, touched, out, now); err != nil {
+		if err := ip.write(ctx, tx, set.rows, set.sql, touched, announce, out, now); err != nil {
 			return err
 		}
 	}
-	return projectNextInteractions(ctx, tx, touched, now)
+	if err := projectNextInteractions(ctx, tx, touched, now); err != nil {
+		return err
+	}
+	return ip.announceNext(ctx, tx, announce, out)
+}
+
+const nextInteractionRefsSQL = `SELECT id, next_interaction_ref_id FROM customer_entities WHERE id = ANY($1::uuid[])`
+
+// announceNext emits customers.next_interaction.updated for the entity of each interaction row written, with its
+// next interaction after the batch, as Mercato's interaction commands do after every create, update, complete,
+// cancel and delete (one per entity and batch).
+func (ip *interactionPlan) announceNext(ctx context.Context, tx pgx.Tx, announce map[uuid.UUID]int, out *reconciled) error {
+	if len(announce) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, 0, len(announce))
+	for id := range announce {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	rows, err := tx.Query(ctx, nextInteractionRefsSQL, rowkit.UUIDs(ids))
+	if err != nil {
+		return fmt.Errorf("writer: next interactions: %w", err)
+	}
+	next := map[uuid.UUID]*string{}
+	for rows.Next() {
+		var id uuid.UUID
+		var ref *string
+		if err := rows.Scan(&id, &ref); err != nil {
+			rows.Close()
+			return fmt.Errorf("writer: next interactions: %w", err)
+		}
+		next[id] = ref
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("writer: next interactions: %w", err)
+	}
+	for _, id := range ids {
+		r := ip.rs[announce[id]]
+		payload := events.NextInteractionEvent{ID: id.String(), EntityID: id.String(), NextInteractionID: next[id],
+			OrganizationID: r.sc.OrganizationID.String(), TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}
+		row, err := rowkit.EventRow(r.key.Tenant, "customers.next_interaction.updated", payload, id.String(), r.st.Version,
+			r.st.MappingVersion, rowkit.Digest([]any{"next", r.key, r.st.Deleted, r.st.DeletedUpTo, next[id]}))
+		if err != nil {
+			return err
+		}
+		out.outbox = append(out.outbox, row)
+	}
+	return nil
 }
 
 // loadInteractionPlan loads the interactions' rows, resolves their targets, and the entities of the deals that
@@ -435,7 +495,7 @@ func (ip *interactionPlan) add(s *Store, i int, r recState[events.Interaction], 
 // write upserts rows, notes the entities whose projection may have moved, and emits the events of the rows
 // that changed.
 func (ip *interactionPlan) write(ctx context.Context, tx pgx.Tx, rows *interactionRows, sql string, touched map[uuid.UUID]bool,
-	out *reconciled, now time.Time) error {
+	announce map[uuid.UUID]int, out *reconciled, now time.Time) error {
 	written, err := rows.exec(ctx, tx, sql, now)
 	if err != nil {
 		return err
@@ -443,6 +503,9 @@ func (ip *interactionPlan) write(ctx context.Context, tx pgx.Tx, rows *interacti
 	for j, id := range rows.id {
 		if written[id] {
 			touched[*rows.entity[j]] = true
+			if _, ok := announce[*rows.entity[j]]; !ok {
+				announce[*rows.entity[j]] = rows.idx[j]
+			}
 			if before := ip.cur[id].entity; before != nil {
 				touched[*before] = true
 			}
@@ -465,7 +528,7 @@ func (ip *interactionPlan) emit(rows *interactionRows, j int, r recState[events.
 	}
 	payload := events.InteractionEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
 		TenantID: r.sc.TenantID.String(), EntityID: rows.entity[j].String(), InteractionType: rows.typ[j],
-		Status: rows.status[j], SyncOrigin: events.SyncOrigin}
+		Status: rows.status[j], Source: interactionSource(rows.typ[j]), SyncOrigin: events.SyncOrigin}
 	salt := ""
 	if evt == "updated" {
 		salt = rowkit.Digest([]any{r.st.Value, rows.entity[j], rows.deal[j], rows.linked[j] != nil, orEmptyString(rows.linked[j])})
@@ -483,7 +546,16 @@ func (ip *interactionPlan) emit(rows *interactionRows, j int, r recState[events.
 	if action == "" {
 		return nil
 	}
-	row, err = rowkit.EventRow(r.key.Tenant, interactionEvent+action, payload, r.id.String(), r.st.Version, r.st.MappingVersion, "")
+	var lifecycle any = payload
+	if action == "completed" { // Mercato's complete command adds when it happened
+		var at *string
+		if t := rows.occurred[j]; t != nil {
+			v := t.UTC().Format("2006-01-02T15:04:05.000Z")
+			at = &v
+		}
+		lifecycle = events.InteractionCompletedEvent{InteractionEvent: payload, OccurredAt: at}
+	}
+	row, err = rowkit.EventRow(r.key.Tenant, interactionEvent+action, lifecycle, r.id.String(), r.st.Version, r.st.MappingVersion, "")
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,7 @@ func countEvents(rows []model.OrosyncOutbox) app.Result {
 	var r app.Result
 	for _, row := range rows {
 		switch {
+		case strings.HasPrefix(row.EventType, "customers.next_interaction."): // comes with its interaction's event
 		case strings.HasSuffix(row.EventType, ".created"):
 			r.Created++
 		case strings.HasSuffix(row.EventType, ".updated"):
