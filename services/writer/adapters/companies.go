@@ -248,6 +248,7 @@ func (s *Store) applyCompany(w *profileWrites, cw *companyWrites, o domain.Compa
 	} else {
 		if o.Changed {
 			cw.rows(cw.changed, sc).add(id, rowkit.MappingID(sc, o.Key), pc, o.After.Company, deletedAt)
+			w.cascade.add(id.entity, id.profile, o.Before.Deleted, o.After.Deleted)
 		}
 		var prev any
 		if o.Before.Base != nil {
@@ -299,6 +300,9 @@ func (s *Store) writeCompanies(ctx context.Context, tx pgx.Tx, w *profileWrites,
 		}
 	}
 	if err := insertRows(ctx, tx, nil, nil, w.mappings, w.records, false); err != nil {
+		return err
+	}
+	if err := w.cascade.exec(ctx, tx, w.now); err != nil {
 		return err
 	}
 	for _, r := range cw.changed {

@@ -316,6 +316,7 @@ func (s *Store) applyPerson(w *profileWrites, pw *personWrites, o domain.Outcome
 	} else {
 		if o.Changed {
 			pw.upd.addMercato(id, rowkit.MappingID(sc, o.Key), o, pc)
+			w.cascade.add(id.entity, id.profile, o.Before.Deleted, o.After.Deleted)
 		}
 		b.entity = id.entity
 		if o.Changed || !sameBookkeepingJSON(o.Before.Version, o.After.Version, o.Before.Deleted, o.After.Deleted,
@@ -407,6 +408,9 @@ func (s *Store) writePeople(ctx context.Context, tx pgx.Tx, w *profileWrites, pw
 	}
 	p := &pipeline{} // sent by lp.exec
 	if err := insertRows(ctx, p, pw.entities, pw.people, w.mappings, w.records, pw.recordsNew); err != nil {
+		return err
+	}
+	if err := w.cascade.exec(ctx, p, w.now); err != nil {
 		return err
 	}
 	if err := pw.upd.exec(ctx, p); err != nil {

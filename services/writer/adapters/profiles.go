@@ -30,6 +30,7 @@ type profileWrites struct {
 	dict      dictionary
 	addrs     []addressSync
 	cfs       []cfRecord
+	cascade   cascade
 }
 
 func newProfileWrites(aggregate string, now time.Time, n int) *profileWrites {
