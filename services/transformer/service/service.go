@@ -3,6 +3,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -145,6 +146,9 @@ func Run(ctx context.Context, cfg Config) error {
 	err = router.Run(ctx)
 	if closed := natsconn.Cause(ctx); closed != nil {
 		return fmt.Errorf("transformer: %w", closed) // exit non-zero: a supervisor restarts the transformer
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil // stopped while its handlers were still subscribing: a stop, not a failure
 	}
 	if err != nil {
 		return fmt.Errorf("transformer: %w", err)
