@@ -32,7 +32,7 @@ func runTransformer(t *testing.T, ctx context.Context, cfg service.Config) {
 
 func TestAChangeTooBigForMercatoChanges(t *testing.T) {
 	s := jstest.Start(t, jstest.MaxPayload(8<<20)) // deploy/nats's: ORO_RAW takes the record, MERCATO_CHANGES 1 MiB
-	ctx := t.Context()                              // every wait below is for a message or a consumer state
+	ctx := t.Context()                             // every wait below is for a message or a consumer state
 	runTransformer(t, ctx, service.Config{NatsURL: s.URL})
 	// Oro's fax is kept as a custom field, and custom fields have no size limit.
 	publishRaw(t, s.JS, "1", `{"firstName":"Big","fax":"`+strings.Repeat("5", 1_200_000)+`"}`)
