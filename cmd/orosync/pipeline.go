@@ -221,9 +221,14 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 	}
 	if p.Services.has(svcWriter) {
 		g.Go(func() error {
+			// The custom field definitions are the mapping's the transformer runs (OROSYNC_MAPPING or the default).
+			m, err := transformer.LoadMapping(os.Getenv("OROSYNC_MAPPING"))
+			if err != nil {
+				return err
+			}
 			return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, DatabaseURL: p.DatabaseURL, Logger: p.Log,
 				Tenants: p.writerScopes(), Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch,
-				ReplicationRole: p.WriterReplicationRole, Metrics: p.WriterMetrics})
+				ReplicationRole: p.WriterReplicationRole, Metrics: p.WriterMetrics, CustomFieldDefs: m.CustomFieldDefs()})
 		})
 	}
 }

@@ -34,6 +34,8 @@ type File struct {
 	Ignore map[string]string `json:"ignore,omitempty"`
 	// Types maps each Oro type to a Mercato aggregate.
 	Types map[string]TypeSpec `json:"types"`
+	// CustomFields define, per key, the Mercato custom field every type's custom fields of that key become.
+	CustomFields map[string]CustomFieldSpec `json:"customFields,omitempty"`
 }
 
 // TypeSpec maps one Oro type.
@@ -196,6 +198,9 @@ func Compile(f File) (*Mapping, error) {
 		sort.Slice(ct.custom, func(i, j int) bool { return ct.custom[i].key < ct.custom[j].key })
 		ct.setters = compileSetters(ct, payload)
 		m.types[name] = ct
+	}
+	if err := m.checkCustomFields(); err != nil {
+		return nil, err
 	}
 	m.compileNeeds()
 	m.extensions = map[string]string{events.HeaderMappingVersion: m.Version}

@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -179,12 +180,17 @@ func TestBadInputsBecomeFieldErrorsNamingFieldAndRule(t *testing.T) {
 
 func TestMappingFilesAreCheckedStrictly(t *testing.T) {
 	for name, doc := range map[string]string{
-		"unknown key":       "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [], colour: red}}",
-		"unknown converter": "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [{to: firstName, from: attributes.firstName, as: upper}]}}",
-		"bad expression":    "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [{to: firstName, expr: 'attr.(('}]}}",
-		"unknown aggregate": "version: v9\ntypes: {contacts: {aggregate: customers.planet, fields: []}}",
-		"no version":        "types: {}",
-		"field to nowhere":  "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [{to: shoeSize, expr: '42'}]}}",
+		"unknown key":                                "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [], colour: red}}",
+		"unknown converter":                          "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [{to: firstName, from: attributes.firstName, as: upper}]}}",
+		"bad expression":                             "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [{to: firstName, expr: 'attr.(('}]}}",
+		"unknown aggregate":                          "version: v9\ntypes: {contacts: {aggregate: customers.planet, fields: []}}",
+		"no version":                                 "types: {}",
+		"field to nowhere":                           "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [{to: shoeSize, expr: '42'}]}}",
+		"custom field without a definition":          "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [], custom: {attributes.shoe: shoe_size}}}",
+		"computed custom field without a definition": "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [{to: customFields, expr: '{\"oro_mood\": attr.mood}'}]}}",
+		"definition of an unknown kind":              "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [], custom: {attributes.shoe: shoe_size}}}\ncustomFields: {shoe_size: {kind: date}}",
+		"options of a text":                          "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: [], custom: {attributes.shoe: shoe_size}}}\ncustomFields: {shoe_size: {kind: text, options: [a]}}",
+		"definition nothing uses":                    "version: v9\ntypes: {contacts: {aggregate: customers.person, fields: []}}\ncustomFields: {shoe_size: {kind: text}}",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := Parse([]byte(doc)); err == nil {
@@ -202,8 +208,12 @@ types:
     fields:
       - {to: displayName, expr: 'text(attr.nickname) ?? "?"'}
       - {to: owner, from: relationships.owner, as: ref}
+      - {to: customFields, expr: '{"oro_mood": attr.mood}'}
     custom: {attributes.shoe: shoe_size}
     dropped: {attributes.secret: not ours}
+customFields:
+  shoe_size: {kind: integer}
+  oro_mood: {kind: text}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +223,7 @@ types:
 		got[l.Field] = l.Disposition + ":" + strings.Join(l.To, ",")
 	}
 	want := map[string]string{"attributes.nickname": "mapped:displayName", "relationships.owner": "mapped:owner",
-		"attributes.shoe": "custom-field:shoe_size", "attributes.secret": "dropped:"}
+		"attributes.shoe": "custom-field:shoe_size", "attributes.mood": "custom-field:oro_mood", "attributes.secret": "dropped:"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s: %q, want %q", k, got[k], v)
@@ -270,4 +280,48 @@ func TestOpportunityStatusIsAStageOfOrosPipelineWithItsDefaultProbability(t *tes
 			t.Errorf("stage %+v, probability %v", d.Stage, d.Probability)
 		}
 	})
+}
+
+func TestEveryCustomFieldOfTheDefaultMappingHasAMercatoDefinitionPerEntity(t *testing.T) {
+	m := Default()
+	defs := map[string]events.CustomFieldDef{}
+	for _, d := range m.CustomFieldDefs() {
+		defs[d.Entity+" "+d.Key] = d
+	}
+	for key, want := range map[string]string{
+		"customers:customer_person_profile oro_birthday":            "text",
+		"customers:customer_person_profile oro_gender":              "select",
+		"customers:customer_person_profile oro_number_of_employees": "integer",
+		"customers:customer_company_profile oro_lifetime_value":     "float",
+		"customers:customer_company_profile oro_external_id":        "text",
+		"customers:customer_deal oro_budget_amount":                 "float",
+		"customers:customer_deal oro_budget_currency":               "currency",
+		"customers:customer_interaction oro_direction":              "select",
+		"customers:customer_interaction oro_has_attachments":        "boolean",
+		"customers:customer_interaction oro_to":                     "text",
+	} {
+		if defs[key].Kind != want {
+			t.Errorf("%s: kind %q, want %q", key, defs[key].Kind, want)
+		}
+	}
+	if d := defs["customers:customer_interaction oro_direction"]; strings.Join(d.Options, ",") != "incoming,outgoing" {
+		t.Errorf("direction options %v", d.Options)
+	}
+	if !defs["customers:customer_interaction oro_to"].Multi {
+		t.Error("oro_to is not multi")
+	}
+	for k := range defs {
+		if strings.Contains(k, "oro_first_name") || strings.Contains(k, "oro_address_types") {
+			t.Errorf("%s: addresses carry no Mercato custom fields", k)
+		}
+	}
+}
+
+func TestRelationshipsKeptAsCustomFieldsCarryTheRelatedIds(t *testing.T) {
+	ch := mustMap(t, oroRecord(t, "contacts", "1", `"attributes":{"firstName":"Ann"}`+
+		`,"relationships":{"method":{"data":{"type":"contactmethods","id":"phone"}},"groups":{"data":[{"type":"contactgroups","id":"7"},{"type":"contactgroups","id":"9"}]}}`))
+	cf := ch.Person.CustomFields
+	if cf["oro_method"] != "phone" || fmt.Sprint(cf["oro_groups"]) != "[7 9]" {
+		t.Errorf("custom fields %v", cf)
+	}
 }

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"sort"
 )
 
@@ -31,6 +32,7 @@ func (m *Mapping) Report() []ReportLine {
 			agg = "embedded"
 		}
 		mapped := map[string][]string{}
+		custom := map[string][]string{} // source field → keys a customFields expression computes from it
 		add := func(src, to string) {
 			for _, t := range mapped[src] {
 				if t == to {
@@ -42,6 +44,14 @@ func (m *Mapping) Report() []ReportLine {
 		for _, f := range ct.fields {
 			if f.spec.From != "" {
 				add(f.spec.From, f.spec.To)
+				continue
+			}
+			if f.spec.To == "customFields" {
+				for k, srcs := range computedCustomKeys(f.spec.Expr) {
+					for _, src := range srcs {
+						custom[src] = append(custom[src], k)
+					}
+				}
 				continue
 			}
 			attrs, rels := referenced(f.spec.Expr)
@@ -56,8 +66,12 @@ func (m *Mapping) Report() []ReportLine {
 			lines = append(lines, ReportLine{Type: name, Field: src, Disposition: Mapped, To: to, Aggregate: agg})
 		}
 		for _, c := range ct.custom {
-			lines = append(lines, ReportLine{Type: name, Field: c.section + "." + c.name, Disposition: Custom,
-				To: []string{c.key}, Aggregate: agg})
+			src := c.section + "." + c.name
+			custom[src] = append(custom[src], c.key)
+		}
+		for src, keys := range custom {
+			sort.Strings(keys)
+			lines = append(lines, ReportLine{Type: name, Field: src, Disposition: Custom, To: slices.Compact(keys), Aggregate: agg})
 		}
 		for src, why := range ct.spec.Dropped {
 			lines = append(lines, ReportLine{Type: name, Field: src, Disposition: Dropped, Why: why, Aggregate: agg})

@@ -21,9 +21,11 @@ import (
 
 // Custom fields: the mapping puts what Mercato has no column for in an aggregate's customFields; they become
 // custom_field_values rows (Mercato's EAV, reference §1 item 10) of the aggregate's row (the profile row of people
-// and companies), one row per value (an array is a multi-value field), in the column of the value's kind
-// (domain.CustomFieldValues). Row ids derive from the record, the key, the position and the value, so a value Oro
-// did not change keeps its row and a replay writes nothing. A key is rewritten only when Oro's value for it
+// and companies), one row per value (an array is a multi-value field), in the column of the kind of the key's
+// definition (domain.CustomFieldValuesOfKind; customfielddefs.go); a definition Mercato encrypts (config
+// encrypted) gets its values encrypted in value_text, as encryptCustomFieldValue writes them. Row ids derive from
+// the record, the key, the position and the value as written (column, plain value, encrypted or not), so a value
+// Oro did not change keeps its row and a replay writes nothing. A key is rewritten only when Oro's value for it
 // changed (or its rows are missing): a value edited in Mercato stays until Oro changes that field. Values of keys
 // the mapping never wrote (fields defined in Mercato) are left alone. A record whose row waited for a reference
 // gets its values when the row is written.
@@ -43,15 +45,16 @@ type customFieldTarget struct {
 }
 
 func customFieldsOf(aggregate string) (customFieldTarget, bool) {
+	entity := events.CustomFieldEntity(aggregate)
 	switch aggregate {
 	case events.AggregatePerson:
-		return customFieldTarget{entity: "customers:customer_person_profile", notify: true, own: "customers.person.updated"}, true
+		return customFieldTarget{entity: entity, notify: true, own: "customers.person.updated"}, true
 	case events.AggregateCompany:
-		return customFieldTarget{entity: "customers:customer_company_profile", own: "customers.company.updated"}, true
+		return customFieldTarget{entity: entity, own: "customers.company.updated"}, true
 	case events.AggregateDeal:
-		return customFieldTarget{entity: "customers:customer_deal", alone: "customers.customer_deal.updated"}, true
+		return customFieldTarget{entity: entity, alone: "customers.customer_deal.updated"}, true
 	case events.AggregateInteraction:
-		return customFieldTarget{entity: "customers:customer_interaction", alone: "customers.customer_interaction.updated"}, true
+		return customFieldTarget{entity: entity, alone: "customers.customer_interaction.updated"}, true
 	}
 	return customFieldTarget{}, false
 }
@@ -124,14 +127,18 @@ func sameJSON(a, b any) bool {
 	return errA == nil && errB == nil && string(x) == string(y)
 }
 
-// customFieldRowID is the row's deterministic id: the record, the field, the value's position and the value.
-func customFieldRowID(sc Scope, entity string, record uuid.UUID, key string, pos int, v domain.CustomFieldValue) uuid.UUID {
+// customFieldRowID is the row's deterministic id: the record, the field, the value's position and the value (its
+// plain value, and whether it is written encrypted).
+func customFieldRowID(sc Scope, entity string, record uuid.UUID, key string, pos int, v domain.CustomFieldValue, encrypted bool) uuid.UUID {
 	var buf [256]byte
 	b := append(rowkit.AppendScope(buf[:0], sc), "custom-field/"...)
 	b = append(append(b, entity...), '/')
 	b = append(rowkit.AppendUUID(b, record), '/')
 	b = append(append(b, key...), '/')
 	b = append(strconv.AppendInt(b, int64(pos), 10), '/')
+	if encrypted {
+		b = append(b, "e:"...)
+	}
 	switch {
 	case v.Text != nil:
 		b = append(append(b, "t:"...), *v.Text...)
@@ -214,7 +221,7 @@ func written(existing map[cfField]map[uuid.UUID]bool, record string, keys map[st
 }
 
 // reconcileCustomFields writes the custom fields of the record aggregates a reconcile wrote (out.rowID).
-func reconcileCustomFields[T any](ctx context.Context, tx pgx.Tx, aggregate string, rs []recState[T], out *reconciled, now time.Time) error {
+func reconcileCustomFields[T any](ctx context.Context, s *Store, tx pgx.Tx, aggregate string, rs []recState[T], out *reconciled, now time.Time) error {
 	target, ok := customFieldsOf(aggregate)
 	if !ok {
 		return nil
@@ -238,7 +245,7 @@ func reconcileCustomFields[T any](ctx context.Context, tx pgx.Tx, aggregate stri
 		}
 		recs = append(recs, cr)
 	}
-	rows, err := syncCustomFields(ctx, tx, target, recs, now)
+	rows, err := s.syncCustomFields(ctx, tx, target, recs, now)
 	out.outbox = append(out.outbox, rows...)
 	return err
 }
@@ -256,7 +263,7 @@ func profileCustomFields(aggregate string, k domain.Key, sc Scope, id ids, annou
 
 // syncCustomFields writes the custom_field_values of the records and returns the events of those whose custom
 // fields alone changed.
-func syncCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, recs []cfRecord, now time.Time) ([]model.OrosyncOutbox, error) {
+func (s *Store) syncCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, recs []cfRecord, now time.Time) ([]model.OrosyncOutbox, error) {
 	recs = slices.DeleteFunc(slices.Clone(recs), func(r cfRecord) bool { return len(r.next) == 0 && len(r.prev) == 0 })
 	if len(recs) == 0 {
 		return nil, nil
@@ -269,13 +276,18 @@ func syncCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, 
 	if err != nil {
 		return nil, err
 	}
+	defs, err := cfDefs(ctx, tx, target.entity, recs)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		ins     cfInserts
 		del     []uuid.UUID
 		changed = make([]bool, len(recs))
 	)
 	for n, r := range recs {
-		if changed[n], err = planCustomFields(target, r, ids[n], existing, &ins, &del); err != nil {
+		w := cfWriter{defs: defs[Scope{TenantID: r.sc.TenantID, OrganizationID: r.sc.OrganizationID}], cipher: s.ciphers[r.tenant]}
+		if changed[n], err = w.plan(target, r, ids[n], existing, &ins, &del); err != nil {
 			return nil, err
 		}
 	}
@@ -324,8 +336,15 @@ func loadCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, 
 	return existing, nil
 }
 
-// planCustomFields adds the values record r (id record) gains and loses to ins and del; it reports whether any.
-func planCustomFields(target customFieldTarget, r cfRecord, record string, existing map[cfField]map[uuid.UUID]bool, ins *cfInserts,
+// cfWriter writes one scope's values: the definitions Mercato would use and the tenant's cipher (nil: Mercato's
+// encryption is off or has no key).
+type cfWriter struct {
+	defs   map[string]cfDef
+	cipher *rowkit.Cipher
+}
+
+// plan adds the values record r (id record) gains and loses to ins and del; it reports whether any.
+func (w cfWriter) plan(target customFieldTarget, r cfRecord, record string, existing map[cfField]map[uuid.UUID]bool, ins *cfInserts,
 	del *[]uuid.UUID) (bool, error) {
 	keys := make(map[string]bool, len(r.next)+len(r.prev))
 	for k := range r.next {
@@ -343,18 +362,24 @@ func planCustomFields(target customFieldTarget, r cfRecord, record string, exist
 		if r.hasPrev && len(have) > 0 && sameJSON(r.prev[key], r.next[key]) {
 			continue // Oro did not change it: what Mercato holds stays
 		}
-		values, err := domain.CustomFieldValues(r.next[key])
+		def := w.defs[key]
+		values, err := domain.CustomFieldValuesOfKind(r.next[key], def.kind)
 		if err != nil {
-			return false, fmt.Errorf("writer: %s: custom field %q: %w", r.label, key, err)
+			return false, fmt.Errorf("writer: %s: custom field %q (kind %q): %w", r.label, key, orNone(def.kind), err)
 		}
+		encrypt := def.encrypted && w.cipher != nil
 		want := make(map[uuid.UUID]bool, len(values))
 		for pos, v := range values {
-			id := customFieldRowID(r.sc, target.entity, r.record, key, pos, v)
+			id := customFieldRowID(r.sc, target.entity, r.record, key, pos, v, encrypt)
 			want[id] = true
-			if !have[id] {
-				ins.add(id, r.sc, record, key, v)
-				changed = true
+			if have[id] {
+				continue
 			}
+			if encrypt {
+				v = w.encrypted(elementAt(r.next[key], pos))
+			}
+			ins.add(id, r.sc, record, key, v)
+			changed = true
 		}
 		for id := range have {
 			if !want[id] {
@@ -364,6 +389,43 @@ func planCustomFields(target customFieldTarget, r cfRecord, record string, exist
 		}
 	}
 	return changed, nil
+}
+
+func orNone(kind string) string {
+	if kind == "" {
+		return "none: no definition"
+	}
+	return kind
+}
+
+// elementAt is the pos-th non-null element of a multi-value field, or the value itself.
+func elementAt(v any, pos int) any {
+	l, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	for _, e := range l {
+		if e == nil {
+			continue
+		}
+		if pos == 0 {
+			return e
+		}
+		pos--
+	}
+	return nil
+}
+
+// encrypted is a value of an encrypted definition as Mercato's encryptCustomFieldValue writes it: a string as it
+// is, anything else as JSON, encrypted, in value_text.
+func (w cfWriter) encrypted(v any) domain.CustomFieldValue {
+	plain, ok := v.(string)
+	if !ok {
+		b, _ := json.Marshal(v) // a decoded JSON value always marshals
+		plain = string(b)
+	}
+	c := w.cipher.Encrypt(plain)
+	return domain.CustomFieldValue{Text: &c}
 }
 
 func writeCustomFields(ctx context.Context, tx pgx.Tx, target customFieldTarget, ins cfInserts, del []uuid.UUID, now time.Time) error {

@@ -59,7 +59,8 @@ FROM custom_field_values WHERE entity_id = $1 AND deleted_at IS NULL ORDER BY 1`
 	return out
 }
 
-func TestDealCustomFieldsBecomeCustomFieldValuesInTheColumnOfTheirKind(t *testing.T) {
+// Without a definition (an admin removed it), Mercato picks the column from the value (columnFromJsValue).
+func TestDealCustomFieldsWithoutADefinitionGoToTheColumnOfTheirValue(t *testing.T) {
 	e := newEnv(t, scope)
 	e.apply(nil, withCustomFields(dealChange("7", 10, "Renewal", nil, nil), map[string]any{
 		"oro_budget_amount": "1500.00", "oro_note": "first line\nsecond line", "oro_seats": float64(12), "oro_ratio": 0.25,
@@ -70,7 +71,7 @@ func TestDealCustomFieldsBecomeCustomFieldValuesInTheColumnOfTheirKind(t *testin
 	want := []string{
 		deal + " oro_budget_amount text=1500.00",
 		deal + " oro_meta text={\"k\":\"v\"}",
-		deal + " oro_note multiline=first line\nsecond line",
+		deal + " oro_note text=first line\nsecond line",
 		deal + " oro_ratio float=0.25",
 		deal + " oro_seats int=12",
 		deal + " oro_strategic bool=true",

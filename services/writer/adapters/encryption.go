@@ -34,9 +34,12 @@ ORDER BY updated_at, id`
 // defaultEncryptionMapsTTL is how long a read of encryption_maps is used.
 const defaultEncryptionMapsTTL = time.Minute
 
-// begin starts a transaction with the encryption maps current.
+// begin starts a transaction with the encryption maps current and the custom field definitions created.
 func (s *Store) begin(ctx context.Context) (pgx.Tx, error) {
 	if err := s.refreshEncryption(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.ensureCustomFieldDefs(ctx); err != nil {
 		return nil, err
 	}
 	return s.pool.BeginTx(ctx, pgx.TxOptions{})

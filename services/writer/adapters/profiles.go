@@ -118,7 +118,7 @@ func (s *Store) writeTail(ctx context.Context, tx pgx.Tx, w *profileWrites, link
 		return err
 	}
 	target, _ := customFieldsOf(w.aggregate)
-	customized, err := syncCustomFields(ctx, tx, target, w.cfs, w.now)
+	customized, err := s.syncCustomFields(ctx, tx, target, w.cfs, w.now)
 	if err != nil {
 		return err
 	}

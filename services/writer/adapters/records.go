@@ -129,7 +129,7 @@ func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind reco
 	if err := kind.reconcile(ctx, s, tx, rs, out, now); err != nil {
 		return app.Result{}, err
 	}
-	if err := reconcileCustomFields(ctx, tx, kind.aggregate, rs, out, now); err != nil {
+	if err := reconcileCustomFields(ctx, s, tx, kind.aggregate, rs, out, now); err != nil {
 		return app.Result{}, err
 	}
 	var (

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/domain"
 	"github.com/orosync/orosync/services/writer/relay"
@@ -52,6 +53,11 @@ type Store struct {
 	EncryptionMapsTTL time.Duration
 	encMu             sync.Mutex
 	encMaps           atomic.Pointer[encryptionMaps]
+	// CustomFieldDefs are the mapping's custom field definitions, created in every scope before the first batch
+	// (customfielddefs.go).
+	CustomFieldDefs []events.CustomFieldDef
+	defsMu          sync.Mutex
+	defsEnsured     atomic.Bool
 }
 
 // NewStore needs a pool and the scope of every tenant it may see.

@@ -39,6 +39,9 @@ type Config struct {
 	Committed func(app.Result)
 	// Metrics, when set, counts batches, records, relayed events and dead letters (NewMetrics).
 	Metrics *Metrics
+	// CustomFieldDefs are the mapping's custom field definitions (the transformer's Mapping.CustomFieldDefs),
+	// created in every tenant's scope before the first batch.
+	CustomFieldDefs []events.CustomFieldDef
 }
 
 // Run writes until ctx is done.
@@ -80,6 +83,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	store.MatchEmails = !cfg.NoEmailMatch
+	store.CustomFieldDefs = cfg.CustomFieldDefs
 	store.Log = log
 	fwd := relay.New(pool, js, log)
 	// The relay publishes the batches this process just wrote from memory; a few cover a relay behind by a batch
