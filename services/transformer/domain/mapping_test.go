@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +324,28 @@ func TestRelationshipsKeptAsCustomFieldsCarryTheRelatedIds(t *testing.T) {
 	cf := ch.Person.CustomFields
 	if cf["oro_method"] != "phone" || fmt.Sprint(cf["oro_groups"]) != "[7 9]" {
 		t.Errorf("custom fields %v", cf)
+	}
+}
+
+// An activity on a case lands on the case's person or company; the Oro cases it targets stay in a custom field.
+func TestActivityKeepsTheCasesItTargetsInACustomField(t *testing.T) {
+	targets := `"relationships":{"activityTargets":{"data":[{"type":"contacts","id":"1"},{"type":"cases","id":"5"},{"type":"cases","id":"6"}]}}`
+	for _, typ := range []string{"tasks", "calls", "emails"} {
+		raw := oroRecord(t, typ, "3", `"attributes":{"subject":"x"},`+targets)
+		in := mustMap(t, raw).Interaction
+		body, _ := json.Marshal(raw)
+		if fast, ok := Default().MapRawJSON(body, raw.RecordRef); ok && !reflect.DeepEqual(fast.Change.Interaction, in) {
+			t.Errorf("%s: the fast path maps %+v, the reference %+v", typ, fast.Change.Interaction, in)
+		}
+		if got := fmt.Sprint(in.CustomFields["oro_case_targets"]); got != "[5 6]" {
+			t.Errorf("%s: oro_case_targets %s, want [5 6]", typ, got)
+		}
+		if len(in.Participants) != 3 {
+			t.Errorf("%s: targets %v, want all three", typ, in.Participants)
+		}
+	}
+	in := mustMap(t, oroRecord(t, "tasks", "4", `"attributes":{"subject":"x"},"relationships":{"activityTargets":{"data":[{"type":"contacts","id":"1"}]}}`)).Interaction
+	if _, ok := in.CustomFields["oro_case_targets"]; ok {
+		t.Errorf("a task on no case has oro_case_targets %v", in.CustomFields)
 	}
 }
