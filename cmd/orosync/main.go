@@ -23,7 +23,7 @@ Usage:
   orosync status   [flags]   per tenant and type: records seen, applied, cursor, lag, reconciler alerts
   orosync reconcile [--confirm]  one reconcile round now, or release a tripped mass-delete breaker
   orosync conflicts list|show|resolve   the writer's review queue of sync conflicts
-  orosync map      [flags]   preview a mapping: JSON:API document on stdin → changes as JSON lines (--report: fidelity)
+  orosync map      [flags]   preview a mapping: JSON:API document on stdin → changes as JSON lines (--report [--mercato]: fidelity)
   orosync replay   [flags]   re-transform ORO_RAW with another mapping version on a new durable consumer
   orosync nats-accounts [flags]  nats-server users with least privilege for every service and connection
 

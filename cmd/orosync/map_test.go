@@ -3,8 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func runMap(t *testing.T, stdin string, args ...string) (string, string, error) {
@@ -98,5 +105,129 @@ func TestMapReportListsEveryFieldOfATypeWithItsDisposition(t *testing.T) {
 		if seen[field] != want {
 			t.Errorf("%s: %q, want %q", field, seen[field], want)
 		}
+	}
+}
+
+// fixtureFields are the Oro type and field (attributes.x, relationships.x) of every resource in Oro's own API test
+// responses (testdata/oro-fixtures).
+func fixtureFields(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	err := filepath.WalkDir("../../testdata/oro-fixtures", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yml") || filepath.Base(filepath.Dir(path)) != "responses" {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var doc struct {
+			Data     any              `yaml:"data"`
+			Included []map[string]any `yaml:"included"`
+		}
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		resources := doc.Included
+		switch x := doc.Data.(type) {
+		case map[string]any:
+			resources = append(resources, x)
+		case []any:
+			for _, r := range x {
+				if m, ok := r.(map[string]any); ok {
+					resources = append(resources, m)
+				}
+			}
+		}
+		for _, r := range resources {
+			typ, _ := r["type"].(string)
+			for _, sec := range []string{"attributes", "relationships"} {
+				fields, _ := r[sec].(map[string]any)
+				for f := range fields {
+					out[typ+" "+sec+"."+f] = true
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 100 {
+		t.Fatalf("%d fixture fields", len(out))
+	}
+	return out
+}
+
+func TestMapMercatoReportGivesEveryFixtureFieldItsMercatoDestination(t *testing.T) {
+	out, _, err := runMap(t, "", "--report", "--mercato")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type dest struct {
+		Kind, Table, Column, Via string
+		Definition               *struct{ Entity, Key, Kind string }
+	}
+	lines := map[string][]string{} // "type field" → problems, empty when the line is whole
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r struct {
+			Type, Field, Disposition, Why, Aggregate string
+			Mercato                                  []dest
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		k := r.Type + " " + r.Field
+		lines[k] = append(lines[k], "")
+		switch {
+		case r.Disposition == "dropped" && r.Why == "":
+			t.Errorf("%s: dropped without a reason", k)
+		case r.Disposition != "dropped" && len(r.Mercato) == 0:
+			t.Errorf("%s: %s with no Mercato destination: %s", k, r.Disposition, l)
+		}
+		for _, d := range r.Mercato {
+			if d.Kind == "custom-field" && (d.Definition == nil || d.Definition.Kind == "") {
+				t.Errorf("%s: custom field %s without its definition", k, d.Column)
+			}
+			if (d.Kind == "column" || d.Kind == "dictionary") && (d.Table == "" || d.Column == "") {
+				t.Errorf("%s: %s via %s names no column", k, d.Kind, d.Via)
+			}
+		}
+	}
+	var missing []string
+	for f := range fixtureFields(t) {
+		typ, _, _ := strings.Cut(f, " ")
+		if lines[f] == nil && lines[typ+" *"] == nil {
+			missing = append(missing, f)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("fixture fields the report does not list:\n%s", strings.Join(missing, "\n"))
+	}
+	t.Run("a known field of each destination kind", func(t *testing.T) {
+		for want, field := range map[string]string{
+			`"via":"displayName","kind":"column","table":"customer_entities","column":"display_name"`:       "contacts attributes.firstName",
+			`"kind":"dictionary","table":"customer_entities","column":"source","dictionary":"source"`:       "contacts relationships.source",
+			`"definition":{"entity":"customers:customer_person_profile","key":"oro_birthday","kind":"text"`: "contacts attributes.birthday",
+			`"definition":{"entity":"customers:customer_deal","key":"oro_budget_amount","kind":"float"`:     "opportunities attributes.budgetAmountValue",
+		} {
+			found := false
+			for _, l := range strings.Split(out, "\n") {
+				if strings.Contains(l, `"type":"`+strings.Fields(field)[0]+`","field":"`+strings.Fields(field)[1]+`"`) && strings.Contains(l, want) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s: no line with %s", field, want)
+			}
+		}
+	})
+}
+
+func TestMapMercatoWithoutReportIsAMistakeOnTheCommandLine(t *testing.T) {
+	_, stderr, err := runMap(t, "", "--mercato")
+	if !errors.Is(err, errUsage) || !strings.Contains(stderr, "--report") {
+		t.Errorf("err %v, stderr %q", err, stderr)
 	}
 }

@@ -929,7 +929,18 @@ func referenced(src string) (attrs, rels []string) {
 	return v.attrs, v.rels
 }
 
-type refVisitor struct{ attrs, rels []string }
+type refVisitor struct{ attrs, rels, outs []string }
+
+// outsRead are the out.x fields an expression reads.
+func outsRead(src string) []string {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil
+	}
+	v := &refVisitor{}
+	ast.Walk(&tree.Node, v)
+	return v.outs
+}
 
 func (v *refVisitor) Visit(n *ast.Node) {
 	m, ok := (*n).(*ast.MemberNode)
@@ -949,5 +960,7 @@ func (v *refVisitor) Visit(n *ast.Node) {
 		v.attrs = append(v.attrs, p.Value)
 	case "rel":
 		v.rels = append(v.rels, p.Value)
+	case "out":
+		v.outs = append(v.outs, p.Value)
 	}
 }

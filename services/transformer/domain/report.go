@@ -41,9 +41,14 @@ func (m *Mapping) Report() []ReportLine {
 			}
 			mapped[src] = append(mapped[src], to)
 		}
+		feeds := map[string][]string{} // payload field → the source fields it was computed from
+		feed := func(src, to string) {
+			add(src, to)
+			feeds[to] = append(feeds[to], src)
+		}
 		for _, f := range ct.fields {
 			if f.spec.From != "" {
-				add(f.spec.From, f.spec.To)
+				feed(f.spec.From, f.spec.To)
 				continue
 			}
 			if f.spec.To == "customFields" {
@@ -56,10 +61,16 @@ func (m *Mapping) Report() []ReportLine {
 			}
 			attrs, rels := referenced(f.spec.Expr)
 			for _, a := range attrs {
-				add("attributes."+a, f.spec.To)
+				feed("attributes."+a, f.spec.To)
 			}
 			for _, r := range rels {
-				add("relationships."+r, f.spec.To)
+				feed("relationships."+r, f.spec.To)
+			}
+			// A field computed from fields before it (out.x) is fed by their sources too.
+			for _, o := range outsRead(f.spec.Expr) {
+				for _, src := range slices.Clone(feeds[o]) {
+					feed(src, f.spec.To)
+				}
 			}
 		}
 		for src, to := range mapped {

@@ -23,3 +23,13 @@ func DefaultMapping() ([]byte, error) { return mappings.Files.ReadFile(mappings.
 func ParseDocument(b []byte, tenant string, observed time.Time) ([]events.RawRecord, error) {
 	return domain.ParseDocument(b, tenant, observed)
 }
+
+// ReportLine says what a mapping does with one Oro field (Mapping.Report).
+type ReportLine = domain.ReportLine
+
+// Dispositions of an Oro field in a report line.
+const (
+	Mapped  = domain.Mapped
+	Custom  = domain.Custom
+	Dropped = domain.Dropped
+)

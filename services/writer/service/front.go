@@ -132,3 +132,9 @@ func (a *Applier) Apply(ctx context.Context, changes []events.Change) (Result, e
 
 // Close releases the database connections.
 func (a *Applier) Close() { a.pool.Close() }
+
+// Destination is where the writer puts one payload field in Mercato (domain.Destination).
+type Destination = domain.Destination
+
+// Destinations are, per aggregate ("address" for addresses) and payload field, the writer's Mercato destinations.
+func Destinations() map[string]map[string][]Destination { return domain.Destinations() }
