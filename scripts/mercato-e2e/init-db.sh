@@ -14,6 +14,7 @@ drop_db() {
 init_template() {
 	local t0=$SECONDS
 	log "mercato init into $MERCATO_TEMPLATE_DB ..."
+	redis_ping || die "mercato init needs Redis on 127.0.0.1:$MERCATO_REDIS_PORT (Mercato's queue): run.sh starts it"
 	drop_db "$MERCATO_TEMPLATE_DB"
 	psql_admin -c "CREATE DATABASE \"$MERCATO_TEMPLATE_DB\""
 	configure_env

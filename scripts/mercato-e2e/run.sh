@@ -17,15 +17,16 @@ cleanup() {
 trap cleanup EXIT
 
 t0=$SECONDS
+# Redis first: Mercato's queue strategy is Redis, and `mercato init` (set-up's last step) enqueues jobs too.
+command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+start_group redis "$RUN_DIR" redis-server --port "$MERCATO_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no
+until redis_ping; do ((SECONDS - t0 < 30)) || die "Redis did not start (see $RUN_DIR/redis.log)"; sleep 0.2; done
 cold=$([[ -f $STAMPS/build-packages-2 ]] && echo cached || echo cold)
 "$(dirname "$0")/setup.sh"
 setup_s=$((SECONDS - t0))
 
 t1=$SECONDS
 configure_env # the cached app keeps its build; its .env is written anew each run
-command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
-start_group redis "$RUN_DIR" redis-server --port "$MERCATO_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no
-until redis_ping; do ((SECONDS - t1 < 30)) || die "Redis did not start (see $RUN_DIR/redis.log)"; sleep 0.2; done
 start_group mercato "$APP" yarn mercato server start
 wait_http "$MERCATO_URL/login" 600 || die "Mercato did not answer at $MERCATO_URL (see $RUN_DIR/mercato.log)"
 # The first API request loads the server's route modules: wait for the login API to answer too.
