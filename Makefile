@@ -2,7 +2,7 @@
 # Both install and start what they need (PostgreSQL; the tests embed NATS).
 
 GO           ?= go
-MODULES      := events contracts oro orosim mercatodb services/poller services/transformer services/writer services/reconciler cmd/orosync e2e/mercato
+MODULES      := events fidelity contracts oro orosim mercatodb services/poller services/transformer services/writer services/reconciler cmd/orosync e2e/mercato
 PKGS         := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NATSCLI      := github.com/nats-io/natscli/nats@v0.5.0

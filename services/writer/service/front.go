@@ -108,6 +108,7 @@ func (q *ReviewQueue) Close() { q.pool.Close() }
 // of the whole pipeline uses to prepare or measure the writer's part alone.
 type Applier struct {
 	pool  *pgxpool.Pool
+	store *adapters.Store
 	apply app.ApplyChanges
 }
 
@@ -122,8 +123,12 @@ func NewApplier(ctx context.Context, databaseURL string, tenants map[string]Scop
 		pool.Close()
 		return nil, err
 	}
-	return &Applier{pool: pool, apply: app.ApplyChanges{Store: store, Rules: rules}}, nil
+	return &Applier{pool: pool, store: store, apply: app.ApplyChanges{Store: store, Rules: rules}}, nil
 }
+
+// DefineCustomFields makes the applier create the mapping's custom field definitions before its first batch, as
+// the writer does (Config.CustomFieldDefs).
+func (a *Applier) DefineCustomFields(defs []events.CustomFieldDef) { a.store.CustomFieldDefs = defs }
 
 // Apply applies one batch as the writer's consumer does (its events stay in the outbox).
 func (a *Applier) Apply(ctx context.Context, changes []events.Change) (Result, error) {
