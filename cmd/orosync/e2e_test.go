@@ -19,6 +19,7 @@ import (
 	"github.com/orosync/orosync/mercatodb/dbtest"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/orosim"
+	transformer "github.com/orosync/orosync/services/transformer/service"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
 
@@ -135,6 +136,19 @@ func TestContactsFlowFromSimulatorIntoMercatoAndStayPutOnRerun(t *testing.T) {
 			t.Fatalf("contact %s: %+v", id, r)
 		}
 	}
+	t.Run("the writer defined the mapping's custom fields", func(t *testing.T) {
+		m, err := transformer.LoadMapping("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := e.db.QueryRow(e.ctx, `SELECT count(*) FROM custom_field_defs WHERE is_active AND deleted_at IS NULL`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if want := len(m.CustomFieldDefs()); n != want {
+			t.Errorf("%d custom field definitions, want the mapping's %d", n, want)
+		}
+	})
 
 	// Running the pipeline again over unchanged data changes no row.
 	e.sync()
