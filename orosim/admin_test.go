@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-func TestAdminPatchUpdatesAttributesAndBumpsUpdatedAt(t *testing.T) {
+func TestAdminPatch(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 5})
 	h.clock.Advance(30 * time.Minute)
 	resp, body := h.do(http.MethodPatch, "/__admin/contacts/2",
@@ -25,33 +25,41 @@ func TestAdminPatchUpdatesAttributesAndBumpsUpdatedAt(t *testing.T) {
 	d, _ := h.getDoc("/api/contacts/2", http.StatusOK)
 	a := attrs(d["data"])
 	want := h.clock.Now().Format(oroDateTime)
-	if a["firstName"] != "Zoë" || a["primaryEmail"] != "zoe@example.com" || a["updatedAt"] != want {
-		t.Errorf("after PATCH: %v (want updatedAt %s)", a, want)
-	}
+	t.Run("updates the attributes, updatedAt to now", func(t *testing.T) {
+		if a["firstName"] != "Zoë" || a["primaryEmail"] != "zoe@example.com" || a["updatedAt"] != want {
+			t.Errorf("after PATCH: %v (want updatedAt %s)", a, want)
+		}
+	})
 	// The poller finds it with a cursor at the edit time.
-	if got := h.listIDs("/api/contacts?filter[updatedAt][gte]=" + want); !slices.Equal(got, []string{"2"}) {
-		t.Errorf("changed since %s: %v", want, got)
-	}
+	t.Run("is found by a cursor at the edit time", func(t *testing.T) {
+		if got := h.listIDs("/api/contacts?filter[updatedAt][gte]=" + want); !slices.Equal(got, []string{"2"}) {
+			t.Errorf("changed since %s: %v", want, got)
+		}
+	})
 }
 
-func TestAdminPatchRejectsUnknownFieldsAndMissingContacts(t *testing.T) {
+func TestAdminPatchRefusals(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 2})
-	for path, status := range map[string]int{
-		"/__admin/contacts/1":  http.StatusBadRequest, // unknown field
-		"/__admin/contacts/99": http.StatusNotFound,
-		"/__admin/nope/1":      http.StatusNotFound,
-	} {
-		resp, body := h.do(http.MethodPatch, path, strings.NewReader(`{"shoeSize":42}`))
-		if resp.StatusCode != status {
-			t.Errorf("%s: status %d, want %d: %s", path, resp.StatusCode, status, body)
+	t.Run("of unknown fields, records, types", func(t *testing.T) {
+		for path, status := range map[string]int{
+			"/__admin/contacts/1":  http.StatusBadRequest, // unknown field
+			"/__admin/contacts/99": http.StatusNotFound,
+			"/__admin/nope/1":      http.StatusNotFound,
+		} {
+			resp, body := h.do(http.MethodPatch, path, strings.NewReader(`{"shoeSize":42}`))
+			if resp.StatusCode != status {
+				t.Errorf("%s: status %d, want %d: %s", path, resp.StatusCode, status, body)
+			}
 		}
-	}
+	})
 	// Oro requires a contact to keep a name, an email or a phone.
-	resp, body := h.do(http.MethodPatch, "/__admin/contacts/1",
-		strings.NewReader(`{"firstName":null,"lastName":null,"emails":[],"phones":[]}`))
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("emptying a contact: status %d: %s", resp.StatusCode, body)
-	}
+	t.Run("of a contact left without name, email, phone", func(t *testing.T) {
+		resp, body := h.do(http.MethodPatch, "/__admin/contacts/1",
+			strings.NewReader(`{"firstName":null,"lastName":null,"emails":[],"phones":[]}`))
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("emptying a contact: status %d: %s", resp.StatusCode, body)
+		}
+	})
 }
 
 func TestUpdateContactKeepsPrimaryEmailConsistent(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func TestTokenAcceptsFormJSONAndBasicCredentials(t *testing.T) {
+func TestTokenAcceptsEveryCredentialForm(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 1})
 	cases := map[string]struct {
 		body    string

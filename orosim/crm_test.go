@@ -63,7 +63,7 @@ func TestEveryCRMTypeIsListedWithItsShape(t *testing.T) {
 	}
 }
 
-func TestMoneyIsFourDecimalStringAndProbabilityAFraction(t *testing.T) {
+func TestOpportunityNumbersAreWrittenAsOroWritesThem(t *testing.T) {
 	h := crmHarness(t)
 	d, _ := h.getDoc("/api/opportunities?page[size]=-1", http.StatusOK)
 	for _, r := range d["data"].([]any) {
@@ -78,37 +78,45 @@ func TestMoneyIsFourDecimalStringAndProbabilityAFraction(t *testing.T) {
 	}
 }
 
-func TestPerTypeFilterAndSortAvailability(t *testing.T) {
+func TestPerTypeQueryCapabilities(t *testing.T) {
 	h := crmHarness(t)
-	for _, path := range []string{
-		"/api/accounts?filter[updatedAt][gte]=2024-01-01", "/api/opportunities?filter[updatedAt][gte]=2024-01-01",
-		"/api/accounts?filter[createdAt]=2024-01-01", "/api/notes?filter[message]=x",
-	} {
-		d, _ := h.getDoc(path, http.StatusBadRequest)
-		if e := firstError(t, d); e["title"] != "filter constraint" || e["detail"] != "The filter is not supported." || e["source"] == nil {
-			t.Errorf("%s: %v", path, e)
+	t.Run("an unsupported filter is refused", func(t *testing.T) {
+		for _, path := range []string{
+			"/api/accounts?filter[updatedAt][gte]=2024-01-01", "/api/opportunities?filter[updatedAt][gte]=2024-01-01",
+			"/api/accounts?filter[createdAt]=2024-01-01", "/api/notes?filter[message]=x",
+		} {
+			d, _ := h.getDoc(path, http.StatusBadRequest)
+			if e := firstError(t, d); e["title"] != "filter constraint" || e["detail"] != "The filter is not supported." || e["source"] == nil {
+				t.Errorf("%s: %v", path, e)
+			}
 		}
-	}
-	for _, path := range []string{"/api/accounts?sort=updatedAt", "/api/opportunities?sort=-updatedAt"} {
-		d, _ := h.getDoc(path, http.StatusBadRequest)
-		if e := firstError(t, d); e["title"] != "sort constraint" {
-			t.Errorf("%s: %v", path, e)
+	})
+	t.Run("an unsupported sort is refused", func(t *testing.T) {
+		for _, path := range []string{"/api/accounts?sort=updatedAt", "/api/opportunities?sort=-updatedAt"} {
+			d, _ := h.getDoc(path, http.StatusBadRequest)
+			if e := firstError(t, d); e["title"] != "sort constraint" {
+				t.Errorf("%s: %v", path, e)
+			}
 		}
-	}
-	for _, path := range []string{
-		"/api/leads?filter[updatedAt][gte]=2024-01-01&sort=updatedAt", "/api/tasks?filter[updatedAt][gte]=2000-01-01&sort=updatedAt",
-		"/api/calls?filter[updatedAt][gte]=2000-01-01&sort=updatedAt", "/api/opportunities?filter[createdAt][gte]=2000-01-01&sort=createdAt",
-		"/api/opportunities?filter[status]=won", "/api/accounts?filter[name]=x", "/api/cases?filter[reportedAt][gte]=2000-01-01",
-		"/api/tasks?filter[ownerUsername]=admin", "/api/users?filter[username]=admin", "/api/calls?filter[externalId]=a,b",
-	} {
-		h.getDoc(path, http.StatusOK)
-	}
-	for _, id := range h.listIDs("/api/opportunities?filter[status]=won&page[size]=-1") {
-		d, _ := h.getDoc("/api/opportunities/"+id, http.StatusOK)
-		if st := d["data"].(doc)["relationships"].(doc)["status"].(doc)["data"].(doc)["id"]; st != "won" {
-			t.Errorf("opportunity %s status %v", id, st)
+	})
+	t.Run("a supported filter or sort is served", func(t *testing.T) {
+		for _, path := range []string{
+			"/api/leads?filter[updatedAt][gte]=2024-01-01&sort=updatedAt", "/api/tasks?filter[updatedAt][gte]=2000-01-01&sort=updatedAt",
+			"/api/calls?filter[updatedAt][gte]=2000-01-01&sort=updatedAt", "/api/opportunities?filter[createdAt][gte]=2000-01-01&sort=createdAt",
+			"/api/opportunities?filter[status]=won", "/api/accounts?filter[name]=x", "/api/cases?filter[reportedAt][gte]=2000-01-01",
+			"/api/tasks?filter[ownerUsername]=admin", "/api/users?filter[username]=admin", "/api/calls?filter[externalId]=a,b",
+		} {
+			h.getDoc(path, http.StatusOK)
 		}
-	}
+	})
+	t.Run("the status filter selects by status", func(t *testing.T) {
+		for _, id := range h.listIDs("/api/opportunities?filter[status]=won&page[size]=-1") {
+			d, _ := h.getDoc("/api/opportunities/"+id, http.StatusOK)
+			if st := d["data"].(doc)["relationships"].(doc)["status"].(doc)["data"].(doc)["id"]; st != "won" {
+				t.Errorf("opportunity %s status %v", id, st)
+			}
+		}
+	})
 }
 
 func TestSeededCRMDataHasRealisticShape(t *testing.T) {
@@ -213,20 +221,26 @@ func TestMetaTitle(t *testing.T) {
 	h.getDoc("/api/notes?meta=title", http.StatusBadRequest) // disabled for notes
 }
 
-func TestEnumsAndDictionariesAreReadable(t *testing.T) {
+func TestReferenceData(t *testing.T) {
 	h := crmHarness(t)
-	d, _ := h.getDoc("/api/opportunitystatuses", http.StatusOK)
-	if got := ids(d); !slices.Contains(got, "won") || !slices.Contains(got, "in_progress") {
-		t.Errorf("statuses %v", got)
-	}
-	d, _ = h.getDoc("/api/countries/US", http.StatusOK)
-	if attrs(d["data"])["name"] != "United States" {
-		t.Errorf("US: %v", d)
-	}
-	h.getDoc("/api/leadstatuses/nope", http.StatusNotFound)
+	t.Run("enum values are listed", func(t *testing.T) {
+		d, _ := h.getDoc("/api/opportunitystatuses", http.StatusOK)
+		if got := ids(d); !slices.Contains(got, "won") || !slices.Contains(got, "in_progress") {
+			t.Errorf("statuses %v", got)
+		}
+	})
+	t.Run("a dictionary entry is read by id", func(t *testing.T) {
+		d, _ := h.getDoc("/api/countries/US", http.StatusOK)
+		if attrs(d["data"])["name"] != "United States" {
+			t.Errorf("US: %v", d)
+		}
+	})
+	t.Run("an unknown entry is not found", func(t *testing.T) {
+		h.getDoc("/api/leadstatuses/nope", http.StatusNotFound)
+	})
 }
 
-func TestSubresourceAndRelationshipReads(t *testing.T) {
+func TestRelatedRecordReads(t *testing.T) {
 	h := crmHarness(t)
 	d, _ := h.getDoc("/api/opportunities/1/relationships/account", http.StatusOK)
 	linkage := d["data"].(doc)
@@ -314,7 +328,7 @@ func TestValidationErrorsHavePointers(t *testing.T) {
 	}
 }
 
-func TestTaskWithTargetsLinksBackAndDeleteFiresWebhook(t *testing.T) {
+func TestTaskWithTargets(t *testing.T) {
 	h := crmHarness(t)
 	rc := newReceiver(t)
 	_, _ = h.sim.AddWebhook(Webhook{NotificationURL: rc.srv.URL, Topic: "task.deleted", Enabled: true})
@@ -328,20 +342,26 @@ func TestTaskWithTargetsLinksBackAndDeleteFiresWebhook(t *testing.T) {
 		d, _ := h.getDoc("/api/contacts/3/relationships/activityTasks", http.StatusOK)
 		return slices.ContainsFunc(d["data"].([]any), func(x any) bool { return x.(doc)["id"] == id })
 	}
-	if !has() {
-		t.Error("contact 3 does not list the new task")
-	}
-	h.send(http.MethodDelete, "/api/tasks/"+id, "")
-	if has() {
-		t.Error("contact 3 still lists the deleted task")
-	}
-	idle(t, h.sim)
-	if got := rc.deliveries(); len(got) != 1 || got[0].header.Get("Webhook-Topic") != "task.deleted" {
-		t.Errorf("deliveries %v", got)
-	}
+	t.Run("is listed by its target", func(t *testing.T) {
+		if !has() {
+			t.Error("contact 3 does not list the new task")
+		}
+	})
+	t.Run("deleted, leaves its target", func(t *testing.T) {
+		h.send(http.MethodDelete, "/api/tasks/"+id, "")
+		if has() {
+			t.Error("contact 3 still lists the deleted task")
+		}
+	})
+	t.Run("deleted, fires its webhook", func(t *testing.T) {
+		idle(t, h.sim)
+		if got := rc.deliveries(); len(got) != 1 || got[0].header.Get("Webhook-Topic") != "task.deleted" {
+			t.Errorf("deliveries %v", got)
+		}
+	})
 }
 
-func TestBatchPatchSyncCreatesAndUpdatesAtomically(t *testing.T) {
+func TestSyncBatchPatchWritesAllOrNothing(t *testing.T) {
 	h := crmHarness(t)
 	body := `{"data":[{"type":"accounts","attributes":{"name":"Batch A"}},{"type":"accounts","id":"1","meta":{"update":true},"attributes":{"name":"Renamed 1"}}]}`
 	resp, d := h.send(http.MethodPatch, "/api/accounts", body, "X-Mode", "sync")

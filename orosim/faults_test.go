@@ -70,7 +70,7 @@ func TestRateLimitCountsEachClientSeparately(t *testing.T) {
 	}
 }
 
-func TestErrorRateAnswers5xxAndIsDeterministicFromSeed(t *testing.T) {
+func TestErrorRateFaultsAreServerErrorsRepeatableFromTheSeed(t *testing.T) {
 	statuses := func() []int {
 		h := newHarness(t, Config{Contacts: 2, Seed: 7, Faults: Faults{ErrorRate: 0.5}})
 		var out []int
@@ -120,7 +120,7 @@ func TestLatencyDelaysAPIResponses(t *testing.T) {
 	}
 }
 
-func TestTruncatedListBodyIsHalfWithoutContentLengthAndConnectionCloses(t *testing.T) {
+func TestTruncatedListBody(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 20})
 	_, full := h.get("/api/contacts")
 	h.sim.SetFaults(Faults{TruncateRate: 1})
@@ -135,14 +135,20 @@ func TestTruncatedListBodyIsHalfWithoutContentLengthAndConnectionCloses(t *testi
 	if err != nil {
 		t.Fatalf("reading a truncated body: %v", err)
 	}
-	if resp.StatusCode != http.StatusOK || resp.ContentLength != -1 || !resp.Close {
-		t.Errorf("status %d Content-Length %d close %v, want 200, unknown length, connection close", resp.StatusCode, resp.ContentLength, resp.Close)
-	}
-	if len(body) != len(full)/2 || string(body) != string(full[:len(full)/2]) || json.Valid(body) {
-		t.Errorf("got %d bytes of a %d-byte body, want the first half", len(body), len(full))
-	}
+	t.Run("has no length, closes the connection", func(t *testing.T) {
+		if resp.StatusCode != http.StatusOK || resp.ContentLength != -1 || !resp.Close {
+			t.Errorf("status %d Content-Length %d close %v, want 200, unknown length, connection close", resp.StatusCode, resp.ContentLength, resp.Close)
+		}
+	})
+	t.Run("is the first half", func(t *testing.T) {
+		if len(body) != len(full)/2 || string(body) != string(full[:len(full)/2]) || json.Valid(body) {
+			t.Errorf("got %d bytes of a %d-byte body, want the first half", len(body), len(full))
+		}
+	})
 	// Single resources are not lists; they are not cut.
-	h.getDoc("/api/contacts/1", http.StatusOK)
+	t.Run("spares single resources", func(t *testing.T) {
+		h.getDoc("/api/contacts/1", http.StatusOK)
+	})
 }
 
 func TestMalformedListBodyIsInvalidJSON(t *testing.T) {

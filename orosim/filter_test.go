@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func TestFilterByIDSingleListAndRange(t *testing.T) {
+func TestIDFilterForms(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 20})
 	cases := map[string][]string{
 		"filter[id]=5":                         {"5"},
@@ -20,9 +20,11 @@ func TestFilterByIDSingleListAndRange(t *testing.T) {
 		"filter[id]=99":                        {},
 	}
 	for q, want := range cases {
-		if got := h.listIDs("/api/contacts?" + q); !slices.Equal(got, want) {
-			t.Errorf("%s: %v, want %v", q, got, want)
-		}
+		t.Run(q, func(t *testing.T) {
+			if got := h.listIDs("/api/contacts?" + q); !slices.Equal(got, want) {
+				t.Errorf("%v, want %v", got, want)
+			}
+		})
 	}
 }
 
@@ -116,7 +118,7 @@ func TestSameFieldWithTwoOperatorsIsAnded(t *testing.T) {
 	}
 }
 
-func TestFilterByEmailsAndPrimaryEmail(t *testing.T) {
+func TestContactPointFilters(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 10})
 	h.touch("7", h.clock.Now(), map[string]any{
 		"emails":       []string{"first@orosim.test", "second@orosim.test"},
@@ -133,13 +135,15 @@ func TestFilterByEmailsAndPrimaryEmail(t *testing.T) {
 		"filter[primaryPhone]=5556661111":                      {"7"},
 	}
 	for q, want := range cases {
-		if got := h.listIDs("/api/contacts?" + q); !slices.Equal(got, want) {
-			t.Errorf("%s: %v, want %v", q, got, want)
-		}
+		t.Run(q, func(t *testing.T) {
+			if got := h.listIDs("/api/contacts?" + q); !slices.Equal(got, want) {
+				t.Errorf("%v, want %v", got, want)
+			}
+		})
 	}
 }
 
-func TestStringFilterIsExactAndCommaIsLiteral(t *testing.T) {
+func TestStringFilterMatchesTheWholeValueExactly(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 10})
 	h.touch("2", h.clock.Now(), map[string]any{"firstName": "Anna, Maria", "lastName": "Łódź"})
 	cases := map[string][]string{
@@ -149,9 +153,11 @@ func TestStringFilterIsExactAndCommaIsLiteral(t *testing.T) {
 		"filter[lastName]=%C5%81%C3%B3d%C5%BA": {"2"},
 	}
 	for q, want := range cases {
-		if got := h.listIDs("/api/contacts?" + q); !slices.Equal(got, want) {
-			t.Errorf("%s: %v, want %v", q, got, want)
-		}
+		t.Run(q, func(t *testing.T) {
+			if got := h.listIDs("/api/contacts?" + q); !slices.Equal(got, want) {
+				t.Errorf("%v, want %v", got, want)
+			}
+		})
 	}
 }
 
@@ -181,22 +187,28 @@ func TestFilterByRelationship(t *testing.T) {
 	}
 }
 
-func TestNeqSkipsNullsButNeqOrNullAndExistsDoNot(t *testing.T) {
+func TestNullsInFilters(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 40})
 	all := h.listIDs("/api/contacts?page[size]=-1")
 	noLast := h.listIDs("/api/contacts?page[size]=-1&filter[lastName][exists]=no")
 	withLast := h.listIDs("/api/contacts?page[size]=-1&filter[lastName][exists]=true")
-	if len(noLast) == 0 || len(noLast)+len(withLast) != len(all) {
-		t.Fatalf("exists: %d without + %d with != %d", len(noLast), len(withLast), len(all))
-	}
-	neq := h.listIDs("/api/contacts?page[size]=-1&filter[lastName][neq]=nobody")
-	if !slices.Equal(neq, withLast) {
-		t.Errorf("neq returned NULL rows: %v vs %v", neq, withLast)
-	}
-	neqOrNull := h.listIDs("/api/contacts?page[size]=-1&filter[lastName][neq_or_null]=nobody")
-	if !slices.Equal(neqOrNull, all) {
-		t.Errorf("neq_or_null: %d rows, want %d", len(neqOrNull), len(all))
-	}
+	t.Run("exists splits the rows", func(t *testing.T) {
+		if len(noLast) == 0 || len(noLast)+len(withLast) != len(all) {
+			t.Fatalf("exists: %d without + %d with != %d", len(noLast), len(withLast), len(all))
+		}
+	})
+	t.Run("neq skips them", func(t *testing.T) {
+		neq := h.listIDs("/api/contacts?page[size]=-1&filter[lastName][neq]=nobody")
+		if !slices.Equal(neq, withLast) {
+			t.Errorf("neq returned NULL rows: %v vs %v", neq, withLast)
+		}
+	})
+	t.Run("neq_or_null keeps them", func(t *testing.T) {
+		neqOrNull := h.listIDs("/api/contacts?page[size]=-1&filter[lastName][neq_or_null]=nobody")
+		if !slices.Equal(neqOrNull, all) {
+			t.Errorf("neq_or_null: %d rows, want %d", len(neqOrNull), len(all))
+		}
+	})
 }
 
 func TestParseQueryReadsBothOperatorForms(t *testing.T) {

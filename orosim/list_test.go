@@ -71,26 +71,29 @@ func TestNextLinkOnlyWhenMoreRowsExist(t *testing.T) {
 	}
 }
 
-func TestNextLinkKeepsOtherParametersSortedAndEncoded(t *testing.T) {
+func TestNextLink(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 30})
-	d, _ := h.getDoc("/api/contacts?sort=-id&fields[contacts]=firstName&page[size]=5&page[number]=3&filter[id][gte]=2", http.StatusOK)
-	next := d["links"].(map[string]any)["next"]
-	want := h.srv.URL + "/api/contacts?fields%5Bcontacts%5D=firstName&filter%5Bid%5D%5Bgte%5D=2&page%5Bnumber%5D=4&page%5Bsize%5D=5&sort=-id"
-	if next != want {
-		t.Errorf("next %v\nwant %v", next, want)
-	}
-	// Following next links visits every matching row exactly once.
-	var seen []string
-	url := "/api/contacts?filter[updatedAt][gte]=2000-01-01&sort=updatedAt,id&page[size]=7"
-	for url != "" {
-		d, _ := h.getDoc(url, http.StatusOK)
-		seen = append(seen, ids(d)...)
-		n, _ := d["links"].(map[string]any)["next"].(string)
-		url = strings.TrimPrefix(n, h.srv.URL)
-	}
-	if len(seen) != 30 || len(slices.Compact(slices.Sorted(slices.Values(seen)))) != 30 {
-		t.Errorf("walked %d ids (%v), want all 30 once", len(seen), seen)
-	}
+	t.Run("keeps the other parameters, sorted and encoded", func(t *testing.T) {
+		d, _ := h.getDoc("/api/contacts?sort=-id&fields[contacts]=firstName&page[size]=5&page[number]=3&filter[id][gte]=2", http.StatusOK)
+		next := d["links"].(map[string]any)["next"]
+		want := h.srv.URL + "/api/contacts?fields%5Bcontacts%5D=firstName&filter%5Bid%5D%5Bgte%5D=2&page%5Bnumber%5D=4&page%5Bsize%5D=5&sort=-id"
+		if next != want {
+			t.Errorf("next %v\nwant %v", next, want)
+		}
+	})
+	t.Run("followed, visits every matching row once", func(t *testing.T) {
+		var seen []string
+		url := "/api/contacts?filter[updatedAt][gte]=2000-01-01&sort=updatedAt,id&page[size]=7"
+		for url != "" {
+			d, _ := h.getDoc(url, http.StatusOK)
+			seen = append(seen, ids(d)...)
+			n, _ := d["links"].(map[string]any)["next"].(string)
+			url = strings.TrimPrefix(n, h.srv.URL)
+		}
+		if len(seen) != 30 || len(slices.Compact(slices.Sorted(slices.Values(seen)))) != 30 {
+			t.Errorf("walked %d ids (%v), want all 30 once", len(seen), seen)
+		}
+	})
 }
 
 func TestEachResourceHasSelfLink(t *testing.T) {
@@ -134,27 +137,34 @@ func TestUnlimitedPageSizeReturnsAll(t *testing.T) {
 	}
 }
 
-func TestMaxEntitiesRejectsLargePageAndCapsUnlimited(t *testing.T) {
+func TestMaxEntities(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 40, MaxEntities: 25})
-	d, _ := h.getDoc("/api/contacts?page[size]=26", http.StatusBadRequest)
-	e := firstError(t, d)
-	if e["status"] != "400" || e["title"] != "filter constraint" ||
-		e["detail"] != "The value should be less than or equals to 25." ||
-		e["source"].(map[string]any)["parameter"] != "page[size]" {
-		t.Errorf("error %v", e)
-	}
-	if got := h.listIDs("/api/contacts?page[size]=25"); len(got) != 25 {
-		t.Errorf("page[size]=25: %d rows", len(got))
-	}
-	got := h.listIDs("/api/contacts?page[size]=-1")
-	if len(got) != 25 || got[0] != "1" || got[24] != "25" {
-		t.Errorf("page[size]=-1 with max 25: %d rows %v", len(got), got)
-	}
-	// Unlimited in Oro's default configuration.
-	h2 := newHarness(t, Config{Contacts: 40, MaxEntities: -1})
-	if got := h2.listIDs("/api/contacts?page[size]=-1"); len(got) != 40 {
-		t.Errorf("MaxEntities -1: %d rows", len(got))
-	}
+	t.Run("refuses a larger page", func(t *testing.T) {
+		d, _ := h.getDoc("/api/contacts?page[size]=26", http.StatusBadRequest)
+		e := firstError(t, d)
+		if e["status"] != "400" || e["title"] != "filter constraint" ||
+			e["detail"] != "The value should be less than or equals to 25." ||
+			e["source"].(map[string]any)["parameter"] != "page[size]" {
+			t.Errorf("error %v", e)
+		}
+	})
+	t.Run("serves a page of that size", func(t *testing.T) {
+		if got := h.listIDs("/api/contacts?page[size]=25"); len(got) != 25 {
+			t.Errorf("page[size]=25: %d rows", len(got))
+		}
+	})
+	t.Run("caps an unlimited page", func(t *testing.T) {
+		got := h.listIDs("/api/contacts?page[size]=-1")
+		if len(got) != 25 || got[0] != "1" || got[24] != "25" {
+			t.Errorf("page[size]=-1 with max 25: %d rows %v", len(got), got)
+		}
+	})
+	t.Run("at -1 (Oro's default) leaves pages unlimited", func(t *testing.T) {
+		h2 := newHarness(t, Config{Contacts: 40, MaxEntities: -1})
+		if got := h2.listIDs("/api/contacts?page[size]=-1"); len(got) != 40 {
+			t.Errorf("MaxEntities -1: %d rows", len(got))
+		}
+	})
 }
 
 func TestSparseFieldsetIDOnly(t *testing.T) {

@@ -26,22 +26,26 @@ func passwordForm(user, pass string) url.Values {
 		"username": {user}, "password": {pass}}
 }
 
-func TestPasswordGrantIssuesAccessAndRefreshTokens(t *testing.T) {
+func TestPasswordGrant(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 1, Users: map[string]string{"admin": "admin", "jane": "pa55"}})
-	status, tok := h.tokenResponse(passwordForm("jane", "pa55"))
-	if status != http.StatusOK || tok["token_type"] != "Bearer" || tok["expires_in"] != float64(3600) ||
-		tok["access_token"] == "" || tok["refresh_token"] == "" {
-		t.Fatalf("status %d %v", status, tok)
-	}
-	h.token = tok["access_token"].(string)
-	h.getDoc("/api/contacts", http.StatusOK)
+	t.Run("issues working access and refresh tokens", func(t *testing.T) {
+		status, tok := h.tokenResponse(passwordForm("jane", "pa55"))
+		if status != http.StatusOK || tok["token_type"] != "Bearer" || tok["expires_in"] != float64(3600) ||
+			tok["access_token"] == "" || tok["refresh_token"] == "" {
+			t.Fatalf("status %d %v", status, tok)
+		}
+		h.token = tok["access_token"].(string)
+		h.getDoc("/api/contacts", http.StatusOK)
+	})
 	// User ids follow the sorted usernames: admin 1, jane 2.
-	if uid, ok := h.sim.userID("jane", "pa55"); !ok || uid != 2 {
-		t.Errorf("jane's id %d %v", uid, ok)
-	}
+	t.Run("numbers users by sorted username", func(t *testing.T) {
+		if uid, ok := h.sim.userID("jane", "pa55"); !ok || uid != 2 {
+			t.Errorf("jane's id %d %v", uid, ok)
+		}
+	})
 }
 
-func TestPasswordGrantAcceptsBasicClientAuthAndJSONBody(t *testing.T) {
+func TestPasswordGrantAcceptsEveryClientCredentialForm(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 1})
 	status, tok := h.tokenResponse(url.Values{"grant_type": {"password"}, "username": {"admin"}, "password": {"admin"}},
 		"Authorization", basicAuth(testClientID, testClientSecret))

@@ -126,7 +126,7 @@ func TestWebhookDeliversSignedEventOnCreate(t *testing.T) {
 	}
 }
 
-func TestWebhookWithoutSecretIsUnsignedAndDisabledOnesGetNothing(t *testing.T) {
+func TestWebhookDeliveries(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 3})
 	rc := newReceiver(t)
 	off := newReceiver(t)
@@ -137,14 +137,18 @@ func TestWebhookWithoutSecretIsUnsignedAndDisabledOnesGetNothing(t *testing.T) {
 	_ = h.sim.UpdateContact("1", map[string]any{"jobTitle": "CTO"}) // other id: not delivered
 	_ = h.sim.UpdateContact("2", map[string]any{"jobTitle": "CTO"})
 	idle(t, h.sim)
-	got := rc.deliveries()
-	if len(got) != 2 || got[0].header.Get("Webhook-Topic") != "contact.deleted" || got[0].header.Get("Webhook-Signature") != "" ||
-		!strings.Contains(string(got[0].body), `"id":"3"`) || !strings.Contains(string(got[1].body), `"id":"2"`) {
-		t.Errorf("deliveries %d: %v", len(got), got)
-	}
-	if n := len(off.deliveries()); n != 0 {
-		t.Errorf("disabled webhook got %d deliveries", n)
-	}
+	t.Run("without a secret go unsigned, to the matching topics only", func(t *testing.T) {
+		got := rc.deliveries()
+		if len(got) != 2 || got[0].header.Get("Webhook-Topic") != "contact.deleted" || got[0].header.Get("Webhook-Signature") != "" ||
+			!strings.Contains(string(got[0].body), `"id":"3"`) || !strings.Contains(string(got[1].body), `"id":"2"`) {
+			t.Errorf("deliveries %d: %v", len(got), got)
+		}
+	})
+	t.Run("of a disabled webhook do not happen", func(t *testing.T) {
+		if n := len(off.deliveries()); n != 0 {
+			t.Errorf("disabled webhook got %d deliveries", n)
+		}
+	})
 }
 
 func TestWebhookRetriesHonourRetryAfter(t *testing.T) {
@@ -261,27 +265,35 @@ func TestWebhooksResourceThroughAPI(t *testing.T) {
 	}
 }
 
-func TestAdminWebhooksAndAdminDeleteFiresDeleted(t *testing.T) {
+func TestAdminWebhooks(t *testing.T) {
 	h := newHarness(t, Config{Contacts: 3})
 	rc := newReceiver(t)
 	resp, body := h.do(http.MethodPost, "/__admin/webhooks", strings.NewReader(`{"notificationUrl":"`+rc.srv.URL+`","topic":"contact.deleted","format":"thin"}`))
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("admin create: %d %s", resp.StatusCode, body)
 	}
-	if resp, body := h.do(http.MethodPost, "/__admin/webhooks", strings.NewReader(`{"notificationUrl":"x","topic":"nope"}`)); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("bad topic: %d %s", resp.StatusCode, body)
-	}
-	h.do(http.MethodDelete, "/__admin/contacts/2", nil)
-	idle(t, h.sim)
-	got := rc.deliveries()
-	if len(got) != 1 || !strings.Contains(string(got[0].body), `"eventData":{"data":{"type":"contacts","id":"2"}}`) {
-		t.Errorf("thin delete event: %v", got)
-	}
-	_, body = h.do(http.MethodGet, "/__admin/webhooks", nil)
-	if !strings.Contains(string(body), `"topic":"contact.deleted"`) {
-		t.Errorf("admin list %s", body)
-	}
-	if resp, _ := h.do(http.MethodDelete, "/__admin/webhooks/1", nil); resp.StatusCode != http.StatusNoContent {
-		t.Errorf("admin delete: %d", resp.StatusCode)
-	}
+	t.Run("refuse an unknown topic", func(t *testing.T) {
+		if resp, body := h.do(http.MethodPost, "/__admin/webhooks", strings.NewReader(`{"notificationUrl":"x","topic":"nope"}`)); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("bad topic: %d %s", resp.StatusCode, body)
+		}
+	})
+	t.Run("fire on an admin delete", func(t *testing.T) {
+		h.do(http.MethodDelete, "/__admin/contacts/2", nil)
+		idle(t, h.sim)
+		got := rc.deliveries()
+		if len(got) != 1 || !strings.Contains(string(got[0].body), `"eventData":{"data":{"type":"contacts","id":"2"}}`) {
+			t.Errorf("thin delete event: %v", got)
+		}
+	})
+	t.Run("are listed", func(t *testing.T) {
+		_, body = h.do(http.MethodGet, "/__admin/webhooks", nil)
+		if !strings.Contains(string(body), `"topic":"contact.deleted"`) {
+			t.Errorf("admin list %s", body)
+		}
+	})
+	t.Run("are removed", func(t *testing.T) {
+		if resp, _ := h.do(http.MethodDelete, "/__admin/webhooks/1", nil); resp.StatusCode != http.StatusNoContent {
+			t.Errorf("admin delete: %d", resp.StatusCode)
+		}
+	})
 }
