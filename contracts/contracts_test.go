@@ -116,31 +116,39 @@ func TestSchemasRejectWhatGoWouldNotProduce(t *testing.T) {
 	}
 }
 
-func TestEnsureCreatesStreamsConsumersAndBuckets(t *testing.T) {
+func TestEnsure(t *testing.T) {
 	s := jstest.Start(t)
 	ctx := context.Background()
-	for _, name := range []string{events.StreamOroRaw, events.StreamMercatoChanges, events.StreamMercatoEvents, events.StreamDeadLetter} {
-		st, err := s.JS.Stream(ctx, name)
-		if err != nil {
-			t.Fatalf("stream %s: %v", name, err)
+	t.Run("creates the streams on file", func(t *testing.T) {
+		for _, name := range []string{events.StreamOroRaw, events.StreamMercatoChanges, events.StreamMercatoEvents, events.StreamDeadLetter} {
+			st, err := s.JS.Stream(ctx, name)
+			if err != nil {
+				t.Fatalf("stream %s: %v", name, err)
+			}
+			if st.CachedInfo().Config.Storage.String() != "File" {
+				t.Errorf("stream %s storage %v, want file", name, st.CachedInfo().Config.Storage)
+			}
 		}
-		if st.CachedInfo().Config.Storage.String() != "File" {
-			t.Errorf("stream %s storage %v, want file", name, st.CachedInfo().Config.Storage)
+	})
+	t.Run("creates the consumers", func(t *testing.T) {
+		if _, err := s.JS.Consumer(ctx, events.StreamOroRaw, "transformer"); err != nil {
+			t.Errorf("transformer consumer: %v", err)
 		}
-	}
-	if _, err := s.JS.Consumer(ctx, events.StreamOroRaw, "transformer"); err != nil {
-		t.Errorf("transformer consumer: %v", err)
-	}
-	if _, err := s.JS.KeyValue(ctx, "OROSYNC_CURSORS"); err != nil {
-		t.Errorf("cursor bucket: %v", err)
-	}
+	})
+	t.Run("creates the buckets", func(t *testing.T) {
+		if _, err := s.JS.KeyValue(ctx, "OROSYNC_CURSORS"); err != nil {
+			t.Errorf("cursor bucket: %v", err)
+		}
+	})
 	// A second start over the same server finds everything as defined.
-	if err := contracts.Ensure(ctx, s.JS, contracts.Options{}); err != nil {
-		t.Fatalf("second Ensure: %v", err)
-	}
+	t.Run("again finds everything as defined", func(t *testing.T) {
+		if err := contracts.Ensure(ctx, s.JS, contracts.Options{}); err != nil {
+			t.Fatalf("second Ensure: %v", err)
+		}
+	})
 }
 
-func TestEnsureRefusesAStreamChangedBehindItsBackAndShowsTheDifference(t *testing.T) {
+func TestEnsureOverAStreamChangedBehindItsBack(t *testing.T) {
 	s := jstest.Start(t)
 	ctx := context.Background()
 	cfg, err := contracts.Stream(events.StreamMercatoEvents)
@@ -156,13 +164,17 @@ func TestEnsureRefusesAStreamChangedBehindItsBackAndShowsTheDifference(t *testin
 	if !errors.As(err, &drift) {
 		t.Fatalf("Ensure over a changed stream: %v, want a DriftError", err)
 	}
-	if drift.Name != events.StreamMercatoEvents || len(drift.Diffs) != 1 || !strings.HasPrefix(drift.Diffs[0], "max_age: server 3600000000000") {
-		t.Errorf("drift = %+v", drift)
-	}
-	st, _ := s.JS.Stream(ctx, events.StreamMercatoEvents)
-	if st.CachedInfo().Config.MaxAge != time.Hour {
-		t.Error("Ensure changed the stream it should have left alone")
-	}
+	t.Run("names the difference", func(t *testing.T) {
+		if drift.Name != events.StreamMercatoEvents || len(drift.Diffs) != 1 || !strings.HasPrefix(drift.Diffs[0], "max_age: server 3600000000000") {
+			t.Errorf("drift = %+v", drift)
+		}
+	})
+	t.Run("leaves the stream alone", func(t *testing.T) {
+		st, _ := s.JS.Stream(ctx, events.StreamMercatoEvents)
+		if st.CachedInfo().Config.MaxAge != time.Hour {
+			t.Error("Ensure changed the stream it should have left alone")
+		}
+	})
 }
 
 func TestStreamFilesAreWhatTheNatsCLIAccepts(t *testing.T) {

@@ -22,17 +22,21 @@ func TestLargestValuesNameTheValuesThatMakeADocumentBig(t *testing.T) {
 	}
 }
 
-func TestOversizeDeadLetterKeepsNoPayloadButSaysHowBigAndWhatIsBig(t *testing.T) {
+func TestOversizeDeadLetter(t *testing.T) {
 	ref := &RecordRef{Tenant: "acme", Type: "contacts", ID: "42"}
 	body := []byte(`{"resource":{"attributes":{"bio":"` + strings.Repeat("b", 3000) + `"}}}`)
 	dl := Oversize("poller", ref, StreamOroRaw, "oro.raw.acme.contacts.42", body, 1_500_000, 1_048_576,
 		"the record stays in Oro", time.Unix(0, 0))
-	if dl.Payload != nil || dl.PayloadText != "" || dl.Size != 1_500_000 || dl.Limit != 1_048_576 || dl.Rule != RuleMaxSize {
-		t.Fatalf("dead letter %+v", dl)
-	}
-	for _, want := range []string{"contacts 42", "1,500,000 bytes", "1,048,576 bytes of ORO_RAW", "resource.attributes.bio", "stays in Oro"} {
-		if !strings.Contains(dl.Reason, want) {
-			t.Errorf("reason %q does not say %q", dl.Reason, want)
+	t.Run("keeps no payload, holds the size, the limit", func(t *testing.T) {
+		if dl.Payload != nil || dl.PayloadText != "" || dl.Size != 1_500_000 || dl.Limit != 1_048_576 || dl.Rule != RuleMaxSize {
+			t.Fatalf("dead letter %+v", dl)
 		}
-	}
+	})
+	t.Run("says how big, what is big", func(t *testing.T) {
+		for _, want := range []string{"contacts 42", "1,500,000 bytes", "1,048,576 bytes of ORO_RAW", "resource.attributes.bio", "stays in Oro"} {
+			if !strings.Contains(dl.Reason, want) {
+				t.Errorf("reason %q does not say %q", dl.Reason, want)
+			}
+		}
+	})
 }

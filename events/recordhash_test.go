@@ -25,7 +25,7 @@ func TestRecordHashIsTheResourceHashUntilSomethingIsIncluded(t *testing.T) {
 	}
 }
 
-func TestVersionTimeIsTheLatestUpdatedAtOfTheRecordAndItsIncludedResources(t *testing.T) {
+func TestVersionTimeIsTheLatestUpdatedAtOfTheRecordWithItsIncludedResources(t *testing.T) {
 	own := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	inc := []json.RawMessage{
 		json.RawMessage(`{"type":"contactaddresses","id":"1","attributes":{"updatedAt":"2026-01-02T03:04:00Z"}}`),

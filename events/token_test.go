@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestValidTokenAcceptsExactlyLettersDigitsDashAndUnderscore(t *testing.T) {
+func TestValidTokenIsTheSubjectTokenCharacterClass(t *testing.T) {
 	re := regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	for _, s := range []string{"", "a", "Zz09_-", "acme", "contacts", "42", "a.b", "a b", "a*", ">", "é", "a\n", "\x00",
 		"-", "_", "a-b_c", "a/b", "a\u0130"} {

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func TestAuditsSendsLegacyFiltersAndDecodesRows(t *testing.T) {
+func TestAllAudits(t *testing.T) {
 	f := newFakeOro(t)
 	var rawQueries []string
 	f.api = func(w http.ResponseWriter, r *http.Request) {
@@ -42,15 +42,19 @@ func TestAuditsSendsLegacyFiltersAndDecodesRows(t *testing.T) {
 		}
 		got = append(got, e)
 	}
-	if len(got) != 2 || got[0].ID != 7 || got[0].Action != AuditRemove || got[0].ObjectID != "12" ||
-		got[1].ObjectID != "13" || len(got[1].Fields) != 1 || got[1].Fields[0] != "firstName" ||
-		!got[0].LoggedAt.Equal(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)) {
-		t.Fatalf("entries %+v", got)
-	}
-	want := "page=1&limit=2&objectClass=Oro_Bundle_ContactBundle_Entity_Contact&loggedAt>=2026-11-20T09:00:00%2B0000"
-	if len(rawQueries) != 2 || rawQueries[0] != want || !strings.HasPrefix(rawQueries[1], "page=2&") {
-		t.Fatalf("queries %q, want first %q and then page 2", rawQueries, want)
-	}
+	t.Run("decodes the rows", func(t *testing.T) {
+		if len(got) != 2 || got[0].ID != 7 || got[0].Action != AuditRemove || got[0].ObjectID != "12" ||
+			got[1].ObjectID != "13" || len(got[1].Fields) != 1 || got[1].Fields[0] != "firstName" ||
+			!got[0].LoggedAt.Equal(time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)) {
+			t.Fatalf("entries %+v", got)
+		}
+	})
+	t.Run("sends the legacy filters, page by page", func(t *testing.T) {
+		want := "page=1&limit=2&objectClass=Oro_Bundle_ContactBundle_Entity_Contact&loggedAt>=2026-11-20T09:00:00%2B0000"
+		if len(rawQueries) != 2 || rawQueries[0] != want || !strings.HasPrefix(rawQueries[1], "page=2&") {
+			t.Fatalf("queries %q, want first %q and then page 2", rawQueries, want)
+		}
+	})
 }
 
 func TestAuditsForbiddenIsReportedNotRetried(t *testing.T) {
@@ -71,7 +75,7 @@ func TestAuditsForbiddenIsReportedNotRetried(t *testing.T) {
 	}
 }
 
-func TestParseAuditsNamesTheBadRowAndField(t *testing.T) {
+func TestParseAuditsNamesWhatIsBad(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
 		{`{"id":1}`, "audit list"},
 		{`[{"action":"remove","objectId":1,"loggedAt":"2026-11-20T10:00:00+00:00"}]`, "row 0: id"},

@@ -13,7 +13,7 @@ func TestCatchUpBudgetStartsWithOneRequestNotABurst(t *testing.T) {
 	}
 }
 
-func TestCatchUpBurstIsOneSecondOfRequestsAndAtLeastOne(t *testing.T) {
+func TestCatchUpBurstIsOneSecondOfRequestsNeverNone(t *testing.T) {
 	for perMinute, want := range map[float64]int{0: 1, 30: 1, 100: 1, 200: 3, 1000: 16, 6000: 100} {
 		if got := CatchUpBurst(perMinute); got != want {
 			t.Errorf("CatchUpBurst(%v) = %d, want %d", perMinute, got, want)

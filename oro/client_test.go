@@ -298,7 +298,7 @@ func TestRetryAfterIsParsed(t *testing.T) {
 	}
 }
 
-func TestNextLinkAndTotalCountAreExposed(t *testing.T) {
+func TestList(t *testing.T) {
 	f := newFakeOro(t)
 	var base string
 	f.api = func(w http.ResponseWriter, r *http.Request) {
@@ -339,52 +339,72 @@ func TestNextLinkAndTotalCountAreExposed(t *testing.T) {
 		"fields[accounts]":       {"name"},
 		"include":                {"accounts"},
 	}
-	if got := req.URL.Query(); got.Encode() != wantQuery.Encode() {
-		t.Errorf("query = %s\nwant    %s", got.Encode(), wantQuery.Encode())
-	}
-	if req.Header.Get("Accept") != mediaType || req.Header.Get("User-Agent") != "orosync-test" {
-		t.Errorf("headers = %v", req.Header)
-	}
-	if req.Header.Get("Content-Type") != "" {
-		t.Errorf("GET sent Content-Type %q", req.Header.Get("Content-Type"))
-	}
-	if p.Total != 42 {
-		t.Errorf("Total = %d; want 42", p.Total)
-	}
-	if want := base + "/contacts?page%5Bnumber%5D=2&page%5Bsize%5D=1"; p.Next != want {
-		t.Errorf("Next = %q; want %q", p.Next, want)
-	}
-	if p.ServerTime.IsZero() || time.Since(p.ServerTime) > time.Minute {
-		t.Errorf("ServerTime = %v; want the Date header", p.ServerTime)
-	}
-	if len(p.Data) != 1 || p.Data[0].Type != "contacts" || len(p.Included) != 1 || p.Included[0].Type != "accounts" {
-		t.Errorf("page = %+v", p)
-	}
-
-	p2, err := c.FollowNext(ctx, p.Next, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p2.Next != "" || p2.Total != -1 {
-		t.Errorf("last page: Next = %q, Total = %d; want \"\" and -1", p2.Next, p2.Total)
-	}
-	if f.last().Header.Get("X-Include") != "" {
-		t.Errorf("X-Include sent without TotalCount")
-	}
-
-	for _, bad := range []string{"http://elsewhere.example/api/contacts", f.srv.URL + "/oauth2-token", "", "::"} {
-		if _, err := c.FollowNext(ctx, bad, false); err == nil {
-			t.Errorf("FollowNext(%q) succeeded; want refusal", bad)
+	t.Run("sends the query", func(t *testing.T) {
+		if got := req.URL.Query(); got.Encode() != wantQuery.Encode() {
+			t.Errorf("query = %s\nwant    %s", got.Encode(), wantQuery.Encode())
 		}
-	}
+	})
+	t.Run("sends the headers of a JSON:API GET", func(t *testing.T) {
+		if req.Header.Get("Accept") != mediaType || req.Header.Get("User-Agent") != "orosync-test" {
+			t.Errorf("headers = %v", req.Header)
+		}
+	})
+	t.Run("sends no content type", func(t *testing.T) {
+		if req.Header.Get("Content-Type") != "" {
+			t.Errorf("GET sent Content-Type %q", req.Header.Get("Content-Type"))
+		}
+	})
+	t.Run("exposes the total count", func(t *testing.T) {
+		if p.Total != 42 {
+			t.Errorf("Total = %d; want 42", p.Total)
+		}
+	})
+	t.Run("exposes the next link", func(t *testing.T) {
+		if want := base + "/contacts?page%5Bnumber%5D=2&page%5Bsize%5D=1"; p.Next != want {
+			t.Errorf("Next = %q; want %q", p.Next, want)
+		}
+	})
+	t.Run("exposes the server time", func(t *testing.T) {
+		if p.ServerTime.IsZero() || time.Since(p.ServerTime) > time.Minute {
+			t.Errorf("ServerTime = %v; want the Date header", p.ServerTime)
+		}
+	})
+	t.Run("holds the data, the included resources", func(t *testing.T) {
+		if len(p.Data) != 1 || p.Data[0].Type != "contacts" || len(p.Included) != 1 || p.Included[0].Type != "accounts" {
+			t.Errorf("page = %+v", p)
+		}
+	})
 
-	p3, err := c.List(ctx, "contacts", Query{PageNumber: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p3.Next != "" || p3.Total != -1 {
-		t.Errorf("page 2: Next = %q, Total = %d", p3.Next, p3.Total)
-	}
+	t.Run("follows the next link to the last page", func(t *testing.T) {
+		p2, err := c.FollowNext(ctx, p.Next, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p2.Next != "" || p2.Total != -1 {
+			t.Errorf("last page: Next = %q, Total = %d; want \"\" and -1", p2.Next, p2.Total)
+		}
+		if f.last().Header.Get("X-Include") != "" {
+			t.Errorf("X-Include sent without TotalCount")
+		}
+	})
+
+	t.Run("refuses a next link off its base URL", func(t *testing.T) {
+		for _, bad := range []string{"http://elsewhere.example/api/contacts", f.srv.URL + "/oauth2-token", "", "::"} {
+			if _, err := c.FollowNext(ctx, bad, false); err == nil {
+				t.Errorf("FollowNext(%q) succeeded; want refusal", bad)
+			}
+		}
+	})
+
+	t.Run("of a last page has no next link", func(t *testing.T) {
+		p3, err := c.List(ctx, "contacts", Query{PageNumber: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p3.Next != "" || p3.Total != -1 {
+			t.Errorf("page 2: Next = %q, Total = %d", p3.Next, p3.Total)
+		}
+	})
 }
 
 func TestMalformedTotalCountIsAnError(t *testing.T) {
@@ -512,7 +532,7 @@ func TestSecretNeverAppearsInErrorsOrLogValue(t *testing.T) {
 	checkClean("API error body", string(ae.Body), issued)
 }
 
-func TestNewChecksConfigAndDefaultsTokenURL(t *testing.T) {
+func TestNewClient(t *testing.T) {
 	f := newFakeOro(t)
 	f.api = serveContact
 	var tokenPath atomic.Value
@@ -538,29 +558,35 @@ func TestNewChecksConfigAndDefaultsTokenURL(t *testing.T) {
 	if _, err := c.Get(context.Background(), "contacts", "1", Query{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := tokenPath.Load(); got != "/oauth2-token" {
-		t.Errorf("token requested at %v; want /oauth2-token at the host root", got)
-	}
-
-	for _, cfg := range []Config{
-		{BaseURL: "", ClientID: "a", ClientSecret: "b"},
-		{BaseURL: "ftp://x/api", ClientID: "a", ClientSecret: "b"},
-		{BaseURL: "/api", ClientID: "a", ClientSecret: "b"},
-		{BaseURL: "http://x/api?x=1", ClientID: "a", ClientSecret: "b"},
-		{BaseURL: "http://x/api", ClientSecret: "b"},
-		{BaseURL: "http://x/api", ClientID: "a"},
-		{BaseURL: "http://x/api", ClientID: "a", ClientSecret: "b", TokenURL: "oauth2-token"},
-	} {
-		if _, err := New(context.Background(), cfg); err == nil {
-			t.Errorf("New(%v) succeeded", cfg)
+	t.Run("asks for tokens at the host root", func(t *testing.T) {
+		if got := tokenPath.Load(); got != "/oauth2-token" {
+			t.Errorf("token requested at %v; want /oauth2-token at the host root", got)
 		}
-	}
+	})
 
-	for _, seg := range [][2]string{{"", "1"}, {"contacts", ""}, {"con/tacts", "1"}, {"contacts", "../1"}, {"contacts", "1?x"}} {
-		if _, err := c.Get(context.Background(), seg[0], seg[1], Query{}); err == nil {
-			t.Errorf("Get(%q, %q) succeeded", seg[0], seg[1])
+	t.Run("refuses a bad config", func(t *testing.T) {
+		for _, cfg := range []Config{
+			{BaseURL: "", ClientID: "a", ClientSecret: "b"},
+			{BaseURL: "ftp://x/api", ClientID: "a", ClientSecret: "b"},
+			{BaseURL: "/api", ClientID: "a", ClientSecret: "b"},
+			{BaseURL: "http://x/api?x=1", ClientID: "a", ClientSecret: "b"},
+			{BaseURL: "http://x/api", ClientSecret: "b"},
+			{BaseURL: "http://x/api", ClientID: "a"},
+			{BaseURL: "http://x/api", ClientID: "a", ClientSecret: "b", TokenURL: "oauth2-token"},
+		} {
+			if _, err := New(context.Background(), cfg); err == nil {
+				t.Errorf("New(%v) succeeded", cfg)
+			}
 		}
-	}
+	})
+
+	t.Run("refuses a bad path segment", func(t *testing.T) {
+		for _, seg := range [][2]string{{"", "1"}, {"contacts", ""}, {"con/tacts", "1"}, {"contacts", "../1"}, {"contacts", "1?x"}} {
+			if _, err := c.Get(context.Background(), seg[0], seg[1], Query{}); err == nil {
+				t.Errorf("Get(%q, %q) succeeded", seg[0], seg[1])
+			}
+		}
+	})
 }
 
 // countingTransport stands for the rate-limit budget a later issue puts in

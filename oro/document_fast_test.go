@@ -41,7 +41,7 @@ func oroDocuments(t testing.TB) [][]byte {
 	return out
 }
 
-func TestFastParseAcceptsOroFixturesAndAgreesWithTheReference(t *testing.T) {
+func TestFastParseAgreesWithTheReferenceOnOroFixtures(t *testing.T) {
 	docs := oroDocuments(t)
 	if len(docs) < 40 {
 		t.Fatalf("only %d fixture documents found", len(docs))

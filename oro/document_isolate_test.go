@@ -14,7 +14,7 @@ func contact(id, updatedAt, extra string) string {
 	return `{"type":"contacts","id":"` + id + `","attributes":{"updatedAt":"` + updatedAt + `"` + extra + `}}`
 }
 
-func TestAListPageWithAResourceNestedTooDeepKeepsItsOtherResourcesAndNamesThatOne(t *testing.T) {
+func TestAListPageWithAResourceNestedTooDeep(t *testing.T) {
 	page := `{"data":[` + contact("1", "2026-01-01T00:00:01Z", "") + `,` +
 		contact("2", "2026-01-01T00:00:02Z", `,"x":`+deepValue) + `,` + contact("3", "2026-01-01T00:00:03Z", "") +
 		`],"included":[{"type":"accounts","id":"9","attributes":{"y":` + deepValue + `}},{"type":"accounts","id":"8"}]}`
@@ -25,24 +25,32 @@ func TestAListPageWithAResourceNestedTooDeepKeepsItsOtherResourcesAndNamesThatOn
 	if !ok {
 		t.Fatal("the page was refused as a whole")
 	}
-	var ids []string
-	for _, r := range doc.Data {
-		ids = append(ids, r.ID)
-	}
-	if strings.Join(ids, ",") != "1,2,3" {
-		t.Fatalf("data %v, want 1,2,3 in their order", ids)
-	}
-	bad := doc.Data[1]
-	if at, ok := bad.UpdatedAt(); !errors.Is(bad.Invalid, ErrTooDeep) || bad.Type != "contacts" || !ok ||
-		at.Second() != 2 || !bytes.Equal(bad.Raw, []byte(contact("2", "2026-01-01T00:00:02Z", `,"x":`+deepValue))) {
-		t.Errorf("the deep resource: %s %s %v %v", bad.Type, bad.ID, bad.Invalid, at)
-	}
-	if doc.Data[0].Invalid != nil || doc.Data[2].Invalid != nil {
-		t.Error("a good resource is marked invalid")
-	}
-	if len(doc.Included) != 1 || doc.Included[0].ID != "8" {
-		t.Errorf("included %+v, want account 8 only (the deep one is left out)", doc.Included)
-	}
+	t.Run("keeps every resource in order", func(t *testing.T) {
+		var ids []string
+		for _, r := range doc.Data {
+			ids = append(ids, r.ID)
+		}
+		if strings.Join(ids, ",") != "1,2,3" {
+			t.Fatalf("data %v, want 1,2,3 in their order", ids)
+		}
+	})
+	t.Run("names the deep one", func(t *testing.T) {
+		bad := doc.Data[1]
+		if at, ok := bad.UpdatedAt(); !errors.Is(bad.Invalid, ErrTooDeep) || bad.Type != "contacts" || !ok ||
+			at.Second() != 2 || !bytes.Equal(bad.Raw, []byte(contact("2", "2026-01-01T00:00:02Z", `,"x":`+deepValue))) {
+			t.Errorf("the deep resource: %s %s %v %v", bad.Type, bad.ID, bad.Invalid, at)
+		}
+	})
+	t.Run("marks no other invalid", func(t *testing.T) {
+		if doc.Data[0].Invalid != nil || doc.Data[2].Invalid != nil {
+			t.Error("a good resource is marked invalid")
+		}
+	})
+	t.Run("leaves out a deep included one", func(t *testing.T) {
+		if len(doc.Included) != 1 || doc.Included[0].ID != "8" {
+			t.Errorf("included %+v, want account 8 only (the deep one is left out)", doc.Included)
+		}
+	})
 }
 
 func TestAPageBrokenOtherwiseIsRefusedAsAWhole(t *testing.T) {

@@ -67,7 +67,7 @@ func TestParseDocumentNamesTheBrokenField(t *testing.T) {
 	}
 }
 
-func TestParseDocumentToleratesExtraMembersAndKeepsRawBytes(t *testing.T) {
+func TestParseDocumentOfAnOroList(t *testing.T) {
 	doc := `{"jsonapi":{"version":"1.0"},"meta":{"n":1},"links":{"self":"http://x/api/contacts","prev":null,"next":{"href":"http://x/api/contacts?page%5Bnumber%5D=2","meta":{}}},
 	"data":[ {"type":"contacts", "id":"7", "meta":{"title":"Bob"}, "links":{"self":"http://x/api/contacts/7"},
 	          "attributes":{"firstName":"Bob","updatedAt":"2024-05-01T10:00:00Z","emails":[{"email":"b@example.com"}]},
@@ -82,41 +82,53 @@ func TestParseDocumentToleratesExtraMembersAndKeepsRawBytes(t *testing.T) {
 	if d.Single || len(d.Data) != 1 || len(d.Included) != 1 {
 		t.Fatalf("doc = %+v", d)
 	}
-	want := map[string]string{"self": "http://x/api/contacts", "next": "http://x/api/contacts?page%5Bnumber%5D=2"}
-	if !reflect.DeepEqual(d.Links, want) {
-		t.Errorf("Links = %v; want %v", d.Links, want)
-	}
+	t.Run("reads the links", func(t *testing.T) {
+		want := map[string]string{"self": "http://x/api/contacts", "next": "http://x/api/contacts?page%5Bnumber%5D=2"}
+		if !reflect.DeepEqual(d.Links, want) {
+			t.Errorf("Links = %v; want %v", d.Links, want)
+		}
+	})
 	r := d.Data[0]
-	start := strings.Index(doc, `{"type":"contacts", "id":"7"`)
-	end := strings.Index(doc, `}}}} ]`) + len(`}}}}`)
-	if string(r.Raw) != doc[start:end] {
-		t.Errorf("Raw is not the bytes as sent:\n%s\nwant\n%s", r.Raw, doc[start:end])
-	}
+	t.Run("keeps the resource bytes as sent", func(t *testing.T) {
+		start := strings.Index(doc, `{"type":"contacts", "id":"7"`)
+		end := strings.Index(doc, `}}}} ]`) + len(`}}}}`)
+		if string(r.Raw) != doc[start:end] {
+			t.Errorf("Raw is not the bytes as sent:\n%s\nwant\n%s", r.Raw, doc[start:end])
+		}
+	})
 	rels := r.Relationships
-	if !reflect.DeepEqual(rels["owner"], Relationship{Data: []Identifier{{"users", "1"}}}) {
-		t.Errorf("owner = %+v", rels["owner"])
-	}
-	if !rels["picture"].Null || rels["picture"].ToMany || rels["picture"].Data != nil {
-		t.Errorf("picture = %+v", rels["picture"])
-	}
-	if g := rels["groups"]; !g.ToMany || g.Data == nil || len(g.Data) != 0 {
-		t.Errorf("groups = %+v", g)
-	}
-	if n := rels["activityNotes"]; n.Null || n.ToMany || n.Data != nil {
-		t.Errorf("links-only relationship = %+v", n)
-	}
-	if at, ok := r.UpdatedAt(); !ok || !at.Equal(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)) {
-		t.Errorf("UpdatedAt = %v, %v", at, ok)
-	}
-	wantRefs := []Identifier{{"accounts", "2"}, {"accounts", "3"}, {"users", "1"}}
-	if got := r.Refs(); !reflect.DeepEqual(got, wantRefs) {
-		t.Errorf("Refs = %v; want %v", got, wantRefs)
-	}
+	t.Run("reads every relationship form", func(t *testing.T) {
+		if !reflect.DeepEqual(rels["owner"], Relationship{Data: []Identifier{{"users", "1"}}}) {
+			t.Errorf("owner = %+v", rels["owner"])
+		}
+		if !rels["picture"].Null || rels["picture"].ToMany || rels["picture"].Data != nil {
+			t.Errorf("picture = %+v", rels["picture"])
+		}
+		if g := rels["groups"]; !g.ToMany || g.Data == nil || len(g.Data) != 0 {
+			t.Errorf("groups = %+v", g)
+		}
+		if n := rels["activityNotes"]; n.Null || n.ToMany || n.Data != nil {
+			t.Errorf("links-only relationship = %+v", n)
+		}
+	})
+	t.Run("reads updatedAt", func(t *testing.T) {
+		if at, ok := r.UpdatedAt(); !ok || !at.Equal(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)) {
+			t.Errorf("UpdatedAt = %v, %v", at, ok)
+		}
+	})
+	t.Run("lists the references", func(t *testing.T) {
+		wantRefs := []Identifier{{"accounts", "2"}, {"accounts", "3"}, {"users", "1"}}
+		if got := r.Refs(); !reflect.DeepEqual(got, wantRefs) {
+			t.Errorf("Refs = %v; want %v", got, wantRefs)
+		}
+	})
 
-	single, err := ParseDocument([]byte(`{"data":null}`))
-	if err != nil || !single.Single || len(single.Data) != 0 {
-		t.Errorf("null data: %+v, %v", single, err)
-	}
+	t.Run("reads null data as a single document", func(t *testing.T) {
+		single, err := ParseDocument([]byte(`{"data":null}`))
+		if err != nil || !single.Single || len(single.Data) != 0 {
+			t.Errorf("null data: %+v, %v", single, err)
+		}
+	})
 }
 
 func TestUpdatedAtIsFalseWhenAbsentOrInvalid(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-func TestBudgetMetricsCountRequestsAndThrottlesPerConnection(t *testing.T) {
+func TestBudgetMetricsArePerConnection(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := NewMetrics(reg)
 	if err != nil {

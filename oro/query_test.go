@@ -2,7 +2,7 @@ package oro
 
 import "testing"
 
-func TestXIncludeCombinesTotalCountAndNoHateoas(t *testing.T) {
+func TestXIncludeCombinesItsOptions(t *testing.T) {
 	for _, tc := range []struct {
 		q    Query
 		want string

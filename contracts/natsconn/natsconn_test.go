@@ -17,7 +17,7 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func TestConnectionWaitsOutAnOutageAndReconnects(t *testing.T) {
+func TestConnectionThroughAnOutage(t *testing.T) {
 	ns := jstest.StartBare(t)
 	failed := make(chan struct{}, 1000)
 	c, err := natsconn.Connect(ns.URL, "test", quiet, nats.ReconnectWait(time.Millisecond), nats.ReconnectJitter(0, 0),
@@ -31,22 +31,26 @@ func TestConnectionWaitsOutAnOutageAndReconnects(t *testing.T) {
 	reconnected := make(chan struct{}, 1)
 	c.SetReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} })
 	ns.Stop()
-	for range 3 * 60 { // three times nats.go's default budget of 60 attempts
-		select {
-		case <-failed:
-		case <-ctx.Done():
-			t.Fatalf("the guarded context ended during the outage: %v", context.Cause(ctx))
+	t.Run("waits it out", func(t *testing.T) {
+		for range 3 * 60 { // three times nats.go's default budget of 60 attempts
+			select {
+			case <-failed:
+			case <-ctx.Done():
+				t.Fatalf("the guarded context ended during the outage: %v", context.Cause(ctx))
+			}
 		}
-	}
+	})
 	ns.Restart(t)
-	select {
-	case <-reconnected:
-	case <-ctx.Done():
-		t.Fatalf("the guarded context ended: %v", context.Cause(ctx))
-	}
-	if err := natsconn.Cause(ctx); err != nil {
-		t.Fatalf("cause %v after a reconnect", err)
-	}
+	t.Run("reconnects with no cause left", func(t *testing.T) {
+		select {
+		case <-reconnected:
+		case <-ctx.Done():
+			t.Fatalf("the guarded context ended: %v", context.Cause(ctx))
+		}
+		if err := natsconn.Cause(ctx); err != nil {
+			t.Fatalf("cause %v after a reconnect", err)
+		}
+	})
 }
 
 func TestAConnectionClosedForGoodEndsTheGuardedContextWithErrClosed(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestURLReplacesPasswordsAndKeepsTheRest(t *testing.T) {
+func TestURLShowsEverythingButPasswords(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"postgres://orosync:s3cret@db:5432/mercato?sslmode=disable", "postgres://orosync:xxxxx@db:5432/mercato?sslmode=disable"},
 		{"postgres://postgres@127.0.0.1:5432/orosync_demo?sslmode=disable", "postgres://postgres@127.0.0.1:5432/orosync_demo?sslmode=disable"},

@@ -8,7 +8,7 @@ import (
 	"github.com/orosync/orosync/mercatodb/dbtest"
 )
 
-func TestNewDatabaseIsMigratedAndDropped(t *testing.T) {
+func TestNewDatabaseLivesMigratedForItsTestOnly(t *testing.T) {
 	var name string
 	t.Run("use", func(t *testing.T) {
 		url := dbtest.NewDatabase(t)
