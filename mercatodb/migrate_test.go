@@ -19,7 +19,7 @@ import (
 	"github.com/orosync/orosync/mercatodb/internal/pgadmin"
 )
 
-// referenceTables returns the 36 tables the reference DDL (testdata/mercato-ddl) creates.
+// referenceTables returns the 37 tables the reference DDL (testdata/mercato-ddl) creates.
 func referenceTables() []string {
 	return []string{
 		// customers.sql
@@ -37,6 +37,8 @@ func referenceTables() []string {
 		"sync_cursors", "sync_mappings", "sync_runs", "sync_schedules",
 		// entities.sql
 		"custom_field_defs", "custom_field_values", "encryption_maps",
+		// auth.sql
+		"users",
 	}
 }
 
@@ -102,8 +104,8 @@ func TestMercatoMigrationsCreateAllReferenceTables(t *testing.T) {
 		}
 		mercato = append(mercato, name)
 	}
-	if len(mercato) != 36 {
-		t.Errorf("got %d Mercato tables, want 36: %v", len(mercato), mercato)
+	if len(mercato) != 37 {
+		t.Errorf("got %d Mercato tables, want 37: %v", len(mercato), mercato)
 	}
 	want := slices.Sorted(slices.Values(referenceTables()))
 	if !slices.Equal(mercato, want) {
@@ -121,7 +123,7 @@ func TestMercatoMigrationsCreateAllReferenceTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n < 36+80 { // one pkey per table plus the reference's secondary indexes/unique constraints
+	if n < 37+80 { // one pkey per table plus the reference's secondary indexes/unique constraints
 		t.Errorf("only %d indexes on Mercato tables; reference DDL not fully applied?", n)
 	}
 	var def string
@@ -141,7 +143,7 @@ func TestMercatoMigrationsMatchReferenceFiles(t *testing.T) {
 	if _, err := os.Stat(refDir); err != nil {
 		t.Fatalf("reference DDL not readable at %s: %v", refDir, err)
 	}
-	for i, name := range []string{"customers", "integrations", "datasync", "entities"} {
+	for i, name := range []string{"customers", "integrations", "datasync", "entities", "auth"} {
 		ref, err := os.ReadFile(filepath.Join(refDir, name+".sql"))
 		if err != nil {
 			t.Fatal(err)
@@ -310,8 +312,8 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 		}
 	}
 	// One row per version plus goose's version-0 row; re-runs add nothing.
-	if n := versionRows(t, ctx, db, mercatodb.MercatoVersionTable); n != 5 {
-		t.Errorf("%s has %d rows, want 5", mercatodb.MercatoVersionTable, n)
+	if n := versionRows(t, ctx, db, mercatodb.MercatoVersionTable); n != 6 {
+		t.Errorf("%s has %d rows, want 6", mercatodb.MercatoVersionTable, n)
 	}
 	files, latest, tables := orosyncMigrations(t)
 	if n := versionRows(t, ctx, db, mercatodb.OrosyncVersionTable); n != files+1 {
@@ -324,8 +326,8 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 	if v != latest {
 		t.Errorf("OrosyncStatus = %d, want %d", v, latest)
 	}
-	if got := len(publicTables(t, ctx, db)); got != 36+2+tables {
-		t.Errorf("%d tables, want %d", got, 36+2+tables)
+	if got := len(publicTables(t, ctx, db)); got != 37+2+tables {
+		t.Errorf("%d tables, want %d", got, 37+2+tables)
 	}
 }
 

@@ -126,7 +126,7 @@ func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
 	if err != nil {
 		return pipeline{}, err
 	}
-	scope := writer.Scope{TenantID: tid, OrganizationID: oid}
+	scope := writer.Scope{TenantID: tid, OrganizationID: oid, Pepper: r.keys.Pepper}
 	if scope.DEK, err = r.keys.TenantDEK(tid.String()); err != nil {
 		return pipeline{}, err
 	}

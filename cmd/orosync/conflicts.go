@@ -96,6 +96,7 @@ func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	sc.Pepper = keys.Pepper
 	if sc.DEK, err = keys.TenantDEK(tid.String()); err != nil {
 		return err
 	}

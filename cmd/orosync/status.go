@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,9 +27,11 @@ type typeStatus struct {
 	Seen             int    // distinct records in ORO_RAW
 	Versions         uint64 // messages in ORO_RAW (versions and tombstones)
 	Applied, Deleted int    // live and soft-deleted records in Mercato
-	Cursor           string
-	Lag              uint64 // messages waiting in the transformer and writer
-	DeadLetters      uint64
+	// UnmatchedOwners are the records whose Oro owner no Mercato user of the tenant matches (kept in oro_owner).
+	UnmatchedOwners int
+	Cursor          string
+	Lag             uint64 // messages waiting in the transformer and writer
+	DeadLetters     uint64
 	// LastDeadLetter is the newest dead letter of the type: stage, rule and reason.
 	LastDeadLetter string       `json:",omitempty"`
 	Poller         pollerStatus // strategy, why, run progress and ETA
@@ -39,7 +42,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newCommand("status", `orosync status [flags]
 
 Per tenant and Oro type: the poller's strategy and progress, records seen and versions in ORO_RAW, records
-applied and deleted in Mercato, cursor, lag and dead letters; then the Oro budget and the reconciler's state.
+applied and deleted in Mercato, records whose Oro owner matches no Mercato user, cursor, lag and dead letters; then the Oro budget and the reconciler's state.
 Without --nats-url it reads the embedded server's streams from --data-dir.`, stdout, stderr)
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -75,10 +78,10 @@ Without --nats-url it reads the embedded server's streams from --data-dir.`, std
 		return enc.Encode(rows)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TENANT\tTYPE\tSTRATEGY\tPROGRESS\tSEEN\tVERSIONS\tAPPLIED\tDELETED\tCURSOR\tLAG\tDEAD LETTERS")
+	fmt.Fprintln(tw, "TENANT\tTYPE\tSTRATEGY\tPROGRESS\tSEEN\tVERSIONS\tAPPLIED\tDELETED\tUNMATCHED OWNERS\tCURSOR\tLAG\tDEAD LETTERS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\n", r.Tenant, r.Type, strategyColumn(r.Poller), progressColumn(r.Poller),
-			r.Seen, r.Versions, r.Applied, r.Deleted, r.Cursor, r.Lag, r.DeadLetters)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\n", r.Tenant, r.Type, strategyColumn(r.Poller), progressColumn(r.Poller),
+			r.Seen, r.Versions, r.Applied, r.Deleted, r.UnmatchedOwners, r.Cursor, r.Lag, r.DeadLetters)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -148,6 +151,9 @@ FROM orosync_records WHERE tenant_id = $1 AND organization_id = $2 AND source_ty
 		if err != nil && !strings.Contains(err.Error(), "does not exist") {
 			return nil, fmt.Errorf("counting applied %s: %w", typ, err)
 		}
+		if s.UnmatchedOwners, err = unmatchedOwners(ctx, db, tid, oid, typ); err != nil {
+			return nil, err
+		}
 		if dlq, err := js.Stream(ctx, events.StreamDeadLetter); err == nil {
 			filter := "orosync.dlq.*." + tenant + "." + typ + ".*"
 			if di, err := dlq.Info(ctx, jetstream.WithSubjectFilter(filter)); err == nil {
@@ -189,4 +195,17 @@ func printLastDeadLetters(w io.Writer, rows []typeStatus) {
 			fmt.Fprintf(w, "%s/%s: last dead letter %s\n", r.Tenant, r.Type, r.LastDeadLetter)
 		}
 	}
+}
+
+// unmatchedOwners counts the records of an Oro type whose owner no Mercato user matches: the writer parks their
+// reference to the Oro user (or business unit) until one does.
+func unmatchedOwners(ctx context.Context, db *sql.DB, tid, oid uuid.UUID, typ string) (int, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT count(DISTINCT owner_source_id) FROM orosync_waiting_refs
+WHERE tenant_id = $1 AND organization_id = $2 AND owner_source_type = $3 AND target_source_type IN ('users', 'businessunits')`,
+		tid, oid, typ).Scan(&n)
+	if err != nil && !strings.Contains(err.Error(), "does not exist") {
+		return 0, fmt.Errorf("counting unmatched owners of %s: %w", typ, err)
+	}
+	return n, nil
 }

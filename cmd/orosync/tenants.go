@@ -150,7 +150,7 @@ func loadTenants(path string, lookup func(string) (string, bool), metrics *oro.M
 		if len(types) == 0 {
 			types = supportedTypes()
 		}
-		scope := writer.Scope{TenantID: tid, OrganizationID: oid}
+		scope := writer.Scope{TenantID: tid, OrganizationID: oid, Pepper: keys.Pepper}
 		for _, o := range out {
 			if tid != uuid.Nil && oid != uuid.Nil && o.Scope.TenantID == tid && o.Scope.OrganizationID == oid {
 				bad("mercato", fmt.Sprintf("the tenantId and organizationId of %s: two connections in one Mercato organization "+

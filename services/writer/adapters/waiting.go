@@ -219,12 +219,20 @@ func (s *Store) ownerTypes(ctx context.Context, tx pgx.Tx, owners []domain.Key) 
 	return byType, nil
 }
 
-// rereconcileAll reconciles the records of each kind again, merged companies first; it returns those it did.
+// rereconcileAll reconciles the records of each kind again (people and companies: their owners), merged companies
+// first; it returns those it did.
 func (s *Store) rereconcileAll(ctx context.Context, tx pgx.Tx, byType map[string][]domain.Key) ([]domain.Key, app.Result, error) {
 	var (
 		done []domain.Key
 		res  app.Result
 	)
+	if keys := append(byType[events.AggregatePerson], byType[events.AggregateCompany]...); len(keys) > 0 {
+		r, err := s.reconcileOwners(ctx, tx, keys, nil)
+		if err != nil {
+			return nil, res, err
+		}
+		res, done = r, keys
+	}
 	for _, typ := range []string{events.AggregateCompanyMerge, events.AggregateDeal, events.AggregateInteraction, events.AggregateComment} {
 		keys := byType[typ]
 		if len(keys) == 0 {

@@ -55,6 +55,8 @@ type batch struct {
 	// lifecycle stage follows their last applied version.
 	dict   []DictionaryValue
 	staged []domain.Key
+	// owned are the people and companies, whose owners follow their last applied versions.
+	owned []domain.Key
 }
 
 func sortBatch(changes []events.Change) batch {
@@ -78,9 +80,14 @@ func sortBatch(changes []events.Change) batch {
 			b.entities = append(b.entities, c)
 		}
 	}
+	seenOwned := map[domain.Key]bool{}
 	for _, group := range [][]events.Change{b.companies, b.entities} {
 		for _, c := range group {
 			b.dict = append(b.dict, dictionaryValues(c)...)
+			if k := domain.KeyOf(c); !seenOwned[k] {
+				seenOwned[k] = true
+				b.owned = append(b.owned, k)
+			}
 			if c.Person != nil && c.Person.LifecycleStage != nil {
 				b.staged = append(b.staged, domain.KeyOf(c))
 			}
@@ -90,7 +97,7 @@ func sortBatch(changes []events.Change) batch {
 }
 
 // Handle applies one batch: companies (one transaction), so links of the batch's people to them resolve, then
-// people (one transaction) and their lifecycle stages, the dictionary entries of both, then merged companies,
+// people (one transaction) and their lifecycle stages, the owners and dictionary entries of both, then merged companies,
 // deals, interactions, comments and users (one transaction per kind), and finally re-applies the records that were
 // waiting for any record of the batch. A failure leaves the batch to be redelivered; what was committed is a no-op
 // the second time (and waiting records are resolved again then).

@@ -12,7 +12,8 @@ import (
 // Handle applies one batch: its companies first (one transaction), so links of the batch's people to them resolve,
 // then its people (one transaction). A failure leaves the batch to be redelivered; what was committed is a no-op
 // the second time.
-func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Change) (Result, error) {
+// announced gets the records whose write emitted their created or updated event.
+func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Change, announced map[domain.Key]bool) (Result, error) {
 	var companies, people []events.Change
 	for _, c := range changes {
 		if c.Aggregate == events.AggregateCompany {
@@ -32,6 +33,7 @@ func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Chang
 		}
 		for _, o := range outcomes {
 			r.tally(o.Applied, len(o.Conflicts), o.Events)
+			announce(announced, o.Key, o.Events)
 		}
 	}
 	if len(people) == 0 {
@@ -53,8 +55,17 @@ func (a ApplyChanges) handleEntities(ctx context.Context, changes []events.Chang
 	}
 	for _, o := range outcomes {
 		r.tally(o.Applied, len(o.Conflicts), o.Events)
+		announce(announced, o.Key, o.Events)
 	}
 	return r, nil
+}
+
+func announce(announced map[domain.Key]bool, k domain.Key, evts []string) {
+	for _, e := range evts {
+		if e == "created" || e == "updated" {
+			announced[k] = true
+		}
+	}
 }
 
 // dictionaryValues lists the dictionary values a person or company change brings that the entity paths do not
@@ -82,12 +93,13 @@ func dictionaryValues(c events.Change) []DictionaryValue {
 	return out
 }
 
-// applyProfiles applies the batch's companies and people, their lifecycle stages and dictionary entries.
+// applyProfiles applies the batch's companies and people, their lifecycle stages, owners and dictionary entries.
 func (a ApplyChanges) applyProfiles(ctx context.Context, b batch) (Result, error) {
 	r := Result{}
+	announced := map[domain.Key]bool{}
 	if len(b.entities) > 0 {
 		var err error
-		if r, err = a.handleEntities(ctx, b.entities); err != nil {
+		if r, err = a.handleEntities(ctx, b.entities, announced); err != nil {
 			return Result{}, err
 		}
 	}
@@ -95,6 +107,13 @@ func (a ApplyChanges) applyProfiles(ctx context.Context, b batch) (Result, error
 		n, err := a.Store.ApplyLifecycleStages(ctx, b.staged)
 		if err != nil {
 			return Result{}, fmt.Errorf("applying lifecycle stages: %w", err)
+		}
+		r.add(n)
+	}
+	if len(b.owned) > 0 {
+		n, err := a.Store.ApplyOwners(ctx, b.owned, announced)
+		if err != nil {
+			return Result{}, fmt.Errorf("applying owners: %w", err)
 		}
 		r.add(n)
 	}

@@ -40,6 +40,10 @@ type RecordStore interface {
 	EnsureDictionary(ctx context.Context, values []DictionaryValue) error
 	// ApplyLifecycleStages writes customer_entities.lifecycle_stage of people from their last applied versions.
 	ApplyLifecycleStages(ctx context.Context, people []domain.Key) (Result, error)
+	// ApplyOwners writes the Mercato users owning people and companies (matched by email) from their last applied
+	// versions; other records among keys are left alone. A record in announced had its created or updated event
+	// written by this batch, which the owner rides on.
+	ApplyOwners(ctx context.Context, keys []domain.Key, announced map[domain.Key]bool) (Result, error)
 }
 
 // DictionaryValue is one value written into a column Mercato backs with a dictionary kind.

@@ -39,7 +39,8 @@ var ErrVault = errors.New("tenant data encryption: Mercato's tenant keys are in 
 func ReadKeys(getenv func(string) string) (Keys, error) {
 	if v := jsTrim(getenv("TENANT_DATA_ENCRYPTION")); v != "" {
 		if on, ok := BoolToken(v); ok && !on {
-			return Keys{Off: true}, nil
+			// Lookup hashes are keyed whatever the toggle (aes.ts resolveLookupPepper reads no toggle).
+			return Keys{Off: true, Pepper: lookupPepper(getenv)}, nil
 		}
 	}
 	if normalizeEnv(getenv("VAULT_ADDR")) != "" && normalizeEnv(getenv("VAULT_TOKEN")) != "" {
@@ -55,13 +56,18 @@ func ReadKeys(getenv func(string) string) (Keys, error) {
 	if on, ok := BoolToken(getenv("ALLOW_DERIVED_KMS_FALLBACK")); k.Secret == "" && ok && on && getenv("NODE_ENV") != "production" {
 		k.Secret, k.Source = devSecret, "DEV_DEFAULT"
 	}
+	k.Pepper = lookupPepper(getenv)
+	return k, nil
+}
+
+// lookupPepper is aes.ts resolveLookupPepper: LOOKUP_HASH_PEPPER, else the fallback key, else the key; "": none.
+func lookupPepper(getenv func(string) string) string {
 	for _, name := range []string{"LOOKUP_HASH_PEPPER", "TENANT_DATA_ENCRYPTION_FALLBACK_KEY", "TENANT_DATA_ENCRYPTION_KEY"} {
 		if s := normalizeEnv(getenv(name)); s != "" {
-			k.Pepper = s
-			break
+			return s
 		}
 	}
-	return k, nil
+	return ""
 }
 
 // TenantDEK is the tenant's data encryption key, "" when nothing is encrypted.

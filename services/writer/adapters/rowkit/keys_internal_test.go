@@ -22,8 +22,9 @@ func TestKeysAreReadFromTheEnvironmentAsMercatoReadsThem(t *testing.T) {
 			source: "TENANT_DATA_ENCRYPTION_KEY", peppr: "'k'"},
 		{name: "the pepper apart", env: map[string]string{"LOOKUP_HASH_PEPPER": "p", "TENANT_DATA_ENCRYPTION_KEY": "k"}, secret: "k",
 			source: "TENANT_DATA_ENCRYPTION_KEY", peppr: "p"},
-		{name: "off", env: map[string]string{"TENANT_DATA_ENCRYPTION": "Off", "TENANT_DATA_ENCRYPTION_KEY": "k"}, off: true},
-		{name: "off as 0", env: map[string]string{"TENANT_DATA_ENCRYPTION": " 0 ", "TENANT_DATA_ENCRYPTION_KEY": "k"}, off: true},
+		// Off, lookup hashes stay keyed (aes.ts resolveLookupPepper reads no toggle).
+		{name: "off", env: map[string]string{"TENANT_DATA_ENCRYPTION": "Off", "TENANT_DATA_ENCRYPTION_KEY": "k"}, off: true, peppr: "k"},
+		{name: "off as 0", env: map[string]string{"TENANT_DATA_ENCRYPTION": " 0 ", "TENANT_DATA_ENCRYPTION_KEY": "k"}, off: true, peppr: "k"},
 		{name: "an unknown toggle is on", env: map[string]string{"TENANT_DATA_ENCRYPTION": "maybe", "TENANT_DATA_ENCRYPTION_KEY": "k"},
 			secret: "k", source: "TENANT_DATA_ENCRYPTION_KEY", peppr: "k"},
 		{name: "the development secret", env: map[string]string{"ALLOW_DERIVED_KMS_FALLBACK": "yes"}, secret: devSecret, source: "DEV_DEFAULT"},

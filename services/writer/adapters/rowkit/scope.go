@@ -12,4 +12,7 @@ type Scope struct {
 	// DEK, when set, is the tenant's data encryption key (base64 of 32 bytes, see DeriveTenantDEK): the columns
 	// Mercato encrypts are then written in its format (reference §1.8). Empty: plaintext.
 	DEK string
+	// Pepper keys the lookup hashes of the scope's Mercato (Keys.Pepper; empty: the legacy unkeyed hash), with which
+	// its users are found by email (auth users.email_hash).
+	Pepper string
 }
