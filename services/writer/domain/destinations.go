@@ -47,6 +47,11 @@ func Destinations() map[string]map[string][]Destination {
 		return []Destination{{Kind: DestCustomField, Table: "custom_field_values", Note: entity}}
 	}
 	owner := []Destination{kept("the Oro owner; Mercato's owner_user_id names a Mercato user")}
+	// People's and companies' owner is the Mercato user with its email, else the custom field oro_owner.
+	profileOwner := func(entity string) []Destination {
+		return []Destination{{Kind: DestColumn, Table: ent, Column: "owner_user_id", Note: "the Mercato user with the Oro owner's email"},
+			{Kind: DestCustomField, Table: "custom_field_values", Column: "oro_owner", Note: entity + ", when no Mercato user has it"}}
+	}
 	related := []Destination{kept("role-tagged Oro references, for the writer to resolve")}
 	addresses := []Destination{rows("customer_addresses", "one row per Oro address")}
 	return map[string]map[string][]Destination{
@@ -63,7 +68,8 @@ func Destinations() map[string]map[string][]Destination {
 			"addresses": addresses,
 			"companyLinks": {rows("customer_person_company_links", "one per Oro account, the default one primary"),
 				col(ppl, "company_entity_id")},
-			"owner": owner, "related": related, "customFields": customs(events.CustomFieldEntity(events.AggregatePerson)),
+			"owner": profileOwner(events.CustomFieldEntity(events.AggregatePerson)), "related": related,
+			"customFields": customs(events.CustomFieldEntity(events.AggregatePerson)),
 		},
 		events.AggregateCompany: {
 			"displayName": {col(ent, "display_name")}, "primaryEmail": {col(ent, "primary_email")},
@@ -71,7 +77,7 @@ func Destinations() map[string]map[string][]Destination {
 			"legalName": {col(cos, "legal_name")}, "websiteUrl": {col(cos, "website_url")},
 			"industry":  {dict(cos, "industry", "industry")},
 			"mergeInto": {kept("a b2b customer with an account fills its account's company (a second external id)")},
-			"addresses": addresses, "owner": owner, "related": related,
+			"addresses": addresses, "owner": profileOwner(events.CustomFieldEntity(events.AggregateCompany)), "related": related,
 			"customFields": customs(events.CustomFieldEntity(events.AggregateCompany)),
 		},
 		events.AggregateDeal: {
