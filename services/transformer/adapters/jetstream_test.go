@@ -109,7 +109,7 @@ func TestPublisherStoresWhatWatermillNatsJetStreamPublisherStores(t *testing.T) 
 	}
 }
 
-func TestPublisherWaitsForJetStreamAndReturnsItsRejection(t *testing.T) {
+func TestPublisherReturnsJetStreamsRejection(t *testing.T) {
 	s := jstest.Start(t)
 	pub, err := adapters.NewPublisher(t.Context(), s.NC, 16)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/orosync/orosync/events"
 )
 
-func TestConsumedMessageCarriesHeadersSubjectSequenceAndReplyAndJoinsRepeatedHeaders(t *testing.T) {
+func TestConsumedMessage(t *testing.T) {
 	s := jstest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -43,16 +43,22 @@ func TestConsumedMessageCarriesHeadersSubjectSequenceAndReplyAndJoinsRepeatedHea
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.UUID != "raw-5" {
-		t.Errorf("UUID %q, want the Nats-Msg-Id when there is no %s", m.UUID, wmnats.WatermillUUIDHdr)
-	}
-	want := map[string]string{"ce-id": "raw-5", "x-repeated": "a,b", SubjectKey: subj, SequenceKey: "1", ReplyKey: in.Reply()}
-	if ack.Sequence != 1 || len(m.Metadata) != len(want) {
-		t.Errorf("metadata %v (sequence %d), want %v", m.Metadata, ack.Sequence, want)
-	}
-	for k, v := range want {
-		if m.Metadata.Get(k) != v {
-			t.Errorf("metadata %s = %q, want %q", k, m.Metadata.Get(k), v)
+	t.Run("takes its id from Nats-Msg-Id", func(t *testing.T) {
+		if m.UUID != "raw-5" {
+			t.Errorf("UUID %q, want the Nats-Msg-Id when there is no %s", m.UUID, wmnats.WatermillUUIDHdr)
 		}
-	}
+	})
+	want := map[string]string{"ce-id": "raw-5", "x-repeated": "a,b", SubjectKey: subj, SequenceKey: "1", ReplyKey: in.Reply()}
+	t.Run("carries the headers, subject, sequence, reply, nothing else", func(t *testing.T) {
+		if ack.Sequence != 1 || len(m.Metadata) != len(want) {
+			t.Errorf("metadata %v (sequence %d), want %v", m.Metadata, ack.Sequence, want)
+		}
+	})
+	t.Run("joins repeated headers", func(t *testing.T) {
+		for k, v := range want {
+			if m.Metadata.Get(k) != v {
+				t.Errorf("metadata %s = %q, want %q", k, m.Metadata.Get(k), v)
+			}
+		}
+	})
 }

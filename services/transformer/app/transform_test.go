@@ -50,7 +50,7 @@ func TestContactBecomesOneChangeOnItsPersonSubjectWithTheMappingVersion(t *testi
 	}
 }
 
-func TestEveryBadInputBecomesADeadLetterWithRecordFieldAndRule(t *testing.T) {
+func TestEveryBadInputBecomesADeadLetterNamingWhatIsWrong(t *testing.T) {
 	for _, tc := range []struct {
 		name, typ, resource, field, rule string
 	}{

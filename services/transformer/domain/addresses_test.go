@@ -84,7 +84,7 @@ func TestTheAddresseeIsFoldedIntoTheAddressNameAsMercatoHasOne(t *testing.T) {
 	}
 }
 
-func TestB2BCustomerBillingAndShippingAddressesKeepTheirRole(t *testing.T) {
+func TestB2BCustomerAddressesKeepTheirRole(t *testing.T) {
 	addr := func(id, street string) string {
 		return `{"type":"addresses","id":"` + id + `","attributes":{"street":"` + street + `","city":"Boston"},` +
 			`"relationships":{"country":{"data":{"type":"countries","id":"US"}},"region":{"data":null}}}`

@@ -20,18 +20,22 @@ func raw(t *testing.T, attrs string) events.RawRecord {
 	return events.RawRecord{RecordRef: events.RecordRef{Tenant: "acme", Type: "contacts", ID: "7"}, UpdatedAt: &at, PayloadHash: h, Resource: res}
 }
 
-func TestContactBecomesPersonWithLowercasedEmailAndNames(t *testing.T) {
+func TestContactBecomesPerson(t *testing.T) {
 	c, err := mapContact(raw(t, `{"firstName":" Zoë ","lastName":"Łukasiewicz","primaryEmail":"Zoe.L@Example.COM","primaryPhone":"+48 600 100 200","jobTitle":"CTO","emails":[{"email":"Zoe.L@Example.COM"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := c.Person
-	if c.Op != events.OpUpsert || c.Aggregate != events.AggregatePerson || c.MappingVersion != MappingVersion {
-		t.Errorf("change %+v", c)
-	}
-	if p.DisplayName != "Zoë Łukasiewicz" || *p.PrimaryEmail != "zoe.l@example.com" || *p.FirstName != "Zoë" || *p.JobTitle != "CTO" || *p.PrimaryPhone != "+48 600 100 200" {
-		t.Errorf("person %+v", p)
-	}
+	t.Run("as an upsert of the current mapping", func(t *testing.T) {
+		if c.Op != events.OpUpsert || c.Aggregate != events.AggregatePerson || c.MappingVersion != MappingVersion {
+			t.Errorf("change %+v", c)
+		}
+	})
+	t.Run("with trimmed names, a lowercased email", func(t *testing.T) {
+		if p.DisplayName != "Zoë Łukasiewicz" || *p.PrimaryEmail != "zoe.l@example.com" || *p.FirstName != "Zoë" || *p.JobTitle != "CTO" || *p.PrimaryPhone != "+48 600 100 200" {
+			t.Errorf("person %+v", p)
+		}
+	})
 }
 
 func TestContactWithoutNameIsNamedByEmailThenPhone(t *testing.T) {
@@ -44,7 +48,7 @@ func TestContactWithoutNameIsNamedByEmailThenPhone(t *testing.T) {
 	}
 }
 
-func TestBadContactsNameTheRecordFieldAndRule(t *testing.T) {
+func TestBadContactsNameWhatIsWrong(t *testing.T) {
 	cases := map[string]struct{ attrs, field, rule string }{
 		"invalid email":    {`{"firstName":"A","primaryEmail":"not-an-email"}`, "attributes.primaryEmail", "email"},
 		"nothing to name":  {`{"firstName":null,"lastName":null}`, "attributes.firstName", "required"},

@@ -98,7 +98,7 @@ var previewTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 var fixtureActivitiesWithoutTarget = map[string]bool{"acme/calls/call3": true, "acme/emails/email_1": true,
 	"acme/notes/note1": true, "acme/notes/note2": true, "acme/notes/note3": true, "acme/tasks/task3": true}
 
-func TestEveryOroResponseFixtureMapsWithoutErrorAndMatchesItsGoldenFile(t *testing.T) {
+func TestEveryOroResponseFixtureMapsAsItsGoldenFileSays(t *testing.T) {
 	m := Default()
 	for name, doc := range responseFixtures(t) {
 		t.Run(name, func(t *testing.T) {
@@ -138,7 +138,7 @@ func TestEveryOroResponseFixtureMapsWithoutErrorAndMatchesItsGoldenFile(t *testi
 	}
 }
 
-func TestFidelityReportAccountsForEveryAttributeAndRelationshipInTheFixtures(t *testing.T) {
+func TestFidelityReportAccountsForEveryFieldInTheFixtures(t *testing.T) {
 	m := Default()
 	report := m.Report()
 	var missing []string

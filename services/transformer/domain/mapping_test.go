@@ -40,27 +40,31 @@ func mustMap(t *testing.T, r events.RawRecord) events.Change {
 	return *res.Change
 }
 
-func TestDefaultMappingIsVersionedAndEveryShippedMappingParses(t *testing.T) {
+func TestShippedMappings(t *testing.T) {
 	entries, err := mappings.Files.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		b, _ := mappings.Files.ReadFile(e.Name())
-		m, err := Parse(b)
-		if err != nil {
-			t.Errorf("%s: %v", e.Name(), err)
-			continue
+	t.Run("parse, named after their version", func(t *testing.T) {
+		for _, e := range entries {
+			b, _ := mappings.Files.ReadFile(e.Name())
+			m, err := Parse(b)
+			if err != nil {
+				t.Errorf("%s: %v", e.Name(), err)
+				continue
+			}
+			if m.Version+".yaml" != e.Name() {
+				t.Errorf("%s declares version %s: the file is named after its version", e.Name(), m.Version)
+			}
 		}
-		if m.Version+".yaml" != e.Name() {
-			t.Errorf("%s declares version %s: the file is named after its version", e.Name(), m.Version)
+	})
+	t.Run("the default maps every Oro type", func(t *testing.T) {
+		for _, typ := range []string{"contacts", "accounts", "b2bcustomers", "leads", "opportunities", "tasks", "calls", "emails", "cases", "notes", "users"} {
+			if _, ok := Default().types[typ]; !ok {
+				t.Errorf("default mapping has no entry for %s", typ)
+			}
 		}
-	}
-	for _, typ := range []string{"contacts", "accounts", "b2bcustomers", "leads", "opportunities", "tasks", "calls", "emails", "cases", "notes", "users"} {
-		if _, ok := Default().types[typ]; !ok {
-			t.Errorf("default mapping has no entry for %s", typ)
-		}
-	}
+	})
 }
 
 func TestContactInThreeAccountsYieldsThreeLinksWithTheDefaultAccountPrimary(t *testing.T) {
@@ -78,7 +82,7 @@ func TestContactInThreeAccountsYieldsThreeLinksWithTheDefaultAccountPrimary(t *t
 	}
 }
 
-func TestTaskWithFourTargetsKeepsAllFourAndAContactAsItsEntity(t *testing.T) {
+func TestTaskWithFourTargets(t *testing.T) {
 	c := mustMap(t, oroRecord(t, "tasks", "9", `"attributes":{"subject":"Call back","dueDate":"2026-02-01T10:00:00+01:00"},
 		"relationships":{"status":{"data":{"type":"taskstatuses","id":"closed"}},"taskPriority":{"data":{"type":"taskpriorities","id":"high"}},
 		"activityTargets":{"data":[{"type":"users","id":"1"},{"type":"contacts","id":"5"},{"type":"accounts","id":"6"},{"type":"opportunities","id":"7"}]}}`))
@@ -86,13 +90,15 @@ func TestTaskWithFourTargetsKeepsAllFourAndAContactAsItsEntity(t *testing.T) {
 	if c.Aggregate != events.AggregateInteraction || in == nil || len(in.Participants) != 4 || len(in.LinkedEntities) != 4 {
 		t.Fatalf("change %+v", c)
 	}
-	if *in.Entity != (events.OroRef{Type: "contacts", ID: "5"}) || in.Status != "done" || *in.Priority != 3 ||
-		*in.ScheduledAt != "2026-02-01T09:00:00Z" {
-		t.Errorf("interaction %+v", in)
-	}
+	t.Run("has a contact as its entity", func(t *testing.T) {
+		if *in.Entity != (events.OroRef{Type: "contacts", ID: "5"}) || in.Status != "done" || *in.Priority != 3 ||
+			*in.ScheduledAt != "2026-02-01T09:00:00Z" {
+			t.Errorf("interaction %+v", in)
+		}
+	})
 }
 
-func TestOpportunityMoneyProbabilityAndStatusBecomeMercatoDealValues(t *testing.T) {
+func TestOpportunityBecomesMercatoDealValues(t *testing.T) {
 	c := mustMap(t, oroRecord(t, "opportunities", "3", `"attributes":{"name":"Big","probability":0.35,"budgetAmountValue":"50.0000",
 		"budgetAmountCurrency":"EUR","closeRevenueValue":null,"closeRevenueCurrency":null,"closeDate":"2026-06-30"},
 		"relationships":{"status":{"data":{"type":"opportunitystatuses","id":"won"}},"contact":{"data":{"type":"contacts","id":"4"}},
@@ -138,7 +144,7 @@ func TestTombstoneOfAnyTypeDeletesItsAggregate(t *testing.T) {
 }
 
 // Hand-picked bad inputs: none panics, each is a FieldError naming field and rule.
-func TestBadInputsBecomeFieldErrorsNamingFieldAndRule(t *testing.T) {
+func TestBadInputsBecomeFieldErrorsNamingWhatIsWrong(t *testing.T) {
 	big := strings.Repeat("x", 10<<20)
 	invalid := oroRecord(t, "contacts", "7", `"attributes":{"firstName":"Ann"}`)
 	invalid.Resource = json.RawMessage("{\"type\":\"contacts\",\"id\":\"7\",\"attributes\":{\"firstName\":\"\xff\xfe\"}}")

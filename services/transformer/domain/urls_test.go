@@ -65,7 +65,7 @@ func mapLead(t *testing.T, attrs, rels string) events.Person {
 	return *r.Change.Person
 }
 
-func TestOroProfilesSourcesAndLeadStatusesLandInMercatosColumns(t *testing.T) {
+func TestOroProfilesSourcesStatusesLandInMercatosColumns(t *testing.T) {
 	t.Run("a contact's handles are URLs, its source a value of Mercato's source dictionary", func(t *testing.T) {
 		c, err := mapContact(raw(t, `{"firstName":"Ada","lastName":"L","linkedIn":"ada-lovelace","twitter":"@ada"}`))
 		if err != nil {

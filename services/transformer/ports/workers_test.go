@@ -55,7 +55,7 @@ func handleAsync(h message.HandlerFunc, msg *message.Message) <-chan handled {
 	return done
 }
 
-func TestWorkersPublishTheOutputsAndReturnOnlyOnceTheyAreStored(t *testing.T) {
+func TestWorkersReturnOnlyOnceTheOutputsAreStored(t *testing.T) {
 	pub := newRecordingPublisher()
 	h := ports.OnWorkers(t.Context(), 2, pub, ports.Store{})(func(msg *message.Message) ([]*message.Message, error) {
 		return []*message.Message{message.NewMessage("out-"+msg.UUID, msg.Payload)}, nil
@@ -97,7 +97,7 @@ func (p *flakyPublisher) PublishAsync(msgs ...*message.Message) (func() error, e
 	}, nil
 }
 
-func TestWorkersHoldTheInputAndStoreItsOutputsAgainUntilTheBrokerTakesThem(t *testing.T) {
+func TestWorkersHoldTheInputWhileTheBrokerRefusesItsOutputs(t *testing.T) {
 	pub := &flakyPublisher{failures: 5, err: errors.New("nats: no response from stream")}
 	holds := 0
 	h := ports.OnWorkers(t.Context(), 1, pub, ports.Store{Hold: func(*message.Message) { holds++ }, Backoff: time.Millisecond})(
@@ -150,7 +150,7 @@ func TestWorkersReplaceAnOutputTooBigForItsStreamWithItsDeadLetter(t *testing.T)
 	}
 }
 
-func TestWorkersReturnTheHandlersErrorsAndPublishNothing(t *testing.T) {
+func TestWorkersPassOnWhatTheHandlerReturns(t *testing.T) {
 	pub := newRecordingPublisher()
 	boom := errors.New("boom")
 	h := ports.OnWorkers(t.Context(), 1, pub, ports.Store{})(func(msg *message.Message) ([]*message.Message, error) {
@@ -159,18 +159,24 @@ func TestWorkersReturnTheHandlersErrorsAndPublishNothing(t *testing.T) {
 		}
 		return nil, nil
 	})
-	if _, err := h(message.NewMessage("1", []byte("fail"))); !errors.Is(err, boom) || errors.Is(err, ports.ErrNotStored) {
-		t.Fatalf("got error %v, want %v", err, boom)
-	}
-	if out, err := h(message.NewMessage("2", []byte("ignored"))); err != nil || len(out) != 0 {
-		t.Fatalf("got %v, %v for a message without outputs", out, err)
-	}
-	if len(pub.published) != 0 {
-		t.Fatalf("published %v", <-pub.published)
-	}
+	t.Run("its error", func(t *testing.T) {
+		if _, err := h(message.NewMessage("1", []byte("fail"))); !errors.Is(err, boom) || errors.Is(err, ports.ErrNotStored) {
+			t.Fatalf("got error %v, want %v", err, boom)
+		}
+	})
+	t.Run("no outputs for a message without any", func(t *testing.T) {
+		if out, err := h(message.NewMessage("2", []byte("ignored"))); err != nil || len(out) != 0 {
+			t.Fatalf("got %v, %v for a message without outputs", out, err)
+		}
+	})
+	t.Run("nothing published for either", func(t *testing.T) {
+		if len(pub.published) != 0 {
+			t.Fatalf("published %v", <-pub.published)
+		}
+	})
 }
 
-func TestWorkersStillPublishAndWaitOnTheCallersGoroutineAfterShutdown(t *testing.T) {
+func TestWorkersAfterShutdownStorePublishesOnTheCallersGoroutine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	pub := newRecordingPublisher()

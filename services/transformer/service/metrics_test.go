@@ -13,7 +13,7 @@ import (
 	"github.com/orosync/orosync/services/transformer/service"
 )
 
-func TestMetricsCountMappedChangesAndDeadLetters(t *testing.T) {
+func TestMetrics(t *testing.T) {
 	s := jstest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -40,9 +40,11 @@ func TestMetricsCountMappedChangesAndDeadLetters(t *testing.T) {
 	for _, f := range families {
 		got[f.GetName()] = f.GetMetric()[0].GetCounter().GetValue()
 	}
-	if got["orosync_transformer_changes_total"] != 2 || got["orosync_transformer_dead_letters_total"] != 1 {
-		t.Errorf("metrics %v, want 2 changes and 1 dead letter", got)
-	}
+	t.Run("count changes, dead letters", func(t *testing.T) {
+		if got["orosync_transformer_changes_total"] != 2 || got["orosync_transformer_dead_letters_total"] != 1 {
+			t.Errorf("metrics %v, want 2 changes and 1 dead letter", got)
+		}
+	})
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("Run: %v", err)
