@@ -19,6 +19,9 @@ MERCATO_DATABASE_URL=postgres://postgres@127.0.0.1:5432/$MERCATO_DB?sslmode=disa
 MODULE_DIR=$ROOT/mercato/sync_orocrm
 MODULE_PACKAGE=@orosync/sync-orocrm
 export PATH=$TOOLS/bin:$PATH
+# Mercato's processes read DATABASE_URL from the app's .env, which an inherited variable (the Makefile exports the
+# demo's) would override.
+unset DATABASE_URL
 export YARN_CACHE_FOLDER=$CACHE/yarn-cache
 export YARN_ENABLE_GLOBAL_CACHE=false
 export YARN_ENABLE_TELEMETRY=0
