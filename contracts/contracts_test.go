@@ -213,7 +213,7 @@ func TestEveryMercatoEventPayloadShapeMatchesTheCustomerEventSchema(t *testing.T
 		"customers.interaction.created": events.InteractionEvent{ID: "0b7e3c1e-8f2a-4c55-9a57-2f1d3e4b5a60", OrganizationID: org,
 			TenantID: ten, EntityID: "5a0c2d8e-1b3f-4e6a-8c9d-0e1f2a3b4c5d", InteractionType: "call", Status: "done",
 			SyncOrigin: events.SyncOrigin},
-		"customers.customer_deal.updated": events.RecordEvent{ID: "0b7e3c1e-8f2a-4c55-9a57-2f1d3e4b5a60", OrganizationID: org,
+		"customers.deal.updated": events.RecordEvent{ID: "0b7e3c1e-8f2a-4c55-9a57-2f1d3e4b5a60", OrganizationID: org,
 			TenantID: ten, SyncOrigin: events.SyncOrigin},
 		"customers.deal.won": events.DealClosureEvent{ID: "0b7e3c1e-8f2a-4c55-9a57-2f1d3e4b5a60", OrganizationID: org, TenantID: ten,
 			Title: "Renewal", SyncOrigin: events.SyncOrigin},

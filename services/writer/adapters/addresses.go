@@ -22,7 +22,8 @@ import (
 // NULL in Mercato) is skipped with a log line. Values are compared decrypted, so a version that does not change an
 // address does not rewrite it. One address of a version is primary (the first marked so); writing it clears the
 // flag on the entity's other addresses, Mercato's own included, as Mercato's address commands do
-// (customers/commands/addresses.ts enforcePrimaryAddress: a native update, so no event and no updated_at).
+// (customers/commands/addresses.ts enforcePrimaryAddress: a native update, so no event and no updated_at); an
+// address of the version that only lost the flag that way is left to it, unannounced.
 
 // addressSync is the address set a person or company must end up with, and what orosync wrote for it before.
 type addressSync struct {
@@ -34,6 +35,9 @@ type addressSync struct {
 	mapping string
 	// onlyMissing: write only the addresses that have no row (a re-reconcile: values edited in Mercato stay).
 	onlyMissing bool
+	// silent: the entity is being deleted or brought back; Mercato's delete and its undo remove and restore its
+	// addresses without announcing them (people.ts, companies.ts: nativeDelete).
+	silent bool
 }
 
 type addressRow struct {
@@ -117,6 +121,9 @@ func (w *addressWrites) add(sc Scope, k rowkit.Columns, entity uuid.UUID, r addr
 
 // event adds customers.address.<action> of an address (payload {id, organizationId, tenantId, syncOrigin}).
 func (w *addressWrites) event(as addressSync, sc Scope, id uuid.UUID, action string) error {
+	if as.silent {
+		return nil
+	}
 	payload := events.RecordEvent{ID: id.String(), OrganizationID: sc.OrganizationID.String(), TenantID: sc.TenantID.String(),
 		SyncOrigin: events.SyncOrigin}
 	row, err := rowkit.EventRow(as.tenant, "customers.address."+action, payload, id.String(), as.version, as.mapping, "")
@@ -158,13 +165,23 @@ func (s *Store) syncAddresses(ctx context.Context, tx pgx.Tx, syncs []addressSyn
 		return nil, err
 	}
 	var w addressWrites
+	written := make([]addressTarget, 0, len(wanted))
+	primaryWritten := map[int]bool{} // syncs writing an address primary: the others lose the flag silently
 	for _, t := range wanted {
+		as := syncs[t.sync]
+		if cur, ok := existing[t.row.id]; ok && (as.onlyMissing || cur.decrypt(s.ciphers[as.tenant]).same(t.row)) {
+			continue
+		}
+		written = append(written, t)
+		primaryWritten[t.sync] = primaryWritten[t.sync] || t.row.primary
+	}
+	for _, t := range written {
 		as := syncs[t.sync]
 		sc, c := s.scopes[as.tenant], s.ciphers[as.tenant]
 		action := "created"
 		if cur, ok := existing[t.row.id]; ok {
-			if as.onlyMissing || cur.decrypt(c).same(t.row) {
-				continue
+			if primaryWritten[t.sync] && cur.demotedTo(c, t.row) {
+				continue // clearPrimarySQL clears it, as enforcePrimaryAddress does: no event
 			}
 			action = "updated"
 		}
@@ -241,6 +258,16 @@ func loadAddresses(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UU
 		return nil, fmt.Errorf("writer: loading addresses: %w", err)
 	}
 	return existing, nil
+}
+
+// demotedTo says whether want is the stored row r that only lost its primary flag.
+func (r addressRow) demotedTo(c *rowkit.Cipher, want addressRow) bool {
+	r = r.decrypt(c)
+	if !r.primary || want.primary {
+		return false
+	}
+	r.primary = false
+	return r.same(want)
 }
 
 // decrypt returns the row with its encrypted columns decrypted.

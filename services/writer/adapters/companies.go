@@ -283,7 +283,8 @@ func (s *Store) keepCompanyProfile(w *profileWrites, cw *companyWrites, o domain
 	if hasPrev {
 		prev, prevFields = o.Before.Base.Addresses, o.Before.Base.CustomFields
 	}
-	w.keepAddresses(o.Key, id.entity, o.Addresses, prev, o.After.Version, o.After.MappingVersion)
+	deletedOrBack := o.Before != nil && !o.Before.Missing && o.Before.Deleted != o.After.Deleted // announced by neither
+	w.keepAddresses(o.Key, id.entity, o.Addresses, prev, o.After.Version, o.After.MappingVersion, deletedOrBack)
 	if !o.After.Deleted {
 		w.keepCustomFields(o.Key, sc, id, len(o.Events) > 0, o.After.Version, o.After.MappingVersion, base.CustomFields,
 			prevFields, hasPrev)

@@ -182,13 +182,13 @@ func TestCustomFieldValuesGoToTheColumnOfTheirDefinitionsKind(t *testing.T) {
 			if !slices.Equal(got(), want) {
 				t.Errorf("values %q, want %q", got(), want)
 			}
-			rows, evts := e.count(`SELECT count(*) FROM custom_field_values`), len(e.events("customers.customer_deal.updated"))
+			rows, evts := e.count(`SELECT count(*) FROM custom_field_values`), len(e.events("customers.deal.updated"))
 			e.apply(nil, v1) // a replay
 			e.apply(nil, withCustomFields(dealChange(oroID, 20, "Renewal", nil, nil), map[string]any{tc.key: tc.value}))
 			if !slices.Equal(got(), want) || e.count(`SELECT count(*) FROM custom_field_values`) != rows {
 				t.Errorf("after a replay and a version with the same value: %q", got())
 			}
-			if n := len(e.events("customers.customer_deal.updated")); n != evts {
+			if n := len(e.events("customers.deal.updated")); n != evts {
 				t.Errorf("%d custom-field events for values that did not change", n-evts)
 			}
 		})
@@ -243,7 +243,7 @@ WHERE key IN ('cf_text', 'cf_integer')`); err != nil {
 	rows := e.count(`SELECT count(*) FROM custom_field_values`)
 	e.apply(nil, withCustomFields(dealChange("7", 20, "Renewal", nil, nil),
 		map[string]any{"cf_text": "secret plans", "cf_integer": float64(12), "cf_float": 0.5}))
-	if n := e.count(`SELECT count(*) FROM custom_field_values`); n != rows || len(e.events("customers.customer_deal.updated")) != 0 {
+	if n := e.count(`SELECT count(*) FROM custom_field_values`); n != rows || len(e.events("customers.deal.updated")) != 0 {
 		t.Errorf("a version with the same values rewrote them (%d rows, was %d)", n, rows)
 	}
 }

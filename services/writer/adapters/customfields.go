@@ -35,13 +35,16 @@ import (
 // `<module>.<entity>.updated` {id: record} (engine.ts setCustomFields); only the people commands notify (the profile's,
 // or the entity's for keys routed to customers:customer_entity), companies, deals and interactions do not. Their
 // update command announces the record itself whatever changed, so a change of custom fields alone is also the
-// record's own updated event (own, for people and companies).
+// record's own updated event (own, for people and companies; alone, for deals; aloneRows, for interactions, whose
+// update command also announces the entity's next interaction: commands/interactions.ts).
 type customFieldTarget struct {
 	entity string
 	notify bool
 	own    string
-	// alone is the event of a record aggregate whose custom fields alone changed.
+	// alone is the event ({id, organizationId, tenantId}) of a record aggregate whose custom fields alone changed.
 	alone string
+	// aloneRows, when set, builds the events of the records whose custom fields alone changed, from their rows.
+	aloneRows func(ctx context.Context, tx pgx.Tx, recs []cfRecord) ([]model.OrosyncOutbox, error)
 }
 
 func customFieldsOf(aggregate string) (customFieldTarget, bool) {
@@ -52,9 +55,9 @@ func customFieldsOf(aggregate string) (customFieldTarget, bool) {
 	case events.AggregateCompany:
 		return customFieldTarget{entity: entity, own: "customers.company.updated"}, true
 	case events.AggregateDeal:
-		return customFieldTarget{entity: entity, alone: "customers.customer_deal.updated"}, true
+		return customFieldTarget{entity: entity, alone: events.AggregateDeal + ".updated"}, true
 	case events.AggregateInteraction:
-		return customFieldTarget{entity: entity, alone: "customers.customer_interaction.updated"}, true
+		return customFieldTarget{entity: entity, aloneRows: interactionCustomFieldEvents}, true
 	}
 	return customFieldTarget{}, false
 }
@@ -201,6 +204,8 @@ type cfRecord struct {
 	hasPrev bool // prev is the last synced Oro value (a record written before)
 	// relink: written again for its references only; its values are written only if it has none yet.
 	relink bool
+	// restored: the record comes back from deleted; Mercato's delete undo sets its values again (with notify).
+	restored bool
 	// announced: the write emits an event of the record anyway (a change of custom fields rides on it).
 	announced bool
 	// entity is the customer_entities row of a person's or company's profile record.
@@ -294,12 +299,26 @@ func (s *Store) syncCustomFields(ctx context.Context, tx pgx.Tx, target customFi
 	if err := writeCustomFields(ctx, tx, target, ins, del, now); err != nil {
 		return nil, err
 	}
-	var out []model.OrosyncOutbox
+	var (
+		out   []model.OrosyncOutbox
+		alone []cfRecord
+	)
 	for n, r := range recs {
-		if !changed[n] {
+		if !changed[n] && !(r.restored && len(r.next) > 0) {
+			continue
+		}
+		if target.aloneRows != nil && !r.announced {
+			alone = append(alone, r)
 			continue
 		}
 		rows, err := target.events(r, ids[n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	if len(alone) > 0 {
+		rows, err := target.aloneRows(ctx, tx, alone)
 		if err != nil {
 			return nil, err
 		}

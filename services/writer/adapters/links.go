@@ -35,6 +35,9 @@ type linkSync struct {
 	links         []events.CompanyLink
 	version       events.SourceVersion
 	mapping       string
+	// silent: the person is being deleted or brought back; Mercato's delete and its undo change links without
+	// announcing them (people.ts: nativeDelete, restored with the person).
+	silent bool
 }
 
 func lockLinks(ctx context.Context, tx pgx.Tx, tenants map[string]bool) error {
@@ -174,6 +177,9 @@ func (lp *linkPlan) exec(ctx context.Context, tx pgx.Tx, p *pipeline, now time.T
 			continue
 		}
 		ls := lp.syncs[lp.insSync[i]]
+		if ls.silent {
+			continue
+		}
 		row, err := rowkit.LinkEventRow(ls.tenant, name, lp.insScope[i], l.id, l.person, l.company, ls.version, ls.mapping)
 		if err != nil {
 			return nil, err
@@ -477,6 +483,9 @@ func (lp *linkPlan) diff(si int, sc Scope, ls linkSync, want map[uuid.UUID]bool,
 	for _, l := range current {
 		if _, ok := want[l.company]; !ok {
 			lp.del = append(lp.del, l.id)
+			if ls.silent {
+				continue
+			}
 			row, err := rowkit.LinkEventRow(ls.tenant, linkEvent+"deleted", sc, l.id, l.person, l.company, ls.version, ls.mapping)
 			if err != nil {
 				return err
@@ -511,6 +520,9 @@ func (lp *linkPlan) diff(si int, sc Scope, ls linkSync, want map[uuid.UUID]bool,
 // command emits it for the link it was called on: the one made primary (clearing the others is silent there), else
 // the one that stopped being primary.
 func (lp *linkPlan) announceMoved(sc Scope, ls linkSync, moved []linkRow) error {
+	if ls.silent {
+		return nil
+	}
 	var made, unmade []linkRow
 	for _, l := range moved {
 		if l.primary {

@@ -333,13 +333,16 @@ func (s *Store) applyPerson(w *profileWrites, pw *personWrites, o domain.Outcome
 		w.outbox = rowkit.AppendSized(w.outbox, w.n, row)
 	}
 	if o.SyncLinks && !o.After.Missing {
+		// Mercato's delete and its undo take and restore links and addresses unannounced.
+		deletedOrBack := o.Before != nil && !o.Before.Missing && o.Before.Deleted != o.After.Deleted
 		pw.links = rowkit.AppendSized(pw.links, w.n, linkSync{tenant: o.Key.Tenant, person: id.entity, company: id.company,
-			companyLoaded: id.companyLoaded, links: o.Links, version: o.After.Version, mapping: o.After.MappingVersion})
+			companyLoaded: id.companyLoaded, links: o.Links, version: o.After.Version, mapping: o.After.MappingVersion,
+			silent: deletedOrBack})
 		var prev []events.Address
 		if o.Before != nil && o.Before.Base != nil {
 			prev = o.Before.Base.Addresses
 		}
-		w.keepAddresses(o.Key, id.entity, o.Addresses, prev, o.After.Version, o.After.MappingVersion)
+		w.keepAddresses(o.Key, id.entity, o.Addresses, prev, o.After.Version, o.After.MappingVersion, deletedOrBack)
 		s.keepPersonCustomFields(w, o, id, sc)
 	}
 	return id, nil
@@ -387,7 +390,11 @@ func (s *Store) keepPersonCustomFields(w *profileWrites, o domain.Outcome, id id
 	if hasPrev {
 		prev = o.Before.Base.CustomFields
 	}
+	n := len(w.cfs)
 	w.keepCustomFields(o.Key, sc, id, len(o.Events) > 0, o.After.Version, o.After.MappingVersion, next, prev, hasPrev)
+	if n < len(w.cfs) && o.Before != nil && !o.Before.Missing && o.Before.Deleted {
+		w.cfs[n].restored = true // brought back: Mercato's undo sets its values again, notifying
+	}
 }
 
 // writePeople resolves the people's company links, then writes the batch's rows up to the links' in one round

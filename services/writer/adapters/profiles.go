@@ -80,10 +80,11 @@ func (w *profileWrites) newRecord(b bookkeeping) {
 }
 
 // keepAddresses brings a person's or company's addresses in line with its last version (prev: those orosync wrote
-// for the version before).
-func (w *profileWrites) keepAddresses(k domain.Key, entity uuid.UUID, want, prev []events.Address, v events.SourceVersion, mapping string) {
+// for the version before); silent when the version deletes or brings back the entity.
+func (w *profileWrites) keepAddresses(k domain.Key, entity uuid.UUID, want, prev []events.Address, v events.SourceVersion, mapping string,
+	silent bool) {
 	w.addrs = rowkit.AppendSized(w.addrs, w.n, addressSync{tenant: k.Tenant, person: entity, want: want, prev: prev, version: v,
-		mapping: mapping})
+		mapping: mapping, silent: silent})
 }
 
 // keepCustomFields brings the custom fields of a profile row (id.profile) in line with Oro's values of the version applied
