@@ -50,17 +50,81 @@ describe('plan', () => {
         expect(p.run).toBeUndefined()
       })
     }
-    it('a person-company link is emitted and counted, with no index entity', () => {
-      const p = planned(subject('customers.person_company_link.created', P), { id: P, tenantId: T, organizationId: O, personEntityId: E, companyEntityId: E, syncOrigin: 'sync_orocrm' })
-      expect(p.index).toEqual([])
-      expect(p.run).toEqual({ entityType: 'customers.person_company_link', action: 'created' })
-    })
+    for (const name of ['customers.customer_person_profile.updated', 'customers.customer_entity.updated']) {
+      it(`${name} (a person's custom fields, notify) is emitted, not indexed and not counted: the person's own event does both`, () => {
+        const p = planned(subject(name, P), { id: P, tenantId: T, organizationId: O, syncOrigin: 'sync_orocrm' })
+        expect(p.event).toBe(name)
+        expect(p.index).toEqual([])
+        expect(p.run).toBeUndefined()
+      })
+    }
   })
 
-  it('a change of custom fields only reindexes the profile and counts as an update of the person', () => {
-    const p = planned(subject('customers.customer_person_profile.updated', P), { id: P, tenantId: T, organizationId: O, syncOrigin: 'sync_orocrm' })
-    expect(p.index.map((i) => i.payload.entityType)).toEqual(['customers:customer_person_profile'])
-    expect(p.run).toEqual({ entityType: 'customers.person', action: 'updated' })
+  it('a person-company link is indexed as the link commands do (the link row, coverage +1/-1) and counted', () => {
+    const body = { id: P, tenantId: T, organizationId: O, personEntityId: E, companyEntityId: E, syncOrigin: 'sync_orocrm' }
+    const created = planned(subject('customers.person_company_link.created', P), body)
+    expect(created.index).toEqual([
+      { event: 'query_index.upsert_one', payload: { entityType: 'customers:customer_person_company_link', recordId: P, organizationId: O, tenantId: T, crudAction: 'created', coverageBaseDelta: 1, syncOrigin: 'sync_orocrm' } },
+    ])
+    expect(created.run).toEqual({ entityType: 'customers.person_company_link', action: 'created' })
+    const deleted = planned(subject('customers.person_company_link.deleted', P), body)
+    expect(deleted.index.map((i) => [i.event, i.payload.recordId, i.payload.coverageBaseDelta])).toEqual([['query_index.delete_one', P, -1]])
+  })
+
+  it("a next interaction reindexes the entity row as the interaction commands do, and is not counted", () => {
+    const p = planned(subject('customers.next_interaction.updated', E), { id: E, entityId: E, nextInteractionId: P, tenantId: T, organizationId: O, syncOrigin: 'sync_orocrm' })
+    expect(p.event).toBe('customers.next_interaction.updated')
+    expect(p.payload).toEqual({ id: E, entityId: E, nextInteractionId: P, tenantId: T, organizationId: O, syncOrigin: 'sync_orocrm' })
+    expect(p.index).toEqual([
+      { event: 'query_index.upsert_one', payload: { entityType: 'customers:customer_entity', recordId: E, organizationId: O, tenantId: T, crudAction: 'updated', syncOrigin: 'sync_orocrm' } },
+    ])
+    expect(p.run).toBeUndefined()
+  })
+
+  // Each event orosync emits (services/writer/adapters/events_table_test.go) and the index entries Mercato's command
+  // for the same change writes (customers/commands/*.ts: the CrudIndexerConfig, then emitQueryIndex*Events).
+  describe('indexes for each event what the emitting Mercato command indexes', () => {
+    const body = { id: P, entityId: E, tenantId: T, organizationId: O, syncOrigin: 'sync_orocrm' }
+    const cases: [string, string[]][] = [
+      ['customers.person.created', ['upsert customers:customer_person_profile P created +1', 'upsert customers:customer_entity E updated']],
+      ['customers.person.updated', ['upsert customers:customer_person_profile P updated', 'upsert customers:customer_entity E updated']],
+      ['customers.person.deleted', ['delete customers:customer_person_profile P deleted -1', 'delete customers:customer_entity E deleted']],
+      ['customers.company.created', ['upsert customers:customer_company_profile P created +1', 'upsert customers:customer_entity E updated']],
+      ['customers.company.updated', ['upsert customers:customer_company_profile P updated', 'upsert customers:customer_entity E updated']],
+      ['customers.company.deleted', ['delete customers:customer_company_profile P deleted -1', 'delete customers:customer_entity E deleted']],
+      ['customers.address.created', ['upsert customers:customer_address P created +1']],
+      ['customers.address.updated', ['upsert customers:customer_address P updated']],
+      ['customers.address.deleted', ['delete customers:customer_address P deleted -1']],
+      ['customers.person_company_link.created', ['upsert customers:customer_person_company_link P created +1']],
+      ['customers.person_company_link.updated', ['upsert customers:customer_person_company_link P updated']],
+      ['customers.person_company_link.deleted', ['delete customers:customer_person_company_link P deleted -1']],
+      ['customers.deal.created', ['upsert customers:customer_deal P created +1']],
+      ['customers.deal.updated', ['upsert customers:customer_deal P updated']],
+      ['customers.deal.deleted', ['delete customers:customer_deal P deleted -1']],
+      ['customers.deal.won', []],
+      ['customers.deal.lost', []],
+      ['customers.interaction.created', ['upsert customers:customer_interaction P created +1']],
+      ['customers.interaction.updated', ['upsert customers:customer_interaction P updated']],
+      ['customers.interaction.deleted', ['delete customers:customer_interaction P deleted -1']],
+      ['customers.interaction.completed', []],
+      ['customers.interaction.canceled', []],
+      ['customers.next_interaction.updated', ['upsert customers:customer_entity E updated']],
+      ['customers.comment.created', ['upsert customers:customer_comment P created +1']],
+      ['customers.comment.updated', ['upsert customers:customer_comment P updated']],
+      ['customers.comment.deleted', ['delete customers:customer_comment P deleted -1']],
+      ['customers.customer_person_profile.updated', []],
+      ['customers.customer_entity.updated', []],
+    ]
+    const short = (op: Plan['index'][number]) => [
+      op.event === 'query_index.upsert_one' ? 'upsert' : 'delete', op.payload.entityType,
+      op.payload.recordId === P ? 'P' : op.payload.recordId === E ? 'E' : op.payload.recordId, op.payload.crudAction,
+      ...(op.payload.coverageBaseDelta === undefined ? [] : [op.payload.coverageBaseDelta > 0 ? `+${op.payload.coverageBaseDelta}` : `${op.payload.coverageBaseDelta}`]),
+    ].join(' ')
+    for (const [name, want] of cases) {
+      it(name, () => {
+        expect(planned(subject(name, P), body).index.map(short)).toEqual(want)
+      })
+    }
   })
 
   it('sets syncOrigin even when the payload lacks it', () => {
@@ -100,8 +164,8 @@ describe('plan', () => {
   })
 
   it('still emits a customers event of a record it does not index, unindexed and uncounted', () => {
-    const p = planned(subject('customers.next_interaction.updated', P), { id: P, tenantId: T, organizationId: O })
-    expect(p.event).toBe('customers.next_interaction.updated')
+    const p = planned(subject('customers.todo.created', P), { id: P, tenantId: T, organizationId: O })
+    expect(p.event).toBe('customers.todo.created')
     expect(p.index).toEqual([])
     expect(p.run).toBeUndefined()
   })

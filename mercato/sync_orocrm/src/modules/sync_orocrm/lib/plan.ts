@@ -41,8 +41,9 @@ export class PlanError extends Error {
 type Target = { entityType: string; idField: 'id' | 'entityId' }
 
 // Per Mercato entity (the middle of `customers.<entity>.<action>`): the record the command's CrudIndexerConfig
-// names (recordId = payload.id) and any row it indexes beside it (customers/commands/*.ts).
-const ENTITIES: Record<string, { run: string; indexer?: string; alongside?: Target[]; actions: readonly string[] }> = {
+// names (recordId = payload.id) and any row it indexes beside it (customers/commands/*.ts). run: the sync-run
+// entity type the change counts in; absent for events that follow another event of the same change.
+const ENTITIES: Record<string, { run?: string; indexer?: string; alongside?: Target[]; actions: readonly string[] }> = {
   person: {
     run: 'customers.person',
     indexer: 'customers:customer_person_profile',
@@ -63,13 +64,19 @@ const ENTITIES: Record<string, { run: string; indexer?: string; alongside?: Targ
   },
   comment: { run: 'customers.comment', indexer: 'customers:customer_comment', actions: ['created', 'updated', 'deleted'] },
   address: { run: 'customers.address', indexer: 'customers:customer_address', actions: ['created', 'updated', 'deleted'] },
-  // Mercato's link commands emit events only; the link is no query-index entity.
-  person_company_link: { run: 'customers.person_company_link', actions: ['created', 'updated', 'deleted'] },
-  // A change of custom fields only: the profile/record row is reindexed, the event goes out under its own name.
-  customer_person_profile: { run: 'customers.person', indexer: 'customers:customer_person_profile', actions: ['updated'] },
-  customer_company_profile: { run: 'customers.company', indexer: 'customers:customer_company_profile', actions: ['updated'] },
-  customer_deal: { run: 'customers.deal', indexer: 'customers:customer_deal', actions: ['updated'] },
-  customer_interaction: { run: 'customers.interaction', indexer: 'customers:customer_interaction', actions: ['updated'] },
+  // Mercato's link commands index the link itself (personCompanyLinks.ts: indexer customer_person_company_link).
+  person_company_link: {
+    run: 'customers.person_company_link',
+    indexer: 'customers:customer_person_company_link',
+    actions: ['created', 'updated', 'deleted'],
+  },
+  // A person's custom fields set with notify (engine.ts setCustomFields): the event only; the people command's own
+  // customers.person.created|updated, which orosync always sends beside it, indexes and counts the person.
+  customer_person_profile: { actions: ['updated'] },
+  customer_entity: { actions: ['updated'] },
+  // The interaction commands' emitNextInteractionUpdatedEvent (interactions.ts): the entity row is reindexed
+  // (emitQueryIndexUpsertEvents, recordId = the entity), the event follows the interaction's own.
+  next_interaction: { alongside: [{ entityType: 'customers:customer_entity', idField: 'entityId' }], actions: ['updated'] },
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -113,16 +120,17 @@ export function plan(subject: string, body: unknown): Plan | null {
   const def = ENTITIES[entity]
   const crud = action === 'created' || action === 'updated' || action === 'deleted' ? (action as Action) : null
   if (!crud) return out // won/lost/completed/canceled follow the record's own updated event, which indexes it
-  out.run = { entityType: def.run, action: crud }
-  if (!def.indexer) return out
+  if (def.run) out.run = { entityType: def.run, action: crud }
   const op: IndexOp['event'] = crud === 'deleted' ? 'query_index.delete_one' : 'query_index.upsert_one'
   const base = { organizationId, tenantId, syncOrigin: SYNC_ORIGIN }
   // The data engine's indexer: crudAction of the change, coverage +1 on create and -1 on delete.
   const delta = crud === 'created' ? 1 : crud === 'deleted' ? -1 : undefined
-  out.index.push({
-    event: op,
-    payload: { ...base, entityType: def.indexer, recordId: id, crudAction: crud, ...(delta === undefined ? {} : { coverageBaseDelta: delta }) },
-  })
+  if (def.indexer) {
+    out.index.push({
+      event: op,
+      payload: { ...base, entityType: def.indexer, recordId: id, crudAction: crud, ...(delta === undefined ? {} : { coverageBaseDelta: delta }) },
+    })
+  }
   // Rows indexed beside it (emitQueryIndexUpsertEvents / DeleteEvents): crudAction updated or deleted, no delta.
   for (const t of def.alongside ?? []) {
     out.index.push({
