@@ -112,7 +112,7 @@ func (f fixture) assertFinalVersionsInOroRaw(t *testing.T) {
 	}
 }
 
-func TestFiveHundredErrorsTruncatedAndMalformedPagesAreRetriedAndNeverPublishedInPart(t *testing.T) {
+func TestFailedPages(t *testing.T) {
 	f := setup(t, 1500)
 	f.sim.SetFaults(orosim.Faults{ErrorRate: 0.2, TruncateRate: 0.15, MalformedRate: 0.15})
 	budget := oro.NewBudget("acme", 0, 1, nil)
@@ -120,12 +120,16 @@ func TestFiveHundredErrorsTruncatedAndMalformedPagesAreRetriedAndNeverPublishedI
 	oc.Budget = budget
 	f.run(t, oc, 100, nil, nil)
 	info := f.stream(t)
-	if info.State.NumSubjects != 1500 || info.State.Msgs != 1500 {
-		t.Errorf("ORO_RAW holds %d records in %d messages, want 1500 each (no partial or repeated page)", info.State.NumSubjects, info.State.Msgs)
-	}
-	if st := budget.State(); st.Retries == 0 || st.LastError == "" {
-		t.Errorf("budget state %+v: want the retries and the last failure visible", st)
-	}
+	t.Run("are never published in part", func(t *testing.T) {
+		if info.State.NumSubjects != 1500 || info.State.Msgs != 1500 {
+			t.Errorf("ORO_RAW holds %d records in %d messages, want 1500 each (no partial or repeated page)", info.State.NumSubjects, info.State.Msgs)
+		}
+	})
+	t.Run("are retried where status shows it", func(t *testing.T) {
+		if st := budget.State(); st.Retries == 0 || st.LastError == "" {
+			t.Errorf("budget state %+v: want the retries and the last failure visible", st)
+		}
+	})
 }
 
 func TestPersistentServerErrorsAreReportedNotPublished(t *testing.T) {
@@ -181,7 +185,7 @@ func (r *tokenRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(req)
 }
 
-func TestClientSecretAndTokensNeverReachLogsErrorsOrStreams(t *testing.T) {
+func TestOroCredentialsNeverReachLogsErrorsOrStreams(t *testing.T) {
 	const secret = "s3cr3t-Very-Long-Client-Secret"
 	clk := &clock{now: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
 	sim := orosim.New(orosim.Config{ClientID: "id", ClientSecret: secret, Contacts: 400, Seed: 7, Now: clk.Now, TokenTTL: time.Minute})

@@ -58,7 +58,7 @@ func (f fixture) heldBack(t *testing.T) []string {
 	return missing
 }
 
-func TestARecordTooBigForOroRawIsDeadLetteredByIDAndTheRestOfItsTypeFlows(t *testing.T) {
+func TestARecordTooBigForOroRaw(t *testing.T) {
 	f := setup(t, 60)
 	huge := strings.Repeat("x", 1_500_000) // over the test server's max_payload of 1 MiB
 	if err := f.sim.UpdateContact("17", map[string]any{"jobTitle": huge}); err != nil {
@@ -66,18 +66,22 @@ func TestARecordTooBigForOroRawIsDeadLetteredByIDAndTheRestOfItsTypeFlows(t *tes
 	}
 	f.clock.Advance(5 * time.Second)
 	f.pollOnce(t, 20, nil)
-	if missing := f.heldBack(t); len(missing) != 1 || missing[0] != "17" {
-		t.Fatalf("ORO_RAW lacks contacts %v, want only 17", missing)
-	}
-	dl := f.deadLetters(t)
-	if len(dl) != 1 {
-		t.Fatalf("%d dead letters, want 1", len(dl))
-	}
-	d := dl[0]
-	if d.Record == nil || d.Record.ID != "17" || d.Rule != events.RuleMaxSize || d.Size <= 1_500_000 || d.Limit != 1<<20 ||
-		!strings.Contains(d.Reason, "attributes.jobTitle") || d.Payload != nil {
-		t.Errorf("dead letter %+v: want contact 17, its size over the 1 MiB limit, the large value named, no payload", d)
-	}
+	t.Run("alone is held back", func(t *testing.T) {
+		if missing := f.heldBack(t); len(missing) != 1 || missing[0] != "17" {
+			t.Fatalf("ORO_RAW lacks contacts %v, want only 17", missing)
+		}
+	})
+	t.Run("is dead-lettered with its id, size, the limit", func(t *testing.T) {
+		dl := f.deadLetters(t)
+		if len(dl) != 1 {
+			t.Fatalf("%d dead letters, want 1", len(dl))
+		}
+		d := dl[0]
+		if d.Record == nil || d.Record.ID != "17" || d.Rule != events.RuleMaxSize || d.Size <= 1_500_000 || d.Limit != 1<<20 ||
+			!strings.Contains(d.Reason, "attributes.jobTitle") || d.Payload != nil {
+			t.Errorf("dead letter %+v: want contact 17, its size over the 1 MiB limit, the large value named, no payload", d)
+		}
+	})
 
 	t.Run("later edits of the type still flow", func(t *testing.T) {
 		if err := f.sim.UpdateContact("42", map[string]any{"jobTitle": "After the big one"}); err != nil {
@@ -89,17 +93,21 @@ func TestARecordTooBigForOroRawIsDeadLetteredByIDAndTheRestOfItsTypeFlows(t *tes
 	})
 }
 
-func TestARecordNestedTooDeepIsDeadLetteredByIDAndTheRestOfItsTypeFlows(t *testing.T) {
+func TestARecordNestedTooDeep(t *testing.T) {
 	f := setup(t, 60)
 	f.sim.SetFaults(orosim.Faults{DeepRecords: []string{"contacts/23"}})
 	f.pollOnce(t, 20, nil)
-	if missing := f.heldBack(t); len(missing) != 1 || missing[0] != "23" {
-		t.Fatalf("ORO_RAW lacks contacts %v, want only 23", missing)
-	}
-	dl := f.deadLetters(t)
-	if len(dl) != 1 || dl[0].Record == nil || dl[0].Record.ID != "23" || dl[0].Rule != "max-depth" {
-		t.Fatalf("dead letters %+v, want one for contact 23 (max-depth)", dl)
-	}
+	t.Run("alone is held back", func(t *testing.T) {
+		if missing := f.heldBack(t); len(missing) != 1 || missing[0] != "23" {
+			t.Fatalf("ORO_RAW lacks contacts %v, want only 23", missing)
+		}
+	})
+	t.Run("is dead-lettered with its id", func(t *testing.T) {
+		dl := f.deadLetters(t)
+		if len(dl) != 1 || dl[0].Record == nil || dl[0].Record.ID != "23" || dl[0].Rule != "max-depth" {
+			t.Fatalf("dead letters %+v, want one for contact 23 (max-depth)", dl)
+		}
+	})
 
 	t.Run("the cursor moved past it", func(t *testing.T) {
 		if err := f.sim.UpdateContact("42", map[string]any{"jobTitle": "After the deep one"}); err != nil {

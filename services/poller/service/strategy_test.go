@@ -97,7 +97,7 @@ func (f fixture) latest(t *testing.T, typ, id string) events.RawRecord {
 	return r
 }
 
-func TestChangesToAccountsAndOpportunitiesAreFoundThroughTheAuditLog(t *testing.T) {
+func TestChangesToTypesWithoutAnUpdatedAtFilterAreFoundThroughTheAuditLog(t *testing.T) {
 	f := crmFixture(t, orosim.Faults{})
 	chosen := f.pollTypes(t, "", "contacts", "accounts", "opportunities")
 	for typ, want := range map[string]domain.Strategy{"contacts": domain.Keyset, "accounts": domain.AuditLog, "opportunities": domain.AuditLog} {

@@ -32,7 +32,7 @@ func missingIDs(m *Merge) []string {
 	return out
 }
 
-func TestMergeFindsMissingAndAbsentIdsPageByPageInNumericOrder(t *testing.T) {
+func TestMergePageByPageInNumericOrder(t *testing.T) {
 	// Held as the database orders them: numerically, "007" and "7" side by side, non-numbers last.
 	m := NewMerge(source("1", "2", "007", "9", "10", "010", "100", "x"), nil)
 	m.AbsentCap = 10
@@ -44,34 +44,46 @@ func TestMergeFindsMissingAndAbsentIdsPageByPageInNumericOrder(t *testing.T) {
 	if err := m.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := missingIDs(m), []string{"2", "007", "9", "100"}; !slices.Equal(got, want) {
-		t.Errorf("missing %v, want %v", got, want) // "010" is record 10, which Oro listed
-	}
-	if !slices.Equal(m.Absent, []uint64{3, 11, 12}) || m.AbsentCount != 3 {
-		t.Errorf("absent %v (%d)", m.Absent, m.AbsentCount)
-	}
-	if m.Listed != 5 || m.Held != 7 || m.Unparsable != 1 || !slices.Equal(m.UnparsableIDs, []string{"x"}) {
-		t.Errorf("listed %d held %d unparsable %d %v", m.Listed, m.Held, m.Unparsable, m.UnparsableIDs)
-	}
+	t.Run("finds the missing ids", func(t *testing.T) {
+		if got, want := missingIDs(m), []string{"2", "007", "9", "100"}; !slices.Equal(got, want) {
+			t.Errorf("missing %v, want %v", got, want) // "010" is record 10, which Oro listed
+		}
+	})
+	t.Run("finds the absent ids", func(t *testing.T) {
+		if !slices.Equal(m.Absent, []uint64{3, 11, 12}) || m.AbsentCount != 3 {
+			t.Errorf("absent %v (%d)", m.Absent, m.AbsentCount)
+		}
+	})
+	t.Run("counts what it saw", func(t *testing.T) {
+		if m.Listed != 5 || m.Held != 7 || m.Unparsable != 1 || !slices.Equal(m.UnparsableIDs, []string{"x"}) {
+			t.Errorf("listed %d held %d unparsable %d %v", m.Listed, m.Held, m.Unparsable, m.UnparsableIDs)
+		}
+	})
 }
 
-func TestMergeRefusesAListingOutOfOrderAndCapsAbsentIds(t *testing.T) {
+func TestMergeOfAListing(t *testing.T) {
 	m := NewMerge(source(), nil)
 	m.AbsentCap = 2
 	if err := m.Page([]string{"2", "9", "10", "100"}); err != nil {
 		t.Fatal(err)
 	}
-	if n, ok := m.Last(); !ok || n != 100 {
-		t.Errorf("Last = %d, %v", n, ok)
-	}
-	for _, bad := range []string{"11", "100", "x", "-1", "1.5", ""} {
-		if err := m.Page([]string{bad}); err == nil {
-			t.Errorf("id %q after 100 accepted", bad)
+	t.Run("knows its last id", func(t *testing.T) {
+		if n, ok := m.Last(); !ok || n != 100 {
+			t.Errorf("Last = %d, %v", n, ok)
 		}
-	}
-	if len(m.Absent) != 2 || m.AbsentCount != 4 {
-		t.Errorf("absent %v of %d, want 2 kept of 4", m.Absent, m.AbsentCount)
-	}
+	})
+	t.Run("refuses an id out of order", func(t *testing.T) {
+		for _, bad := range []string{"11", "100", "x", "-1", "1.5", ""} {
+			if err := m.Page([]string{bad}); err == nil {
+				t.Errorf("id %q after 100 accepted", bad)
+			}
+		}
+	})
+	t.Run("keeps absent ids up to its cap, counts the rest", func(t *testing.T) {
+		if len(m.Absent) != 2 || m.AbsentCount != 4 {
+			t.Errorf("absent %v of %d, want 2 kept of 4", m.Absent, m.AbsentCount)
+		}
+	})
 }
 
 func TestMergeTreatsSkippedIdsAsNotHeld(t *testing.T) {

@@ -30,7 +30,7 @@ func TestCronWindowsScheduleTheNextDiffOffPeak(t *testing.T) {
 	}
 }
 
-func TestScheduleRunsAuditRoundsBetweenDiffsAndNeverOverlaps(t *testing.T) {
+func TestSchedule(t *testing.T) {
 	// A fake clock that moves a second per round: a diff 3 s after the end of the previous one, audit rounds between.
 	clock := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 	var kinds []bool
@@ -48,13 +48,17 @@ func TestScheduleRunsAuditRoundsBetweenDiffsAndNeverOverlaps(t *testing.T) {
 	if err := s.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := []bool{true, false, false, false, true, false, false}
-	for i := range want {
-		if kinds[i] != want[i] {
-			t.Fatalf("rounds (diff?) %v, want %v", kinds, want)
+	t.Run("runs audit rounds between diffs, one at a time", func(t *testing.T) {
+		want := []bool{true, false, false, false, true, false, false}
+		for i := range want {
+			if kinds[i] != want[i] {
+				t.Fatalf("rounds (diff?) %v, want %v", kinds, want)
+			}
 		}
-	}
-	if (Schedule{}).Run(ctx) == nil {
-		t.Error("an empty schedule ran")
-	}
+	})
+	t.Run("refuses to run empty", func(t *testing.T) {
+		if (Schedule{}).Run(ctx) == nil {
+			t.Error("an empty schedule ran")
+		}
+	})
 }

@@ -314,7 +314,7 @@ func TestAMassDelete(t *testing.T) {
 	})
 }
 
-func TestTheDiffPathTripsTooAndAConfirmationCoversOnlyThatMany(t *testing.T) {
+func TestADiffPathConfirmationCoversOnlyTheDeletesItWasShown(t *testing.T) {
 	h := start(t, options{contacts: 30, noAudit: true})
 	h.deleteInOro(ids(1, 16)...)
 	if _, err := h.runOnce(); !errors.Is(err, domain.ErrTooManyDeletes) {
@@ -579,7 +579,7 @@ func TestRecordsOroHasButMercatoLacksArePublishedAsThePollerWould(t *testing.T) 
 	}
 }
 
-func TestARecordDeletedAndRecreatedWithTheSameIdIsTombstonedThenPublishedAgain(t *testing.T) {
+func TestARecordRecreatedWithItsIdIsTombstonedThenPublishedAgain(t *testing.T) {
 	h := start(t, options{contacts: 12})
 	h.deleteInOro("5")
 	if err := h.sim.RecreateRecord("contacts", "5", map[string]any{"firstName": "Back", "lastName": "Again"}); err != nil {
