@@ -8,7 +8,7 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 NATSCLI      := github.com/nats-io/natscli/nats@v0.5.0
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orosync_demo?sslmode=disable
 
-.PHONY: demo test bench chaos gen lint migrate services fuzz nats-cli build clean mercato-e2e mercato-module-test
+.PHONY: demo test cluster-test bench chaos gen lint migrate services fuzz nats-cli build clean mercato-e2e mercato-module-test
 
 ## demo: fresh database, simulator with a whole CRM around 5,000 contacts, the whole pipeline until caught up, then
 ## a table of what landed where
@@ -18,6 +18,12 @@ demo: services
 ## test: every module's tests against a real PostgreSQL and real (embedded) NATS
 test: services
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+## cluster-test: the cluster's leader-kill test at acceptance size: three Debian nats-server processes, every
+## service as its own NATS user, ORO_RAW's leader killed mid-sync of 100,000 contacts, Mercato checked against Oro
+## record by record (make test runs it with 3,000)
+cluster-test: services
+	$(GO) test -count=1 -timeout 45m -run 'TestKillingTheStreamLeaderMidSync' -v ./cmd/orosync/ -args -cluster.contacts 100000
 
 ## bench: benchmarks of every module, then the acceptance sizes of tests that default to smaller ones (-long:
 ## the poller's kill -9 test on 100,000 contacts and its initial sync of 1,000,000 contacts; the replay with a

@@ -71,6 +71,7 @@ type Budget struct {
 	completed  chan struct{} // closed and replaced when a response arrives
 
 	mu          sync.Mutex
+	shared      Shared
 	waiting     [numPriorities]int
 	deltaIdle   chan struct{} // closed when no delta-priority caller waits
 	pausedUntil time.Time
@@ -240,6 +241,14 @@ func (b *Budget) wait(ctx context.Context, p Priority) error {
 			return err
 		}
 		b.mu.Lock()
+		shared := b.shared
+		b.mu.Unlock()
+		if shared != nil {
+			if err := shared.Take(ctx); err != nil {
+				return fmt.Errorf("oro budget: the grant of the connection's shared budget: %w", err)
+			}
+		}
+		b.mu.Lock()
 		b.requests++
 		b.mu.Unlock()
 		if b.metrics != nil {
@@ -247,6 +256,19 @@ func (b *Budget) wait(ctx context.Context, p Priority) error {
 		}
 		return nil
 	}
+}
+
+// Shared is a budget shared with other processes (the connection's active poller and reconciler may run in
+// different ones): every request also waits for one of its grants.
+type Shared interface {
+	Take(ctx context.Context) error
+}
+
+// Share makes every request of b also take a grant of s, after b's own limit.
+func (b *Budget) Share(s Shared) {
+	b.mu.Lock()
+	b.shared = s
+	b.mu.Unlock()
 }
 
 func (b *Budget) enter(p Priority) {

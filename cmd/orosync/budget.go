@@ -15,8 +15,8 @@ import (
 	poller "github.com/orosync/orosync/services/poller/service"
 )
 
-// budgetPerMinute is this process's Oro request budget of the connection: OROSYNC_ORO_BUDGET requests a minute,
-// shared by the poller and the reconciler when this process runs both (0 or unset: unlimited).
+// budgetPerMinute is the connection's Oro request budget: OROSYNC_ORO_BUDGET requests a minute, shared by its
+// poller and reconciler, across processes too (shareBudgets); 0 or unset: unlimited.
 func budgetPerMinute() (float64, error) {
 	v := env("OROSYNC_ORO_BUDGET", "0")
 	n, err := strconv.ParseFloat(v, 64)

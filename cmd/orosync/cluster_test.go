@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +20,7 @@ import (
 	"github.com/orosync/orosync/contracts"
 	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/mercatodb/dbtest"
+	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/orosim"
 )
 
@@ -73,7 +78,7 @@ func (e *clusterEnv) waitForPersons(want int, procs map[string]*child) {
 	for persons := 0; persons < want; {
 		select {
 		case <-e.ctx.Done():
-			e.t.Fatalf("%d of %d contacts reached Mercato: %v\n%s", persons, want, e.ctx.Err(), outputs(procs))
+			e.t.Fatalf("%d of %d contacts reached Mercato: %v\n%s\n%s", persons, want, e.ctx.Err(), e.diagnose(), outputs(procs))
 		case <-tick.C:
 		}
 		for name, c := range procs {
@@ -217,6 +222,7 @@ func TestClusterRunsEachServiceAsItsOwnNATSUserWithLeastPrivilege(t *testing.T) 
 		procs[svc] = e.start(svc, "--reconcile-interval", "1h")
 	}
 	e.waitForPersons(contacts, procs)
+	e.assertMercatoEqualsOro()
 	for svc, c := range procs {
 		if out := c.output.String(); strings.Contains(out, "Permissions Violation") {
 			t.Errorf("the %s was refused something it does:\n%s", svc, out)
@@ -265,4 +271,150 @@ func TestClusterRunsEachServiceAsItsOwnNATSUserWithLeastPrivilege(t *testing.T) 
 	for _, c := range procs {
 		c.stop(t)
 	}
+}
+
+// assertMercatoEqualsOro compares every Oro contact with its Mercato person by a checksum of the id, the
+// version applied (updatedAt) and the fields both hold, and fails on a contact missing from Mercato, one held
+// twice (two people, two mappings) or one whose fields differ.
+func (e *clusterEnv) assertMercatoEqualsOro() {
+	e.t.Helper()
+	oroSums := e.oroChecksums()
+	rows, err := e.db.Query(e.ctx, `
+SELECT r.source_id, r.source_updated_at, coalesce(p.first_name, ''), coalesce(p.last_name, ''), coalesce(en.primary_email, ''),
+       (SELECT count(*) FROM sync_external_id_mappings m WHERE m.internal_entity_type = 'customers.person'
+          AND m.external_id = 'contacts:' || r.source_id),
+       (SELECT count(*) FROM customer_people pp WHERE pp.entity_id = r.internal_entity_id)
+FROM orosync_records r
+JOIN customer_entities en ON en.id = r.internal_entity_id
+LEFT JOIN customer_people p ON p.entity_id = r.internal_entity_id
+WHERE r.source_type = 'contacts' AND r.deleted_at IS NULL`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	mercato := map[string]string{}
+	var doubled []string
+	for rows.Next() {
+		var id, first, last, email string
+		var updated time.Time
+		var mappings, people int
+		if err := rows.Scan(&id, &updated, &first, &last, &email, &mappings, &people); err != nil {
+			e.t.Fatal(err)
+		}
+		if _, seen := mercato[id]; seen || mappings != 1 || people != 1 {
+			doubled = append(doubled, fmt.Sprintf("%s (%d mappings, %d people)", id, mappings, people))
+		}
+		mercato[id] = recordChecksum(id, updated, first, last, email)
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	var missing, differ []string
+	for id, sum := range oroSums {
+		switch m, ok := mercato[id]; {
+		case !ok:
+			missing = append(missing, id)
+		case m != sum:
+			differ = append(differ, id)
+		}
+	}
+	extra := len(mercato) - (len(oroSums) - len(missing))
+	if len(missing)+len(differ)+len(doubled)+extra > 0 {
+		e.t.Errorf("Mercato differs from Oro's %d contacts: %d missing %v, %d doubled %v, %d different %v, %d not in Oro",
+			len(oroSums), len(missing), head(missing), len(doubled), head(doubled), len(differ), head(differ), extra)
+	}
+}
+
+func head(s []string) []string { return s[:min(len(s), 10)] }
+
+// recordChecksum is one contact's checksum: id, version and the fields Oro and Mercato both hold.
+func recordChecksum(id string, updated time.Time, first, last, email string) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{id, updated.UTC().Format(time.RFC3339Nano), first, last, strings.ToLower(email)}, "\x00")))
+	return hex.EncodeToString(h[:])
+}
+
+// oroChecksums reads every contact through Oro's API, a page at a time.
+func (e *clusterEnv) oroChecksums() map[string]string {
+	e.t.Helper()
+	client, err := oro.New(e.ctx, oro.Config{BaseURL: e.oroURL, ClientID: "orosync", ClientSecret: "s3cret"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	str := func(r oro.Resource, attr string) string {
+		var s *string
+		_ = json.Unmarshal(r.Attributes[attr], &s)
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	out := map[string]string{}
+	const size = 1000
+	for page := 1; ; page++ {
+		p, err := client.List(e.ctx, "contacts", oro.Query{PageNumber: page, PageSize: size, Sort: []string{"id"}})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, r := range p.Data {
+			var updated time.Time
+			if err := json.Unmarshal(r.Attributes["updatedAt"], &updated); err != nil {
+				e.t.Fatalf("contact %s: updatedAt: %v", r.ID, err)
+			}
+			out[r.ID] = recordChecksum(r.ID, updated, str(r, "firstName"), str(r, "lastName"), str(r, "primaryEmail"))
+		}
+		if len(p.Data) < size {
+			return out
+		}
+	}
+}
+
+// waitForIdle waits until the transformer and the writer have acknowledged everything their streams hold.
+func (e *clusterEnv) waitForIdle(admin *userConn) {
+	e.t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		done := true
+		for _, c := range [][2]string{{"ORO_RAW", "transformer"}, {"MERCATO_CHANGES", "writer"}} {
+			ok, err := consumedAll(e.ctx, admin.js, c[0], c[1])
+			done = done && ok && err == nil
+		}
+		if done {
+			return
+		}
+		select {
+		case <-e.ctx.Done():
+			e.t.Fatalf("the transformer and writer did not finish: %v", e.ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// diagnose describes the streams and consumers as the admin sees them, for a failure's message.
+func (e *clusterEnv) diagnose() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url := e.nats.URL(contracts.UserAdmin)
+	nc, err := nats.Connect(url, natsconn.Inbox(url))
+	if err != nil {
+		return "diagnose: " + err.Error()
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	var b strings.Builder
+	for _, c := range [][2]string{{"ORO_RAW", "transformer"}, {"MERCATO_CHANGES", "writer"}} {
+		if st, err := js.Stream(ctx, c[0]); err == nil {
+			fmt.Fprintf(&b, "stream %s: %+v cluster %+v\n", c[0], st.CachedInfo().State, st.CachedInfo().Cluster)
+		} else {
+			fmt.Fprintf(&b, "stream %s: %v\n", c[0], err)
+		}
+		if cons, err := js.Consumer(ctx, c[0], c[1]); err == nil {
+			i := cons.CachedInfo()
+			fmt.Fprintf(&b, "consumer %s/%s: delivered %+v ack floor %+v pending %d ack pending %d redelivered %d waiting %d cluster %+v\n",
+				c[0], c[1], i.Delivered, i.AckFloor, i.NumPending, i.NumAckPending, i.NumRedelivered, i.NumWaiting, i.Cluster)
+		} else {
+			fmt.Fprintf(&b, "consumer %s/%s: %v\n", c[0], c[1], err)
+		}
+	}
+	return b.String()
 }

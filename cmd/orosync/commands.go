@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/orosync/orosync/contracts/coord"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/oro"
@@ -150,6 +151,7 @@ Runs the poller (with the webhook receiver), transformer, writer and reconciler 
 	reconcileEvery := fs.Duration("reconcile-interval", envDuration("OROSYNC_RECONCILE_INTERVAL", 15*time.Minute), "delay between reconcile passes (OROSYNC_RECONCILE_INTERVAL)")
 	cfgFile := fs.String("config", env("OROSYNC_CONFIG", ""), "tenants file (YAML or JSON) with several Oro connections; replaces the single-connection flags (OROSYNC_CONFIG)")
 	fs.BoolVar(&c.applyContracts, "apply-contracts", envBoolOr("OROSYNC_APPLY_CONTRACTS", true), "create the streams, consumers and buckets contracts/ defines when missing; false when the process connects as a service's NATS user, which may not (an admin applies them with orosync migrate --nats-url) (OROSYNC_APPLY_CONTRACTS)")
+	fs.DurationVar(&c.leasePeriod, "lease-period", envDuration("OROSYNC_LEASE_PERIOD", coord.DefaultLeasePeriod), "of several pollers (reconcilers) of a connection one polls (reconciles); another takes over within this `period` when it stops (OROSYNC_LEASE_PERIOD)")
 	svcList := fs.String("services", env("OROSYNC_SERVICES", "all"), "the services this process runs, comma-separated: poller (with the webhook receiver), transformer, writer, reconciler; one process per service scales them apart on a cluster (OROSYNC_SERVICES)")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -179,11 +181,24 @@ Runs the poller (with the webhook receiver), transformer, writer and reconciler 
 	if err := prepare(ctx, r.natsURL, c.databaseURL, c.replicas, c.applyContracts, *withMercato, log); err != nil {
 		return err
 	}
+	budgets := map[string]*oro.Budget{c.tenant: r.oro.Budget}
+	if svcs.needsOro() {
+		unshare, err := shareBudgets(ctx, r.natsURL, budgets, log)
+		if err != nil {
+			return err
+		}
+		defer unshare()
+	}
+	unwatch, err := r.metrics.health.watchDependencies(ctx, r.natsURL, c.databaseURL, svcs, budgets, log)
+	if err != nil {
+		return err
+	}
+	defer unwatch()
 	p, err := c.pipeline(r, log)
 	if err != nil {
 		return err
 	}
-	p.PollInterval, p.ReconcileInterval, p.Services = *pollEvery, *reconcileEvery, svcs
+	p.PollInterval, p.ReconcileInterval, p.Services, p.LeasePeriod = *pollEvery, *reconcileEvery, svcs, c.leasePeriod
 	log.Info("orosync running", "tenant", c.tenant, "types", c.typeList(), "oro", r.oro, "services", svcs)
 	return p.Run(ctx)
 }

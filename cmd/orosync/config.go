@@ -58,6 +58,7 @@ type common struct {
 	databaseURL string
 	replicas    int
 	logLevel    string
+	logFormat   string
 
 	tenant        string
 	oroURL        string
@@ -72,6 +73,8 @@ type common struct {
 	replicaRole    bool
 	// applyContracts: orosync run creates what contracts/ defines (--apply-contracts).
 	applyContracts bool
+	// leasePeriod is the pollers' and reconcilers' lease period (--lease-period).
+	leasePeriod time.Duration
 }
 
 func (c *common) register(fs *command) {
@@ -81,6 +84,8 @@ func (c *common) register(fs *command) {
 	fs.urlVar(&c.databaseURL, "database-url", env("DATABASE_URL", defaultDBURL), "Mercato's PostgreSQL `URL` (DATABASE_URL)")
 	fs.IntVar(&c.replicas, "replicas", 0, "stream replicas on a cluster (0 keeps contracts/: 1)")
 	fs.StringVar(&c.logLevel, "log-level", env("OROSYNC_LOG_LEVEL", "info"), "debug, info, warn or error (OROSYNC_LOG_LEVEL)")
+	c.logFormat = env("OROSYNC_LOG_FORMAT", "text")
+	fs.Var(logFormat{&c.logFormat}, "log-format", "log `format`: text (key=value) or json, one object a line (OROSYNC_LOG_FORMAT)")
 	fs.StringVar(&c.tenant, "tenant", env("OROSYNC_TENANT", "demo"), "name of this Oro connection, used in subjects (OROSYNC_TENANT)")
 	fs.urlVar(&c.oroURL, "oro-url", env("OROSYNC_ORO_URL", ""), "Oro JSON:API base `URL`, e.g. https://crm.example.com/api; empty runs the bundled simulator (OROSYNC_ORO_URL)")
 	fs.StringVar(&c.oroClientID, "oro-client-id", env("OROSYNC_ORO_CLIENT_ID", "orosync"), "OAuth2 client id (OROSYNC_ORO_CLIENT_ID)")
@@ -120,10 +125,37 @@ func (c *common) typeList() []string {
 	return out
 }
 
+// logFormat is --log-format: text or json, anything else refused.
+type logFormat struct{ p *string }
+
+func (f logFormat) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+func (f logFormat) Set(v string) error {
+	if v != "text" && v != "json" {
+		return fmt.Errorf("%q: want text or json", v)
+	}
+	*f.p = v
+	return nil
+}
+
+// logger logs to w at --log-level in --log-format (an OROSYNC_LOG_FORMAT other than json is text, said once).
 func (c *common) logger(w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
 		lvl = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	log := slog.New(slog.NewTextHandler(w, opts))
+	if c.logFormat != "text" && c.logFormat != "" {
+		log.Warn("unknown log format: logging text", "log_format", c.logFormat)
+	}
+	return log
 }

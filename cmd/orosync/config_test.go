@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"testing"
 
 	"github.com/orosync/orosync/events"
@@ -24,5 +27,26 @@ func TestConflictPolicyFlagSetsDefaultsAndFieldOverrides(t *testing.T) {
 		if _, err := parseRules(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestLogFormatJSONWritesOneObjectALine(t *testing.T) {
+	var c common
+	fs := newCommand("run", "", io.Discard, io.Discard)
+	c.register(fs)
+	if err := fs.parse([]string{"--log-format", "json"}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	c.logger(&out).Info("polled", "tenant", "acme", "records", 3)
+	var line map[string]any
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil {
+		t.Fatalf("--log-format json wrote %q: %v", out.String(), err)
+	}
+	if line["msg"] != "polled" || line["tenant"] != "acme" || line["level"] != "INFO" {
+		t.Errorf("logged %v", line)
+	}
+	if err := fs.parse([]string{"--log-format", "xml"}); err == nil {
+		t.Error("--log-format xml was accepted")
 	}
 }

@@ -45,6 +45,8 @@ type pipeline struct {
 	// Intervals of the long-running mode.
 	PollInterval      time.Duration
 	ReconcileInterval time.Duration
+	// LeasePeriod is the pollers' and reconcilers' lease period (0: coord.DefaultLeasePeriod).
+	LeasePeriod time.Duration
 	// PartsScanInterval is the poller's parts scan interval (addresses written without their owner); 0: its default.
 	PartsScanInterval time.Duration
 	// OnPollProgress and OnWrite report progress (demo).
@@ -169,7 +171,7 @@ func migrate(ctx context.Context, databaseURL string, withMercato bool, log *slo
 
 func (p pipeline) pollerConfig(once bool) poller.Config {
 	return poller.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, PageSize: p.PageSize, Interval: p.PollInterval, Logger: p.Log, Once: once, Now: p.Now,
-		Tenants: p.pollerTenants(), Metrics: p.PollerMetrics, PartsScanInterval: p.PartsScanInterval,
+		Tenants: p.pollerTenants(), Metrics: p.PollerMetrics, PartsScanInterval: p.PartsScanInterval, LeasePeriod: p.LeasePeriod,
 		OnProgress: func(pr poller.Progress) {
 			if p.OnPollProgress != nil {
 				p.OnPollProgress(pollerProgress{Type: pr.Type, Done: pr.Cursor.Done, Total: pr.Total, CaughtUp: pr.CaughtUp, Published: pr.Published})
@@ -179,7 +181,7 @@ func (p pipeline) pollerConfig(once bool) poller.Config {
 
 func (p pipeline) reconcilerConfig() reconciler.Config {
 	c := reconciler.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval, Now: p.Now,
-		Tenants: p.reconcilerTenants(), Registerer: p.ReconcilerRegisterer}
+		Tenants: p.reconcilerTenants(), Registerer: p.ReconcilerRegisterer, LeasePeriod: p.LeasePeriod}
 	tune, err := envReconcileTuning()
 	if err != nil {
 		p.Log.Error("reconciler settings: the invalid ones keep their defaults", "err", err)

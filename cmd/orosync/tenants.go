@@ -35,7 +35,7 @@ import (
 //	      clientId: orosync
 //	      clientSecretEnv: ACME_ORO_CLIENT_SECRET
 //	    types: [contacts, accounts, opportunities]
-//	    budgetPerMinute: 100            # per process, shared by its poller and reconciler; 0: unlimited
+//	    budgetPerMinute: 100            # the connection's, shared by its pollers and reconcilers in every process; 0: unlimited
 //	    mercato: {tenantId: 8f14e45f-…, organizationId: c9f0f895-…}
 //	    webhook:                        # optional
 //	      url: https://orosync.example/webhooks/acme   # where this connection's Oro webhooks deliver
@@ -207,15 +207,6 @@ func (p pipeline) writerScopes() map[string]writer.Scope {
 	return out
 }
 
-// ready answers a readiness probe: 503 while the writer waits for PostgreSQL (down, or refusing writes), saying why.
-func ready(w http.ResponseWriter, wm *writer.Metrics) {
-	if ok, why := wm.Ready(); !ok {
-		http.Error(w, "not ready: the writer waits for PostgreSQL: "+why, http.StatusServiceUnavailable)
-		return
-	}
-	fmt.Fprintln(w, "ready")
-}
-
 // runTenants is `orosync run --config FILE`: every configured connection in this process, sharing NATS,
 // PostgreSQL and the transformer and writer.
 func runTenants(ctx context.Context, c *common, path string, svcs services, pollEvery, reconcileEvery time.Duration, withMercato bool, stdout, stderr io.Writer) error {
@@ -245,11 +236,27 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 	if err := prepare(ctx, natsURL, c.databaseURL, c.replicas, c.applyContracts, withMercato, log); err != nil {
 		return err
 	}
+	budgets := map[string]*oro.Budget{}
+	for _, t := range conns {
+		budgets[t.Name] = t.Oro.Budget
+	}
+	if svcs.needsOro() {
+		unshare, err := shareBudgets(ctx, natsURL, budgets, log)
+		if err != nil {
+			return err
+		}
+		defer unshare()
+	}
+	unwatch, err := metrics.health.watchDependencies(ctx, natsURL, c.databaseURL, svcs, budgets, log)
+	if err != nil {
+		return err
+	}
+	defer unwatch()
 	rules, err := parseRules(c.conflictPolicy)
 	if err != nil {
 		return err
 	}
-	p := pipeline{NatsURL: natsURL, DatabaseURL: c.databaseURL, Tenants: conns, Replicas: c.replicas, Log: log, Rules: rules,
+	p := pipeline{NatsURL: natsURL, LeasePeriod: c.leasePeriod, DatabaseURL: c.databaseURL, Tenants: conns, Replicas: c.replicas, Log: log, Rules: rules,
 		NoEmailMatch: c.noEmailMatch, WriterReplicationRole: c.replicaRole, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, WriterMetrics: metrics.writer,
 		TransformerMetrics: metrics.transf, ReconcilerRegisterer: metrics.reg, Services: svcs}
 	for _, t := range conns {
@@ -265,6 +272,7 @@ type metricsSet struct {
 	writer *writer.Metrics
 	transf *transformer.Metrics
 	reg    prometheus.Registerer // the reconciler registers its metrics when it starts
+	health *health
 }
 
 // newMetricsServer builds the Oro budget, poller, transformer and writer metrics of every connection (and the
@@ -288,7 +296,8 @@ func newMetricsServer(timeouts httpTimeouts) (metricsSet, func(), error) {
 	if err != nil {
 		return metricsSet{}, nil, err
 	}
-	set := metricsSet{oro: om, poller: pm, writer: wm, transf: tm, reg: reg}
+	set := metricsSet{oro: om, poller: pm, writer: wm, transf: tm, reg: reg, health: &health{}}
+	set.health.add("writer", writerCheck(wm))
 	addr := env("OROSYNC_METRICS_ADDR", "")
 	if addr == "" {
 		return set, func() {}, nil
@@ -299,7 +308,8 @@ func newMetricsServer(timeouts httpTimeouts) (metricsSet, func(), error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { ready(w, wm) })
+	mux.HandleFunc("/healthz", set.health.healthz)
+	mux.HandleFunc("/readyz", set.health.readyz)
 	srv := timeouts.orDefault().server(mux)
 	go func() { _ = srv.Serve(ln) }()
 	return set, func() { _ = srv.Close() }, nil

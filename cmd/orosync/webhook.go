@@ -38,7 +38,7 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 	defer nc.Close()
 	ctx, unguard := nc.Guard(ctx)
 	defer unguard()
-	js, err := jetstream.New(nc.Conn)
+	js, err := jetstream.New(nc.Conn, jetstream.WithPublishAsyncTimeout(natsconn.PublishAckTimeout))
 	if err != nil {
 		return err
 	}

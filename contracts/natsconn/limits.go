@@ -14,7 +14,11 @@ import (
 // Limit is the largest message (headers and body) stream takes from nc: the smaller of the server's max_payload and
 // the stream's max_msg_size.
 func Limit(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream string) (int, error) {
-	s, err := js.Stream(ctx, stream)
+	var s jetstream.Stream
+	err := Retry(ctx, "stream "+stream, nil, func(ctx context.Context) (err error) {
+		s, err = js.Stream(ctx, stream)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("stream %s: %w", stream, err)
 	}

@@ -35,7 +35,11 @@ func WatchMaxDeliveries(ctx context.Context, nc *nats.Conn, js jetstream.JetStre
 	if log == nil {
 		log = slog.Default()
 	}
-	st, err := js.Stream(ctx, stream)
+	var st jetstream.Stream
+	err := Retry(ctx, "stream "+stream, log, func(ctx context.Context) (err error) {
+		st, err = js.Stream(ctx, stream)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("watching %s/%s deliveries: %w", stream, consumer, err)
 	}

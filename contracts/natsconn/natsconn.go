@@ -23,6 +23,12 @@ import (
 // ReconnectWait is the pause between rounds of reconnect attempts (nats.go's default).
 const ReconnectWait = 2 * time.Second
 
+// PublishAckTimeout bounds the wait for JetStream's acknowledgement of an asynchronous publish: an
+// acknowledgement lost with a connection or a stream leader (a node killed after storing, before answering) would
+// otherwise keep the publisher waiting for ever. A publish that times out is retried like any failed one (its
+// Nats-Msg-Id makes a retry of a stored message a duplicate, not a second copy).
+const PublishAckTimeout = 10 * time.Second
+
 // ErrClosed is returned by Conn.Held when the connection closed while the service still needed it.
 var ErrClosed = errors.New("NATS connection closed for good")
 

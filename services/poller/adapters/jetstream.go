@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/coord"
 	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/poller/domain"
@@ -143,39 +144,58 @@ func publishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) (
 // Cursors stores cursors in the OROSYNC_CURSORS bucket under <tenant>.<type>.
 type Cursors struct {
 	KV jetstream.KeyValue
+	// Revisions, when set, makes every cursor write a compare-and-swap on the revision this process last read or
+	// wrote: a write after another instance's fails (coord.ErrConflict) instead of moving the cursor back.
+	Revisions *coord.Revisions
 }
 
 // Load returns the saved cursor, or the zero cursor for a type never polled.
 func (c Cursors) Load(ctx context.Context, tenant, typ string) (domain.Cursor, error) {
-	e, err := c.KV.Get(ctx, tenant+"."+typ)
+	key := tenant + "." + typ
+	e, err := c.KV.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		if c.Revisions != nil {
+			c.Revisions.Seen(key, 0)
+		}
 		return domain.Cursor{}, nil
 	}
 	if err != nil {
-		return domain.Cursor{}, fmt.Errorf("loading cursor %s.%s: %w", tenant, typ, err)
+		return domain.Cursor{}, fmt.Errorf("loading cursor %s: %w", key, err)
 	}
 	var cur domain.Cursor
 	if err := json.Unmarshal(e.Value(), &cur); err != nil {
-		return domain.Cursor{}, fmt.Errorf("cursor %s.%s is not valid JSON: %w", tenant, typ, err)
+		return domain.Cursor{}, fmt.Errorf("cursor %s is not valid JSON: %w", key, err)
+	}
+	if c.Revisions != nil {
+		c.Revisions.Seen(key, e.Revision())
 	}
 	return cur, nil
 }
 
-// Save stores the cursor.
+// Save stores the cursor: with Revisions, only over the revision last read or written here (a key never read
+// must not exist yet).
 func (c Cursors) Save(ctx context.Context, tenant, typ string, cur domain.Cursor) error {
+	key := tenant + "." + typ
 	b, _ := json.Marshal(struct {
 		domain.Cursor
 		SavedAt time.Time `json:"savedAt"`
 	}{cur, time.Now().UTC()})
-	if _, err := c.KV.Put(ctx, tenant+"."+typ, b); err != nil {
-		return fmt.Errorf("saving cursor %s.%s: %w", tenant, typ, err)
+	if c.Revisions == nil {
+		if _, err := c.KV.Put(ctx, key, b); err != nil {
+			return fmt.Errorf("saving cursor %s: %w", key, err)
+		}
+		return nil
+	}
+	if err := c.Revisions.Swap(ctx, c.KV, key, b); err != nil {
+		return fmt.Errorf("saving cursor %s: %w", key, err)
 	}
 	return nil
 }
 
 // PartsCursors keeps the parts scan's position (app.PartsScanDue), apart from the type's own cursor.
 type PartsCursors struct {
-	KV jetstream.KeyValue
+	KV        jetstream.KeyValue
+	Revisions *coord.Revisions
 }
 
 // PartsCursorKey is where a type's parts scan keeps its position.

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orosync/orosync/contracts/coord"
 	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/services/poller/adapters"
@@ -58,6 +59,11 @@ type Config struct {
 	Metrics *Metrics
 	// OnStrategy is told the strategy chosen for every type (after every probe).
 	OnStrategy func(tenant string, p adapters.Probed)
+	// LeasePeriod is how long a connection's lease lasts without renewal (coord.Lease): of several pollers of one
+	// connection, one polls and the others take over within about that when it stops. 0: coord.DefaultLeasePeriod.
+	LeasePeriod time.Duration
+	// Holder names this instance in the leases (default coord.NewHolderID()).
+	Holder string
 }
 
 // Run polls until ctx is done (or, with Once, until every type caught up).
@@ -92,7 +98,8 @@ func Run(ctx context.Context, cfg Config) error {
 	defer nc.Close()
 	ctx, unguard := nc.Guard(ctx)
 	defer unguard()
-	js, err := jetstream.New(nc.Conn, jetstream.WithPublishAsyncMaxPending(4096))
+	js, err := jetstream.New(nc.Conn, jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncTimeout(natsconn.PublishAckTimeout))
 	if err != nil {
 		return fmt.Errorf("poller: jetstream: %w", err)
 	}
@@ -100,38 +107,36 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("poller: %w", err)
 	}
-	kv, err := js.KeyValue(ctx, "OROSYNC_CURSORS")
+	var kv jetstream.KeyValue
+	err = natsconn.Retry(ctx, "bucket OROSYNC_CURSORS", log, func(ctx context.Context) (err error) {
+		kv, err = js.KeyValue(ctx, "OROSYNC_CURSORS")
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("poller: cursor bucket OROSYNC_CURSORS (created from contracts/ at start-up): %w", err)
 	}
 	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
 	budgets := map[string]*oro.Budget{}
+	cursors := adapters.Cursors{KV: kv, Revisions: coord.NewRevisions()}
+	holder := cfg.Holder
+	if holder == "" {
+		holder = coord.NewHolderID()
+	}
 	for name, t := range cfg.Tenants {
 		client, err := oro.New(ctx, t.Oro)
 		if err != nil {
 			return fmt.Errorf("poller: tenant %s: %w", name, err)
 		}
 		budgets[name] = client.Budget()
-		g.Go(func() error { return reportBudget(ctx, adapters.Cursors{KV: kv}, name, client.Budget(), cfg.Once, log) })
-		prober := app.Prober{Oro: client, PageSize: cfg.PageSize, WebhookURL: t.WebhookURL, Now: cfg.Now}
-		for _, typ := range t.Types {
-			poll := app.PollType{Oro: client, Audits: client, Publisher: pub, Cursors: adapters.Cursors{KV: kv},
-				Published: adapters.PublishedHashes{JS: js}, AuditOverlap: cfg.AuditOverlap,
-				Tenant: name, Type: typ, PageSize: cfg.PageSize, SafetyLag: cfg.SafetyLag, OnProgress: cfg.OnProgress, Now: cfg.Now,
-				Log: log, Include: oro.Parts(typ)}
-			r := &typeRunner{poll: poll, prober: prober, caps: adapters.Cursors{KV: kv}, parts: adapters.PartsCursors{KV: kv}, cfg: cfg,
-				log:   log.With("tenant", name, "type", typ),
-				track: &tracker{tenant: name, typ: typ, kv: adapters.Cursors{KV: kv}, metrics: cfg.Metrics}}
-			onProgress := cfg.OnProgress
-			r.poll.OnProgress = func(p app.Progress) {
-				r.track.step(ctx, p)
-				if onProgress != nil {
-					onProgress(p)
-				}
-			}
-			g.Go(func() error { return r.loop(ctx) })
-		}
+		tlog := log.With("tenant", name)
+		// One instance of the connection's pollers polls; the others stand by (README, "Several instances").
+		lease := &coord.Lease{KV: kv, Key: coord.PollerLeaseKey(name), Holder: holder, Period: cfg.LeasePeriod, Log: tlog}
+		g.Go(func() error {
+			return lease.Run(ctx, func(ctx context.Context) error {
+				return runTenant(ctx, cfg, name, t, client, pub, js, cursors, tlog)
+			})
+		})
 	}
 	err = g.Wait()
 	if closed := natsconn.Cause(parent); closed != nil {
@@ -141,7 +146,10 @@ func Run(ctx context.Context, cfg Config) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(parent), 5*time.Second)
 	defer cancel()
 	for name, b := range budgets {
-		if serr := (adapters.Cursors{KV: kv}).SaveBudgetState(sctx, name, b.State()); serr != nil {
+		if b.State().Requests == 0 {
+			continue // a standby's: the active instance's state stays
+		}
+		if serr := cursors.SaveBudgetState(sctx, name, b.State()); serr != nil {
 			log.Warn("saving final budget state", "tenant", name, "err", serr)
 		}
 	}
@@ -149,6 +157,32 @@ func Run(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	return err
+}
+
+// runTenant polls every type of one connection until ctx is done (or, with Once, every type caught up once).
+func runTenant(ctx context.Context, cfg Config, name string, t Tenant, client *oro.Client, pub adapters.RawPublisher,
+	js jetstream.JetStream, cursors adapters.Cursors, log *slog.Logger) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return reportBudget(ctx, cursors, name, client.Budget(), cfg.Once, log) })
+	prober := app.Prober{Oro: client, PageSize: cfg.PageSize, WebhookURL: t.WebhookURL, Now: cfg.Now}
+	for _, typ := range t.Types {
+		poll := app.PollType{Oro: client, Audits: client, Publisher: pub, Cursors: cursors,
+			Published: adapters.PublishedHashes{JS: js}, AuditOverlap: cfg.AuditOverlap,
+			Tenant: name, Type: typ, PageSize: cfg.PageSize, SafetyLag: cfg.SafetyLag, OnProgress: cfg.OnProgress, Now: cfg.Now,
+			Log: log, Include: oro.Parts(typ)}
+		r := &typeRunner{poll: poll, prober: prober, caps: cursors, parts: adapters.PartsCursors(cursors), cfg: cfg,
+			log:   log.With("type", typ),
+			track: &tracker{tenant: name, typ: typ, kv: cursors, metrics: cfg.Metrics}}
+		onProgress := cfg.OnProgress
+		r.poll.OnProgress = func(p app.Progress) {
+			r.track.step(ctx, p)
+			if onProgress != nil {
+				onProgress(p)
+			}
+		}
+		g.Go(func() error { return r.loop(ctx) })
+	}
+	return g.Wait()
 }
 
 // reportBudget keeps the connection's budget state (waiting, backing off, why) in the cursor bucket every

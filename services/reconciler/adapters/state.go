@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/coord"
+
 	"github.com/orosync/orosync/services/reconciler/domain"
 )
 
@@ -24,11 +26,17 @@ func StateKey(tenant, typ, part string) string {
 // State stores grace, breaker and audit cursor per tenant and type.
 type State struct {
 	KV jetstream.KeyValue
+	// Revisions, when set, makes every write a compare-and-swap over the revision last read or written here: a
+	// write after another instance's or an operator's (a confirmed breaker) fails instead of undoing it.
+	Revisions *coord.Revisions
 }
 
 func (s State) load(ctx context.Context, key string, v any) (uint64, error) {
 	e, err := s.KV.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		if s.Revisions != nil {
+			s.Revisions.Seen(key, 0)
+		}
 		return 0, nil
 	}
 	if err != nil {
@@ -36,6 +44,9 @@ func (s State) load(ctx context.Context, key string, v any) (uint64, error) {
 	}
 	if err := json.Unmarshal(e.Value(), v); err != nil {
 		return 0, fmt.Errorf("%s is not valid: %w", key, err)
+	}
+	if s.Revisions != nil {
+		s.Revisions.Seen(key, e.Revision())
 	}
 	return e.Revision(), nil
 }
@@ -45,7 +56,12 @@ func (s State) save(ctx context.Context, key string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", key, err)
 	}
-	if _, err := s.KV.Put(ctx, key, b); err != nil {
+	if s.Revisions != nil {
+		err = s.Revisions.Swap(ctx, s.KV, key, b)
+	} else {
+		_, err = s.KV.Put(ctx, key, b)
+	}
+	if err != nil {
 		return fmt.Errorf("saving %s (%d bytes): %w", key, len(b), err)
 	}
 	return nil

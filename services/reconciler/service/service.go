@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orosync/orosync/contracts/coord"
 	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/oro"
@@ -92,6 +94,12 @@ type Config struct {
 	Passed func(Report, error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// LeasePeriod is how long a connection's lease lasts without renewal (Run only, coord.Lease): of several
+	// reconcilers of one connection, one reconciles it and another takes over within about that when it stops.
+	// 0: coord.DefaultLeasePeriod.
+	LeasePeriod time.Duration
+	// Holder names this instance in the leases (default coord.NewHolderID()).
+	Holder string
 }
 
 // Report sums the rounds of every type; Passes has one entry per tenant and type, in tenant then type order.
@@ -151,6 +159,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ctx, unguard := r.nc.Guard(ctx)
 	defer unguard()
+	r.elect(ctx, cfg)
 	err = sched.Run(ctx)
 	if closed := natsconn.Cause(ctx); closed != nil {
 		return fmt.Errorf("reconciler: %w", closed) // exit non-zero: a supervisor restarts the reconciler
@@ -159,7 +168,12 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 type reconciler struct {
-	nc      *natsconn.Conn
+	nc *natsconn.Conn
+	kv jetstream.KeyValue
+	// terms, when set (Run), holds the context of each connection's lease while this instance holds it: only
+	// those connections are reconciled here.
+	termsMu sync.Mutex
+	terms   map[string]context.Context
 	handler *app.Handler
 	passes  []app.Reconcile
 	metrics *adapters.Metrics
@@ -241,7 +255,7 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 	}
 	r.closers = append(r.closers, nc.Close)
 	r.nc = nc
-	js, err := jetstream.New(nc.Conn)
+	js, err := jetstream.New(nc.Conn, jetstream.WithPublishAsyncTimeout(natsconn.PublishAckTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: jetstream: %w", err)
 	}
@@ -255,12 +269,17 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 	if pub.DeadLetterLimit, err = natsconn.Limit(ctx, nc.Conn, js, events.StreamDeadLetter); err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
-	kv, err := js.KeyValue(ctx, adapters.CursorBucket)
+	var kv jetstream.KeyValue
+	err = natsconn.Retry(ctx, "bucket "+adapters.CursorBucket, log, func(ctx context.Context) (err error) {
+		kv, err = js.KeyValue(ctx, adapters.CursorBucket)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: state bucket %s (created from contracts/ at start-up): %w", adapters.CursorBucket, err)
 	}
 
-	r.handler, err = app.NewHandler(oroAdapter, records{recs}, pub, adapters.State{KV: kv}, app.Options{
+	r.kv = kv
+	r.handler, err = app.NewHandler(oroAdapter, records{recs}, pub, adapters.State{KV: kv, Revisions: coord.NewRevisions()}, app.Options{
 		Policy: policy, GracePasses: cfg.GracePasses, AuditLag: cfg.AuditLag, MaxFetch: cfg.MaxFetch, RepairAfter: cfg.RepairAfter,
 		Now: cfg.Now})
 	if err != nil {
@@ -319,6 +338,55 @@ func passesOf(tenants map[string]Tenant) ([]app.Reconcile, error) {
 	return passes, nil
 }
 
+// elect runs, until ctx is done, one lease per connection (coord.Lease): of several reconcilers of a connection,
+// the one holding it reconciles the connection, the others stand by. It returns after the first attempt at every
+// lease, so the first round already knows which connections are this instance's.
+func (r *reconciler) elect(ctx context.Context, cfg Config) {
+	r.terms = map[string]context.Context{}
+	holder := cfg.Holder
+	if holder == "" {
+		holder = coord.NewHolderID()
+	}
+	var tried []chan struct{}
+	for name := range cfg.Tenants {
+		lease := &coord.Lease{KV: r.kv, Key: coord.ReconcilerLeaseKey(name), Holder: holder, Period: cfg.LeasePeriod,
+			Log: r.log.With("tenant", name), Tried: make(chan struct{}),
+			Taken: func(term context.Context) {
+				r.termsMu.Lock()
+				r.terms[name] = term
+				r.termsMu.Unlock()
+			}}
+		tried = append(tried, lease.Tried)
+		go func() {
+			_ = lease.Run(ctx, func(term context.Context) error {
+				<-term.Done()
+				r.termsMu.Lock()
+				delete(r.terms, name)
+				r.termsMu.Unlock()
+				return nil
+			})
+		}()
+	}
+	for _, t := range tried {
+		select {
+		case <-t:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// term is the context of tenant's lease, or nil when this instance does not hold it; without elections (RunOnce)
+// every tenant is this instance's, for ctx.
+func (r *reconciler) term(ctx context.Context, tenant string) context.Context {
+	r.termsMu.Lock()
+	defer r.termsMu.Unlock()
+	if r.terms == nil {
+		return ctx
+	}
+	return r.terms[tenant]
+}
+
 // round runs every type once, logging each.
 func (r *reconciler) round(ctx context.Context, diff bool) (Report, error) {
 	total := Report{Diff: diff}
@@ -328,8 +396,16 @@ func (r *reconciler) round(ctx context.Context, diff bool) (Report, error) {
 			errs = append(errs, ctx.Err())
 			break
 		}
+		term := r.term(ctx, cmd.Tenant)
+		if term == nil {
+			continue // another instance reconciles this connection
+		}
 		cmd.Diff = diff
-		rep, err := r.handler.Handle(ctx, cmd)
+		pctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(term, cancel) // the lease lost mid-pass ends the pass
+		rep, err := r.handler.Handle(pctx, cmd)
+		stop()
+		cancel()
 		total.Passes = append(total.Passes, rep)
 		total.Counts = total.Counts.Add(rep.Counts)
 		r.observe(cmd, rep, err)

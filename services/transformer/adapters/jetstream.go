@@ -37,13 +37,11 @@ const HoldTimeout = 24 * time.Hour
 // on Close (so it needs a connection of its own); the Watermill topic is the stream name.
 func NewSubscriber(nc *nats.Conn, consumer string, pull int, logger watermill.LoggerAdapter) (*wmjs.Subscriber, error) {
 	s, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
-		Conn:   nc,
-		Logger: logger,
-		ResourceInitializer: wmjs.ExistingConsumer(func(string, string) jetstream.ConsumerConfig {
-			return jetstream.ConsumerConfig{Name: consumer}
-		}, ""),
-		Unmarshaler:    unmarshaler{},
-		AckWaitTimeout: HoldTimeout,
+		Conn:                nc,
+		Logger:              logger,
+		ResourceInitializer: existingConsumer(consumer, logger),
+		Unmarshaler:         unmarshaler{},
+		AckWaitTimeout:      HoldTimeout,
 		// Each subscription buffers at most pull messages, so workers × pull stays within the consumer's
 		// max_ack_pending (contracts/consumers) and no subscription holds messages it cannot get acknowledged.
 		ConsumeOptions: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(pull)},
@@ -55,6 +53,23 @@ func NewSubscriber(nc *nats.Conn, consumer string, pull int, logger watermill.Lo
 		return nil, fmt.Errorf("subscriber %s: %w", consumer, err)
 	}
 	return s, nil
+}
+
+// existingConsumer binds to the durable consumer of the stream the topic names, waiting out a stream without a
+// leader for a moment (natsconn.Retry) instead of failing the subscription and with it the transformer.
+func existingConsumer(consumer string, logger watermill.LoggerAdapter) wmjs.ResourceInitializer {
+	return func(ctx context.Context, js jetstream.JetStream, topic string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
+		var c jetstream.Consumer
+		err := natsconn.Retry(ctx, "consumer "+topic+"/"+consumer, nil, func(ctx context.Context) (err error) {
+			c, err = js.Consumer(ctx, topic, consumer)
+			return err
+		})
+		if err != nil {
+			logger.Error("binding to the durable consumer", err, watermill.LogFields{"stream": topic, "consumer": consumer})
+			return nil, nil, fmt.Errorf("consumer %s/%s: %w", topic, consumer, err)
+		}
+		return c, nil, nil
+	}
 }
 
 // Holder says a consumed message is still in progress (JetStream's +WPI on its ReplyKey subject), so its ack

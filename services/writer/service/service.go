@@ -70,11 +70,15 @@ func Run(ctx context.Context, cfg Config) error {
 	defer nc.Close()
 	ctx, unguard := nc.Guard(ctx)
 	defer unguard()
-	js, err := jetstream.New(nc.Conn)
+	js, err := jetstream.New(nc.Conn, jetstream.WithPublishAsyncTimeout(natsconn.PublishAckTimeout))
 	if err != nil {
 		return fmt.Errorf("writer: jetstream: %w", err)
 	}
-	cons, err := js.Consumer(ctx, events.StreamMercatoChanges, "writer")
+	var cons jetstream.Consumer
+	err = natsconn.Retry(ctx, "consumer MERCATO_CHANGES/writer", log, func(ctx context.Context) (err error) {
+		cons, err = js.Consumer(ctx, events.StreamMercatoChanges, "writer")
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("writer: consumer MERCATO_CHANGES/writer (created from contracts/ at start-up): %w", err)
 	}

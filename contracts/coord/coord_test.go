@@ -1,0 +1,204 @@
+package coord
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orosync/orosync/contracts/jstest"
+)
+
+// bucket opens OROSYNC_CURSORS on a connection of its own: each instance in these tests is a process of its own
+// as far as NATS can tell.
+func bucket(t *testing.T, ctx context.Context, url string) jetstream.KeyValue {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, "OROSYNC_CURSORS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *stepClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+func TestAStandbyTakesOverALeaseOnlyOnceItsRevisionStoodStillForThreeQuartersOfAPeriod(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := jstest.Start(t)
+	clk := &stepClock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	const period = 20 * time.Second
+	active := &Lease{KV: bucket(t, ctx, ns.URL), Key: "acme._lease", Holder: "a", Period: period, Now: clk.Now}
+	standby := &Lease{KV: bucket(t, ctx, ns.URL), Key: "acme._lease", Holder: "b", Period: period, Now: clk.Now}
+	rev, ok, err := active.tryAcquire(ctx, &watch{})
+	if err != nil || !ok {
+		t.Fatalf("the first instance did not take the free lease: %v", err)
+	}
+	var w watch
+	t.Run("not while the holder renews it", func(t *testing.T) {
+		for range 4 {
+			if _, ok, err := standby.tryAcquire(ctx, &w); ok || err != nil {
+				t.Fatalf("the standby took a lease being renewed (%v)", err)
+			}
+			clk.Advance(period / 2)
+			if rev, err = active.KV.Update(ctx, active.Key, active.value(), rev); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	t.Run("not before three quarters of a period", func(t *testing.T) {
+		if _, ok, _ := standby.tryAcquire(ctx, &w); ok {
+			t.Fatal("the standby took the lease at its first sight of the last renewal")
+		}
+		clk.Advance(3*period/4 - time.Nanosecond)
+		if _, ok, _ := standby.tryAcquire(ctx, &w); ok {
+			t.Fatal("the standby took the lease before three quarters of a period")
+		}
+	})
+	t.Run("then it does, and the old holder's renewal is refused", func(t *testing.T) {
+		clk.Advance(time.Nanosecond)
+		if _, ok, err := standby.tryAcquire(ctx, &w); !ok || err != nil {
+			t.Fatalf("the standby did not take over a lease unchanged for 3/4 of a period: %v", err)
+		}
+		if _, err := active.KV.Update(ctx, active.Key, active.value(), rev); !isConflict(err) {
+			t.Fatalf("the old holder renewed the taken lease: %v", err)
+		}
+	})
+}
+
+func TestAStoppedHolderReleasesItsLeaseToTheStandby(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := jstest.Start(t)
+	const period = 400 * time.Millisecond
+	activeCtx, stopActive := context.WithCancel(ctx)
+	working := make(chan string, 2)
+	work := func(name string) func(context.Context) error {
+		return func(ctx context.Context) error { working <- name; <-ctx.Done(); return nil }
+	}
+	a := &Lease{KV: bucket(t, ctx, ns.URL), Key: "acme._lease", Holder: "a", Period: period}
+	b := &Lease{KV: bucket(t, ctx, ns.URL), Key: "acme._lease", Holder: "b", Period: period}
+	aDone, bDone := make(chan error, 1), make(chan error, 1)
+	go func() { aDone <- a.Run(activeCtx, work("a")) }()
+	if got := <-working; got != "a" {
+		t.Fatalf("%s works first", got)
+	}
+	go func() { bDone <- b.Run(ctx, work("b")) }()
+	stopActive()
+	if err := <-aDone; err != nil {
+		t.Fatalf("the stopped holder: %v", err)
+	}
+	select {
+	case got := <-working:
+		if got != "b" {
+			t.Fatalf("%s works after a stopped", got)
+		}
+	case <-ctx.Done():
+		t.Fatal("the standby never took over")
+	}
+	cancel()
+	<-bDone
+}
+
+func TestAHolderWhoseLeaseIsTakenStopsItsWork(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := jstest.Start(t)
+	a := &Lease{KV: bucket(t, ctx, ns.URL), Key: "acme._lease", Holder: "a", Period: 400 * time.Millisecond}
+	started, stopped := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	go func() {
+		_ = a.Run(ctx, func(wctx context.Context) error {
+			first.Do(func() {
+				close(started)
+				<-wctx.Done()
+				close(stopped)
+			})
+			<-wctx.Done() // a later term (it takes the lease back once the thief stops renewing) waits for the end
+			return nil
+		})
+	}()
+	<-started
+	thief := bucket(t, ctx, ns.URL)
+	e, err := thief.Get(ctx, "acme._lease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := thief.Update(ctx, "acme._lease", []byte(`{"holder":"thief"}`), e.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		t.Fatal("the holder kept working after its lease was taken")
+	}
+}
+
+func TestASharedBudgetGrantsNoMoreThanItsLimitAWindowToSeveralProcesses(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := jstest.Start(t)
+	clk := &stepClock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	const limit = 50
+	procs := []*SharedBudget{
+		{KV: bucket(t, ctx, ns.URL), Key: BudgetKey("acme"), PerWindow: limit, Now: clk.Now},
+		{KV: bucket(t, ctx, ns.URL), Key: BudgetKey("acme"), PerWindow: limit, Now: clk.Now},
+		{KV: bucket(t, ctx, ns.URL), Key: BudgetKey("acme"), PerWindow: limit, Now: clk.Now},
+	}
+	// Every process asks at once until it is told to wait: together they get exactly the limit.
+	grantAll := func() int {
+		var mu sync.Mutex
+		total := 0
+		var wg sync.WaitGroup
+		for _, p := range procs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					wait, err := p.TryTake(ctx)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if wait > 0 {
+						return
+					}
+					mu.Lock()
+					total++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		return total
+	}
+	if got := grantAll(); got != limit {
+		t.Fatalf("three processes were granted %d requests in one window, want %d", got, limit)
+	}
+	clk.Advance(30 * time.Second)
+	if got := grantAll(); got != 0 {
+		t.Fatalf("%d more granted half a window later, want 0", got)
+	}
+	clk.Advance(31 * time.Second)
+	if got := grantAll(); got != limit {
+		t.Fatalf("%d granted once the window passed, want %d", got, limit)
+	}
+}
