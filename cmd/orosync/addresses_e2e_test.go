@@ -71,7 +71,7 @@ func (e *e2e) countLines(rows map[uuid.UUID]addressRow, line1 string) int {
 	return n
 }
 
-func TestAddressesOfContactsAndLeadsLandOnePerOroAddressAndFollowEditsAndDeletes(t *testing.T) {
+func TestPersonAddressesLandOnePerOroAddress(t *testing.T) {
 	e := newAddressE2E(t)
 	for _, lead := range []string{"2", "5"} {
 		e.oroAdmin(http.MethodPost, "leadaddresses", `{"primary":true,"street":"873 John Avenue","city":"Jackson",`+
@@ -147,7 +147,7 @@ WHERE a.tenant_id = $1 AND a.organization_id = $2`, e.p.Scope.TenantID, e.p.Scop
 // Oro's accounts have no addresses of their own; their b2b customers have a billing and a shipping address. A b2b
 // customer without an account is a company of its own. (One with an account is merged into the account's
 // company, which its addresses do not reach yet: the writer's merge fills scalar fields only.)
-func TestBillingAndShippingAddressesOfAB2BCustomerLandOnItsCompany(t *testing.T) {
+func TestAB2BCustomersAddressesLandOnItsCompanyByPurpose(t *testing.T) {
 	e := newE2EWith(t, orosim.Config{Contacts: 10, Counts: map[string]int{"accounts": 3, "b2bcustomers": 3}},
 		[]string{"accounts", "b2bcustomers"}, 50)
 	for i, street := range []string{"1 Bill St", "2 Ship St"} {

@@ -15,7 +15,7 @@ import (
 	writer "github.com/orosync/orosync/services/writer/service"
 )
 
-func TestConflictsCommandListsShowsAndResolvesTheReviewQueue(t *testing.T) {
+func TestConflictsCommandOnTheReviewQueue(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	url := dbtest.NewDatabase(t)
@@ -59,15 +59,19 @@ func TestConflictsCommandListsShowsAndResolvesTheReviewQueue(t *testing.T) {
 		t.Fatalf("list:\n%s", list)
 	}
 	id := strings.Fields(strings.Split(list, "\n")[1])[0]
-	if show := orosync("conflicts", "show", id); !strings.Contains(show, `"Lee-Local"`) {
-		t.Errorf("show:\n%s", show)
-	}
-	orosync("conflicts", "resolve", id, "mercato")
-	if list := orosync("conflicts", "list"); strings.Contains(list, "contacts/42") {
-		t.Errorf("still open after resolve:\n%s", list)
-	}
-	var deleted bool
-	if err := pool.QueryRow(ctx, `SELECT deleted_at IS NOT NULL FROM customer_entities`).Scan(&deleted); err != nil || deleted {
-		t.Errorf("kept by Mercato, yet deleted=%v (%v)", deleted, err)
-	}
+	t.Run("shows a conflict", func(t *testing.T) {
+		if show := orosync("conflicts", "show", id); !strings.Contains(show, `"Lee-Local"`) {
+			t.Errorf("show:\n%s", show)
+		}
+	})
+	t.Run("resolves it as Mercato keeps it", func(t *testing.T) {
+		orosync("conflicts", "resolve", id, "mercato")
+		if list := orosync("conflicts", "list"); strings.Contains(list, "contacts/42") {
+			t.Errorf("still open after resolve:\n%s", list)
+		}
+		var deleted bool
+		if err := pool.QueryRow(ctx, `SELECT deleted_at IS NOT NULL FROM customer_entities`).Scan(&deleted); err != nil || deleted {
+			t.Errorf("kept by Mercato, yet deleted=%v (%v)", deleted, err)
+		}
+	})
 }

@@ -124,7 +124,7 @@ WHERE m.integration_id = 'sync_orocrm' AND m.internal_entity_type = 'customers.p
 	return out
 }
 
-func TestContactsFlowFromSimulatorIntoMercatoAndStayPutOnRerun(t *testing.T) {
+func TestContactsFlowFromSimulatorIntoMercato(t *testing.T) {
 	e := newE2E(t)
 	e.sync()
 	first := e.persons()
@@ -150,35 +150,37 @@ func TestContactsFlowFromSimulatorIntoMercatoAndStayPutOnRerun(t *testing.T) {
 		}
 	})
 
-	// Running the pipeline again over unchanged data changes no row.
-	e.sync()
-	if again := e.persons(); !equalRows(first, again) {
-		for k, v := range first {
-			if again[k] != v {
-				t.Errorf("contact %s: %+v → %+v", k, v, again[k])
-				break
+	t.Run("a rerun over unchanged data changes no row", func(t *testing.T) {
+		e.sync()
+		if again := e.persons(); !equalRows(first, again) {
+			for k, v := range first {
+				if again[k] != v {
+					t.Errorf("contact %s: %+v → %+v", k, v, again[k])
+					break
+				}
 			}
+			t.Fatalf("a rerun over unchanged data changed rows (%d → %d persons)", len(first), len(again))
 		}
-		t.Fatalf("a rerun over unchanged data changed rows (%d → %d persons)", len(first), len(again))
-	}
+	})
 
-	// Updating one contact in Oro updates exactly that person.
-	if err := e.sim.UpdateContact("17", map[string]any{"jobTitle": "Chief Ünïcode Officer"}); err != nil {
-		t.Fatal(err)
-	}
-	e.sync()
-	after := e.persons()
-	for id, r := range after {
-		if id == "17" {
-			if r.JobTitle != "Chief Ünïcode Officer" || !r.ProfileUpdatedAt.After(first[id].ProfileUpdatedAt) {
-				t.Errorf("contact 17 not updated: %+v", r)
+	t.Run("an Oro edit updates exactly that person", func(t *testing.T) {
+		if err := e.sim.UpdateContact("17", map[string]any{"jobTitle": "Chief Ünïcode Officer"}); err != nil {
+			t.Fatal(err)
+		}
+		e.sync()
+		after := e.persons()
+		for id, r := range after {
+			if id == "17" {
+				if r.JobTitle != "Chief Ünïcode Officer" || !r.ProfileUpdatedAt.After(first[id].ProfileUpdatedAt) {
+					t.Errorf("contact 17 not updated: %+v", r)
+				}
+				continue
 			}
-			continue
+			if r != first[id] {
+				t.Errorf("contact %s changed though only 17 was edited: %+v → %+v", id, first[id], r)
+			}
 		}
-		if r != first[id] {
-			t.Errorf("contact %s changed though only 17 was edited: %+v → %+v", id, first[id], r)
-		}
-	}
+	})
 }
 
 func TestContactDeletedInOroIsSoftDeletedAfterOneReconcilePass(t *testing.T) {
@@ -206,31 +208,35 @@ func TestContactDeletedInOroIsSoftDeletedAfterOneReconcilePass(t *testing.T) {
 	}
 }
 
-func TestContactTheTransformerCannotMapIsDeadLetteredAndTheRestProceeds(t *testing.T) {
+func TestAContactTheTransformerCannotMap(t *testing.T) {
 	e := newE2E(t)
 	if err := e.sim.UpdateContact("3", map[string]any{"primaryEmail": "not-an-email"}); err != nil {
 		t.Fatal(err)
 	}
 	e.sync()
 	got := e.persons()
-	if _, ok := got["3"]; ok || len(got) != e2eContacts-1 {
-		t.Fatalf("%d persons (contact 3 present: %v), want every contact but 3", len(got), ok)
-	}
-	st, err := e.js.Stream(e.ctx, events.StreamDeadLetter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := st.GetLastMsgForSubject(e.ctx, "orosync.dlq.transformer.acme.contacts.3")
-	if err != nil {
-		t.Fatalf("no dead letter for contact 3: %v", err)
-	}
-	var dl events.DeadLetter
-	if err := json.Unmarshal(m.Data, &dl); err != nil {
-		t.Fatal(err)
-	}
-	if dl.Field != "attributes.primaryEmail" || dl.Rule != "email" || dl.Subject != "oro.raw.acme.contacts.3" {
-		t.Errorf("dead letter %+v", dl)
-	}
+	t.Run("alone stays out of Mercato", func(t *testing.T) {
+		if _, ok := got["3"]; ok || len(got) != e2eContacts-1 {
+			t.Fatalf("%d persons (contact 3 present: %v), want every contact but 3", len(got), ok)
+		}
+	})
+	t.Run("is dead-lettered naming its field, its rule", func(t *testing.T) {
+		st, err := e.js.Stream(e.ctx, events.StreamDeadLetter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := st.GetLastMsgForSubject(e.ctx, "orosync.dlq.transformer.acme.contacts.3")
+		if err != nil {
+			t.Fatalf("no dead letter for contact 3: %v", err)
+		}
+		var dl events.DeadLetter
+		if err := json.Unmarshal(m.Data, &dl); err != nil {
+			t.Fatal(err)
+		}
+		if dl.Field != "attributes.primaryEmail" || dl.Rule != "email" || dl.Subject != "oro.raw.acme.contacts.3" {
+			t.Errorf("dead letter %+v", dl)
+		}
+	})
 }
 
 func equalRows(a, b map[string]personRow) bool {

@@ -9,7 +9,7 @@ import (
 
 // Contacts and leads both become Mercato people and Oro numbers each type from 1, so most leads share their Oro id
 // with a contact: each must be a person of its own, found by an external id that names its Oro type.
-func TestContactsAndLeadsSharingOroIdsAreSeparatePeopleWithTheirOwnExternalIDs(t *testing.T) {
+func TestALeadSharingItsOroIDWithAContactIsAPersonOfItsOwn(t *testing.T) {
 	e := newE2EWith(t, orosim.Config{Contacts: 20, Counts: map[string]int{"leads": 10}}, []string{"contacts", "leads"}, 50)
 	e.sync()
 	rows, err := e.db.Query(e.ctx, `

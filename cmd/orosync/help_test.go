@@ -253,7 +253,7 @@ func (w *watched) assertUntouched(before state, what string) {
 	}
 }
 
-func TestHelpPrintsUsageAndExitsZeroWithoutTouchingAnything(t *testing.T) {
+func TestEveryWayOfAskingForHelpPrintsUsageOnly(t *testing.T) {
 	w := newWatched(t)
 	before := w.snapshot()
 	// each way of asking for help, and what its usage must name
@@ -295,7 +295,7 @@ func TestAMercatoWithVaultIsRefusedAtStartWithoutTouchingAnything(t *testing.T) 
 	}
 }
 
-func TestUnknownFlagPrintsUsageAndExitsTwoWithoutTouchingAnything(t *testing.T) {
+func TestAnUnknownFlagIsAUsageErrorThatTouchesNothing(t *testing.T) {
 	w := newWatched(t)
 	before := w.snapshot()
 	for _, cmd := range commandLines {
@@ -319,9 +319,9 @@ func TestUnknownFlagPrintsUsageAndExitsTwoWithoutTouchingAnything(t *testing.T) 
 	}
 }
 
-// TestUsageAndErrorsNeverShowSecrets runs every command with secrets in its environment: for help, after an
+// TestOutputNeverShowsSecrets runs every command with secrets in its environment: for help, after an
 // unknown flag, and as far as it gets against a NATS server and a database that are not there.
-func TestUsageAndErrorsNeverShowSecrets(t *testing.T) {
+func TestOutputNeverShowsSecrets(t *testing.T) {
 	held, err := net.Listen("tcp", "127.0.0.1:0") // the simulator's address, taken: sim fails instead of serving
 	if err != nil {
 		t.Fatal(err)

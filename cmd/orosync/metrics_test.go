@@ -11,10 +11,10 @@ import (
 	"time"
 )
 
-// TestTheMetricsEndpointServesTheWriterAndTransformerMetricsAlongTheOthers: with OROSYNC_METRICS_ADDR set,
+// TestTheMetricsEndpointServesEveryServicesMetrics: with OROSYNC_METRICS_ADDR set,
 // `orosync run`'s one /metrics endpoint carries the writer's and the transformer's metrics, and the pipeline it
 // builds counts into them.
-func TestTheMetricsEndpointServesTheWriterAndTransformerMetricsAlongTheOthers(t *testing.T) {
+func TestTheMetricsEndpointServesEveryServicesMetrics(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

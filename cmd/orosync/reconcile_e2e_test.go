@@ -152,7 +152,7 @@ func TestDeletingOnePercentOfContactsSoftDeletesExactlyThemInOnePass(t *testing.
 	}
 }
 
-func TestMassDeleteTripsTheBreakerAndNothingIsSoftDeletedUntilConfirmed(t *testing.T) {
+func TestAMassDelete(t *testing.T) {
 	e := newReconcileE2E(t, 400, orosim.Faults{})
 	e.sync()
 	for i := 1; i <= 200; i++ {
@@ -167,43 +167,51 @@ func TestMassDeleteTripsTheBreakerAndNothingIsSoftDeletedUntilConfirmed(t *testi
 	if _, err := tripping.SyncOnce(e.ctx); !errors.Is(err, reconciler.ErrTooManyDeletes) {
 		t.Fatalf("deleting half: %v, want the breaker", err)
 	}
-	if got := gaugeValue(t, reg, "orosync_reconciler_breaker_tripped", "acme", "contacts"); got != 1 {
-		t.Errorf("orosync_reconciler_breaker_tripped{tenant=acme,type=contacts} = %v, want 1", got)
-	}
-	if _, deleted := e.liveAndDeleted(); len(deleted) != 0 {
-		t.Fatalf("%d persons deleted while the breaker is tripped", len(deleted))
-	}
-	var out bytes.Buffer
-	if err := run(e.ctx, []string{"status", "--nats-url", e.p.NatsURL, "--database-url", e.p.DatabaseURL, "--tenant", "acme"}, &out, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	if s := out.String(); !strings.Contains(s, "TRIPPED: 200 of 400") || !strings.Contains(s, "orosync reconcile --confirm --tenant acme --type contacts") {
-		t.Errorf("status shows no alert:\n%s", s)
-	}
-
-	out.Reset()
-	if err := run(e.ctx, []string{"reconcile", "--confirm", "--nats-url", e.p.NatsURL, "--tenant", "acme", "--type", "contacts", "--by", "tester"}, &out, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "released acme/contacts: the next round may delete up to 200 of 400") {
-		t.Errorf("confirm said %q", out.String())
-	}
-	rep := e.sync()
-	if tombstones(rep) != 200 {
-		t.Errorf("confirmed round published %d tombstones", tombstones(rep))
-	}
-	live, deleted := e.liveAndDeleted()
-	if len(live) != 200 || len(deleted) != 200 {
-		t.Errorf("%d live, %d deleted after confirming", len(live), len(deleted))
-	}
-	for id := range deleted {
-		if n, _ := strconv.Atoi(id); n%2 != 0 {
-			t.Errorf("person of live contact %s deleted", id)
+	t.Run("trips the breaker", func(t *testing.T) {
+		if got := gaugeValue(t, reg, "orosync_reconciler_breaker_tripped", "acme", "contacts"); got != 1 {
+			t.Errorf("orosync_reconciler_breaker_tripped{tenant=acme,type=contacts} = %v, want 1", got)
 		}
-	}
+	})
+	t.Run("deletes nothing while it is tripped", func(t *testing.T) {
+		if _, deleted := e.liveAndDeleted(); len(deleted) != 0 {
+			t.Fatalf("%d persons deleted while the breaker is tripped", len(deleted))
+		}
+	})
+	t.Run("is shown by status", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := run(e.ctx, []string{"status", "--nats-url", e.p.NatsURL, "--database-url", e.p.DatabaseURL, "--tenant", "acme"}, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if s := out.String(); !strings.Contains(s, "TRIPPED: 200 of 400") || !strings.Contains(s, "orosync reconcile --confirm --tenant acme --type contacts") {
+			t.Errorf("status shows no alert:\n%s", s)
+		}
+	})
+
+	t.Run("once confirmed, deletes exactly the deleted contacts", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := run(e.ctx, []string{"reconcile", "--confirm", "--nats-url", e.p.NatsURL, "--tenant", "acme", "--type", "contacts", "--by", "tester"}, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "released acme/contacts: the next round may delete up to 200 of 400") {
+			t.Errorf("confirm said %q", out.String())
+		}
+		rep := e.sync()
+		if tombstones(rep) != 200 {
+			t.Errorf("confirmed round published %d tombstones", tombstones(rep))
+		}
+		live, deleted := e.liveAndDeleted()
+		if len(live) != 200 || len(deleted) != 200 {
+			t.Errorf("%d live, %d deleted after confirming", len(live), len(deleted))
+		}
+		for id := range deleted {
+			if n, _ := strconv.Atoi(id); n%2 != 0 {
+				t.Errorf("person of live contact %s deleted", id)
+			}
+		}
+	})
 }
 
-func TestContactDeletedAndRecreatedWithTheSameIdIsRestoredByTheReconciler(t *testing.T) {
+func TestAContactRecreatedWithItsIDIsRestoredByTheReconciler(t *testing.T) {
 	e := newReconcileE2E(t, 50, orosim.Faults{})
 	e.sync()
 	if err := e.sim.DeleteContact("42"); err != nil {

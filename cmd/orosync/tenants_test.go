@@ -35,34 +35,38 @@ func lookupIn(vars map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 }
 
-func TestTenantsConfigRefusesInlineSecretsAndNamesEveryProblem(t *testing.T) {
-	inline := writeFile(t, "inline.yaml", `tenants:
-  - name: acme
-    oro: {baseUrl: "https://crm.example/api", clientId: orosync, clientSecret: "hunter2-inline"}
-    mercato: {tenantId: 8f14e45f-ceea-467a-9a36-dedd4bea2543, organizationId: c9f0f895-fb98-4b91-99f2-3d7b5c2e3f10}
-`)
-	_, err := loadTenants(inline, lookupIn(nil), nil)
-	if err == nil || !strings.Contains(err.Error(), "clientSecretEnv") || strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("inline secret: %v", err)
-	}
-	broken := writeFile(t, "broken.json", `{"tenants": [
-  {"name": "acme", "oro": {"baseUrl": "https://a.example/api", "clientId": "x", "clientSecretEnv": "ACME_SECRET"},
-   "mercato": {"tenantId": "not-a-uuid", "organizationId": "c9f0f895-fb98-4b91-99f2-3d7b5c2e3f10"}},
-  {"name": "acme", "oro": {"clientId": "y", "clientSecretEnv": "UNSET"},
-   "mercato": {"tenantId": "8f14e45f-ceea-467a-9a36-dedd4bea2543", "organizationId": "c9f0f895-fb98-4b91-99f2-3d7b5c2e3f10"}}]}`)
-	_, err = loadTenants(broken, lookupIn(map[string]string{"ACME_SECRET": "s3cret-value"}), nil)
-	if err == nil {
-		t.Fatal("broken config accepted")
-	}
-	for _, want := range []string{"tenants[0] (acme): mercato.tenantId", "tenants[1] (acme): name: used twice", "tenants[1] (acme): oro.baseUrl",
-		"oro.clientSecretEnv: environment variable UNSET is not set"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q:\n%v", want, err)
+func TestTenantsConfig(t *testing.T) {
+	t.Run("refuses an inline secret", func(t *testing.T) {
+		inline := writeFile(t, "inline.yaml", `tenants:
+	  - name: acme
+	    oro: {baseUrl: "https://crm.example/api", clientId: orosync, clientSecret: "hunter2-inline"}
+	    mercato: {tenantId: 8f14e45f-ceea-467a-9a36-dedd4bea2543, organizationId: c9f0f895-fb98-4b91-99f2-3d7b5c2e3f10}
+	`)
+		_, err := loadTenants(inline, lookupIn(nil), nil)
+		if err == nil || !strings.Contains(err.Error(), "clientSecretEnv") || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("inline secret: %v", err)
 		}
-	}
-	if strings.Contains(err.Error(), "s3cret-value") {
-		t.Error("a secret value leaked into the error")
-	}
+	})
+	t.Run("names every problem, no secret", func(t *testing.T) {
+		broken := writeFile(t, "broken.json", `{"tenants": [
+	  {"name": "acme", "oro": {"baseUrl": "https://a.example/api", "clientId": "x", "clientSecretEnv": "ACME_SECRET"},
+	   "mercato": {"tenantId": "not-a-uuid", "organizationId": "c9f0f895-fb98-4b91-99f2-3d7b5c2e3f10"}},
+	  {"name": "acme", "oro": {"clientId": "y", "clientSecretEnv": "UNSET"},
+	   "mercato": {"tenantId": "8f14e45f-ceea-467a-9a36-dedd4bea2543", "organizationId": "c9f0f895-fb98-4b91-99f2-3d7b5c2e3f10"}}]}`)
+		_, err := loadTenants(broken, lookupIn(map[string]string{"ACME_SECRET": "s3cret-value"}), nil)
+		if err == nil {
+			t.Fatal("broken config accepted")
+		}
+		for _, want := range []string{"tenants[0] (acme): mercato.tenantId", "tenants[1] (acme): name: used twice", "tenants[1] (acme): oro.baseUrl",
+			"oro.clientSecretEnv: environment variable UNSET is not set"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
+		}
+		if strings.Contains(err.Error(), "s3cret-value") {
+			t.Error("a secret value leaked into the error")
+		}
+	})
 }
 
 func TestTwoTenantsFromOneConfigFileSyncInOneProcess(t *testing.T) {
