@@ -53,3 +53,27 @@ AND normalized_value = $4 AND value = $5 AND label = $5`, scope.OrganizationID, 
 		t.Errorf("%d updated events, want 1", n)
 	}
 }
+
+// A person created by an earlier batch and never updated since gets its updated event when only its lifecycle
+// stage changes, and a person whose batch announced it anyway gets no second one.
+func TestALifecycleStageChangeOfAnUntouchedPersonIsAnnounced(t *testing.T) {
+	lead := func(sec int, first, stage string) events.Change {
+		c := contact{id: "L1", first: first, last: "Day", email: "lea@example.com", sec: sec}.change()
+		c.Source.Type, c.Person.LifecycleStage = "leads", ptr(stage)
+		return c
+	}
+	e := newEnv(t, scope)
+	e.apply(nil, lead(10, "Lea", "lead"))
+	t.Run("stage alone", func(t *testing.T) {
+		e.apply(nil, lead(20, "Lea", "customer"))
+		if n := len(e.events("customers.person.updated")); n != 1 {
+			t.Errorf("%d customers.person.updated events, want 1", n)
+		}
+	})
+	t.Run("stage with another value", func(t *testing.T) {
+		e.apply(nil, lead(30, "Leah", "lead"))
+		if n := len(e.events("customers.person.updated")); n != 2 {
+			t.Errorf("%d customers.person.updated events, want 2", n)
+		}
+	})
+}

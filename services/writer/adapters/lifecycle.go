@@ -19,7 +19,7 @@ import (
 // batch never wins.
 
 const stagesSQL = `
-SELECT k.i, e.id, e.lifecycle_stage, r.snapshot, e.created_at = e.updated_at, r.source_updated_at, r.payload_hash, r.mapping_version,
+SELECT k.i, e.id, e.lifecycle_stage, r.snapshot, r.source_updated_at, r.payload_hash, r.mapping_version,
        p.id
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
 JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
@@ -29,9 +29,11 @@ JOIN customer_people p ON p.entity_id = e.id
 ORDER BY e.id
 FOR UPDATE OF e`
 
+// setStagesSQL: a person the batch announced keeps the updated_at of that write (one just created still reads as
+// created).
 const setStagesSQL = `
-UPDATE customer_entities e SET lifecycle_stage = v.stage, updated_at = $3
-FROM unnest($1::uuid[], $2::text[]) AS v(id, stage)
+UPDATE customer_entities e SET lifecycle_stage = v.stage, updated_at = CASE WHEN v.announced THEN e.updated_at ELSE $3 END
+FROM unnest($1::uuid[], $2::text[], $4::boolean[]) AS v(id, stage, announced)
 WHERE e.id = v.id AND e.lifecycle_stage IS DISTINCT FROM v.stage`
 
 // stageChange is a person whose lifecycle stage differs from its last applied version's.
@@ -39,14 +41,15 @@ type stageChange struct {
 	key     domain.Key
 	id      ids
 	stage   *string
-	notify  bool // not a person just created: announced as updated
+	notify  bool // the batch wrote no created or updated event of the person: announced as updated
 	version events.SourceVersion
 	mapping string
 }
 
 // ApplyLifecycleStages brings customer_entities.lifecycle_stage of the given people in line with their last
-// applied versions; a person updated so (not one just created) gets a customers.person.updated event.
-func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (app.Result, error) {
+// applied versions; a person updated so gets a customers.person.updated event unless announced says the batch
+// wrote its created or updated event already (those it announces are added to announced).
+func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key, announced map[domain.Key]bool) (app.Result, error) {
 	if len(keys) == 0 {
 		return app.Result{}, nil
 	}
@@ -55,7 +58,7 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 		return app.Result{}, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	changes, err := s.stageChanges(ctx, tx, keys)
+	changes, err := s.stageChanges(ctx, tx, keys, announced)
 	if err != nil {
 		return app.Result{}, err
 	}
@@ -69,11 +72,14 @@ func (s *Store) ApplyLifecycleStages(ctx context.Context, keys []domain.Key) (ap
 	if err := tx.Commit(ctx); err != nil {
 		return app.Result{}, fmt.Errorf("writer: commit: %w", err)
 	}
+	for _, c := range changes {
+		announced[c.key] = true
+	}
 	return app.Result{Updated: n}, nil
 }
 
 // stageChanges locks the people's entities and lists those whose stage differs from their snapshot's.
-func (s *Store) stageChanges(ctx context.Context, tx pgx.Tx, keys []domain.Key) ([]stageChange, error) {
+func (s *Store) stageChanges(ctx context.Context, tx pgx.Tx, keys []domain.Key, announced map[domain.Key]bool) ([]stageChange, error) {
 	ts, os, sts, sis := s.keyColumns(keys)
 	rows, err := tx.Query(ctx, stagesSQL, rowkit.UUIDs(ts), rowkit.UUIDs(os), sts, sis)
 	if err != nil {
@@ -87,9 +93,8 @@ func (s *Store) stageChanges(ctx context.Context, tx pgx.Tx, keys []domain.Key) 
 			c        stageChange
 			cur      *string
 			snapshot []byte
-			fresh    bool
 		)
-		if err := rows.Scan(&i, &c.id.entity, &cur, &snapshot, &fresh, &c.version.UpdatedAt, &c.version.PayloadHash, &c.mapping,
+		if err := rows.Scan(&i, &c.id.entity, &cur, &snapshot, &c.version.UpdatedAt, &c.version.PayloadHash, &c.mapping,
 			&c.id.profile); err != nil {
 			return nil, fmt.Errorf("writer: lifecycle stages: %w", err)
 		}
@@ -101,7 +106,7 @@ func (s *Store) stageChanges(ctx context.Context, tx pgx.Tx, keys []domain.Key) 
 		if p.LifecycleStage == nil && cur == nil || p.LifecycleStage != nil && cur != nil && *p.LifecycleStage == *cur {
 			continue
 		}
-		c.stage, c.notify = p.LifecycleStage, !fresh
+		c.stage, c.notify = p.LifecycleStage, !announced[c.key]
 		c.version.UpdatedAt = c.version.UpdatedAt.UTC()
 		changes = append(changes, c)
 	}
@@ -114,11 +119,11 @@ func (s *Store) stageChanges(ctx context.Context, tx pgx.Tx, keys []domain.Key) 
 // writeStages writes the stages, their dictionary entries and events; it returns how many people were announced.
 func (s *Store) writeStages(ctx context.Context, tx pgx.Tx, changes []stageChange) (int, error) {
 	now := s.now().UTC()
-	entities, stages := make([]uuid.UUID, len(changes)), make([]*string, len(changes))
+	entities, stages, quiet := make([]uuid.UUID, len(changes)), make([]*string, len(changes)), make([]bool, len(changes))
 	d := dictionary{}
 	var outbox []model.OrosyncOutbox
 	for i, c := range changes {
-		entities[i], stages[i] = c.id.entity, c.stage
+		entities[i], stages[i], quiet[i] = c.id.entity, c.stage, !c.notify
 		d.add(c.key.Tenant, "lifecycle_stage", c.stage)
 		if !c.notify {
 			continue
@@ -134,7 +139,7 @@ func (s *Store) writeStages(ctx context.Context, tx pgx.Tx, changes []stageChang
 		}
 		outbox = append(outbox, row)
 	}
-	if _, err := tx.Exec(ctx, setStagesSQL, rowkit.UUIDs(entities), stages, now); err != nil {
+	if _, err := tx.Exec(ctx, setStagesSQL, rowkit.UUIDs(entities), stages, now, quiet); err != nil {
 		return 0, fmt.Errorf("writer: lifecycle stages: %w", err)
 	}
 	if err := d.ensure(ctx, tx, s.scopes, now); err != nil {

@@ -104,7 +104,7 @@ func (a ApplyChanges) applyProfiles(ctx context.Context, b batch) (Result, error
 		}
 	}
 	if len(b.staged) > 0 {
-		n, err := a.Store.ApplyLifecycleStages(ctx, b.staged)
+		n, err := a.Store.ApplyLifecycleStages(ctx, b.staged, announced)
 		if err != nil {
 			return Result{}, fmt.Errorf("applying lifecycle stages: %w", err)
 		}
