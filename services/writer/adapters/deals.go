@@ -213,7 +213,10 @@ func (s *Store) writeDeals(ctx context.Context, tx pgx.Tx, rs []recState[events.
 		out.dict.add(r.key.Tenant, "deal_status", &status)
 	}
 	written, err := rows.exec(ctx, tx, now)
-	return written, boards, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return written, boards, relabelDeals(ctx, tx, s.renamedDeals(rs, write, cur, written))
 }
 
 // add adds a deal's row with the given status, on its board.

@@ -137,10 +137,7 @@ func linkedJSON(tenant string, refs []events.OroRef, found map[refKey]target, la
 		}
 		seen[f.id] = true
 		label := labels[f.id]
-		if len(label) > 500 { // the validator's limit
-			label = label[:500]
-		}
-		out = append(out, linkedEntityJSON{ID: f.id.String(), Type: f.kind, Label: label})
+		out = append(out, linkedEntityJSON{ID: f.id.String(), Type: f.kind, Label: linkedLabel(label)})
 	}
 	if len(out) == 0 {
 		return nil
@@ -325,6 +322,13 @@ type interactionPlan struct {
 }
 
 func reconcileInteractions(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[events.Interaction], out *reconciled, now time.Time) error {
+	tenants := map[string]bool{}
+	for _, r := range rs {
+		tenants[r.key.Tenant] = true
+	}
+	if err := lockLabelsShared(ctx, tx, tenants); err != nil { // before the rows: a deal relabel waits for this write
+		return err
+	}
 	ip, err := s.loadInteractionPlan(ctx, tx, rs)
 	if err != nil {
 		return err
