@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -396,8 +397,26 @@ func norm(s string) string {
 	return strings.NewReplacer(" ", "", "_", "", "-", "").Replace(strings.ToLower(s))
 }
 
+// pipelineShowsOroStages: every status Oro's opportunities use is a stage of a Mercato pipeline under Oro's label
+// ("Closed Won" for won), and that pipeline lists Oro's statuses in Oro's order.
 func (w *world) pipelineShowsOroStages(t *testing.T) {
 	ctx := context.Background()
+	statuses, err := w.oroAll(ctx, "opportunitystatuses")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.SliceStable(statuses.Data, func(i, j int) bool {
+		pi, _ := strconv.ParseFloat(fmt.Sprint(statuses.Data[i].Attributes["priority"]), 64)
+		pj, _ := strconv.ParseFloat(fmt.Sprint(statuses.Data[j].Attributes["priority"]), 64)
+		return pi < pj
+	})
+	var order []string // Oro's labels, normalized, in Oro's order
+	label := map[string]string{}
+	for _, s := range statuses.Data {
+		n := norm(fmt.Sprint(s.Attributes["name"]))
+		label[s.ID] = n
+		order = append(order, n)
+	}
 	page, err := w.oroAll(ctx, "opportunities")
 	if err != nil {
 		t.Fatal(err)
@@ -405,32 +424,46 @@ func (w *world) pipelineShowsOroStages(t *testing.T) {
 	want := map[string]bool{}
 	for _, o := range page.Data {
 		for _, s := range refIDs(o, "status") {
-			want[norm(s)] = true
+			want[label[s]] = true
 		}
 	}
 	pipelines, err := w.m.all(ctx, "/api/customers/pipelines", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stages []string
+	var all []string
 	for _, p := range pipelines {
 		items, err := w.m.all(ctx, "/api/customers/pipeline-stages", url.Values{"pipelineId": {str(p["id"])}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		var stages []string
 		for _, s := range items {
 			stages = append(stages, norm(str(first(s, "label", "name"))))
+		}
+		all = append(all, stages...)
+		if !slices.Contains(stages, order[0]) {
+			continue
+		}
+		var got []string
+		for _, s := range stages {
+			if slices.Contains(order, s) {
+				got = append(got, s)
+			}
+		}
+		if !slices.Equal(got, order) {
+			t.Errorf("pipeline %s lists Oro's statuses as %v, Oro's order is %v", str(p["name"]), got, order)
 		}
 	}
 	var missing []string
 	for s := range want {
-		if !slices.Contains(stages, s) {
+		if !slices.Contains(all, s) {
 			missing = append(missing, s)
 		}
 	}
 	sort.Strings(missing)
 	if len(missing) > 0 {
-		t.Errorf("Oro's opportunity stages %v are not stages of any Mercato pipeline (stages: %v)", missing, stages)
+		t.Errorf("Oro's opportunity statuses %v are not stages of any Mercato pipeline (stages: %v)", missing, all)
 	}
 }
 

@@ -4,12 +4,14 @@
 import type { EntityManager } from '@mikro-orm/postgresql'
 import { findWithDecryption } from '@open-mercato/shared/lib/encryption/find'
 import { SyncExternalIdMapping } from '@open-mercato/core/modules/integrations/data/entities'
-import { integration } from '../integration'
 import { SYNC_ORIGIN } from '../lib/plan'
+import { externalUrl } from '../lib/links'
+import { oroUrl } from '../lib/settings'
 import { withExternalIds, type MappingRow } from '../lib/externalIds'
 
 type Rec = Record<string, unknown> & { id: string }
-type Context = { organizationId: string; tenantId: string; em: unknown }
+type Context = { organizationId: string; tenantId: string; em: unknown; container?: unknown }
+type Credentials = { resolve(id: string, scope: { organizationId: string; tenantId: string }): Promise<Record<string, unknown> | null> }
 
 // The entity types the writer records in sync_external_id_mappings.internal_entity_type.
 export const ENRICHED_ENTITIES = ['customers.person', 'customers.company', 'customers.deal'] as const
@@ -28,10 +30,26 @@ async function mappingsFor(targetEntity: string, ids: string[], ctx: Context): P
   return rows as unknown as MappingRow[]
 }
 
+// scopeOroUrl is the Oro URL of the request's scope: its saved credentials first (each tenant its own Oro), then
+// the environment's preset or the URL the process last read.
+async function scopeOroUrl(ctx: Context): Promise<string | undefined> {
+  try {
+    const c = ctx.container as { resolve<T>(name: string): T } | undefined
+    const creds = await c?.resolve<Credentials>('integrationCredentialsService')
+      .resolve(SYNC_ORIGIN, { organizationId: ctx.organizationId, tenantId: ctx.tenantId })
+    if (typeof creds?.oroUrl === 'string' && creds.oroUrl.trim()) return creds.oroUrl.trim()
+  } catch {
+    // no credentials service or unreadable credentials: fall back to the process's URL
+  }
+  return oroUrl()
+}
+
 function enricherFor(targetEntity: string) {
-  const link = (externalId: string) => integration.buildExternalUrl?.(externalId)
-  const enrichMany = async (records: Rec[], ctx: Context) =>
-    withExternalIds(records, await mappingsFor(targetEntity, records.map((r) => r.id), ctx), link)
+  const enrichMany = async (records: Rec[], ctx: Context) => {
+    const mappings = await mappingsFor(targetEntity, records.map((r) => r.id), ctx)
+    const base = mappings.length > 0 ? await scopeOroUrl(ctx) : undefined
+    return withExternalIds(records, mappings, (externalId) => externalUrl(base, externalId))
+  }
   return {
     id: `sync_orocrm.external-ids.${targetEntity}`,
     targetEntity,
