@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/coord"
 	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/oro"
 	poller "github.com/orosync/orosync/services/poller/service"
@@ -42,6 +44,7 @@ func printBudgetState(ctx context.Context, w io.Writer, natsURL, tenant string) 
 	if err != nil {
 		return err
 	}
+	defer printLeases(ctx, w, kv, tenant)
 	e, err := kv.Get(ctx, poller.BudgetStateKey(tenant))
 	if err != nil {
 		fmt.Fprintf(w, "\nOro connection %s: no budget state yet\n", tenant)
@@ -67,4 +70,19 @@ func printBudgetState(ctx context.Context, w io.Writer, natsURL, tenant string) 
 		fmt.Fprintf(w, "  state: %s\n", s.State.Reason)
 	}
 	return nil
+}
+
+// printLeases prints which instance of the connection's pollers and reconcilers is active (README, "Several
+// instances of every service").
+func printLeases(ctx context.Context, w io.Writer, kv jetstream.KeyValue, tenant string) {
+	for _, l := range []struct{ service, key string }{{"poller", coord.PollerLeaseKey(tenant)}, {"reconciler", coord.ReconcilerLeaseKey(tenant)}} {
+		switch h, ok, err := coord.ReadLease(ctx, kv, l.key); {
+		case err != nil:
+			fmt.Fprintf(w, "  active %s: unknown (%v)\n", l.service, err)
+		case !ok:
+			fmt.Fprintf(w, "  active %s: none\n", l.service)
+		default:
+			fmt.Fprintf(w, "  active %s: %s (lease renewed %s)\n", l.service, h.Holder, h.RenewedAt.Format(time.RFC3339))
+		}
+	}
 }

@@ -127,6 +127,7 @@ func startOrosync(tb testing.TB, args ...string) *child {
 	c := &child{cmd: exec.Command(os.Args[0]), output: &lockedBuffer{}, exited: make(chan struct{})}
 	c.cmd.Env = append(os.Environ(), childArgsEnv+"="+string(raw))
 	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // a test binary killed by its timeout takes its children along
 	if err := c.cmd.Start(); err != nil {
 		tb.Fatalf("starting orosync %v: %v", args, err)
 	}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +83,18 @@ func TestTwoInstancesOfEveryServiceShareTheWorkAndAStandbyTakesOverFromAKilledOn
 		e.waitForLine(takenOver, map[string]*child{other(activePoller): procs[other(activePoller)]})
 		e.waitForLine(takenOver, map[string]*child{other(activeReconciler): procs[other(activeReconciler)]})
 	})
+	t.Run("status names the active instances", func(t *testing.T) {
+		var out strings.Builder
+		if err := run(e.ctx, []string{"status", "--nats-url", e.nats.URL(contracts.UserAdmin), "--database-url", e.dbURL,
+			"--tenant", "acme", "--types", "contacts"}, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		for svc, name := range map[string]string{svcPoller: other(activePoller), svcReconciler: other(activeReconciler)} {
+			if want := fmt.Sprintf("active %s: %s-%d-", svc, mustHostname(t), procs[name].cmd.Process.Pid); !strings.Contains(out.String(), want) {
+				t.Errorf("status does not say %q:\n%s", want, out.String())
+			}
+		}
+	})
 	e.waitForPersons(contacts, procs)
 	e.assertMercatoEqualsOro()
 
@@ -102,4 +117,13 @@ func TestTwoInstancesOfEveryServiceShareTheWorkAndAStandbyTakesOverFromAKilledOn
 		}
 		c.stop(t)
 	}
+}
+
+func mustHostname(t *testing.T) string {
+	t.Helper()
+	h, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

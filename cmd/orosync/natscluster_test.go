@@ -98,6 +98,7 @@ func (c *natsCluster) start(name string, env []string) {
 	c.t.Helper()
 	cmd := exec.Command(natsServerBin, "-c", filepath.Join(c.dir, name+".conf"), "-l", filepath.Join(c.dir, name+".log"))
 	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // a test binary killed by its timeout takes the nodes along
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("starting %s: %v", name, err)
 	}

@@ -245,3 +245,25 @@ func (l *Lease) release(ctx context.Context, rev uint64) {
 		l.log().Warn("lease: releasing failed (a standby takes over when it expires)", "key", l.Key, "err", err)
 	}
 }
+
+// Holding is who holds a lease, as its key says (for `orosync status`).
+type Holding struct {
+	Holder    string
+	RenewedAt time.Time // the holder's clock
+}
+
+// ReadLease reads the lease at key; ok is false when no instance holds it.
+func ReadLease(ctx context.Context, kv jetstream.KeyValue, key string) (h Holding, ok bool, err error) {
+	e, err := kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return h, false, nil
+	}
+	if err != nil {
+		return h, false, err
+	}
+	var v leaseValue
+	if err := json.Unmarshal(e.Value(), &v); err != nil {
+		return h, false, fmt.Errorf("lease %s is not valid: %w", key, err)
+	}
+	return Holding(v), true, nil
+}
