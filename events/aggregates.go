@@ -137,6 +137,8 @@ type Interaction struct {
 	Entity         *OroRef  `json:"entity"`
 	Participants   []OroRef `json:"participants,omitempty"`
 	LinkedEntities []OroRef `json:"linkedEntities,omitempty"`
+	// Author is the Oro user who created the record when Oro keeps one apart from its owner (a task's createdBy).
+	Author *OroRef `json:"author,omitempty"`
 	Extras
 }
 

@@ -143,17 +143,41 @@ func syncFixtures(t *testing.T) *synced {
 	}
 	t.Cleanup(ap.Close)
 	ap.DefineCustomFields(m.CustomFieldDefs())
-	for range 2 {
-		if _, err := ap.Apply(ctx, changes); err != nil {
-			t.Fatal(err)
-		}
-	}
 	db, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
+	mercatoUsers(ctx, t, db, changes)
+	for range 2 {
+		if _, err := ap.Apply(ctx, changes); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return &synced{ctx: ctx, db: db, changes: changes}
+}
+
+// mercatoUsers gives every other Oro user with an email a Mercato user of the scope with that email (as Mercato's
+// user create writes it, email_hash aside: the writer finds a user by its email too), so owners, authors and
+// participants both match and stay unmatched.
+func mercatoUsers(ctx context.Context, t *testing.T, db *pgxpool.Pool, changes []events.Change) {
+	t.Helper()
+	n := 0
+	for _, c := range changes {
+		if c.User == nil || c.User.Email == nil || c.Source.Type != "users" {
+			continue
+		}
+		if n++; n%2 == 0 {
+			continue
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO users (tenant_id, organization_id, email, name, created_at) VALUES ($1, $2, $3, $4, now())
+ON CONFLICT DO NOTHING`, scope.TenantID, scope.OrganizationID, *c.User.Email, c.User.DisplayName); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n < 2 {
+		t.Fatalf("%d Oro users with an email", n)
+	}
 }
 
 // violations runs a query returning one text per row breaking a rule.

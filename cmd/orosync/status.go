@@ -27,7 +27,7 @@ type typeStatus struct {
 	Seen             int    // distinct records in ORO_RAW
 	Versions         uint64 // messages in ORO_RAW (versions and tombstones)
 	Applied, Deleted int    // live and soft-deleted records in Mercato
-	// UnmatchedOwners are the records whose Oro owner no Mercato user of the tenant matches (kept in oro_owner).
+	// UnmatchedOwners are the records whose Oro owner (or author, or user target) no Mercato user of the tenant matches.
 	UnmatchedOwners int
 	Cursor          string
 	Lag             uint64 // messages waiting in the transformer and writer
@@ -42,7 +42,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newCommand("status", `orosync status [flags]
 
 Per tenant and Oro type: the poller's strategy and progress, records seen and versions in ORO_RAW, records
-applied and deleted in Mercato, records whose Oro owner matches no Mercato user, cursor, lag and dead letters; then the Oro budget and the reconciler's state.
+applied and deleted in Mercato, records whose Oro owner (author, user target) matches no Mercato user, cursor, lag and dead letters; then the Oro budget and the reconciler's state.
 Without --nats-url it reads the embedded server's streams from --data-dir.`, stdout, stderr)
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -197,7 +197,7 @@ func printLastDeadLetters(w io.Writer, rows []typeStatus) {
 	}
 }
 
-// unmatchedOwners counts the records of an Oro type whose owner no Mercato user matches: the writer parks their
+// unmatchedOwners counts the records of an Oro type whose owner (author, user target) no Mercato user matches: the writer parks their
 // reference to the Oro user (or business unit) until one does.
 func unmatchedOwners(ctx context.Context, db *sql.DB, tid, oid uuid.UUID, typ string) (int, error) {
 	var n int

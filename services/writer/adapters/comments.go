@@ -30,7 +30,7 @@ func (s *Store) ApplyComments(ctx context.Context, changes []events.Change) (app
 func commentKind() recordKind[events.Comment] {
 	return recordKind[events.Comment]{aggregate: events.AggregateComment,
 		payload:   func(c events.Change) *events.Comment { return c.Comment },
-		reconcile: reconcileComments}
+		reconcile: reconcileComments, owners: commentOwners()}
 }
 
 func commentRowID(note uuid.UUID, ref events.OroRef) uuid.UUID {

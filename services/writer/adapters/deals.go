@@ -32,7 +32,7 @@ func (s *Store) ApplyDeals(ctx context.Context, changes []events.Change) (app.Re
 func dealKind() recordKind[events.Deal] {
 	return recordKind[events.Deal]{aggregate: events.AggregateDeal,
 		payload:   func(c events.Change) *events.Deal { return c.Deal },
-		reconcile: reconcileDeals}
+		reconcile: reconcileDeals, owners: dealOwners()}
 }
 
 const loadDealRowsSQL = `

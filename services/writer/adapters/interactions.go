@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -21,8 +22,8 @@ import (
 // the primary one once it arrives); a target that is a deal sets deal_id, and stands for the deal's first company
 // or person when no person or company target is written; a target that is an Oro case stands for the person or
 // company the case is on (refs.go). The company and deal targets written are its
-// linked_entities ({id, type, label}, Mercato's validator shape); participants are Mercato users, which Oro targets
-// are not (NULL). source is what Mercato's own activity and todo APIs write (adapter:activity, tasks adapter:todo),
+// linked_entities ({id, type, label}, Mercato's validator shape); participants ({userId, name, email}) are the
+// Mercato users its Oro user targets match (owner and author: record_owners.go). source is what Mercato's own activity and todo APIs write (adapter:activity, tasks adapter:todo),
 // so the person, company and deal pages list them with the unified-interactions toggle off (Mercato's default)
 // as well as on. Until some target resolves the interaction waits (no row). An update moving the status to
 // done or canceled is also announced as customers.interaction.completed / canceled.
@@ -37,7 +38,7 @@ func (s *Store) ApplyInteractions(ctx context.Context, changes []events.Change) 
 func interactionKind() recordKind[events.Interaction] {
 	return recordKind[events.Interaction]{aggregate: events.AggregateInteraction,
 		payload:   func(c events.Change) *events.Interaction { return c.Interaction },
-		reconcile: reconcileInteractions}
+		reconcile: reconcileInteractions, owners: interactionOwners()}
 }
 
 const loadInteractionRowsSQL = `
@@ -317,7 +318,8 @@ type interactionPlan struct {
 	rs  []recState[events.Interaction]
 	cur map[uuid.UUID]rowState
 	resolvedTargets
-	labels       map[uuid.UUID]string // of company and deal targets
+	labels       map[uuid.UUID]string    // of company and deal targets
+	users        map[ownerKey]ownerMatch // Oro users among the targets, matched to Mercato users
 	full, relink interactionRows
 }
 
@@ -435,8 +437,73 @@ func (s *Store) loadInteractionPlan(ctx context.Context, tx pgx.Tx, rs []recStat
 	if err != nil {
 		return nil, err
 	}
-	ip.labels, err = s.targetLabels(ctx, tx, ip.found)
+	if ip.labels, err = s.targetLabels(ctx, tx, ip.found); err != nil {
+		return nil, err
+	}
+	var users []ownerKey
+	for _, r := range rs {
+		if !r.st.Missing {
+			for _, ref := range userTargets(interactionTargets(r.st.Value)) {
+				users = append(users, ownerKey{r.key.Tenant, ref})
+			}
+		}
+	}
+	ip.users, err = s.matchOwners(ctx, tx, users)
 	return ip, err
+}
+
+// userTargets are the Oro users among an activity's targets (Oro adds a call's owner there).
+func userTargets(refs []events.OroRef) []events.OroRef {
+	var out []events.OroRef
+	for _, r := range refs {
+		if r.Type == "users" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// participantJSON is one participants item as Mercato's validator takes it (interactionParticipantSchema).
+type participantJSON struct {
+	UserID string `json:"userId"`
+	Name   string `json:"name,omitempty"`
+	Email  string `json:"email,omitempty"`
+}
+
+// participants are the Mercato users the activity's Oro user targets match, once each (nil: none, as Mercato
+// stores no list); an unmatched one is parked on the record (out.waiting), so it joins once a user matches.
+func (ip *interactionPlan) participants(i int, r recState[events.Interaction], targets []events.OroRef, out *reconciled) *string {
+	var list []participantJSON
+	seen := map[uuid.UUID]bool{}
+	for _, ref := range userTargets(targets) {
+		m := ip.users[ownerKey{r.key.Tenant, ref}]
+		if m.user == nil {
+			out.waiting[i] = append(out.waiting[i], ref)
+			continue
+		}
+		if seen[*m.user] {
+			continue
+		}
+		seen[*m.user] = true
+		list = append(list, participantJSON{UserID: m.user.String(), Name: truncate(m.name, 200), Email: truncate(m.email, 320)})
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(list)
+	js := string(b)
+	return &js
+}
+
+// truncate cuts s to at most n bytes (the validator's limits), at a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // entityOf picks interaction i's entity and deal among its targets, noting what it waits for; nil entity: none yet.
@@ -484,7 +551,7 @@ func (ip *interactionPlan) add(s *Store, i int, r recState[events.Interaction], 
 	rows.scheduled, rows.occurred = append(rows.scheduled, parseDate(in.ScheduledAt)), append(rows.occurred, parseDate(in.OccurredAt))
 	rows.priority, rows.duration = append(rows.priority, int32Ptr(in.Priority)), append(rows.duration, int32Ptr(in.DurationMinutes))
 	rows.deal, rows.entity = append(rows.deal, deal), append(rows.entity, entity)
-	rows.participants = append(rows.participants, nil)
+	rows.participants = append(rows.participants, ip.participants(i, r, targets, out))
 	rows.linked = append(rows.linked, linkedJSON(r.key.Tenant, targets, ip.found, ip.labels))
 	rows.deleted = append(rows.deleted, r.st.Deleted)
 	rows.idx = append(rows.idx, i)
@@ -535,7 +602,8 @@ func (ip *interactionPlan) emit(rows *interactionRows, j int, r recState[events.
 		Status: rows.status[j], Source: interactionSource(rows.typ[j]), SyncOrigin: events.SyncOrigin}
 	salt := ""
 	if evt == "updated" {
-		salt = rowkit.Digest([]any{r.st.Value, rows.entity[j], rows.deal[j], rows.linked[j] != nil, orEmptyString(rows.linked[j])})
+		salt = rowkit.Digest([]any{r.st.Value, rows.entity[j], rows.deal[j], rows.linked[j] != nil, orEmptyString(rows.linked[j]),
+			orEmptyString(rows.participants[j])})
 	}
 	row, err := rowkit.EventRow(r.key.Tenant, interactionEvent+evt, payload, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
 	if err != nil {

@@ -34,10 +34,12 @@ type ownerKey struct {
 	ref    events.OroRef
 }
 
-// ownerMatch is an owner's Mercato user (nil: unmatched) and what oroOwnerField keeps of it.
+// ownerMatch is an owner's Mercato user (nil: unmatched) and what oroOwnerField keeps of it; name and email are
+// its directory entry's.
 type ownerMatch struct {
-	user  *uuid.UUID
-	label string
+	user        *uuid.UUID
+	label       string
+	name, email string
 }
 
 const directorySQL = `
@@ -135,13 +137,14 @@ func (s *Store) directoryEmails(ctx context.Context, tx pgx.Tx, owners []ownerKe
 		if err := rowkit.OpenJSON(s.ciphers[o.tenant], snapshot, &u); err != nil {
 			return nil, fmt.Errorf("writer: directory entry %s/%s: %w", o.ref.Type, o.ref.ID, err)
 		}
-		label := u.DisplayName
+		label, email := u.DisplayName, ""
 		if u.Email != nil && strings.TrimSpace(*u.Email) != "" {
+			email = strings.TrimSpace(*u.Email)
 			label = strings.TrimSpace(label + " <" + *u.Email + ">")
 			emails[o.tenant] = append(emails[o.tenant], ownerEmail{i: int32(i - 1), email: *u.Email})
 		}
 		if label != "" {
-			out[o] = ownerMatch{label: label}
+			out[o] = ownerMatch{label: label, name: u.DisplayName, email: email}
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -58,6 +58,8 @@ type recordKind[T any] struct {
 	aggregate string
 	payload   func(events.Change) *T
 	reconcile func(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[T], out *reconciled, now time.Time) error
+	// owners are the Mercato user columns of its rows (nil: none).
+	owners *recordOwners[T]
 }
 
 func sortedTenants(keys []domain.Key) []string {
@@ -127,6 +129,9 @@ func reconcileRecords[T any](ctx context.Context, s *Store, tx pgx.Tx, kind reco
 	now := s.now().UTC()
 	out := newReconciled()
 	if err := kind.reconcile(ctx, s, tx, rs, out, now); err != nil {
+		return app.Result{}, err
+	}
+	if err := reconcileRecordOwners(ctx, s, tx, kind, rs, out, now); err != nil {
 		return app.Result{}, err
 	}
 	if err := reconcileCustomFields(ctx, s, tx, kind.aggregate, rs, out, now); err != nil {

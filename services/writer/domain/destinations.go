@@ -47,6 +47,16 @@ func Destinations() map[string]map[string][]Destination {
 		return []Destination{{Kind: DestCustomField, Table: "custom_field_values", Note: entity}}
 	}
 	owner := []Destination{kept("the Oro owner; Mercato's owner_user_id names a Mercato user")}
+	// A Mercato user column set to the user with the Oro user's email; unmatched, kept in a custom field (when
+	// the entity has custom fields) and parked until a user matches.
+	user := func(table, column, note, field, entity string) []Destination {
+		d := []Destination{{Kind: DestColumn, Table: table, Column: column, Note: note}}
+		if field == "" {
+			return append(d, kept("an unmatched Oro user waits for a Mercato user with its email (Mercato's comments have no custom fields)"))
+		}
+		return append(d, Destination{Kind: DestCustomField, Table: "custom_field_values", Column: field, Note: entity + ", when no Mercato user has it"})
+	}
+	interactions := events.CustomFieldEntity(events.AggregateInteraction)
 	// People's and companies' owner is the Mercato user with its email, else the custom field oro_owner.
 	profileOwner := func(entity string) []Destination {
 		return []Destination{{Kind: DestColumn, Table: ent, Column: "owner_user_id", Note: "the Mercato user with the Oro owner's email"},
@@ -91,7 +101,9 @@ func Destinations() map[string]map[string][]Destination {
 			"pipeline":  {rows("customer_pipeline_stages", "one per Oro status, in Oro's order"), col("customer_deals", "pipeline_id")},
 			"people":    {rows("customer_deal_people", "one per Oro contact")},
 			"companies": {rows("customer_deal_companies", "one per Oro account or b2b customer")},
-			"owner":     owner, "related": related, "customFields": customs(events.CustomFieldEntity(events.AggregateDeal)),
+			"owner": user("customer_deals", "owner_user_id", "the Mercato user with the Oro owner's email", "oro_owner",
+				events.CustomFieldEntity(events.AggregateDeal)),
+			"related": related, "customFields": customs(events.CustomFieldEntity(events.AggregateDeal)),
 		},
 		events.AggregateInteraction: {
 			"interactionType": {dict("customer_interactions", "interaction_type", "activity_type"), col("customer_interactions", "source")},
@@ -102,14 +114,18 @@ func Destinations() map[string]map[string][]Destination {
 			"durationMinutes": {col("customer_interactions", "duration_minutes")},
 			"direction":       {{Kind: DestCustomField, Table: "custom_field_values", Column: "oro_direction", Note: events.CustomFieldEntity(events.AggregateInteraction)}},
 			"entity":          {col("customer_interactions", "entity_id"), col("customer_interactions", "deal_id")},
-			"participants":    {kept("participants are Mercato users; no Oro target is one (participants stays NULL)")},
-			"linkedEntities":  {col("customer_interactions", "linked_entities")},
-			"owner":           owner, "related": related, "customFields": customs(events.CustomFieldEntity(events.AggregateInteraction)),
+			"participants": {{Kind: DestColumn, Table: "customer_interactions", Column: "participants",
+				Note: "{userId, name, email} of the Mercato users with the emails of the Oro user targets"}},
+			"linkedEntities": {col("customer_interactions", "linked_entities")},
+			"owner": append(user("customer_interactions", "owner_user_id", "a task's: its assignee", "oro_owner", interactions),
+				Destination{Kind: DestColumn, Table: "customer_interactions", Column: "author_user_id", Note: "a call's or case's: who logged it"}),
+			"author":  user("customer_interactions", "author_user_id", "a task's creator", "oro_created_by", interactions),
+			"related": related, "customFields": customs(interactions),
 		},
 		events.AggregateComment: {
 			"body":    {col("customer_comments", "body")},
 			"targets": {rows("customer_comments", "one comment per target person, company or deal (entity_id, deal_id)")},
-			"author":  {kept("the Oro user; Mercato's author_user_id names a Mercato user")},
+			"author":  user("customer_comments", "author_user_id", "every comment row of the note", "", ""),
 			"owner":   owner, "related": related,
 			"customFields": {kept("Mercato's comments have no custom fields")},
 		},
