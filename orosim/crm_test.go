@@ -137,6 +137,16 @@ func TestSeededCRMDataHasRealisticShape(t *testing.T) {
 			t.Errorf("task %s not in activityTasks of %v", id, tg)
 		}
 	}
+	// A call's owner is one of its targets, as Oro adds it (OroCRMCallBundle get_call.yml).
+	for _, id := range h.listIDs("/api/calls?page[size]=-1") {
+		r := rels("calls", id)
+		owner := r["owner"].(doc)["data"].(doc)
+		if !slices.ContainsFunc(r["activityTargets"].(doc)["data"].([]any), func(x any) bool {
+			return x.(doc)["type"] == "users" && x.(doc)["id"] == owner["id"]
+		}) {
+			t.Errorf("call %s: owner %v not among its targets", id, owner)
+		}
+	}
 	// Every opportunity has an account; a customer belongs to that account.
 	for _, id := range h.listIDs("/api/opportunities?page[size]=-1") {
 		r := rels("opportunities", id)

@@ -497,6 +497,10 @@ func (g *seeder) activities(typ string) {
 				t.Rels[inverse] = append(t.Rels[inverse], ref{Type: typ, ID: r.idString()})
 			}
 		}
+		if typ == "calls" && !slices.Contains(r.Rels["activityTargets"], r.Rels["owner"][0]) {
+			// Oro adds a call's owner to its activity targets (OroCRMCallBundle get_call.yml).
+			r.Rels["activityTargets"] = append(r.Rels["activityTargets"], r.Rels["owner"][0])
+		}
 		g.out[typ] = append(g.out[typ], r)
 	}
 }
