@@ -144,11 +144,56 @@ func reconcileDeals(ctx context.Context, s *Store, tx pgx.Tx, rs []recState[even
 	if err != nil {
 		return err
 	}
-	for _, r := range rs {
-		if !r.st.Missing {
-			if err := emitDeal(r, cur[r.id], written[r.id], changedLinks[r.id], out); err != nil {
-				return err
+	return s.emitDeals(ctx, tx, rs, cur, written, changedLinks, out)
+}
+
+// dealEvents are a deal's events: what its write caused (a change of links alone is an update) with the event's
+// salt, and won or lost ("": none).
+type dealEvents struct {
+	evt, salt, closure string
+}
+
+func dealEventsOf(r recState[events.Deal], before rowState, written bool, linksDigest string) dealEvents {
+	evt := domain.RowEvent(before.RowState, r.st.Deleted, written)
+	salt := ""
+	if evt == "" && !r.st.Deleted && linksDigest != "" {
+		evt, salt = "updated", "links/"+linksDigest
+	}
+	if evt == "updated" && salt == "" {
+		salt = rowkit.Digest(r.st.Value)
+	}
+	return dealEvents{evt: evt, salt: salt, closure: domain.ClosureEvent(before.RowState, r.st.Value, evt)}
+}
+
+// emitDeals adds the deals' events. A won or lost event carries the deal's owner as its row holds it after the
+// write (deals.ts update: ownerUserId = record.ownerUserId), the Mercato user its Oro owner matches.
+func (s *Store) emitDeals(ctx context.Context, tx pgx.Tx, rs []recState[events.Deal], cur map[uuid.UUID]rowState,
+	written map[uuid.UUID]bool, changedLinks map[uuid.UUID]string, out *reconciled) error {
+	evs := make([]dealEvents, len(rs))
+	var owners []ownerKey
+	for i, r := range rs {
+		if r.st.Missing {
+			continue
+		}
+		evs[i] = dealEventsOf(r, cur[r.id], written[r.id], changedLinks[r.id])
+		if evs[i].closure != "" && r.st.Value.Owner != nil {
+			owners = append(owners, ownerKey{r.key.Tenant, *r.st.Value.Owner})
+		}
+	}
+	matches, err := s.matchOwners(ctx, tx, owners)
+	if err != nil {
+		return err
+	}
+	for i, r := range rs {
+		var owner *string
+		if o := r.st.Value.Owner; o != nil && evs[i].closure != "" {
+			if u := matches[ownerKey{r.key.Tenant, *o}].user; u != nil {
+				id := u.String()
+				owner = &id
 			}
+		}
+		if err := emitDeal(r, evs[i], owner, out); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -249,32 +294,23 @@ func (rows *dealRows) add(r recState[events.Deal], st rowState, k rowkit.Columns
 	rows.pipeline, rows.stage, rows.closure = append(rows.pipeline, pipeline), append(rows.stage, stageID), append(rows.closure, domain.ClosureOutcome(status))
 }
 
-// emitDeal adds a deal's events: what its write caused (a change of links alone is an update), and won or lost.
-func emitDeal(r recState[events.Deal], before rowState, written bool, linksDigest string, out *reconciled) error {
-	evt := domain.RowEvent(before.RowState, r.st.Deleted, written)
-	salt := ""
-	if evt == "" && !r.st.Deleted && linksDigest != "" {
-		evt, salt = "updated", "links/"+linksDigest
-	}
-	if evt == "" {
+// emitDeal adds a deal's events; owner is the Mercato user id of its owner (nil: none).
+func emitDeal(r recState[events.Deal], ev dealEvents, owner *string, out *reconciled) error {
+	if ev.evt == "" {
 		return nil
 	}
-	if evt == "updated" && salt == "" {
-		salt = rowkit.Digest(r.st.Value)
-	}
-	row, err := rowkit.EventRow(r.key.Tenant, dealEvent+evt, events.RecordEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
-		TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, salt)
+	row, err := rowkit.EventRow(r.key.Tenant, dealEvent+ev.evt, events.RecordEvent{ID: r.id.String(), OrganizationID: r.sc.OrganizationID.String(),
+		TenantID: r.sc.TenantID.String(), SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, ev.salt)
 	if err != nil {
 		return err
 	}
 	out.outbox = append(out.outbox, row)
-	closure := domain.ClosureEvent(before.RowState, r.st.Value, evt)
-	if closure == "" {
+	if ev.closure == "" {
 		return nil
 	}
 	d := r.st.Value
-	row, err = rowkit.EventRow(r.key.Tenant, dealEvent+closure, events.DealClosureEvent{ID: r.id.String(), TenantID: r.sc.TenantID.String(),
-		OrganizationID: r.sc.OrganizationID.String(), Title: d.Title, ValueAmount: d.ValueAmount, ValueCurrency: d.ValueCurrency,
+	row, err = rowkit.EventRow(r.key.Tenant, dealEvent+ev.closure, events.DealClosureEvent{ID: r.id.String(), TenantID: r.sc.TenantID.String(),
+		OrganizationID: r.sc.OrganizationID.String(), OwnerUserID: owner, Title: d.Title, ValueAmount: d.ValueAmount, ValueCurrency: d.ValueCurrency,
 		SyncOrigin: events.SyncOrigin}, r.id.String(), r.st.Version, r.st.MappingVersion, "")
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/orosync/orosync/events"
+	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 )
 
 // emitted lists the events written to the outbox after id since: "name{field,field,...}" sorted, and the last id.
@@ -61,14 +62,16 @@ func TestMercatoEventsAreTheOnesMercatosCommandsEmitForTheSameChange(t *testing.
 	canceled := interactionChange("calls", "4", 10, "Pitch", ref("contacts", "1"))
 	canceledLater := interactionChange("calls", "4", 20, "Pitch", ref("contacts", "1"))
 	canceledLater.Interaction.Status = "canceled"
-	won := dealChange("9", 20, "Deal", nil, nil)
+	won := owned(dealChange("9", 20, "Deal", nil, nil), "1", "")
 	won.Deal.Status = "win"
-	e := newEnv(t, scope)
+	e := newEnv(t, pepperedScope)
+	ada := e.mercatoUser(scope.TenantID, "ada@example.com", rowkit.HashForLookup("pepper", "ada@example.com"), false)
+	e.apply(nil, directoryUser("1", 10, "Ada Admin", "ada@example.com"))
 	_, since := e.emitted(0)
 	for _, step := range []eventStep{
 		{"a contact is created (people create)", []events.Change{contact{id: "1", first: "Ann", last: "Lee", email: "ann@example.com", sec: 1}.change()},
 			[]string{"customers.person.created" + entity}},
-		{"an opportunity is created (deals create)", []events.Change{dealChange("9", 10, "Deal", nil, nil)},
+		{"an opportunity is created (deals create)", []events.Change{owned(dealChange("9", 10, "Deal", nil, nil), "1", "")},
 			[]string{"customers.deal.created" + record}},
 		{"an opportunity is won (deals update: updated, then won)", []events.Change{won},
 			[]string{"customers.deal.updated" + record, "customers.deal.won" + closure}},
@@ -95,6 +98,11 @@ func TestMercatoEventsAreTheOnesMercatosCommandsEmitForTheSameChange(t *testing.
 	} {
 		since = e.assertEmits(since, step)
 	}
+	t.Run("a won deal's payload carries its owner", func(t *testing.T) {
+		if evs := e.events("customers.deal.won"); len(evs) != 1 || evs[0]["ownerUserId"] != ada.String() {
+			t.Errorf("customers.deal.won %v, want ownerUserId %s (the deal's Mercato owner)", evs, ada)
+		}
+	})
 	t.Run("interaction payloads carry the row's source and completion time", func(t *testing.T) {
 		var callSource string
 		if err := e.db.QueryRow(e.ctx, `SELECT source FROM customer_interactions WHERE interaction_type = 'call'`).Scan(&callSource); err != nil {
