@@ -47,7 +47,7 @@ VALUES ($1, $2, $3, now(), now(), nullif($4, '')::timestamptz, $5)`, scope.Organ
 const dependentEvents = `SELECT count(*) FROM orosync_outbox WHERE event_type LIKE 'customers.comment.%'
   OR event_type LIKE 'customers.interaction.%' OR event_type LIKE '%customer_%profile.updated'`
 
-func TestADeletedRecordTakesWhatMercatosDeleteRemovesAndItsResurrectionBringsItBack(t *testing.T) {
+func TestADeletedRecord(t *testing.T) {
 	for _, typ := range []string{"contacts", "accounts"} {
 		t.Run(typ, func(t *testing.T) {
 			e := newEnv(t, scope)
@@ -70,29 +70,32 @@ func TestADeletedRecordTakesWhatMercatosDeleteRemovesAndItsResurrectionBringsItB
 				t.Fatalf("before the delete %v, want %v", got, live)
 			}
 
-			announced := e.count(dependentEvents)
-			tomb := tombstone(version(2))
-			tomb.Company = nil
-			e.apply(nil, tomb)
-			gone := map[string]bool{}
-			for k := range live {
-				gone[k] = false
-			}
-			if got := e.held(id); !maps.Equal(got, gone) {
-				t.Errorf("after the delete %v, want everything deleted", got)
-			}
-			if n := e.count(`SELECT count(*) FROM customer_comments WHERE entity_id = $1 AND deleted_at = '2020-01-01T00:00:00Z'`, id); n != 1 {
-				t.Errorf("the comment deleted before lost its deletion time")
-			}
-			if n := e.count(dependentEvents); n != announced {
-				t.Errorf("%d comment, interaction and custom field events after the delete, want the %d before (Mercato's delete announces none)",
-					n, announced)
-			}
-
-			e.apply(nil, version(3))
-			if got := e.held(id); !maps.Equal(got, live) {
-				t.Errorf("after the resurrection %v, want %v", got, live)
-			}
+			t.Run("takes what Mercato's delete removes, announcing none of it", func(t *testing.T) {
+				announced := e.count(dependentEvents)
+				tomb := tombstone(version(2))
+				tomb.Company = nil
+				e.apply(nil, tomb)
+				gone := map[string]bool{}
+				for k := range live {
+					gone[k] = false
+				}
+				if got := e.held(id); !maps.Equal(got, gone) {
+					t.Errorf("after the delete %v, want everything deleted", got)
+				}
+				if n := e.count(`SELECT count(*) FROM customer_comments WHERE entity_id = $1 AND deleted_at = '2020-01-01T00:00:00Z'`, id); n != 1 {
+					t.Errorf("the comment deleted before lost its deletion time")
+				}
+				if n := e.count(dependentEvents); n != announced {
+					t.Errorf("%d comment, interaction and custom field events after the delete, want the %d before (Mercato's delete announces none)",
+						n, announced)
+				}
+			})
+			t.Run("its resurrection brings it back", func(t *testing.T) {
+				e.apply(nil, version(3))
+				if got := e.held(id); !maps.Equal(got, live) {
+					t.Errorf("after the resurrection %v, want %v", got, live)
+				}
+			})
 		})
 	}
 }
