@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
@@ -51,18 +52,11 @@ func Run(ctx context.Context, cfg Config) error {
 		log = slog.Default()
 	}
 	log = log.With("service", "writer")
-	pool, err := adapters.NewPool(ctx, cfg.DatabaseURL, cfg.ReplicationRole)
+	pool, err := openPool(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if cfg.ReplicationRole {
-		if err := pool.Ping(ctx); err != nil {
-			return fmt.Errorf("writer: applying as a replication session needs a role allowed to set session_replication_role "+
-				"(a superuser, or on PostgreSQL 15+: GRANT SET ON PARAMETER session_replication_role TO <role>): %w", err)
-		}
-		log.Info("writer applies as a replication session: no triggers or foreign-key checks on its rows")
-	}
 	nc, err := natsconn.Connect(cfg.NatsURL, "orosync-writer", log, cfg.NatsOptions...)
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)
@@ -89,18 +83,9 @@ func Run(ctx context.Context, cfg Config) error {
 	store.MatchEmails = !cfg.NoEmailMatch
 	store.CustomFieldDefs = cfg.CustomFieldDefs
 	store.Log = log
-	fwd := relay.New(pool, js, log)
-	// The relay publishes the batches this process just wrote from memory; a few cover a relay behind by a batch
-	// or two, older ones are read from the table.
-	store.Recent = relay.NewCache(4)
-	fwd.Recent = store.Recent
-	fwd.Relayed = cfg.Metrics.relay
-	fwd.DeadLettered = cfg.Metrics.deadLetter
-	if fwd.Limit, err = natsconn.Limit(ctx, nc.Conn, js, events.StreamMercatoEvents); err != nil {
-		return fmt.Errorf("writer: %w", err)
-	}
-	if fwd.DeadLetterLimit, err = natsconn.Limit(ctx, nc.Conn, js, events.StreamDeadLetter); err != nil {
-		return fmt.Errorf("writer: %w", err)
+	fwd, err := newRelay(ctx, pool, nc.Conn, js, store, cfg, log)
+	if err != nil {
+		return err
 	}
 	consumer := &ports.Consumer{
 		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store, Rules: cfg.Rules}, Log: log, BatchSize: cfg.BatchSize,
@@ -127,4 +112,40 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("writer: %w", closed) // exit non-zero: a supervisor restarts the writer
 	}
 	return err
+}
+
+// openPool opens the writer's PostgreSQL pool; applying as a replication session is checked up front.
+func openPool(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
+	pool, err := adapters.NewPool(ctx, cfg.DatabaseURL, cfg.ReplicationRole)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ReplicationRole {
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("writer: applying as a replication session needs a role allowed to set session_replication_role "+
+				"(a superuser, or on PostgreSQL 15+: GRANT SET ON PARAMETER session_replication_role TO <role>): %w", err)
+		}
+		log.Info("writer applies as a replication session: no triggers or foreign-key checks on its rows")
+	}
+	return pool, nil
+}
+
+// newRelay makes the outbox relay, sized to the streams' message limits. It publishes the batches this process
+// just wrote from memory; a few cover a relay behind by a batch or two, older ones are read from the table.
+func newRelay(ctx context.Context, pool *pgxpool.Pool, nc *nats.Conn, js jetstream.JetStream, store *adapters.Store, cfg Config,
+	log *slog.Logger) (*relay.Forwarder, error) {
+	fwd := relay.New(pool, js, log)
+	store.Recent = relay.NewCache(4)
+	fwd.Recent = store.Recent
+	fwd.Relayed = cfg.Metrics.relay
+	fwd.DeadLettered = cfg.Metrics.deadLetter
+	var err error
+	if fwd.Limit, err = natsconn.Limit(ctx, nc, js, events.StreamMercatoEvents); err != nil {
+		return nil, fmt.Errorf("writer: %w", err)
+	}
+	if fwd.DeadLetterLimit, err = natsconn.Limit(ctx, nc, js, events.StreamDeadLetter); err != nil {
+		return nil, fmt.Errorf("writer: %w", err)
+	}
+	return fwd, nil
 }
