@@ -312,14 +312,18 @@ func TestClusterRunsEachServiceAsItsOwnNATSUserWithLeastPrivilege(t *testing.T) 
 func (e *clusterEnv) assertMercatoEqualsOro() {
 	e.t.Helper()
 	oroSums := e.oroChecksums()
+	// Counted by grouping once, not per row: a correlated count per record takes minutes at 100,000.
 	rows, err := e.db.Query(e.ctx, `
+WITH m AS (SELECT external_id, count(*) AS n FROM sync_external_id_mappings
+           WHERE internal_entity_type = 'customers.person' AND starts_with(external_id, 'contacts:') GROUP BY external_id),
+     pp AS (SELECT entity_id, count(*) AS n FROM customer_people GROUP BY entity_id)
 SELECT r.source_id, r.source_updated_at, coalesce(p.first_name, ''), coalesce(p.last_name, ''), coalesce(en.primary_email, ''),
-       (SELECT count(*) FROM sync_external_id_mappings m WHERE m.internal_entity_type = 'customers.person'
-          AND m.external_id = 'contacts:' || r.source_id),
-       (SELECT count(*) FROM customer_people pp WHERE pp.entity_id = r.internal_entity_id)
+       coalesce(m.n, 0), coalesce(pp.n, 0)
 FROM orosync_records r
 JOIN customer_entities en ON en.id = r.internal_entity_id
 LEFT JOIN customer_people p ON p.entity_id = r.internal_entity_id
+LEFT JOIN m ON m.external_id = 'contacts:' || r.source_id
+LEFT JOIN pp ON pp.entity_id = r.internal_entity_id
 WHERE r.source_type = 'contacts' AND r.deleted_at IS NULL`)
 	if err != nil {
 		e.t.Fatal(err)
