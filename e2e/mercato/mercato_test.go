@@ -406,14 +406,14 @@ func (w *world) pipelineShowsOroStages(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.SliceStable(statuses.Data, func(i, j int) bool {
-		pi, _ := strconv.ParseFloat(fmt.Sprint(statuses.Data[i].Attributes["priority"]), 64)
-		pj, _ := strconv.ParseFloat(fmt.Sprint(statuses.Data[j].Attributes["priority"]), 64)
+		pi, _ := strconv.ParseFloat(string(statuses.Data[i].Attributes["priority"]), 64)
+		pj, _ := strconv.ParseFloat(string(statuses.Data[j].Attributes["priority"]), 64)
 		return pi < pj
 	})
 	var order []string // Oro's labels, normalized, in Oro's order
 	label := map[string]string{}
 	for _, s := range statuses.Data {
-		n := norm(fmt.Sprint(s.Attributes["name"]))
+		n := norm(attr(s, "name"))
 		label[s.ID] = n
 		order = append(order, n)
 	}
