@@ -26,46 +26,61 @@ type maxDeliveries struct {
 	Deliveries uint64    `json:"deliveries"`
 }
 
-// WatchMaxDeliveries dead-letters, as stage, every message of stream that consumer gives up on after its
+// MaxDeliveryWatch dead-letters, as its stage, every message of a stream that a consumer gives up on after its
 // max_deliver deliveries: JetStream announces it (the max-deliveries advisory) and skips the message, which would
 // otherwise be gone without a trace (a process that crashed on it each time, acknowledgements that never came).
 // The dead letter holds the message as stored; its id comes from the advisory, so every instance watching the
-// consumer publishes the same one and the dead-letter stream keeps one. It runs until ctx is done.
-func WatchMaxDeliveries(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream, consumer, stage string, log *slog.Logger) error {
+// consumer publishes the same one and the dead-letter stream keeps one.
+type MaxDeliveryWatch struct {
+	js                      jetstream.JetStream
+	st                      jetstream.Stream
+	sub                     *nats.Subscription
+	advisories              chan *nats.Msg
+	stream, consumer, stage string
+	limit                   int
+	log                     *slog.Logger
+}
+
+// WatchMaxDeliveries subscribes to the consumer's max-deliveries advisories before it returns, so no advisory
+// published after it is missed; Run handles them.
+func WatchMaxDeliveries(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream, consumer, stage string, log *slog.Logger) (*MaxDeliveryWatch, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	var st jetstream.Stream
+	w := &MaxDeliveryWatch{js: js, stream: stream, consumer: consumer, stage: stage, log: log,
+		advisories: make(chan *nats.Msg, 64)}
 	err := Retry(ctx, "stream "+stream, log, func(ctx context.Context) (err error) {
-		st, err = js.Stream(ctx, stream)
+		w.st, err = js.Stream(ctx, stream)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("watching %s/%s deliveries: %w", stream, consumer, err)
+	if err == nil {
+		w.limit, err = Limit(ctx, nc, js, events.StreamDeadLetter)
 	}
-	limit, err := Limit(ctx, nc, js, events.StreamDeadLetter)
-	if err != nil {
-		return fmt.Errorf("watching %s/%s deliveries: %w", stream, consumer, err)
+	if err == nil {
+		w.sub, err = nc.ChanSubscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+stream+"."+consumer, w.advisories)
 	}
-	advisories := make(chan *nats.Msg, 64)
-	sub, err := nc.ChanSubscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+stream+"."+consumer, advisories)
 	if err != nil {
-		return fmt.Errorf("watching %s/%s deliveries: %w", stream, consumer, err)
+		return nil, fmt.Errorf("watching %s/%s deliveries: %w", stream, consumer, err)
 	}
-	defer func() { _ = sub.Unsubscribe() }()
+	return w, nil
+}
+
+// Run dead-letters what the advisories name until ctx is done, then unsubscribes.
+func (w *MaxDeliveryWatch) Run(ctx context.Context) error {
+	defer func() { _ = w.sub.Unsubscribe() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case m := <-advisories:
+		case m := <-w.advisories:
 			var a maxDeliveries
 			if err := json.Unmarshal(m.Data, &a); err != nil {
-				log.Error("unreadable max-deliveries advisory", "stream", stream, "consumer", consumer, "err", err)
+				w.log.Error("unreadable max-deliveries advisory", "stream", w.stream, "consumer", w.consumer, "err", err)
 				continue
 			}
-			if err := deadLetterSkipped(ctx, js, st, a, stage, limit); err != nil && ctx.Err() == nil {
-				log.Error("a message skipped after max deliveries could not be dead-lettered", "stream", stream,
-					"consumer", consumer, "sequence", a.StreamSeq, "err", err)
+			if err := deadLetterSkipped(ctx, w.js, w.st, a, w.stage, w.limit); err != nil && ctx.Err() == nil {
+				w.log.Error("a message skipped after max deliveries could not be dead-lettered", "stream", w.stream,
+					"consumer", w.consumer, "sequence", a.StreamSeq, "err", err)
 			}
 		}
 	}

@@ -18,9 +18,11 @@ func TestAMessageAConsumerGivesUpOnIsDeadLetteredNotDropped(t *testing.T) {
 	s := jstest.Start(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	go func() {
-		_ = natsconn.WatchMaxDeliveries(ctx, s.NC, s.JS, events.StreamOroRaw, "transformer", "transformer", quiet)
-	}()
+	w, err := natsconn.WatchMaxDeliveries(ctx, s.NC, s.JS, events.StreamOroRaw, "transformer", "transformer", quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = w.Run(ctx) }()
 	msg := nats.NewMsg("oro.raw.acme.contacts.5")
 	msg.Data = []byte(`{"resource":{"type":"contacts","id":"5"}}`)
 	msg.Header.Set(nats.MsgIdHdr, "raw-5")

@@ -162,10 +162,10 @@ func watchMaxDeliveries(ctx context.Context, nc *natsconn.Conn, cfg Config) erro
 	if err != nil {
 		return fmt.Errorf("transformer: %w", err)
 	}
-	go func() {
-		if err := natsconn.WatchMaxDeliveries(ctx, nc.Conn, js, events.StreamOroRaw, cfg.Consumer, "transformer", cfg.Logger); err != nil {
-			cfg.Logger.Error("transformer: messages skipped after max deliveries will not be dead-lettered", "err", err)
-		}
-	}()
+	watch, err := natsconn.WatchMaxDeliveries(ctx, nc.Conn, js, events.StreamOroRaw, cfg.Consumer, "transformer", cfg.Logger)
+	if err != nil {
+		return fmt.Errorf("transformer: %w", err)
+	}
+	go func() { _ = watch.Run(ctx) }()
 	return nil
 }

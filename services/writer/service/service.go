@@ -101,12 +101,14 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		},
 	}
+	watch, err := natsconn.WatchMaxDeliveries(ctx, nc.Conn, js, events.StreamMercatoChanges, "writer", "writer", log)
+	if err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return watch.Run(gctx) })
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return fwd.Run(gctx) })
-	g.Go(func() error {
-		return natsconn.WatchMaxDeliveries(gctx, nc.Conn, js, events.StreamMercatoChanges, "writer", "writer", log)
-	})
 	err = g.Wait()
 	if closed := natsconn.Cause(ctx); closed != nil {
 		return fmt.Errorf("writer: %w", closed) // exit non-zero: a supervisor restarts the writer
