@@ -69,9 +69,24 @@ func writerCheck(wm *writer.Metrics) func(context.Context) error {
 	}
 }
 
+// oroCheck is not ready while the connection's requests are paused (Retry-After) or back off after failures
+// (Oro unreachable, 5xx, timeouts) that no request has succeeded since.
+func oroCheck(b *oro.Budget) func(context.Context) error {
+	return func(context.Context) error {
+		st := b.State()
+		switch {
+		case time.Now().Before(st.PausedUntil):
+			return fmt.Errorf("requests paused until %s: %s", st.PausedUntil.UTC().Format(time.RFC3339), st.Reason)
+		case st.Reason != "":
+			return fmt.Errorf("no request succeeded since: %s", st.Reason)
+		}
+		return nil
+	}
+}
+
 // watchDependencies adds the checks of what the process's services need: NATS always, PostgreSQL for the writer
 // and the reconciler, each connection's Oro for the poller and the reconciler (not ready while its budget is
-// paused: Retry-After, persistent errors). It returns the close of the connections it opened.
+// paused by a Retry-After or backs off after failures). It returns the close of the connections it opened.
 func (h *health) watchDependencies(ctx context.Context, natsURL, databaseURL string, svcs services, budgets map[string]*oro.Budget, log *slog.Logger) (func(), error) {
 	nc, err := natsconn.Connect(natsURL, "orosync-health", log, nats.RetryOnFailedConnect(true))
 	if err != nil {
@@ -106,12 +121,7 @@ func (h *health) watchDependencies(ctx context.Context, natsURL, databaseURL str
 	}
 	if svcs.needsOro() {
 		for name, b := range budgets {
-			h.add("oro "+name, func(context.Context) error {
-				if st := b.State(); time.Now().Before(st.PausedUntil) {
-					return fmt.Errorf("requests paused until %s: %s", st.PausedUntil.UTC().Format(time.RFC3339), st.Reason)
-				}
-				return nil
-			})
+			h.add("oro "+name, oroCheck(b))
 		}
 	}
 	return closeAll, nil

@@ -76,3 +76,44 @@ func TestReadyzNamesEachDependencyAProcessWaitsFor(t *testing.T) {
 		}
 	})
 }
+
+func TestReadyzNamesAnUnreachablePostgreSQLAndOro(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := jstest.Start(t)
+	closed := freeAddr(t) // nothing listens there
+	budget := oro.NewBudget("acme", 0, 1, nil)
+	var h health
+	unwatch, err := h.watchDependencies(ctx, ns.URL, "postgres://postgres@"+closed+"/orosync?sslmode=disable&connect_timeout=1",
+		nil, map[string]*oro.Budget{"acme": budget}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unwatch()
+	srv := httptest.NewServer(http.HandlerFunc(h.readyz))
+	defer srv.Close()
+	client, err := oro.New(ctx, oro.Config{BaseURL: "http://" + closed + "/api", ClientID: "orosync", ClientSecret: "s",
+		Budget: budget, Backoff: oro.Backoff{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.List(ctx, "contacts", oro.Query{}); err == nil {
+		t.Fatal("listing contacts of an Oro nobody serves succeeded")
+	}
+
+	code, body := get(t, srv.URL)
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz: %d %q, want 503", code, body)
+	}
+	t.Run("names PostgreSQL", func(t *testing.T) {
+		if !strings.Contains(body, "postgresql: ") {
+			t.Errorf("/readyz: %q does not name PostgreSQL", body)
+		}
+	})
+	t.Run("names the connection's Oro and why", func(t *testing.T) {
+		if !strings.Contains(body, "oro acme: no request succeeded since: backing off") || !strings.Contains(body, "connection refused") {
+			t.Errorf("/readyz: %q does not name Oro acme's failure", body)
+		}
+	})
+}
+
