@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orosync/orosync/contracts/coord"
 	"github.com/orosync/orosync/events"
@@ -34,6 +35,7 @@ type runtime struct {
 	oro     oro.Config
 	metrics metricsSet
 	keys    writer.EncryptionKeys
+	tracer  trace.TracerProvider
 }
 
 func (r *runtime) Close() {
@@ -65,6 +67,13 @@ func setup(ctx context.Context, c *common, simContacts int, log *slog.Logger) (*
 	}
 	r.metrics = metrics
 	r.closers = append(r.closers, stopMetrics)
+	tp, stopTracing, err := osTracerProvider(ctx, os.Stdout)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.tracer = tp
+	r.closers = append(r.closers, stopTracing)
 	perMinute, err := budgetPerMinute()
 	if err != nil {
 		r.Close()
@@ -134,7 +143,7 @@ func (c *common) pipeline(r *runtime, log *slog.Logger) (pipeline, error) {
 	return pipeline{NatsURL: r.natsURL, DatabaseURL: c.databaseURL, Tenant: c.tenant, Oro: r.oro, Types: c.typeList(),
 		Scope: scope, Replicas: c.replicas, Log: log, Rules: rules, NoEmailMatch: c.noEmailMatch,
 		WriterReplicationRole: c.replicaRole, PollerMetrics: r.metrics.poller, WriterMetrics: r.metrics.writer,
-		TransformerMetrics: r.metrics.transf, ReconcilerRegisterer: r.metrics.reg}, nil
+		TransformerMetrics: r.metrics.transf, ReconcilerRegisterer: r.metrics.reg, Tracer: r.tracer}, nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -116,4 +116,3 @@ func TestReadyzNamesAnUnreachablePostgreSQLAndOro(t *testing.T) {
 		}
 	})
 }
-

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts"
@@ -72,6 +73,8 @@ type pipeline struct {
 	Services services
 	// HTTPTimeouts bound the webhook receiver's clients; zero: httpTimeouts' defaults.
 	HTTPTimeouts httpTimeouts
+	// Tracer, when set, traces each record from the poller to MERCATO_EVENTS (README, "Tracing"); nil: no spans.
+	Tracer trace.TracerProvider
 }
 
 // Service names for orosync run --services. The webhook receiver belongs to the poller: both publish to ORO_RAW.
@@ -172,6 +175,7 @@ func migrate(ctx context.Context, databaseURL string, withMercato bool, log *slo
 func (p pipeline) pollerConfig(once bool) poller.Config {
 	return poller.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, PageSize: p.PageSize, Interval: p.PollInterval, Logger: p.Log, Once: once, Now: p.Now,
 		Tenants: p.pollerTenants(), Metrics: p.PollerMetrics, PartsScanInterval: p.PartsScanInterval, LeasePeriod: p.LeasePeriod,
+		Tracer: p.Tracer,
 		OnProgress: func(pr poller.Progress) {
 			if p.OnPollProgress != nil {
 				p.OnPollProgress(pollerProgress{Type: pr.Type, Done: pr.Cursor.Done, Total: pr.Total, CaughtUp: pr.CaughtUp, Published: pr.Published})
@@ -218,7 +222,7 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 		g.Go(func() error {
 			// GCPercent -1: the process's target is set once for all its services (tuneGC).
 			return transformer.Run(ctx, transformer.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, Logger: p.Log, GCPercent: -1,
-				Metrics: p.TransformerMetrics})
+				Metrics: p.TransformerMetrics, Tracer: p.Tracer})
 		})
 	}
 	if p.Services.has(svcWriter) {
@@ -230,7 +234,8 @@ func (p pipeline) startConsumers(ctx context.Context, g *errgroup.Group) {
 			}
 			return writer.Run(ctx, writer.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, DatabaseURL: p.DatabaseURL, Logger: p.Log,
 				Tenants: p.writerScopes(), Committed: p.OnWrite, Rules: p.Rules, NoEmailMatch: p.NoEmailMatch,
-				ReplicationRole: p.WriterReplicationRole, Metrics: p.WriterMetrics, CustomFieldDefs: m.CustomFieldDefs()})
+				ReplicationRole: p.WriterReplicationRole, Metrics: p.WriterMetrics, CustomFieldDefs: m.CustomFieldDefs(),
+				Tracer: p.Tracer})
 		})
 	}
 }

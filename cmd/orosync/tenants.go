@@ -216,6 +216,11 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 		return err
 	}
 	defer stopMetrics()
+	tracer, stopTracing, err := osTracerProvider(ctx, stdout)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	if _, err := encryptionKeys(log); err != nil {
 		return err
 	}
@@ -258,7 +263,7 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 	}
 	p := pipeline{NatsURL: natsURL, LeasePeriod: c.leasePeriod, DatabaseURL: c.databaseURL, Tenants: conns, Replicas: c.replicas, Log: log, Rules: rules,
 		NoEmailMatch: c.noEmailMatch, WriterReplicationRole: c.replicaRole, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, WriterMetrics: metrics.writer,
-		TransformerMetrics: metrics.transf, ReconcilerRegisterer: metrics.reg, Services: svcs}
+		TransformerMetrics: metrics.transf, ReconcilerRegisterer: metrics.reg, Services: svcs, Tracer: tracer}
 	for _, t := range conns {
 		log.Info("orosync tenant", "tenant", t.Name, "types", t.Types, "oro", t.Oro, "mercato_tenant", t.Scope.TenantID,
 			"mercato_organization", t.Scope.OrganizationID, "webhook_url", t.WebhookURL)

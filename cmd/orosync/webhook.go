@@ -42,7 +42,7 @@ func (p pipeline) serveWebhooks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	receiver, err := poller.NewWebhookReceiver(ctx, nc.Conn, js, conns, log.With("service", "webhooks"))
+	receiver, err := poller.NewWebhookReceiver(ctx, nc.Conn, js, conns, log.With("service", "webhooks"), p.Tracer)
 	if err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}

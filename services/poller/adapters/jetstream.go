@@ -13,6 +13,7 @@ import (
 
 	"github.com/orosync/orosync/contracts/coord"
 	"github.com/orosync/orosync/contracts/natsconn"
+	"github.com/orosync/orosync/contracts/tracing"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/poller/domain"
 )
@@ -25,6 +26,8 @@ type RawPublisher struct {
 	// DeadLetterLimit is OROSYNC_DLQ's: a dead letter bigger than that goes without the original payload.
 	DeadLetterLimit int
 	Now             func() time.Time
+	// Tracer, when set, starts a trace per record published and carries it in the message's headers.
+	Tracer *tracing.Tracer
 }
 
 // publishStallWait is how long a publish waits for room among the connection's outstanding publishes: every type
@@ -50,11 +53,14 @@ func NewRawPublisher(ctx context.Context, nc *nats.Conn, js jetstream.JetStream)
 func (p RawPublisher) PublishRaw(ctx context.Context, records []events.RawRecord, deadLetters []events.DeadLetter) error {
 	msgs := make([]*nats.Msg, 0, len(records))
 	refs := make([]events.RecordRef, 0, len(records))
+	spans := p.spans(ctx, len(records))
+	defer spans.end()
 	for _, r := range records {
 		msg, err := rawMsg(r)
 		if err != nil {
 			return err
 		}
+		spans.start(r.RecordRef, msg)
 		if size := natsconn.Size(msg); p.Limit > 0 && size > p.Limit {
 			deadLetters = append(deadLetters, p.oversize(r.RecordRef, msg, size, p.Limit))
 			continue
@@ -63,6 +69,7 @@ func (p RawPublisher) PublishRaw(ctx context.Context, records []events.RawRecord
 	}
 	tooBig, err := publishAll(ctx, p.JS, msgs)
 	if err != nil {
+		spans.fail(err)
 		return err
 	}
 	for _, i := range tooBig { // the server's limits are lower than the ones read at start-up

@@ -11,7 +11,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/orosync/orosync/contracts/tracing"
 	"github.com/orosync/orosync/services/poller/adapters"
 	"github.com/orosync/orosync/services/poller/app"
 	"github.com/orosync/orosync/services/poller/domain"
@@ -31,13 +33,14 @@ type WebhookConnection = adapters.WebhookConnection
 
 // NewWebhookReceiver is the HTTP handler of Oro's webhooks (route /webhooks/{tenant}): each notification's records
 // are published to ORO_RAW through nc; conns maps a tenant to its secret and types (adapters.WebhookReceiver says
-// what is checked).
+// what is checked); with tracer set, each record starts a trace (nil: none).
 func NewWebhookReceiver(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, conns map[string]WebhookConnection,
-	log *slog.Logger) (http.Handler, error) {
+	log *slog.Logger, tracer trace.TracerProvider) (http.Handler, error) {
 	pub, err := adapters.NewRawPublisher(ctx, nc, js)
 	if err != nil {
 		return nil, err
 	}
+	pub.Tracer = tracing.New(tracer, TracerName)
 	return adapters.WebhookReceiver{Publisher: pub, Connections: conns, Log: log}, nil
 }
 

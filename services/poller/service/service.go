@@ -10,10 +10,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts/coord"
 	"github.com/orosync/orosync/contracts/natsconn"
+	"github.com/orosync/orosync/contracts/tracing"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/services/poller/adapters"
 	"github.com/orosync/orosync/services/poller/app"
@@ -64,7 +66,15 @@ type Config struct {
 	LeasePeriod time.Duration
 	// Holder names this instance in the leases (default coord.NewHolderID()).
 	Holder string
+	// Tracer, when set, starts a trace per record published (contracts/tracing); nil: no spans, no headers.
+	Tracer trace.TracerProvider
 }
+
+// TracerName names the poller's spans' instrumentation scope; SpanPublish its span of a record it publishes.
+const (
+	TracerName  = "orosync/poller"
+	SpanPublish = adapters.SpanPublish
+)
 
 // Run polls until ctx is done (or, with Once, until every type caught up).
 func Run(ctx context.Context, cfg Config) error {
@@ -107,6 +117,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("poller: %w", err)
 	}
+	pub.Tracer = tracing.New(cfg.Tracer, TracerName)
 	var kv jetstream.KeyValue
 	err = natsconn.Retry(ctx, "bucket OROSYNC_CURSORS", log, func(ctx context.Context) (err error) {
 		kv, err = js.KeyValue(ctx, "OROSYNC_CURSORS")

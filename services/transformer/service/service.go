@@ -15,8 +15,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orosync/orosync/contracts/natsconn"
+	"github.com/orosync/orosync/contracts/tracing"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/transformer/adapters"
 	"github.com/orosync/orosync/services/transformer/app"
@@ -47,7 +49,16 @@ type Config struct {
 	GCPercent int
 	// Metrics, when set, counts changes and dead letters (NewMetrics).
 	Metrics *Metrics
+	// Tracer, when set, continues each raw message's trace with a span and carries it in the changes' headers
+	// (contracts/tracing); nil: no spans, no headers.
+	Tracer trace.TracerProvider
 }
+
+// TracerName names the transformer's spans' instrumentation scope; SpanTransform its span of a raw message.
+const (
+	TracerName    = "orosync/transformer"
+	SpanTransform = ports.SpanTransform
+)
 
 // DefaultGCPercent: the transformer allocates much per event and keeps little (the in-flight messages), so a
 // lazier collector costs little memory and saves CPU (README, "Measured capacity").
@@ -135,7 +146,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// input is acknowledged only once its change is stored): parallel subscriptions keep the mappers fed while
 	// changes wait for JetStream, and more of them let the NATS connections batch writes (README, "Measured
 	// capacity"). Order across records is not needed (the writer orders versions itself).
-	handler := ports.Observe(cfg.Metrics.seen)(ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping}))
+	handler := ports.Observe(cfg.Metrics.seen)(ports.Trace(tracing.New(cfg.Tracer, TracerName))(
+		ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping})))
 	for i := range cfg.Workers {
 		router.AddHandler(fmt.Sprintf("%s-%d", cfg.Consumer, i), events.StreamOroRaw, sub, "", pub, handler)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/orosync/orosync/contracts/tracing"
 	"github.com/orosync/orosync/mercatodb/gen/mercato/public/model"
 	"github.com/orosync/orosync/services/writer/adapters/rowkit"
 	"github.com/orosync/orosync/services/writer/app"
@@ -27,12 +28,21 @@ const insertOutboxBatchSQL = `INSERT INTO orosync_outbox_batches (events) VALUES
 // event weighed on the batch's WAL, and its relay deleted as many rows); a few, one orosync_outbox
 // row each, de-duplicated on msg_id. Batch rows are not de-duplicated there: the same event written twice is
 // published twice with the same Nats-Msg-Id, and MERCATO_EVENTS keeps one (its duplicate window is an hour).
-// The batch row's JSON is built in a buffer of s.outboxBufs, free again once the
+// Rows written in a traced context carry its trace context in their headers (traceparent, tracestate), which the
+// relay publishes with the event. The batch row's JSON is built in a buffer of s.outboxBufs, free again once the
 // statement returned.
 func (s *Store) insertOutbox(ctx context.Context, tx pgx.Tx, rows []model.OrosyncOutbox) error {
 	n := len(rows)
 	if n == 0 {
 		return nil
+	}
+	if trace := tracing.Context(ctx); trace != nil { // the writer's batch span: its events continue its trace
+		traced := make([]model.OrosyncOutbox, n)
+		for i, r := range rows {
+			r.Headers = rowkit.WithHeaders(r.Headers, trace)
+			traced[i] = r
+		}
+		rows = traced
 	}
 	if n >= outboxBatchEvents {
 		buf, _ := s.outboxBufs.Get().(*[]byte)

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/tracing"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/app"
 	"github.com/orosync/orosync/services/writer/domain"
@@ -42,6 +43,8 @@ type Consumer struct {
 	Now    func() time.Time
 	// DeadLettered, when set, is called for each change parked in the dead-letter stream (metrics).
 	DeadLettered func()
+	// Tracer, when set, continues each change's trace (traceBatch); nil: no spans.
+	Tracer *tracing.Tracer
 }
 
 // DatabaseUnavailable is logged (warning, with why and the SQLSTATE) each time a batch waits for the database to
@@ -81,7 +84,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 	}()
 	for work := range batches {
-		c.apply(ctx, work)
+		bctx, end := c.traceBatch(ctx, work)
+		c.apply(bctx, work)
+		end()
 	}
 	return nil
 }

@@ -10,9 +10,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts/natsconn"
+	"github.com/orosync/orosync/contracts/tracing"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/writer/adapters"
 	"github.com/orosync/orosync/services/writer/app"
@@ -43,7 +45,17 @@ type Config struct {
 	// CustomFieldDefs are the mapping's custom field definitions (the transformer's Mapping.CustomFieldDefs),
 	// created in every tenant's scope before the first batch.
 	CustomFieldDefs []events.CustomFieldDef
+	// Tracer, when set, continues each change's trace with a span and carries a batch's trace context with its
+	// events to MERCATO_EVENTS (contracts/tracing); nil: no spans, no headers.
+	Tracer trace.TracerProvider
 }
+
+// TracerName names the writer's spans' instrumentation scope; SpanApply its span of a change, SpanBatch of a batch.
+const (
+	TracerName = "orosync/writer"
+	SpanApply  = ports.SpanApply
+	SpanBatch  = ports.SpanBatch
+)
 
 // Run writes until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
@@ -90,7 +102,7 @@ func Run(ctx context.Context, cfg Config) error {
 	consumer := &ports.Consumer{
 		JS: js, Consumer: cons, Apply: app.ApplyChanges{Store: store, Rules: cfg.Rules}, Log: log, BatchSize: cfg.BatchSize,
 		KnownTenant: func(t string) bool { _, ok := store.Scope(t); return ok }, DatabaseDown: store.DatabaseDown,
-		DeadLettered: cfg.Metrics.deadLetter, Paused: cfg.Metrics.setPaused,
+		DeadLettered: cfg.Metrics.deadLetter, Paused: cfg.Metrics.setPaused, Tracer: tracing.New(cfg.Tracer, TracerName),
 		Committed: func(r app.Result) {
 			if r.Created+r.Updated+r.Deleted+r.Conflicts > 0 {
 				fwd.Wake()

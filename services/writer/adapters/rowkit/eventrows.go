@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -221,4 +223,33 @@ func LinkEventRow(tenant, name string, sc Scope, link, person, company uuid.UUID
 		return model.OrosyncOutbox{}, err
 	}
 	return OutboxEvent(tenant, subject, name, id, string(b), v, mapping, "", nil), nil
+}
+
+// WithHeaders is the JSON object of an outbox row's headers with the headers of add set too (keys sorted, so
+// the row is the same for the same headers).
+func WithHeaders(obj string, add map[string]string) string {
+	if len(add) == 0 {
+		return obj
+	}
+	keys := make([]string, 0, len(add))
+	for k := range add {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, len(obj)+128)
+	switch inner := strings.TrimSpace(obj); {
+	case len(inner) >= 2 && inner[0] == '{' && strings.TrimSpace(inner[1:len(inner)-1]) != "":
+		b = append(b, inner[:len(inner)-1]...)
+		b = append(b, ',')
+	default: // "{}" or none
+		b = append(b, '{')
+	}
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, k)
+		b = AppendJSONString(append(b, ':'), add[k])
+	}
+	return string(append(b, '}'))
 }
