@@ -1,12 +1,14 @@
 package events
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // RecordRef names one Oro record of one tenant (an orosync connection).
@@ -167,22 +169,50 @@ type DeadLetter struct {
 	Sequence uint64            `json:"sequence,omitempty"`
 	MsgID    string            `json:"msgId,omitempty"`
 	Headers  map[string]string `json:"headers,omitempty"`
-	// Payload is the original body when it was JSON; PayloadText holds it otherwise. Neither is kept for a message
-	// too big to store (rule max-size): Size and Limit say by how much, and the reason where the original is.
-	Payload     json.RawMessage `json:"payload,omitempty"`
-	PayloadText string          `json:"payloadText,omitempty"`
-	Size        int             `json:"size,omitempty"`
-	Limit       int             `json:"limit,omitempty"`
-	FailedAt    time.Time       `json:"failedAt"`
+	// The original body, in the one form that gives its bytes back exactly (see SetPayload): Payload when it is
+	// JSON as encoding writes it, PayloadText when it is other UTF-8 text, PayloadBase64 otherwise. None is kept
+	// for a message too big to store (rule max-size): Size and Limit say by how much, and the reason where the
+	// original is.
+	Payload       json.RawMessage `json:"payload,omitempty"`
+	PayloadText   string          `json:"payloadText,omitempty"`
+	PayloadBase64 []byte          `json:"payloadBase64,omitempty"`
+	Size          int             `json:"size,omitempty"`
+	Limit         int             `json:"limit,omitempty"`
+	FailedAt      time.Time       `json:"failedAt"`
 }
 
-// SetPayload stores the original body, as JSON when it is JSON.
+// SetPayload stores the original body so that OriginalPayload gives back the same bytes: as JSON when encoding
+// it within the dead letter leaves it unchanged (compact, nothing HTML-escaped), as text when it is UTF-8, else
+// in base64.
 func (d *DeadLetter) SetPayload(b []byte) {
-	if json.Valid(b) {
+	d.Payload, d.PayloadText, d.PayloadBase64 = nil, "", nil
+	switch {
+	case json.Valid(b) && encodesAsIs(b):
 		d.Payload = append(json.RawMessage(nil), b...)
-		return
+	case utf8.Valid(b):
+		d.PayloadText = string(b)
+	default:
+		d.PayloadBase64 = append([]byte(nil), b...)
 	}
-	d.PayloadText = string(b)
+}
+
+// encodesAsIs says whether json.Marshal writes the JSON value b as the same bytes.
+func encodesAsIs(b []byte) bool {
+	enc, err := json.Marshal(json.RawMessage(b))
+	return err == nil && bytes.Equal(enc, b)
+}
+
+// OriginalPayload is the original body as SetPayload stored it; false when the dead letter keeps none.
+func (d DeadLetter) OriginalPayload() ([]byte, bool) {
+	switch {
+	case d.Payload != nil:
+		return d.Payload, true
+	case d.PayloadText != "":
+		return []byte(d.PayloadText), true
+	case d.PayloadBase64 != nil:
+		return d.PayloadBase64, true
+	}
+	return nil, false
 }
 
 // PayloadHash is the hex SHA-256 of the canonical form of a JSON value (object keys sorted, insignificant space

@@ -29,7 +29,8 @@ import (
 
 // commandLines is every orosync command as a user types it before its flags.
 var commandLines = [][]string{{"run"}, {"demo"}, {"sim"}, {"migrate"}, {"status"}, {"reconcile"}, {"conflicts", "list"},
-	{"conflicts", "show"}, {"conflicts", "resolve"}, {"map"}, {"replay"}}
+	{"conflicts", "show"}, {"conflicts", "resolve"}, {"dlq", "list"}, {"dlq", "show"}, {"dlq", "redrive"}, {"dlq", "purge"},
+	{"map"}, {"replay"}}
 
 // result is how an orosync process ended.
 type result struct {
@@ -257,9 +258,10 @@ func TestEveryWayOfAskingForHelpPrintsUsageOnly(t *testing.T) {
 	w := newWatched(t)
 	before := w.snapshot()
 	// each way of asking for help, and what its usage must name
+	// (keys differ by spaces around what the usage must name, which the loop's keys for each command never have)
 	asks := map[string][]string{"orosync keeps": {"-h"}, "orosync keeps ": {"--help"}, " orosync keeps": {"help"},
-		"orosync conflicts list": {"conflicts", "-h"}, "orosync conflicts list ": {"conflicts", "--help"},
-		" orosync conflicts list": {"help", "conflicts"}}
+		"\torosync conflicts list": {"conflicts", "-h"}, "\torosync conflicts list ": {"conflicts", "--help"},
+		" orosync conflicts list": {"help", "conflicts"}, "\torosync dlq list": {"dlq", "-h"}, " orosync dlq list": {"help", "dlq"}}
 	for _, cmd := range commandLines {
 		name := "orosync " + strings.Join(cmd, " ")
 		asks[name] = append(cmd[:len(cmd):len(cmd)], "-h")
@@ -309,7 +311,7 @@ func TestAnUnknownFlagIsAUsageErrorThatTouchesNothing(t *testing.T) {
 			w.assertUntouched(before, "orosync "+strings.Join(args, " "))
 		})
 	}
-	for _, args := range [][]string{{"bogus"}, {}, {"conflicts"}, {"conflicts", "bogus"}, {"help", "bogus"}, {"migrate", "extra"}} {
+	for _, args := range [][]string{{"bogus"}, {}, {"conflicts"}, {"conflicts", "bogus"}, {"dlq"}, {"dlq", "bogus"}, {"dlq", "show"}, {"dlq", "redrive", "x"}, {"help", "bogus"}, {"migrate", "extra"}} {
 		t.Run(fmt.Sprintf("%q", args), func(t *testing.T) {
 			if r := runOrosync(t, w.env(), args...); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "Usage") {
 				t.Errorf("exit %d, want 2 with the usage on stderr\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
@@ -350,6 +352,7 @@ func TestOutputNeverShowsSecrets(t *testing.T) {
 		runs = append(runs, append(c, "-h"), append(c, "--bogus"), c)
 	}
 	runs = append(runs, []string{"conflicts", "show", "1"}, []string{"conflicts", "resolve", "1", "oro"},
+		[]string{"dlq", "show", "1"}, []string{"dlq", "redrive", "1"}, []string{"dlq", "purge", "--yes"},
 		[]string{"replay", "--mapping", mapping}, []string{"reconcile", "--confirm"}, []string{"run", "--oro-url", ""},
 		[]string{"demo", "--oro-url", ""}, []string{"run", "--oro-url", "", "--database-url", strings.Replace(
 			"postgres://orosync:PW@127.0.0.1:1/db", "PW", dbPassword, 1)})

@@ -44,12 +44,12 @@ func TooBig(err error) bool {
 // it goes without the original payload, and says so.
 func DeadLetterMsg(d events.DeadLetter, limit int) *nats.Msg {
 	msg := deadLetterMsg(d)
-	if limit <= 0 || Size(msg) <= limit || (d.Payload == nil && d.PayloadText == "") {
+	kept, ok := d.OriginalPayload()
+	if limit <= 0 || Size(msg) <= limit || !ok {
 		return msg
 	}
-	kept := len(d.Payload) + len(d.PayloadText)
-	d.Payload, d.PayloadText = nil, ""
-	d.Reason += fmt.Sprintf(" (the original payload of %d bytes is not kept: the dead letter would exceed the limit of %d bytes)", kept, limit)
+	d.Payload, d.PayloadText, d.PayloadBase64 = nil, "", nil
+	d.Reason += fmt.Sprintf(" (the original payload of %d bytes is not kept: the dead letter would exceed the limit of %d bytes)", len(kept), limit)
 	return deadLetterMsg(d)
 }
 

@@ -101,7 +101,9 @@ func deadLetterSkipped(ctx context.Context, js jetstream.JetStream, st jetstream
 	}
 	dl.Headers = make(map[string]string, len(orig.Header))
 	for k, v := range orig.Header {
-		dl.Headers[k] = strings.Join(v, ",")
+		if !PlaceHeader(k) {
+			dl.Headers[k] = strings.Join(v, ",")
+		}
 	}
 	dl.SetPayload(orig.Data)
 	msg := DeadLetterMsg(dl, limit)

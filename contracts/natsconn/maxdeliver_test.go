@@ -3,6 +3,7 @@ package natsconn_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ func TestAMessageAConsumerGivesUpOnIsDeadLetteredNotDropped(t *testing.T) {
 	msg := nats.NewMsg("oro.raw.acme.contacts.5")
 	msg.Data = []byte(`{"resource":{"type":"contacts","id":"5"}}`)
 	msg.Header.Set(nats.MsgIdHdr, "raw-5")
+	msg.Header["ce-id"] = []string{"raw-5"}
 	if _, err := s.JS.PublishMsg(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
@@ -61,5 +63,9 @@ func TestAMessageAConsumerGivesUpOnIsDeadLetteredNotDropped(t *testing.T) {
 	if m.Subject() != "orosync.dlq.transformer.acme.contacts.5" || d.Rule != natsconn.RuleMaxDeliver || d.Sequence != 1 ||
 		d.Subject != "oro.raw.acme.contacts.5" || d.MsgID != "raw-5" || string(d.Payload) != string(msg.Data) {
 		t.Errorf("dead letter on %s: %+v", m.Subject(), d)
+	}
+	// The message's headers as published, without those a read from the stream adds (Nats-Stream, ...).
+	if want := map[string]string{nats.MsgIdHdr: "raw-5", "ce-id": "raw-5"}; !reflect.DeepEqual(d.Headers, want) {
+		t.Errorf("dead letter headers %v, want %v", d.Headers, want)
 	}
 }

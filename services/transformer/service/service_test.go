@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/orosync/orosync/contracts/dlq"
 	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/transformer/service"
@@ -127,27 +128,24 @@ func TestRedrivenMessageThatFailsAgainIsDeadLetteredAgain(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- service.Run(ctx, service.Config{NatsURL: s.URL}) }()
 	publishRaw(t, s.JS, "5", `{"firstName":"Bad","primaryEmail":"still bad"}`)
-	dlq, err := s.JS.OrderedConsumer(ctx, events.StreamDeadLetter, jetstream.OrderedConsumerConfig{})
+	dead, err := s.JS.OrderedConsumer(ctx, events.StreamDeadLetter, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := next(t, ctx, dlq)
+	first := next(t, ctx, dead)
 	var dl events.DeadLetter
 	if err := json.Unmarshal(first.Data(), &dl); err != nil {
 		t.Fatal(err)
 	}
-	// Redrive as scripts/dlq-redrive.sh does: original payload and headers, without Nats-Msg-Id.
-	msg := nats.NewMsg(dl.Subject)
-	msg.Data = dl.Payload
-	for k, v := range dl.Headers {
-		if k != events.HeaderMsgID {
-			msg.Header.Set(k, v)
-		}
+	// Redrive as orosync dlq redrive does: original payload and headers, without Nats-Msg-Id.
+	msg, err := dlq.Message(dlq.Entry{Letter: dl})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := s.JS.PublishMsg(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
-	second := next(t, ctx, dlq)
+	second := next(t, ctx, dead)
 	if second.Headers().Get(events.HeaderMsgID) == first.Headers().Get(events.HeaderMsgID) {
 		t.Error("the second failure reused the first one's message id and would be de-duplicated away")
 	}
