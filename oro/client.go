@@ -431,6 +431,14 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	}
 }
 
+// CheckToken fetches an OAuth2 token (or finds the current one valid): nil when the connection's credentials work.
+func (c *Client) CheckToken(ctx context.Context) error {
+	if _, _, err := c.tokens.get(ctx); err != nil {
+		return c.tokenError(err)
+	}
+	return nil
+}
+
 // tokenError describes a failed token request without credentials.
 func (c *Client) tokenError(err error) error {
 	var re *oauth2.RetrieveError

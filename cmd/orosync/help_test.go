@@ -30,7 +30,7 @@ import (
 // commandLines is every orosync command as a user types it before its flags.
 var commandLines = [][]string{{"run"}, {"demo"}, {"sim"}, {"migrate"}, {"status"}, {"reconcile"}, {"conflicts", "list"},
 	{"conflicts", "show"}, {"conflicts", "resolve"}, {"dlq", "list"}, {"dlq", "show"}, {"dlq", "redrive"}, {"dlq", "purge"},
-	{"map"}, {"replay"}}
+	{"config", "check"}, {"map"}, {"replay"}}
 
 // result is how an orosync process ended.
 type result struct {
@@ -261,7 +261,8 @@ func TestEveryWayOfAskingForHelpPrintsUsageOnly(t *testing.T) {
 	// (keys differ by spaces around what the usage must name, which the loop's keys for each command never have)
 	asks := map[string][]string{"orosync keeps": {"-h"}, "orosync keeps ": {"--help"}, " orosync keeps": {"help"},
 		"\torosync conflicts list": {"conflicts", "-h"}, "\torosync conflicts list ": {"conflicts", "--help"},
-		" orosync conflicts list": {"help", "conflicts"}, "\torosync dlq list": {"dlq", "-h"}, " orosync dlq list": {"help", "dlq"}}
+		" orosync conflicts list": {"help", "conflicts"}, "\torosync dlq list": {"dlq", "-h"}, " orosync dlq list": {"help", "dlq"},
+		"\torosync config check": {"config", "-h"}, " orosync config check": {"help", "config"}}
 	for _, cmd := range commandLines {
 		name := "orosync " + strings.Join(cmd, " ")
 		asks[name] = append(cmd[:len(cmd):len(cmd)], "-h")
@@ -311,7 +312,7 @@ func TestAnUnknownFlagIsAUsageErrorThatTouchesNothing(t *testing.T) {
 			w.assertUntouched(before, "orosync "+strings.Join(args, " "))
 		})
 	}
-	for _, args := range [][]string{{"bogus"}, {}, {"conflicts"}, {"conflicts", "bogus"}, {"dlq"}, {"dlq", "bogus"}, {"dlq", "show"}, {"dlq", "redrive", "x"}, {"help", "bogus"}, {"migrate", "extra"}} {
+	for _, args := range [][]string{{"bogus"}, {}, {"conflicts"}, {"conflicts", "bogus"}, {"dlq"}, {"dlq", "bogus"}, {"dlq", "show"}, {"dlq", "redrive", "x"}, {"config"}, {"config", "bogus"}, {"help", "bogus"}, {"migrate", "extra"}} {
 		t.Run(fmt.Sprintf("%q", args), func(t *testing.T) {
 			if r := runOrosync(t, w.env(), args...); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "Usage") {
 				t.Errorf("exit %d, want 2 with the usage on stderr\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)

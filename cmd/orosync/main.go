@@ -23,6 +23,7 @@ Usage:
   orosync status   [flags]   per tenant and type: records seen, applied, cursor, lag, reconciler alerts
   orosync reconcile [--confirm]  one reconcile round now, or release a tripped mass-delete breaker
   orosync conflicts list|show|resolve   the writer's review queue of sync conflicts
+  orosync config check [flags]   test each connection: token, reads, capabilities, Mercato scope, NATS permissions
   orosync dlq list|show|redrive|purge  dead letters: list and show them, redrive them after a fix, or remove them
   orosync map      [flags]   preview a mapping: JSON:API document on stdin → changes as JSON lines (--report [--mercato]: fidelity)
   orosync replay   [flags]   re-transform ORO_RAW with another mapping version on a new durable consumer
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdStatus(ctx, args[1:], stdout, stderr)
 	case "conflicts":
 		return cmdConflicts(ctx, args[1:], stdout, stderr)
+	case "config":
+		return cmdConfig(ctx, args[1:], stdout, stderr)
 	case "dlq":
 		return cmdDLQ(ctx, args[1:], stdout, stderr)
 	case "map":
