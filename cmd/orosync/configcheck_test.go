@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -126,8 +127,37 @@ func byCheck(t *testing.T, checks []connCheck) map[string]connCheck {
 	return out
 }
 
+// streamCounts is the messages of every stream, as admin sees them.
+func streamCounts(t *testing.T, e checkEnv) map[string]uint64 {
+	t.Helper()
+	nc, err := nats.Connect(e.natsURL(contracts.UserAdmin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint64{}
+	for name := range js.StreamNames(t.Context()).Name() {
+		st, err := js.Stream(t.Context(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = st.CachedInfo().State.Msgs
+	}
+	return out
+}
+
 func TestConfigCheckPassesForAWorkingConnection(t *testing.T) {
 	e := newCheckEnv(t)
+	before := streamCounts(t, e)
+	defer func() {
+		if after := streamCounts(t, e); !reflect.DeepEqual(before, after) {
+			t.Errorf("the checks stored messages: streams before %v, after %v", before, after)
+		}
+	}()
 	for _, svc := range allServices {
 		t.Run(svc+" as its own user", func(t *testing.T) {
 			user := map[string]string{svcPoller: contracts.PollerUser("acme"), svcReconciler: contracts.ReconcilerUser("acme"),
