@@ -162,7 +162,12 @@ Runs the poller (with the webhook receiver), transformer, writer and reconciler 
 	fs.BoolVar(&c.applyContracts, "apply-contracts", envBoolOr("OROSYNC_APPLY_CONTRACTS", true), "create the streams, consumers and buckets contracts/ defines when missing; false when the process connects as a service's NATS user, which may not (an admin applies them with orosync migrate --nats-url) (OROSYNC_APPLY_CONTRACTS)")
 	fs.DurationVar(&c.leasePeriod, "lease-period", envDuration("OROSYNC_LEASE_PERIOD", coord.DefaultLeasePeriod), "of several pollers (reconcilers) of a connection one polls (reconciles); another takes over within this `period` when it stops (OROSYNC_LEASE_PERIOD)")
 	svcList := fs.String("services", env("OROSYNC_SERVICES", "all"), "the services this process runs, comma-separated: poller (with the webhook receiver), transformer, writer, reconciler; one process per service scales them apart on a cluster (OROSYNC_SERVICES)")
+	var ops opsFlags
+	ops.register(fs)
 	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := ops.check(); err != nil {
 		return err
 	}
 	svcs, err := parseServices(*svcList)
@@ -170,7 +175,7 @@ Runs the poller (with the webhook receiver), transformer, writer and reconciler 
 		return err
 	}
 	if *cfgFile != "" {
-		return runTenants(ctx, &c, *cfgFile, svcs, *pollEvery, *reconcileEvery, *withMercato, stdout, stderr)
+		return runTenants(ctx, &c, *cfgFile, svcs, ops, *pollEvery, *reconcileEvery, *withMercato, stdout, stderr)
 	}
 	log := c.logger(stderr)
 	if !svcs.needsOro() {
@@ -208,6 +213,11 @@ Runs the poller (with the webhook receiver), transformer, writer and reconciler 
 		return err
 	}
 	p.PollInterval, p.ReconcileInterval, p.Services, p.LeasePeriod = *pollEvery, *reconcileEvery, svcs, c.leasePeriod
+	stopOps, err := startOpsPage(ctx, ops, r.natsURL, c.databaseURL, p.connections(), log)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
 	log.Info("orosync running", "tenant", c.tenant, "types", c.typeList(), "oro", r.oro, "services", svcs)
 	return p.Run(ctx)
 }

@@ -121,14 +121,7 @@ func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tKIND\tORO RECORD\tMERCATO ENTITY\tFIELDS\tSTATUS\tUPDATED")
 		for _, r := range rows {
-			entity := "-"
-			if r.EntityID != nil {
-				entity = r.EntityID.String()
-			}
-			fields := strings.Join(r.Fields, ",")
-			if r.Kind == "email-match" {
-				fields = fmt.Sprintf("%d candidates", len(r.Candidates))
-			}
+			entity, fields := conflictCells(r)
 			fmt.Fprintf(tw, "%d\t%s\t%s/%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.SourceType, r.SourceID, entity, fields, r.Status,
 				r.UpdatedAt.Format("2006-01-02 15:04:05"))
 		}
@@ -146,6 +139,20 @@ func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "conflict %d resolved: %s\n", id, fs.Arg(1))
 		return nil
 	}
+}
+
+// conflictCells are the MERCATO ENTITY and FIELDS cells of an entry: its entity's id or "-", the fields in
+// conflict or, for an email match, how many candidates.
+func conflictCells(r writer.Conflict) (entity, fields string) {
+	entity = "-"
+	if r.EntityID != nil {
+		entity = r.EntityID.String()
+	}
+	fields = strings.Join(r.Fields, ",")
+	if r.Kind == writer.ConflictEmailMatch {
+		fields = fmt.Sprintf("%d candidates", len(r.Candidates))
+	}
+	return entity, fields
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -338,6 +338,7 @@ func TestOutputNeverShowsSecrets(t *testing.T) {
 		"TENANT_DATA_ENCRYPTION_KEY":          "tenant-encryption-key-41aa",
 		"TENANT_DATA_ENCRYPTION_FALLBACK_KEY": "tenant-fallback-key-8c3b",
 		"LOOKUP_HASH_PEPPER":                  "lookup-pepper-2d9a",
+		"OROSYNC_OPS_TOKEN":                   "ops-page-token-1f7c5a90",
 	}
 	const dbPassword, natsPassword = "db-password-3e8d", "nats-password-6f0b"
 	env := []string{"DATABASE_URL=postgres://orosync:" + dbPassword + "@127.0.0.1:1/orosync_demo?sslmode=disable",

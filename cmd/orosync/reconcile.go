@@ -9,11 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/orosync/orosync/contracts/natsconn"
-	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/oro"
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
 )
@@ -122,33 +119,51 @@ func cmdReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func reconcilerKV(ctx context.Context, natsURL string) (jetstream.KeyValue, func(), error) {
-	nc, err := nats.Connect(natsURL, nats.Name("orosync-reconcile"), natsconn.Inbox(natsURL))
+	return cursorsKV(ctx, natsURL, "orosync-reconcile")
+}
+
+// releaseBreakers releases the tripped breakers of tenant (every type, or typ) as by: the breakers released.
+func releaseBreakers(ctx context.Context, natsURL, tenant, typ, by string) ([]reconciler.TypeState, error) {
+	kv, closeFn, err := reconcilerKV(ctx, natsURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
+		return nil, err
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil, nil, err
+	defer closeFn()
+	return reconciler.Confirm(ctx, kv, tenant, typ, by, time.Now())
+}
+
+// releasedText says what releasing s allows.
+func releasedText(s reconciler.TypeState) string {
+	return fmt.Sprintf("released %s/%s: the next round may delete up to %d of %d records (tripped %s on the %s path)",
+		s.Tenant, s.Type, s.Breaker.Missing, s.Breaker.Held, s.Breaker.TrippedAt.Format(time.RFC3339), s.Breaker.Path)
+}
+
+// breakerText is a breaker's state: ok, tripped (and what would be deleted), or confirmed.
+func breakerText(s reconciler.TypeState) string {
+	switch {
+	case !s.Breaker.Tripped:
+		return "ok"
+	case s.Breaker.Confirmed:
+		return fmt.Sprintf("confirmed by %s, applies next round (%d deletes)", s.Breaker.ConfirmedBy, s.Breaker.Missing)
 	}
-	kv, err := js.KeyValue(ctx, "OROSYNC_CURSORS")
-	if err != nil {
-		nc.Close()
-		return nil, nil, fmt.Errorf("bucket OROSYNC_CURSORS: %w", err)
+	return fmt.Sprintf("TRIPPED: %d of %d would be deleted (%s path)", s.Breaker.Missing, s.Breaker.Held, s.Breaker.Path)
+}
+
+// auditCursorText is where the reconciler's audit-log reading stands.
+func auditCursorText(s reconciler.TypeState) string {
+	switch {
+	case s.Audit.Unavailable != "":
+		return "unavailable: " + s.Audit.Unavailable
+	case !s.Audit.LoggedAt.IsZero():
+		return fmt.Sprintf("%s #%d", s.Audit.LoggedAt.Format(time.RFC3339), s.Audit.LastID)
 	}
-	return kv, nc.Close, nil
+	return "-"
 }
 
 func confirmBreakers(ctx context.Context, w io.Writer, natsURL, tenant, typ, by string) error {
-	kv, closeFn, err := reconcilerKV(ctx, natsURL)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	released, err := reconciler.Confirm(ctx, kv, tenant, typ, by, time.Now())
+	released, err := releaseBreakers(ctx, natsURL, tenant, typ, by)
 	for _, s := range released {
-		fmt.Fprintf(w, "released %s/%s: the next round may delete up to %d of %d records (tripped %s on the %s path)\n",
-			s.Tenant, s.Type, s.Breaker.Missing, s.Breaker.Held, s.Breaker.TrippedAt.Format(time.RFC3339), s.Breaker.Path)
+		fmt.Fprintln(w, releasedText(s))
 	}
 	if err != nil {
 		return err
@@ -175,22 +190,11 @@ func printReconcilerState(ctx context.Context, w io.Writer, natsURL, tenant stri
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RECONCILER\tTYPE\tBREAKER\tWAITING\tAUDIT CURSOR")
 	for _, s := range states {
-		b := "ok"
-		if s.Breaker.Tripped {
-			b = fmt.Sprintf("TRIPPED: %d of %d would be deleted (%s path); release: orosync reconcile --confirm --tenant %s --type %s",
-				s.Breaker.Missing, s.Breaker.Held, s.Breaker.Path, s.Tenant, s.Type)
-			if s.Breaker.Confirmed {
-				b = fmt.Sprintf("confirmed by %s, applies next round (%d deletes)", s.Breaker.ConfirmedBy, s.Breaker.Missing)
-			}
+		b := breakerText(s)
+		if s.Breaker.Tripped && !s.Breaker.Confirmed {
+			b += fmt.Sprintf("; release: orosync reconcile --confirm --tenant %s --type %s", s.Tenant, s.Type)
 		}
-		cur := "-"
-		switch {
-		case s.Audit.Unavailable != "":
-			cur = "unavailable: " + s.Audit.Unavailable
-		case !s.Audit.LoggedAt.IsZero():
-			cur = fmt.Sprintf("%s #%d", s.Audit.LoggedAt.Format(time.RFC3339), s.Audit.LastID)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Tenant, s.Type, b, s.Waiting, cur)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Tenant, s.Type, b, s.Waiting, auditCursorText(s))
 	}
 	return tw.Flush()
 }

@@ -209,7 +209,7 @@ func (p pipeline) writerScopes() map[string]writer.Scope {
 
 // runTenants is `orosync run --config FILE`: every configured connection in this process, sharing NATS,
 // PostgreSQL and the transformer and writer.
-func runTenants(ctx context.Context, c *common, path string, svcs services, pollEvery, reconcileEvery time.Duration, withMercato bool, stdout, stderr io.Writer) error {
+func runTenants(ctx context.Context, c *common, path string, svcs services, ops opsFlags, pollEvery, reconcileEvery time.Duration, withMercato bool, stdout, stderr io.Writer) error {
 	log := c.logger(stderr)
 	metrics, stopMetrics, err := newMetricsServer(httpTimeouts{})
 	if err != nil {
@@ -264,6 +264,11 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, poll
 	p := pipeline{NatsURL: natsURL, LeasePeriod: c.leasePeriod, DatabaseURL: c.databaseURL, Tenants: conns, Replicas: c.replicas, Log: log, Rules: rules,
 		NoEmailMatch: c.noEmailMatch, WriterReplicationRole: c.replicaRole, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, WriterMetrics: metrics.writer,
 		TransformerMetrics: metrics.transf, ReconcilerRegisterer: metrics.reg, Services: svcs, Tracer: tracer}
+	stopOps, err := startOpsPage(ctx, ops, natsURL, c.databaseURL, conns, log)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
 	for _, t := range conns {
 		log.Info("orosync tenant", "tenant", t.Name, "types", t.Types, "oro", t.Oro, "mercato_tenant", t.Scope.TenantID,
 			"mercato_organization", t.Scope.OrganizationID, "webhook_url", t.WebhookURL)
