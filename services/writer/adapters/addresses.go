@@ -60,9 +60,8 @@ func rowOf(id uuid.UUID, a events.Address) addressRow {
 }
 
 func (r addressRow) same(o addressRow) bool {
-	eq := func(x, y *string) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
-	return r.primary == o.primary && eq(r.name, o.name) && eq(r.purpose, o.purpose) && eq(r.company, o.company) && eq(r.line1, o.line1) &&
-		eq(r.line2, o.line2) && eq(r.city, o.city) && eq(r.region, o.region) && eq(r.postal, o.postal) && eq(r.ctry, o.ctry)
+	return r.primary == o.primary && samePtr(r.name, o.name) && samePtr(r.purpose, o.purpose) && samePtr(r.company, o.company) && samePtr(r.line1, o.line1) &&
+		samePtr(r.line2, o.line2) && samePtr(r.city, o.city) && samePtr(r.region, o.region) && samePtr(r.postal, o.postal) && samePtr(r.ctry, o.ctry)
 }
 
 const loadAddressesSQL = `

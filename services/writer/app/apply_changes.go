@@ -54,7 +54,7 @@ type batch struct {
 	// dict are the dictionary values the person and company paths do not ensure; staged the people whose
 	// lifecycle stage follows their last applied version.
 	dict   []DictionaryValue
-	staged []domain.Key
+	staged map[domain.Key]bool
 	// owned are the people and companies, whose owners follow their last applied versions.
 	owned []domain.Key
 }
@@ -89,7 +89,10 @@ func sortBatch(changes []events.Change) batch {
 				b.owned = append(b.owned, k)
 			}
 			if c.Person != nil && c.Person.LifecycleStage != nil {
-				b.staged = append(b.staged, domain.KeyOf(c))
+				if b.staged == nil {
+					b.staged = map[domain.Key]bool{}
+				}
+				b.staged[domain.KeyOf(c)] = true
 			}
 		}
 	}

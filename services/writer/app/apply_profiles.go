@@ -93,7 +93,7 @@ func dictionaryValues(c events.Change) []DictionaryValue {
 	return out
 }
 
-// applyProfiles applies the batch's companies and people, their lifecycle stages, owners and dictionary entries.
+// applyProfiles applies the batch's companies and people, their owners, lifecycle stages and dictionary entries.
 func (a ApplyChanges) applyProfiles(ctx context.Context, b batch) (Result, error) {
 	r := Result{}
 	announced := map[domain.Key]bool{}
@@ -103,17 +103,10 @@ func (a ApplyChanges) applyProfiles(ctx context.Context, b batch) (Result, error
 			return Result{}, err
 		}
 	}
-	if len(b.staged) > 0 {
-		n, err := a.Store.ApplyLifecycleStages(ctx, b.staged, announced)
-		if err != nil {
-			return Result{}, fmt.Errorf("applying lifecycle stages: %w", err)
-		}
-		r.add(n)
-	}
 	if len(b.owned) > 0 {
-		n, err := a.Store.ApplyOwners(ctx, b.owned, announced)
+		n, err := a.Store.ApplyProfileColumns(ctx, b.owned, b.staged, announced)
 		if err != nil {
-			return Result{}, fmt.Errorf("applying owners: %w", err)
+			return Result{}, fmt.Errorf("applying owners and lifecycle stages: %w", err)
 		}
 		r.add(n)
 	}

@@ -38,13 +38,10 @@ type RecordStore interface {
 	ResolveWaiting(ctx context.Context, written []domain.Key) (Result, error)
 	// EnsureDictionary adds dictionary entries for values written into dictionary-backed columns.
 	EnsureDictionary(ctx context.Context, values []DictionaryValue) error
-	// ApplyLifecycleStages writes customer_entities.lifecycle_stage of people from their last applied versions; a
-	// person not in announced gets its updated event, and is added to announced.
-	ApplyLifecycleStages(ctx context.Context, people []domain.Key, announced map[domain.Key]bool) (Result, error)
-	// ApplyOwners writes the Mercato users owning people and companies (matched by email) from their last applied
-	// versions; other records among keys are left alone. A record in announced had its created or updated event
-	// written by this batch, which the owner rides on.
-	ApplyOwners(ctx context.Context, keys []domain.Key, announced map[domain.Key]bool) (Result, error)
+	// ApplyProfileColumns writes, from their last applied versions, the Mercato users owning people and companies
+	// (matched by email) and the lifecycle stages of the people in staged; other records among keys are left alone.
+	// A record in announced had its created or updated event written by this batch, which the columns ride on.
+	ApplyProfileColumns(ctx context.Context, keys []domain.Key, staged, announced map[domain.Key]bool) (Result, error)
 }
 
 // DictionaryValue is one value written into a column Mercato backs with a dictionary kind.
