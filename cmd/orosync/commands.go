@@ -213,7 +213,7 @@ Runs the poller (with the webhook receiver), transformer, writer and reconciler 
 		return err
 	}
 	p.PollInterval, p.ReconcileInterval, p.Services, p.LeasePeriod = *pollEvery, *reconcileEvery, svcs, c.leasePeriod
-	stopOps, err := startOpsPage(ctx, ops, r.natsURL, c.databaseURL, p.connections(), log)
+	stopOps, err := startOpsPage(ctx, ops, r.natsURL, c.databaseURL, p.connections(), svcs, log)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	writer "github.com/orosync/orosync/services/writer/service"
@@ -47,7 +48,9 @@ func (o opsFlags) check() error {
 type opsPage struct {
 	natsURL, databaseURL string
 	conns                []connection
+	services             services // the process's: what the connection check tests
 	queue                *writer.ReviewQueue
+	checks               *checkRuns
 	tmpl                 *template.Template
 	log                  *slog.Logger
 }
@@ -56,7 +59,7 @@ type opsPage struct {
 var opsPageHTML string
 
 // startOpsPage serves the page on o.addr behind its secret until the returned func is called.
-func startOpsPage(ctx context.Context, o opsFlags, natsURL, databaseURL string, conns []connection, log *slog.Logger) (func(), error) {
+func startOpsPage(ctx context.Context, o opsFlags, natsURL, databaseURL string, conns []connection, svcs services, log *slog.Logger) (func(), error) {
 	if o.addr == "" {
 		return func() {}, nil
 	}
@@ -71,8 +74,9 @@ func startOpsPage(ctx context.Context, o opsFlags, natsURL, databaseURL string, 
 	if err != nil {
 		return nil, fmt.Errorf("operator page: %w", err)
 	}
-	page := &opsPage{natsURL: natsURL, databaseURL: databaseURL, conns: conns, queue: queue, log: log,
-		tmpl: template.Must(template.New("ops").Funcs(opsFuncs).Parse(opsPageHTML))}
+	page := &opsPage{natsURL: natsURL, databaseURL: databaseURL, conns: conns, services: svcs, queue: queue, log: log,
+		checks: &checkRuns{last: map[string]checkRun{}},
+		tmpl:   template.Must(template.New("ops").Funcs(opsFuncs).Parse(opsPageHTML))}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		queue.Close()
@@ -90,6 +94,7 @@ func (p *opsPage) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", p.show)
 	mux.HandleFunc("POST /conflicts/{id}/resolve", p.resolve)
 	mux.HandleFunc("POST /breakers/confirm", p.confirm)
+	mux.HandleFunc("POST /check", p.check)
 	return http.NewCrossOriginProtection().Handler(mux)
 }
 
@@ -191,10 +196,64 @@ func (p *opsPage) confirm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *opsPage) hasConnection(name string) bool {
+	_, ok := p.connection(name)
+	return ok
+}
+
+func (p *opsPage) connection(name string) (connection, bool) {
 	for _, c := range p.conns {
 		if c.Name == name {
-			return true
+			return c, true
 		}
 	}
-	return false
+	return connection{}, false
+}
+
+// checkRuns keeps the latest connection check of each connection, for the page to show.
+type checkRuns struct {
+	mu   sync.Mutex
+	last map[string]checkRun
+}
+
+type checkRun struct {
+	At             time.Time
+	Checks         []connCheck
+	Passed, Failed int
+}
+
+func (c *checkRuns) get(name string) (checkRun, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.last[name]
+	return r, ok
+}
+
+func (c *checkRuns) set(name string, r checkRun) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last[name] = r
+}
+
+// opsCheckTimeout bounds each part of a connection check run from the page (Oro, the database, NATS), within the
+// server's write timeout.
+const opsCheckTimeout = 8 * time.Second
+
+// check runs `orosync config check` on one connection, as the process runs it.
+func (p *opsPage) check(w http.ResponseWriter, r *http.Request) {
+	c, ok := p.connection(r.FormValue("tenant"))
+	if !ok {
+		back(w, r, "", fmt.Errorf("connection check: no connection %q", r.FormValue("tenant")))
+		return
+	}
+	res := checkRun{At: time.Now().UTC(), Checks: checkConnections(r.Context(), checkConfig{NatsURL: p.natsURL,
+		DatabaseURL: p.databaseURL, Connections: []connection{c}, Services: p.services, Timeout: opsCheckTimeout})}
+	for _, ch := range res.Checks {
+		if ch.OK {
+			res.Passed++
+		} else {
+			res.Failed++
+		}
+	}
+	p.checks.set(c.Name, res)
+	back(w, r, fmt.Sprintf("connection check of %s: %d passed, %d failed", c.Name, res.Passed, res.Failed), nil)
 }

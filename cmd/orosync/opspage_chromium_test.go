@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,11 +20,13 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/mercatodb/dbtest"
 	"github.com/orosync/orosync/orosim"
+	reconciler "github.com/orosync/orosync/services/reconciler/service"
 )
 
 // screenshotDir is where the operator page's browser test leaves its screenshots (.gitignore keeps them out of
@@ -56,6 +60,9 @@ type opsRun struct {
 	db      *pgxpool.Pool
 	pageURL string
 	token   string
+	natsURL string
+	dbURL   string
+	args    []string // the connection's flags: NATS, database, Oro, tenant, types
 	logs    *syncedBuffer
 }
 
@@ -73,15 +80,16 @@ func startOpsRun(t *testing.T, ctx context.Context) *opsRun {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	r := &opsRun{ctx: ctx, sim: sim, db: pool, token: "ops-" + randomSecret(), logs: &syncedBuffer{}}
+	r := &opsRun{ctx: ctx, sim: sim, db: pool, natsURL: ns.URL, dbURL: dbURL, token: "ops-" + randomSecret(), logs: &syncedBuffer{}}
+	r.args = []string{"--nats-url", ns.URL, "--database-url", dbURL, "--oro-url", oroSrv.URL + "/api", "--oro-client-secret", "s3cret",
+		"--tenant", "acme", "--types", "contacts"}
 	addr := freeAddr(t)
 	r.pageURL = "http://" + addr + "/"
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(runCtx, []string{"run", "--nats-url", ns.URL, "--database-url", dbURL, "--with-mercato-schema",
-			"--oro-url", oroSrv.URL + "/api", "--oro-client-secret", "s3cret", "--tenant", "acme", "--types", "contacts",
-			"--conflict-policy", "merge", "--poll-interval", "200ms", "--ops-addr", addr, "--ops-token", r.token}, r.logs, r.logs)
+		done <- run(runCtx, append([]string{"run", "--with-mercato-schema", "--conflict-policy", "merge", "--poll-interval", "200ms",
+			"--ops-addr", addr, "--ops-token", r.token}, r.args...), r.logs, r.logs)
 	}()
 	t.Cleanup(func() {
 		stop()
@@ -203,6 +211,28 @@ func TestOperatorPageInChromium(t *testing.T) {
 		}
 	})
 
+	t.Run("shows a dead letter with its reason", func(t *testing.T) {
+		if err := r.sim.UpdateContact("2", map[string]any{"primaryEmail": "not-an-email"}); err != nil {
+			t.Fatal(err)
+		}
+		tid, oid := uuid.MustParse(defaultTenantID), uuid.MustParse(defaultOrgID)
+		r.waitFor(t, "contact 2's dead letter", func() (bool, error) {
+			rows, err := status(ctx, r.natsURL, r.dbURL, "acme", []string{"contacts"}, tid, oid)
+			return err == nil && rows[0].DeadLetters == 1, err
+		})
+		if err := chromedp.Do(bctx, chromedp.Navigate(r.pageURL)); err != nil {
+			t.Fatal(err)
+		}
+		count, letters := text(t, bctx, "#deadletters-acme-contacts"), text(t, bctx, "#deadletters-acme")
+		screenshot(t, bctx, "opspage-deadletter")
+		if count != "1" {
+			t.Errorf("contacts' dead letters on the page: %q, want 1", count)
+		}
+		if !regexp.MustCompile(`transformer\s+contacts\s+2\s+email\s+.*primaryEmail`).MatchString(letters) {
+			t.Errorf("the dead letters' table does not show contact 2's stage, rule and reason:\n%s", letters)
+		}
+	})
+
 	id := makeFieldConflict(t, r)
 	t.Run("resolving a conflict from the page changes the database", func(t *testing.T) {
 		if err := chromedp.Do(bctx, chromedp.Navigate(r.pageURL)); err != nil {
@@ -231,6 +261,48 @@ func TestOperatorPageInChromium(t *testing.T) {
 			t.Errorf("contact 1's job title after taking Oro's side: %q (%v)", title, err)
 		}
 	})
+
+	t.Run("runs the connection check", func(t *testing.T) {
+		if err := chromedp.Do(bctx, chromedp.Navigate(r.pageURL), chromedp.Click(chromedp.CSS("#check-acme button"))); err != nil {
+			t.Fatal(err)
+		}
+		done, checks := text(t, bctx, "#done"), text(t, bctx, "#checks-acme")
+		screenshot(t, bctx, "opspage-checked")
+		if !strings.HasPrefix(done, "connection check of acme: ") {
+			t.Errorf("after the check the page says %q", done)
+		}
+		for _, want := range []string{`oro token\s+ok`, `read contacts\s+ok`, `capabilities contacts\s+ok`} {
+			if !regexp.MustCompile(want).MatchString(checks) {
+				t.Errorf("the check's results lack %q:\n%s", want, checks)
+			}
+		}
+	})
+
+	tripBreaker(t, r)
+	t.Run("confirming the tripped breaker from the page releases it", func(t *testing.T) {
+		if err := chromedp.Do(bctx, chromedp.Navigate(r.pageURL)); err != nil {
+			t.Fatal(err)
+		}
+		if b := text(t, bctx, "#breaker-acme-contacts"); !strings.Contains(b, "TRIPPED: 30 of 120 would be deleted") {
+			t.Errorf("the breaker's row: %q", b)
+		}
+		screenshot(t, bctx, "opspage-tripped")
+		if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#breaker-acme-contacts button"))); err != nil {
+			t.Fatal(err)
+		}
+		if done := text(t, bctx, "#done"); !strings.Contains(done, "released acme/contacts: the next round may delete up to 30 of 120") {
+			t.Errorf("after confirming the page says %q", done)
+		}
+		kv, closeKV, err := reconcilerKV(ctx, r.natsURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeKV()
+		states, err := reconciler.States(ctx, kv, "acme", "contacts")
+		if err != nil || len(states) != 1 || !states[0].Breaker.Confirmed || states[0].Breaker.ConfirmedBy != "operator page" {
+			t.Errorf("the breaker after confirming from the page: %+v (%v)", states, err)
+		}
+	})
 }
 
 // contactOne selects Oro contact 1's Mercato person.
@@ -253,4 +325,18 @@ func makeFieldConflict(t *testing.T, r *opsRun) int64 {
 		return err == nil, err
 	})
 	return id
+}
+
+// tripBreaker deletes a quarter of the contacts in Oro and runs one reconcile round, which finds too many to delete.
+func tripBreaker(t *testing.T, r *opsRun) {
+	t.Helper()
+	for i := 31; i <= 60; i++ {
+		if err := r.sim.DeleteContact(strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := run(r.ctx, append([]string{"reconcile", "--grace-passes", "1"}, r.args...), io.Discard, io.Discard)
+	if !errors.Is(err, reconciler.ErrTooManyDeletes) {
+		t.Fatalf("a reconcile round after deleting 30 of %d contacts: %v, want the breaker", opsContacts, err)
+	}
 }

@@ -37,7 +37,8 @@ type connView struct {
 	Breakers        []reconciler.TypeState
 	DeadLetters     []deadLetterRow // newest first, at most opsDeadLetters
 	DeadLetterTotal int
-	Errs            []string // what could not be read
+	Check           *checkRun // the latest connection check run from the page
+	Errs            []string  // what could not be read
 }
 
 type deadLetterRow struct {
@@ -79,6 +80,9 @@ func (p *opsPage) gather(ctx context.Context) opsView {
 	kv, store, closeFn, err := p.openNATS(ctx)
 	for _, c := range p.conns {
 		cv := connView{Name: c.Name}
+		if last, ok := p.checks.get(c.Name); ok {
+			cv.Check = &last
+		}
 		if err != nil {
 			cv.Errs = append(cv.Errs, err.Error())
 		} else {

@@ -264,7 +264,7 @@ func runTenants(ctx context.Context, c *common, path string, svcs services, ops 
 	p := pipeline{NatsURL: natsURL, LeasePeriod: c.leasePeriod, DatabaseURL: c.databaseURL, Tenants: conns, Replicas: c.replicas, Log: log, Rules: rules,
 		NoEmailMatch: c.noEmailMatch, WriterReplicationRole: c.replicaRole, PollInterval: pollEvery, ReconcileInterval: reconcileEvery, PollerMetrics: metrics.poller, WriterMetrics: metrics.writer,
 		TransformerMetrics: metrics.transf, ReconcilerRegisterer: metrics.reg, Services: svcs, Tracer: tracer}
-	stopOps, err := startOpsPage(ctx, ops, natsURL, c.databaseURL, conns, log)
+	stopOps, err := startOpsPage(ctx, ops, natsURL, c.databaseURL, conns, svcs, log)
 	if err != nil {
 		return err
 	}
