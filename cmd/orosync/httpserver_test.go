@@ -23,11 +23,11 @@ var shortTimeouts = httpTimeouts{ReadHeader: 300 * time.Millisecond, Read: 400 *
 // slowClientBound is how long a server may let a slow or idle client hold its connection in this test.
 const slowClientBound = 5 * time.Second
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer ln.Close()
 	return ln.Addr().String()
