@@ -171,7 +171,7 @@ func screenshot(t *testing.T, bctx context.Context, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
-func TestOperatorPageInChromium(t *testing.T) {
+func TestOperatorPageInChromiumShowsARunningSyncAndActsOnIt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	r := startOpsRun(t, ctx)

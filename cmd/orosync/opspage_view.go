@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -77,7 +76,7 @@ var opsFuncs = template.FuncMap{
 // gather reads the page's numbers; what cannot be read is said on the page, the rest is shown.
 func (p *opsPage) gather(ctx context.Context) opsView {
 	v := opsView{Now: time.Now().UTC()}
-	kv, store, closeFn, err := p.openNATS(ctx)
+	kv, js, store, closeFn, err := p.openNATS(ctx)
 	for _, c := range p.conns {
 		cv := connView{Name: c.Name}
 		if last, ok := p.checks.get(c.Name); ok {
@@ -86,7 +85,7 @@ func (p *opsPage) gather(ctx context.Context) opsView {
 		if err != nil {
 			cv.Errs = append(cv.Errs, err.Error())
 		} else {
-			p.readConnection(ctx, &cv, kv, store)
+			p.readConnection(ctx, &cv, kv, js, store)
 		}
 		rows, serr := status(ctx, p.natsURL, p.databaseURL, c.Name, c.Types, c.Scope.TenantID, c.Scope.OrganizationID)
 		if serr != nil {
@@ -109,31 +108,31 @@ func (p *opsPage) gather(ctx context.Context) opsView {
 }
 
 // openNATS opens the cursor bucket and the dead letters' stream.
-func (p *opsPage) openNATS(ctx context.Context) (jetstream.KeyValue, *dlq.Store, func(), error) {
+func (p *opsPage) openNATS(ctx context.Context) (jetstream.KeyValue, jetstream.JetStream, *dlq.Store, func(), error) {
 	nc, err := nats.Connect(p.natsURL, nats.Name("orosync-ops"), natsconn.Inbox(p.natsURL))
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(p.natsURL), err)
+		return nil, nil, nil, nil, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(p.natsURL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	kv, err := js.KeyValue(ctx, "OROSYNC_CURSORS")
 	if err != nil {
 		nc.Close()
-		return nil, nil, nil, fmt.Errorf("bucket OROSYNC_CURSORS: %w", err)
+		return nil, nil, nil, nil, fmt.Errorf("bucket OROSYNC_CURSORS: %w", err)
 	}
 	store, err := dlq.Open(ctx, js)
 	if err != nil {
 		nc.Close()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return kv, store, nc.Close, nil
+	return kv, js, store, nc.Close, nil
 }
 
 // readConnection adds the budget, the active instances, the breakers and the dead letters of cv's connection.
-func (p *opsPage) readConnection(ctx context.Context, cv *connView, kv jetstream.KeyValue, store *dlq.Store) {
+func (p *opsPage) readConnection(ctx context.Context, cv *connView, kv jetstream.KeyValue, js jetstream.JetStream, store *dlq.Store) {
 	if b, ok, err := readBudgetState(ctx, kv, cv.Name); err != nil {
 		cv.Errs = append(cv.Errs, err.Error())
 	} else if ok {
@@ -144,13 +143,12 @@ func (p *opsPage) readConnection(ctx context.Context, cv *connView, kv jetstream
 	if cv.Breakers, err = reconciler.States(ctx, kv, cv.Name, ""); err != nil {
 		cv.Errs = append(cv.Errs, "reconciler: "+err.Error())
 	}
-	entries, err := store.List(ctx, dlq.Filter{Tenant: cv.Name})
+	entries, total, err := newestDeadLetters(ctx, js, store, cv.Name, opsDeadLetters)
 	if err != nil {
 		cv.Errs = append(cv.Errs, "dead letters: "+err.Error())
 	}
-	cv.DeadLetterTotal = len(entries)
-	slices.Reverse(entries)
-	for _, e := range entries[:min(len(entries), opsDeadLetters)] {
+	cv.DeadLetterTotal = total
+	for _, e := range entries {
 		stage, _, typ, id := e.Tokens()
 		reason := e.Letter.Reason
 		if e.Err != "" {
