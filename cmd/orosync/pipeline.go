@@ -185,7 +185,8 @@ func (p pipeline) pollerConfig(once bool) poller.Config {
 
 func (p pipeline) reconcilerConfig() reconciler.Config {
 	c := reconciler.Config{NatsURL: p.NatsURL, NatsOptions: p.NatsOptions, DatabaseURL: p.DatabaseURL, Logger: p.Log, Interval: p.ReconcileInterval, Now: p.Now,
-		Tenants: p.reconcilerTenants(), Registerer: p.ReconcilerRegisterer, LeasePeriod: p.LeasePeriod}
+		Tenants: p.reconcilerTenants(), Registerer: p.ReconcilerRegisterer, LeasePeriod: p.LeasePeriod,
+		Tracer: p.Tracer}
 	tune, err := envReconcileTuning()
 	if err != nil {
 		p.Log.Error("reconciler settings: the invalid ones keep their defaults", "err", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/orosim"
 	poller "github.com/orosync/orosync/services/poller/service"
+	reconciler "github.com/orosync/orosync/services/reconciler/service"
 	transformer "github.com/orosync/orosync/services/transformer/service"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
@@ -123,6 +124,23 @@ func TestOneContactsWayFromThePollerToMercatoEventsIsOneTrace(t *testing.T) {
 		}
 		if traced == 0 {
 			t.Errorf("no MERCATO_EVENTS message carries contact 2's trace %s", root.TraceID())
+		}
+	})
+	t.Run("a tombstone's way is one trace from the reconciler", func(t *testing.T) {
+		exp.Reset()
+		if err := e.sim.DeleteContact("3"); err != nil {
+			t.Fatal(err)
+		}
+		e.sync() // its reconcile pass reads the delete from Oro's audit log
+		spans := exp.GetSpans()
+		published := spansOf(spans, reconciler.SpanPublish, "3")
+		if len(published) != 1 {
+			t.Fatalf("%d reconciler spans of contact 3, want 1 (spans: %v)", len(published), names(spans))
+		}
+		transformed := spansOf(spans, transformer.SpanTransform, "3")
+		if len(transformed) != 1 || transformed[0].Parent.SpanID() != published[0].SpanContext.SpanID() {
+			t.Errorf("transformer spans of the tombstone: %+v, want one child of the reconciler's %s", transformed,
+				published[0].SpanContext.SpanID())
 		}
 	})
 	t.Run("every message on the way carries a trace context", func(t *testing.T) {

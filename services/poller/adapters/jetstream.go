@@ -53,14 +53,14 @@ func NewRawPublisher(ctx context.Context, nc *nats.Conn, js jetstream.JetStream)
 func (p RawPublisher) PublishRaw(ctx context.Context, records []events.RawRecord, deadLetters []events.DeadLetter) error {
 	msgs := make([]*nats.Msg, 0, len(records))
 	refs := make([]events.RecordRef, 0, len(records))
-	spans := p.spans(ctx, len(records))
-	defer spans.end()
+	spans := p.Tracer.Publishing(ctx, len(records))
+	defer spans.End()
 	for _, r := range records {
 		msg, err := rawMsg(r)
 		if err != nil {
 			return err
 		}
-		spans.start(r.RecordRef, msg)
+		spans.Start(SpanPublish, msg, tracing.Record(r.Tenant, r.Type, r.ID)...)
 		if size := natsconn.Size(msg); p.Limit > 0 && size > p.Limit {
 			deadLetters = append(deadLetters, p.oversize(r.RecordRef, msg, size, p.Limit))
 			continue
@@ -69,7 +69,7 @@ func (p RawPublisher) PublishRaw(ctx context.Context, records []events.RawRecord
 	}
 	tooBig, err := publishAll(ctx, p.JS, msgs)
 	if err != nil {
-		spans.fail(err)
+		spans.Fail(err)
 		return err
 	}
 	for _, i := range tooBig { // the server's limits are lower than the ones read at start-up

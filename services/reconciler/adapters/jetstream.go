@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/contracts/natsconn"
+	"github.com/orosync/orosync/contracts/tracing"
 	"github.com/orosync/orosync/events"
 )
 
@@ -27,7 +28,13 @@ type Tombstones struct {
 	// Limit is the largest message ORO_RAW takes, DeadLetterLimit OROSYNC_DLQ's (natsconn.Limit); 0 leaves the
 	// checks to the server.
 	Limit, DeadLetterLimit int
+	// Tracer, when set, starts a trace per tombstone and record published, carried in its headers.
+	Tracer *tracing.Tracer
 }
+
+// SpanPublish names the reconciler's span of a tombstone or record it publishes to ORO_RAW: the first span of
+// that version's trace.
+const SpanPublish = "orosync.reconciler publish"
 
 // NewTombstones needs a JetStream context; window 0 means DefaultPublishWindow.
 func NewTombstones(js jetstream.JetStream, window int) (*Tombstones, error) {
@@ -45,14 +52,21 @@ func (p *Tombstones) PublishTombstones(ctx context.Context, tombs []events.Tombs
 	msgs := make([]*nats.Msg, 0, min(len(tombs), p.window))
 	for start := 0; start < len(tombs); start += p.window {
 		msgs = msgs[:0]
+		spans := p.Tracer.Publishing(ctx, min(p.window, len(tombs)-start))
 		for _, t := range tombs[start:min(start+p.window, len(tombs))] {
 			msg, err := tombstoneMsg(t)
 			if err != nil {
+				spans.End()
 				return published, duplicates, err
 			}
+			spans.Start(SpanPublish, msg, tracing.Record(t.Tenant, t.Type, t.ID)...)
 			msgs = append(msgs, msg)
 		}
 		n, d, tooBig, err := p.send(ctx, msgs, events.StreamOroRaw)
+		if err != nil {
+			spans.Fail(err)
+		}
+		spans.End()
 		published, duplicates = published+n, duplicates+d
 		if err == nil && len(tooBig) > 0 { // a tombstone is a few hundred bytes: never expected
 			err = fmt.Errorf("tombstone to %s: %w", msgs[tooBig[0]].Subject, jetstream.ErrStreamMessageExceedsMaximum)
@@ -71,6 +85,8 @@ func (p *Tombstones) PublishTombstones(ctx context.Context, tombs []events.Tombs
 // own (events.RepairID), which the duplicate window has not seen.
 func (p *Tombstones) PublishRaw(ctx context.Context, recs []events.RawRecord, dead []events.DeadLetter, repair string) (int, error) {
 	msgs := make([]*nats.Msg, 0, len(recs))
+	spans := p.Tracer.Publishing(ctx, len(recs))
+	defer spans.End()
 	for _, r := range recs {
 		subject, err := events.RawSubject(r.Tenant, r.Type, r.ID)
 		if err != nil {
@@ -95,10 +111,12 @@ func (p *Tombstones) PublishRaw(ctx context.Context, recs []events.RawRecord, de
 			dead = append(dead, oversize(r, msg, size, p.Limit))
 			continue
 		}
+		spans.Start(SpanPublish, msg, tracing.Record(r.Tenant, r.Type, r.ID)...)
 		msgs = append(msgs, msg)
 	}
 	n, _, tooBig, err := p.send(ctx, msgs, events.StreamOroRaw)
 	if err != nil {
+		spans.Fail(err)
 		return n, err
 	}
 	for _, i := range tooBig {

@@ -17,9 +17,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/orosync/orosync/contracts/coord"
 	"github.com/orosync/orosync/contracts/natsconn"
+	"github.com/orosync/orosync/contracts/tracing"
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/services/reconciler/adapters"
@@ -100,7 +102,15 @@ type Config struct {
 	LeasePeriod time.Duration
 	// Holder names this instance in the leases (default coord.NewHolderID()).
 	Holder string
+	// Tracer, when set, starts a trace per tombstone and record published (contracts/tracing); nil: none.
+	Tracer trace.TracerProvider
 }
+
+// TracerName names the reconciler's spans' instrumentation scope; SpanPublish its span of a version it publishes.
+const (
+	TracerName  = "orosync/reconciler"
+	SpanPublish = adapters.SpanPublish
+)
 
 // Report sums the rounds of every type; Passes has one entry per tenant and type, in tenant then type order.
 type Report struct {
@@ -263,6 +273,7 @@ func open(ctx context.Context, cfg Config) (_ *reconciler, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
+	pub.Tracer = tracing.New(cfg.Tracer, TracerName)
 	if pub.Limit, err = natsconn.Limit(ctx, nc.Conn, js, events.StreamOroRaw); err != nil {
 		return nil, fmt.Errorf("reconciler: %w", err)
 	}
