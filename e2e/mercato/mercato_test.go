@@ -40,6 +40,7 @@ func TestOroCRMSyncedIntoARealMercato(t *testing.T) {
 	t.Run("a webhook subscribed to customers.person.updated fires for a synced edit", w.webhookFires)
 	t.Run("an Oro delete is gone from lists and search", w.deleteGone)
 	t.Run("the integration is healthy with its last sync run's counts", w.integrationHealthy)
+	t.Run("a description too long for Mercato's index fares as with Mercato's own command", w.longDescriptionLikeMercato)
 	t.Run("Mercato's own full reindex of the same people, for comparison", w.fullReindex)
 }
 
@@ -688,7 +689,14 @@ func (w *world) fullReindex(t *testing.T) {
 		t0 := time.Now()
 		p := start(t, w.s.runDir, "reindex-"+strings.ReplaceAll(entity, ":", "_"), nil, "bash", "-c", cmd+" --entity "+entity+" --force")
 		if err := p.cmd.Wait(); err != nil {
-			t.Errorf("Mercato's reindex of %s failed: %v (see %s)", entity, err, filepath.Join(w.s.runDir, p.name+".log"))
+			// Mercato's reindex fails on documents too big for its index (see longDescriptionLikeMercato); any
+			// other failure is the suite's.
+			log := filepath.Join(w.s.runDir, p.name+".log")
+			if only, n, rerr := onlyTooBigRows(log); rerr != nil || !only || n == 0 {
+				t.Errorf("Mercato's reindex of %s failed: %v (see %s)", entity, err, log)
+			} else {
+				w.figure("full_reindex_"+strings.ReplaceAll(entity, ":", "_")+"_rows_too_big_errors", fmt.Sprint(n))
+			}
 		}
 		w.figure("full_reindex_"+strings.ReplaceAll(entity, ":", "_")+"_ms", fmt.Sprint(time.Since(t0).Milliseconds()))
 	}
