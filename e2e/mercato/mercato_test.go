@@ -477,10 +477,12 @@ func (w *world) namedElsewhere(ctx context.Context, t *testing.T, id, name strin
 	if err := w.m.get(ctx, "/api/customers/people/"+id, &d); err != nil {
 		t.Fatal(err)
 	}
+	// The name is the profile's lastName and part of the person's displayName.
 	if p, ok := d["person"].(map[string]any); ok {
-		for _, k := range []string{"lastName", "displayName", "last_name", "display_name"} {
-			delete(p, k)
-		}
+		delete(p, "displayName")
+	}
+	if p, ok := d["profile"].(map[string]any); ok {
+		delete(p, "lastName")
 	}
 	b, err := json.Marshal(d)
 	if err != nil {
@@ -519,6 +521,9 @@ func (w *world) editFoundUnderNewName(t *testing.T) {
 			t.Fatal(err)
 		}
 		edits = append(edits, e)
+	}
+	if len(edits) == 0 {
+		t.Fatal("no synced contact whose last name Mercato holds nowhere else to rename")
 	}
 	// Every rename is watched at once, so one's wait does not delay when the next is seen.
 	found := make([]error, len(edits))
