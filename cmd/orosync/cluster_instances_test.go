@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/orosync/orosync/contracts"
 	"github.com/orosync/orosync/contracts/coord"
 )
@@ -32,6 +34,64 @@ func (e *clusterEnv) waitForLine(line string, procs map[string]*child) string {
 		select {
 		case <-e.ctx.Done():
 			e.t.Fatalf("no process printed %q\n%s", line, outputs(procs))
+		case <-tick.C:
+		}
+	}
+}
+
+// Lease lines a service logs (coord.Lease.Run).
+const (
+	leaseTaken     = "lease taken: this instance is active"
+	leaseLost      = "lease lost: this instance stands by"
+	leaseTakenOver = "lease taken over from an instance that stopped renewing it"
+)
+
+// inTerm says whether c holds a lease by its own log: it took the lease once more than it lost it.
+func inTerm(c *child) bool {
+	out := c.output.String()
+	return strings.Count(out, leaseTaken) == strings.Count(out, leaseLost)+1
+}
+
+// waitForOneActive waits until exactly one of pair is in a lease term by its own log and the lease key names it
+// (host and process id), and returns its name. A handover under load passes through a moment when neither is
+// active; the election is right when it settles on one.
+func (e *clusterEnv) waitForOneActive(t *testing.T, kv jetstream.KeyValue, key string, pair map[string]*child) string {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var active []string
+		for name, c := range pair {
+			if inTerm(c) {
+				active = append(active, name)
+			}
+		}
+		h, ok, err := coord.ReadLease(e.ctx, kv, key)
+		if err != nil {
+			t.Fatalf("reading %s: %v", key, err)
+		}
+		if len(active) == 1 && ok && strings.HasPrefix(h.Holder, fmt.Sprintf("%s-%d-", mustHostname(t), pair[active[0]].cmd.Process.Pid)) {
+			return active[0]
+		}
+		select {
+		case <-e.ctx.Done():
+			t.Fatalf("never exactly one active instance holding %s (in a term: %v, key: %+v)\n%s", key, active, h, outputs(pair))
+		case <-tick.C:
+		}
+	}
+}
+
+// waitForMore waits until c printed line more than n times; it fails if c ends first.
+func (e *clusterEnv) waitForMore(t *testing.T, line string, n int, name string, c *child) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for strings.Count(c.output.String(), line) <= n {
+		select {
+		case <-c.Exited():
+			t.Fatalf("%s ended: %v\n%s", name, c.err, c.output)
+		case <-e.ctx.Done():
+			t.Fatalf("%s did not print %q\n%s", name, line, c.output)
 		case <-tick.C:
 		}
 	}
@@ -62,26 +122,33 @@ func TestTwoInstancesOfEveryService(t *testing.T) {
 		}
 		return strings.TrimSuffix(name, "-2") + "-1"
 	}
-	const taken, takenOver = "lease taken: this instance is active", "lease taken over from an instance that stopped renewing it"
-	activePoller := e.waitForLine(taken, pick(svcPoller))
-	activeReconciler := e.waitForLine(taken, pick(svcReconciler))
+	admin := e.connectAs(contracts.UserAdmin)
+	adminKV := admin.kv(t, e.ctx)
+	e.waitForLine(leaseTaken, pick(svcPoller))
+	e.waitForLine(leaseTaken, pick(svcReconciler))
 	e.waitForPersons(contacts/4, procs)
 
+	var activePoller, activeReconciler string
 	t.Run("one poller and one reconciler are active", func(t *testing.T) {
-		for _, name := range []string{other(activePoller), other(activeReconciler)} {
-			if strings.Contains(procs[name].output.String(), taken) {
-				t.Errorf("%s is active too:\n%s", name, procs[name].output)
-			}
-		}
+		activePoller = e.waitForOneActive(t, adminKV, coord.PollerLeaseKey("acme"), pick(svcPoller))
+		activeReconciler = e.waitForOneActive(t, adminKV, coord.ReconcilerLeaseKey("acme"), pick(svcReconciler))
 	})
+	if activePoller == "" || activeReconciler == "" {
+		t.FailNow()
+	}
+	standbys := map[string]int{} // how often each standby has taken over so far
+	for _, name := range []string{other(activePoller), other(activeReconciler)} {
+		standbys[name] = strings.Count(procs[name].output.String(), leaseTakenOver)
+	}
 	// Mid-sync: the active poller and reconciler, a transformer and a writer die without a word.
 	for _, name := range []string{activePoller, activeReconciler, svcTransformer + "-1", svcWriter + "-2"} {
 		kill(procs[name])
 		delete(procs, name)
 	}
 	t.Run("the standbys take over", func(t *testing.T) {
-		e.waitForLine(takenOver, map[string]*child{other(activePoller): procs[other(activePoller)]})
-		e.waitForLine(takenOver, map[string]*child{other(activeReconciler): procs[other(activeReconciler)]})
+		for name, n := range standbys {
+			e.waitForMore(t, leaseTakenOver, n, name, procs[name])
+		}
 	})
 	t.Run("status names the active instances", func(t *testing.T) {
 		var out strings.Builder
@@ -101,8 +168,7 @@ func TestTwoInstancesOfEveryService(t *testing.T) {
 	})
 
 	t.Run("the Oro requests took grants of the connection's shared budget", func(t *testing.T) {
-		admin := e.connectAs(contracts.UserAdmin)
-		entry, err := admin.kv(t, e.ctx).Get(e.ctx, coord.BudgetKey("acme"))
+		entry, err := adminKV.Get(e.ctx, coord.BudgetKey("acme"))
 		if err != nil {
 			t.Fatalf("the shared budget's key: %v", err)
 		}

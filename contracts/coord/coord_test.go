@@ -202,3 +202,154 @@ func TestASharedBudgetGrantsNoMoreThanItsLimitAWindowToSeveralProcesses(t *testi
 		t.Fatalf("%d granted once the window passed, want %d", got, limit)
 	}
 }
+
+// timerClock is a stepped clock with timers: After fires once Advance reaches it, and set receives a value each time
+// a timer is asked for, so a test advances only once the instance waits.
+type timerClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []clockTimer
+	set    chan struct{}
+}
+
+type clockTimer struct {
+	at time.Time
+	c  chan time.Time
+}
+
+func (c *timerClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *timerClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	ch := make(chan time.Time, 1)
+	c.timers = append(c.timers, clockTimer{at: c.now.Add(d), c: ch})
+	c.mu.Unlock()
+	c.fire()
+	c.set <- struct{}{}
+	return ch
+}
+
+func (c *timerClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	c.fire()
+}
+
+func (c *timerClock) fire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+			continue
+		}
+		t.c <- c.now
+	}
+	c.timers = kept
+}
+
+// A holder whose renewal comes too late (its process stalled past its term) must not renew: a standby may already
+// have taken over, so it stops its work first.
+func TestAHolderThatOversleptItsTermStopsWithoutRenewing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := jstest.Start(t)
+	clk := &timerClock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), set: make(chan struct{}, 100)}
+	const period = 20 * time.Second
+	kv := bucket(t, ctx, ns.URL)
+	a := &Lease{KV: kv, Key: "acme._lease", Holder: "a", Period: period, Now: clk.Now, After: clk.After}
+	started, stopped := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() {
+		ran <- a.Run(runCtx, func(wctx context.Context) error {
+			first.Do(func() { close(started); <-wctx.Done(); close(stopped) })
+			<-wctx.Done()
+			return nil
+		})
+	}()
+	awaitTimer := func() {
+		select {
+		case <-clk.set:
+		case <-ctx.Done():
+			t.Fatal("the holder never waited for its clock")
+		}
+	}
+	<-started
+	awaitTimer() // the first renewal's
+	taken, err := kv.Get(ctx, a.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(3 * period / 4) // the earliest a standby may take over
+	awaitTimer()                // the next thing the holder waits for
+	select {
+	case <-stopped:
+	default:
+		t.Fatal("the holder still works three quarters of a period after its last renewal")
+	}
+	e, err := kv.Get(ctx, a.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Revision() != taken.Revision() {
+		t.Errorf("the holder wrote its lease after its term ended (revision %d, was %d)", e.Revision(), taken.Revision())
+	}
+	stop()
+	<-ran
+}
+
+// A renewal can be written although its answer came too late for the holder to know: the holder's next renewal then
+// finds the key moved on, by itself, and keeps its lease.
+func TestAHolderKeepsALeaseItsOwnUnansweredRenewalMovedOn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := jstest.Start(t)
+	a := &Lease{KV: bucket(t, ctx, ns.URL), Key: "acme._lease", Holder: "a", Period: 10 * time.Second}
+	started, stopped := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() {
+		ran <- a.Run(runCtx, func(wctx context.Context) error {
+			first.Do(func() { close(started); <-wctx.Done(); close(stopped) })
+			<-wctx.Done()
+			return nil
+		})
+	}()
+	<-started
+	other := bucket(t, ctx, ns.URL)
+	e, err := other.Get(ctx, a.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := other.Update(ctx, a.Key, a.value(), e.Revision()) // what a's unanswered renewal wrote
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if e, err = other.Get(ctx, a.Key); err != nil {
+			t.Fatal(err)
+		}
+		if e.Revision() > late {
+			break
+		}
+		select {
+		case <-stopped:
+			t.Fatal("the holder gave up a lease its own write had moved on")
+		case <-ctx.Done():
+			t.Fatal("the holder never renewed again")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	select {
+	case <-stopped:
+		t.Fatal("the holder stopped its work for a lease its own write had moved on")
+	default:
+	}
+	stop()
+	<-ran
+}

@@ -21,11 +21,13 @@ import (
 // DefaultLeasePeriod is how long a lease lasts without a renewal.
 const DefaultLeasePeriod = 10 * time.Second
 
-// Lease is one instance's candidacy for key. The holder renews it every Period/4 and gives up the work when it
-// could not renew for Period/2; a standby polls it every Period/8 and takes it over (a revision-checked update)
-// once its revision has not changed for 3·Period/4 of the standby's own clock. So a killed holder is replaced
-// within one period of its last renewal, the old holder has stopped a quarter period before, and no clocks need to
-// agree. A holder that stops cleanly deletes the key, and a standby takes over at its next poll.
+// Lease is one instance's candidacy for key. A standby polls it every Period/8 and takes it over (a
+// revision-checked update) once its revision has not changed for 3·Period/4 of the standby's own clock, so no sooner
+// than 3·Period/4 after the holder sent its last renewal. The holder's term therefore ends Period/2 after it sent
+// its last successful renewal, answered or not yet: it renews every Period/8, retries a failed renewal until then,
+// and cancels the work when the term ends, leaving a quarter period for the work to stop before a standby may
+// start. A killed holder is replaced within one period of its last renewal, and no clocks need to agree. A holder
+// that stops cleanly deletes the key, and a standby takes over at its next poll.
 type Lease struct {
 	KV     jetstream.KeyValue
 	Key    string
@@ -93,12 +95,12 @@ func (l *Lease) value() []byte {
 func (l *Lease) Run(ctx context.Context, work func(context.Context) error) error {
 	var w watch
 	for {
-		rev, err := l.acquire(ctx, &w)
+		t, err := l.acquire(ctx, &w)
 		if err != nil {
 			return err
 		}
 		l.log().Info("lease taken: this instance is active", "key", l.Key, "holder", l.Holder)
-		done, err := l.hold(ctx, rev, work)
+		done, err := l.hold(ctx, t, work)
 		if done {
 			return err
 		}
@@ -113,12 +115,19 @@ type watch struct {
 	changed time.Time
 }
 
-// acquire polls the key until this instance takes the lease, returning its revision.
-func (l *Lease) acquire(ctx context.Context, w *watch) (uint64, error) {
+// term is a held lease: the revision this instance wrote last and when (its clock) it sent that write.
+type term struct {
+	rev  uint64
+	sent time.Time
+}
+
+// acquire polls the key until this instance takes the lease.
+func (l *Lease) acquire(ctx context.Context, w *watch) (term, error) {
 	for {
+		sent := l.now()
 		rev, ok, err := l.tryAcquire(ctx, w)
 		if ok {
-			return rev, nil
+			return term{rev: rev, sent: sent}, nil
 		}
 		l.tried()
 		if err != nil && ctx.Err() == nil {
@@ -126,7 +135,7 @@ func (l *Lease) acquire(ctx context.Context, w *watch) (uint64, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return term{}, ctx.Err()
 		case <-l.after(l.period() / 8):
 		}
 	}
@@ -186,8 +195,8 @@ var ErrConflict = errors.New("written by another instance since it was read")
 func IsConflict(err error) bool { return errors.Is(err, ErrConflict) || isConflict(err) }
 
 // hold runs work while renewing the lease. done says Run is over (ctx ended or work returned), with work's error;
-// otherwise the lease was lost and err says why.
-func (l *Lease) hold(ctx context.Context, rev uint64, work func(context.Context) error) (done bool, err error) {
+// otherwise the lease was lost (taken over, or not renewed within the term) and err says why.
+func (l *Lease) hold(ctx context.Context, t term, work func(context.Context) error) (done bool, err error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if l.Taken != nil {
@@ -196,34 +205,70 @@ func (l *Lease) hold(ctx context.Context, rev uint64, work func(context.Context)
 	l.tried()
 	result := make(chan error, 1)
 	go func() { result <- work(wctx) }()
-	lastOK := l.now()
+	var failed error // the last renewal's error, nil once one succeeds
 	for {
+		ends := t.sent.Add(l.period() / 2)
+		next := t.sent.Add(l.period() / 8)
+		if failed != nil {
+			next = l.now().Add(l.period() / 16)
+		}
+		if ends.Before(next) {
+			next = ends
+		}
 		select {
 		case err := <-result:
-			l.release(ctx, rev)
+			l.release(ctx, t.rev)
 			return true, err
-		case <-l.after(l.period() / 4):
+		case <-l.after(next.Sub(l.now())):
 		}
-		uctx, ucancel := context.WithTimeout(wctx, l.period()/4)
-		next, err := l.KV.Update(uctx, l.Key, l.value(), rev)
+		sent := l.now()
+		if !sent.Before(ends) {
+			cancel()
+			<-result // the work has stopped before a standby may take over
+			if failed == nil {
+				failed = errors.New("no renewal was tried in time")
+			}
+			return false, fmt.Errorf("renewing %s: not renewed within half a period: %w", l.Key, failed)
+		}
+		uctx, ucancel := context.WithTimeout(wctx, ends.Sub(sent))
+		rev, err := l.KV.Update(uctx, l.Key, l.value(), t.rev)
 		ucancel()
 		switch {
 		case err == nil:
-			rev, lastOK = next, l.now()
-			continue
+			t, failed = term{rev: rev, sent: sent}, nil
 		case ctx.Err() != nil:
 			cancel()
 			werr := <-result
-			l.release(ctx, rev)
+			l.release(ctx, t.rev)
 			return true, werr
-		case !isConflict(err) && l.now().Sub(lastOK) < l.period()/2:
+		case isConflict(err) && l.ownWrite(wctx, ends.Sub(l.now()), &t):
+			failed = nil // an earlier attempt's write landed after its answer was given up; the term keeps its start
+		case isConflict(err):
+			cancel()
+			<-result
+			return false, fmt.Errorf("renewing %s: %w", l.Key, err)
+		default:
 			l.log().Warn("lease: renewing failed; trying again", "key", l.Key, "err", err)
-			continue
+			failed = err
 		}
-		cancel()
-		<-result // the work has stopped before a standby may take over
-		return false, fmt.Errorf("renewing %s: %w", l.Key, err)
 	}
+}
+
+// ownWrite says whether the key moved on by a renewal of this instance whose answer never came (a timed-out attempt
+// that was written all the same), and takes its revision into t; it reads the key for at most timeout.
+func (l *Lease) ownWrite(ctx context.Context, timeout time.Duration, t *term) bool {
+	gctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	e, err := l.KV.Get(gctx, l.Key)
+	if err != nil {
+		return false
+	}
+	var v leaseValue
+	if json.Unmarshal(e.Value(), &v) != nil || v.Holder != l.Holder || e.Revision() <= t.rev {
+		return false
+	}
+	t.rev = e.Revision()
+	return true
 }
 
 func (l *Lease) tried() {
