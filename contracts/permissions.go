@@ -11,28 +11,11 @@ import (
 // (deploy/nats/accounts.conf is `orosync nats-accounts` of deploy/tenants.example.yaml).
 
 // User is one NATS user and what it may publish and subscribe to; nil permissions allow everything (admin).
-// Deny lists subjects refused among those Publish allows.
 type User struct {
 	Name      string
 	Comment   string
 	Publish   []string
-	Deny      []string
 	Subscribe []string
-}
-
-// durableNext are the next-message requests of stream's durable consumers (contracts/consumers): no other user may
-// take their deliveries.
-func durableNext(stream string) []string {
-	all, err := Consumers()
-	if err != nil {
-		panic(fmt.Sprintf("contracts: %v", err)) // compiled in: tested
-	}
-	var out []string
-	for _, c := range all[stream] {
-		out = append(out, "$JS.API.CONSUMER.MSG.NEXT."+stream+"."+c.Durable)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // User names.
@@ -95,12 +78,11 @@ func Users(tenants []string) []User {
 		out = append(out, User{Name: u, Comment: "poller of connection " + t + ": its raw subjects and dead letters, its cursors, leases and budget",
 			Publish: concat([]string{"oro.raw." + t + ".>", "orosync.dlq.poller." + t + ".>"},
 				info("ORO_RAW", "OROSYNC_DLQ", "KV_"+cursorBucket),
-				// the last published version per record: an ordered consumer created on the connection's subjects
-				// only, read by next-message requests (its name is random: any ORO_RAW consumer but the
-				// contracts' durable ones, which Deny keeps)
-				[]string{"$JS.API.CONSUMER.CREATE.ORO_RAW.*.oro.raw." + t + ".>", "$JS.API.CONSUMER.MSG.NEXT.ORO_RAW.*"},
+				// the last published version per record: a consumer created on the connection's subjects only that
+				// pushes to the poller's inbox, with flow control; it pulls from no consumer, so no replay's or
+				// pipeline's deliveries (their names are free, and a permission names a consumer only whole)
+				[]string{"$JS.API.CONSUMER.CREATE.ORO_RAW.*.oro.raw." + t + ".>", "$JS.FC.ORO_RAW.>"},
 				kv(t+".>"), kv(BudgetKeyPrefix+"."+t)),
-			Deny:      durableNext("ORO_RAW"),
 			Subscribe: []string{InboxPrefix(u) + ".>"}})
 	}
 	tp, ts := pull("ORO_RAW", "transformer")
@@ -151,11 +133,7 @@ func AccountsConf(users []User) string {
 	for _, u := range users {
 		fmt.Fprintf(&b, "      # %s\n      { user: %q, password: $%s", u.Comment, u.Name, PasswordVar(u.Name))
 		if u.Publish != nil || u.Subscribe != nil {
-			publish := list(u.Publish)
-			if len(u.Deny) > 0 {
-				publish = fmt.Sprintf("{ allow: %s,\n                   deny: %s }", publish, list(u.Deny))
-			}
-			fmt.Fprintf(&b, ", permissions: {\n          publish: %s\n          subscribe: %s } }\n", publish, list(u.Subscribe))
+			fmt.Fprintf(&b, ", permissions: {\n          publish: %s\n          subscribe: %s } }\n", list(u.Publish), list(u.Subscribe))
 		} else {
 			b.WriteString(" }\n")
 		}

@@ -16,10 +16,14 @@ import (
 
 // PublishedHashes reads what was last published per record from ORO_RAW itself: the stream keeps every version,
 // and a consumer delivering the last message per subject yields exactly one (the latest) per record. No second
-// copy of the hashes to keep in step.
+// copy of the hashes to keep in step. The consumer pushes to this connection's own inbox, so the poller's NATS user
+// needs no right to pull from any consumer (contracts.Users).
 type PublishedHashes struct {
 	JS jetstream.JetStream
 }
+
+// lastVersionsHeartbeat is how often the server says the push consumer is alive while it has nothing to deliver.
+const lastVersionsHeartbeat = 5 * time.Second
 
 // LastVersions maps record id to the source version of its latest message (a tombstone gives the zero version).
 func (p PublishedHashes) LastVersions(ctx context.Context, tenant, typ string) (map[string]events.SourceVersion, error) {
@@ -36,40 +40,67 @@ func (p PublishedHashes) LastVersions(ctx context.Context, tenant, typ string) (
 	if len(info.State.Subjects) == 0 {
 		return out, nil
 	}
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},
-		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy})
+	// An ephemeral push consumer (flow controlled, so a large stream cannot overrun the connection): the server
+	// removes it once this read stops listening.
+	cons, err := st.CreatePushConsumer(ctx, jetstream.ConsumerConfig{DeliverSubject: p.JS.Conn().NewInbox(),
+		FilterSubject: filter, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy, AckPolicy: jetstream.AckNonePolicy,
+		FlowControl: true, IdleHeartbeat: lastVersionsHeartbeat, InactiveThreshold: time.Minute, MemoryStorage: true, Replicas: 1})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", filter, err)
 	}
-	it, err := cons.Messages()
+	msgs, errs := make(chan jetstream.Msg, 256), make(chan error, 1)
+	done := make(chan struct{})
+	defer close(done)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-done:
+		}
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", filter, err)
 	}
-	defer it.Stop()
-	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
+	defer cc.Stop()
+	for want := uint64(1); ; want++ {
+		var msg jetstream.Msg
+		select {
+		case msg = <-msgs:
+		case err := <-errs:
 			return nil, fmt.Errorf("reading %s: %w", filter, err)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("reading %s: %w", filter, ctx.Err())
 		}
-		var r struct {
-			PayloadHash string     `json:"payloadHash"`
-			UpdatedAt   *time.Time `json:"updatedAt"`
-		}
-		_ = json.Unmarshal(msg.Data(), &r)
-		id := msg.Subject()[strings.LastIndexByte(msg.Subject(), '.')+1:]
-		v := events.SourceVersion{PayloadHash: r.PayloadHash}
-		if r.UpdatedAt != nil {
-			v.UpdatedAt = r.UpdatedAt.UTC()
-		}
-		out[id] = v
 		meta, err := msg.Metadata()
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", filter, err)
 		}
+		if meta.Sequence.Consumer != want {
+			return nil, fmt.Errorf("reading %s: delivery %d arrived where %d was due (a message was lost)", filter, meta.Sequence.Consumer, want)
+		}
+		out[msg.Subject()[strings.LastIndexByte(msg.Subject(), '.')+1:]] = sourceVersion(msg.Data())
 		if meta.NumPending == 0 {
 			return out, nil
 		}
 	}
+}
+
+// sourceVersion is the source version a raw message carries.
+func sourceVersion(data []byte) events.SourceVersion {
+	var r struct {
+		PayloadHash string     `json:"payloadHash"`
+		UpdatedAt   *time.Time `json:"updatedAt"`
+	}
+	_ = json.Unmarshal(data, &r)
+	v := events.SourceVersion{PayloadHash: r.PayloadHash}
+	if r.UpdatedAt != nil {
+		v.UpdatedAt = r.UpdatedAt.UTC()
+	}
+	return v
 }
 
 // CapabilitiesKey is where a type's probed capabilities and chosen strategy are cached.
