@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/orosync/orosync/oro"
@@ -20,8 +19,10 @@ type Cursor struct {
 	// Done counts records published so far in the current run (progress; not part of the position).
 	Done int64 `json:"done,omitempty"`
 	// Boundary lists every id read at second UpdatedAt (at most MaxBoundary; nil: not known, as in cursors
-	// saved before it existed or after a second with more rows). With it, the next page asks for
-	// updatedAt >= T and id NOT IN the boundary (filter[id][neq]=a,b): no page slot is spent re-reading them.
+	// saved before it existed or after a second with more rows). The inclusive read returns them again and Fresh
+	// drops them, so a row of that second committed late with a lower id is still read. They are not excluded
+	// in the query: Oro cannot scope filter[id][neq] to one second, and a boundary record edited again later
+	// would be skipped.
 	Boundary []int64 `json:"boundary,omitempty"`
 
 	// Strategy is the delta strategy the position below belongs to (empty: keyset, as before strategies).
@@ -86,13 +87,6 @@ func Next(c Cursor, phase Phase, pageSize int, upper time.Time) Plan {
 			op = "gt"
 		}
 		q.Filters = append(q.Filters, oro.Filter{Field: "updatedAt", Op: op, Value: c.UpdatedAt.UTC().Format(TimeFormat)})
-		if phase != Past && len(c.Boundary) > 0 {
-			ids := make([]string, len(c.Boundary))
-			for i, id := range c.Boundary {
-				ids[i] = strconv.FormatInt(id, 10)
-			}
-			q.Filters = append(q.Filters, oro.Filter{Field: "id", Op: "neq", Value: strings.Join(ids, ",")})
-		}
 	}
 	if phase != Past {
 		phase = Forward
@@ -115,7 +109,7 @@ func Fresh(c Cursor, r Row) bool {
 	return r.UpdatedAt.After(c.UpdatedAt) || (r.UpdatedAt.Equal(c.UpdatedAt) && r.ID > c.LastID)
 }
 
-// MaxBoundary bounds Cursor.Boundary (the ids go into the query string).
+// MaxBoundary bounds Cursor.Boundary (saved with the cursor after every page).
 const MaxBoundary = 100
 
 // Advance moves the cursor past a page of fresh rows (in the order they were requested) and says which phase

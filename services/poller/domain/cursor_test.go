@@ -15,8 +15,7 @@ func TestForwardPagesReadFromTheBoundarySecondInclusivelyOneRequestEach(t *testi
 		t.Fatalf("%+v %v %v %v", c, phase, done, err)
 	}
 	p := Next(c, phase, 100, t0.Add(time.Hour))
-	if len(p.Query.Filters) != 3 || p.Query.Filters[1].Op != "gte" || p.Query.Filters[1].Value != "2026-01-01T00:00:01Z" ||
-		p.Query.Filters[2] != (oro.Filter{Field: "id", Op: "neq", Value: "2,3"}) {
+	if len(p.Query.Filters) != 2 || p.Query.Filters[1] != (oro.Filter{Field: "updatedAt", Op: "gte", Value: "2026-01-01T00:00:01Z"}) {
 		t.Errorf("forward plan %+v", p.Query)
 	}
 	// The boundary rows come back and are not fresh; a tie with a higher id is.
@@ -72,7 +71,7 @@ func TestAShortForwardPageIsCaughtUpWithoutAnotherRequest(t *testing.T) {
 	}
 }
 
-func TestTheBoundarySecondsIdsAreExcludedSoNoPageSlotIsSpentOnThem(t *testing.T) {
+func TestTheBoundarySecondsIdsTellItsRowsReadFromLateOnes(t *testing.T) {
 	c, _, _, err := Advance(Cursor{}, Forward, []Row{{4, t0}, {9, t0.Add(time.Second)}, {12, t0.Add(time.Second)}}, true)
 	if err != nil || len(c.Boundary) != 2 {
 		t.Fatalf("%+v %v", c, err)
@@ -96,5 +95,21 @@ func TestTheBoundarySecondsIdsAreExcludedSoNoPageSlotIsSpentOnThem(t *testing.T)
 	}
 	if Fresh(c, Row{100, t0.Add(time.Second)}) || !Fresh(c, Row{500, t0.Add(time.Second)}) {
 		t.Error("inclusive fallback does not tell boundary rows apart")
+	}
+}
+
+func TestABoundaryRecordEditedAgainIsNotExcludedFromTheNextPage(t *testing.T) {
+	c, _, _, err := Advance(Cursor{}, Forward, []Row{{2, t0}, {3, t0}, {10, t0}}, false)
+	if err != nil || len(c.Boundary) != 3 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	p := Next(c, Forward, 100, t0.Add(time.Hour))
+	for _, f := range p.Query.Filters {
+		if f.Field == "id" {
+			t.Errorf("forward plan filters ids (%+v): a boundary record edited again would be skipped", f)
+		}
+	}
+	if !Fresh(c, Row{2, t0.Add(time.Second)}) {
+		t.Error("a boundary record whose updatedAt moved past the cursor is not fresh")
 	}
 }
