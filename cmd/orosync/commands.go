@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -366,4 +367,25 @@ func encryptionKeys(log *slog.Logger) (writer.EncryptionKeys, error) {
 			"source", keys.Source, "secretFingerprint", keys.Fingerprint())
 	}
 	return keys, nil
+}
+
+// subcommand reads the sub-command of a command with sub-commands (group: "dlq", "conflicts"): its name, synopsis
+// and count of positional arguments from argsOf; help prints usage and returns flag.ErrHelp.
+func subcommand(group, usage string, argsOf func(string) (string, int, bool), args []string, stdout, stderr io.Writer) (*command, error) {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprint(stdout, usage)
+		return nil, flag.ErrHelp
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return nil, errUsage
+	}
+	synopsis, nargs, ok := argsOf(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "unknown %s command %q\n\n%s", group, args[0], usage)
+		return nil, errUsage
+	}
+	fs := newCommand(group+" "+args[0], synopsis, stdout, stderr)
+	fs.args = nargs
+	return fs, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,23 +41,12 @@ func conflictsArgs(sub string) (synopsis string, args int, ok bool) {
 
 // cmdConflicts lists, shows and resolves the writer's review queue (orosync_conflicts).
 func cmdConflicts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
-		fmt.Fprint(stdout, conflictsUsage)
-		return flag.ErrHelp
+	fs, err := subcommand("conflicts", conflictsUsage, conflictsArgs, args, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	if len(args) == 0 {
-		fmt.Fprint(stderr, conflictsUsage)
-		return errUsage
-	}
-	sub := args[0]
-	synopsis, nargs, ok := conflictsArgs(sub)
-	if !ok {
-		fmt.Fprintf(stderr, "unknown conflicts command %q\n\n%s", sub, conflictsUsage)
-		return errUsage
-	}
+	sub, nargs := args[0], fs.args
 	var c common
-	fs := newCommand("conflicts "+sub, synopsis, stdout, stderr)
-	fs.args = nargs
 	c.register(fs)
 	var secret string
 	fs.secretVar(&secret, "encryption-key", "", "Mercato's tenant data encryption `secret`, to read entries of an encrypted tenant "+

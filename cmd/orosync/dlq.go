@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -62,22 +61,11 @@ type dlqFlags struct {
 
 // cmdDLQ lists, shows, redrives and purges the dead letters of OROSYNC_DLQ.
 func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
-		fmt.Fprint(stdout, dlqUsage)
-		return flag.ErrHelp
+	fs, err := subcommand("dlq", dlqUsage, dlqArgs, args, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	if len(args) == 0 {
-		fmt.Fprint(stderr, dlqUsage)
-		return errUsage
-	}
-	sub := args[0]
-	synopsis, nargs, ok := dlqArgs(sub)
-	if !ok {
-		fmt.Fprintf(stderr, "unknown dlq command %q\n\n%s", sub, dlqUsage)
-		return errUsage
-	}
-	fs := newCommand("dlq "+sub, synopsis, stdout, stderr)
-	fs.args = nargs
+	sub, nargs := args[0], fs.args
 	var f dlqFlags
 	fs.urlVar(&f.natsURL, "nats-url", env("OROSYNC_NATS_URL", "nats://127.0.0.1:4333"), "NATS server `URL` with JetStream holding OROSYNC_DLQ (OROSYNC_NATS_URL)")
 	if sub != "show" {
@@ -219,11 +207,7 @@ func dlqRedrive(ctx context.Context, store *dlq.Store, f dlqFlags, seqs []uint64
 			return err
 		}
 		if !f.yes {
-			if err := printDeadLetters(stdout, entries); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "%d dead letters would be redriven; again with --yes to redrive them\n", len(entries))
-			return nil
+			return preview(stdout, entries, "redriven", "redrive")
 		}
 		for _, e := range entries {
 			seqs = append(seqs, e.Seq)
@@ -248,17 +232,22 @@ func dlqRedrive(ctx context.Context, store *dlq.Store, f dlqFlags, seqs []uint64
 	return nil
 }
 
+// preview lists the dead letters a command without --yes would act on.
+func preview(stdout io.Writer, entries []dlq.Entry, done, do string) error {
+	if err := printDeadLetters(stdout, entries); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d dead letters would be %s; again with --yes to %s them\n", len(entries), done, do)
+	return nil
+}
+
 func dlqPurge(ctx context.Context, store *dlq.Store, f dlqFlags, stdout io.Writer) error {
 	entries, err := store.List(ctx, f.filter)
 	if err != nil {
 		return err
 	}
 	if !f.yes {
-		if err := printDeadLetters(stdout, entries); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%d dead letters would be removed; again with --yes to remove them\n", len(entries))
-		return nil
+		return preview(stdout, entries, "removed", "remove")
 	}
 	seqs := make([]uint64, len(entries))
 	for i, e := range entries {
