@@ -186,3 +186,14 @@ func (c *child) stop(tb testing.TB) procUsage {
 	u.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	return u
 }
+
+// ended awaits a process that ends by itself and returns its CPU time; it fails the test if the process failed.
+func (c *child) ended(tb testing.TB) procUsage {
+	tb.Helper()
+	<-c.exited
+	if c.err != nil {
+		tb.Fatalf("orosync %v ended with %v\n%s", c.cmd.Args, c.err, c.output)
+	}
+	ru := c.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return procUsage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+}

@@ -101,6 +101,25 @@ func publishContacts(ctx context.Context, t *testing.T, url string, n int) {
 	}
 }
 
+// changedMapping writes mapping oro-v2-test, the default one changing two columns, and returns its file: display
+// names in capitals, and the job title jobTitle spelled out as spelled.
+func changedMapping(tb testing.TB, jobTitle, spelled string) string {
+	tb.Helper()
+	b, _ := transformer.DefaultMapping()
+	v2 := strings.Replace(string(b), "version: oro-v1", "version: oro-v2-test", 1)
+	v2 = strings.Replace(v2, `n != "" ? n : (out.primaryEmail`, `n != "" ? upper(n) : (out.primaryEmail`, 1)
+	v2 = strings.Replace(v2, `{to: jobTitle, from: attributes.jobTitle, as: text}`,
+		`{to: jobTitle, field: attributes.jobTitle, expr: 'text(attr.jobTitle) == "`+jobTitle+`" ? "`+spelled+`" : text(attr.jobTitle)'}`, 1)
+	if !strings.Contains(v2, "upper(n)") || !strings.Contains(v2, spelled) {
+		tb.Fatal("the default mapping changed shape; adjust how changedMapping derives v2 from it")
+	}
+	file := filepath.Join(tb.TempDir(), "oro-v2-test.yaml")
+	if err := os.WriteFile(file, []byte(v2), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return file
+}
+
 func TestReplayWithAChangedMappingConvergesMercatoToIt(t *testing.T) {
 	n := replayContacts()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
@@ -142,19 +161,7 @@ WHERE e.kind = 'person' AND e.deleted_at IS NULL AND e.tenant_id = $1`, scope.Te
 		t.Fatalf("after the first pass: %d persons, %d upper-case names, %d spelled-out titles; want %d, 0, 0", all, upper, spelled, n)
 	}
 
-	// Mapping v2 changes two columns: display names in capitals, job titles spelled out.
-	b, _ := transformer.DefaultMapping()
-	v2 := strings.Replace(string(b), "version: oro-v1", "version: oro-v2-test", 1)
-	v2 = strings.Replace(v2, `n != "" ? n : (out.primaryEmail`, `n != "" ? upper(n) : (out.primaryEmail`, 1)
-	v2 = strings.Replace(v2, `{to: jobTitle, from: attributes.jobTitle, as: text}`,
-		`{to: jobTitle, field: attributes.jobTitle, expr: 'text(attr.jobTitle) == "CTO" ? "Chief Technology Officer" : text(attr.jobTitle)'}`, 1)
-	if !strings.Contains(v2, "upper(n)") || !strings.Contains(v2, "Chief Technology Officer") {
-		t.Fatal("the default mapping changed shape; adjust how the test derives v2 from it")
-	}
-	file := filepath.Join(t.TempDir(), "oro-v2-test.yaml")
-	if err := os.WriteFile(file, []byte(v2), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := changedMapping(t, "CTO", "Chief Technology Officer")
 	var out strings.Builder
 	started = time.Now()
 	if err := run(ctx, []string{"replay", "--nats-url", ns.URL, "--mapping", file, "--tenant", "acme", "--type", "contacts"}, &out, io.Discard); err != nil {
