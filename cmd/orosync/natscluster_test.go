@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -30,6 +33,7 @@ type natsCluster struct {
 	dir       string
 	names     []string
 	ports     []int
+	monitors  []int
 	procs     map[string]*exec.Cmd
 	exited    map[string]chan struct{}
 	passwords map[string]string
@@ -73,9 +77,10 @@ func startNATSCluster(t *testing.T, tenants ...string) *natsCluster {
 	}
 	for i := range 3 {
 		name := fmt.Sprintf("orosync-%d", i+1)
-		port := freeLoopbackPort(t)
+		port, monitor := freeLoopbackPort(t), freeLoopbackPort(t)
+		c.monitors = append(c.monitors, monitor)
 		conf := strings.NewReplacer("$NAME", name, "$CLIENT_PORT", strconv.Itoa(port),
-			"$MONITOR_PORT", strconv.Itoa(freeLoopbackPort(t)), "$CLUSTER_PORT", strconv.Itoa(routes[i]),
+			"$MONITOR_PORT", strconv.Itoa(monitor), "$CLUSTER_PORT", strconv.Itoa(routes[i]),
 			"$ROUTE_PORT_1", strconv.Itoa(routes[0]), "$ROUTE_PORT_2", strconv.Itoa(routes[1]), "$ROUTE_PORT_3", strconv.Itoa(routes[2]),
 			"$STORE_DIR", filepath.Join(c.dir, "store-"+name)).Replace(string(tmpl))
 		file := filepath.Join(c.dir, name+".conf")
@@ -151,6 +156,9 @@ func (c *natsCluster) waitForJetStream() {
 		_, err := js.AccountInfo(rctx)
 		rcancel()
 		if err == nil {
+			err = c.metaGroupComplete(ctx)
+		}
+		if err == nil {
 			return
 		}
 		select {
@@ -159,6 +167,44 @@ func (c *natsCluster) waitForJetStream() {
 		case <-tick.C:
 		}
 	}
+}
+
+// metaGroupComplete tells whether a node leads JetStream's meta group with both others current: a leader elected by
+// two nodes answers before the third has joined, and R3 streams then find no peers to be placed on.
+func (c *natsCluster) metaGroupComplete(ctx context.Context) error {
+	for _, m := range c.monitors {
+		var jsz struct {
+			Meta *struct {
+				Leader   string `json:"leader"`
+				Replicas []struct {
+					Current bool `json:"current"`
+				} `json:"replicas"`
+			} `json:"meta_cluster"`
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(m)+"/jsz", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue // a node still starting
+		}
+		err = json.NewDecoder(resp.Body).Decode(&jsz)
+		_ = resp.Body.Close()
+		if err != nil || jsz.Meta == nil || len(jsz.Meta.Replicas) != len(c.names)-1 {
+			continue
+		}
+		current := 0
+		for _, r := range jsz.Meta.Replicas {
+			if r.Current {
+				current++
+			}
+		}
+		if current == len(c.names)-1 {
+			return nil
+		}
+	}
+	return errors.New("no node leads a meta group with every other node current")
 }
 
 func (c *natsCluster) logs() string {
