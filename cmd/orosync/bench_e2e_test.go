@@ -34,14 +34,29 @@ var e2eContactN = flag.Int("e2e.contacts", 0, "contacts replayed end-to-end (def
 // The writer as a replication session (--writer-replication-role), in the replay, the floor and the writer alone.
 var e2eReplicationRole = flag.Bool("e2e.replication-role", false, "the writer applies as a replication session (no triggers or FK checks)")
 
-func e2eSize() int {
+func e2eSize() int { return benchSize(*e2eContactN, 20_000) }
+
+// benchSize is a benchmark's contacts: the flag's value when set, 1,000,000 with -long, else def.
+func benchSize(flagged, def int) int {
 	switch {
-	case *e2eContactN > 0:
-		return *e2eContactN
+	case flagged > 0:
+		return flagged
 	case *long:
 		return 1_000_000
 	}
-	return 20_000
+	return def
+}
+
+// benchPipeline starts a JetStream server and a fresh database, fills ORO_RAW with n contacts and their accounts,
+// and returns the pipeline over them.
+func benchPipeline(b *testing.B, n, accounts int) (*jstest.Server, string, pipeline) {
+	ns := jstest.Start(b)
+	dbURL := dbtest.NewDatabase(b)
+	p := pipeline{NatsURL: ns.URL, DatabaseURL: dbURL, Tenant: "acme",
+		Scope: writer.Scope{TenantID: uuid.MustParse(defaultTenantID), OrganizationID: uuid.MustParse(defaultOrgID)},
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
+	fillOroRaw(b, ns.URL, n, accounts)
+	return ns, dbURL, p
 }
 
 // BenchmarkEndToEndReplay is issue 6's benchmark: ORO_RAW pre-filled with N raw contacts (each a member of one of
@@ -60,12 +75,7 @@ func BenchmarkEndToEndReplay(b *testing.B) {
 	accounts := max(n/100, 10)
 	for range b.N {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
-		ns := jstest.Start(b)
-		dbURL := dbtest.NewDatabase(b)
-		p := pipeline{NatsURL: ns.URL, DatabaseURL: dbURL, Tenant: "acme",
-			Scope: writer.Scope{TenantID: uuid.MustParse(defaultTenantID), OrganizationID: uuid.MustParse(defaultOrgID)},
-			Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
-		fillOroRaw(b, ns.URL, n, accounts)
+		ns, dbURL, p := benchPipeline(b, n, accounts)
 
 		b.ResetTimer()
 		stopProfile := profileSelf(b, "replay-nats")

@@ -4,32 +4,18 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/mercatodb"
-	"github.com/orosync/orosync/mercatodb/dbtest"
-	writer "github.com/orosync/orosync/services/writer/service"
 )
 
 var replayBenchContacts = flag.Int("replay.contacts", 0, "contacts of BenchmarkReplayAfterAMappingChange (default 100,000; 1,000,000 with -long)")
 
-func replayBenchSize() int {
-	switch {
-	case *replayBenchContacts > 0:
-		return *replayBenchContacts
-	case *long:
-		return 1_000_000
-	}
-	return 100_000
-}
+func replayBenchSize() int { return benchSize(*replayBenchContacts, 100_000) }
 
 // BenchmarkReplayAfterAMappingChange is issue 20's benchmark: N contacts (each a member of one of N/100 accounts)
 // imported end to end as BenchmarkEndToEndReplay does (not timed), then `orosync replay` with a mapping that
@@ -45,12 +31,7 @@ func BenchmarkReplayAfterAMappingChange(b *testing.B) {
 	accounts := max(n/100, 10)
 	for range b.N {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
-		ns := jstest.Start(b)
-		dbURL := dbtest.NewDatabase(b)
-		p := pipeline{NatsURL: ns.URL, DatabaseURL: dbURL, Tenant: "acme",
-			Scope: writer.Scope{TenantID: uuid.MustParse(defaultTenantID), OrganizationID: uuid.MustParse(defaultOrgID)},
-			Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
-		fillOroRaw(b, ns.URL, n, accounts)
+		ns, dbURL, p := benchPipeline(b, n, accounts)
 		imported := importContacts(b, ctx, ns.JS, p, n, accounts)
 		file := changedMapping(b, "Engineer", "Software Engineer")
 
