@@ -64,12 +64,7 @@ func newE2EWith(t *testing.T, cfg orosim.Config, types []string, pageSize int) *
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	ns := jstest.Start(t)
-	dbURL := dbtest.NewDatabase(t)
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	dbURL, pool := freshDatabase(ctx, t)
 	p := pipeline{NatsURL: ns.URL, DatabaseURL: dbURL, Tenant: "acme", Types: types, PageSize: pageSize,
 		Oro:   oro.Config{BaseURL: srv.URL + "/api", ClientID: "orosync", ClientSecret: "s3cret"},
 		Scope: writer.Scope{TenantID: uuid.MustParse(defaultTenantID), OrganizationID: uuid.MustParse(defaultOrgID)},
@@ -249,4 +244,16 @@ func equalRows(a, b map[string]personRow) bool {
 		}
 	}
 	return true
+}
+
+// freshDatabase is a fresh migrated database and a pool on it, closed when the test ends.
+func freshDatabase(ctx context.Context, tb testing.TB) (string, *pgxpool.Pool) {
+	tb.Helper()
+	url := dbtest.NewDatabase(tb)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	return url, pool
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orosync/orosync/contracts/jstest"
-	"github.com/orosync/orosync/mercatodb/dbtest"
 	"github.com/orosync/orosync/orosim"
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
 )
@@ -74,12 +73,7 @@ func startOpsRun(t *testing.T, ctx context.Context) *opsRun {
 	oroSrv := httptest.NewServer(sim)
 	t.Cleanup(oroSrv.Close)
 	ns := jstest.Start(t)
-	dbURL := dbtest.NewDatabase(t)
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	dbURL, pool := freshDatabase(ctx, t)
 	r := &opsRun{ctx: ctx, sim: sim, db: pool, natsURL: ns.URL, dbURL: dbURL, token: "ops-" + randomSecret(), logs: &syncedBuffer{}}
 	r.args = []string{"--nats-url", ns.URL, "--database-url", dbURL, "--oro-url", oroSrv.URL + "/api", "--oro-client-secret", "s3cret",
 		"--tenant", "acme", "--types", "contacts"}

@@ -14,13 +14,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts/jstest"
 	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/mercatodb/dbtest"
 	"github.com/orosync/orosync/oro"
 	"github.com/orosync/orosync/orosim"
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
@@ -37,12 +35,7 @@ func newReconcileE2E(t *testing.T, contacts int, faults orosim.Faults) *e2e {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	ns := jstest.Start(t)
-	dbURL := dbtest.NewDatabase(t)
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	dbURL, pool := freshDatabase(ctx, t)
 	p := pipeline{NatsURL: ns.URL, DatabaseURL: dbURL, Tenant: "acme", Types: []string{"contacts"}, PageSize: 1000,
 		Oro:   oro.Config{BaseURL: srv.URL + "/api", ClientID: "orosync", ClientSecret: "s3cret"},
 		Scope: writer.Scope{TenantID: uuid.MustParse(defaultTenantID), OrganizationID: uuid.MustParse(defaultOrgID)},
