@@ -127,7 +127,7 @@ func startService(b *testing.B, p pipeline, service string) *child {
 	return startOrosync(b, args...)
 }
 
-func dbName(b *testing.B, dbURL string) string {
+func dbName(b testing.TB, dbURL string) string {
 	u, err := url.Parse(dbURL)
 	if err != nil {
 		b.Fatal(err)

@@ -36,6 +36,7 @@ func BenchmarkReplayAfterAMappingChange(b *testing.B) {
 		file := changedMapping(b, "Engineer", "Software Engineer")
 
 		b.ResetTimer()
+		stopProfile, stopPG := profileSelf(b, "remap-nats"), profilePostgres(b, dbURL, "remap-postgres")
 		pg, self := postgresCPU(dbName(b, dbURL)), selfCPU()
 		start := time.Now()
 		wr := startService(b, p, "writer")
@@ -44,6 +45,8 @@ func BenchmarkReplayAfterAMappingChange(b *testing.B) {
 		elapsed := time.Since(start)
 		b.StopTimer()
 		pgSpent, natsSpent := cpuSince(pg, postgresCPU(dbName(b, dbURL))), selfCPU()-self
+		stopProfile()
+		stopPG()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -16,6 +16,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/orosync/orosync/mercatodb/dbtest"
 )
 
 // childArgsEnv carries the orosync command line of a child process: the test binary re-executes itself as
@@ -196,4 +200,55 @@ func (c *child) ended(tb testing.TB) procUsage {
 	}
 	ru := c.cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	return procUsage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+}
+
+// profilePostgres, when $OROSYNC_BENCH_PROFILE_DIR is set and PostgreSQL has pg_stat_statements loaded, clears the
+// statement statistics of dbURL's database and, when the returned func is called, writes its statements by total
+// time to name.pgss.txt there: PostgreSQL's share of a benchmark, statement by statement.
+func profilePostgres(tb testing.TB, dbURL, name string) (stop func()) {
+	dir := os.Getenv(profileDirEnv)
+	if dir == "" {
+		return func() {}
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, dbtest.ServerURL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db := dbName(tb, dbURL)
+	if _, err := admin.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		tb.Logf("pg_stat_statements: %v", err)
+		_ = admin.Close(ctx)
+		return func() {}
+	}
+	if _, err := admin.Exec(ctx, `SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)`, db); err != nil {
+		tb.Logf("pg_stat_statements (add it to shared_preload_libraries to profile PostgreSQL): %v", err)
+		_ = admin.Close(ctx)
+		return func() {}
+	}
+	return func() {
+		defer func() { _ = admin.Close(ctx) }()
+		rows, err := admin.Query(ctx, `SELECT calls, rows, round(total_exec_time)::bigint, round(total_plan_time)::bigint,
+       shared_blks_hit + shared_blks_read, left(regexp_replace(query, '\s+', ' ', 'g'), 400)
+FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1)
+ORDER BY total_exec_time + total_plan_time DESC LIMIT 40`, db)
+		if err != nil {
+			tb.Errorf("pg_stat_statements: %v", err)
+			return
+		}
+		var out strings.Builder
+		fmt.Fprintln(&out, "calls\trows\texec_ms\tplan_ms\tblocks\tquery")
+		for rows.Next() {
+			var calls, n, exec, plan, blocks int64
+			var query string
+			if err := rows.Scan(&calls, &n, &exec, &plan, &blocks, &query); err != nil {
+				tb.Errorf("pg_stat_statements: %v", err)
+				return
+			}
+			fmt.Fprintf(&out, "%d\t%d\t%d\t%d\t%d\t%s\n", calls, n, exec, plan, blocks, query)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".pgss.txt"), []byte(out.String()), 0o644); err != nil {
+			tb.Error(err)
+		}
+	}
 }
