@@ -20,15 +20,18 @@ import (
 // these emits an event.
 
 // cascadeDeleteSQL soft-deletes the live dependents of entities being deleted ($1 entities, $2 their profile ids,
-// $3 the batch's time, which the entity's deleted_at becomes unless it has one).
+// $3 the batch's time, which the entity's deleted_at becomes unless it has one). Custom field values are found per
+// entity (LATERAL) and updated by id: joined, the planner without statistics compared every value with every entity.
 const cascadeDeleteSQL = `
 WITH e AS (SELECT k.entity AS id, k.profile, coalesce(x.deleted_at, $3) AS at
            FROM unnest($1::uuid[], $2::text[]) AS k(entity, profile) JOIN customer_entities x ON x.id = k.entity),
 c AS (UPDATE customer_comments x SET deleted_at = e.at FROM e WHERE x.entity_id = e.id AND x.deleted_at IS NULL RETURNING 1),
-i AS (UPDATE customer_interactions x SET deleted_at = e.at FROM e WHERE x.entity_id = e.id AND x.deleted_at IS NULL RETURNING 1)
-UPDATE custom_field_values x SET deleted_at = e.at FROM e
-WHERE x.entity_id IN ('customers:customer_entity', 'customers:customer_person_profile', 'customers:customer_company_profile')
-  AND x.record_id IN (e.id::text, e.profile) AND x.deleted_at IS NULL`
+i AS (UPDATE customer_interactions x SET deleted_at = e.at FROM e WHERE x.entity_id = e.id AND x.deleted_at IS NULL RETURNING 1),
+f AS (SELECT f.id, e.at FROM e CROSS JOIN LATERAL (
+        SELECT v.id FROM custom_field_values v
+        WHERE v.entity_id IN ('customers:customer_entity', 'customers:customer_person_profile', 'customers:customer_company_profile')
+          AND v.record_id IN (e.id::text, e.profile) AND v.deleted_at IS NULL OFFSET 0) f)
+UPDATE custom_field_values x SET deleted_at = f.at FROM f WHERE x.id = ANY(ARRAY(SELECT id FROM f)) AND x.id = f.id`
 
 // cascadeBackSQL restores the dependents a deletion took (deleted_at = the entity's), before the entity comes back.
 const cascadeBackSQL = `
@@ -36,10 +39,12 @@ WITH e AS (SELECT k.entity AS id, k.profile, x.deleted_at AS at
            FROM unnest($1::uuid[], $2::text[]) AS k(entity, profile) JOIN customer_entities x ON x.id = k.entity
            WHERE x.deleted_at IS NOT NULL),
 c AS (UPDATE customer_comments x SET deleted_at = NULL FROM e WHERE x.entity_id = e.id AND x.deleted_at = e.at RETURNING 1),
-i AS (UPDATE customer_interactions x SET deleted_at = NULL FROM e WHERE x.entity_id = e.id AND x.deleted_at = e.at RETURNING 1)
-UPDATE custom_field_values x SET deleted_at = NULL FROM e
-WHERE x.entity_id IN ('customers:customer_entity', 'customers:customer_person_profile', 'customers:customer_company_profile')
-  AND x.record_id IN (e.id::text, e.profile) AND x.deleted_at = e.at`
+i AS (UPDATE customer_interactions x SET deleted_at = NULL FROM e WHERE x.entity_id = e.id AND x.deleted_at = e.at RETURNING 1),
+f AS (SELECT f.id FROM e CROSS JOIN LATERAL (
+        SELECT v.id FROM custom_field_values v
+        WHERE v.entity_id IN ('customers:customer_entity', 'customers:customer_person_profile', 'customers:customer_company_profile')
+          AND v.record_id IN (e.id::text, e.profile) AND v.deleted_at = e.at OFFSET 0) f)
+UPDATE custom_field_values x SET deleted_at = NULL WHERE x.id = ANY(ARRAY(SELECT id FROM f))`
 
 // cascade lists the entities a batch deletes and those it brings back, with their profile rows.
 type cascade struct {

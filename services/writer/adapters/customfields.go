@@ -162,9 +162,12 @@ type cfField struct {
 	key    string
 }
 
+// loadCustomFieldsSQL probes the (entity, record) index once per record (LATERAL): with record_id = ANY(...) the
+// planner, without statistics, read every value of the entity type and filtered.
 const loadCustomFieldsSQL = `
-SELECT id, record_id, field_key FROM custom_field_values
-WHERE entity_id = $1 AND record_id = ANY($2::text[]) AND deleted_at IS NULL`
+SELECT v.id, v.record_id, v.field_key FROM unnest($2::text[]) AS k(record_id)
+CROSS JOIN LATERAL (SELECT id, record_id, field_key FROM custom_field_values
+                    WHERE entity_id = $1 AND record_id = k.record_id AND deleted_at IS NULL OFFSET 0) v`
 
 const deleteCustomFieldsSQL = `DELETE FROM custom_field_values WHERE id = ANY($1::uuid[])`
 

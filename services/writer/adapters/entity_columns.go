@@ -21,20 +21,30 @@ import (
 // company commands set from ownerUserId (customers/commands/people.ts, companies.ts), and a person's
 // lifecycle_stage (Oro leads are "lead"). One pass locks each entity once and writes both.
 
+// profileColumnsSQL reads each key's record, with its profile and whether it has an oro_owner custom field, by
+// LATERAL subqueries: one index probe per key whatever the tables' statistics (joined, the planner hashed whole
+// tables when it had none); it locks the entities in id order.
 const profileColumnsSQL = `
-SELECT k.i, r.internal_entity_type, e.id, coalesce(p.id, c.id), e.lifecycle_stage, e.owner_user_id, r.snapshot,
-       e.deleted_at IS NOT NULL OR r.deleted_at IS NOT NULL, r.source_updated_at, r.payload_hash, r.mapping_version,
-       EXISTS (SELECT 1 FROM custom_field_values v
-               WHERE v.entity_id = CASE WHEN p.id IS NOT NULL THEN 'customers:customer_person_profile'
-                                        ELSE 'customers:customer_company_profile' END
-                 AND v.record_id = coalesce(p.id, c.id)::text AND v.tenant_id = k.t AND v.field_key = 'oro_owner'
-                 AND v.deleted_at IS NULL)
+SELECT k.i, r.internal_entity_type, e.id, r.profile, e.lifecycle_stage, e.owner_user_id, r.snapshot,
+       e.deleted_at IS NOT NULL OR r.deleted, r.source_updated_at, r.payload_hash, r.mapping_version, cf.found IS NOT NULL
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS k(t, o, st, si, i)
-JOIN orosync_records r ON r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
-     AND r.internal_entity_type IN ('customers.person', 'customers.company') AND r.snapshot IS NOT NULL
+CROSS JOIN LATERAL (
+  SELECT r.internal_entity_type, r.internal_entity_id, r.snapshot, r.deleted_at IS NOT NULL AS deleted,
+         r.source_updated_at, r.payload_hash, r.mapping_version, coalesce(p.id, c.id) AS profile,
+         CASE WHEN p.id IS NOT NULL THEN 'customers:customer_person_profile'
+              ELSE 'customers:customer_company_profile' END AS profile_entity
+  FROM orosync_records r
+  LEFT JOIN customer_people p ON p.entity_id = r.internal_entity_id
+  LEFT JOIN customer_companies c ON c.entity_id = r.internal_entity_id
+  WHERE r.tenant_id = k.t AND r.organization_id = k.o AND r.source_type = k.st AND r.source_id = k.si
+    AND r.internal_entity_type IN ('customers.person', 'customers.company') AND r.snapshot IS NOT NULL
+  OFFSET 0) r
+LEFT JOIN LATERAL (
+  SELECT true AS found FROM custom_field_values v
+  WHERE v.entity_id = r.profile_entity AND v.record_id = r.profile::text AND v.tenant_id = k.t
+    AND v.field_key = 'oro_owner' AND v.deleted_at IS NULL
+  LIMIT 1) cf ON true
 JOIN customer_entities e ON e.id = r.internal_entity_id
-LEFT JOIN customer_people p ON p.entity_id = e.id
-LEFT JOIN customer_companies c ON c.entity_id = e.id
 ORDER BY e.id
 FOR UPDATE OF e`
 

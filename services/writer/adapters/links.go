@@ -78,14 +78,16 @@ ORDER BY l.id`
 
 // upsertLinksSQL creates links, or revives orosync's soft-deleted row of the same pair (ids are deterministic);
 // a live link of the pair made in Mercato is left as it is (partial unique index). It returns whether each row was
-// inserted (xmax = 0) or revived: Mercato's create command announces a revived link as updated.
+// inserted (xmax = 0) or revived: Mercato's create command announces a revived link as updated. OFFSET 0 keeps
+// the live-pair check a probe per row: as an anti join, the planner without statistics hashed every live link.
 const upsertLinksSQL = `
 INSERT INTO customer_person_company_links (id, organization_id, tenant_id, is_primary, created_at, updated_at, person_entity_id,
        company_entity_id, deleted_at)
 SELECT v.id, v.org, v.ten, v.primary, $7, $7, v.person, v.company, NULL
 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::uuid[], $6::uuid[]) AS v(id, org, ten, "primary", person, company)
 WHERE NOT EXISTS (SELECT 1 FROM customer_person_company_links l
-                  WHERE l.person_entity_id = v.person AND l.company_entity_id = v.company AND l.deleted_at IS NULL)
+                  WHERE l.person_entity_id = v.person AND l.company_entity_id = v.company AND l.deleted_at IS NULL
+                  OFFSET 0)
 ORDER BY v.id
 ON CONFLICT (id) DO UPDATE SET deleted_at = NULL, is_primary = EXCLUDED.is_primary, updated_at = EXCLUDED.updated_at
 RETURNING id, xmax = 0`
@@ -101,10 +103,13 @@ UPDATE customer_person_company_links l SET is_primary = v.primary, updated_at = 
 FROM unnest($1::uuid[], $2::boolean[]) AS v(id, "primary")
 WHERE l.id = ANY($1::uuid[]) AND l.id = v.id AND l.is_primary IS DISTINCT FROM v.primary`
 
-// deleteLinksSQL soft-deletes links as Mercato's delete command does: deleted_at set, is_primary cleared.
+// deleteLinksSQL soft-deletes links as Mercato's delete command does: deleted_at set, is_primary cleared; a link
+// already deleted keeps its values. (A condition on deleted_at IS NULL let the planner, without statistics, read
+// every live link through the partial unique index instead of the batch's by id.)
 const deleteLinksSQL = `
-UPDATE customer_person_company_links SET deleted_at = $2, is_primary = false, updated_at = $2
-WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL`
+UPDATE customer_person_company_links SET deleted_at = coalesce(deleted_at, $2), is_primary = false,
+       updated_at = CASE WHEN deleted_at IS NULL THEN $2 ELSE updated_at END
+WHERE id = ANY($1::uuid[])`
 
 const primaryCompanySQL = `
 UPDATE customer_people p SET company_entity_id = v.company, updated_at = $3

@@ -3,6 +3,7 @@ package adapters
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -132,6 +133,8 @@ func (s *Store) writeTail(ctx context.Context, tx pgx.Tx, w *profileWrites, link
 
 // recordRewrites are the new states of known records' bookkeeping rows, as columns.
 type recordRewrites struct {
+	tenant, org      []uuid.UUID
+	sourceType, id   []string
 	entity           []uuid.UUID
 	updated          []time.Time
 	hash, mapping    []string
@@ -141,10 +144,11 @@ type recordRewrites struct {
 	endHash          []*string
 }
 
-// rewriteRecord adds the new state of a known record's bookkeeping row (records are addressed by their unique
-// internal entity id).
+// rewriteRecord adds the new state of a known record's bookkeeping row, addressed by its key.
 func (w *profileWrites) rewriteRecord(b bookkeeping) {
 	r, n := &w.rewrites, w.n
+	r.tenant, r.org = rowkit.AppendSized(r.tenant, n, b.sc.TenantID), rowkit.AppendSized(r.org, n, b.sc.OrganizationID)
+	r.sourceType, r.id = rowkit.AppendSized(r.sourceType, n, b.key.SourceType), rowkit.AppendSized(r.id, n, b.key.SourceID)
 	r.entity, r.updated = rowkit.AppendSized(r.entity, n, b.entity), rowkit.AppendSized(r.updated, n, b.version.UpdatedAt)
 	r.hash, r.mapping = rowkit.AppendSized(r.hash, n, b.version.PayloadHash), rowkit.AppendSized(r.mapping, n, b.mapping)
 	r.deleted, r.snaps = rowkit.AppendSized(r.deleted, n, b.deleted), rowkit.AppendSized(r.snaps, n, b.snapshot)
@@ -152,23 +156,28 @@ func (w *profileWrites) rewriteRecord(b bookkeeping) {
 	r.endAt, r.endHash = rowkit.AppendSized(r.endAt, n, endAt(b.upTo)), rowkit.AppendSized(r.endHash, n, endHash(b.upTo))
 }
 
+// updateRecordsSQL rewrites records found by their primary key (and still the Mercato row they were). Every
+// condition is a join on the unnested rows, so the planner probes the key per row or, knowingly, scans a small
+// table; a constant condition on the type let it read every record of the type when it had no statistics.
 const updateRecordsSQL = `
 UPDATE orosync_records r SET source_updated_at = v.updated, payload_hash = v.hash, mapping_version = v.mapping,
-       deleted_at = CASE WHEN v.deleted THEN coalesce(r.deleted_at, $10) ELSE NULL END, updated_at = $10,
-       snapshot = v.snapshot, written_at = CASE WHEN v.changed THEN $10 ELSE r.written_at END,
+       deleted_at = CASE WHEN v.deleted THEN coalesce(r.deleted_at, $14) ELSE NULL END, updated_at = $14,
+       snapshot = v.snapshot, written_at = CASE WHEN v.changed THEN $14 ELSE r.written_at END,
        deleted_source_updated_at = v.end_at, deleted_payload_hash = v.end_hash
-FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::json[], $7::boolean[],
-            $8::timestamptz[], $9::text[])
-     AS v(entity_id, updated, hash, mapping, deleted, snapshot, changed, end_at, end_hash)
-WHERE r.internal_entity_type = $11 AND r.internal_entity_id = ANY($1::uuid[]) AND r.internal_entity_id = v.entity_id`
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::timestamptz[], $7::text[], $8::text[],
+            $9::boolean[], $10::json[], $11::boolean[], $12::timestamptz[], $13::text[], $15::text[])
+     AS v(t, o, st, si, entity_id, updated, hash, mapping, deleted, snapshot, changed, end_at, end_hash, type)
+WHERE r.tenant_id = v.t AND r.organization_id = v.o AND r.source_type = v.st AND r.source_id = v.si
+  AND r.internal_entity_id = v.entity_id AND r.internal_entity_type = v.type`
 
 func (r *recordRewrites) exec(ctx context.Context, tx execer, aggregate string, now time.Time) error {
 	if len(r.entity) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, updateRecordsSQL, rowkit.UUIDs(r.entity), rowkit.Times(r.updated), rowkit.Texts(r.hash),
-		rowkit.Texts(r.mapping), r.deleted, r.snaps, r.changed, rowkit.OptTimes(r.endAt), rowkit.OptTexts(r.endHash), now,
-		aggregate); err != nil {
+	if _, err := tx.Exec(ctx, updateRecordsSQL, rowkit.UUIDs(r.tenant), rowkit.UUIDs(r.org), rowkit.Texts(r.sourceType),
+		rowkit.Texts(r.id), rowkit.UUIDs(r.entity), rowkit.Times(r.updated), rowkit.Texts(r.hash), rowkit.Texts(r.mapping),
+		r.deleted, r.snaps, r.changed, rowkit.OptTimes(r.endAt), rowkit.OptTexts(r.endHash), now,
+		rowkit.Texts(slices.Repeat([]string{aggregate}, len(r.entity)))); err != nil {
 		return fmt.Errorf("writer: updating %s records: %w", aggregate, err)
 	}
 	return nil
