@@ -94,7 +94,7 @@ func BenchmarkEndToEndReplay(b *testing.B) {
 		tu, wu := tr.stop(b), wr.stop(b)
 		checkReplayed(b, ctx, dbURL, n, accounts)
 
-		floor := writerFloor(b, ctx, ns.JS, p, 0, n+accounts)
+		floor := writerFloor(b, ctx, ns.JS, p, n+accounts)[0]
 		alone, aloneUsage := writerAlone(b, ctx, ns.JS, p, n, accounts)
 		e2e := float64(n) / elapsed.Seconds()
 		perContact := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
@@ -317,10 +317,11 @@ func checkReplayed(b *testing.B, ctx context.Context, dbURL string, n, accounts 
 	}
 }
 
-// writerFloor applies the changes of MERCATO_CHANGES to a fresh database with the writer's use case, 1,000 a
-// batch: the first setup changes untimed (the state the others start from), then total changes timing only the
-// apply calls: the writer's own decision and SQL without NATS or mapping. It returns their contacts/s.
-func writerFloor(b *testing.B, ctx context.Context, js jetstream.JetStream, p pipeline, setup, total int) float64 {
+// writerFloor applies the changes of MERCATO_CHANGES, from the first, to a fresh database with the writer's use
+// case, 1,000 a batch, in consecutive segments of the given numbers of changes (an import, then a replay that
+// starts from it, ...), timing only the apply calls: the writer's own decision and SQL without NATS or mapping.
+// It returns each segment's contacts/s.
+func writerFloor(b *testing.B, ctx context.Context, js jetstream.JetStream, p pipeline, segments ...int) []float64 {
 	b.Helper()
 	dbURL := dbtest.NewDatabase(b)
 	applier, err := writer.NewApplier(ctx, dbURL, map[string]writer.Scope{p.Tenant: p.Scope}, nil, *e2eReplicationRole)
@@ -332,9 +333,12 @@ func writerFloor(b *testing.B, ctx context.Context, js jetstream.JetStream, p pi
 	if err != nil {
 		b.Fatal(err)
 	}
-	applyChanges(b, ctx, cons, applier, setup)
-	spent, contacts := applyChanges(b, ctx, cons, applier, total)
-	return float64(contacts) / spent.Seconds()
+	floors := make([]float64, len(segments))
+	for i, n := range segments {
+		spent, contacts := applyChanges(b, ctx, cons, applier, n)
+		floors[i] = float64(contacts) / spent.Seconds()
+	}
+	return floors
 }
 
 // applyChanges applies the next count changes of cons, 1,000 a batch, and returns the time the apply calls took
