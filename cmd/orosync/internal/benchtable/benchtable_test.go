@@ -15,6 +15,7 @@ BenchmarkWriterSQL/insert-2         	      20	  98000000 ns/op	     10000 contac
 BenchmarkReferenceUnnestWriter/insert-2	      20	  70000000 ns/op	     14000 contacts/s
 BenchmarkPageOf1000From1MContacts/keyset-recent-noHateoas-2	     100	  10000000 ns/op
 BenchmarkInitialSyncOfAMillionContacts/unlimited-2	       1	     18000 records/s
+BenchmarkReplayAfterAMappingChange-2	       1	      5000 floor-contacts/s	      4000 import-contacts/s	        20 import-s	        10 onepct-replay-s	      4000 replay-contacts/s
 PASS
 `
 
@@ -33,6 +34,9 @@ func TestTheTableGivesEachFigureAsARatioToItsAnchorOfTheSameRun(t *testing.T) {
 		"| poller without a rate limit, records/s | 18000 | the simulator serving its pages alone, records/s | 100000 | 0.18 |",
 		"| writer SQL, update every row, contacts/s | not measured in this run",
 		"| writer SQL, replay with the same values, contacts/s | not measured in this run",
+		"| replay after a mapping change rewriting every row, contacts/s | 4000 | BenchmarkReplayAfterAMappingChange floor-contacts/s | 5000 | 0.8 |",
+		"| replay after a mapping change of 1 % of the rows, s | 10 | BenchmarkReplayAfterAMappingChange import-s | 20 | 0.5 |",
+		"| first import of the replayed contacts, contacts/s | 4000 | BenchmarkReplayAfterAMappingChange import-floor-contacts/s: not measured in this run",
 	} {
 		if !strings.Contains(table, row) {
 			t.Errorf("the table lacks %q:\n%s", row, table)

@@ -56,6 +56,7 @@ func sum(bench string, units ...string) measure {
 const (
 	freshness = "BenchmarkFreshness"
 	replay    = "BenchmarkEndToEndReplay"
+	remap     = "BenchmarkReplayAfterAMappingChange"
 )
 
 // figures are README.md's figures in its order ("Freshness", "Measured capacity"), each with its anchor.
@@ -89,6 +90,10 @@ func figures() []figure {
 		{"end-to-end CPU per contact, JetStream server", metric(replay, cpuUnits[1]), sum(replay, cpuUnits...)},
 		{"end-to-end CPU per contact, transformer", metric(replay, cpuUnits[2]), sum(replay, cpuUnits...)},
 		{"end-to-end CPU per contact, writer", metric(replay, cpuUnits[3]), sum(replay, cpuUnits...)},
+		{"replay after a mapping change rewriting every row, contacts/s", metric(remap, "replay-contacts/s"), metric(remap, "floor-contacts/s")},
+		{"the same replay against the first import, contacts/s", metric(remap, "replay-contacts/s"), metric(remap, "import-contacts/s")},
+		{"replay after a mapping change of 1 % of the rows, s", metric(remap, "onepct-replay-s"), metric(remap, "import-s")},
+		{"first import of the replayed contacts, contacts/s", metric(remap, "import-contacts/s"), metric(remap, "import-floor-contacts/s")},
 		{"outbox relay CPU per event, published from memory", metric("BenchmarkRelayOfAContactBatch/from-memory", "cpu-ns/event"),
 			metric("BenchmarkRelayOfAContactBatch/from-table", "cpu-ns/event")},
 		{"reconciler diff, list calls", metric("BenchmarkDiffOfAMillionIDs", "list-calls"), metric("BenchmarkDiffOfAMillionIDs", "pages")},
