@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,8 @@ import (
 )
 
 var replayBenchContacts = flag.Int("replay.contacts", 0, "contacts of BenchmarkReplayAfterAMappingChange (default 100,000; 1,000,000 with -long)")
+
+var replayBenchNice = flag.Int("replay.nice", 10, "--nice of the benchmark's `orosync replay` processes")
 
 func replayBenchSize() int { return benchSize(*replayBenchContacts, 100_000) }
 
@@ -53,7 +56,7 @@ func BenchmarkReplayAfterAMappingChange(b *testing.B) {
 		pg, self := postgresCPU(dbName(b, dbURL)), selfCPU()
 		start := time.Now()
 		wr := startService(b, p, "writer")
-		rp := startOrosync(b, "replay", "--nats-url", ns.URL, "--mapping", file, "--tenant", "acme", "--type", "contacts", "--log-level", "warn")
+		rp := startOrosync(b, "replay", "--nats-url", ns.URL, "--mapping", file, "--tenant", "acme", "--type", "contacts", "--log-level", "warn", "--nice", strconv.Itoa(*replayBenchNice))
 		transformed, err := waitRemapped(ctx, ns.JS, dbURL, start, rp, wr)
 		elapsed := time.Since(start)
 		b.StopTimer()
@@ -96,7 +99,7 @@ func replayOnePercent(b *testing.B, ctx context.Context, ns *jstest.Server, p pi
 	b.Helper()
 	start := time.Now()
 	wr := startService(b, p, "writer")
-	rp := startOrosync(b, "replay", "--nats-url", ns.URL, "--mapping", onePercentMapping(b), "--tenant", "acme", "--type", "contacts", "--log-level", "warn")
+	rp := startOrosync(b, "replay", "--nats-url", ns.URL, "--mapping", onePercentMapping(b), "--tenant", "acme", "--type", "contacts", "--log-level", "warn", "--nice", strconv.Itoa(*replayBenchNice))
 	if _, err := waitRemapped(ctx, ns.JS, p.DatabaseURL, start, rp, wr); err != nil {
 		b.Fatal(err)
 	}

@@ -27,6 +27,9 @@ import (
 const childArgsEnv = "OROSYNC_TEST_CHILD_ARGS"
 
 func TestMain(m *testing.M) {
+	if nice := os.Getenv(nicenessEnv); nice != "" {
+		os.Exit(printThreadNiceness(nice))
+	}
 	if raw := os.Getenv(childArgsEnv); raw != "" {
 		var args []string
 		if err := json.Unmarshal([]byte(raw), &args); err != nil {

@@ -146,8 +146,14 @@ when it has caught up; the writer converges Mercato to it.`, stdout, stderr)
 	typ := fs.String("type", "", "only this Oro type (default: every type)")
 	since := fs.String("since", "", "only raw messages stored at or after this RFC 3339 time (default: from the start)")
 	logLevel := fs.String("log-level", env("OROSYNC_LOG_LEVEL", "warn"), "debug, info, warn or error")
+	nice := fs.Int("nice", 10, "run at this scheduling niceness (0-19; 0 leaves the priority as started): a replay maps faster than the\n"+
+		"writer applies, so at a lower priority it leaves the cores to the writer, PostgreSQL and JetStream, which it waits for")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	if *nice < 0 || *nice > 19 {
+		fmt.Fprintf(stderr, "--nice %d: want 0 to 19\n", *nice)
+		return errUsage
 	}
 	if *mappingFile == "" {
 		fmt.Fprintln(stderr, "--mapping FILE is required")
@@ -169,6 +175,9 @@ when it has caught up; the writer converges Mercato to it.`, stdout, stderr)
 	// runs every few hundred records, so the transformer's lazier setting applies; an operator's GOGC still wins.
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
+	if err := lowerPriority(*nice); err != nil {
+		return err
 	}
 	started := time.Now()
 	cfg.Progress = func(done, total uint64) {
