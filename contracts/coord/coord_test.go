@@ -123,20 +123,8 @@ func TestAHolderWhoseLeaseIsTakenStopsItsWork(t *testing.T) {
 	defer cancel()
 	ns := jstest.Start(t)
 	a := &Lease{KV: bucket(t, ctx, ns.URL), Key: "acme._lease", Holder: "a", Period: 400 * time.Millisecond}
-	started, stopped := make(chan struct{}), make(chan struct{})
-	var first sync.Once
-	go func() {
-		_ = a.Run(ctx, func(wctx context.Context) error {
-			first.Do(func() {
-				close(started)
-				<-wctx.Done()
-				close(stopped)
-			})
-			<-wctx.Done() // a later term (it takes the lease back once the thief stops renewing) waits for the end
-			return nil
-		})
-	}()
-	<-started
+	h := holdLease(ctx, a)
+	<-h.started
 	thief := bucket(t, ctx, ns.URL)
 	e, err := thief.Get(ctx, "acme._lease")
 	if err != nil {
@@ -146,7 +134,7 @@ func TestAHolderWhoseLeaseIsTakenStopsItsWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case <-stopped:
+	case <-h.stopped:
 	case <-ctx.Done():
 		t.Fatal("the holder kept working after its lease was taken")
 	}
@@ -260,17 +248,8 @@ func TestAHolderThatOversleptItsTermStopsWithoutRenewing(t *testing.T) {
 	const period = 20 * time.Second
 	kv := bucket(t, ctx, ns.URL)
 	a := &Lease{KV: kv, Key: "acme._lease", Holder: "a", Period: period, Now: clk.Now, After: clk.After}
-	started, stopped := make(chan struct{}), make(chan struct{})
-	var first sync.Once
 	runCtx, stop := context.WithCancel(ctx)
-	ran := make(chan error, 1)
-	go func() {
-		ran <- a.Run(runCtx, func(wctx context.Context) error {
-			first.Do(func() { close(started); <-wctx.Done(); close(stopped) })
-			<-wctx.Done()
-			return nil
-		})
-	}()
+	h := holdLease(runCtx, a)
 	awaitTimer := func() {
 		select {
 		case <-clk.set:
@@ -278,7 +257,7 @@ func TestAHolderThatOversleptItsTermStopsWithoutRenewing(t *testing.T) {
 			t.Fatal("the holder never waited for its clock")
 		}
 	}
-	<-started
+	<-h.started
 	awaitTimer() // the first renewal's
 	taken, err := kv.Get(ctx, a.Key)
 	if err != nil {
@@ -287,7 +266,7 @@ func TestAHolderThatOversleptItsTermStopsWithoutRenewing(t *testing.T) {
 	clk.Advance(3 * period / 4) // the earliest a standby may take over
 	awaitTimer()                // the next thing the holder waits for
 	select {
-	case <-stopped:
+	case <-h.stopped:
 	default:
 		t.Fatal("the holder still works three quarters of a period after its last renewal")
 	}
@@ -299,7 +278,7 @@ func TestAHolderThatOversleptItsTermStopsWithoutRenewing(t *testing.T) {
 		t.Errorf("the holder wrote its lease after its term ended (revision %d, was %d)", e.Revision(), taken.Revision())
 	}
 	stop()
-	<-ran
+	<-h.ran
 }
 
 // A renewal can be written although its answer came too late for the holder to know: the holder's next renewal then
@@ -309,18 +288,9 @@ func TestAHolderKeepsALeaseItsOwnUnansweredRenewalMovedOn(t *testing.T) {
 	defer cancel()
 	ns := jstest.Start(t)
 	a := &Lease{KV: bucket(t, ctx, ns.URL), Key: "acme._lease", Holder: "a", Period: 10 * time.Second}
-	started, stopped := make(chan struct{}), make(chan struct{})
-	var first sync.Once
 	runCtx, stop := context.WithCancel(ctx)
-	ran := make(chan error, 1)
-	go func() {
-		ran <- a.Run(runCtx, func(wctx context.Context) error {
-			first.Do(func() { close(started); <-wctx.Done(); close(stopped) })
-			<-wctx.Done()
-			return nil
-		})
-	}()
-	<-started
+	h := holdLease(runCtx, a)
+	<-h.started
 	other := bucket(t, ctx, ns.URL)
 	e, err := other.Get(ctx, a.Key)
 	if err != nil {
@@ -338,7 +308,7 @@ func TestAHolderKeepsALeaseItsOwnUnansweredRenewalMovedOn(t *testing.T) {
 			break
 		}
 		select {
-		case <-stopped:
+		case <-h.stopped:
 			t.Fatal("the holder gave up a lease its own write had moved on")
 		case <-ctx.Done():
 			t.Fatal("the holder never renewed again")
@@ -346,10 +316,30 @@ func TestAHolderKeepsALeaseItsOwnUnansweredRenewalMovedOn(t *testing.T) {
 		}
 	}
 	select {
-	case <-stopped:
+	case <-h.stopped:
 		t.Fatal("the holder stopped its work for a lease its own write had moved on")
 	default:
 	}
 	stop()
-	<-ran
+	<-h.ran
+}
+
+// holder is a Lease running work that, in its first term, closes started, waits for the term's end and closes
+// stopped; later terms wait for their end. ran gets Run's result.
+type holder struct {
+	started, stopped chan struct{}
+	ran              chan error
+}
+
+func holdLease(ctx context.Context, l *Lease) holder {
+	h := holder{started: make(chan struct{}), stopped: make(chan struct{}), ran: make(chan error, 1)}
+	var first sync.Once
+	go func() {
+		h.ran <- l.Run(ctx, func(wctx context.Context) error {
+			first.Do(func() { close(h.started); <-wctx.Done(); close(h.stopped) })
+			<-wctx.Done()
+			return nil
+		})
+	}()
+	return h
 }
