@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -231,58 +232,60 @@ func fillOroRaw(b *testing.B, url string, n, accounts int) {
 	wait()
 }
 
-// waitReplayed polls (every 100 ms) until the transformer and writer consumers acknowledged everything, the
-// outbox is relayed and MERCATO_EVENTS holds every event; it returns when the transformer had finished.
+// waitReplayed polls until the transformer and writer consumers acknowledged everything, the outbox is relayed
+// and MERCATO_EVENTS holds every event; it returns when the transformer had finished.
 func waitReplayed(ctx context.Context, js jetstream.JetStream, dbURL string, n, accounts int, start time.Time, procs ...*child) (time.Duration, error) {
-	db, err := mercatodb.OpenDB(dbURL)
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = db.Close() }()
 	want := uint64(2*n + accounts) // person.created + person_company_link.created per contact, company.created
 	var transformed time.Duration
+	err := awaitPipeline(ctx, dbURL, procs, func(db *sql.DB) (bool, error) {
+		if transformed == 0 {
+			done, err := consumedAll(ctx, js, events.StreamOroRaw, "transformer")
+			if done {
+				transformed = time.Since(start)
+			}
+			return false, err
+		}
+		if ok, err := idle(ctx, js, db); err != nil || !ok {
+			return false, err
+		}
+		st, err := js.Stream(ctx, events.StreamMercatoEvents)
+		if err != nil {
+			return false, err
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			return false, err
+		}
+		return info.State.Msgs >= want, nil
+	})
+	return transformed, err
+}
+
+// awaitPipeline opens Mercato's database and calls done with it every 100 ms until it says so, ctx ends or one of
+// the running processes ends.
+func awaitPipeline(ctx context.Context, dbURL string, running []*child, done func(db *sql.DB) (bool, error)) error {
+	db, err := mercatodb.OpenDB(dbURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return ctx.Err()
 		case <-tick.C:
 		}
-		for _, c := range procs {
+		for _, c := range running {
 			select {
 			case <-c.Exited():
-				return 0, fmt.Errorf("orosync %v ended: %v\n%s", c.cmd.Args, c.err, c.output)
+				return fmt.Errorf("orosync %v ended: %v\n%s", c.cmd.Args, c.err, c.output)
 			default:
 			}
 		}
-		if transformed == 0 {
-			done, err := consumedAll(ctx, js, events.StreamOroRaw, "transformer")
-			if err != nil {
-				return 0, err
-			}
-			if done {
-				transformed = time.Since(start)
-			}
-			continue
-		}
-		ok, err := idle(ctx, js, db)
-		if err != nil || !ok {
-			if err != nil {
-				return 0, err
-			}
-			continue
-		}
-		st, err := js.Stream(ctx, events.StreamMercatoEvents)
-		if err != nil {
-			return 0, err
-		}
-		info, err := st.Info(ctx)
-		if err != nil {
-			return 0, err
-		}
-		if info.State.Msgs >= want {
-			return transformed, nil
+		if ok, err := done(db); err != nil || ok {
+			return err
 		}
 	}
 }
@@ -400,34 +403,15 @@ func writerAlone(b *testing.B, ctx context.Context, js jetstream.JetStream, p pi
 		b.Fatal(err)
 	}
 	p.DatabaseURL = dbtest.NewDatabase(b)
-	db, err := mercatodb.OpenDB(p.DatabaseURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
 	start := time.Now()
 	wr := startService(b, p, "writer")
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			b.Fatal(ctx.Err())
-		case <-wr.Exited():
-			b.Fatalf("writer stopped: %v\n%s", wr.err, wr.output)
-		case <-tick.C:
+	if err := awaitPipeline(ctx, p.DatabaseURL, []*child{wr}, func(db *sql.DB) (bool, error) {
+		if drained, err := consumedAll(ctx, js, events.StreamMercatoChanges, "writer"); err != nil || !drained {
+			return false, err
 		}
-		drained, err := consumedAll(ctx, js, events.StreamMercatoChanges, "writer")
-		if err != nil {
-			b.Fatal(err)
-		}
-		var outbox int
-		if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`).Scan(&outbox); err != nil {
-			b.Fatal(err)
-		}
-		if drained && outbox == 0 {
-			break
-		}
+		return outboxEmpty(ctx, db)
+	}); err != nil {
+		b.Fatal(err)
 	}
 	elapsed := time.Since(start)
 	usage := wr.stop(b)

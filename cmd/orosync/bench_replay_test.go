@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"os"
@@ -15,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/contracts/jstest"
-	"github.com/orosync/orosync/mercatodb"
 	transformer "github.com/orosync/orosync/services/transformer/service"
 )
 
@@ -157,40 +157,25 @@ func importContacts(b *testing.B, ctx context.Context, js jetstream.JetStream, p
 	return float64(n) / elapsed.Seconds(), elapsed
 }
 
-// waitRemapped polls (every 100 ms) until the replay process has caught up and ended, and the writer has
-// acknowledged every change and relayed its outbox; it returns when the replay had ended.
+// waitRemapped polls until the replay process has caught up and ended, and the writer has acknowledged every
+// change and relayed its outbox; it returns when the replay had ended.
 func waitRemapped(ctx context.Context, js jetstream.JetStream, dbURL string, start time.Time, replay, wr *child) (time.Duration, error) {
-	db, err := mercatodb.OpenDB(dbURL)
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = db.Close() }()
 	var transformed time.Duration
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-wr.Exited():
-			return 0, fmt.Errorf("orosync %v ended: %v\n%s", wr.cmd.Args, wr.err, wr.output)
-		case <-tick.C:
-		}
+	err := awaitPipeline(ctx, dbURL, []*child{wr}, func(db *sql.DB) (bool, error) {
 		if transformed == 0 {
 			select {
 			case <-replay.Exited():
 				if replay.err != nil {
-					return 0, fmt.Errorf("orosync %v ended: %v\n%s", replay.cmd.Args, replay.err, replay.output)
+					return false, fmt.Errorf("orosync %v ended: %v\n%s", replay.cmd.Args, replay.err, replay.output)
 				}
 				transformed = time.Since(start)
 			default:
 			}
-			continue
+			return false, nil
 		}
-		if ok, err := idle(ctx, js, db); err != nil || ok {
-			return transformed, err
-		}
-	}
+		return idle(ctx, js, db)
+	})
+	return transformed, err
 }
 
 // checkRemapped asserts every contact's row holds what the changed mapping writes, applied under its version.

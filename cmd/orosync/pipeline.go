@@ -347,6 +347,11 @@ func idle(ctx context.Context, js jetstream.JetStream, db *sql.DB) (bool, error)
 			return false, err
 		}
 	}
+	return outboxEmpty(ctx, db)
+}
+
+// outboxEmpty says whether the writer has relayed every event it committed.
+func outboxEmpty(ctx context.Context, db *sql.DB) (bool, error) {
 	var outbox int
 	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM orosync_outbox) + (SELECT count(*) FROM orosync_outbox_batches)`).Scan(&outbox); err != nil {
 		return false, fmt.Errorf("counting outbox: %w", err)
