@@ -320,15 +320,7 @@ func awaitMercatoEqualsOro(ctx context.Context, t *testing.T, f *fleet, pool *pg
 // deadLetters counts the dead letters of the chaos tenant, every stage.
 func deadLetters(ctx context.Context, t *testing.T, natsURL string) int {
 	t.Helper()
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := connectJetStream(t, natsURL)
 	st, err := js.Stream(ctx, events.StreamDeadLetter)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/mercatodb/dbtest"
 )
@@ -254,4 +256,19 @@ ORDER BY total_exec_time + total_plan_time DESC LIMIT 40`, db)
 			tb.Error(err)
 		}
 	}
+}
+
+// connectJetStream connects to NATS at url for the rest of the test and returns its JetStream.
+func connectJetStream(tb testing.TB, url string) jetstream.JetStream {
+	tb.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return js
 }

@@ -14,8 +14,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/contracts"
 	"github.com/orosync/orosync/mercatodb/dbtest"
@@ -93,15 +91,7 @@ func startLeastPrivilegeNATS(t *testing.T, tenants ...string) func(user string) 
 	url := func(user string) string {
 		return strings.Replace(srv.ClientURL(), "nats://", "nats://"+user+":pw-"+user+"@", 1)
 	}
-	nc, err := nats.Connect(url(contracts.UserAdmin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := connectJetStream(t, url(contracts.UserAdmin))
 	if err := contracts.Ensure(t.Context(), js, contracts.Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -130,15 +120,7 @@ func byCheck(t *testing.T, checks []connCheck) map[string]connCheck {
 // streamCounts is the messages of every stream, as admin sees them.
 func streamCounts(t *testing.T, e checkEnv) map[string]uint64 {
 	t.Helper()
-	nc, err := nats.Connect(e.natsURL(contracts.UserAdmin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := connectJetStream(t, e.natsURL(contracts.UserAdmin))
 	out := map[string]uint64{}
 	for name := range js.StreamNames(t.Context()).Name() {
 		st, err := js.Stream(t.Context(), name)

@@ -20,7 +20,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/contracts"
@@ -143,14 +142,7 @@ func (w *watched) startNATS() {
 		t.Fatal("nats server not ready")
 	}
 	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	if w.js, err = jetstream.New(nc); err != nil {
-		t.Fatal(err)
-	}
+	w.js = connectJetStream(t, srv.ClientURL())
 	if err := contracts.Ensure(w.ctx, w.js, contracts.Options{}); err != nil {
 		t.Fatal(err)
 	}
