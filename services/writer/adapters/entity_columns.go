@@ -100,11 +100,6 @@ func (s *Store) ApplyProfileColumns(ctx context.Context, keys []domain.Key, stag
 	return res, nil
 }
 
-// reconcileOwners writes the owners of the given people and companies (other records among keys are left alone).
-func (s *Store) reconcileOwners(ctx context.Context, tx pgx.Tx, keys []domain.Key, announced map[domain.Key]bool) (app.Result, error) {
-	return s.reconcileProfileColumns(ctx, tx, keys, nil, announced)
-}
-
 // reconcileProfileColumns writes the columns, the oro_owner custom field of unmatched owners, their parked
 // references and the events.
 func (s *Store) reconcileProfileColumns(ctx context.Context, tx pgx.Tx, keys []domain.Key, staged, announced map[domain.Key]bool) (app.Result, error) {

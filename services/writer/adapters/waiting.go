@@ -227,7 +227,7 @@ func (s *Store) rereconcileAll(ctx context.Context, tx pgx.Tx, byType map[string
 		res  app.Result
 	)
 	if keys := append(byType[events.AggregatePerson], byType[events.AggregateCompany]...); len(keys) > 0 {
-		r, err := s.reconcileOwners(ctx, tx, keys, nil)
+		r, err := s.reconcileProfileColumns(ctx, tx, keys, nil, nil) // owners only: no stage staged
 		if err != nil {
 			return nil, res, err
 		}
