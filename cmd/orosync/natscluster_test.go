@@ -39,14 +39,21 @@ type natsCluster struct {
 	passwords map[string]string
 }
 
-func freeLoopbackPort(t testing.TB) int {
+// freeLoopbackPorts returns n distinct free loopback ports: every listener stays open until all are chosen, since
+// a port closed at once can be handed out again by the next (a node then found its route port taken by its own
+// monitor).
+func freeLoopbackPorts(t testing.TB, n int) []int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports := make([]int, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = ln.Close() }()
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // startNATSCluster starts the cluster with a poller and a reconciler user per tenant, and waits until JetStream
@@ -71,13 +78,11 @@ func startNATSCluster(t *testing.T, tenants ...string) *natsCluster {
 	if err := os.WriteFile(filepath.Join(c.dir, "accounts.conf"), []byte(contracts.AccountsConf(users)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var routes [3]int
-	for i := range routes {
-		routes[i] = freeLoopbackPort(t)
-	}
+	free := freeLoopbackPorts(t, 9)
+	routes := free[:3]
 	for i := range 3 {
 		name := fmt.Sprintf("orosync-%d", i+1)
-		port, monitor := freeLoopbackPort(t), freeLoopbackPort(t)
+		port, monitor := free[3+i], free[6+i]
 		c.monitors = append(c.monitors, monitor)
 		conf := strings.NewReplacer("$NAME", name, "$CLIENT_PORT", strconv.Itoa(port),
 			"$MONITOR_PORT", strconv.Itoa(monitor), "$CLUSTER_PORT", strconv.Itoa(routes[i]),
