@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts"
@@ -25,6 +26,10 @@ import (
 type replayConfig struct {
 	NatsURL string
 	Mapping *transformer.Mapping
+	// Base is the mapping Mercato's records were written with: records it maps to the same change are not
+	// published again; nil publishes every change.
+	Base    *transformer.Mapping
+	Metrics *transformer.Metrics
 	Tenant  string // empty: every tenant
 	Type    string // empty: every type
 	Since   time.Time
@@ -97,7 +102,8 @@ func replay(ctx context.Context, cfg replayConfig) (uint64, error) {
 	defer stop()
 	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error {
-		return transformer.Run(gctx, transformer.Config{NatsURL: cfg.NatsURL, Logger: cfg.Log, Consumer: cc.Durable, Mapping: cfg.Mapping})
+		return transformer.Run(gctx, transformer.Config{NatsURL: cfg.NatsURL, Logger: cfg.Log, Consumer: cc.Durable,
+			Mapping: cfg.Mapping, Base: cfg.Base, Metrics: cfg.Metrics})
 	})
 	var done uint64
 	g.Go(func() error {
@@ -139,9 +145,14 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newCommand("replay", `orosync replay --mapping FILE [flags]
 
 Re-transforms ORO_RAW with another mapping version on its own durable consumer transformer-<version> and exits
-when it has caught up; the writer converges Mercato to it.`, stdout, stderr)
+when it has caught up; the writer converges Mercato to it. It publishes only the changes the new mapping makes:
+a record the base mapping (the one Mercato's records were written with) maps to the same values is left as it is.`, stdout, stderr)
 	natsURL := fs.url("nats-url", env("OROSYNC_NATS_URL", "nats://127.0.0.1:4333"), "NATS server `URL` with JetStream holding ORO_RAW (OROSYNC_NATS_URL)")
 	mappingFile := fs.String("mapping", "", "mapping version file to replay with (required)")
+	baseFile := fs.String("base", env("OROSYNC_MAPPING", ""), "mapping `FILE` Mercato's records were written with, the one the pipeline ran (OROSYNC_MAPPING;\n"+
+		"default: the shipped mapping): records it maps to the same values as --mapping are not published again")
+	everyRecord := fs.Bool("every-record", false, "publish every record's change, also those the base mapping maps alike (the writer skips\n"+
+		"rows whose values are unchanged)")
 	tenant := fs.String("tenant", "", "only this tenant (default: every tenant)")
 	typ := fs.String("type", "", "only this Oro type (default: every type)")
 	since := fs.String("since", "", "only raw messages stored at or after this RFC 3339 time (default: from the start)")
@@ -164,8 +175,17 @@ when it has caught up; the writer converges Mercato to it.`, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	cfg := replayConfig{NatsURL: *natsURL, Mapping: m, Tenant: *tenant, Type: *typ,
+	metrics, err := transformer.NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		return err
+	}
+	cfg := replayConfig{NatsURL: *natsURL, Mapping: m, Metrics: metrics, Tenant: *tenant, Type: *typ,
 		Log: (&common{logLevel: *logLevel}).logger(stderr)}
+	if !*everyRecord {
+		if cfg.Base, err = replayBase(*baseFile, m); err != nil {
+			return err
+		}
+	}
 	if *since != "" {
 		if cfg.Since, err = time.Parse(time.RFC3339, *since); err != nil {
 			return fmt.Errorf("--since %q: want an RFC 3339 time", *since)
@@ -188,9 +208,39 @@ when it has caught up; the writer converges Mercato to it.`, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "replayed %d raw messages with mapping %s in %s on consumer %s; the writer converges Mercato to it.\n"+
+	changes, unchanged, dead := metrics.Totals()
+	fmt.Fprintf(stdout, "replayed %d raw messages with mapping %s in %s on consumer %s: published %d changes and %d dead letters; %s\n"+
+		"The writer converges Mercato to it.\n"+
 		"Switch the pipeline to it: OROSYNC_MAPPING=%s orosync run, then remove the replay consumer: nats consumer rm %s %s -f\n",
-		done, m.Version, time.Since(started).Round(time.Millisecond), ReplayConsumer(m.Version), *mappingFile,
+		done, m.Version, time.Since(started).Round(time.Millisecond), ReplayConsumer(m.Version), changes, dead, leftAlone(cfg.Base, unchanged), *mappingFile,
 		events.StreamOroRaw, ReplayConsumer(m.Version))
 	return nil
+}
+
+// replayBase loads the base mapping of a replay with m; the same version would leave every record as it is.
+func replayBase(file string, m *transformer.Mapping) (*transformer.Mapping, error) {
+	base, err := transformer.LoadMapping(file)
+	if err != nil {
+		return nil, fmt.Errorf("--base: %w", err)
+	}
+	if base.Version == m.Version {
+		return nil, fmt.Errorf("--base %s has the replay's own version %s: give the mapping Mercato's records were written with, or --every-record",
+			orDefault(file), m.Version)
+	}
+	return base, nil
+}
+
+func orDefault(file string) string {
+	if file == "" {
+		return "(the shipped mapping)"
+	}
+	return file
+}
+
+// leftAlone says how many records the replay did not publish again.
+func leftAlone(base *transformer.Mapping, unchanged uint64) string {
+	if base == nil {
+		return "every record's change was published (--every-record)."
+	}
+	return fmt.Sprintf("%d records map to the same values as under %s and were left as they are.", unchanged, base.Version)
 }

@@ -120,17 +120,23 @@ func changedMapping(tb testing.TB, jobTitle, spelled string) string {
 	return file
 }
 
-func TestReplayWithAChangedMappingConvergesMercatoToIt(t *testing.T) {
-	n := replayContacts()
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
+// replayRig is a pipeline (transformer and writer) that has written n contacts under the shipped mapping.
+type replayRig struct {
+	ns     *jstest.Server
+	pool   *pgxpool.Pool
+	writes *writeCounter
+	scope  writer.Scope
+}
+
+func startReplayRig(ctx context.Context, t *testing.T, n int) *replayRig {
+	t.Helper()
 	ns := jstest.Start(t)
 	dbURL := dbtest.NewDatabase(t)
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
+	t.Cleanup(pool.Close)
 	writes := &writeCounter{changed: make(chan struct{})}
 	scope := writer.Scope{TenantID: uuid.MustParse(defaultTenantID), OrganizationID: uuid.MustParse(defaultOrgID)}
 	p := pipeline{NatsURL: ns.URL, DatabaseURL: dbURL, Tenant: "acme", Scope: scope,
@@ -138,12 +144,46 @@ func TestReplayWithAChangedMappingConvergesMercatoToIt(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	g, gctx := errgroup.WithContext(runCtx)
 	p.startConsumers(gctx, g)
-	defer func() { stop(); _ = g.Wait() }()
+	t.Cleanup(func() { stop(); _ = g.Wait() })
 
 	started := time.Now()
 	publishContacts(ctx, t, ns.URL, n)
 	writes.await(ctx, t, n)
 	t.Logf("first pass (mapping oro-v1) of %d contacts: published, transformed and written in %s", n, time.Since(started).Round(time.Millisecond))
+	return &replayRig{ns: ns, pool: pool, writes: writes, scope: scope}
+}
+
+// changesStored is how many messages MERCATO_CHANGES holds.
+func (r *replayRig) changesStored(ctx context.Context, t *testing.T) uint64 {
+	t.Helper()
+	s, err := r.ns.JS.Stream(ctx, events.StreamMercatoChanges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// replay runs orosync replay of the tenant's contacts with args and returns its output.
+func (r *replayRig) replay(ctx context.Context, t *testing.T, args ...string) string {
+	t.Helper()
+	var out strings.Builder
+	args = append([]string{"replay", "--nats-url", r.ns.URL, "--tenant", "acme", "--type", "contacts"}, args...)
+	if err := run(ctx, args, &out, io.Discard); err != nil {
+		t.Fatalf("replay: %v\n%s", err, out.String())
+	}
+	return out.String()
+}
+
+func TestReplayWithAChangedMappingConvergesMercatoToIt(t *testing.T) {
+	n := replayContacts()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	rig := startReplayRig(ctx, t, n)
+	pool, scope, writes, ns := rig.pool, rig.scope, rig.writes, rig.ns
 	// rows counts live persons of the tenant: all, those with an upper-case display name, and those whose
 	// customer_people.job_title is the spelled-out title mapping v2 writes.
 	rows := func() (all, upper, spelled int) {
@@ -162,14 +202,12 @@ WHERE e.kind = 'person' AND e.deleted_at IS NULL AND e.tenant_id = $1`, scope.Te
 	}
 
 	file := changedMapping(t, "CTO", "Chief Technology Officer")
-	var out strings.Builder
-	started = time.Now()
-	if err := run(ctx, []string{"replay", "--nats-url", ns.URL, "--mapping", file, "--tenant", "acme", "--type", "contacts"}, &out, io.Discard); err != nil {
-		t.Fatalf("replay: %v\n%s", err, out.String())
-	}
+	started := time.Now()
+	out := rig.replay(ctx, t, "--mapping", file)
 	replayed := time.Since(started)
-	if !strings.Contains(out.String(), fmt.Sprintf("replayed %d raw messages with mapping oro-v2-test", n)) {
-		t.Errorf("replay output: %s", out.String()[max(0, out.Len()-400):])
+	if !strings.Contains(out, fmt.Sprintf("replayed %d raw messages with mapping oro-v2-test", n)) ||
+		!strings.Contains(out, fmt.Sprintf("published %d changes", n)) {
+		t.Errorf("replay output: %s", out[max(0, len(out)-400):])
 	}
 	writes.await(ctx, t, 2*n)
 	t.Logf("replay of %d contacts: transformed in %s, written (converged) in %s", n, replayed.Round(time.Millisecond),
@@ -191,4 +229,63 @@ WHERE e.kind = 'person' AND e.deleted_at IS NULL AND e.tenant_id = $1`, scope.Te
 			t.Errorf("consumer %s: %v", name, err)
 		}
 	}
+}
+
+func TestAReplayPublishesOnlyTheRecordsItsMappingChanges(t *testing.T) {
+	n := 2_000 // contacts "Zoë 1" to "Zoë 2000": the first names of 20 end in "00"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rig := startReplayRig(ctx, t, n)
+	retitled := func() (people, records int) {
+		t.Helper()
+		if err := rig.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM customer_people WHERE job_title = 'Software Engineer'),
+       (SELECT count(*) FROM orosync_records WHERE mapping_version = 'oro-v2-one-percent')`).Scan(&people, &records); err != nil {
+			t.Fatal(err)
+		}
+		return people, records
+	}
+
+	t.Run("against the base mapping", func(t *testing.T) {
+		before := rig.changesStored(ctx, t)
+		out := rig.replay(ctx, t, "--mapping", onePercentMapping(t))
+		if want := fmt.Sprintf("published %d changes and 0 dead letters; %d records map to the same values as under oro-v1", n/100, n-n/100); !strings.Contains(out, want) {
+			t.Errorf("replay output %q; want it to say %q", out, want)
+		}
+		if got := rig.changesStored(ctx, t) - before; got != uint64(n/100) {
+			t.Errorf("MERCATO_CHANGES grew by %d changes; want %d, those of the retitled contacts", got, n/100)
+		}
+		rig.writes.await(ctx, t, n+n/100)
+		if people, records := retitled(); people != n/100 || records != n/100 {
+			t.Errorf("%d people retitled, %d records under the new mapping; want %d of each", people, records, n/100)
+		}
+	})
+	t.Run("every record", func(t *testing.T) {
+		before := rig.changesStored(ctx, t)
+		same := copyOfTheShippedMapping(t, "oro-v1-copy")
+		out := rig.replay(ctx, t, "--mapping", same, "--every-record")
+		if !strings.Contains(out, fmt.Sprintf("published %d changes", n)) || !strings.Contains(out, "every record's change was published") {
+			t.Errorf("replay output %q; want every change published", out)
+		}
+		if got := rig.changesStored(ctx, t) - before; got != uint64(n) {
+			t.Errorf("MERCATO_CHANGES grew by %d changes; want %d", got, n)
+		}
+	})
+	t.Run("with its own version as the base", func(t *testing.T) {
+		var out strings.Builder
+		err := run(ctx, []string{"replay", "--nats-url", rig.ns.URL, "--mapping", copyOfTheShippedMapping(t, "oro-v1")}, &out, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--every-record") {
+			t.Errorf("replay with the base's version: %v; want a refusal naming --every-record", err)
+		}
+	})
+}
+
+// copyOfTheShippedMapping writes the shipped mapping under another version and returns its file.
+func copyOfTheShippedMapping(t *testing.T, version string) string {
+	t.Helper()
+	b, _ := transformer.DefaultMapping()
+	file := filepath.Join(t.TempDir(), version+".yaml")
+	if err := os.WriteFile(file, []byte(strings.Replace(string(b), "version: oro-v1", "version: "+version, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

@@ -2,6 +2,7 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +39,11 @@ type Transform struct {
 	Now func() time.Time
 	// Mapping maps every Oro type; nil is the shipped default (domain.Default).
 	Mapping *domain.Mapping
+	// Base, when set (a replay), is the mapping Mercato's records were written with: a message it maps to the same
+	// change as Mapping does (but for the mapping version) is acknowledged without publishing, and Unchanged, when
+	// set, is called.
+	Base      *domain.Mapping
+	Unchanged func()
 }
 
 func (t Transform) mapping() *domain.Mapping {
@@ -57,60 +63,89 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 	if err != nil {
 		return t.deadLetter(in, &ref, "headers", "cloudevents", err), nil
 	}
-	var result domain.Result
-	switch env.Type {
-	case events.TypeRawRecord:
-		if r, ok := t.mapping().MapRawJSON(in.Body, ref); ok {
-			result = r
-			break
-		}
-		// The reference path: it names what is wrong with input the fast path does not take.
-		var raw events.RawRecord
-		if err := json.Unmarshal(in.Body, &raw); err != nil {
-			return t.deadLetter(in, &ref, "body", "json", fmt.Errorf("%s: raw record body: %w", ref, err)), nil
-		}
-		if raw.RecordRef != ref {
-			return t.deadLetter(in, &ref, "body", "identity", fmt.Errorf("%s: body names %s", ref, raw.RecordRef)), nil
-		}
-		result, err = t.mapping().Map(raw)
-	case events.TypeTombstone:
-		var tomb events.Tombstone
-		if err := json.Unmarshal(in.Body, &tomb); err != nil {
-			return t.deadLetter(in, &ref, "body", "json", fmt.Errorf("%s: tombstone body: %w", ref, err)), nil
-		}
-		if tomb.RecordRef != ref {
-			return t.deadLetter(in, &ref, "body", "identity", fmt.Errorf("%s: body names %s", ref, tomb.RecordRef)), nil
-		}
-		result, err = t.mapping().MapTombstone(tomb)
-	default:
-		return t.deadLetter(in, &ref, "headers.ce-type", "known-type", fmt.Errorf("%s: unknown ce-type %q", ref, env.Type)), nil
-	}
-	if err != nil {
-		var fe *domain.FieldError
-		if errors.As(err, &fe) {
-			return t.deadLetter(in, &ref, fe.Field, fe.Rule, err), nil
-		}
-		return nil, err
+	result, dead, err := t.mapWith(t.mapping(), in, ref, env.Type)
+	if dead != nil || err != nil {
+		return dead, err
 	}
 	if result.Change == nil {
 		return nil, nil // ignored or embedded type: acknowledged, still replayable from ORO_RAW
 	}
-	out, err := t.publish(ref, *result.Change)
+	body, err := domain.EncodeChange(result.Change)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encoding change: %w", ref, err)
+	}
+	if t.Base != nil && t.sameUnderBase(in, ref, env.Type, result.Change.MappingVersion, body) {
+		if t.Unchanged != nil {
+			t.Unchanged()
+		}
+		return nil, nil
+	}
+	out, err := t.publish(ref, *result.Change, body)
 	if repair := in.Header(events.HeaderRepair); repair != "" && err == nil {
 		repaired(out, repair)
 	}
 	return out, err
 }
 
-// publish encodes one change as the message to publish.
-func (t Transform) publish(ref events.RecordRef, change events.Change) ([]Outgoing, error) {
+// mapWith maps one message with m: its result, or the dead letter of bad input, or an error meaning "try again".
+func (t Transform) mapWith(m *domain.Mapping, in Incoming, ref events.RecordRef, ceType string) (domain.Result, []Outgoing, error) {
+	var (
+		result domain.Result
+		err    error
+	)
+	switch ceType {
+	case events.TypeRawRecord:
+		if r, ok := m.MapRawJSON(in.Body, ref); ok {
+			return r, nil, nil
+		}
+		// The reference path: it names what is wrong with input the fast path does not take.
+		var raw events.RawRecord
+		if err := json.Unmarshal(in.Body, &raw); err != nil {
+			return result, t.deadLetter(in, &ref, "body", "json", fmt.Errorf("%s: raw record body: %w", ref, err)), nil
+		}
+		if raw.RecordRef != ref {
+			return result, t.deadLetter(in, &ref, "body", "identity", fmt.Errorf("%s: body names %s", ref, raw.RecordRef)), nil
+		}
+		result, err = m.Map(raw)
+	case events.TypeTombstone:
+		var tomb events.Tombstone
+		if err := json.Unmarshal(in.Body, &tomb); err != nil {
+			return result, t.deadLetter(in, &ref, "body", "json", fmt.Errorf("%s: tombstone body: %w", ref, err)), nil
+		}
+		if tomb.RecordRef != ref {
+			return result, t.deadLetter(in, &ref, "body", "identity", fmt.Errorf("%s: body names %s", ref, tomb.RecordRef)), nil
+		}
+		result, err = m.MapTombstone(tomb)
+	default:
+		return result, t.deadLetter(in, &ref, "headers.ce-type", "known-type", fmt.Errorf("%s: unknown ce-type %q", ref, ceType)), nil
+	}
+	if err != nil {
+		var fe *domain.FieldError
+		if errors.As(err, &fe) {
+			return result, t.deadLetter(in, &ref, fe.Field, fe.Rule, err), nil
+		}
+		return result, nil, err
+	}
+	return result, nil, nil
+}
+
+// sameUnderBase reports whether the base mapping maps the message to the change encoded as body but for the
+// mapping version: Mercato got that change when the base mapping ran, so a replay need not publish it again.
+func (t Transform) sameUnderBase(in Incoming, ref events.RecordRef, ceType, version string, body []byte) bool {
+	base, dead, err := t.mapWith(t.Base, in, ref, ceType)
+	if dead != nil || err != nil || base.Change == nil {
+		return false
+	}
+	base.Change.MappingVersion = version
+	b, err := domain.EncodeChange(base.Change)
+	return err == nil && bytes.Equal(b, body)
+}
+
+// publish wraps one change, encoded as body, as the message to publish.
+func (t Transform) publish(ref events.RecordRef, change events.Change, body []byte) ([]Outgoing, error) {
 	subject, err := change.Subject()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err) // unreachable: the raw subject had the same tokens
-	}
-	body, err := domain.EncodeChange(&change)
-	if err != nil {
-		return nil, fmt.Errorf("%s: encoding change: %w", ref, err)
 	}
 	return []Outgoing{{
 		Subject: subject,

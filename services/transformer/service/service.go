@@ -35,6 +35,9 @@ type Config struct {
 	Consumer string
 	// Mapping is the mapping version to run; nil is the file OROSYNC_MAPPING names, or the shipped default.
 	Mapping *domain.Mapping
+	// Base, when set (a replay), is the mapping Mercato's records were written with: a record it maps to the same
+	// change as Mapping is acknowledged without publishing (counted as unchanged in Metrics).
+	Base *domain.Mapping
 	// Workers is the number of parallel subscriptions on the consumer (default 64), each with one message in
 	// flight; PullMaxMessages is how many messages each one buffers (default 64: 64 × 64 = the consumer's
 	// max_ack_pending of 4096).
@@ -147,7 +150,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// changes wait for JetStream, and more of them let the NATS connections batch writes (README, "Measured
 	// capacity"). Order across records is not needed (the writer orders versions itself).
 	handler := ports.Observe(cfg.Metrics.seen)(ports.Trace(tracing.New(cfg.Tracer, TracerName))(
-		ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping})))
+		ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping, Base: cfg.Base, Unchanged: cfg.Metrics.unchanged})))
 	for i := range cfg.Workers {
 		router.AddHandler(fmt.Sprintf("%s-%d", cfg.Consumer, i), events.StreamOroRaw, sub, "", pub, handler)
 	}
