@@ -44,6 +44,9 @@ type Transform struct {
 	// set, is called.
 	Base      *domain.Mapping
 	Unchanged func()
+	// Alike are the types Mapping maps as Base does (domain.TypesMappedAlike): their messages are acknowledged
+	// unmapped, and counted as unchanged.
+	Alike map[string]bool
 }
 
 func (t Transform) mapping() *domain.Mapping {
@@ -63,6 +66,10 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 	if err != nil {
 		return t.deadLetter(in, &ref, "headers", "cloudevents", err), nil
 	}
+	if t.Base != nil && t.Alike[ref.Type] {
+		t.unchanged()
+		return nil, nil
+	}
 	result, dead, err := t.mapWith(t.mapping(), in, ref, env.Type)
 	if dead != nil || err != nil {
 		return dead, err
@@ -75,9 +82,7 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 		return nil, fmt.Errorf("%s: encoding change: %w", ref, err)
 	}
 	if t.Base != nil && t.sameUnderBase(in, ref, env.Type, result.Change.MappingVersion, body) {
-		if t.Unchanged != nil {
-			t.Unchanged()
-		}
+		t.unchanged()
 		return nil, nil
 	}
 	out, err := t.publish(ref, *result.Change, body)
@@ -85,6 +90,12 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 		repaired(out, repair)
 	}
 	return out, err
+}
+
+func (t Transform) unchanged() {
+	if t.Unchanged != nil {
+		t.Unchanged()
+	}
 }
 
 // mapWith maps one message with m: its result, or the dead letter of bad input, or an error meaning "try again".

@@ -43,6 +43,7 @@ type exprUse struct {
 	allAttrs, allRels bool
 	allOut            bool // out used other than as out.x: the map may be kept, so it is not reused
 	callsIncluded     bool
+	callsEmbed        bool
 	// badCall names an embed or included call without exactly one argument.
 	badCall string
 }
@@ -52,7 +53,7 @@ type exprUse struct {
 func exprUses(src string) exprUse {
 	tree, err := parser.Parse(src)
 	if err != nil {
-		return exprUse{allAttrs: true, allRels: true, allOut: true, callsIncluded: true}
+		return exprUse{allAttrs: true, allRels: true, allOut: true, callsIncluded: true, callsEmbed: true}
 	}
 	v := &useVisitor{named: map[*ast.IdentifierNode]bool{}}
 	ast.Walk(&tree.Node, v)
@@ -92,6 +93,7 @@ func (v *useVisitor) Visit(n *ast.Node) {
 			return
 		}
 		v.use.callsIncluded = v.use.callsIncluded || id.Value == "included"
+		v.use.callsEmbed = v.use.callsEmbed || id.Value == "embed"
 		if len(x.Arguments) != 1 {
 			v.use.badCall = id.Value
 		}
@@ -136,6 +138,7 @@ func (m *Mapping) compileNeeds() {
 			n.allAttrs = n.allAttrs || u.allAttrs
 			n.allRels = n.allRels || u.allRels
 			ct.outWhole = ct.outWhole || u.allOut
+			ct.embeds = ct.embeds || u.callsEmbed
 			m.includedWhole = m.includedWhole || u.callsIncluded
 		}
 		for _, c := range ct.custom {

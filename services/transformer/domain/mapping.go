@@ -88,6 +88,8 @@ type compiledType struct {
 	needs  needs // what the fast path decodes
 	// outWhole: an expression reads out other than as out.x, so the map it sees is never reused.
 	outWhole bool
+	// embeds: an expression calls embed(ref), which maps an included record with its own type's entry.
+	embeds bool
 	// setters set the payload's fields of fields[i] (same order) and of the custom fields (last); nil for an
 	// embedded type.
 	setters []setter
