@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/contracts/jstest"
+	"github.com/orosync/orosync/events"
 	transformer "github.com/orosync/orosync/services/transformer/service"
 )
 
@@ -23,15 +25,20 @@ var replayBenchContacts = flag.Int("replay.contacts", 0, "contacts of BenchmarkR
 
 var replayBenchNice = flag.Int("replay.nice", 10, "--nice of the benchmark's `orosync replay` processes")
 
+var replayBenchEveryRecord = flag.Bool("replay.every-record", false, "the every-row replay of BenchmarkReplayAfterAMappingChange publishes every record's change (--every-record)")
+
 func replayBenchSize() int { return benchSize(*replayBenchContacts, 100_000) }
 
 // BenchmarkReplayAfterAMappingChange is issue 20's benchmark: N contacts (each a member of one of N/100 accounts)
 // imported end to end as BenchmarkEndToEndReplay does (import-contacts/s, import-s), then two replays, each
 // `orosync replay` in a process of its own beside a writer process, timed until the writer has applied every change
 // and relayed its outbox:
-//   - a mapping that changes one column of 1 % of the contacts (the job title of those whose first name ends in
-//     "00"): onepct-replay-s and onepct/import (its time over the first import's); only those rows may be
-//     rewritten, which the benchmark checks;
+//   - twice a mapping that changes one column of 1 % of the contacts (the job title of those whose first name ends
+//     in "00"): first with --every-record, publishing every change as replays did before they had a base
+//     (onepct-every-record-s, and onepct-every-record-transformer-s when its transformer had mapped them all), then
+//     against its base, publishing only the changes that differ (onepct-replay-s, onepct/import: its time over the
+//     first import's, and onepct/every-record); only those rows may be rewritten and, against the base, only their
+//     changes published, which the benchmark checks;
 //   - a mapping that changes two columns of every contact (display name in capitals, job title spelled out):
 //     replay-contacts/s, when its transformer had finished (replay-transformer-contacts/s), replay/import, the
 //     floor in the same run (the replay's changes, read back from MERCATO_CHANGES, applied by the writer's use case
@@ -48,7 +55,9 @@ func BenchmarkReplayAfterAMappingChange(b *testing.B) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
 		ns, dbURL, p := benchPipeline(b, n, accounts)
 		imported, importTime := importContacts(b, ctx, ns.JS, p, n, accounts)
-		onePercent := replayOnePercent(b, ctx, ns, p, n)
+		everyRecord, everyRecordTransformed := replayOnePercent(b, ctx, ns, p, n, "oro-v2-one-percent", "Software Engineer", "--every-record")
+		onePercent, _ := replayOnePercent(b, ctx, ns, p, n, "oro-v3-one-percent", "Staff Engineer",
+			"--base", onePercentMapping(b, "oro-v2-one-percent", "Software Engineer"))
 		file := changedMapping(b, "Engineer", "Software Engineer")
 
 		b.ResetTimer()
@@ -56,7 +65,11 @@ func BenchmarkReplayAfterAMappingChange(b *testing.B) {
 		pg, self := postgresCPU(dbName(b, dbURL)), selfCPU()
 		start := time.Now()
 		wr := startService(b, p, "writer")
-		rp := startOrosync(b, "replay", "--nats-url", ns.URL, "--mapping", file, "--tenant", "acme", "--type", "contacts", "--log-level", "warn", "--nice", strconv.Itoa(*replayBenchNice))
+		args := []string{"replay", "--nats-url", ns.URL, "--mapping", file, "--tenant", "acme", "--type", "contacts", "--log-level", "warn", "--nice", strconv.Itoa(*replayBenchNice)}
+		if *replayBenchEveryRecord {
+			args = append(args, "--every-record")
+		}
+		rp := startOrosync(b, args...)
 		transformed, err := waitRemapped(ctx, ns.JS, dbURL, start, rp, wr)
 		elapsed := time.Since(start)
 		b.StopTimer()
@@ -69,13 +82,16 @@ func BenchmarkReplayAfterAMappingChange(b *testing.B) {
 		ru, wu := rp.ended(b), wr.stop(b)
 		checkRemapped(b, ctx, dbURL, n)
 
-		floors := writerFloor(b, ctx, ns.JS, p, n+accounts, n, n)
-		importFloor, floor := floors[0], floors[2]
+		floors := writerFloor(b, ctx, ns.JS, p, n+accounts, n, n/100, n)
+		importFloor, floor := floors[0], floors[3]
 		replayed := float64(n) / elapsed.Seconds()
 		perContact := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
 		b.ReportMetric(onePercent.Seconds(), "onepct-replay-s")
 		b.ReportMetric(importTime.Seconds(), "import-s")
 		b.ReportMetric(onePercent.Seconds()/importTime.Seconds(), "onepct/import")
+		b.ReportMetric(everyRecord.Seconds(), "onepct-every-record-s")
+		b.ReportMetric(everyRecordTransformed.Seconds(), "onepct-every-record-transformer-s")
+		b.ReportMetric(onePercent.Seconds()/everyRecord.Seconds(), "onepct/every-record")
 		b.ReportMetric(replayed, "replay-contacts/s")
 		b.ReportMetric(float64(n)/transformed.Seconds(), "replay-transformer-contacts/s")
 		b.ReportMetric(floor, "floor-contacts/s")
@@ -93,14 +109,24 @@ func BenchmarkReplayAfterAMappingChange(b *testing.B) {
 	}
 }
 
-// replayOnePercent replays ORO_RAW with a mapping that changes the job title of 1 % of the contacts, beside a
-// writer, until Mercato has converged; it checks only those contacts' rows were rewritten and returns the time.
-func replayOnePercent(b *testing.B, ctx context.Context, ns *jstest.Server, p pipeline, n int) time.Duration {
+// replayOnePercent replays ORO_RAW with the mapping onePercentMapping writes for version and title, and the further
+// flags, beside a writer, until Mercato has converged; it checks that only the contacts the mapping retitles were rewritten and,
+// unless every record was published, that only their changes were, and returns the time to converge and the time
+// the replay process took.
+func replayOnePercent(b *testing.B, ctx context.Context, ns *jstest.Server, p pipeline, n int, version, title string, flags ...string) (time.Duration, time.Duration) {
 	b.Helper()
+	changes, err := ns.JS.Stream(ctx, events.StreamMercatoChanges)
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := streamMsgs(b, ctx, changes)
 	start := time.Now()
 	wr := startService(b, p, "writer")
-	rp := startOrosync(b, "replay", "--nats-url", ns.URL, "--mapping", onePercentMapping(b), "--tenant", "acme", "--type", "contacts", "--log-level", "warn", "--nice", strconv.Itoa(*replayBenchNice))
-	if _, err := waitRemapped(ctx, ns.JS, p.DatabaseURL, start, rp, wr); err != nil {
+	args := append([]string{"replay", "--nats-url", ns.URL, "--mapping", onePercentMapping(b, version, title), "--tenant", "acme", "--type", "contacts", "--log-level", "warn",
+		"--nice", strconv.Itoa(*replayBenchNice)}, flags...)
+	rp := startOrosync(b, args...)
+	transformed, err := waitRemapped(ctx, ns.JS, p.DatabaseURL, start, rp, wr)
+	if err != nil {
 		b.Fatal(err)
 	}
 	elapsed := time.Since(start)
@@ -112,28 +138,41 @@ func replayOnePercent(b *testing.B, ctx context.Context, ns *jstest.Server, p pi
 	}
 	defer pool.Close()
 	var retitled, records int
-	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM customer_people WHERE job_title = 'Software Engineer'),
-       (SELECT count(*) FROM orosync_records WHERE mapping_version = 'oro-v2-one-percent')`).Scan(&retitled, &records); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM customer_people WHERE job_title = $1),
+       (SELECT count(*) FROM orosync_records WHERE mapping_version = $2)`, title, version).Scan(&retitled, &records); err != nil {
 		b.Fatal(err)
 	}
-	if want := n / 100; retitled != want || records != want {
-		b.Fatalf("after the 1 %% replay: %d people retitled, %d records rewritten under its mapping; want %d of each", retitled, records, want)
+	want := n / 100
+	if retitled != want || records != want {
+		b.Fatalf("after the 1 %% replay with %s: %d people retitled, %d records rewritten under its mapping; want %d of each", version, retitled, records, want)
 	}
-	return elapsed
+	if published := streamMsgs(b, ctx, changes) - before; !slices.Contains(flags, "--every-record") && published != uint64(want) {
+		b.Fatalf("the 1 %% replay with %s published %d changes; want %d", version, published, want)
+	}
+	return elapsed, transformed
 }
 
-// onePercentMapping writes mapping oro-v2-one-percent, the default one spelling out the job title of contacts
-// whose first name ends in "00" (1 % of the benchmark's), and returns its file.
-func onePercentMapping(tb testing.TB) string {
+func streamMsgs(b *testing.B, ctx context.Context, s jetstream.Stream) uint64 {
+	b.Helper()
+	info, err := s.Info(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// onePercentMapping writes mapping version, the default one giving contacts whose first name ends in "00" (1 % of
+// the benchmark's) the job title title, and returns its file.
+func onePercentMapping(tb testing.TB, version, title string) string {
 	tb.Helper()
 	b, _ := transformer.DefaultMapping()
-	v := strings.Replace(string(b), "version: oro-v1", "version: oro-v2-one-percent", 1)
+	v := strings.Replace(string(b), "version: oro-v1", "version: "+version, 1)
 	v = strings.Replace(v, `{to: jobTitle, from: attributes.jobTitle, as: text}`,
-		`{to: jobTitle, field: attributes.jobTitle, expr: 'text(attr.firstName) endsWith "00" ? "Software Engineer" : text(attr.jobTitle)'}`, 1)
+		`{to: jobTitle, field: attributes.jobTitle, expr: 'text(attr.firstName) endsWith "00" ? "`+title+`" : text(attr.jobTitle)'}`, 1)
 	if !strings.Contains(v, "endsWith") {
 		tb.Fatal("the default mapping changed shape; adjust how onePercentMapping derives its mapping from it")
 	}
-	file := filepath.Join(tb.TempDir(), "oro-v2-one-percent.yaml")
+	file := filepath.Join(tb.TempDir(), version+".yaml")
 	if err := os.WriteFile(file, []byte(v), 0o644); err != nil {
 		tb.Fatal(err)
 	}

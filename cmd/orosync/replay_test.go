@@ -247,7 +247,7 @@ func TestAReplayPublishesOnlyTheRecordsItsMappingChanges(t *testing.T) {
 
 	t.Run("against the base mapping", func(t *testing.T) {
 		before := rig.changesStored(ctx, t)
-		out := rig.replay(ctx, t, "--mapping", onePercentMapping(t))
+		out := rig.replay(ctx, t, "--mapping", onePercentMapping(t, "oro-v2-one-percent", "Software Engineer"))
 		if want := fmt.Sprintf("published %d changes and 0 dead letters; %d records map to the same values as under oro-v1", n/100, n-n/100); !strings.Contains(out, want) {
 			t.Errorf("replay output %q; want it to say %q", out, want)
 		}
