@@ -71,6 +71,11 @@ func ChangeSubject(tenant, aggregate, oroType, id string) (string, error) {
 	return strings.Join([]string{changePrefix, tenant, aggregate, oroType, id}, "."), nil
 }
 
+// ChangeFilter is the subject filter of the changes of one tenant and Oro type, any aggregate; use "*" for any.
+func ChangeFilter(tenant, oroType string) string {
+	return strings.Join([]string{changePrefix, tenant, "*", oroType, "*"}, ".")
+}
+
 // EventSubject carries Mercato-style facts after commit: mercato.events.<tenant>.<event name>.<id>, e.g.
 // mercato.events.acme.customers.person.created.3f2a…  Subscribe to mercato.events.*.customers.person.> for people.
 func EventSubject(tenant, eventName, id string) (string, error) {

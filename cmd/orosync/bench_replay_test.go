@@ -68,6 +68,8 @@ func BenchmarkReplayAfterAMappingChange(b *testing.B) {
 		args := []string{"replay", "--nats-url", ns.URL, "--mapping", file, "--tenant", "acme", "--type", "contacts", "--log-level", "warn", "--nice", strconv.Itoa(*replayBenchNice)}
 		if *replayBenchEveryRecord {
 			args = append(args, "--every-record")
+		} else {
+			args = append(args, "--base", onePercentMapping(b, "oro-v3-one-percent", "Staff Engineer")) // the latest mapping run
 		}
 		rp := startOrosync(b, args...)
 		transformed, err := waitRemapped(ctx, ns.JS, dbURL, start, rp, wr)

@@ -76,6 +76,11 @@ func replay(ctx context.Context, cfg replayConfig) (uint64, error) {
 		since := cfg.Since
 		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
 	}
+	if cfg.Base != nil {
+		if err := checkBase(ctx, js, tenant, typ, cfg.Base, cfg.Mapping); err != nil {
+			return 0, err
+		}
+	}
 	cons, err := js.Consumer(ctx, events.StreamOroRaw, cc.Durable)
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
@@ -243,4 +248,26 @@ func leftAlone(base *transformer.Mapping, unchanged uint64) string {
 		return "every record's change was published (--every-record)."
 	}
 	return fmt.Sprintf("%d records map to the same values as under %s and were left as they are.", unchanged, base.Version)
+}
+
+// checkBase refuses a base other than the mapping of the latest change the replay's records got: records written
+// under a third mapping would keep values the replay takes for unchanged. A replay's own version passes (it resumes).
+func checkBase(ctx context.Context, js jetstream.JetStream, tenant, typ string, base, m *transformer.Mapping) error {
+	s, err := js.Stream(ctx, events.StreamMercatoChanges)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", events.StreamMercatoChanges, err)
+	}
+	last, err := s.GetLastMsgForSubject(ctx, events.ChangeFilter(tenant, typ))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return nil // nothing written yet, or no longer kept: nothing to check against
+	case err != nil:
+		return fmt.Errorf("reading the latest change on %s: %w", events.StreamMercatoChanges, err)
+	}
+	v := last.Header.Get(events.HeaderMappingVersion)
+	if v == "" || v == base.Version || v == m.Version {
+		return nil
+	}
+	return fmt.Errorf("the latest change on %s (%s) was mapped with %s, not with the base %s: give --base that mapping's file, or --every-record",
+		events.StreamMercatoChanges, last.Subject, v, base.Version)
 }

@@ -245,6 +245,17 @@ func TestAReplayPublishesOnlyTheRecordsItsMappingChanges(t *testing.T) {
 		return people, records
 	}
 
+	t.Run("refused against a base other than the latest change's mapping", func(t *testing.T) {
+		var out strings.Builder
+		err := run(ctx, []string{"replay", "--nats-url", rig.ns.URL, "--tenant", "acme", "--type", "contacts",
+			"--mapping", onePercentMapping(t, "oro-v2-one-percent", "Software Engineer"), "--base", copyOfTheShippedMapping(t, "acme-v0")}, &out, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "mapped with oro-v1, not with the base acme-v0") {
+			t.Fatalf("replay against base acme-v0: %v; want a refusal naming oro-v1", err)
+		}
+		if _, err := rig.ns.JS.Consumer(ctx, events.StreamOroRaw, ReplayConsumer("oro-v2-one-percent")); err == nil {
+			t.Error("the refused replay created its consumer")
+		}
+	})
 	t.Run("against the base mapping", func(t *testing.T) {
 		before := rig.changesStored(ctx, t)
 		out := rig.replay(ctx, t, "--mapping", onePercentMapping(t, "oro-v2-one-percent", "Software Engineer"))
