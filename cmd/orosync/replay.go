@@ -176,7 +176,7 @@ a record the base mapping (the one Mercato's records were written with) maps to 
 		fs.usage(stderr)
 		return errUsage
 	}
-	m, err := transformer.LoadMapping(*mappingFile)
+	m, base, err := replayMappings(*mappingFile, *baseFile, *everyRecord)
 	if err != nil {
 		return err
 	}
@@ -184,13 +184,8 @@ a record the base mapping (the one Mercato's records were written with) maps to 
 	if err != nil {
 		return err
 	}
-	cfg := replayConfig{NatsURL: *natsURL, Mapping: m, Metrics: metrics, Tenant: *tenant, Type: *typ,
+	cfg := replayConfig{NatsURL: *natsURL, Mapping: m, Base: base, Metrics: metrics, Tenant: *tenant, Type: *typ,
 		Log: (&common{logLevel: *logLevel}).logger(stderr)}
-	if !*everyRecord {
-		if cfg.Base, err = replayBase(*baseFile, m); err != nil {
-			return err
-		}
-	}
 	if *since != "" {
 		if cfg.Since, err = time.Parse(time.RFC3339, *since); err != nil {
 			return fmt.Errorf("--since %q: want an RFC 3339 time", *since)
@@ -213,26 +208,24 @@ a record the base mapping (the one Mercato's records were written with) maps to 
 	if err != nil {
 		return err
 	}
-	changes, unchanged, dead := metrics.Totals()
-	fmt.Fprintf(stdout, "replayed %d raw messages with mapping %s in %s on consumer %s: published %d changes and %d dead letters; %s\n"+
-		"The writer converges Mercato to it.\n"+
-		"Switch the pipeline to it: OROSYNC_MAPPING=%s orosync run, then remove the replay consumer: nats consumer rm %s %s -f\n",
-		done, m.Version, time.Since(started).Round(time.Millisecond), ReplayConsumer(m.Version), changes, dead, leftAlone(cfg.Base, unchanged), *mappingFile,
-		events.StreamOroRaw, ReplayConsumer(m.Version))
+	printReplayed(stdout, done, m, time.Since(started), metrics, cfg.Base, *mappingFile)
 	return nil
 }
 
-// replayBase loads the base mapping of a replay with m; the same version would leave every record as it is.
-func replayBase(file string, m *transformer.Mapping) (*transformer.Mapping, error) {
-	base, err := transformer.LoadMapping(file)
-	if err != nil {
-		return nil, fmt.Errorf("--base: %w", err)
+// replayMappings loads a replay's mapping and, unless every record is to be published, its base; a base of the
+// same version would leave every record as it is.
+func replayMappings(file, baseFile string, everyRecord bool) (m, base *transformer.Mapping, err error) {
+	if m, err = transformer.LoadMapping(file); err != nil || everyRecord {
+		return m, nil, err
+	}
+	if base, err = transformer.LoadMapping(baseFile); err != nil {
+		return nil, nil, fmt.Errorf("--base: %w", err)
 	}
 	if base.Version == m.Version {
-		return nil, fmt.Errorf("--base %s has the replay's own version %s: give the mapping Mercato's records were written with, or --every-record",
-			orDefault(file), m.Version)
+		return nil, nil, fmt.Errorf("--base %s has the replay's own version %s: give the mapping Mercato's records were written with, or --every-record",
+			orDefault(baseFile), m.Version)
 	}
-	return base, nil
+	return m, base, nil
 }
 
 func orDefault(file string) string {
@@ -242,12 +235,18 @@ func orDefault(file string) string {
 	return file
 }
 
-// leftAlone says how many records the replay did not publish again.
-func leftAlone(base *transformer.Mapping, unchanged uint64) string {
-	if base == nil {
-		return "every record's change was published (--every-record)."
+// printReplayed is a replay's summary: what it published, what it left as it was, and what to do next.
+func printReplayed(w io.Writer, done uint64, m *transformer.Mapping, took time.Duration, metrics *transformer.Metrics, base *transformer.Mapping, file string) {
+	changes, unchanged, dead := metrics.Totals()
+	left := "every record's change was published (--every-record)."
+	if base != nil {
+		left = fmt.Sprintf("%d records map to the same values as under %s and were left as they are.", unchanged, base.Version)
 	}
-	return fmt.Sprintf("%d records map to the same values as under %s and were left as they are.", unchanged, base.Version)
+	fmt.Fprintf(w, "replayed %d raw messages with mapping %s in %s on consumer %s: published %d changes and %d dead letters; %s\n"+
+		"The writer converges Mercato to it.\n"+
+		"Switch the pipeline to it: OROSYNC_MAPPING=%s orosync run, then remove the replay consumer: nats consumer rm %s %s -f\n",
+		done, m.Version, took.Round(time.Millisecond), ReplayConsumer(m.Version), changes, dead, left, file,
+		events.StreamOroRaw, ReplayConsumer(m.Version))
 }
 
 // checkBase refuses a base other than the mapping of the latest change the replay's records got: records written
