@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime/debug"
+	"slices"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -64,13 +68,7 @@ func replay(ctx context.Context, cfg replayConfig) (uint64, error) {
 	cc.Durable = ReplayConsumer(cfg.Mapping.Version)
 	cc.Name = ""
 	cc.Description = fmt.Sprintf("Replay of ORO_RAW with mapping %s (orosync replay).", cfg.Mapping.Version)
-	tenant, typ := cfg.Tenant, cfg.Type
-	if tenant == "" {
-		tenant = "*"
-	}
-	if typ == "" {
-		typ = "*"
-	}
+	tenant, typ := orAny(cfg.Tenant), orAny(cfg.Type)
 	cc.FilterSubject = events.RawFilter(tenant, typ)
 	if !cfg.Since.IsZero() {
 		since := cfg.Since
@@ -162,6 +160,8 @@ a record the base mapping (the one Mercato's records were written with) maps to 
 	typ := fs.String("type", "", "only this Oro type (default: every type)")
 	since := fs.String("since", "", "only raw messages stored at or after this RFC 3339 time (default: from the start)")
 	logLevel := fs.String("log-level", env("OROSYNC_LOG_LEVEL", "warn"), "debug, info, warn or error")
+	dryRun := fs.Bool("dry-run", false, "only count, per Oro type, the changes the replay would publish and the records it would leave as\n"+
+		"they are, naming a few; publishes nothing and creates no consumer")
 	nice := fs.Int("nice", 10, "run at this scheduling niceness (0-19; 0 leaves the priority as started): a replay maps faster than the\n"+
 		"writer applies, so at a lower priority it leaves the cores to the writer, PostgreSQL and JetStream, which it waits for")
 	if err := fs.parse(args); err != nil {
@@ -179,6 +179,13 @@ a record the base mapping (the one Mercato's records were written with) maps to 
 	m, base, err := replayMappings(*mappingFile, *baseFile, *everyRecord)
 	if err != nil {
 		return err
+	}
+	if *dryRun {
+		if base == nil {
+			fmt.Fprintln(stderr, "--dry-run compares with the base: it does not go with --every-record")
+			return errUsage
+		}
+		return previewReplay(ctx, stdout, *natsURL, *tenant, *typ, m, base)
 	}
 	metrics, err := transformer.NewMetrics(prometheus.NewRegistry())
 	if err != nil {
@@ -269,4 +276,41 @@ func checkBase(ctx context.Context, js jetstream.JetStream, tenant, typ string, 
 	}
 	return fmt.Errorf("the latest change on %s (%s) was mapped with %s, not with the base %s: give --base that mapping's file, or --every-record",
 		events.StreamMercatoChanges, last.Subject, v, base.Version)
+}
+
+// previewReplay prints what a replay of tenant's type with m against base would publish (orosync replay --dry-run).
+func previewReplay(ctx context.Context, w io.Writer, natsURL, tenant, typ string, m, base *transformer.Mapping) error {
+	nc, err := nats.Connect(natsURL, nats.Name("orosync-replay-preview"), natsconn.Inbox(natsURL))
+	if err != nil {
+		return fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	tenant, typ = orAny(tenant), orAny(typ)
+	if err := checkBase(ctx, js, tenant, typ, base, m); err != nil {
+		fmt.Fprintf(w, "warning: a replay would be refused: %v\n", err)
+	}
+	counts, err := transformer.PreviewReplay(ctx, js, events.RawFilter(tenant, typ), m, base)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "replay with mapping %s against %s (dry run: nothing published):\n", m.Version, base.Version)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TYPE\tRAW MESSAGES\tWOULD PUBLISH\tUNCHANGED\tDEAD LETTERS\tNO CHANGE EITHER WAY\tFOR EXAMPLE")
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
+		c := counts[t]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", t, c.Messages, c.Changes, c.Unchanged, c.DeadLetters, c.Skipped,
+			strings.Join(c.Examples, " "))
+	}
+	return tw.Flush()
+}
+
+func orAny(s string) string {
+	if s == "" {
+		return "*"
+	}
+	return s
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -254,6 +255,25 @@ func TestAReplayPublishesOnlyTheRecordsItsMappingChanges(t *testing.T) {
 		}
 		if _, err := rig.ns.JS.Consumer(ctx, events.StreamOroRaw, ReplayConsumer("oro-v2-one-percent")); err == nil {
 			t.Error("the refused replay created its consumer")
+		}
+	})
+	t.Run("dry run", func(t *testing.T) {
+		before := rig.changesStored(ctx, t)
+		out := rig.replay(ctx, t, "--mapping", onePercentMapping(t, "oro-v2-one-percent", "Software Engineer"), "--dry-run")
+		var row []string
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == "contacts" {
+				row = f
+			}
+		}
+		if want := []string{"contacts", "2000", "20", "1980", "0", "0", "100", "200", "300", "400", "500"}; !slices.Equal(row, want) {
+			t.Errorf("dry run said:\n%s\nwant the contacts row %q", out, want)
+		}
+		if got := rig.changesStored(ctx, t) - before; got != 0 {
+			t.Errorf("the dry run published %d changes", got)
+		}
+		if _, err := rig.ns.JS.Consumer(ctx, events.StreamOroRaw, ReplayConsumer("oro-v2-one-percent")); err == nil {
+			t.Error("the dry run created the replay's consumer")
 		}
 	})
 	t.Run("against the base mapping", func(t *testing.T) {
