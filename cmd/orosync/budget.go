@@ -8,12 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/contracts/coord"
-	"github.com/orosync/orosync/contracts/natsconn"
-	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/oro"
 	poller "github.com/orosync/orosync/services/poller/service"
 )
@@ -57,21 +54,16 @@ func readBudgetState(ctx context.Context, kv jetstream.KeyValue, tenant string) 
 
 // cursorsKV opens the cursor bucket (OROSYNC_CURSORS) on natsURL; the func closes the connection.
 func cursorsKV(ctx context.Context, natsURL, name string) (jetstream.KeyValue, func(), error) {
-	nc, err := nats.Connect(natsURL, nats.Name(name), natsconn.Inbox(natsURL))
+	js, closeNC, err := connectJS(natsURL, name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
 		return nil, nil, err
 	}
 	kv, err := js.KeyValue(ctx, "OROSYNC_CURSORS")
 	if err != nil {
-		nc.Close()
+		closeNC()
 		return nil, nil, fmt.Errorf("bucket OROSYNC_CURSORS: %w", err)
 	}
-	return kv, nc.Close, nil
+	return kv, closeNC, nil
 }
 
 // printBudgetState prints the connection's request budget as the poller last saved it: whether it is waiting or

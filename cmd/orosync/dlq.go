@@ -12,12 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/orosync/orosync/contracts/dlq"
-	"github.com/orosync/orosync/contracts/natsconn"
-	"github.com/orosync/orosync/events/redact"
 )
 
 const dlqUsage = `Usage:
@@ -87,15 +82,11 @@ func cmdDLQ(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	nc, err := nats.Connect(f.natsURL, nats.Name("orosync-dlq"), natsconn.Inbox(f.natsURL))
-	if err != nil {
-		return fmt.Errorf("connecting to NATS at %s: %w", redact.URL(f.natsURL), err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, closeNC, err := connectJS(f.natsURL, "orosync-dlq")
 	if err != nil {
 		return err
 	}
+	defer closeNC()
 	store, err := dlq.Open(ctx, js)
 	if err != nil {
 		return err

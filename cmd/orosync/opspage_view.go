@@ -7,12 +7,9 @@ import (
 	"html/template"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/contracts/dlq"
-	"github.com/orosync/orosync/contracts/natsconn"
-	"github.com/orosync/orosync/events/redact"
 	reconciler "github.com/orosync/orosync/services/reconciler/service"
 	writer "github.com/orosync/orosync/services/writer/service"
 )
@@ -109,26 +106,21 @@ func (p *opsPage) gather(ctx context.Context) opsView {
 
 // openNATS opens the cursor bucket and the dead letters' stream.
 func (p *opsPage) openNATS(ctx context.Context) (jetstream.KeyValue, jetstream.JetStream, *dlq.Store, func(), error) {
-	nc, err := nats.Connect(p.natsURL, nats.Name("orosync-ops"), natsconn.Inbox(p.natsURL))
+	js, closeNC, err := connectJS(p.natsURL, "orosync-ops")
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(p.natsURL), err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
 		return nil, nil, nil, nil, err
 	}
 	kv, err := js.KeyValue(ctx, "OROSYNC_CURSORS")
 	if err != nil {
-		nc.Close()
+		closeNC()
 		return nil, nil, nil, nil, fmt.Errorf("bucket OROSYNC_CURSORS: %w", err)
 	}
 	store, err := dlq.Open(ctx, js)
 	if err != nil {
-		nc.Close()
+		closeNC()
 		return nil, nil, nil, nil, err
 	}
-	return kv, js, store, nc.Close, nil
+	return kv, js, store, closeNC, nil
 }
 
 // readConnection adds the budget, the active instances, the breakers and the dead letters of cv's connection.

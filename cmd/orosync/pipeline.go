@@ -19,9 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts"
-	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
 	"github.com/orosync/orosync/oro"
 	poller "github.com/orosync/orosync/services/poller/service"
@@ -137,15 +135,11 @@ func prepare(ctx context.Context, natsURL, databaseURL string, replicas int, app
 	if !applyContracts {
 		return migrate(ctx, databaseURL, withMercato, log)
 	}
-	nc, err := nats.Connect(natsURL, nats.Name("orosync-setup"), natsconn.Inbox(natsURL))
-	if err != nil {
-		return fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, closeNC, err := connectJS(natsURL, "orosync-setup")
 	if err != nil {
 		return err
 	}
+	defer closeNC()
 	if err := contracts.Ensure(ctx, js, contracts.Options{Replicas: replicas}); err != nil {
 		return err
 	}
@@ -306,15 +300,11 @@ func (p pipeline) SyncOnce(ctx context.Context) (SyncReport, error) {
 // drain waits until the transformer and writer have nothing pending and the outbox is relayed. The state lives
 // on the NATS server and in PostgreSQL, so it is polled.
 func (p pipeline) drain(ctx context.Context) error {
-	nc, err := nats.Connect(p.NatsURL, nats.Name("orosync-drain"), natsconn.Inbox(p.NatsURL))
+	js, closeNC, err := connectJS(p.NatsURL, "orosync-drain")
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
+	defer closeNC()
 	db, err := mercatodb.OpenDB(p.DatabaseURL)
 	if err != nil {
 		return err

@@ -14,15 +14,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orosync/orosync/contracts"
-	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/events/redact"
 	transformer "github.com/orosync/orosync/services/transformer/service"
 )
 
@@ -49,15 +46,11 @@ func ReplayConsumer(version string) string { return "transformer-" + version }
 // from Since, runs the transformer with the mapping on it until it has caught up, and returns. The consumer stays,
 // so a second run resumes; the pipeline's own consumer is not touched.
 func replay(ctx context.Context, cfg replayConfig) (uint64, error) {
-	nc, err := nats.Connect(cfg.NatsURL, nats.Name("orosync-replay"), natsconn.Inbox(cfg.NatsURL))
-	if err != nil {
-		return 0, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(cfg.NatsURL), err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, closeNC, err := connectJS(cfg.NatsURL, "orosync-replay")
 	if err != nil {
 		return 0, err
 	}
+	defer closeNC()
 	if err := contracts.Ensure(ctx, js, contracts.Options{}); err != nil {
 		return 0, err
 	}
@@ -280,15 +273,11 @@ func checkBase(ctx context.Context, js jetstream.JetStream, tenant, typ string, 
 
 // previewReplay prints what a replay of tenant's type with m against base would publish (orosync replay --dry-run).
 func previewReplay(ctx context.Context, w io.Writer, natsURL, tenant, typ string, m, base *transformer.Mapping) error {
-	nc, err := nats.Connect(natsURL, nats.Name("orosync-replay-preview"), natsconn.Inbox(natsURL))
-	if err != nil {
-		return fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, closeNC, err := connectJS(natsURL, "orosync-replay-preview")
 	if err != nil {
 		return err
 	}
+	defer closeNC()
 	tenant, typ = orAny(tenant), orAny(typ)
 	if err := checkBase(ctx, js, tenant, typ, base, m); err != nil {
 		fmt.Fprintf(w, "warning: a replay would be refused: %v\n", err)

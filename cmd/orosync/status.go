@@ -11,12 +11,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/orosync/orosync/contracts/natsconn"
 	"github.com/orosync/orosync/events"
-	"github.com/orosync/orosync/events/redact"
 	"github.com/orosync/orosync/mercatodb"
 	poller "github.com/orosync/orosync/services/poller/service"
 )
@@ -100,15 +97,11 @@ Without --nats-url it reads the embedded server's streams from --data-dir.`, std
 }
 
 func status(ctx context.Context, natsURL, databaseURL, tenant string, types []string, tid, oid uuid.UUID) ([]typeStatus, error) {
-	nc, err := nats.Connect(natsURL, nats.Name("orosync-status"), natsconn.Inbox(natsURL))
-	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", redact.URL(natsURL), err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, closeNC, err := connectJS(natsURL, "orosync-status")
 	if err != nil {
 		return nil, err
 	}
+	defer closeNC()
 	db, err := mercatodb.OpenDB(databaseURL)
 	if err != nil {
 		return nil, err
