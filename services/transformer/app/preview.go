@@ -18,7 +18,7 @@ type PreviewCounts struct {
 // maxExamples is how many record ids a preview names per type.
 const maxExamples = 5
 
-// PreviewReplay is the dry run of a replay: it maps messages as the replay's Transform (with its Base) would and
+// PreviewReplay is the dry run of a replay: it maps messages as the replay's Transform (WithBase) would and
 // counts, per Oro type, what would be published, without publishing anything.
 type PreviewReplay struct {
 	Transform Transform

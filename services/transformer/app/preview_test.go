@@ -10,7 +10,7 @@ import (
 
 func TestAReplayPreviewCountsWhatItWouldPublishPerType(t *testing.T) {
 	m, base := spelledOutCTO(t), domain.Default()
-	p := PreviewReplay{Transform: Transform{Now: func() time.Time { return at }, Mapping: m, Base: base, Alike: domain.TypesMappedAlike(m, base)}}
+	p := PreviewReplay{Transform: Transform{Now: func() time.Time { return at }, Mapping: m}.WithBase(base)}
 	cfo := strings.Replace(contact, `"jobTitle":"CTO"`, `"jobTitle":"CFO"`, 1)
 	for _, in := range []Incoming{
 		rawMessage(t, "contacts", "42", contact),

@@ -48,8 +48,7 @@ func tombstoneMessage(t *testing.T, id string) Incoming {
 func TestAReplayWithABasePublishesOnlyWhatTheBaseMapsDifferently(t *testing.T) {
 	unchanged := 0
 	m, base := spelledOutCTO(t), domain.Default()
-	tr := Transform{Now: func() time.Time { return at }, Mapping: m, Base: base, Unchanged: func() { unchanged++ },
-		Alike: domain.TypesMappedAlike(m, base)}
+	tr := Transform{Now: func() time.Time { return at }, Mapping: m, Unchanged: func() { unchanged++ }}.WithBase(base)
 	cfo := strings.Replace(contact, `"jobTitle":"CTO"`, `"jobTitle":"CFO"`, 1)
 	for _, tc := range []struct {
 		name      string

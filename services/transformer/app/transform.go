@@ -39,14 +39,19 @@ type Transform struct {
 	Now func() time.Time
 	// Mapping maps every Oro type; nil is the shipped default (domain.Default).
 	Mapping *domain.Mapping
-	// Base, when set (a replay), is the mapping Mercato's records were written with: a message it maps to the same
-	// change as Mapping does (but for the mapping version) is acknowledged without publishing, and Unchanged, when
-	// set, is called.
-	Base      *domain.Mapping
+	// Unchanged, when set, is called for each message left unpublished because the base maps it alike (WithBase).
 	Unchanged func()
-	// Alike are the types Mapping maps as Base does (domain.TypesMappedAlike): their messages are acknowledged
-	// unmapped, and counted as unchanged.
-	Alike map[string]bool
+	// base and alike are set by WithBase.
+	base  *domain.Mapping
+	alike map[string]bool
+}
+
+// WithBase is t for a replay whose records were written with base: a message base maps to the same change as
+// Mapping does (but for the mapping version) is acknowledged without publishing, and one of a type both map alike
+// (domain.TypesMappedAlike) without even being mapped. A nil base publishes every change.
+func (t Transform) WithBase(base *domain.Mapping) Transform {
+	t.base, t.alike = base, domain.TypesMappedAlike(t.mapping(), base)
+	return t
 }
 
 func (t Transform) mapping() *domain.Mapping {
@@ -66,7 +71,7 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 	if err != nil {
 		return t.deadLetter(in, &ref, "headers", "cloudevents", err), nil
 	}
-	if t.Base != nil && t.Alike[ref.Type] {
+	if t.alike[ref.Type] {
 		t.unchanged()
 		return nil, nil
 	}
@@ -81,7 +86,7 @@ func (t Transform) Handle(in Incoming) ([]Outgoing, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: encoding change: %w", ref, err)
 	}
-	if t.Base != nil && t.sameUnderBase(in, ref, env.Type, result.Change.MappingVersion, body) {
+	if t.base != nil && t.sameUnderBase(in, ref, env.Type, result.Change.MappingVersion, body) {
 		t.unchanged()
 		return nil, nil
 	}
@@ -143,7 +148,7 @@ func (t Transform) mapWith(m *domain.Mapping, in Incoming, ref events.RecordRef,
 // sameUnderBase reports whether the base mapping maps the message to the change encoded as body but for the
 // mapping version: Mercato got that change when the base mapping ran, so a replay need not publish it again.
 func (t Transform) sameUnderBase(in Incoming, ref events.RecordRef, ceType, version string, body []byte) bool {
-	base, dead, err := t.mapWith(t.Base, in, ref, ceType)
+	base, dead, err := t.mapWith(t.base, in, ref, ceType)
 	if dead != nil || err != nil || base.Change == nil {
 		return false
 	}

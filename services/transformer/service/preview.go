@@ -10,7 +10,6 @@ import (
 
 	"github.com/orosync/orosync/events"
 	"github.com/orosync/orosync/services/transformer/app"
-	"github.com/orosync/orosync/services/transformer/domain"
 )
 
 // PreviewCounts is what a replay would do with one Oro type's raw messages (app.PreviewCounts).
@@ -24,7 +23,7 @@ func PreviewReplay(ctx context.Context, js jetstream.JetStream, filter string, m
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", events.StreamOroRaw, err)
 	}
-	p := app.PreviewReplay{Transform: app.Transform{Now: time.Now, Mapping: m, Base: base, Alike: domain.TypesMappedAlike(m, base)},
+	p := app.PreviewReplay{Transform: app.Transform{Now: time.Now, Mapping: m}.WithBase(base),
 		Counts: map[string]*PreviewCounts{}}
 	info, err := cons.Info(ctx)
 	if err != nil {

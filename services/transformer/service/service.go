@@ -150,8 +150,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// changes wait for JetStream, and more of them let the NATS connections batch writes (README, "Measured
 	// capacity"). Order across records is not needed (the writer orders versions itself).
 	handler := ports.Observe(cfg.Metrics.seen)(ports.Trace(tracing.New(cfg.Tracer, TracerName))(
-		ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping, Base: cfg.Base, Unchanged: cfg.Metrics.unchanged,
-			Alike: domain.TypesMappedAlike(cfg.Mapping, cfg.Base)})))
+		ports.HandlerFunc(app.Transform{Now: time.Now, Mapping: cfg.Mapping, Unchanged: cfg.Metrics.unchanged}.WithBase(cfg.Base))))
 	for i := range cfg.Workers {
 		router.AddHandler(fmt.Sprintf("%s-%d", cfg.Consumer, i), events.StreamOroRaw, sub, "", pub, handler)
 	}
