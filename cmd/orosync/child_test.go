@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orosync/orosync/mercatodb/dbtest"
@@ -261,14 +260,10 @@ ORDER BY total_exec_time + total_plan_time DESC LIMIT 40`, db)
 // connectJetStream connects to NATS at url for the rest of the test and returns its JetStream.
 func connectJetStream(tb testing.TB, url string) jetstream.JetStream {
 	tb.Helper()
-	nc, err := nats.Connect(url)
+	js, closeNC, err := connectJS(url, "orosync-test")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	tb.Cleanup(closeNC)
 	return js
 }
